@@ -1,0 +1,1 @@
+//! skycase-caption (work in progress).

@@ -1,0 +1,1 @@
+//! skycase-ingest (work in progress).

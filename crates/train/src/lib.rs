@@ -1,0 +1,1 @@
+//! skycase-train (work in progress).

@@ -1,0 +1,9 @@
+//! One module per subcommand.
+pub mod caption;
+pub mod export;
+pub mod ingest;
+pub mod sample;
+pub mod search;
+pub mod serve;
+pub mod show;
+pub mod train;

@@ -1,0 +1,56 @@
+//! `skycase`: the native companion. Each subcommand lives in `cmd/<name>.rs` with its own
+//! `Args` (clap) and `run`; `main` only parses, dispatches and reports errors.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(name = "skycase", version, about = "Natural-language search of weather cases in satellite imagery")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest satellite archive files into a frame store.
+    Ingest(cmd::ingest::Args),
+    /// Render a stored frame as PNG with coastlines and region outlines.
+    Show(cmd::show::Args),
+    /// Caption frames per region (physical captioner or an MLLM endpoint).
+    Caption(cmd::caption::Args),
+    /// Train the text–image alignment.
+    Train(cmd::train::Args),
+    /// Build the demo sample data from the simulated archive.
+    Sample(cmd::sample::Args),
+    /// Write a versioned web bundle (manifest, encoder, tokenizer, shard, thumbnails).
+    Export(cmd::export::Args),
+    /// Rank a bundle's frames for a query, exactly as the browser does.
+    Search(cmd::search::Args),
+    /// Serve a built app folder on 127.0.0.1.
+    Serve(cmd::serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Show(args) => cmd::show::run(args),
+        Command::Caption(args) => cmd::caption::run(args),
+        Command::Train(args) => cmd::train::run(args),
+        Command::Sample(args) => cmd::sample::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Search(args) => cmd::search::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("skycase: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! skycase web app
