@@ -1,1 +1,38 @@
-//! skycase-ingest (work in progress).
+//! skycase-ingest: satellite archive files → navigated brightness-temperature frames.
+//!
+//! * [`Frame`] / [`FrameMeta`]: BT in kelvin (`f32`, NaN = no data or space) on the
+//!   satellite's grid, with time, [`Source`], [`Calibration`] status and [`Navigation`].
+//! * [`Navigation`]: pixel ↔ lon/lat ([`GeosNav`] for the CGMS geostationary projection,
+//!   [`PolarStereoNav`] for KMA polar-stereographic products, storm-centred crops).
+//! * [`RegionMasks`]: the 13 study regions ([`REGION_NAMES`]) rasterized on a grid.
+//! * [`FrameStore`]: the on-disk catalog (list, load BT, load masks), written atomically.
+//! * Readers: [`sidecar`] (PNG + `meta.json`, the simulated archive).
+//!
+//! ```no_run
+//! use skycase_ingest::{FrameStore, REGION_NAMES};
+//! let store = FrameStore::open("store")?;
+//! for meta in store.list()? {
+//!     let frame = store.load(&meta.id)?;
+//!     if let Some(masks) = store.masks(&meta)? {
+//!         let korea = masks.mask(0); // REGION_NAMES[0] == "Korean Peninsula"
+//!         let n = frame.bt.iter().zip(&korea).filter(|(t, m)| **m && t.is_finite()).count();
+//!         println!("{} {}: {n} px", meta.time, REGION_NAMES[0]);
+//!     }
+//! }
+//! # Ok::<(), skycase_ingest::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod frame;
+pub mod nav;
+pub mod regions;
+pub mod sidecar;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use frame::{Calibration, Frame, FrameMeta, InputFile, MaskStatus, Source, StormInfo};
+pub use nav::{GeosNav, Navigation, PolarStereoNav};
+pub use regions::{RegionMasks, Regions, REGION_NAMES};
+pub use sidecar::{read_sim_frame, Sidecar};
+pub use store::FrameStore;
