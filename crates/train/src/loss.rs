@@ -1,0 +1,169 @@
+//! Contrastive losses between `N` image embeddings and `M` distinct text embeddings, with a
+//! positive mask `P` (`P[i][j] = 1` when text `j` describes image `i`; each image has exactly
+//! one positive text, a text may describe many images).
+//!
+//! - Triplet (the study; VSE++ hardest negatives): for each pair `(i, t(i))`,
+//!   `relu(m − s(i,t(i)) + max_{j∉P(i)} s(i,j)) + relu(m − s(i,t(i)) + max_{k: t(k)≠t(i)} s(k,t(i)))`.
+//! - Symmetric InfoNCE with learned temperature `τ`: image→text cross-entropy over the texts,
+//!   and text→image `−log Σ_{i∈P(j)} softmax_i(s(·,j)/τ)` for every text that has a positive.
+
+use candle_core::{Device, Tensor, D};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which loss to train with.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Loss {
+    /// The study's triplet loss with in-batch hardest negatives.
+    Triplet {
+        /// Margin `m`.
+        margin: f32,
+    },
+    /// Symmetric InfoNCE with the model's learned temperature.
+    InfoNce,
+}
+
+impl Loss {
+    /// Parses `triplet` (margin 0.2) or `infonce`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "triplet" => Ok(Self::Triplet { margin: 0.2 }),
+            "infonce" | "info-nce" | "nce" => Ok(Self::InfoNce),
+            other => Err(Error::Usage(format!("loss '{other}' is not one of triplet, infonce"))),
+        }
+    }
+
+    /// `triplet` or `infonce`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Triplet { .. } => "triplet",
+            Self::InfoNce => "infonce",
+        }
+    }
+
+    /// The loss for image embeddings `img [N, D]`, text embeddings `txt [M, D]` (both
+    /// L2-normalised), `positive[i]` = index of image `i`'s text, and the inverse temperature
+    /// `scale` (a scalar tensor; ignored by the triplet loss).
+    pub fn compute(self, img: &Tensor, txt: &Tensor, positive: &[usize], scale: &Tensor) -> Result<Tensor> {
+        let (n, _) = img.dims2()?;
+        let (m, _) = txt.dims2()?;
+        if positive.len() != n || positive.iter().any(|&p| p >= m) {
+            return Err(Error::shape("positives", format!("{n} indices below {m}"), format!("{:?}", positive)));
+        }
+        let sims = img.matmul(&txt.t()?)?; // [N, M]
+        let mask = positive_mask(n, m, positive, img.device())?;
+        match self {
+            Self::Triplet { margin } => triplet(&sims, &mask, margin),
+            Self::InfoNce => info_nce(&sims, &mask, scale),
+        }
+    }
+}
+
+fn positive_mask(n: usize, m: usize, positive: &[usize], device: &Device) -> Result<Tensor> {
+    let mut v = vec![0f32; n * m];
+    for (i, &j) in positive.iter().enumerate() {
+        v[i * m + j] = 1.0;
+    }
+    Ok(Tensor::from_vec(v, (n, m), device)?)
+}
+
+fn triplet(sims: &Tensor, mask: &Tensor, margin: f32) -> Result<Tensor> {
+    // Positives pushed far below any negative so the max picks negatives only.
+    let pos = (sims * mask)?.sum(1)?; // [N]
+    let negs = (sims - (mask * 4.0)?)?;
+    let hard_txt = negs.max(1)?; // hardest negative text per image, [N]
+    let hard_img_per_txt = negs.max(0)?; // hardest negative image per text, [M]
+    let hard_img = mask.matmul(&hard_img_per_txt.unsqueeze(1)?)?.squeeze(1)?; // for t(i), [N]
+    // A text that describes every image in the batch has no negative image (-4 + s): relu → 0.
+    let l1 = ((hard_txt - &pos)? + margin as f64)?.relu()?;
+    let l2 = ((hard_img - &pos)? + margin as f64)?.relu()?;
+    Ok(((l1.mean_all()? + l2.mean_all()?)? * 0.5)?)
+}
+
+fn info_nce(sims: &Tensor, mask: &Tensor, scale: &Tensor) -> Result<Tensor> {
+    let logits = sims.broadcast_mul(scale)?;
+    // image → text: one positive per row.
+    let lsm_rows = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+    let i2t = (lsm_rows * mask)?.sum(1)?.neg()?.mean_all()?;
+    // text → image: log of the softmax mass on the positives of each column that has any.
+    let lsm_cols = candle_nn::ops::log_softmax(&logits, 0)?;
+    let has = mask.sum(0)?; // [M]
+    let masked = (lsm_cols + ((mask - 1.0)? * 1e4)?)?; // log-probs of non-positives → −1e4
+    let mass = log_sum_exp0(&masked)?; // [M]
+    let cols = has.gt(0f32)?.to_dtype(candle_core::DType::F32)?;
+    let n_cols = cols.sum_all()?;
+    let t2i = ((mass * &cols)?.sum_all()?.neg()? / n_cols)?;
+    Ok(((i2t + t2i)? * 0.5)?)
+}
+
+/// log Σ exp over axis 0, stable.
+fn log_sum_exp0(x: &Tensor) -> Result<Tensor> {
+    let mx = x.max_keepdim(0)?.detach();
+    Ok((x.broadcast_sub(&mx)?.exp()?.sum_keepdim(0)?.log()? + mx)?.squeeze(0)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Var;
+
+    fn t(v: &[f32], r: usize, c: usize) -> Tensor {
+        Tensor::from_vec(v.to_vec(), (r, c), &Device::Cpu).unwrap()
+    }
+
+    fn scalar(v: f32) -> Tensor {
+        Tensor::new(v, &Device::Cpu).unwrap()
+    }
+
+    #[test]
+    fn triplet_by_hand() {
+        // img = e1, e2; txt = e1, (e1+e2)/√2. positives 0→0, 1→1.
+        // s = [[1, .7071], [0, .7071]]. Image 0: pos 1, hardest neg text .7071 → relu(.2 − .2929) = 0.
+        // Image 1: pos .7071, neg text 0 → 0. Text anchors: t0 for img0: neg images of t0 = {1}: 0 → 0;
+        // t1 for img1: neg images = {0}: .7071 → relu(.2 − .7071 + .7071) = .2. Mean: (0 + (0+.2)/2)/2 = .05
+        let img = t(&[1., 0., 0., 1.], 2, 2);
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        let txt = t(&[1., 0., s, s], 2, 2);
+        let l = Loss::Triplet { margin: 0.2 }.compute(&img, &txt, &[0, 1], &scalar(1.0)).unwrap();
+        assert!((l.to_scalar::<f32>().unwrap() - 0.05).abs() < 1e-5);
+    }
+
+    #[test]
+    fn info_nce_by_hand() {
+        // Two images sharing text 0, one text with no image. s = [[1, 0], [1, 0]], scale 1.
+        // i2t: −log(e/(e+1)) per row = 0.31326. t2i: column 0 has all mass on positives → 0.
+        // Column 1 has no positive and is skipped. Loss = (0.31326 + 0)/2.
+        let img = t(&[1., 0., 1., 0.], 2, 2);
+        let txt = t(&[1., 0., 0., 1.], 2, 2);
+        let l = Loss::InfoNce.compute(&img, &txt, &[0, 0], &scalar(1.0)).unwrap();
+        let want = (-(1f32.exp() / (1f32.exp() + 1.0)).ln()) / 2.0;
+        assert!((l.to_scalar::<f32>().unwrap() - want).abs() < 1e-5);
+    }
+
+    #[test]
+    fn losses_fall_when_aligned_and_have_gradients() {
+        let img = Var::from_tensor(&t(&[1., 0.1, 0.1, 1., 0.5, 0.5], 3, 2)).unwrap();
+        let txt = t(&[1., 0., 0., 1.], 2, 2);
+        for loss in [Loss::Triplet { margin: 0.2 }, Loss::InfoNce] {
+            let l = loss.compute(img.as_tensor(), &txt, &[0, 1, 0], &scalar(10.0)).unwrap();
+            let g = l.backward().unwrap();
+            assert!(g.get(img.as_tensor()).is_some(), "{}", loss.name());
+            let good = t(&[1., 0., 0., 1., 1., 0.], 3, 2);
+            let bad = t(&[0., 1., 1., 0., 0., 1.], 3, 2);
+            let lg = loss.compute(&good, &txt, &[0, 1, 0], &scalar(10.0)).unwrap().to_scalar::<f32>().unwrap();
+            let lb = loss.compute(&bad, &txt, &[0, 1, 0], &scalar(10.0)).unwrap().to_scalar::<f32>().unwrap();
+            assert!(lg < lb, "{}: {lg} !< {lb}", loss.name());
+        }
+    }
+
+    #[test]
+    fn bad_positives_are_errors() {
+        let img = t(&[1., 0.], 1, 2);
+        let txt = t(&[1., 0.], 1, 2);
+        assert!(Loss::InfoNce.compute(&img, &txt, &[1], &scalar(1.0)).is_err());
+        assert!(Loss::InfoNce.compute(&img, &txt, &[], &scalar(1.0)).is_err());
+        assert!(Loss::parse("cosine").is_err());
+    }
+}
