@@ -4,14 +4,27 @@
 //!   its bullet text (`- Korean Peninsula - Snow`).
 //! - [`parse`]: strict parsing of MLLM answers with a documented synonym table.
 //! - [`besttrack`]: JMA best-track files, storms interpolated to a frame time.
+//! - [`physical`]: the default, offline captioner (BT statistics per region mask, with a
+//!   warm-pixel clear-sky [`composite`], plus best-track typhoons).
+//! - [`mllm`]: the OpenAI-compatible chat-completions client (retries, cache).
+//! - [`store`]: caption records next to the frame store, written atomically.
+//! - [`frame`]: glue from `skycase-ingest` frames to the captioners.
 #![warn(missing_docs)]
 
 pub mod besttrack;
+pub mod composite;
 pub mod error;
+pub mod frame;
+pub mod mllm;
 pub mod parse;
+pub mod physical;
+pub mod store;
 pub mod vocab;
 
 pub use besttrack::{BestTrack, StormFix};
 pub use error::{Error, Result};
+pub use mllm::{MllmClient, MllmConfig};
 pub use parse::{parse_answer, ParseError};
+pub use physical::{PhysicalCaptioner, Rules};
+pub use store::{CaptionRecord, CaptionStore};
 pub use vocab::{Caption, Phenomenon, Region};
