@@ -23,12 +23,17 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod coast;
+pub mod dt;
 pub mod error;
 pub mod frame;
+pub mod gk2a;
+pub mod kma;
 pub mod nav;
 pub mod regions;
 pub mod sidecar;
 pub mod store;
+pub mod xrit;
 
 pub use error::{Error, Result};
 pub use frame::{Calibration, Frame, FrameMeta, InputFile, MaskStatus, Source, StormInfo};

@@ -1,0 +1,139 @@
+//! Digital Typhoon storm-centred IR frames (HDF5): `YYYYMMDDHH-<TCid>-<sat>-1.h5`, one
+//! dataset `infrared` (512 × 512, float64, kelvin), no navigation inside. The time and the
+//! storm id come from the name, the centre from the track `<TCid>.tsv` beside it (pyphoon
+//! columns: year, month, day, hour, class, latitude, longitude, …). The crop's projection
+//! and pixel spacing are undocumented, so these frames carry no lon/lat per pixel and no
+//! region masks (their metadata says so).
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use hdf5_reader::Hdf5File;
+
+use crate::error::{Error, Result};
+use crate::frame::{bt_checksum, Calibration, Frame, FrameMeta, MaskStatus, Source, StormInfo};
+use crate::nav::Navigation;
+
+const FORMAT: &str = "Digital Typhoon HDF5";
+
+/// Plausible IR window brightness temperatures; values outside are fill → NaN.
+const BT_RANGE: std::ops::RangeInclusive<f64> = 150.0..=350.0;
+
+/// Parsed file name: (time, storm id, satellite).
+pub fn parse_name(path: &Path) -> Result<(chrono::DateTime<chrono::Utc>, String, String)> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let bad = || Error::format(path, FORMAT, format!("name {stem:?} is not YYYYMMDDHH-<TCid>-<sat>-<n>"));
+    let mut parts = stem.split('-');
+    let (Some(t), Some(id), Some(sat)) = (parts.next(), parts.next(), parts.next()) else { return Err(bad()) };
+    if t.len() != 10 || id.len() != 6 || !t.bytes().chain(id.bytes()).all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
+    let (y, mo, d, h) = (num(&t[..4])?, num(&t[4..6])?, num(&t[6..8])?, num(&t[8..10])?);
+    let time = NaiveDate::from_ymd_opt(y as i32, mo, d)
+        .and_then(|d| d.and_hms_opt(h, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(bad)?;
+    Ok((time, id.to_string(), sat.to_string()))
+}
+
+/// Track row for a storm at a time: (lat, lon, class).
+pub fn track_position(track: &Path, time: chrono::DateTime<chrono::Utc>) -> Result<(f64, f64, u8)> {
+    let text = std::fs::read_to_string(track).map_err(|e| Error::io(track, e))?;
+    let want = time.format("%Y %m %d %H").to_string();
+    for (n, line) in text.lines().enumerate() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 7 {
+            return Err(Error::format(track, "Digital Typhoon track", format!("line {}: {} columns, expected ≥ 7", n + 1, cols.len())));
+        }
+        let key = format!("{:0>4} {:0>2} {:0>2} {:0>2}", cols[0], cols[1], cols[2], cols[3]);
+        if key == want {
+            let f = |i: usize| cols[i].trim().parse::<f64>().ok().filter(|v| v.is_finite());
+            let (Some(cls), Some(lat), Some(lon)) = (f(4), f(5), f(6)) else {
+                return Err(Error::format(track, "Digital Typhoon track", format!("line {}: bad class/lat/lon", n + 1)));
+            };
+            return Ok((lat, lon, cls as u8));
+        }
+    }
+    Err(Error::format(track, "Digital Typhoon track", format!("no row for {}", time.format("%Y-%m-%d %H:00"))))
+}
+
+/// Read a Digital Typhoon frame; the track `<TCid>.tsv` must be in the same folder.
+pub fn read_frame(path: &Path) -> Result<Frame> {
+    let (time, storm_id, sat) = parse_name(path)?;
+    let track: PathBuf = path.with_file_name(format!("{storm_id}.tsv"));
+    if !track.is_file() {
+        return Err(Error::unsupported(path, format!("no track file {} beside it: storm centre unknown", track.display())));
+    }
+    let (lat, lon, grade) = track_position(&track, time)?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |reason: String| Error::format(path, FORMAT, reason);
+    if bytes.len() < 8 || &bytes[..8] != b"\x89HDF\r\n\x1a\n" {
+        return Err(bad("wrong magic: not an HDF5 file".into()));
+    }
+    let file = Hdf5File::from_vec(bytes).map_err(|e| bad(format!("HDF5: {e}")))?;
+    let ds = file.dataset("infrared").map_err(|e| bad(format!("no `infrared` dataset: {e}")))?;
+    let shape = ds.shape().to_vec();
+    if shape.len() != 2 || shape.iter().any(|&d| d == 0 || d > 4096) {
+        return Err(bad(format!("`infrared` has shape {shape:?}, expected 2-D ≤ 4096²")));
+    }
+    let height = usize::try_from(shape[0]).map_err(|_| bad("height".into()))?;
+    let width = usize::try_from(shape[1]).map_err(|_| bad("width".into()))?;
+    let units = ds.attributes().iter().find(|a| a.name == "units").and_then(|a| a.read_string().ok());
+    if units.as_deref() != Some("kelvin") {
+        return Err(Error::unsupported(path, format!("`infrared` units {units:?}, expected \"kelvin\"")));
+    }
+    let arr = ds.read_array::<f64>().map_err(|e| bad(format!("reading `infrared`: {e}")))?;
+    let mut fill = 0usize;
+    let bt: Vec<f32> = arr
+        .iter()
+        .map(|&v| {
+            if BT_RANGE.contains(&v) {
+                v as f32
+            } else {
+                fill += 1;
+                f32::NAN
+            }
+        })
+        .collect();
+    if bt.len() != width * height {
+        return Err(bad(format!("`infrared` has {} values for {width}×{height}", bt.len())));
+    }
+    let source = Source::DigitalTyphoon;
+    let mut notes = vec![format!("satellite {sat}; storm-centred crop, projection and pixel spacing undocumented")];
+    if fill > 0 {
+        notes.push(format!("{fill} pixels outside {BT_RANGE:?} K → NaN"));
+    }
+    let meta = FrameMeta {
+        id: format!("{}-{storm_id}_{}", source.short(), time.format("%Y%m%d%H%M")),
+        time,
+        source,
+        channel: "IR1 10.8um".into(),
+        width,
+        height,
+        nav: Navigation::StormCentred { centre_lon: lon, centre_lat: lat },
+        masks: MaskStatus::NotApplicable {
+            reason: "storm-centred crop: no per-pixel lon/lat, so no region masks".into(),
+        },
+        calibration: Calibration::Calibrated { method: "kelvin in the file (Digital Typhoon)".into() },
+        complete: true,
+        storm: Some(StormInfo { id: storm_id, lat, lon, grade: Some(grade) }),
+        inputs: vec![],
+        checksum: bt_checksum(&bt),
+        notes,
+    };
+    Ok(Frame { meta, bt })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let (t, id, sat) = parse_name(Path::new("2007101512-200718-MTS1-1.h5")).unwrap();
+        assert_eq!((t.to_rfc3339().as_str(), id.as_str(), sat.as_str()), ("2007-10-15T12:00:00+00:00", "200718", "MTS1"));
+        assert!(parse_name(Path::new("2007101599-200718-MTS1-1.h5")).is_err());
+        assert!(parse_name(Path::new("foo.h5")).is_err());
+    }
+}
