@@ -62,7 +62,10 @@ pub fn decode(bytes: Vec<u8>, path: &Path) -> Result<Frame> {
             .ok_or_else(|| bad(format!("global attribute {name} missing or not a number")))
     };
     let text = |name: &str| -> Option<String> { attrs.iter().find(|a| a.name == name).and_then(|a| a.read_string().ok()) };
-    let ds = file.dataset("image_pixel_values").map_err(|e| bad(format!("no image_pixel_values: {e}")))?;
+    let ds = file.dataset("image_pixel_values").map_err(|_| {
+        let title = text("title").or_else(|| text("satellite_name")).unwrap_or_default();
+        Error::unsupported(path, format!("unknown netCDF product {title:?}: no image_pixel_values variable (not GK-2A AMI L1B)"))
+    })?;
     let channel = ds
         .attributes()
         .iter()

@@ -6,7 +6,10 @@
 //!   [`PolarStereoNav`] for KMA polar-stereographic products, storm-centred crops).
 //! * [`RegionMasks`]: the 13 study regions ([`REGION_NAMES`]) rasterized on a grid.
 //! * [`FrameStore`]: the on-disk catalog (list, load BT, load masks), written atomically.
-//! * Readers: [`sidecar`] (PNG + `meta.json`, the simulated archive).
+//! * Readers: [`xrit`] (COMS HRIT/LRIT), [`gk2a`] (GK-2A AMI L1B netCDF), [`kma`] (KMA
+//!   `ea040ps` PNG products), [`dt`] (Digital Typhoon HDF5), [`sidecar`] (PNG + `meta.json`,
+//!   the simulated archive). [`batch`] plans and runs an ingest; [`render`] makes
+//!   thumbnails and overlay images; [`coast`] holds coastlines and a navigation check.
 //!
 //! ```no_run
 //! use skycase_ingest::{FrameStore, REGION_NAMES};
@@ -23,6 +26,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod coast;
 pub mod dt;
 pub mod error;
@@ -31,6 +35,7 @@ pub mod gk2a;
 pub mod kma;
 pub mod nav;
 pub mod regions;
+pub mod render;
 pub mod sidecar;
 pub mod store;
 pub mod xrit;
