@@ -8,12 +8,14 @@
 //!   warm-pixel clear-sky [`composite`], plus best-track typhoons).
 //! - [`mllm`]: the OpenAI-compatible chat-completions client (retries, cache).
 //! - [`store`]: caption records next to the frame store, written atomically.
+//! - [`eval`]: accuracy, confusion matrix and macro-F1 against truth labels.
 //! - [`frame`]: glue from `skycase-ingest` frames to the captioners.
 #![warn(missing_docs)]
 
 pub mod besttrack;
 pub mod composite;
 pub mod error;
+pub mod eval;
 pub mod frame;
 pub mod mllm;
 pub mod parse;

@@ -318,6 +318,9 @@ fn read_cache(p: &Path) -> Result<Option<String>> {
     }
 }
 
+/// The study's prompt, verbatim (`prompts/mllm_caption_prompt.txt`).
+pub const STUDY_PROMPT: &str = include_str!("../prompts/mllm_caption_prompt.txt");
+
 /// Fill the study's prompt for one image: "the COMS satellite" becomes "the
 /// `<satellite>` satellite" and "in November 2017" becomes the image's month and year.
 /// A template without these phrases is used as it is.

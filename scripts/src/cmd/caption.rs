@@ -1,9 +1,471 @@
-//! `skycase caption`.
+//! `skycase caption`: one phenomenon per region for every frame of a frame store.
+//!
+//! Captions go to `<store>/captions/<frame id>.json` (atomic writes); frames that already
+//! have one are skipped, so an interrupted run resumes where it stopped. Frames that
+//! cannot be captioned get `<store>/captions/failed/<frame id>.json` with the reason
+//! (and the raw answer for MLLM parse errors).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use skycase_caption::composite::{for_each_with_composite, Item};
+use skycase_caption::eval::{read_truth, Evaluation};
+use skycase_caption::frame::{image_png, lonlat_grid, satellite_name};
+use skycase_caption::mllm::{fill_prompt, STUDY_PROMPT};
+use skycase_caption::physical::FrameView;
+use skycase_caption::store::{CaptionerInfo, FailureReason, FailureRecord};
+use skycase_caption::{
+    parse_answer, BestTrack, Caption, CaptionRecord, CaptionStore, MllmClient, MllmConfig, Phenomenon,
+    PhysicalCaptioner, Rules,
+};
+use skycase_ingest::{Frame, FrameMeta, FrameStore};
+
+/// Which captioner to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Captioner {
+    /// Brightness-temperature statistics per region + JMA best-track typhoons (offline).
+    Physical,
+    /// The study's prompt and the image sent to an OpenAI-compatible chat endpoint.
+    Mllm,
+}
 
 /// Arguments of `skycase caption`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Frame store folder (written by `skycase ingest`).
+    #[arg(long, default_value = "store")]
+    store: PathBuf,
+    /// Captioner.
+    #[arg(long, value_enum, default_value_t = Captioner::Physical)]
+    captioner: Captioner,
+    /// Recaption frames that already have a caption.
+    #[arg(long)]
+    force: bool,
+    /// Caption at most this many frames (in time order).
+    #[arg(long)]
+    limit: Option<usize>,
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`skycase caption` is not implemented yet")
+    /// JMA best-track file for typhoons (physical captioner). Without it no region is
+    /// ever "Typhoon".
+    #[arg(long)]
+    besttrack: Option<PathBuf>,
+    /// Rules JSON for the physical captioner (default: the shipped rules).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Print the effective rules as JSON and exit.
+    #[arg(long)]
+    print_rules: bool,
+    /// Clear-sky composite window, ± days at the same time of day (0: per-frame fallback).
+    #[arg(long, default_value_t = 3)]
+    composite_days: i64,
+
+    /// Chat-completions base URL (MLLM), e.g. https://api.openai.com/v1.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Model name (MLLM).
+    #[arg(long)]
+    model: Option<String>,
+    /// API key (MLLM); else SKYCASE_API_KEY or OPENAI_API_KEY. Never logged or stored.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Prompt template file (default: the study's prompt, satellite and month filled in).
+    #[arg(long)]
+    prompt: Option<PathBuf>,
+    /// Requests in flight at once (MLLM).
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Per-request timeout in seconds (MLLM).
+    #[arg(long, default_value_t = 120)]
+    timeout_s: u64,
+    /// Retries of a request on 429/5xx/timeouts (MLLM).
+    #[arg(long, default_value_t = 5)]
+    max_retries: u32,
+
+    /// After captioning, compare with truth labels (a simulated archive's labels.jsonl).
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Write the comparison as Markdown here.
+    #[arg(long, requires = "truth")]
+    report: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.print_rules {
+        let rules = load_rules(&args)?;
+        println!("{}", serde_json::to_string_pretty(&rules)?);
+        return Ok(());
+    }
+    if !args.store.join("frames").is_dir() {
+        bail!("{}: not a frame store (no frames/ folder); run `skycase ingest` first", args.store.display());
+    }
+    let store = FrameStore::open(&args.store).with_context(|| format!("opening frame store {}", args.store.display()))?;
+    let captions = CaptionStore::open(&args.store)?;
+    let all = store.list()?;
+    let mut todo: Vec<FrameMeta> =
+        all.iter().filter(|m| args.force || !captions.contains(&m.id)).cloned().collect();
+    if let Some(n) = args.limit {
+        todo.truncate(n);
+    }
+    eprintln!(
+        "{} frames in {}, {} already captioned, {} to caption ({:?} captioner)",
+        all.len(),
+        args.store.display(),
+        all.len() - all.iter().filter(|m| !captions.contains(&m.id)).count(),
+        todo.len(),
+        args.captioner
+    );
+    let summary = match args.captioner {
+        Captioner::Physical => run_physical(&args, &store, &captions, &todo)?,
+        Captioner::Mllm => run_mllm(&args, &store, &captions, &todo)?,
+    };
+    summary.print();
+    if let Some(truth) = &args.truth {
+        evaluate(&args, &captions, &all, truth)?;
+    }
+    if summary.failed > 0 && summary.done == 0 {
+        bail!("no frame could be captioned ({} failed; see {}/failed/)", summary.failed, captions.dir().display());
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Summary {
+    done: usize,
+    failed: usize,
+    reasons: Vec<String>,
+    counts: [usize; 5],
+    cached: usize,
+}
+
+impl Summary {
+    fn ok(&mut self, c: &Caption) {
+        self.done += 1;
+        for p in c.labels() {
+            self.counts[p.index()] += 1;
+        }
+    }
+
+    fn fail(&mut self, id: &str, reason: &str) {
+        self.failed += 1;
+        if self.reasons.len() < 10 {
+            self.reasons.push(format!("{id}: {reason}"));
+        }
+    }
+
+    fn print(&self) {
+        eprintln!("captioned {} frames, {} failed", self.done, self.failed);
+        if self.cached > 0 {
+            eprintln!("  {} answers came from the MLLM cache", self.cached);
+        }
+        if self.done > 0 {
+            let parts: Vec<String> =
+                Phenomenon::ALL.iter().map(|p| format!("{p} {}", self.counts[p.index()])).collect();
+            eprintln!("  region labels: {}", parts.join(", "));
+        }
+        for r in &self.reasons {
+            eprintln!("  failed: {r}");
+        }
+        if self.failed > self.reasons.len() {
+            eprintln!("  ... and {} more", self.failed - self.reasons.len());
+        }
+    }
+}
+
+fn progress(n: usize) -> ProgressBar {
+    let pb = ProgressBar::new(n as u64);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+fn load_rules(args: &Args) -> anyhow::Result<Rules> {
+    Ok(match &args.rules {
+        Some(p) => Rules::open(p)?,
+        None => Rules::shipped()?,
+    })
+}
+
+fn run_physical(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[FrameMeta]) -> anyhow::Result<Summary> {
+    let rules = load_rules(args)?;
+    let besttrack_path = args.besttrack.clone().or_else(|| std::env::var_os("SKYCASE_BESTTRACK").map(PathBuf::from));
+    let besttrack = match &besttrack_path {
+        Some(p) => Some(BestTrack::open(p).with_context(|| "reading the best-track file (--besttrack)")?),
+        None => {
+            eprintln!("warning: no --besttrack file: no region will be captioned Typhoon");
+            None
+        }
+    };
+    let info = CaptionerInfo::Physical {
+        rules_sha256: rules.fingerprint(),
+        besttrack: besttrack_path.as_ref().map(|p| p.display().to_string()),
+    };
+    let captioner = PhysicalCaptioner::new(rules)?;
+    let mut summary = Summary::default();
+    let todo_ids: std::collections::HashSet<&str> = todo.iter().map(|m| m.id.as_str()).collect();
+    // The composite needs the neighbours of every frame to caption, captioned or not.
+    let metas: Vec<FrameMeta> = if args.composite_days > 0 {
+        let all = store.list()?;
+        let todo_grids: std::collections::HashSet<String> =
+            todo.iter().map(|m| skycase_ingest::frame::grid_id(m.width, m.height, &m.nav)).collect();
+        all.into_iter()
+            .filter(|m| todo_grids.contains(&skycase_ingest::frame::grid_id(m.width, m.height, &m.nav)))
+            .collect()
+    } else {
+        todo.to_vec()
+    };
+    let items: Vec<Item> = metas
+        .iter()
+        .map(|m| Item {
+            time: m.time,
+            // Without a composite window every frame is its own group.
+            grid: if args.composite_days > 0 {
+                skycase_ingest::frame::grid_id(m.width, m.height, &m.nav)
+            } else {
+                m.id.clone()
+            },
+        })
+        .collect();
+    let pb = progress(todo.len());
+    let mut lonlat_cache: HashMap<String, Vec<(f32, f32)>> = HashMap::new();
+    let window = args.composite_days.max(0);
+    for_each_with_composite(
+        &items,
+        window,
+        |i| store.load(&metas[i].id).map_err(anyhow::Error::from),
+        |f: &Frame| f.bt.as_slice(),
+        |i, res| {
+            let meta = &metas[i];
+            if !todo_ids.contains(meta.id.as_str()) {
+                return Ok(());
+            }
+            let outcome = (|| -> anyhow::Result<CaptionRecord> {
+                let (frame, composite) = res?;
+                let masks = store
+                    .masks(meta)?
+                    .with_context(|| format!("frame {}: no region masks (its grid has no lon/lat mapping)", meta.id))?;
+                let gid = skycase_ingest::frame::grid_id(meta.width, meta.height, &meta.nav);
+                let lonlat = lonlat_cache.entry(gid).or_insert_with(|| lonlat_grid(meta));
+                let storms = besttrack.as_ref().map(|b| b.at(meta.time)).unwrap_or_default();
+                let view = FrameView {
+                    id: &meta.id,
+                    time: meta.time,
+                    width: meta.width,
+                    height: meta.height,
+                    bt: &frame.bt,
+                    region_bits: masks.bits(),
+                    lonlat,
+                    clear_sky: (window > 0).then_some(composite),
+                };
+                let (cap, stats) = captioner.caption(&view, &storms)?;
+                Ok(CaptionRecord {
+                    frame_id: meta.id.clone(),
+                    time: meta.time,
+                    caption: cap.to_bullets(),
+                    labels: cap,
+                    captioner: info.clone(),
+                    details: serde_json::json!({ "regions": stats, "storms": storms }),
+                })
+            })();
+            match outcome {
+                Ok(rec) => {
+                    captions.put(&rec)?;
+                    summary.ok(&rec.labels);
+                }
+                Err(e) => {
+                    let msg = format!("{e:#}");
+                    captions.put_failure(&FailureRecord {
+                        frame_id: meta.id.clone(),
+                        time: meta.time,
+                        captioner: info.clone(),
+                        error: FailureReason::Other { message: msg.clone() },
+                        raw_answer: None,
+                    })?;
+                    summary.fail(&meta.id, &msg);
+                }
+            }
+            pb.inc(1);
+            Ok(())
+        },
+    )?;
+    pb.finish_and_clear();
+    Ok(summary)
+}
+
+fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[FrameMeta]) -> anyhow::Result<Summary> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let base_url = args.base_url.clone().or_else(|| env("SKYCASE_BASE_URL")).context("the MLLM captioner needs --base-url (or SKYCASE_BASE_URL)")?;
+    let model = args.model.clone().or_else(|| env("SKYCASE_MODEL")).context("the MLLM captioner needs --model (or SKYCASE_MODEL)")?;
+    let api_key = args
+        .api_key
+        .clone()
+        .or_else(|| std::env::var("SKYCASE_API_KEY").ok())
+        .or_else(|| std::env::var("OPENAI_API_KEY").ok())
+        .filter(|k| !k.is_empty());
+    if api_key.is_none() {
+        eprintln!("note: no API key (--api-key, SKYCASE_API_KEY, OPENAI_API_KEY): requests carry no Authorization");
+    }
+    let template = match &args.prompt {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading prompt {}", p.display()))?,
+        None => STUDY_PROMPT.to_string(),
+    };
+    let mut cfg = MllmConfig::new(base_url.clone(), model.clone(), api_key);
+    cfg.timeout = Duration::from_secs(args.timeout_s.max(1));
+    cfg.max_retries = args.max_retries;
+    let client = MllmClient::new(cfg, Some(captions.mllm_cache_dir()));
+    let endpoint = client.config().url();
+    let next = AtomicUsize::new(0);
+    let abort = AtomicBool::new(false);
+    let consecutive_endpoint_errors = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, anyhow::Result<(CaptionRecord, bool)>, Option<FailureRecord>)>();
+    let pb = progress(todo.len());
+    let mut summary = Summary::default();
+    let mut fatal: Option<String> = None;
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        for _ in 0..args.concurrency.max(1) {
+            let tx = tx.clone();
+            let (client, next, abort, cee, template) = (&client, &next, &abort, &consecutive_endpoint_errors, &template);
+            let (base_url, model) = (&base_url, &model);
+            s.spawn(move || loop {
+                if abort.load(Ordering::SeqCst) {
+                    return;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(meta) = todo.get(i) else { return };
+                let prompt = fill_prompt(template, satellite_name(meta.source), meta.time);
+                let info = CaptionerInfo::Mllm {
+                    base_url: base_url.clone(),
+                    model: model.clone(),
+                    prompt_sha256: skycase_caption::mllm::cache_key(b"", &prompt, "")[..16].to_string(),
+                };
+                let result = (|| -> anyhow::Result<(CaptionRecord, bool)> {
+                    let frame = store.load(&meta.id)?;
+                    let png = image_png(&frame)?;
+                    let answer = match client.ask(&png, &prompt) {
+                        Ok(a) => {
+                            cee.store(0, Ordering::SeqCst);
+                            a
+                        }
+                        Err(e) => {
+                            if matches!(e, skycase_caption::Error::Endpoint { .. })
+                                && cee.fetch_add(1, Ordering::SeqCst) + 1 >= 3
+                            {
+                                abort.store(true, Ordering::SeqCst);
+                            }
+                            return Err(e.into());
+                        }
+                    };
+                    match parse_answer(&answer.text) {
+                        Ok(cap) => Ok((
+                            CaptionRecord {
+                                frame_id: meta.id.clone(),
+                                time: meta.time,
+                                caption: cap.to_bullets(),
+                                labels: cap,
+                                captioner: info.clone(),
+                                details: serde_json::json!({ "raw_answer": answer.text }),
+                            },
+                            answer.cached,
+                        )),
+                        Err(pe) => {
+                            let rec = FailureRecord {
+                                frame_id: meta.id.clone(),
+                                time: meta.time,
+                                captioner: info.clone(),
+                                error: FailureReason::Parse { message: pe.to_string(), error: pe.clone() },
+                                raw_answer: Some(answer.text),
+                            };
+                            let _ = tx.send((i, Err(anyhow::anyhow!("answer does not parse: {pe}")), Some(rec)));
+                            Err(anyhow::anyhow!("__sent__"))
+                        }
+                    }
+                })();
+                match result {
+                    Err(e) if e.to_string() == "__sent__" => {}
+                    Err(e) => {
+                        let rec = FailureRecord {
+                            frame_id: meta.id.clone(),
+                            time: meta.time,
+                            captioner: info,
+                            error: FailureReason::Other { message: format!("{e:#}") },
+                            raw_answer: None,
+                        };
+                        let _ = tx.send((i, Err(e), Some(rec)));
+                    }
+                    Ok(r) => {
+                        let _ = tx.send((i, Ok(r), None));
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, res, failure) in rx {
+            let id = &todo[i].id;
+            match res {
+                Ok((rec, cached)) => {
+                    captions.put(&rec)?;
+                    summary.ok(&rec.labels);
+                    if cached {
+                        summary.cached += 1;
+                    }
+                }
+                Err(e) => {
+                    if let Some(f) = failure {
+                        captions.put_failure(&f)?;
+                    }
+                    let msg = format!("{e:#}");
+                    if abort.load(Ordering::SeqCst) && fatal.is_none() {
+                        fatal = Some(msg.clone());
+                    }
+                    summary.fail(id, &msg);
+                }
+            }
+            pb.inc(1);
+        }
+        Ok(())
+    })?;
+    pb.finish_and_clear();
+    if let Some(msg) = fatal {
+        summary.print();
+        bail!("stopped: endpoint {endpoint} failed 3 times in a row ({msg}); rerun to resume");
+    }
+    Ok(summary)
+}
+
+fn evaluate(args: &Args, captions: &CaptionStore, metas: &[FrameMeta], truth: &std::path::Path) -> anyhow::Result<()> {
+    let truth = read_truth(truth)?;
+    let mut eval = Evaluation::default();
+    let mut missing = 0usize;
+    for m in metas {
+        let Some(t) = truth.get(&m.time) else { continue };
+        match captions.get(&m.id)? {
+            Some(rec) => eval.add(t, &rec.labels),
+            None => missing += 1,
+        }
+    }
+    if eval.frames() == 0 {
+        bail!("no captioned frame has a truth label (times must match labels.jsonl)");
+    }
+    let md = eval.to_markdown();
+    eprintln!(
+        "accuracy {:.3}, macro-F1 {:.3} over {} frames ({} with truth but no caption)",
+        eval.accuracy(),
+        eval.macro_f1(),
+        eval.frames(),
+        missing
+    );
+    match &args.report {
+        Some(p) => {
+            std::fs::write(p, &md).with_context(|| format!("writing {}", p.display()))?;
+            eprintln!("report written to {}", p.display());
+        }
+        None => println!("{md}"),
+    }
+    Ok(())
 }
