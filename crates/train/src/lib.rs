@@ -5,13 +5,24 @@
 //!   the text projection from MiniLM's 384-d space into the joint space.
 //! - [`loss`]: the study's triplet loss with in-batch hardest negatives, and symmetric
 //!   InfoNCE with a learned temperature.
+//! - [`data`]: captioned archives → cached model inputs, region weights, time-disjoint split.
+//! - [`text`]: phrasings, the study's queries and the cache of frozen text embeddings.
+//! - [`train`]: the loop (AdamW, early stopping, checkpoints that resume).
+//! - [`eval`]: R@k both ways and the study's Table I hit rate, per storage (f32/f16/int8).
 //! - [`rng`]: the seeded generator behind initialisation and shuffling.
 
+pub mod data;
 pub mod error;
+pub mod eval;
 pub mod loss;
 pub mod model;
 pub mod rng;
+pub mod text;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use loss::Loss;
 pub use model::{FrameEmbedding, Granularity, ImageModel, ModelConfig, RegionWeights};
+pub use train::{train, RunOptions, TrainConfig, TrainSummary};
+pub use data::{load_archive, Dataset, Sample, Split};
+pub use text::TextBank;
