@@ -1,1 +1,30 @@
-//! skycase-core
+//! The part of skycase that the browser app and the native companion share, so both rank
+//! identically:
+//!
+//! - [`text`]: the WordPiece tokenizer and the all-MiniLM-L6-v2 sentence encoder
+//!   (BERT, attention-masked mean pooling, L2 normalisation), in f32 or quantized.
+//! - [`quant`]: turns the f32 checkpoint into the quantized encoder file a bundle ships.
+//! - [`projection`]: the learned map from text embeddings into the joint space.
+//! - [`bundle`]: the versioned web bundle — `manifest.json`, hashes, sizes.
+//! - [`shard`]: a period's frames: embeddings (int8 + per-vector scale), times, captions,
+//!   thumbnail references.
+//! - [`rank`]: exact nearest-neighbour scan over a shard with integer dot products.
+//!
+//! Nothing here depends on a UI, a CLI or the operating system, so it compiles for
+//! `wasm32-unknown-unknown` and native alike.
+
+pub mod bundle;
+pub mod error;
+pub mod projection;
+pub mod quant;
+pub mod rank;
+pub mod regions;
+pub mod shard;
+pub mod text;
+
+pub use bundle::{FileEntry, Manifest, ShardEntry, FORMAT_VERSION};
+pub use error::{Error, Result};
+pub use projection::Projection;
+pub use rank::{rank, Hit, QueryVector};
+pub use shard::{FrameRecord, Shard, VectorKind};
+pub use text::{MiniLm, MiniLmConfig, TextEncoder, TextTokenizer};

@@ -1,0 +1,215 @@
+//! The versioned web bundle: a folder of static files described by `manifest.json`.
+//!
+//! ```text
+//! manifest.json          format version, model, dims, quantization, every file's sha256 + size
+//! tokenizer.json         WordPiece tokenizer of the text encoder
+//! encoder.gguf           quantized all-MiniLM-L6-v2 (see crate::quant)
+//! projection.safetensors optional: text → joint space
+//! shards/<period>.skyshard  one shard per period (see crate::shard)
+//! thumbs/<id>.jpg        thumbnails
+//! ```
+//! Readers check the format version first, then each file's size and hash as it arrives.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// The bundle format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The `format` string every manifest carries.
+pub const FORMAT_NAME: &str = "skycase-bundle";
+
+/// What the text side of the bundle is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Upstream model id, e.g. `sentence-transformers/all-MiniLM-L6-v2`.
+    pub id: String,
+    /// Text embedding dimension before projection.
+    pub text_dim: usize,
+    /// Encoder weight format, e.g. `linear=q8_0,embeddings=q8_0`.
+    pub quantization: String,
+    /// Longest query in tokens.
+    pub max_tokens: usize,
+}
+
+/// One file of the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the manifest.
+    pub path: String,
+    /// What the file is: `tokenizer`, `encoder`, `projection`, `thumbnail`, `basemap`.
+    pub role: String,
+    /// Lower-case hex sha256 of the bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// One shard: the frames of one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// Period label, e.g. `2017-11`.
+    pub period: String,
+    /// Path relative to the manifest.
+    pub path: String,
+    /// Lower-case hex sha256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Number of frames.
+    pub frames: usize,
+    /// First frame time (UTC, ISO 8601).
+    pub start: String,
+    /// Last frame time (UTC, ISO 8601).
+    pub end: String,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format_version: u32,
+    /// Version of skycase that wrote it.
+    pub generator: String,
+    /// Text encoder.
+    pub model: ModelInfo,
+    /// Dimension of the vectors in the shards (= projection output, or `text_dim`).
+    pub joint_dim: usize,
+    /// Where the shard vectors come from, e.g. `caption-text` or `image-global`.
+    pub vectors: String,
+    /// Every file except the shards.
+    pub files: Vec<FileEntry>,
+    /// The shards, oldest first.
+    pub shards: Vec<ShardEntry>,
+}
+
+impl Manifest {
+    /// Parses `manifest.json`, refusing unknown formats and versions before anything else.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::format("manifest.json", format!("not JSON: {e}")))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(Error::format("manifest.json", format!("not a {FORMAT_NAME} manifest (no \"format\": \"{FORMAT_NAME}\")")));
+        }
+        let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != u64::from(FORMAT_VERSION) {
+            return Err(Error::UnsupportedVersion {
+                found: u32::try_from(version).unwrap_or(u32::MAX),
+                supported: FORMAT_VERSION,
+            });
+        }
+        serde_json::from_value(value).map_err(|e| Error::format("manifest.json", e.to_string()))
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a manifest always serialises")
+    }
+
+    /// The file with a given role (the first, if several).
+    pub fn file(&self, role: &str) -> Result<&FileEntry> {
+        self.files
+            .iter()
+            .find(|f| f.role == role)
+            .ok_or_else(|| Error::format("manifest.json", format!("no file with role '{role}'")))
+    }
+
+    /// Total bytes of the files needed before the first answer: tokenizer, encoder,
+    /// projection and all shards (thumbnails load lazily).
+    pub fn startup_bytes(&self) -> u64 {
+        let files: u64 = self.files.iter().filter(|f| f.role != "thumbnail").map(|f| f.bytes).sum();
+        files + self.shards.iter().map(|s| s.bytes).sum::<u64>()
+    }
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Checks downloaded or read bytes against their manifest entry.
+pub fn verify(path: &str, expected_sha256: &str, expected_bytes: u64, bytes: &[u8]) -> Result<()> {
+    let actual = bytes.len() as u64;
+    if actual != expected_bytes {
+        return Err(Error::Size { file: path.to_string(), expected: expected_bytes, actual });
+    }
+    let sha = sha256_hex(bytes);
+    if sha != expected_sha256 {
+        return Err(Error::Checksum { file: path.to_string(), expected: expected_sha256.to_string(), actual: sha });
+    }
+    Ok(())
+}
+
+impl FileEntry {
+    /// Verifies bytes against this entry.
+    pub fn verify(&self, bytes: &[u8]) -> Result<()> {
+        verify(&self.path, &self.sha256, self.bytes, bytes)
+    }
+
+    /// Describes bytes as an entry.
+    pub fn describe(path: impl Into<String>, role: impl Into<String>, bytes: &[u8]) -> Self {
+        Self { path: path.into(), role: role.into(), sha256: sha256_hex(bytes), bytes: bytes.len() as u64 }
+    }
+}
+
+impl ShardEntry {
+    /// Verifies bytes against this entry.
+    pub fn verify(&self, bytes: &[u8]) -> Result<()> {
+        verify(&self.path, &self.sha256, self.bytes, bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            format: FORMAT_NAME.into(),
+            format_version: FORMAT_VERSION,
+            generator: "test".into(),
+            model: ModelInfo { id: "m".into(), text_dim: 384, quantization: "q8_0".into(), max_tokens: 256 },
+            joint_dim: 384,
+            vectors: "caption-text".into(),
+            files: vec![FileEntry::describe("tokenizer.json", "tokenizer", b"{}")],
+            shards: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let m = manifest();
+        assert_eq!(Manifest::from_json(m.to_json().as_bytes()).unwrap(), m);
+    }
+
+    #[test]
+    fn refuses_other_versions_and_formats() {
+        let mut m = manifest();
+        m.format_version = 99;
+        let err = Manifest::from_json(m.to_json().as_bytes()).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedVersion { found: 99, supported: FORMAT_VERSION }), "{err}");
+        let err = Manifest::from_json(br#"{"format":"other"}"#).unwrap_err();
+        assert!(err.to_string().contains("not a skycase-bundle manifest"), "{err}");
+        assert!(Manifest::from_json(b"<html>").is_err());
+    }
+
+    #[test]
+    fn verify_names_the_file() {
+        let e = FileEntry::describe("tokenizer.json", "tokenizer", b"{}");
+        e.verify(b"{}").unwrap();
+        let err = e.verify(b"[]").unwrap_err();
+        assert!(matches!(err, Error::Checksum { .. }));
+        assert!(err.to_string().starts_with("tokenizer.json: sha256 mismatch"), "{err}");
+        assert!(matches!(e.verify(b"{ }").unwrap_err(), Error::Size { expected: 2, actual: 3, .. }));
+    }
+
+    #[test]
+    fn sha256_of_abc() {
+        // FIPS 180-2 test vector.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

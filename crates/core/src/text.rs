@@ -1,0 +1,393 @@
+//! all-MiniLM-L6-v2: WordPiece tokenizer + 6-layer BERT + masked mean pooling.
+//!
+//! One code path serves the browser (wasm32) and the companion. Weights come either from the
+//! original f32 `model.safetensors` (parity with sentence-transformers) or from the quantized
+//! GGUF file that a bundle ships (see [`crate::quant`]). Every linear layer is a
+//! [`QMatMul`], which is a plain f32 matmul for f32 weights and a quantized dot product
+//! otherwise.
+//!
+//! Shapes: ids `(b, n)` → hidden `(b, n, 384)` → pooled `(b, 384)`, L2-normalised.
+
+use std::io::Cursor;
+
+use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{LayerNorm, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Longest input in tokens, as sentence-transformers' `max_seq_length` for this model.
+pub const MAX_TOKENS: usize = 256;
+
+/// The parts of a BERT `config.json` that the encoder uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MiniLmConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+}
+
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+
+impl MiniLmConfig {
+    /// Parses a Hugging Face `config.json`.
+    pub fn from_json(bytes: &[u8], file: &str) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| Error::format(file, format!("not a BERT config: {e}")))
+    }
+
+    fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+}
+
+/// The tokenizer, set up as sentence-transformers uses it: no padding (the model's
+/// `tokenizer.json` pads every input to 128 tokens, which would make each query cost a
+/// 128-token forward pass), truncation at [`MAX_TOKENS`].
+pub struct TextTokenizer {
+    inner: tokenizers::Tokenizer,
+}
+
+impl TextTokenizer {
+    /// Loads a `tokenizer.json`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut inner = tokenizers::Tokenizer::from_bytes(bytes)
+            .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+        inner.with_padding(None);
+        inner
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+        Ok(Self { inner })
+    }
+
+    /// Token ids of one text, with `[CLS]` and `[SEP]`.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self
+            .inner
+            .encode(text, true)
+            .map_err(|e| Error::Tokenizer(format!("cannot tokenize {text:?}: {e}")))?;
+        Ok(enc.get_ids().to_vec())
+    }
+}
+
+/// Where the weights come from while building the model.
+enum Weights<'a> {
+    F32(VarBuilder<'a>),
+    Gguf { content: gguf_file::Content, bytes: &'a [u8] },
+}
+
+impl Weights<'_> {
+    fn qtensor(&self, name: &str) -> Result<QTensor> {
+        match self {
+            Weights::Gguf { content, bytes } => {
+                let mut cursor = Cursor::new(*bytes);
+                Ok(content.tensor(&mut cursor, name, &Device::Cpu)?)
+            }
+            Weights::F32(_) => unreachable!("qtensor is only asked of GGUF weights"),
+        }
+    }
+
+    /// A dense tensor (dequantized if stored quantized).
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        let t = match self {
+            Weights::F32(vb) => vb.get(shape, name)?,
+            Weights::Gguf { .. } => self.qtensor(name)?.dequantize(&Device::Cpu)?,
+        };
+        if t.dims() != shape {
+            return Err(Error::format(
+                "encoder weights",
+                format!("tensor {name} has shape {:?}, expected {shape:?}", t.dims()),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// A weight matrix `(out, in)` used as `x · Wᵀ`.
+    fn matmul(&self, name: &str, out_dim: usize, in_dim: usize) -> Result<QMatMul> {
+        match self {
+            Weights::F32(vb) => Ok(QMatMul::Tensor(vb.get((out_dim, in_dim), name)?)),
+            Weights::Gguf { .. } => {
+                let q = self.qtensor(name)?;
+                if q.shape().dims() != [out_dim, in_dim] {
+                    return Err(Error::format(
+                        "encoder weights",
+                        format!("tensor {name} has shape {:?}, expected [{out_dim}, {in_dim}]", q.shape().dims()),
+                    ));
+                }
+                Ok(QMatMul::from_qtensor(q)?)
+            }
+        }
+    }
+
+    fn linear(&self, prefix: &str, out_dim: usize, in_dim: usize) -> Result<Linear> {
+        Ok(Linear {
+            weight: self.matmul(&format!("{prefix}.weight"), out_dim, in_dim)?,
+            bias: self.tensor(&format!("{prefix}.bias"), &[out_dim])?,
+        })
+    }
+
+    fn layer_norm(&self, prefix: &str, dim: usize, eps: f64) -> Result<LayerNorm> {
+        Ok(LayerNorm::new(
+            self.tensor(&format!("{prefix}.weight"), &[dim])?,
+            self.tensor(&format!("{prefix}.bias"), &[dim])?,
+            eps,
+        ))
+    }
+}
+
+struct Linear {
+    weight: QMatMul,
+    bias: Tensor,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.weight.forward(x)?.broadcast_add(&self.bias)
+    }
+}
+
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    out_norm: LayerNorm,
+}
+
+/// The BERT encoder of all-MiniLM-L6-v2 with pooling.
+pub struct MiniLm {
+    config: MiniLmConfig,
+    word_embeddings: Tensor,
+    position_embeddings: Tensor,
+    token_type_embedding: Tensor,
+    embed_norm: LayerNorm,
+    layers: Vec<Layer>,
+}
+
+/// The GGUF metadata key holding the encoder's `config.json`.
+pub(crate) const GGUF_CONFIG_KEY: &str = "skycase.minilm.config";
+
+impl MiniLm {
+    /// Builds the encoder from the original f32 `model.safetensors` bytes.
+    pub fn from_safetensors(bytes: &[u8], config: MiniLmConfig) -> Result<Self> {
+        let vb = VarBuilder::from_buffered_safetensors(bytes.to_vec(), DType::F32, &Device::Cpu)?;
+        Self::build(Weights::F32(vb), config)
+    }
+
+    /// Builds the encoder from a quantized GGUF file written by [`crate::quant::quantize`].
+    pub fn from_gguf(bytes: &[u8]) -> Result<Self> {
+        let content = gguf_file::Content::read(&mut Cursor::new(bytes))
+            .map_err(|e| Error::format("encoder.gguf", format!("not a GGUF file: {e}")))?;
+        let config_json = content
+            .metadata
+            .get(GGUF_CONFIG_KEY)
+            .and_then(|v| v.to_string().ok())
+            .ok_or_else(|| Error::format("encoder.gguf", format!("metadata key {GGUF_CONFIG_KEY} is missing")))?;
+        let config = MiniLmConfig::from_json(config_json.as_bytes(), "encoder.gguf")?;
+        Self::build(Weights::Gguf { content, bytes }, config)
+    }
+
+    fn build(w: Weights<'_>, config: MiniLmConfig) -> Result<Self> {
+        let h = config.hidden_size;
+        let eps = config.layer_norm_eps;
+        if config.num_attention_heads == 0 || h % config.num_attention_heads != 0 {
+            return Err(Error::format("config.json", "hidden_size is not a multiple of num_attention_heads"));
+        }
+        let word_embeddings = w.tensor("embeddings.word_embeddings.weight", &[config.vocab_size, h])?;
+        let position_embeddings = match &w {
+            // Quantized files keep only the positions that can occur (MAX_TOKENS).
+            Weights::Gguf { content, .. } => {
+                let n = content
+                    .tensor_infos
+                    .get("embeddings.position_embeddings.weight")
+                    .map(|i| i.shape.dims()[0])
+                    .unwrap_or(0);
+                w.tensor("embeddings.position_embeddings.weight", &[n, h])?
+            }
+            Weights::F32(_) => w.tensor("embeddings.position_embeddings.weight", &[config.max_position_embeddings, h])?,
+        };
+        let token_type = w.tensor("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?;
+        let token_type_embedding = token_type.get(0)?;
+        let embed_norm = w.layer_norm("embeddings.LayerNorm", h, eps)?;
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for i in 0..config.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            layers.push(Layer {
+                query: w.linear(&format!("{p}.attention.self.query"), h, h)?,
+                key: w.linear(&format!("{p}.attention.self.key"), h, h)?,
+                value: w.linear(&format!("{p}.attention.self.value"), h, h)?,
+                attn_out: w.linear(&format!("{p}.attention.output.dense"), h, h)?,
+                attn_norm: w.layer_norm(&format!("{p}.attention.output.LayerNorm"), h, eps)?,
+                intermediate: w.linear(&format!("{p}.intermediate.dense"), config.intermediate_size, h)?,
+                output: w.linear(&format!("{p}.output.dense"), h, config.intermediate_size)?,
+                out_norm: w.layer_norm(&format!("{p}.output.LayerNorm"), h, eps)?,
+            });
+        }
+        Ok(Self { config, word_embeddings, position_embeddings, token_type_embedding, embed_norm, layers })
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &MiniLmConfig {
+        &self.config
+    }
+
+    /// Output dimension (384).
+    pub fn dim(&self) -> usize {
+        self.config.hidden_size
+    }
+
+    /// Pooled, L2-normalised embeddings of a batch of token-id sequences (ragged: shorter
+    /// ones are padded and masked out of attention and pooling).
+    pub fn embed_ids(&self, batch: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let b = batch.len();
+        let n = batch.iter().map(Vec::len).max().unwrap_or(0);
+        if n == 0 {
+            return Err(Error::Usage("cannot embed an empty token sequence".into()));
+        }
+        if n > self.position_embeddings.dim(0)? {
+            return Err(Error::Usage(format!(
+                "input of {n} tokens is longer than the model's {} positions",
+                self.position_embeddings.dim(0)?
+            )));
+        }
+        let mut ids = vec![0u32; b * n];
+        let mut mask = vec![0f32; b * n];
+        for (row, seq) in batch.iter().enumerate() {
+            for (j, &id) in seq.iter().enumerate() {
+                if id as usize >= self.config.vocab_size {
+                    return Err(Error::Usage(format!("token id {id} is outside the vocabulary")));
+                }
+                ids[row * n + j] = id;
+                mask[row * n + j] = 1.0;
+            }
+        }
+        let dev = Device::Cpu;
+        let ids = Tensor::from_vec(ids, b * n, &dev)?;
+        let mask = Tensor::from_vec(mask, (b, n), &dev)?;
+        let pooled = self.forward(&ids, &mask, b, n)?;
+        Ok(pooled.to_vec2::<f32>()?)
+    }
+
+    fn forward(&self, ids: &Tensor, mask: &Tensor, b: usize, n: usize) -> candle_core::Result<Tensor> {
+        let h = self.config.hidden_size;
+        let heads = self.config.num_attention_heads;
+        let hd = self.config.head_dim();
+        let words = self.word_embeddings.index_select(ids, 0)?.reshape((b, n, h))?;
+        let positions = self.position_embeddings.narrow(0, 0, n)?;
+        let x = words.broadcast_add(&positions)?.broadcast_add(&self.token_type_embedding)?;
+        let mut x = self.embed_norm.forward(&x)?;
+
+        // Additive attention bias: 0 for real tokens, a large negative number for padding.
+        let bias = ((mask.ones_like()? - mask)? * -1e9f64)?.reshape((b, 1, 1, n))?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        for layer in &self.layers {
+            let split = |t: Tensor| t.reshape((b, n, heads, hd))?.transpose(1, 2)?.contiguous();
+            let q = split(layer.query.forward(&x)?)?;
+            let k = split(layer.key.forward(&x)?)?;
+            let v = split(layer.value.forward(&x)?)?;
+            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, n, h))?;
+            let attn = layer.attn_norm.forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
+            let inner = layer.intermediate.forward(&attn)?.gelu_erf()?;
+            x = layer.out_norm.forward(&(layer.output.forward(&inner)? + attn)?)?;
+        }
+
+        // Masked mean pooling, then L2 normalisation.
+        let m = mask.unsqueeze(2)?;
+        let summed = x.broadcast_mul(&m)?.sum(1)?;
+        let counts = m.sum(1)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let norm = mean.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?;
+        mean.broadcast_div(&norm.clamp(1e-12, f64::MAX)?)
+    }
+}
+
+/// Tokenizer + encoder: text in, embedding out.
+pub struct TextEncoder {
+    tokenizer: TextTokenizer,
+    model: MiniLm,
+}
+
+impl TextEncoder {
+    /// Pairs a tokenizer with a model.
+    pub fn new(tokenizer: TextTokenizer, model: MiniLm) -> Self {
+        Self { tokenizer, model }
+    }
+
+    /// Loads the original model folder (`tokenizer.json`, `config.json`, `model.safetensors`).
+    pub fn from_f32_files(tokenizer_json: &[u8], config_json: &[u8], safetensors: &[u8]) -> Result<Self> {
+        let config = MiniLmConfig::from_json(config_json, "config.json")?;
+        Ok(Self::new(TextTokenizer::from_bytes(tokenizer_json)?, MiniLm::from_safetensors(safetensors, config)?))
+    }
+
+    /// Loads a bundle's tokenizer and quantized encoder.
+    pub fn from_bundle_files(tokenizer_json: &[u8], encoder_gguf: &[u8]) -> Result<Self> {
+        Ok(Self::new(TextTokenizer::from_bytes(tokenizer_json)?, MiniLm::from_gguf(encoder_gguf)?))
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// The model.
+    pub fn model(&self) -> &MiniLm {
+        &self.model
+    }
+
+    /// Embedding of a search query: as [`embed`](Self::embed), but a blank query is a usage
+    /// error rather than the embedding of `[CLS] [SEP]`.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        if text.trim().is_empty() {
+            return Err(Error::Usage("the query is empty: type a few words, e.g. \"typhoon approaching Kyushu\"".into()));
+        }
+        self.embed(text)
+    }
+
+    /// Embedding of one text (an empty text embeds `[CLS] [SEP]`, as sentence-transformers does).
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        let ids = self.tokenizer.encode(text)?;
+        let mut out = self.model.embed_ids(&[ids])?;
+        Ok(out.remove(0))
+    }
+
+    /// Embeddings of many texts, `batch` at a time (texts of similar length batch best).
+    pub fn embed_many(&self, texts: &[&str], batch: usize) -> Result<Vec<Vec<f32>>> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenizer.encode(t)).collect::<Result<_>>()?;
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in ids.chunks(batch.max(1)) {
+            out.extend(self.model.embed_ids(chunk)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (na * nb).max(1e-12)
+}
