@@ -77,6 +77,9 @@ pub struct ModelConfig {
     pub text_dim: usize,
     /// Coarse cells averaged per global-grid cell along each axis.
     pub global_pool: usize,
+    /// Depthwise 3×3 + 1×1 context blocks on the coarse map (0: cells see only themselves).
+    #[serde(default)]
+    pub context_blocks: usize,
     /// BT normalisation: `(bt_center − BT) / bt_scale` (cold clouds positive).
     pub bt_center: f32,
     /// See `bt_center`.
@@ -99,6 +102,7 @@ impl ModelConfig {
             joint_dim: 256,
             text_dim: 384,
             global_pool: 4,
+            context_blocks: 0,
             bt_center: 250.0,
             bt_scale: 30.0,
             granularity,
@@ -315,8 +319,8 @@ pub struct ImageModel {
     stem: Dense,
     mix: Dense,
     down: Dense,
-    dw: [Tensor; 2],
-    pw: [Dense; 2],
+    dw: Vec<Tensor>,
+    pw: Vec<Dense>,
     g1: Dense,
     g2: Dense,
     region_embed: Tensor,
@@ -344,8 +348,8 @@ impl ImageModel {
         let stem = Dense::new(12, c1, b.pp("stem"))?;
         let mix = Dense::new(c1, c1, b.pp("mix"))?;
         let down = Dense::new(4 * c1, c2, b.pp("down"))?;
-        let dw = [b.get((9, c2), "dw0")?, b.get((9, c2), "dw1")?];
-        let pw = [Dense::new(c2, c2, b.pp("pw0"))?, Dense::new(c2, c2, b.pp("pw1"))?];
+        let dw = (0..cfg.context_blocks).map(|i| b.get((9, c2), &format!("dw{i}"))).collect::<candle_core::Result<Vec<_>>>()?;
+        let pw = (0..cfg.context_blocks).map(|i| Dense::new(c2, c2, b.pp(format!("pw{i}")))).collect::<Result<Vec<_>>>()?;
         let (gh, gw) = cfg.global_grid();
         let g1 = Dense::new(gh * gw * c2, cfg.hidden, vb.pp("global").pp("fc1"))?;
         let g2 = Dense::new(cfg.hidden, cfg.joint_dim, vb.pp("global").pp("fc2"))?;
@@ -439,11 +443,12 @@ impl ImageModel {
         if dims.len() != 4 || dims[1] != h || dims[2] != w || dims[3] != 3 {
             return Err(Error::shape("image batch", format!("[B, {h}, {w}, 3]"), format!("{dims:?}")));
         }
-        let f = self.stem.forward(&patchify(x)?)?.gelu()?;
-        let fine = (&f + self.mix.forward(&f)?.gelu()?)?;
-        let mut c = self.down.forward(&patchify(&fine)?)?.gelu()?;
+        // ReLU, not GELU: on two CPU cores the elementwise passes cost as much as the matmuls.
+        let f = self.stem.forward(&patchify(x)?)?.relu()?;
+        let fine = (&f + self.mix.forward(&f)?.relu()?)?;
+        let mut c = self.down.forward(&patchify(&fine)?)?.relu()?;
         for (dw, pw) in self.dw.iter().zip(&self.pw) {
-            c = (&c + pw.forward(&depthwise3(&c, dw)?)?.gelu()?)?;
+            c = (&c + pw.forward(&depthwise3(&c, dw)?)?.relu()?)?;
         }
         Ok(Features { fine, coarse: c })
     }
@@ -455,7 +460,7 @@ impl ImageModel {
         let (gh, gw) = self.cfg.global_grid();
         let padded = f.coarse.pad_with_zeros(1, 0, gh * p - hc)?.pad_with_zeros(2, 0, gw * p - wc)?;
         let grid = padded.reshape((b, gh, p, gw, p, c))?.mean(4)?.mean(2)?.reshape((b, gh * gw * c))?;
-        l2_normalize(&self.g2.forward(&self.g1.forward(&grid)?.gelu()?)?)
+        l2_normalize(&self.g2.forward(&self.g1.forward(&grid)?.relu()?)?)
     }
 
     /// Region embeddings `[B, R, D]` (L2-normalised).
@@ -473,7 +478,7 @@ impl ImageModel {
         let pc = region_pool(&f.coarse.reshape((b, hc * wc, c2))?, &w.coarse)?;
         let emb = self.region_embed.unsqueeze(0)?.broadcast_as((b, N_REGIONS, self.cfg.region_embed))?;
         let x = Tensor::cat(&[pf, pc, emb.contiguous()?], 2)?;
-        l2_normalize(&self.r2.forward(&self.r1.forward(&x)?.gelu()?)?)
+        l2_normalize(&self.r2.forward(&self.r1.forward(&x)?.relu()?)?)
     }
 
     /// Projects text-encoder embeddings `[N, text_dim]` into the joint space (normalised).
@@ -622,6 +627,7 @@ mod tests {
         c.joint_dim = 6;
         c.text_dim = 5;
         c.global_pool = 2;
+        c.context_blocks = 2;
         c
     }
 

@@ -432,3 +432,118 @@ fn last_val(s: &State) -> String {
         .unwrap_or_default()
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelConfig, RegionWeights};
+    use crate::text::{tests::fake_embed, texts_needed};
+    use candle_core::Device;
+
+    /// 8 days × 3 frames of 40×24 px; region k is column band k*3..k*3+3; each frame's region
+    /// phenomenon is drawn at random and painted as a BT level, so it is learnable.
+    fn tiny_dataset(seed: u64) -> Dataset {
+        let mut cfg = ModelConfig::for_frame(40, 24, Granularity::Region);
+        cfg.downsample = 2;
+        cfg.stem_channels = 4;
+        cfg.channels = 8;
+        cfg.region_embed = 4;
+        cfg.hidden = 8;
+        cfg.global_pool = 2;
+        let masks: Vec<Vec<bool>> = (0..N_REGIONS).map(|k| (0..40 * 24).map(|i| (i % 40) / 3 == k).collect()).collect();
+        let mut rng = Rng::new(seed, 0);
+        let mut samples = Vec::new();
+        let mut data = Vec::new();
+        for d in 1..=8 {
+            for h in 0..3 {
+                let mut labels = [0u8; 13];
+                labels.iter_mut().for_each(|l| *l = rng.below(4) as u8);
+                let caption = (0..13).map(|r| bullet(r, labels[r] as usize)).collect::<Vec<_>>().join("\n");
+                let bt: Vec<f32> = (0..40 * 24).map(|i| {
+                    let k = ((i % 40) / 3).min(12);
+                    200.0 + 25.0 * labels[k] as f32 + rng.uniform()
+                }).collect();
+                data.extend(crate::model::preprocess(&cfg, &bt).unwrap());
+                samples.push(Sample { time: format!("2017-11-{d:02}T{h:02}:00Z"), file: String::new(), caption, labels });
+            }
+        }
+        let (h, w) = cfg.input_hw();
+        let inputs = Tensor::from_vec(data, (samples.len(), h, w, 3), &Device::Cpu).unwrap();
+        let weights = RegionWeights::from_masks(&cfg, &masks, &Device::Cpu).unwrap();
+        Dataset { root: PathBuf::from("<synthetic>"), samples, inputs, weights, masks, config: cfg }
+    }
+
+    fn bank(ds: &Dataset) -> TextBank {
+        let mut b = TextBank::in_memory();
+        b.ensure(&texts_needed(ds.samples.iter().map(|s| s.caption.clone())), &mut fake_embed(16)).unwrap();
+        b
+    }
+
+    fn cfg(g: Granularity, loss: Loss) -> TrainConfig {
+        TrainConfig { granularity: g, loss, epochs: 4, batch: 4, lr: 5e-3, test_days: 2, val_days: 1, patience: 10, joint_dim: 8, ..TrainConfig::default() }
+    }
+
+    fn weights(dir: &Path) -> Vec<u8> {
+        std::fs::read(dir.join(WEIGHTS_FILE)).unwrap()
+    }
+
+    #[test]
+    fn trains_every_variant_and_writes_checkpoints() {
+        let ds = tiny_dataset(1);
+        let b = bank(&ds);
+        for g in [Granularity::Global, Granularity::Region] {
+            for loss in [Loss::Triplet { margin: 0.2 }, Loss::InfoNce] {
+                let out = std::env::temp_dir().join(format!("skycase-train-run-{}-{}-{}", std::process::id(), g.name(), loss.name()));
+                let s = train(&ds, &b, &cfg(g, loss), &out, &RunOptions::default()).unwrap();
+                assert_eq!(s.history.len(), 4);
+                assert!(s.history.iter().all(|h| h.loss.is_finite()));
+                assert_eq!(s.test.len(), 3);
+                assert_eq!(s.test[0].1.frames, 6);
+                let m = ImageModel::load(&out).unwrap();
+                assert_eq!(m.config().granularity, g);
+                assert!(out.join("train.json").is_file() && out.join("last/optimizer.safetensors").is_file());
+                std::fs::remove_dir_all(&out).ok();
+            }
+        }
+    }
+
+    #[test]
+    fn seeded_runs_repeat_and_resume_matches_uninterrupted() {
+        let ds = tiny_dataset(2);
+        let b = bank(&ds);
+        let c = cfg(Granularity::Region, Loss::InfoNce);
+        let base = std::env::temp_dir().join(format!("skycase-train-resume-{}", std::process::id()));
+        let (a, bb, r) = (base.join("a"), base.join("b"), base.join("r"));
+        train(&ds, &b, &c, &a, &RunOptions::default()).unwrap();
+        train(&ds, &b, &c, &bb, &RunOptions::default()).unwrap();
+        assert_eq!(weights(&a.join("last")), weights(&bb.join("last")));
+        // Interrupted after 2 epochs, then resumed: the same final weights.
+        let first = train(&ds, &b, &c, &r, &RunOptions { stop_after: Some(2), ..RunOptions::default() }).unwrap();
+        assert_eq!(first.history.len(), 2);
+        let done = train(&ds, &b, &c, &r, &RunOptions { resume: true, ..RunOptions::default() }).unwrap();
+        assert_eq!(done.history.len(), 4);
+        assert_eq!(weights(&a.join("last")), weights(&r.join("last")));
+        // Resuming with other options is refused.
+        let mut other = c.clone();
+        other.lr = 1e-3;
+        let err = train(&ds, &b, &other, &r, &RunOptions { resume: true, ..RunOptions::default() }).unwrap_err();
+        assert!(err.to_string().contains("state.json"), "{err}");
+        // A corrupt optimizer state is a clear error.
+        std::fs::write(r.join("last/optimizer.safetensors"), b"garbage").unwrap();
+        let err = train(&ds, &b, &c, &r, &RunOptions { resume: true, ..RunOptions::default() }).unwrap_err();
+        assert!(err.to_string().contains("optimizer.safetensors"), "{err}");
+        std::fs::remove_dir_all(&base).ok();
+    }
+
+    #[test]
+    fn empty_text_bank_and_tiny_datasets_are_errors() {
+        let ds = tiny_dataset(3);
+        let out = std::env::temp_dir().join(format!("skycase-train-bad-{}", std::process::id()));
+        let err = train(&ds, &TextBank::in_memory(), &cfg(Granularity::Global, Loss::InfoNce), &out, &RunOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("text"), "{err}");
+        let mut c = cfg(Granularity::Global, Loss::InfoNce);
+        c.test_days = 8;
+        assert!(train(&ds, &bank(&ds), &c, &out, &RunOptions::default()).is_err());
+        std::fs::remove_dir_all(&out).ok();
+    }
+}
