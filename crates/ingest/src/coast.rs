@@ -123,3 +123,29 @@ pub fn describe(a: &Alignment, what: &Path) -> String {
         a.samples
     )
 }
+
+/// Fraction of coastline samples (inside `bbox`) that land within one pixel of a NaN pixel.
+/// For products with burned-in coastlines that the reader masked (KMA PNG), a correct
+/// navigation puts nearly every sample on the masked line.
+pub fn masked_hit_fraction(frame: &Frame, coast: &Coastlines, dx: i32, dy: i32, bbox: (f64, f64, f64, f64)) -> f64 {
+    let (w, h) = (frame.meta.width as i64, frame.meta.height as i64);
+    let (mut hit, mut n) = (0usize, 0usize);
+    for line in &coast.coast {
+        for &(lon, lat) in line {
+            if lon < bbox.0 || lon > bbox.2 || lat < bbox.1 || lat > bbox.3 {
+                continue;
+            }
+            let Some((x, y)) = frame.meta.nav.lonlat_to_pixel(lon, lat) else { continue };
+            let (x, y) = (x.round() as i64 + i64::from(dx), y.round() as i64 + i64::from(dy));
+            if x < 1 || y < 1 || x + 1 >= w || y + 1 >= h {
+                continue;
+            }
+            n += 1;
+            let near = (-1..=1).any(|j| (-1..=1).any(|i| frame.bt[((y + j) * w + x + i) as usize].is_nan()));
+            if near {
+                hit += 1;
+            }
+        }
+    }
+    if n == 0 { 0.0 } else { hit as f64 / n as f64 }
+}

@@ -157,6 +157,39 @@ impl Frame {
     }
 }
 
+impl Frame {
+    /// The part of the frame inside a lon/lat box (pixel bounding box of the box's edges),
+    /// with navigation adjusted; `None` when the box is not on the grid.
+    pub fn crop_lonlat(&self, lon0: f64, lat0: f64, lon1: f64, lat1: f64) -> Option<Frame> {
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for k in 0..=40 {
+            let t = f64::from(k) / 40.0;
+            for (lon, lat) in [(lon0 + t * (lon1 - lon0), lat0), (lon0 + t * (lon1 - lon0), lat1), (lon0, lat0 + t * (lat1 - lat0)), (lon1, lat0 + t * (lat1 - lat0))] {
+                if let Some((x, y)) = self.meta.nav.lonlat_to_pixel(lon, lat) {
+                    (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+                }
+            }
+        }
+        let (w, h) = (self.meta.width as f64, self.meta.height as f64);
+        let (x0, y0) = (x0.floor().clamp(0.0, w) as usize, y0.floor().clamp(0.0, h) as usize);
+        let (x1, y1) = (x1.ceil().clamp(0.0, w - 1.0) as usize + 1, y1.ceil().clamp(0.0, h - 1.0) as usize + 1);
+        if x1 <= x0 + 1 || y1 <= y0 + 1 {
+            return None;
+        }
+        let mut bt = Vec::with_capacity((x1 - x0) * (y1 - y0));
+        for y in y0..y1 {
+            bt.extend_from_slice(&self.bt[y * self.meta.width + x0..y * self.meta.width + x1]);
+        }
+        let mut meta = self.meta.clone();
+        meta.nav = self.meta.nav.cropped(x0, y0);
+        meta.width = x1 - x0;
+        meta.height = y1 - y0;
+        meta.masks = MaskStatus::Available { grid_id: grid_id(meta.width, meta.height, &meta.nav) };
+        meta.checksum = bt_checksum(&bt);
+        Some(Frame { meta, bt })
+    }
+}
+
 /// SHA-256 of a BT array's little-endian bytes (NaN canonicalized).
 pub fn bt_checksum(bt: &[f32]) -> String {
     let mut h = Sha256::new();

@@ -31,6 +31,7 @@ pub mod coast;
 pub mod dt;
 pub mod error;
 pub mod frame;
+pub mod fuzz;
 pub mod gk2a;
 pub mod kma;
 pub mod nav;

@@ -69,6 +69,16 @@ impl Navigation {
         }
     }
 
+    /// The navigation of a sub-array whose pixel (0, 0) is this grid's pixel (x0, y0).
+    pub fn cropped(&self, x0: usize, y0: usize) -> Navigation {
+        let (dx, dy) = (x0 as f64, y0 as f64);
+        match self {
+            Navigation::Geos(g) => Navigation::Geos(GeosNav { first_column: g.first_column + dx, first_line: g.first_line + dy, ..g.clone() }),
+            Navigation::PolarStereo(p) => Navigation::PolarStereo(PolarStereoNav { pole_x: p.pole_x - dx, pole_y: p.pole_y - dy, ..p.clone() }),
+            other => other.clone(),
+        }
+    }
+
     /// Whether this navigation maps pixels to the Earth (false for storm-centred crops).
     pub fn is_mapped(&self) -> bool {
         !matches!(self, Navigation::StormCentred { .. })

@@ -124,6 +124,14 @@ fn kma_png_masks_header_and_overlay_and_is_uncalibrated() {
     // Navigation reproduces a labelled control point: 130E 30N at (825.44, 789.46).
     let (x, y) = f.meta.nav.lonlat_to_pixel(130.0, 30.0).unwrap();
     assert!((x - 825.44).abs() < 0.5 && (y - 789.46).abs() < 0.5, "{x} {y}");
+    // Natural Earth coastline vertices land on the masked burned-in coastline.
+    use skycase_ingest::coast::{masked_hit_fraction, Coastlines};
+    let c = Coastlines::bundled();
+    let bbox = (100.0, 15.0, 150.0, 50.0);
+    let at_zero = masked_hit_fraction(&f, &c, 0, 0, bbox);
+    let shifted = masked_hit_fraction(&f, &c, 3, 3, bbox);
+    eprintln!("KMA coastline on masked overlay: {at_zero:.3} at (0,0), {shifted:.3} shifted by (3,3)");
+    assert!(at_zero > 0.9 && shifted < 0.6, "{at_zero} {shifted}");
 }
 
 #[test]

@@ -22,6 +22,9 @@ pub struct Args {
     /// Longest side of the output image in pixels.
     #[arg(long, default_value_t = 1200)]
     pub size: usize,
+    /// Show only this lon/lat box: `lon_min,lat_min,lon_max,lat_max` (degrees).
+    #[arg(long, value_delimiter = ',', num_args = 4)]
+    pub bbox: Option<Vec<f64>>,
     /// List the store's frames instead.
     #[arg(long)]
     pub list: bool,
@@ -52,6 +55,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let (jobs, _) = batch::plan(&paths)?;
         anyhow::ensure!(jobs.len() == 1, "{} frames found in {paths:?}; give one", jobs.len());
         batch::read_job(&jobs[0], &mut Default::default())?
+    };
+    let frame = match &args.bbox {
+        Some(b) => frame
+            .crop_lonlat(b[0], b[1], b[2], b[3])
+            .with_context(|| format!("box {b:?} is not on the grid of {}", frame.meta.id))?,
+        None => frame,
     };
     let png = skycase_ingest::render::overlay_png(&frame, args.size)?;
     std::fs::write(&args.out, png).with_context(|| format!("writing {}", args.out.display()))?;
