@@ -32,7 +32,8 @@ fn max_into(acc: &mut [f32], bt: &[f32]) {
 }
 
 /// Visit every item with its composite. `load(i)` gives item `i`'s frame (with its BT via
-/// `bt(&frame)`); `visit(i, result)` gets the frame and composite, or the load error.
+/// `bt(&frame)`); `visit(i, result)` gets the frame, its composite and the number of
+/// frames that went into it (the frame itself included), or the load error.
 /// Items are visited grouped by (grid, time of day), in time order within a group.
 pub fn for_each_with_composite<T, E, L, B, V>(
     items: &[Item],
@@ -44,7 +45,7 @@ pub fn for_each_with_composite<T, E, L, B, V>(
 where
     L: FnMut(usize) -> Result<T, E>,
     B: Fn(&T) -> &[f32],
-    V: FnMut(usize, Result<(&T, &[f32]), E>) -> Result<(), E>,
+    V: FnMut(usize, Result<(&T, &[f32], usize), E>) -> Result<(), E>,
 {
     let mut groups: std::collections::BTreeMap<(String, u32), Vec<usize>> = Default::default();
     for (i, it) in items.iter().enumerate() {
@@ -76,14 +77,16 @@ where
                 continue; // its load error was already reported
             };
             let mut acc = vec![f32::NAN; bt(frame).len()];
+            let mut used = 0usize;
             for (_, f) in &deque {
                 if let Some(f) = f {
                     if bt(f).len() == acc.len() {
                         max_into(&mut acc, bt(f));
+                        used += 1;
                     }
                 }
             }
-            visit(j, Ok((frame, &acc)))?;
+            visit(j, Ok((frame, &acc, used)))?;
         }
     }
     Ok(())
@@ -112,8 +115,12 @@ mod tests {
             |i| Ok::<Vec<f32>, String>(vec![if i % 2 == 0 { (i / 2) as f32 } else { 100.0 + (i / 2) as f32 }, f32::NAN]),
             |f| f.as_slice(),
             |i, r| {
-                let (_, c) = r?;
+                let (_, c, used) = r?;
                 seen[i] = Some((c[0], c[1].is_nan()));
+                // Day 3 at 00 UTC sees days 1..=5: five frames.
+                if i == 6 {
+                    assert_eq!(used, 5);
+                }
                 Ok(())
             },
         )

@@ -11,12 +11,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    // The field is not called `source`: thiserror would make it the error's source
+    // *and* the message prints it, so `{:#}` chains showed the OS error twice.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (part of this message, not a separate source).
+        error: std::io::Error,
     },
     /// A JMA best-track file is malformed.
     #[error("{}:{line}: bad best-track record: {reason}", path.display())]
@@ -58,6 +60,9 @@ pub enum Error {
         /// What happened, with the HTTP status when there was one.
         reason: String,
     },
+    /// The frame store could not give a frame or its masks (its message names the file).
+    #[error(transparent)]
+    Ingest(#[from] skycase_ingest::Error),
     /// Encoding the image for the MLLM failed.
     #[error("frame {frame}: cannot encode image: {reason}")]
     Image {
@@ -69,11 +74,35 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        Error::Io { path: path.into(), error }
     }
 
     pub(crate) fn json(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
         Error::Json { path: path.into(), reason: err.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_error_is_printed_once_in_a_chain() {
+        let e = Error::io("/no/such/file", std::io::Error::new(std::io::ErrorKind::NotFound, "gone"));
+        assert!(std::error::Error::source(&e).is_none());
+        let chain = format!("{:#}", anyhow_like(&e));
+        assert_eq!(chain.matches("gone").count(), 1, "{chain}");
+    }
+
+    /// `{:#}` of an anyhow error = the message plus each source's message.
+    fn anyhow_like(e: &dyn std::error::Error) -> String {
+        let mut s = e.to_string();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            s.push_str(&format!(": {c}"));
+            cur = c.source();
+        }
+        s
     }
 }

@@ -119,6 +119,11 @@ pub struct Rules {
     pub regions: BTreeMap<String, RegionRuleOverride>,
     /// A region needs at least this share of valid (finite) pixels.
     pub min_valid_share: f32,
+    /// The clear-sky composite is used only when at least this many frames (the frame
+    /// itself included) went into it; otherwise each region falls back to its
+    /// [`RegionRule::fallback_percentile`]. A lone frame is its own "composite" and
+    /// would make every pixel look clear.
+    pub min_composite_frames: usize,
 }
 
 impl Default for Rules {
@@ -129,6 +134,7 @@ impl Default for Rules {
             default: RegionRule::default(),
             regions: BTreeMap::new(),
             min_valid_share: 0.5,
+            min_composite_frames: 3,
         }
     }
 }
@@ -254,6 +260,8 @@ pub struct RegionStats {
     pub texture_k: f32,
     /// Mean latitude.
     pub mean_lat: f32,
+    /// The clear-sky reference came from the composite (else from the percentile fallback).
+    pub clear_sky_composite: bool,
     /// Storm that made it Typhoon, if any.
     pub typhoon: Option<TyphoonHit>,
     /// The label.
@@ -438,6 +446,7 @@ impl PhysicalCaptioner {
             cold_fraction,
             texture_k: (texsum / m as f64) as f32,
             mean_lat: (latsum / m as f64) as f32,
+            clear_sky_composite: v.clear_sky.is_some(),
             typhoon,
             phenomenon,
         })

@@ -5,7 +5,6 @@
 //! cannot be captioned get `<store>/captions/failed/<frame id>.json` with the reason
 //! (and the raw answer for MLLM parse errors).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -13,17 +12,15 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
-use skycase_caption::composite::{for_each_with_composite, Item};
 use skycase_caption::eval::{read_truth, Evaluation};
-use skycase_caption::frame::{image_png, lonlat_grid, satellite_name};
+use skycase_caption::frame::{image_png, satellite_name};
 use skycase_caption::mllm::{fill_prompt, STUDY_PROMPT};
-use skycase_caption::physical::FrameView;
 use skycase_caption::store::{CaptionerInfo, FailureReason, FailureRecord};
 use skycase_caption::{
     parse_answer, BestTrack, Caption, CaptionRecord, CaptionStore, MllmClient, MllmConfig, Phenomenon,
-    PhysicalCaptioner, Rules,
+    PhysicalCaptioner, PhysicalRun, Rules,
 };
-use skycase_ingest::{Frame, FrameMeta, FrameStore};
+use skycase_ingest::{FrameMeta, FrameStore};
 
 /// Which captioner to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -207,95 +204,46 @@ fn run_physical(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: 
         besttrack: besttrack_path.as_ref().map(|p| p.display().to_string()),
     };
     let captioner = PhysicalCaptioner::new(rules)?;
-    let mut summary = Summary::default();
-    let todo_ids: std::collections::HashSet<&str> = todo.iter().map(|m| m.id.as_str()).collect();
-    // The composite needs the neighbours of every frame to caption, captioned or not.
-    let metas: Vec<FrameMeta> = if args.composite_days > 0 {
-        let all = store.list()?;
-        let todo_grids: std::collections::HashSet<String> =
-            todo.iter().map(|m| skycase_ingest::frame::grid_id(m.width, m.height, &m.nav)).collect();
-        all.into_iter()
-            .filter(|m| todo_grids.contains(&skycase_ingest::frame::grid_id(m.width, m.height, &m.nav)))
-            .collect()
-    } else {
-        todo.to_vec()
+    let job = PhysicalRun {
+        store,
+        captioner: &captioner,
+        besttrack: besttrack.as_ref(),
+        info: info.clone(),
+        composite_days: args.composite_days,
     };
-    let items: Vec<Item> = metas
-        .iter()
-        .map(|m| Item {
-            time: m.time,
-            // Without a composite window every frame is its own group.
-            grid: if args.composite_days > 0 {
-                skycase_ingest::frame::grid_id(m.width, m.height, &m.nav)
-            } else {
-                m.id.clone()
-            },
-        })
-        .collect();
+    let mut summary = Summary::default();
     let pb = progress(todo.len());
-    let mut lonlat_cache: HashMap<String, Vec<(f32, f32)>> = HashMap::new();
-    let window = args.composite_days.max(0);
-    for_each_with_composite(
-        &items,
-        window,
-        |i| store.load(&metas[i].id).map_err(anyhow::Error::from),
-        |f: &Frame| f.bt.as_slice(),
-        |i, res| {
-            let meta = &metas[i];
-            if !todo_ids.contains(meta.id.as_str()) {
-                return Ok(());
+    job.run(todo, |meta, outcome| {
+        match outcome {
+            Ok(rec) => {
+                captions.put(&rec)?;
+                summary.ok(&rec.labels);
             }
-            let outcome = (|| -> anyhow::Result<CaptionRecord> {
-                let (frame, composite) = res?;
-                let masks = store
-                    .masks(meta)?
-                    .with_context(|| format!("frame {}: no region masks (its grid has no lon/lat mapping)", meta.id))?;
-                let gid = skycase_ingest::frame::grid_id(meta.width, meta.height, &meta.nav);
-                let lonlat = lonlat_cache.entry(gid).or_insert_with(|| lonlat_grid(meta));
-                let storms = besttrack.as_ref().map(|b| b.at(meta.time)).unwrap_or_default();
-                let view = FrameView {
-                    id: &meta.id,
-                    time: meta.time,
-                    width: meta.width,
-                    height: meta.height,
-                    bt: &frame.bt,
-                    region_bits: masks.bits(),
-                    lonlat,
-                    clear_sky: (window > 0).then_some(composite),
-                };
-                let (cap, stats) = captioner.caption(&view, &storms)?;
-                Ok(CaptionRecord {
+            Err(e) => {
+                let msg = e.to_string();
+                captions.put_failure(&FailureRecord {
                     frame_id: meta.id.clone(),
                     time: meta.time,
-                    caption: cap.to_bullets(),
-                    labels: cap,
                     captioner: info.clone(),
-                    details: serde_json::json!({ "regions": stats, "storms": storms }),
-                })
-            })();
-            match outcome {
-                Ok(rec) => {
-                    captions.put(&rec)?;
-                    summary.ok(&rec.labels);
-                }
-                Err(e) => {
-                    let msg = format!("{e:#}");
-                    captions.put_failure(&FailureRecord {
-                        frame_id: meta.id.clone(),
-                        time: meta.time,
-                        captioner: info.clone(),
-                        error: FailureReason::Other { message: msg.clone() },
-                        raw_answer: None,
-                    })?;
-                    summary.fail(&meta.id, &msg);
-                }
+                    error: FailureReason::Other { message: msg.clone() },
+                    raw_answer: None,
+                })?;
+                summary.fail(&meta.id, &msg);
             }
-            pb.inc(1);
-            Ok(())
-        },
-    )?;
+        }
+        pb.inc(1);
+        Ok(())
+    })?;
     pb.finish_and_clear();
     Ok(summary)
+}
+
+/// What an MLLM worker thread reports for one frame.
+enum Outcome {
+    /// A parsed caption, and whether the answer came from the cache.
+    Captioned { record: CaptionRecord, cached: bool },
+    /// The frame failed (endpoint, parse or load error); `record` goes to `failed/`.
+    Failed { message: String, record: FailureRecord },
 }
 
 fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[FrameMeta]) -> anyhow::Result<Summary> {
@@ -323,7 +271,7 @@ fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[Fr
     let next = AtomicUsize::new(0);
     let abort = AtomicBool::new(false);
     let consecutive_endpoint_errors = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, anyhow::Result<(CaptionRecord, bool)>, Option<FailureRecord>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
     let pb = progress(todo.len());
     let mut summary = Summary::default();
     let mut fatal: Option<String> = None;
@@ -344,7 +292,7 @@ fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[Fr
                     model: model.clone(),
                     prompt_sha256: skycase_caption::mllm::cache_key(b"", &prompt, "")[..16].to_string(),
                 };
-                let result = (|| -> anyhow::Result<(CaptionRecord, bool)> {
+                let result = (|| -> anyhow::Result<Outcome> {
                     let frame = store.load(&meta.id)?;
                     let png = image_png(&frame)?;
                     let answer = match client.ask(&png, &prompt) {
@@ -361,9 +309,9 @@ fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[Fr
                             return Err(e.into());
                         }
                     };
-                    match parse_answer(&answer.text) {
-                        Ok(cap) => Ok((
-                            CaptionRecord {
+                    Ok(match parse_answer(&answer.text) {
+                        Ok(cap) => Outcome::Captioned {
+                            record: CaptionRecord {
                                 frame_id: meta.id.clone(),
                                 time: meta.time,
                                 caption: cap.to_bullets(),
@@ -371,59 +319,53 @@ fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[Fr
                                 captioner: info.clone(),
                                 details: serde_json::json!({ "raw_answer": answer.text }),
                             },
-                            answer.cached,
-                        )),
-                        Err(pe) => {
-                            let rec = FailureRecord {
+                            cached: answer.cached,
+                        },
+                        Err(pe) => Outcome::Failed {
+                            message: format!("answer does not parse: {pe}"),
+                            record: FailureRecord {
                                 frame_id: meta.id.clone(),
                                 time: meta.time,
                                 captioner: info.clone(),
                                 error: FailureReason::Parse { message: pe.to_string(), error: pe.clone() },
                                 raw_answer: Some(answer.text),
-                            };
-                            let _ = tx.send((i, Err(anyhow::anyhow!("answer does not parse: {pe}")), Some(rec)));
-                            Err(anyhow::anyhow!("__sent__"))
-                        }
-                    }
+                            },
+                        },
+                    })
                 })();
-                match result {
-                    Err(e) if e.to_string() == "__sent__" => {}
-                    Err(e) => {
-                        let rec = FailureRecord {
+                let outcome = result.unwrap_or_else(|e| {
+                    let message = format!("{e:#}");
+                    Outcome::Failed {
+                        record: FailureRecord {
                             frame_id: meta.id.clone(),
                             time: meta.time,
                             captioner: info,
-                            error: FailureReason::Other { message: format!("{e:#}") },
+                            error: FailureReason::Other { message: message.clone() },
                             raw_answer: None,
-                        };
-                        let _ = tx.send((i, Err(e), Some(rec)));
+                        },
+                        message,
                     }
-                    Ok(r) => {
-                        let _ = tx.send((i, Ok(r), None));
-                    }
-                }
+                });
+                let _ = tx.send((i, outcome));
             });
         }
         drop(tx);
-        for (i, res, failure) in rx {
+        for (i, outcome) in rx {
             let id = &todo[i].id;
-            match res {
-                Ok((rec, cached)) => {
-                    captions.put(&rec)?;
-                    summary.ok(&rec.labels);
+            match outcome {
+                Outcome::Captioned { record, cached } => {
+                    captions.put(&record)?;
+                    summary.ok(&record.labels);
                     if cached {
                         summary.cached += 1;
                     }
                 }
-                Err(e) => {
-                    if let Some(f) = failure {
-                        captions.put_failure(&f)?;
-                    }
-                    let msg = format!("{e:#}");
+                Outcome::Failed { message, record } => {
+                    captions.put_failure(&record)?;
                     if abort.load(Ordering::SeqCst) && fatal.is_none() {
-                        fatal = Some(msg.clone());
+                        fatal = Some(message.clone());
                     }
-                    summary.fail(id, &msg);
+                    summary.fail(id, &message);
                 }
             }
             pb.inc(1);

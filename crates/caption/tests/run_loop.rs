@@ -1,0 +1,71 @@
+//! The shared captioning loop ([`PhysicalRun`]) on a small frame store made here:
+//! frames without region masks become clear per-frame errors, the others get captions,
+//! and a lone frame does not use itself as its clear-sky composite.
+
+use std::path::PathBuf;
+
+use skycase_caption::store::CaptionerInfo;
+use skycase_caption::{PhysicalCaptioner, PhysicalRun, Rules};
+use skycase_ingest::frame::bt_checksum;
+use skycase_ingest::{Calibration, Frame, FrameMeta, FrameStore, MaskStatus, Navigation, Source};
+
+fn tmp_store(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("skycase-caption-{name}-{}-{}", std::process::id(), fastrand_like()));
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+fn fastrand_like() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn storm_centred(id: &str, time: &str) -> Frame {
+    let bt = vec![250.0f32; 16 * 16];
+    let meta = FrameMeta {
+        id: id.into(),
+        time: time.parse().unwrap(),
+        source: Source::DigitalTyphoon,
+        channel: "IR1".into(),
+        width: 16,
+        height: 16,
+        nav: Navigation::StormCentred { centre_lon: 130.0, centre_lat: 20.0 },
+        calibration: Calibration::Calibrated { method: "test".into() },
+        complete: true,
+        masks: MaskStatus::NotApplicable { reason: "storm-centred frame without navigation".into() },
+        storm: None,
+        inputs: vec![],
+        checksum: bt_checksum(&bt),
+        notes: vec![],
+    };
+    Frame { meta, bt }
+}
+
+#[test]
+fn frames_without_region_masks_fail_clearly_and_the_run_goes_on() {
+    let dir = tmp_store("nomask");
+    let store = FrameStore::open(&dir).unwrap();
+    for (id, t) in [("dt_a", "2007-09-01T00:00:00Z"), ("dt_b", "2007-09-01T01:00:00Z")] {
+        store.put(&storm_centred(id, t), None).unwrap();
+    }
+    let cap = PhysicalCaptioner::new(Rules::shipped().unwrap()).unwrap();
+    let job = PhysicalRun {
+        store: &store,
+        captioner: &cap,
+        besttrack: None,
+        info: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
+        composite_days: 3,
+    };
+    let metas = store.list().unwrap();
+    let mut errors = vec![];
+    job.run(&metas, |meta, outcome| {
+        errors.push((meta.id.clone(), outcome.unwrap_err().to_string()));
+        Ok(())
+    })
+    .unwrap();
+    errors.sort();
+    assert_eq!(errors.len(), 2);
+    for (id, e) in &errors {
+        assert!(e.contains(id) && e.contains("no region masks"), "{e}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
