@@ -69,3 +69,37 @@ fn frames_without_region_masks_fail_clearly_and_the_run_goes_on() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_lone_frame_falls_back_to_the_percentile_reference() {
+    let sim = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sim-nov2017/frames");
+    let png = sim.join("coms_mi_le1b_ir1_ea_201711071200.png");
+    if !png.exists() {
+        eprintln!("skipped: {} not found (needs ../shared)", png.display());
+        return;
+    }
+    let dir = tmp_store("lone");
+    let store = FrameStore::open(&dir).unwrap();
+    store.put(&skycase_ingest::read_sim_frame(&png).unwrap(), None).unwrap();
+    let cap = PhysicalCaptioner::new(Rules::shipped().unwrap()).unwrap();
+    let job = PhysicalRun {
+        store: &store,
+        captioner: &cap,
+        besttrack: None,
+        info: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
+        composite_days: 3,
+    };
+    let metas = store.list().unwrap();
+    let mut records = vec![];
+    job.run(&metas, |_, outcome| {
+        records.push(outcome.unwrap());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(records.len(), 1);
+    let regions = records[0].details["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 13);
+    assert!(regions.iter().all(|r| r["clear_sky_composite"] == false), "a lone frame must not be its own composite");
+    assert_eq!(records[0].caption.lines().count(), 13);
+    std::fs::remove_dir_all(&dir).ok();
+}

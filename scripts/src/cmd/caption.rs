@@ -150,7 +150,8 @@ impl Summary {
     fn fail(&mut self, id: &str, reason: &str) {
         self.failed += 1;
         if self.reasons.len() < 10 {
-            self.reasons.push(format!("{id}: {reason}"));
+            // Captioner errors already start with "frame <id>: ".
+            self.reasons.push(if reason.contains(id) { reason.to_string() } else { format!("{id}: {reason}") });
         }
     }
 
