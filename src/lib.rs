@@ -1,1 +1,7 @@
-//! skycase web app
+//! The skycase browser app: a Leptos page ([`app`]) and a web worker ([`worker`]) that
+//! holds the text encoder and the shards. Both are built for wasm32 by Trunk from
+//! `index.html`; `skycase-core` does the encoding and ranking, exactly as the companion.
+
+pub mod app;
+pub mod protocol;
+pub mod worker;

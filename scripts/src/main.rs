@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bundle;
 mod cmd;
+mod util;
 
 #[derive(Parser)]
 #[command(name = "skycase", version, about = "Natural-language search of weather cases in satellite imagery")]
@@ -24,6 +26,8 @@ enum Command {
     Caption(cmd::caption::Args),
     /// Train the text–image alignment.
     Train(cmd::train::Args),
+    /// Embed an archive's frames with a trained image model into index shards.
+    Embed(cmd::embed::Args),
     /// Build the demo sample data from the simulated archive.
     Sample(cmd::sample::Args),
     /// Write a versioned web bundle (manifest, encoder, tokenizer, shard, thumbnails).
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Command::Show(args) => cmd::show::run(args),
         Command::Caption(args) => cmd::caption::run(args),
         Command::Train(args) => cmd::train::run(args),
+        Command::Embed(args) => cmd::embed::run(args),
         Command::Sample(args) => cmd::sample::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Search(args) => cmd::search::run(args),

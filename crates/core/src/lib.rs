@@ -19,6 +19,7 @@ pub mod projection;
 pub mod quant;
 pub mod rank;
 pub mod regions;
+pub mod search;
 pub mod shard;
 pub mod text;
 
@@ -26,5 +27,6 @@ pub use bundle::{FileEntry, Manifest, ShardEntry, FORMAT_VERSION};
 pub use error::{Error, Result};
 pub use projection::Projection;
 pub use rank::{rank, Hit, QueryVector};
+pub use search::{Answer, Filters, Searcher};
 pub use shard::{FrameRecord, Shard, VectorKind};
 pub use text::{MiniLm, MiniLmConfig, TextEncoder, TextTokenizer};

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 pub mod caption;
+pub mod embed;
 pub mod export;
 pub mod ingest;
 pub mod sample;

@@ -1,9 +1,83 @@
-//! `skycase search`.
+//! `skycase search`: ranks a bundle's frames for a query with the same code as the browser.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use skycase_core::regions::REGIONS;
+use skycase_core::Filters;
+
+use crate::bundle::load_searcher;
 
 /// Arguments of `skycase search`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// What to look for, e.g. "typhoon approaching Kyushu".
+    query: String,
+    /// The bundle folder (as written by `skycase export`).
+    #[arg(long, default_value = "www/bundle")]
+    bundle: PathBuf,
+    /// Number of results.
+    #[arg(short, long, default_value_t = 20)]
+    k: usize,
+    /// Print JSON (one object with the hits) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Earliest UTC date (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Latest UTC date (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    /// Only frames whose caption gives this region (exact name, e.g. "Kyushu (Japan)") …
+    #[arg(long)]
+    region: Option<String>,
+    /// … or any region, this phenomenon (Snow, Clear, Cloudy, Rain, Typhoon).
+    #[arg(long)]
+    phenomenon: Option<String>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`skycase search` is not implemented yet")
+pub fn run(args: Args) -> Result<()> {
+    let region = match &args.region {
+        Some(name) => Some(
+            skycase_core::regions::region_index(name)
+                .with_context(|| format!("region '{name}' is not one of: {}", REGIONS.join(", ")))?,
+        ),
+        None => None,
+    };
+    let filters = Filters { from: args.from.clone(), to: args.to.clone(), months: vec![], region, phenomenon: args.phenomenon.clone() };
+    let searcher = load_searcher(&args.bundle)?;
+    let start = Instant::now();
+    let clock = move || start.elapsed().as_secs_f64() * 1e3;
+    let answer = searcher.search(&args.query, args.k, &filters, clock)?;
+    let rows: Vec<serde_json::Value> = answer
+        .hits
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let rec = &searcher.shards()[h.shard].records()[h.frame];
+            serde_json::json!({
+                "rank": i + 1, "id": rec.id, "time": rec.time, "score": h.score,
+                "region": searcher.matched_region(h), "caption": rec.caption,
+            })
+        })
+        .collect();
+    if args.json {
+        let out = serde_json::json!({
+            "query": args.query, "encode_ms": answer.encode.as_secs_f64() * 1e3,
+            "rank_ms": answer.rank.as_secs_f64() * 1e3, "hits": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no frames match the filters");
+    }
+    for (row, h) in rows.iter().zip(&answer.hits) {
+        let rec = &searcher.shards()[h.shard].records()[h.frame];
+        let matched = searcher.matched_region(h).map(|r| format!("  [{r}]")).unwrap_or_default();
+        println!("{:>3}. {}  {:.4}  {}{matched}", row["rank"], rec.time, h.score, rec.id);
+    }
+    eprintln!("encode {:.1} ms · rank {:.2} ms over {} frames", answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames());
+    Ok(())
 }

@@ -1,0 +1,192 @@
+//! A loaded bundle ready to answer queries: the one search path that both the browser
+//! worker and `skycase search` run.
+//!
+//! ```text
+//! query text → tokenizer → MiniLM (quantized) → projection → i16 query → int8 scan → top k
+//! ```
+
+use std::time::Duration;
+
+use crate::bundle::Manifest;
+use crate::error::{Error, Result};
+use crate::projection::Projection;
+use crate::rank::{rank_filtered, Hit, QueryVector};
+use crate::regions::{phenomenon_of, PHENOMENA};
+use crate::shard::Shard;
+use crate::text::TextEncoder;
+
+/// Which frames a query may return.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Filters {
+    /// Earliest UTC date, `YYYY-MM-DD`, inclusive.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Latest UTC date, `YYYY-MM-DD`, inclusive.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Months (1–12) to keep; empty keeps all.
+    #[serde(default)]
+    pub months: Vec<u32>,
+    /// Keep frames whose caption gives this region (index into the study's 13) …
+    #[serde(default)]
+    pub region: Option<usize>,
+    /// … (or any region, if `region` is unset) this phenomenon.
+    #[serde(default)]
+    pub phenomenon: Option<String>,
+}
+
+impl Filters {
+    /// True if the frame passes every filter.
+    pub fn keeps(&self, rec: &crate::shard::FrameRecord) -> bool {
+        let date = rec.time.get(..10).unwrap_or("");
+        if self.from.as_deref().is_some_and(|from| date < from) || self.to.as_deref().is_some_and(|to| date > to) {
+            return false;
+        }
+        if !self.months.is_empty() {
+            let month = rec.time.get(5..7).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+            if !self.months.contains(&month) {
+                return false;
+            }
+        }
+        match (self.region, self.phenomenon.as_deref()) {
+            (Some(r), Some(p)) => phenomenon_of(&rec.caption, r) == Some(p),
+            (Some(r), None) => phenomenon_of(&rec.caption, r).is_some(),
+            (None, Some(p)) => {
+                PHENOMENA.contains(&p) && rec.caption.lines().filter_map(crate::regions::parse_bullet).any(|(_, ph)| ph == p)
+            }
+            (None, None) => true,
+        }
+    }
+}
+
+/// The query side of a bundle plus its shards.
+pub struct Searcher {
+    manifest: Manifest,
+    encoder: TextEncoder,
+    projection: Option<Projection>,
+    shards: Vec<Shard>,
+}
+
+/// Results of one query with where the time went.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Best first.
+    pub hits: Vec<Hit>,
+    /// Tokenize + encode + project.
+    pub encode: Duration,
+    /// Scan + select.
+    pub rank: Duration,
+}
+
+impl Searcher {
+    /// Builds a searcher from verified bundle files. `projection` is the projection file's
+    /// bytes if the manifest lists one.
+    pub fn new(manifest: Manifest, tokenizer: &[u8], encoder: &[u8], projection: Option<&[u8]>, shards: Vec<Shard>) -> Result<Self> {
+        let encoder = TextEncoder::from_bundle_files(tokenizer, encoder)?;
+        let projection = match projection {
+            Some(bytes) => {
+                let p = Projection::from_safetensors(bytes, "projection.safetensors")?;
+                if p.in_dim() != encoder.model().dim() || p.out_dim() != manifest.joint_dim {
+                    return Err(Error::format(
+                        "projection.safetensors",
+                        format!("maps {}→{}, but the encoder gives {} and the manifest's joint space is {}", p.in_dim(), p.out_dim(), encoder.model().dim(), manifest.joint_dim),
+                    ));
+                }
+                Some(p)
+            }
+            None if manifest.joint_dim != encoder.model().dim() => {
+                return Err(Error::format("manifest.json", format!("joint_dim {} differs from the encoder's {} but no projection is listed", manifest.joint_dim, encoder.model().dim())));
+            }
+            None => None,
+        };
+        for s in &shards {
+            if s.dim() != manifest.joint_dim {
+                return Err(Error::format(s.period(), format!("shard vectors have {} dimensions, the manifest says {}", s.dim(), manifest.joint_dim)));
+            }
+        }
+        Ok(Self { manifest, encoder, projection, shards })
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+    /// The shards, in manifest order.
+    pub fn shards(&self) -> &[Shard] {
+        &self.shards
+    }
+    /// The text encoder.
+    pub fn encoder(&self) -> &TextEncoder {
+        &self.encoder
+    }
+    /// Number of frames across shards.
+    pub fn frames(&self) -> usize {
+        self.shards.iter().map(Shard::len).sum()
+    }
+
+    /// Embeds a query into the joint space.
+    pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        let e = self.encoder.embed_query(text)?;
+        match &self.projection {
+            Some(p) => p.apply(&e),
+            None => Ok(e),
+        }
+    }
+
+    /// Ranks frames against a joint-space vector.
+    pub fn rank_vector(&self, v: &[f32], k: usize, filters: &Filters) -> Result<Vec<Hit>> {
+        let q = QueryVector::new(v)?;
+        let refs: Vec<&Shard> = self.shards.iter().collect();
+        rank_filtered(&refs, &q, k, |s, f| filters.keeps(&refs[s].records()[f]))
+    }
+
+    /// Answers a text query; `clock` returns milliseconds (the browser's
+    /// `performance.now()`, or a native clock) so timings work on both sides.
+    pub fn search(&self, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
+        let t0 = clock();
+        let v = self.embed_query(text)?;
+        let t1 = clock();
+        let hits = self.rank_vector(&v, k, filters)?;
+        let t2 = clock();
+        let ms = |a: f64, b: f64| Duration::from_secs_f64(((b - a) / 1000.0).max(0.0));
+        Ok(Answer { hits, encode: ms(t0, t1), rank: ms(t1, t2) })
+    }
+
+    /// "More like this": ranks by one stored vector of a frame.
+    pub fn similar(&self, shard: usize, frame: usize, vector: usize, k: usize, filters: &Filters) -> Result<Vec<Hit>> {
+        let s = self.shards.get(shard).ok_or_else(|| Error::Usage(format!("no shard {shard}")))?;
+        if frame >= s.len() || vector >= s.vectors_per_frame() {
+            return Err(Error::Usage(format!("no frame {frame} / vector {vector} in shard {}", s.period())));
+        }
+        self.rank_vector(&s.row_f32(frame * s.vectors_per_frame() + vector), k, filters)
+    }
+
+    /// The region name of a hit's matched vector, for region-aware shards.
+    pub fn matched_region(&self, hit: &Hit) -> Option<&str> {
+        let names = self.shards.get(hit.shard)?.vector_names();
+        (names.len() > 1).then(|| names.get(hit.vector).map(String::as_str)).flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::FrameRecord;
+
+    fn rec(time: &str, caption: &str) -> FrameRecord {
+        FrameRecord { id: time.into(), time: time.into(), caption: caption.into(), thumb: String::new(), source: String::new() }
+    }
+
+    #[test]
+    fn filters_by_date_month_region_and_phenomenon() {
+        let r = rec("2017-11-20T03:00Z", "- Korean Peninsula - Snow\n- Mongolia - Clear");
+        assert!(Filters::default().keeps(&r));
+        assert!(Filters { from: Some("2017-11-20".into()), to: Some("2017-11-20".into()), ..Default::default() }.keeps(&r));
+        assert!(!Filters { from: Some("2017-11-21".into()), ..Default::default() }.keeps(&r));
+        assert!(!Filters { months: vec![12, 1], ..Default::default() }.keeps(&r));
+        assert!(Filters { region: Some(0), phenomenon: Some("Snow".into()), ..Default::default() }.keeps(&r));
+        assert!(!Filters { region: Some(1), phenomenon: Some("Snow".into()), ..Default::default() }.keeps(&r));
+        assert!(Filters { phenomenon: Some("Clear".into()), ..Default::default() }.keeps(&r));
+        assert!(!Filters { phenomenon: Some("Typhoon".into()), ..Default::default() }.keeps(&r));
+    }
+}

@@ -1,0 +1,14 @@
+# Sourced by the scripts: where builds, caches and the model live. Nothing here downloads.
+# Cargo's target dir stays outside the clone so rebuilds after a fresh clone are incremental.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/skycase/target}"
+export SKYCASE_MODEL_DIR="${SKYCASE_MODEL_DIR:-$HOME/.cache/skycase/models/all-MiniLM-L6-v2}"
+export PATH="$HOME/.cargo/bin:$PATH"
+# Trunk must never fetch tools: wasm-bindgen-cli comes from scripts/setup.
+export TRUNK_OFFLINE=true
+SKYCASE_BIN="$CARGO_TARGET_DIR/release/skycase"
+# Set by scripts/setup where rustup cannot add the wasm32 target (Debian rust-web + build-std).
+if [ -f "$HOME/.cache/skycase/wasm-toolchain.env" ]; then
+  # shellcheck disable=SC1091
+  . "$HOME/.cache/skycase/wasm-toolchain.env"
+fi
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

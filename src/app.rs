@@ -1,0 +1,281 @@
+//! The page: query box, download progress, result grid.
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::protocol::{Filters, FromWorker, HitOut, ToWorker};
+
+/// Results shown per query.
+const TOP_K: usize = 20;
+/// Where the bundle lives, relative to the page.
+const BUNDLE_BASE: &str = "bundle/";
+
+/// Where the app is in its life.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Starting,
+    Loading { stage: String, loaded: u64, total: u64 },
+    Ready { frames: usize, periods: Vec<String>, init_ms: f64, bytes: u64 },
+    Failed(String),
+}
+
+/// Latencies of the last query, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Timings {
+    encode: f64,
+    rank: f64,
+    render: f64,
+    total: f64,
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+fn post(worker: &Worker, msg: &ToWorker) {
+    if let Ok(v) = serde_wasm_bindgen::to_value(msg) {
+        let _ = worker.post_message(&v);
+    }
+}
+
+fn url_query() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+        .and_then(|p| p.get("q"))
+        .unwrap_or_default()
+}
+
+fn set_url_query(q: &str) {
+    let Some(window) = web_sys::window() else { return };
+    let Ok(url) = web_sys::Url::new(&window.location().href().unwrap_or_default()) else { return };
+    if q.is_empty() {
+        url.search_params().delete("q");
+    } else {
+        url.search_params().set("q", q);
+    }
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url.href()));
+    }
+}
+
+fn format_mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// The app.
+#[component]
+pub fn App() -> impl IntoView {
+    let (phase, set_phase) = signal(Phase::Starting);
+    let (query, set_query) = signal(url_query());
+    let (hits, set_hits) = signal(Vec::<HitOut>::new());
+    let (query_error, set_query_error) = signal(None::<String>);
+    let (timings, set_timings) = signal(None::<Timings>);
+    let (shown_for, set_shown_for) = signal(String::new());
+    // Id of the newest query and when it was sent; older answers are dropped.
+    let latest = StoredValue::new((0u32, 0f64, String::new()));
+
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    let worker = match Worker::new_with_options("./worker_loader.js", &options) {
+        Ok(w) => w,
+        Err(e) => {
+            set_phase.set(Phase::Failed(format!("cannot start the search worker: {e:?}")));
+            return view! { <Shell phase=phase /> }.into_any();
+        }
+    };
+    let worker = StoredValue::new_local(worker);
+
+    let send_query = move |text: String| {
+        let text = text.trim().to_string();
+        set_url_query(&text);
+        if text.is_empty() {
+            set_hits.set(Vec::new());
+            set_query_error.set(None);
+            set_timings.set(None);
+            return;
+        }
+        if !matches!(phase.get_untracked(), Phase::Ready { .. }) {
+            return;
+        }
+        let id = latest.get_value().0 + 1;
+        latest.set_value((id, now_ms(), text.clone()));
+        worker.with_value(|w| post(w, &ToWorker::Query { id, text, k: TOP_K, filters: Filters::default() }));
+    };
+
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
+        let msg = match serde_wasm_bindgen::from_value::<FromWorker>(ev.data()) {
+            Ok(m) => m,
+            Err(e) => {
+                set_phase.set(Phase::Failed(format!("unreadable message from the search worker: {e}")));
+                return;
+            }
+        };
+        match msg {
+            FromWorker::Started => worker.with_value(|w| post(w, &ToWorker::Load { base: BUNDLE_BASE.into() })),
+            FromWorker::Progress { stage, loaded, total } => set_phase.set(Phase::Loading { stage, loaded, total }),
+            FromWorker::Ready { frames, periods, init_ms, bytes, .. } => {
+                set_phase.set(Phase::Ready { frames, periods, init_ms, bytes });
+                let q = query.get_untracked();
+                if !q.trim().is_empty() {
+                    send_query(q);
+                }
+            }
+            FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms } => {
+                let (latest_id, sent_at, text) = latest.get_value();
+                if id != latest_id {
+                    return;
+                }
+                let t_render = now_ms();
+                set_query_error.set(None);
+                set_hits.set(new_hits);
+                set_shown_for.set(text);
+                // Leptos patches the DOM synchronously on set; measure after it.
+                let t_done = now_ms();
+                set_timings.set(Some(Timings { encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at }));
+            }
+            FromWorker::Error { id: Some(id), message } => {
+                if id == latest.get_value().0 {
+                    set_hits.set(Vec::new());
+                    set_query_error.set(Some(message));
+                }
+            }
+            FromWorker::Error { id: None, message } => set_phase.set(Phase::Failed(message)),
+        }
+    });
+    worker.with_value(|w| w.set_onmessage(Some(on_message.as_ref().unchecked_ref())));
+    on_message.forget();
+    let on_error = Closure::<dyn Fn(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
+        set_phase.set(Phase::Failed(format!("the search worker failed: {}", ev.message())));
+    });
+    worker.with_value(|w| w.set_onerror(Some(on_error.as_ref().unchecked_ref())));
+    on_error.forget();
+
+    // Instant search: re-query shortly after typing stops.
+    let debounce = StoredValue::new(None::<leptos::leptos_dom::helpers::TimeoutHandle>);
+    let on_input = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        set_query.set(text.clone());
+        if let Some(h) = debounce.get_value() {
+            h.clear();
+        }
+        let handle = set_timeout_with_handle(move || send_query(text), std::time::Duration::from_millis(120)).ok();
+        debounce.set_value(handle);
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(h) = debounce.get_value() {
+            h.clear();
+        }
+        send_query(query.get_untracked());
+    };
+    let more_like = move |shard: usize, frame: usize, vector: usize, label: String| {
+        let id = latest.get_value().0 + 1;
+        latest.set_value((id, now_ms(), format!("frames like {label}")));
+        worker.with_value(|w| post(w, &ToWorker::Similar { id, shard, frame, vector, k: TOP_K, filters: Filters::default() }));
+    };
+
+    view! {
+        <Shell phase=phase />
+        <form class="search" role="search" on:submit=on_submit>
+            <input
+                type="search"
+                data-testid="search-input"
+                aria-label="Describe the weather you are looking for"
+                placeholder="typhoon approaching Kyushu, heavy snow over Hokkaido…"
+                autofocus
+                prop:value=move || query.get()
+                on:input=on_input
+            />
+            <button type="submit">"Search"</button>
+        </form>
+        {move || query_error.get().map(|e| view! { <p class="error" role="alert" data-testid="query-error">{e}</p> })}
+        {move || timings.get().map(|t| view! {
+            <p class="timings" data-testid="timings"
+                data-encode-ms=format!("{:.3}", t.encode) data-rank-ms=format!("{:.3}", t.rank)
+                data-render-ms=format!("{:.3}", t.render) data-total-ms=format!("{:.3}", t.total)>
+                {format!("{} results for “{}” — encode {:.1} ms · rank {:.1} ms · render {:.1} ms",
+                    hits.get().len(), shown_for.get(), t.encode, t.rank, t.render)}
+            </p>
+        })}
+        <ol class="results" data-testid="results">
+            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone()) let:item>
+                <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like />
+            </For>
+        </ol>
+    }
+    .into_any()
+}
+
+/// Header and load status.
+#[component]
+fn Shell(
+    /// Current phase of the app.
+    phase: ReadSignal<Phase>,
+) -> impl IntoView {
+    view! {
+        <header>
+            <h1>"skycase"</h1>
+            <p class="tagline">"Find past weather in infrared satellite images of East Asia by describing it."</p>
+        </header>
+        <div class="status" data-testid="status" aria-live="polite">
+            {move || match phase.get() {
+                Phase::Starting => view! { <span data-state="starting">"Starting the search worker…"</span> }.into_any(),
+                Phase::Loading { stage, loaded, total } => view! {
+                    <span data-state="loading">
+                        <label>{format!("Downloading {stage}: {} of {}", format_mb(loaded), format_mb(total))}
+                            <progress data-testid="progress" max=total.max(1).to_string() value=loaded.to_string()></progress>
+                        </label>
+                    </span>
+                }.into_any(),
+                Phase::Ready { frames, periods, init_ms, bytes } => view! {
+                    <span data-state="ready" data-init-ms=format!("{init_ms:.1}")>
+                        {format!("{frames} frames ({}) ready · {} loaded in {:.1} s", periods.join(", "), format_mb(bytes), init_ms / 1000.0)}
+                    </span>
+                }.into_any(),
+                Phase::Failed(message) => view! {
+                    <span data-state="failed" class="error" role="alert">{format!("skycase could not start: {message}")}</span>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// One result.
+#[component]
+fn ResultCard<F>(
+    /// 1-based rank.
+    rank: usize,
+    /// The result.
+    hit: HitOut,
+    /// Called with (shard, frame, vector, label) for "more like this".
+    on_more: F,
+) -> impl IntoView
+where
+    F: Fn(usize, usize, usize, String) + Copy + 'static,
+{
+    let region_line = hit
+        .region
+        .as_ref()
+        .and_then(|r| hit.caption.lines().find(|l| l.contains(r.as_str())).map(str::to_string));
+    let label = hit.time.clone();
+    let (shard, frame, vector) = (hit.shard, hit.frame, hit.vector);
+    view! {
+        <li class="result" data-testid="result" data-id=hit.id.clone() data-score=format!("{:.6}", hit.score)>
+            <img src=format!("{BUNDLE_BASE}{}", hit.thumb) alt=format!("Infrared image at {}", hit.time) loading="lazy" width="256" height="147" />
+            <div class="meta">
+                <span class="rank">{format!("#{rank}")}</span>
+                <time datetime=hit.time.clone()>{hit.time.replace('T', " ").replace('Z', " UTC")}</time>
+                <span class="score" title="cosine similarity">{format!("{:.3}", hit.score)}</span>
+            </div>
+            {region_line.map(|l| view! { <p class="matched">{l}</p> })}
+            <details>
+                <summary>"Caption"</summary>
+                <pre class="caption">{hit.caption.clone()}</pre>
+            </details>
+            <button type="button" class="more" on:click=move |_| on_more(shard, frame, vector, label.clone())>"More like this"</button>
+        </li>
+    }
+}

@@ -1,0 +1,47 @@
+//! Messages between the page and the search worker (serialised with serde-wasm-bindgen).
+//! Errors cross the boundary as strings.
+
+use serde::{Deserialize, Serialize};
+pub use skycase_core::Filters;
+
+/// Page → worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Download and verify the bundle under `base` (e.g. `bundle/`), then build the encoder.
+    Load { base: String },
+    /// Rank frames for a text query.
+    Query { id: u32, text: String, k: usize, filters: Filters },
+    /// Rank frames by similarity to one frame's own embedding ("more like this").
+    Similar { id: u32, shard: usize, frame: usize, vector: usize, k: usize, filters: Filters },
+}
+
+/// One result as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HitOut {
+    pub shard: usize,
+    pub frame: usize,
+    /// Which of the frame's vectors matched (its region, for region-aware shards).
+    pub vector: usize,
+    pub id: String,
+    pub time: String,
+    pub caption: String,
+    pub thumb: String,
+    pub score: f32,
+    /// The region whose embedding matched best (region-aware shards only).
+    pub region: Option<String>,
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The worker's module has started and listens.
+    Started,
+    /// Download progress over everything needed before the first answer.
+    Progress { stage: String, loaded: u64, total: u64 },
+    /// The bundle is verified and the encoder built.
+    Ready { frames: usize, periods: Vec<String>, vectors: String, init_ms: f64, bytes: u64 },
+    /// Ranked results of query `id`.
+    Results { id: u32, hits: Vec<HitOut>, encode_ms: f64, rank_ms: f64 },
+    /// Loading failed, or query `id` failed.
+    Error { id: Option<u32>, message: String },
+}

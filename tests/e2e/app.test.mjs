@@ -1,0 +1,79 @@
+// The app in real Chromium against the served demo bundle.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, startServer, launch, openApp, search, results, nativeSearch } from './harness.mjs';
+
+const SHOTS = join(ROOT, 'tests/e2e/screenshots');
+let server;
+let browser;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+test('loads the demo index with progress and answers a query about a typhoon', async () => {
+  const { page, errors } = browser;
+  const seen = [];
+  await page.exposeFunction('__seenState', (s) => seen.push(s));
+  await page.addInitScript(() => {
+    new MutationObserver(() => {
+      const el = document.querySelector('[data-testid=status] [data-state]');
+      if (el) window.__seenState(el.dataset.state);
+    }).observe(document, { subtree: true, childList: true, attributes: true });
+  });
+  const status = await openApp(page, server.url);
+  assert.match(status, /720 frames \(2017-11\) ready/);
+  assert.ok(seen.includes('loading'), `a download progress state was shown (saw ${[...new Set(seen)]})`);
+
+  const hits = await search(page, 'typhoon over the South China Sea');
+  assert.equal(hits.length, 20);
+  // The demo month has 126 frames with a typhoon in the South China Sea; the best match is one.
+  assert.match(hits[0].text, /South China Sea - Typhoon/);
+  const scores = hits.map((h) => h.score);
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'results are sorted by score');
+  await page.screenshot({ path: join(SHOTS, 'typhoon-query.png'), fullPage: false });
+  assert.deepEqual(errors, []);
+});
+
+test('the browser (wasm) and the companion (native) rank identically', async () => {
+  const { page } = browser;
+  for (const q of ['heavy snow over Hokkaido', 'typhoon approaching Kyushu', 'clear skies across Mongolia',
+    'rain along the Pacific coast of Japan']) {
+    const web = await search(page, q);
+    const native = nativeSearch(q);
+    assert.deepEqual(web.map((h) => h.id), native.map((h) => h.id), `top-20 ids for "${q}"`);
+    web.forEach((h, i) => assert.ok(Math.abs(h.score - native[i].score) <= 1e-4,
+      `"${q}" #${i + 1}: wasm ${h.score} vs native ${native[i].score}`));
+  }
+});
+
+test('more like this ranks by the frame\'s own embedding', async () => {
+  const { page } = browser;
+  const hits = await search(page, 'snow in Manchuria');
+  await page.locator('[data-testid=result]').first().getByRole('button', { name: 'More like this' }).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('frames like'));
+  const similar = await results(page);
+  assert.equal(similar[0].id, hits[0].id, 'a frame is most similar to itself');
+  assert.ok(similar[0].score > 0.99, `self-similarity ${similar[0].score}`);
+});
+
+test('the query lives in the URL and an empty query clears the results', async () => {
+  const { page } = browser;
+  await openApp(page, `${server.url}?q=${encodeURIComponent('heavy snow over Hokkaido')}`);
+  await page.waitForSelector('[data-testid=result]');
+  assert.equal(await page.inputValue('[data-testid=search-input]'), 'heavy snow over Hokkaido');
+  await search(page, 'rain over Kyushu');
+  assert.match(page.url(), /q=rain\+over\+Kyushu|q=rain%20over%20Kyushu/);
+  await page.fill('[data-testid=search-input]', '   ');
+  await page.press('[data-testid=search-input]', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=result]').length === 0);
+  assert.equal(await page.locator('[data-testid=query-error]').count(), 0);
+});

@@ -1,0 +1,90 @@
+// Shared helpers for the end-to-end tests and the browser benchmark: start the companion's
+// static server on 127.0.0.1, launch Debian's Chromium headless with a fresh profile, and
+// drive the app through the elements it marks with data-testid.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, cpSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DIST = join(ROOT, 'dist');
+export const BUNDLE = join(ROOT, 'www/bundle');
+const targetDir = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache/skycase/target');
+export const SKYCASE = join(targetDir, 'release/skycase');
+
+/** Starts `skycase serve DIR --port 0` and resolves to { url, stop }. */
+export function startServer(dir = DIST) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(SKYCASE, ['serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (m) {
+        clearTimeout(timer);
+        resolvePromise({ url: m[0], stop: () => child.kill() });
+      }
+    });
+    child.stderr.on('data', (d) => { out += d; });
+    child.on('exit', (code) => { clearTimeout(timer); if (code) reject(new Error(`server exited ${code}: ${out}`)); });
+  });
+}
+
+/** A fresh headless Chromium profile; resolves to { context, page, close }. */
+export async function launch() {
+  const profile = mkdtempSync(join(tmpdir(), 'skycase-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return {
+    context, page, errors,
+    close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); },
+  };
+}
+
+/** Opens the app and waits until the index is loaded (or the page reports a failure). */
+export async function openApp(page, url, timeout = 60000) {
+  await page.goto(url);
+  await page.waitForSelector('[data-testid=status] [data-state=ready], [data-testid=status] [data-state=failed]', { timeout });
+  return page.locator('[data-testid=status]').innerText();
+}
+
+/** Types a query, submits it and waits for its results; returns [{ id, score, text }]. */
+export async function search(page, text) {
+  await page.fill('[data-testid=search-input]', text);
+  await page.press('[data-testid=search-input]', 'Enter');
+  await page.waitForFunction(
+    (q) => document.querySelector('[data-testid=timings]')?.textContent.includes(`“${q}”`),
+    text, { timeout: 30000 });
+  return results(page);
+}
+
+/** The rendered results. */
+export async function results(page) {
+  return page.$$eval('[data-testid=result]', (els) => els.map((el) => ({
+    id: el.dataset.id, score: Number(el.dataset.score), text: el.textContent,
+  })));
+}
+
+/** Native ranking of the same bundle: `skycase search --json`. */
+export function nativeSearch(text, bundle = BUNDLE) {
+  const out = execFileSync(SKYCASE, ['search', text, '--bundle', bundle, '--json'], { encoding: 'utf8' });
+  return JSON.parse(out).hits.map((h) => ({ id: h.id, score: h.score, caption: h.caption }));
+}
+
+/** A throwaway copy of dist/ to break on purpose. */
+export function copyDist() {
+  const dir = mkdtempSync(join(tmpdir(), 'skycase-dist-'));
+  cpSync(DIST, dir, { recursive: true });
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
