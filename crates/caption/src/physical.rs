@@ -6,7 +6,8 @@
 //!   the same UTC hour over ± a few days, built by [`crate::composite`]) when one is
 //!   given, else the region's [`RegionRule::fallback_percentile`] BT;
 //! - **cloud fraction**: share of pixels with `BT < T_ref − cloud_delta_k`;
-//! - **cold-top fraction**: share of pixels with `BT < cold_k` (deep, precipitating tops);
+//! - **cold-top fraction**: share of cloudy pixels with `BT < cold_k` (deep, precipitating
+//!   tops; a cold clear surface does not count);
 //! - **surface temperature**: the mean `T_ref` (the clear-sky skin temperature);
 //! - **texture**: mean 3 × 3 standard deviation of BT (reported, not used by default).
 //!
@@ -44,7 +45,7 @@ pub struct RegionRule {
     pub cloud_delta_k: f32,
     /// Cloudy when at least this share of pixels is cloudy.
     pub cloudy_share: f32,
-    /// A pixel has a cold (precipitating) top below this BT (K).
+    /// A cloudy pixel has a cold (precipitating) top below this BT (K).
     pub cold_k: f32,
     /// Snow or Rain when at least this share of pixels has cold tops (> 1 disables).
     pub precip_share: f32,
@@ -412,7 +413,9 @@ impl PhysicalCaptioner {
             if b < t - rule.cloud_delta_k {
                 cloudy += 1;
             }
-            if b < rule.cold_k {
+            // A cold pixel must also be cloudy: a frozen clear surface (Mongolia on a
+            // winter night) is colder than many cloud tops.
+            if b < rule.cold_k && b < t - rule.cloud_delta_k {
                 cold += 1;
             }
             texsum += local_std(v, i) as f64;
@@ -571,6 +574,17 @@ mod tests {
         assert_eq!(cap.get(Region::EasternChina), Phenomenon::Snow);
         assert_eq!(stats[1].cloud_fraction, 1.0);
         assert_eq!(stats[2].cold_fraction, 1.0);
+    }
+
+    #[test]
+    fn a_frozen_clear_surface_is_not_a_cold_top() {
+        // Region 0: 235 K everywhere, but so is its clear-sky composite (a winter night
+        // over Mongolia): below cold_k, yet not cloudy, so Clear rather than Snow.
+        let g = grid(|x, _| if x == 0 { 235.0 } else { 285.0 });
+        let cs: Vec<f32> = (0..W * H).map(|i| if i % W == 0 { 236.0 } else { 285.0 }).collect();
+        let (cap, stats) = PhysicalCaptioner::new(rules()).unwrap().caption(&view(&g, Some(&cs)), &[]).unwrap();
+        assert_eq!(cap.get(Region::KoreanPeninsula), Phenomenon::Clear);
+        assert_eq!(stats[0].cold_fraction, 0.0);
     }
 
     #[test]
