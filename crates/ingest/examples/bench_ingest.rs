@@ -36,9 +36,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let (jobs, _) = batch::plan(&[dir])?;
-        let jobs: Vec<Job> = jobs.into_iter().filter(|j| !matches!(j, Job::Unknown(_))).take(limit).collect();
-        // Repeat small sets so each timing covers at least ~1 s of work.
+        // Only jobs that read (the sim folder also holds contact_sheet.png, refused).
         let mut sidecars = Default::default();
+        let jobs: Vec<Job> = jobs
+            .into_iter()
+            .filter(|j| !matches!(j, Job::Unknown(_)))
+            .filter(|j| batch::read_job(j, &mut sidecars).is_ok())
+            .take(limit)
+            .collect();
+        // Repeat small sets so each timing covers at least ~1 s of work.
         let t = Instant::now();
         let mut n = 0usize;
         while n == 0 || (t.elapsed().as_secs_f64() < 1.0 && n < 50 * jobs.len()) {

@@ -59,6 +59,8 @@ pub fn plan(paths: &[PathBuf]) -> Result<(Vec<Job>, Vec<PathBuf>)> {
     for f in files {
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
         let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let inner_ext = Path::new(name.strip_suffix(".gz").unwrap_or(&name)).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = if ext == "gz" && (inner_ext == "hrit" || inner_ext == "lrit") { inner_ext } else { ext };
         if is_auxiliary(&f) {
             aux.push(f);
         } else if ext == "hrit" || ext == "lrit" {
@@ -78,7 +80,6 @@ pub fn plan(paths: &[PathBuf]) -> Result<(Vec<Job>, Vec<PathBuf>)> {
                 None => jobs.push(Job::Unknown(f)),
             }
         } else {
-            let _ = name;
             jobs.push(Job::Unknown(f));
         }
     }
@@ -233,7 +234,7 @@ fn process(
             // lines stay NaN and the frame is marked incomplete), the others still count.
             let mut segs = Vec::new();
             for p in paths {
-                match std::fs::read(p).map_err(|e| Error::io(p, e)).and_then(|b| crate::xrit::decode_segment(&b, p)) {
+                match crate::xrit::read_file(p).and_then(|b| crate::xrit::decode_segment(&b, p)) {
                     Ok(s) => segs.push(s),
                     Err(e) => extra.push(e),
                 }

@@ -282,10 +282,26 @@ pub fn decode_segment(bytes: &[u8], path: &Path) -> Result<Segment> {
     Ok(Segment { path: path.to_path_buf(), header, bt })
 }
 
-/// Group key of a segment file name: the name without its `_NN` segment suffix.
+/// Read a segment file, gunzipping `*.gz` (at most 64 MiB decompressed).
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if path.extension().and_then(|e| e.to_str()) != Some("gz") {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .take(64 << 20)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::format(path, FORMAT, format!("gzip: {e}")))?;
+    Ok(out)
+}
+
+/// Group key of a segment file name: the name without its `_NN` segment suffix (and `.gz`).
 pub fn group_key(path: &Path) -> Option<String> {
-    let stem = path.file_stem()?.to_str()?;
-    let ext = path.extension()?.to_str()?;
+    let name = path.file_name()?.to_str()?;
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    let (stem, ext) = name.rsplit_once('.')?;
     let (prefix, seg) = stem.rsplit_once('_')?;
     (seg.len() == 2 && seg.bytes().all(|b| b.is_ascii_digit())).then(|| format!("{}/{prefix}.{ext}", path.parent().map(|p| p.display().to_string()).unwrap_or_default()))
 }
@@ -422,7 +438,7 @@ fn area_of(annotation: &str, path: &Path) -> String {
 pub fn read_frame(paths: &[PathBuf]) -> Result<Frame> {
     let mut segs = Vec::with_capacity(paths.len());
     for p in paths {
-        let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+        let bytes = read_file(p)?;
         segs.push(decode_segment(&bytes, p)?);
     }
     assemble(segs)
@@ -520,5 +536,6 @@ mod tests {
             "d/IMG_FD_01_IR1_20120101_024020.hrit"
         );
         assert_eq!(group_key(Path::new("d/foo.hrit")), None);
+        assert_eq!(group_key(Path::new("d/IMG_X_1_20120101_000920_02.lrit.gz")).unwrap(), "d/IMG_X_1_20120101_000920.lrit");
     }
 }

@@ -23,8 +23,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1200)]
     pub size: usize,
     /// Show only this lon/lat box: `lon_min,lat_min,lon_max,lat_max` (degrees).
-    #[arg(long, value_delimiter = ',', num_args = 4)]
-    pub bbox: Option<Vec<f64>>,
+    #[arg(long)]
+    pub bbox: Option<String>,
     /// List the store's frames instead.
     #[arg(long)]
     pub list: bool,
@@ -56,7 +56,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::ensure!(jobs.len() == 1, "{} frames found in {paths:?}; give one", jobs.len());
         batch::read_job(&jobs[0], &mut Default::default())?
     };
-    let frame = match &args.bbox {
+    let bbox: Option<Vec<f64>> = match &args.bbox {
+        Some(s) => {
+            let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().with_context(|| format!("--bbox {s:?}"))?;
+            anyhow::ensure!(v.len() == 4, "--bbox {s:?}: give lon_min,lat_min,lon_max,lat_max");
+            Some(v)
+        }
+        None => None,
+    };
+    let frame = match &bbox {
         Some(b) => frame
             .crop_lonlat(b[0], b[1], b[2], b[3])
             .with_context(|| format!("box {b:?} is not on the grid of {}", frame.meta.id))?,
