@@ -203,6 +203,7 @@ mod tests {
     fn profile_fit_matches_provenance() {
         let p = KmaProfile::fitted();
         assert_eq!(p.points, 115);
+        eprintln!("KMA profile: {:?} rms {:.3} max {:.3}", p.nav, p.rms_px, p.max_px);
         // PROVENANCE: pole (749.84, −658.44), λ0 127.014°E, RMS 0.21 px, max 0.48 px.
         assert!((p.nav.pole_x - 749.84).abs() < 0.05, "{:?}", p.nav);
         assert!((p.nav.pole_y + 658.44).abs() < 0.05, "{:?}", p.nav);
