@@ -9,6 +9,9 @@ use skycase_ingest::batch;
 use skycase_ingest::coast::{coastline_alignment, describe, Coastlines};
 use skycase_ingest::render::overlay_png;
 
+/// (output name, input, optional lon/lat box, longest side).
+type Item = (&'static str, PathBuf, Option<(f64, f64, f64, f64)>, usize);
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let data = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| root.join("../shared/data"));
@@ -19,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     std::fs::create_dir_all(&out)?;
     let east_asia = Some((115.0, 25.0, 150.0, 47.0));
-    let items: [(&str, PathBuf, Option<(f64, f64, f64, f64)>, usize); 8] = [
+    let items: [Item; 8] = [
         ("coms-hrit-fd-full.png", data.join("real/coms-xrit/hrit-fd"), None, 640),
         ("coms-hrit-fd-korea-japan.png", data.join("real/coms-xrit/hrit-fd"), east_asia, 860),
         ("coms-lrit-enh-korea-japan.png", data.join("real/coms-xrit/lrit-enh"), east_asia, 860),
@@ -31,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let coast = Coastlines::bundled();
     for (name, input, bbox, size) in items {
-        let (jobs, _) = batch::plan(&[input.clone()])?;
+        let (jobs, _) = batch::plan(std::slice::from_ref(&input))?;
         let jobs: Vec<_> = jobs.into_iter().filter(|j| !matches!(j, batch::Job::Unknown(_))).collect();
         let frame = batch::read_job(&jobs[0], &mut Default::default())?;
         if frame.meta.nav.is_mapped() {

@@ -103,8 +103,9 @@ fn fit(pts: &[(f64, f64, f64, f64)]) -> KmaProfile {
             for r in 0..4 {
                 if r != c && a[c][c] != 0.0 {
                     let f = a[r][c] / a[c][c];
-                    for k in c..5 {
-                        a[r][k] -= f * a[c][k];
+                    let pivot_row = a[c];
+                    for (x, p) in a[r].iter_mut().zip(pivot_row).skip(c) {
+                        *x -= f * p;
                     }
                 }
             }

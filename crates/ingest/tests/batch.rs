@@ -42,7 +42,7 @@ fn ingest_fixtures_twice_and_refuse_bad_files() {
     std::fs::write(input.join("2007101512-200799-MTS1-1.h5"), b"x").unwrap();
 
     let store = FrameStore::open(work.join("store")).unwrap();
-    let (jobs, aux) = batch::plan(&[input.clone()]).unwrap();
+    let (jobs, aux) = batch::plan(std::slice::from_ref(&input)).unwrap();
     assert!(aux.iter().any(|p| p.ends_with("200718.tsv")));
     assert!(jobs.iter().any(|j| matches!(j, Job::SidecarPng(..))));
     let s1 = batch::run(&jobs, &store, |_, _| {}).unwrap();
