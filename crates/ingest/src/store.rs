@@ -36,6 +36,13 @@ impl FrameStore {
         for sub in ["frames", "thumbs", "grids"] {
             let d = root.join(sub);
             std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+            // Temporary files of a run that crashed before its rename: never part of a frame.
+            for entry in std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?.flatten() {
+                let p = entry.path();
+                if p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.starts_with("tmp-")) {
+                    let _ = std::fs::remove_file(&p);
+                }
+            }
         }
         Ok(FrameStore { root, masks: Mutex::new(HashMap::new()) })
     }

@@ -142,3 +142,42 @@ fn sim_frame_with_sidecar() {
     assert_eq!(f.meta.id, "sim_201711081200");
     assert!(f.bt.iter().filter(|v| v.is_finite()).all(|v| (180.0..=329.5).contains(v)));
 }
+
+/// Byte offset of the content of the first header record of type `t`.
+fn record(b: &[u8], t: u8) -> usize {
+    let hl = u32::from_be_bytes(b[4..8].try_into().unwrap()) as usize;
+    let mut p = 16;
+    while p < hl {
+        let len = u16::from_be_bytes([b[p + 1], b[p + 2]]) as usize;
+        if b[p] == t {
+            return p + 3;
+        }
+        p += len;
+    }
+    panic!("no record {t}");
+}
+
+#[test]
+fn inconsistent_real_segment_headers_are_refused() {
+    let b = gunzip("xrit/IMG_ENH_01_IR1_20120101_000920_02.lrit.gz");
+    let s2 = skycase_ingest::xrit::decode_segment(&b, Path::new("IMG_ENH_01_IR1_20120101_000920_02.lrit")).unwrap();
+    // Make a "segment 3" (lines 619..) whose navigation disagrees: COFF 773 → 774.
+    let mut m = b.clone();
+    let seg = record(&m, 128);
+    m[seg] = 3;
+    m[seg + 2..seg + 4].copy_from_slice(&619u16.to_be_bytes());
+    let nav = record(&m, 2);
+    m[nav + 40..nav + 44].copy_from_slice(&774i32.to_be_bytes());
+    let p3 = Path::new("IMG_ENH_01_IR1_20120101_000920_03.lrit");
+    let s3 = skycase_ingest::xrit::decode_segment(&m, p3).unwrap();
+    let e = skycase_ingest::xrit::assemble(vec![s3.clone(), s2.clone()]).unwrap_err().to_string();
+    assert!(e.contains("_03.lrit") && e.contains("disagrees"), "{e}");
+    // Same navigation but a line gap between consecutive segments.
+    let mut g = b.clone();
+    let seg = record(&g, 128);
+    g[seg] = 3;
+    g[seg + 2..seg + 4].copy_from_slice(&620u16.to_be_bytes());
+    let s3 = skycase_ingest::xrit::decode_segment(&g, p3).unwrap();
+    let e = skycase_ingest::xrit::assemble(vec![s2, s3]).unwrap_err().to_string();
+    assert!(e.contains("segment 3 starts at line 620"), "{e}");
+}
