@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{MessageEvent, Worker};
 
 use crate::protocol::{Filters, FromWorker, HitOut, ToWorker};
 
@@ -77,9 +77,8 @@ pub fn App() -> impl IntoView {
     // Id of the newest query and when it was sent; older answers are dropped.
     let latest = StoredValue::new((0u32, 0f64, String::new()));
 
-    let options = WorkerOptions::new();
-    options.set_type(WorkerType::Module);
-    let worker = match Worker::new_with_options("./worker_loader.js", &options) {
+    // Trunk builds the worker as a classic (no-modules) script loaded by worker_loader.js.
+    let worker = match Worker::new("./worker_loader.js") {
         Ok(w) => w,
         Err(e) => {
             set_phase.set(Phase::Failed(format!("cannot start the search worker: {e:?}")));
@@ -143,6 +142,7 @@ pub fn App() -> impl IntoView {
                 }
             }
             FromWorker::Error { id: None, message } => set_phase.set(Phase::Failed(message)),
+            FromWorker::BenchRank { .. } => {}
         }
     });
     worker.with_value(|w| w.set_onmessage(Some(on_message.as_ref().unchecked_ref())));
@@ -201,7 +201,7 @@ pub fn App() -> impl IntoView {
             </p>
         })}
         <ol class="results" data-testid="results">
-            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone()) let:item>
+            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits()) let:item>
                 <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like />
             </For>
         </ol>

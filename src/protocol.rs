@@ -13,6 +13,8 @@ pub enum ToWorker {
     Query { id: u32, text: String, k: usize, filters: Filters },
     /// Rank frames by similarity to one frame's own embedding ("more like this").
     Similar { id: u32, shard: usize, frame: usize, vector: usize, k: usize, filters: Filters },
+    /// Benchmark: time `reps` exact top-20 scans of a synthetic int8 shard.
+    BenchRank { frames: usize, dim: usize, reps: usize },
 }
 
 /// One result as the page shows it.
@@ -42,6 +44,8 @@ pub enum FromWorker {
     Ready { frames: usize, periods: Vec<String>, vectors: String, init_ms: f64, bytes: u64 },
     /// Ranked results of query `id`.
     Results { id: u32, hits: Vec<HitOut>, encode_ms: f64, rank_ms: f64 },
+    /// Milliseconds of each benchmark scan.
+    BenchRank { ms: Vec<f64> },
     /// Loading failed, or query `id` failed.
     Error { id: Option<u32>, message: String },
 }

@@ -54,6 +54,7 @@ pub fn start() {
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }
+            Ok(ToWorker::BenchRank { frames, dim, reps }) => post(&bench_rank(frames, dim, reps)),
             Err(e) => post(&FromWorker::Error { id: None, message: format!("bad message to worker: {e}") }),
         }
     });
@@ -180,4 +181,22 @@ fn similar(shard: usize, frame: usize, vector: usize, k: usize, filters: &Filter
         let hits = searcher.similar(shard, frame, vector, k, filters).map_err(|e| e.to_string())?;
         Ok((to_out(searcher, hits), now_ms() - t0))
     })
+}
+
+fn bench_rank(frames: usize, dim: usize, reps: usize) -> FromWorker {
+    let shard = Shard::synthetic(frames, dim, 7);
+    let query: Vec<f32> = (0..dim).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect();
+    let q = match skycase_core::QueryVector::new(&query) {
+        Ok(q) => q,
+        Err(e) => return FromWorker::Error { id: None, message: e.to_string() },
+    };
+    let mut ms = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t0 = now_ms();
+        if let Err(e) = skycase_core::rank(&[&shard], &q, 20) {
+            return FromWorker::Error { id: None, message: e.to_string() };
+        }
+        ms.push(now_ms() - t0);
+    }
+    FromWorker::BenchRank { ms }
 }

@@ -34,6 +34,8 @@ enum Command {
     Export(cmd::export::Args),
     /// Rank a bundle's frames for a query, exactly as the browser does.
     Search(cmd::search::Args),
+    /// Measure native query encode and ranking latency.
+    Bench(cmd::bench::Args),
     /// Serve a built app folder on 127.0.0.1.
     Serve(cmd::serve::Args),
 }
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => cmd::sample::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Search(args) => cmd::search::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),
     };
     match result {

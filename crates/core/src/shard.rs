@@ -149,6 +149,31 @@ impl Shard {
         Ok(Self { period: period.into(), dim, vector_names, records, vectors })
     }
 
+    /// Builds an int8 shard from already-quantized rows (`data` holds `scales.len()` rows).
+    pub fn from_int8(period: impl Into<String>, vector_names: Vec<String>, records: Vec<FrameRecord>, dim: usize, scales: Vec<f32>, data: Vec<i8>) -> Result<Self> {
+        let rows = records.len() * vector_names.len();
+        if vector_names.is_empty() || scales.len() != rows || data.len() != rows * dim {
+            return Err(Error::Usage(format!("int8 shard needs {rows} scales and {} values, got {} and {}", rows * dim, scales.len(), data.len())));
+        }
+        Ok(Self { period: period.into(), dim, vector_names, records, vectors: Vectors::Int8 { scales, data } })
+    }
+
+    /// A synthetic int8 shard of `frames` random unit-ish vectors (for benchmarks), from a
+    /// fixed-seed generator so every platform scans the same data.
+    pub fn synthetic(frames: usize, dim: usize, seed: u64) -> Self {
+        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        let data: Vec<i8> = (0..frames * dim).map(|_| (next() % 255) as i8).collect();
+        let scales = vec![1.0 / (127.0 * (dim as f32).sqrt()); frames];
+        let records = (0..frames)
+            .map(|i| FrameRecord { id: format!("synthetic-{i}"), time: String::new(), caption: String::new(), thumb: String::new(), source: String::new() })
+            .collect();
+        Self { period: "synthetic".into(), dim, vector_names: vec!["global".into()], records, vectors: Vectors::Int8 { scales, data } }
+    }
+
     /// Period label.
     pub fn period(&self) -> &str {
         &self.period

@@ -129,7 +129,13 @@ impl Weights<'_> {
                         format!("tensor {name} has shape {:?}, expected [{out_dim}, {in_dim}]", q.shape().dims()),
                     ));
                 }
-                Ok(QMatMul::from_qtensor(q)?)
+                // Quantized for the download, f32 for the arithmetic: ggml's quantized
+                // matmul also rounds the activations to 8 bits, and a value near a rounding
+                // boundary then flips differently on x86 and wasm (different float
+                // summation order), which moved scores by ~2e-4 between browser and
+                // companion. Dequantized weights keep them within ~1e-6, and f32 matmul is
+                // faster than q8 in wasm as well.
+                Ok(QMatMul::Tensor(q.dequantize(&Device::Cpu)?))
             }
         }
     }

@@ -422,3 +422,140 @@ fn command_line() -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skycase_core::shard::Vectors;
+
+    /// A 40 × 24 px crop of the simulated grid around Seoul (pixel 403, 137 of sim-nov2017).
+    fn meta_json(width: usize, height: usize) -> String {
+        serde_json::json!({
+            "provenance": "simulated",
+            "image": {"width": width, "height": height, "space_value": 0},
+            "calibration": {"gray_to_bt": "BT = 330.0 - gray * 150.0 / 255   (gray 1..255)"},
+            "navigation": {
+                "projection": "CGMS normalized geostationary projection",
+                "sub_lon": 128.2, "CFAC": 5106334, "LFAC": -5106334, "COFF": 687, "LOFF": 687,
+                "first_column": 654, "first_line": 211, "width": width, "height": height,
+                "earth_equatorial_radius_km": 6378.137, "earth_polar_radius_km": 6356.7523,
+                "satellite_distance_from_earth_centre_km": 42164.0
+            }
+        })
+        .to_string()
+    }
+
+    fn tiny_model(dir: &Path, width: usize) -> ImageModel {
+        let mut c = ModelConfig::for_frame(width, 24, Granularity::Region);
+        c.downsample = 2;
+        c.stem_channels = 4;
+        c.channels = 8;
+        c.region_embed = 4;
+        c.hidden = 8;
+        c.joint_dim = 6;
+        c.text_dim = 5;
+        c.global_pool = 2;
+        let m = ImageModel::new(c, 7, &candle_core::Device::Cpu).unwrap();
+        m.save(dir).unwrap();
+        m
+    }
+
+    fn frame_line(stamp: &str) -> String {
+        let time = format!("{}-{}-{}T{}:{}Z", &stamp[..4], &stamp[4..6], &stamp[6..8], &stamp[8..10], &stamp[10..12]);
+        let caption = REGIONS.iter().map(|r| format!("- {r} - Clear")).collect::<Vec<_>>().join("\n");
+        serde_json::json!({"id": format!("sim-{stamp}"), "time": time, "caption": caption, "thumb": "x.png", "source": "test"}).to_string()
+    }
+
+    fn args(base: &Path, storage: &str) -> Args {
+        Args {
+            checkpoint: base.join("ckpt"),
+            archive: base.join("archive"),
+            frames: base.join("frames.jsonl"),
+            out: base.join("index"),
+            storage: storage.into(),
+            batch: 2,
+            quiet: true,
+        }
+    }
+
+    #[test]
+    fn embeds_a_tiny_archive_end_to_end() {
+        let base = std::env::temp_dir().join(format!("skycase-embed-{}", std::process::id()));
+        std::fs::remove_dir_all(&base).ok();
+        let model = tiny_model(&base.join("ckpt"), 40);
+        let archive = base.join("archive");
+        std::fs::create_dir_all(archive.join("frames")).unwrap();
+        std::fs::write(archive.join("meta.json"), meta_json(40, 24)).unwrap();
+        let stamps = ["201711300000", "201711300100", "201712010000"];
+        for (k, s) in stamps.iter().enumerate() {
+            let img = image::GrayImage::from_fn(40, 24, |x, y| image::Luma([(1 + (x * 5 + y * 3 + k as u32 * 40) % 250) as u8]));
+            img.save(archive.join(format!("frames/coms_mi_le1b_ir1_ea_{s}.png"))).unwrap();
+        }
+        let lines: Vec<String> = stamps.iter().map(|s| frame_line(s)).collect();
+        std::fs::write(base.join("frames.jsonl"), lines.join("\n")).unwrap();
+        // A stale shard of another period is removed.
+        std::fs::create_dir_all(base.join("index")).unwrap();
+        std::fs::write(base.join("index/2017-10.skyshard"), b"old").unwrap();
+
+        run(args(&base, "f32")).unwrap();
+        let index = base.join("index");
+        let mut files: Vec<String> = std::fs::read_dir(&index).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        files.sort();
+        assert_eq!(files, ["2017-11.skyshard", "2017-12.skyshard", "index.json", "projection.safetensors"]);
+        assert_eq!(std::fs::read(index.join(PROJECTION_FILE)).unwrap(), std::fs::read(base.join("ckpt").join(PROJECTION_FILE)).unwrap());
+        let info: serde_json::Value = serde_json::from_slice(&std::fs::read(index.join("index.json")).unwrap()).unwrap();
+        assert_eq!(info["vectors"], "image-region");
+        assert_eq!(info["joint_dim"], 6);
+        assert!(info["command"].as_str().unwrap().starts_with("skycase"));
+
+        let nov = Shard::from_bytes(&std::fs::read(index.join("2017-11.skyshard")).unwrap(), "2017-11").unwrap();
+        assert_eq!(nov.period(), "2017-11");
+        assert_eq!((nov.len(), nov.dim(), nov.vectors_per_frame()), (2, 6, 13));
+        assert_eq!(nov.vector_names()[6], "Honshu (Japan)");
+        assert_eq!(nov.records()[1].id, "sim-201711300100");
+        assert_eq!(nov.records()[1].thumb, "thumbs/sim-201711300100.png");
+        // The stored vectors are the model's embeddings of the decoded frames, region by region.
+        let side = Sidecar::parse(meta_json(40, 24).as_bytes(), Path::new("meta.json")).unwrap();
+        let p = archive.join("frames/coms_mi_le1b_ir1_ea_201711300100.png");
+        let (bt, _, _) = side.decode_png(&std::fs::read(&p).unwrap(), &p).unwrap();
+        let rm = RegionMasks::rasterize(&Regions::bundled(), &Navigation::Geos(side.nav.clone()), 40, 24);
+        assert!(rm.count(0) > 0, "the crop covers part of the Korean Peninsula");
+        let masks: Vec<Vec<bool>> = (0..13).map(|k| rm.mask(k)).collect();
+        let want = model.embed_frames(&[&bt], &masks).unwrap().remove(0);
+        for k in 0..13 {
+            assert_eq!(nov.row_f32(13 + k), want.regions[k], "region {k}");
+        }
+        let dec = Shard::from_bytes(&std::fs::read(index.join("2017-12.skyshard")).unwrap(), "2017-12").unwrap();
+        assert_eq!(dec.len(), 1);
+
+        // int8 (the default) stores the same vectors to within quantisation.
+        run(args(&base, "int8")).unwrap();
+        let q = Shard::from_bytes(&std::fs::read(index.join("2017-11.skyshard")).unwrap(), "2017-11").unwrap();
+        assert!(matches!(q.vectors(), Vectors::Int8 { .. }));
+        let err: f32 = q.row_f32(13).iter().zip(&want.regions[0]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(err < 0.01, "{err}");
+
+        // A frame listed but absent from the archive names the frame and the line.
+        let mut bad = lines.clone();
+        bad.push(frame_line("201711300200"));
+        std::fs::write(base.join("frames.jsonl"), bad.join("\n")).unwrap();
+        let e = format!("{:#}", run(args(&base, "int8")).unwrap_err());
+        assert!(e.contains("sim-201711300200 (line 4)") && e.contains("not in the archive"), "{e}");
+        std::fs::write(base.join("frames.jsonl"), lines.join("\n")).unwrap();
+
+        // Frames of another size than the model's: dimension mismatch.
+        tiny_model(&base.join("ckpt"), 48);
+        let e = format!("{:#}", run(args(&base, "int8")).unwrap_err());
+        assert!(e.contains("dimension mismatch") && e.contains("40×24"), "{e}");
+
+        // A missing checkpoint or file is named.
+        let mut a = args(&base, "int8");
+        a.checkpoint = base.join("nope");
+        let e = format!("{:#}", run(a).unwrap_err());
+        assert!(e.contains("nope") && e.contains("does not exist"), "{e}");
+        std::fs::remove_file(base.join("ckpt").join(PROJECTION_FILE)).unwrap();
+        let e = format!("{:#}", run(args(&base, "int8")).unwrap_err());
+        assert!(e.contains("projection.safetensors is missing"), "{e}");
+        std::fs::remove_dir_all(&base).ok();
+    }
+}

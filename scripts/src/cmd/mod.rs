@@ -1,4 +1,5 @@
 //! One module per subcommand.
+pub mod bench;
 pub mod caption;
 pub mod embed;
 pub mod export;

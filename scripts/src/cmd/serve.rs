@@ -19,6 +19,10 @@ pub struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Print one line per request: `served <status> <body bytes> <path>` (benchmarks count
+    /// transferred bytes with it).
+    #[arg(long)]
+    log_requests: bool,
 }
 
 fn mime(path: &Path) -> &'static str {
@@ -66,10 +70,10 @@ pub fn run(args: Args) -> Result<()> {
     let gz_cache: Arc<Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>> = Arc::default();
     let workers: Vec<_> = (0..4)
         .map(|_| {
-            let (server, root, cache) = (server.clone(), root.clone(), gz_cache.clone());
+            let (server, root, cache, log) = (server.clone(), root.clone(), gz_cache.clone(), args.log_requests);
             std::thread::spawn(move || {
                 for req in server.incoming_requests() {
-                    let _ = respond(req, &root, &cache);
+                    let _ = respond(req, &root, &cache, log);
                 }
             })
         })
@@ -80,7 +84,7 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn respond(req: tiny_http::Request, root: &Path, cache: &Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>) -> std::io::Result<()> {
+fn respond(req: tiny_http::Request, root: &Path, cache: &Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>, log: bool) -> std::io::Result<()> {
     let header = |k: &str, v: &str| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header");
     let Some(path) = resolve(root, req.url()) else {
         return req.respond(tiny_http::Response::from_string("bad path").with_status_code(400));
@@ -105,6 +109,10 @@ fn respond(req: tiny_http::Request, root: &Path, cache: &Mutex<HashMap<PathBuf, 
     } else {
         body
     };
+    if log {
+        println!("served 200 {} {}", body.len(), req.url());
+        std::io::stdout().flush().ok();
+    }
     let mut resp = tiny_http::Response::from_data(body);
     for h in headers {
         resp.add_header(h);

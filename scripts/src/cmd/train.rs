@@ -47,6 +47,17 @@ pub struct Args {
     /// Joint embedding dimension.
     #[arg(long, default_value_t = 256)]
     dim: usize,
+    /// Region-aware: weight of the frame-level ranking loss (a frame scores a text by its
+    /// best region, as search ranks); 0 turns it off.
+    #[arg(long, default_value_t = 0.0)]
+    frame_loss: f32,
+    /// Depthwise 3×3 context blocks on the coarse map (0: each cell sees only itself).
+    #[arg(long, default_value_t = 0)]
+    context_blocks: usize,
+    /// Add the anomaly against a per-cell clear-sky reference (fit on the training days) as an
+    /// input channel.
+    #[arg(long)]
+    clear_ref: bool,
     /// Train region-aware models on the bullet only (no extra phrasings).
     #[arg(long)]
     no_augment: bool,
@@ -88,12 +99,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         patience: args.patience,
         augment_text: !args.no_augment,
         joint_dim: args.dim,
+        frame_loss: args.frame_loss,
         ..TrainConfig::default()
     };
     let cache = args.cache_dir.clone().or_else(|| std::env::var_os("SKYCASE_CACHE").map(PathBuf::from)).unwrap_or_else(default_cache);
     let meta = data.join("meta.json");
     let side = skycase_ingest::Sidecar::parse(&std::fs::read(&meta).with_context(|| format!("{}", meta.display()))?, &meta)?;
-    let mc = ModelConfig::for_frame(side.width, side.height, cfg.granularity);
+    let mut mc = ModelConfig::for_frame(side.width, side.height, cfg.granularity);
+    mc.context_blocks = args.context_blocks;
+    mc.clear_ref = args.clear_ref;
     let t0 = std::time::Instant::now();
     let ds = load_archive(data, &mc, Some(&cache), &candle_core::Device::Cpu)?;
     eprintln!("loaded {} frames from {} in {:.1}s", ds.samples.len(), data.display(), t0.elapsed().as_secs_f32());

@@ -1,0 +1,132 @@
+//! The companion end to end: export a small bundle from real model files, search it, and
+//! check that broken bundles and bad input give clear errors (exit 2, file and reason named).
+//!
+//! Needs the model that `scripts/fetch-model` installs (the README's commands run it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn skycase(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_skycase")).args(args).output().expect("run skycase")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("skycase-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Three captioned frames with real thumbnails from the demo data, exported once.
+fn bundle() -> &'static Path {
+    static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
+    BUNDLE.get_or_init(|| {
+        let dir = tempdir("bundle");
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo");
+        let lines: Vec<String> = std::fs::read_to_string(demo.join("frames.jsonl"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("2017-11-10T12:00Z") || l.contains("2017-11-20T00:00Z") || l.contains("2017-11-25T12:00Z"))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(lines.len(), 3);
+        std::fs::create_dir_all(dir.join("src/thumbs")).unwrap();
+        for l in &lines {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let thumb = v["thumb"].as_str().unwrap();
+            std::fs::copy(demo.join(thumb), dir.join("src").join(thumb)).unwrap();
+        }
+        std::fs::write(dir.join("src/frames.jsonl"), lines.join("\n")).unwrap();
+        let out = dir.join("bundle");
+        let o = skycase(&["export", "--frames", dir.join("src/frames.jsonl").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "export failed: {}", stderr(&o));
+        out
+    })
+}
+
+fn search_json(bundle: &Path, query: &str) -> serde_json::Value {
+    let o = skycase(&["search", query, "--bundle", bundle.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn export_then_search_ranks_the_matching_caption_first() {
+    let b = bundle();
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["format_version"], 1);
+    assert_eq!(manifest["shards"][0]["frames"], 3);
+    // 2017-11-10T12:00Z is the one of the three with a typhoon (HAIKUI) in the South China Sea.
+    let r = search_json(b, "typhoon in the South China Sea");
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    assert_eq!(hits[0]["time"], "2017-11-10T12:00Z");
+    assert!(hits[0]["caption"].as_str().unwrap().contains("South China Sea - Typhoon"));
+    let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
+
+#[test]
+fn a_corrupted_shard_is_refused_with_its_name() {
+    let b = tempdir("corrupt");
+    copy_dir(bundle(), &b);
+    let shard = b.join("shards/2017-11.skyshard");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&shard, bytes).unwrap();
+    let o = skycase(&["search", "snow", "--bundle", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("shards/2017-11.skyshard: sha256 mismatch"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_unknown_bundle_version_is_refused() {
+    let b = tempdir("version");
+    copy_dir(bundle(), &b);
+    let path = b.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap().replace("\"format_version\": 1", "\"format_version\": 99");
+    std::fs::write(&path, text).unwrap();
+    let o = skycase(&["search", "snow", "--bundle", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bundle format version 99 is not supported"), "{}", stderr(&o));
+}
+
+#[test]
+fn missing_bundle_empty_query_and_missing_frames_are_clear_errors() {
+    let o = skycase(&["search", "snow", "--bundle", "/nonexistent/bundle"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/bundle/manifest.json: cannot read"), "{}", stderr(&o));
+
+    let o = skycase(&["search", "  ", "--bundle", bundle().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the query is empty"), "{}", stderr(&o));
+
+    let o = skycase(&["export", "--frames", "/nonexistent/frames.jsonl", "--out", tempdir("nf").join("b").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/frames.jsonl: cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn region_vocabularies_agree_across_crates() {
+    // Captions, masks and shards index regions by position: the crates must share one order.
+    assert_eq!(skycase_ingest::REGION_NAMES.to_vec(), skycase_core::regions::REGIONS.to_vec());
+}
