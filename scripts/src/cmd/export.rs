@@ -35,9 +35,20 @@ pub struct Args {
     /// Format of the word-embedding table: q8_0, q4_0, f16, f32.
     #[arg(long, default_value = "q8_0")]
     embed_quant: String,
-    /// How shard vectors are stored: int8, f16, f32.
+    /// How shard vectors are stored: int8, f16, f32 (caption-text vectors only).
     #[arg(long, default_value = "int8")]
     vectors: String,
+    /// An image index from `skycase embed` (index.json, <period>.skyshard,
+    /// projection.safetensors): ship its image embeddings instead of caption-text vectors.
+    #[arg(long)]
+    index: Option<PathBuf>,
+}
+
+/// `index.json` written by `skycase embed`.
+#[derive(serde::Deserialize)]
+struct IndexInfo {
+    vectors: String,
+    joint_dim: usize,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -67,53 +78,14 @@ pub fn run(args: Args) -> Result<()> {
     put("tokenizer.json", "tokenizer", &tokenizer)?;
     put("encoder.gguf", "encoder", &gguf)?;
 
-    // Shard vectors: the f32 encoder's embeddings of each frame's caption text.
     let encoder = TextEncoder::from_f32_files(&tokenizer, &config, &weights)?;
-    let mut distinct: Vec<&str> = frames.iter().map(|f| f.caption.as_str()).collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let bar = progress(distinct.len() as u64, "captions");
-    let mut by_caption: HashMap<&str, Vec<f32>> = HashMap::new();
-    for chunk in distinct.chunks(16) {
-        for (text, v) in chunk.iter().zip(encoder.embed_many(chunk, 16)?) {
-            by_caption.insert(text, v);
+    let (shards, vectors, joint_dim) = match &args.index {
+        Some(index) => {
+            let (shards, info) = image_shards(index, &frames_dir, &staging, &mut put)?;
+            (shards, info.vectors, info.joint_dim)
         }
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish();
-
-    let mut periods: BTreeMap<String, Vec<&DemoFrame>> = BTreeMap::new();
-    for f in &frames {
-        let period = f.time.get(..7).with_context(|| format!("frame {}: time {:?} is not ISO 8601", f.id, f.time))?;
-        periods.entry(period.to_string()).or_default().push(f);
-    }
-    let mut shards = Vec::new();
-    for (period, members) in &periods {
-        let mut records = Vec::with_capacity(members.len());
-        let mut rows = Vec::with_capacity(members.len());
-        for f in members {
-            let thumb_src = frames_dir.join(&f.thumb);
-            let thumb = read(&thumb_src)?;
-            let rel = format!("thumbs/{}", thumb_src.file_name().and_then(|n| n.to_str()).unwrap_or("thumb.png"));
-            put(&rel, "thumbnail", &thumb)?;
-            records.push(FrameRecord { id: f.id.clone(), time: f.time.clone(), caption: f.caption.clone(), thumb: rel, source: f.source.clone() });
-            rows.push(by_caption[f.caption.as_str()].clone());
-        }
-        let shard = Shard::from_f32(period.clone(), vec!["global".into()], records, encoder.model().dim(), &rows, kind)?;
-        let bytes = shard.to_bytes();
-        let rel = format!("shards/{period}.skyshard");
-        write_atomic(&staging.join(&rel), &bytes)?;
-        let e = FileEntry::describe(&rel, "shard", &bytes);
-        shards.push(ShardEntry {
-            period: period.clone(),
-            path: rel,
-            sha256: e.sha256,
-            bytes: e.bytes,
-            frames: members.len(),
-            start: members.first().map(|f| f.time.clone()).unwrap_or_default(),
-            end: members.last().map(|f| f.time.clone()).unwrap_or_default(),
-        });
-    }
+        None => (caption_shards(&encoder, &frames, &frames_dir, &staging, kind, &mut put)?, "caption-text".to_string(), encoder.model().dim()),
+    };
 
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
@@ -125,8 +97,8 @@ pub fn run(args: Args) -> Result<()> {
             quantization: format!("linear={},embeddings={}", opts.linear.name(), opts.embeddings.name()),
             max_tokens: MAX_TOKENS,
         },
-        joint_dim: encoder.model().dim(),
-        vectors: "caption-text".into(),
+        joint_dim,
+        vectors,
         files,
         shards,
     };
@@ -157,4 +129,96 @@ fn read_frames(path: &Path) -> Result<Vec<DemoFrame>> {
         bail!("{}: no frames to index", path.display());
     }
     Ok(frames)
+}
+
+type Put<'a> = dyn FnMut(&str, &str, &[u8]) -> Result<()> + 'a;
+
+fn shard_entry(period: &str, rel: String, bytes: &[u8], shard: &Shard) -> ShardEntry {
+    let e = FileEntry::describe(&rel, "shard", bytes);
+    let recs = shard.records();
+    ShardEntry {
+        period: period.to_string(),
+        path: rel,
+        sha256: e.sha256,
+        bytes: e.bytes,
+        frames: recs.len(),
+        start: recs.first().map(|r| r.time.clone()).unwrap_or_default(),
+        end: recs.last().map(|r| r.time.clone()).unwrap_or_default(),
+    }
+}
+
+/// Copies a frame's thumbnail into the bundle and returns its bundle-relative path.
+fn put_thumb(frames_dir: &Path, thumb: &str, put: &mut Put<'_>) -> Result<String> {
+    let src = frames_dir.join(thumb);
+    let rel = format!("thumbs/{}", src.file_name().and_then(|n| n.to_str()).unwrap_or("thumb.png"));
+    put(&rel, "thumbnail", &read(&src)?)?;
+    Ok(rel)
+}
+
+/// One shard per month of the f32 encoder's embeddings of each frame's caption text.
+fn caption_shards(encoder: &TextEncoder, frames: &[DemoFrame], frames_dir: &Path, staging: &Path, kind: VectorKind, put: &mut Put<'_>) -> Result<Vec<ShardEntry>> {
+    let mut distinct: Vec<&str> = frames.iter().map(|f| f.caption.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let bar = progress(distinct.len() as u64, "captions");
+    let mut by_caption: HashMap<&str, Vec<f32>> = HashMap::new();
+    for chunk in distinct.chunks(16) {
+        for (text, v) in chunk.iter().zip(encoder.embed_many(chunk, 16)?) {
+            by_caption.insert(text, v);
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish();
+    let mut periods: BTreeMap<String, Vec<&DemoFrame>> = BTreeMap::new();
+    for f in frames {
+        let period = f.time.get(..7).with_context(|| format!("frame {}: time {:?} is not ISO 8601", f.id, f.time))?;
+        periods.entry(period.to_string()).or_default().push(f);
+    }
+    let mut entries = Vec::new();
+    for (period, members) in &periods {
+        let mut records = Vec::with_capacity(members.len());
+        let mut rows = Vec::with_capacity(members.len());
+        for f in members {
+            let thumb = put_thumb(frames_dir, &f.thumb, put)?;
+            records.push(FrameRecord { id: f.id.clone(), time: f.time.clone(), caption: f.caption.clone(), thumb, source: f.source.clone() });
+            rows.push(by_caption[f.caption.as_str()].clone());
+        }
+        let shard = Shard::from_f32(period.clone(), vec!["global".into()], records, encoder.model().dim(), &rows, kind)?;
+        let bytes = shard.to_bytes();
+        let rel = format!("shards/{period}.skyshard");
+        write_atomic(&staging.join(&rel), &bytes)?;
+        entries.push(shard_entry(period, rel, &bytes, &shard));
+    }
+    Ok(entries)
+}
+
+/// The image index's shards and projection, with the thumbnails they reference.
+fn image_shards(index: &Path, frames_dir: &Path, staging: &Path, put: &mut Put<'_>) -> Result<(Vec<ShardEntry>, IndexInfo)> {
+    let info_path = index.join("index.json");
+    let info: IndexInfo = serde_json::from_slice(&read(&info_path)?).with_context(|| format!("{}: not an index description", info_path.display()))?;
+    put("projection.safetensors", "projection", &read(&index.join("projection.safetensors"))?)?;
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(index)
+        .with_context(|| format!("{}: cannot list", index.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "skyshard"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        bail!("{}: no .skyshard files (run skycase embed)", index.display());
+    }
+    let mut entries = Vec::new();
+    for path in paths {
+        let bytes = read(&path)?;
+        let shard = Shard::from_bytes(&bytes, &path.display().to_string())?;
+        if shard.dim() != info.joint_dim {
+            bail!("{}: vectors have {} dimensions, index.json says {}", path.display(), shard.dim(), info.joint_dim);
+        }
+        for rec in shard.records() {
+            put_thumb(frames_dir, &rec.thumb, put)?;
+        }
+        let rel = format!("shards/{}.skyshard", shard.period());
+        write_atomic(&staging.join(&rel), &bytes)?;
+        entries.push(shard_entry(shard.period(), rel, &bytes, &shard));
+    }
+    Ok((entries, info))
 }
