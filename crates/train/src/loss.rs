@@ -98,6 +98,34 @@ fn info_nce(sims: &Tensor, mask: &Tensor, scale: &Tensor) -> Result<Tensor> {
     Ok(((i2t + t2i)? * 0.5)?)
 }
 
+/// Frame-level ranking loss of the region-aware model, matching how a frame is ranked: a
+/// frame scores a text by its best region, `f(b, j) = max_k s((b, k), j)`, over `img [B·R, D]`
+/// (frame-major) and `txt [M, D]`; for every text `j` with at least one positive frame
+/// (`positive[b][j]`), `−log Σ_{b∈P(j)} softmax_b(f(·, j)·scale)`, averaged over those texts.
+/// It pushes down frames whose *other* regions match the text, which the per-region losses
+/// do not see.
+pub fn frame_rank(img: &Tensor, txt: &Tensor, regions: usize, positive: &[Vec<bool>], scale: &Tensor) -> Result<Tensor> {
+    let (nr, d) = img.dims2()?;
+    let (m, _) = txt.dims2()?;
+    let b = positive.len();
+    if regions == 0 || nr != b * regions || positive.iter().any(|p| p.len() != m) {
+        return Err(Error::shape("frame positives", format!("{b} frames × {regions} regions, {m} texts"), format!("[{nr}, {d}] images")));
+    }
+    let sims = img.matmul(&txt.t()?)?.reshape((b, regions, m))?.max(1)?; // [B, M]
+    let mask: Vec<f32> = positive.iter().flat_map(|p| p.iter().map(|&x| f32::from(u8::from(x)))).collect();
+    let mask = Tensor::from_vec(mask, (b, m), img.device())?;
+    let logits = sims.broadcast_mul(scale)?;
+    let lsm = candle_nn::ops::log_softmax(&logits, 0)?;
+    let masked = (lsm + ((&mask - 1.0)? * 1e4)?)?;
+    let mass = log_sum_exp0(&masked)?; // [M]
+    let cols = mask.sum(0)?.gt(0f32)?.to_dtype(candle_core::DType::F32)?;
+    let n_cols = cols.sum_all()?;
+    if n_cols.to_scalar::<f32>()? == 0.0 {
+        return Ok(Tensor::new(0f32, img.device())?);
+    }
+    Ok(((mass * &cols)?.sum_all()?.neg()? / n_cols)?)
+}
+
 /// log Σ exp over axis 0, stable.
 fn log_sum_exp0(x: &Tensor) -> Result<Tensor> {
     let mx = x.max_keepdim(0)?.detach();
@@ -156,6 +184,22 @@ mod tests {
             let lb = loss.compute(&bad, &txt, &[0, 1, 0], &scalar(10.0)).unwrap().to_scalar::<f32>().unwrap();
             assert!(lg < lb, "{}: {lg} !< {lb}", loss.name());
         }
+    }
+
+    #[test]
+    fn frame_rank_scores_frames_by_their_best_region() {
+        // 2 frames × 2 regions, 1 text = e1. Frame 0 regions: e2, e1 (best 1); frame 1: e2, e2
+        // (best 0). Frame 0 is positive: −log(e/(e+1)) at scale 1.
+        let img = t(&[0., 1., 1., 0., 0., 1., 0., 1.], 4, 2);
+        let txt = t(&[1., 0.], 1, 2);
+        let l = frame_rank(&img, &txt, 2, &[vec![true], vec![false]], &scalar(1.0)).unwrap();
+        let want = -(1f32.exp() / (1f32.exp() + 1.0)).ln();
+        assert!((l.to_scalar::<f32>().unwrap() - want).abs() < 1e-5);
+        // Gradients reach the images.
+        let v = Var::from_tensor(&img).unwrap();
+        let g = frame_rank(v.as_tensor(), &txt, 2, &[vec![false], vec![true]], &scalar(1.0)).unwrap().backward().unwrap();
+        assert!(g.get(v.as_tensor()).is_some());
+        assert!(frame_rank(&img, &txt, 3, &[vec![true], vec![false]], &scalar(1.0)).is_err());
     }
 
     #[test]

@@ -80,6 +80,11 @@ pub struct ModelConfig {
     /// Depthwise 3×3 + 1×1 context blocks on the coarse map (0: cells see only themselves).
     #[serde(default)]
     pub context_blocks: usize,
+    /// Adds a fourth input channel: the cell's mean BT minus a per-cell clear-sky reference
+    /// (`backbone.clear_ref`, the warm 10th percentile of the training frames, not trained),
+    /// so the model sees cloud as an anomaly against the local surface temperature.
+    #[serde(default)]
+    pub clear_ref: bool,
     /// BT normalisation: `(bt_center − BT) / bt_scale` (cold clouds positive).
     pub bt_center: f32,
     /// See `bt_center`.
@@ -103,6 +108,7 @@ impl ModelConfig {
             text_dim: 384,
             global_pool: 4,
             context_blocks: 0,
+            clear_ref: false,
             bt_center: 250.0,
             bt_scale: 30.0,
             granularity,
@@ -328,7 +334,11 @@ pub struct ImageModel {
     r2: Dense,
     text_proj: Dense,
     logit_scale: Tensor,
+    clear_ref: Option<Tensor>,
 }
+
+/// The fixed clear-sky reference tensor (under `backbone.`), `[H4, W4, 1]`.
+pub const CLEAR_REF: &str = "clear_ref";
 
 /// The file names inside a checkpoint folder.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -345,7 +355,9 @@ impl ImageModel {
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
         let (c1, c2) = (cfg.stem_channels, cfg.channels);
         let b = vb.pp("backbone");
-        let stem = Dense::new(12, c1, b.pp("stem"))?;
+        let (ih, iw) = cfg.input_hw();
+        let clear_ref = if cfg.clear_ref { Some(b.get((ih, iw, 1), CLEAR_REF)?) } else { None };
+        let stem = Dense::new(if cfg.clear_ref { 16 } else { 12 }, c1, b.pp("stem"))?;
         let mix = Dense::new(c1, c1, b.pp("mix"))?;
         let down = Dense::new(4 * c1, c2, b.pp("down"))?;
         let dw = (0..cfg.context_blocks).map(|i| b.get((9, c2), &format!("dw{i}"))).collect::<candle_core::Result<Vec<_>>>()?;
@@ -374,6 +386,7 @@ impl ImageModel {
             r2,
             text_proj,
             logit_scale,
+            clear_ref,
         };
         model.init(seed)?;
         Ok(model)
@@ -386,7 +399,9 @@ impl ImageModel {
             let dims = var.dims().to_vec();
             let n = var.elem_count();
             let mut uniform = |bound: f32| -> Vec<f32> { (0..n).map(|_| (2.0 * rng.uniform() - 1.0) * bound).collect() };
-            let values = if name == "logit_scale" {
+            let values = if name == format!("backbone.{CLEAR_REF}") {
+                vec![0.0; n]
+            } else if name == "logit_scale" {
                 vec![(1.0f32 / 0.07).ln()]
             } else if name.ends_with(".bias") {
                 vec![0.0; n]
@@ -416,9 +431,40 @@ impl ImageModel {
         v
     }
 
-    /// The variables an optimiser updates (all of them).
+    /// The variables an optimiser updates (all but the fixed clear-sky reference).
     pub fn vars(&self) -> Vec<Var> {
-        self.named_vars().into_iter().map(|(_, v)| v).collect()
+        self.trainable_vars().into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// [`ImageModel::named_vars`] without the fixed clear-sky reference.
+    pub fn trainable_vars(&self) -> Vec<(String, Var)> {
+        let fixed = format!("backbone.{CLEAR_REF}");
+        self.named_vars().into_iter().filter(|(n, _)| *n != fixed).collect()
+    }
+
+    /// Sets the clear-sky reference from preprocessed inputs `[N, H4, W4, 3]` (training frames
+    /// only): per cell the 10th percentile of the normalised mean BT (cold positive, so the
+    /// warm end) over the frames where the cell is valid. No-op without `clear_ref`.
+    pub fn fit_clear_ref(&self, inputs: &Tensor) -> Result<()> {
+        let Some(r) = &self.clear_ref else { return Ok(()) };
+        let (n, h, w, c) = inputs.dims4()?;
+        let data = inputs.flatten_all()?.to_vec1::<f32>()?;
+        let mut out = vec![0f32; h * w];
+        let mut vals = Vec::with_capacity(n);
+        for (cell, o) in out.iter_mut().enumerate() {
+            vals.clear();
+            vals.extend((0..n).map(|i| (i * h * w + cell) * c).filter(|&k| data[k + 2] > 0.0).map(|k| data[k]));
+            if !vals.is_empty() {
+                vals.sort_by(f32::total_cmp);
+                *o = vals[vals.len() / 10];
+            }
+        }
+        let t = Tensor::from_vec(out, (h, w, 1), &self.device)?;
+        let var = self.named_vars().into_iter().find(|(n, _)| n.ends_with(CLEAR_REF)).map(|(_, v)| v);
+        match var {
+            Some(v) => Ok(v.set(&t)?),
+            None => Err(Error::Usage(format!("{CLEAR_REF}: variable missing ({:?})", r.dims()))),
+        }
     }
 
     /// The architecture.
@@ -444,7 +490,15 @@ impl ImageModel {
             return Err(Error::shape("image batch", format!("[B, {h}, {w}, 3]"), format!("{dims:?}")));
         }
         // ReLU, not GELU: on two CPU cores the elementwise passes cost as much as the matmuls.
-        let f = self.stem.forward(&patchify(x)?)?.relu()?;
+        let x = match &self.clear_ref {
+            // Anomaly against the clear-sky reference, zero where the cell has no data.
+            Some(r) => {
+                let anom = (x.narrow(3, 0, 1)?.broadcast_sub(r)? * x.narrow(3, 2, 1)?)?;
+                Tensor::cat(&[x, &anom], 3)?
+            }
+            None => x.clone(),
+        };
+        let f = self.stem.forward(&patchify(&x)?)?.relu()?;
         let fine = (&f + self.mix.forward(&f)?.relu()?)?;
         let mut c = self.down.forward(&patchify(&fine)?)?.relu()?;
         for (dw, pw) in self.dw.iter().zip(&self.pw) {
@@ -751,6 +805,31 @@ mod tests {
         std::fs::write(dir.join(CONFIG_FILE), b"{not json").unwrap();
         let err = ImageModel::load(&dir).err().unwrap();
         assert!(err.to_string().contains("config.json"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn clear_ref_is_fit_saved_and_not_trained() {
+        let dir = std::env::temp_dir().join(format!("skycase-train-clearref-{}", std::process::id()));
+        let mut c = tiny_config();
+        c.clear_ref = true;
+        let m = ImageModel::new(c.clone(), 5, &Device::Cpu).unwrap();
+        let name = format!("backbone.{CLEAR_REF}");
+        assert!(m.named_vars().iter().any(|(n, _)| *n == name));
+        assert!(!m.trainable_vars().iter().any(|(n, _)| *n == name));
+        // Inputs of 20 frames: channel 0 of frame i is i/10 everywhere, all cells valid;
+        // the 10th percentile of 0.0, 0.1, …, 1.9 is the value at index 2: 0.2.
+        let (h, w) = c.input_hw();
+        let data: Vec<f32> = (0..20).flat_map(|i| (0..h * w).flat_map(move |_| [i as f32 / 10.0, 0.0, 1.0])).collect();
+        let x = Tensor::from_vec(data, (20, h, w, 3), &Device::Cpu).unwrap();
+        m.fit_clear_ref(&x).unwrap();
+        let r = m.named_vars().into_iter().find(|(n, _)| *n == name).unwrap().1.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(r.iter().all(|v| (v - 0.2).abs() < 1e-6), "{:?}", &r[..3]);
+        m.save(&dir).unwrap();
+        let back = ImageModel::load(&dir).unwrap();
+        let bt: Vec<f32> = (0..c.frame_width * c.frame_height).map(|i| 220.0 + (i % 13) as f32).collect();
+        let masks = tiny_masks(&c);
+        assert_eq!(m.embed_frames(&[&bt], &masks).unwrap(), back.embed_frames(&[&bt], &masks).unwrap());
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -51,6 +51,10 @@ pub struct TrainConfig {
     pub augment_text: bool,
     /// Joint dimension.
     pub joint_dim: usize,
+    /// Region-aware: weight of the frame-level ranking loss ([`crate::loss::frame_rank`]:
+    /// a frame scores a text by its best region, as in search). 0 turns it off.
+    #[serde(default)]
+    pub frame_loss: f32,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +72,7 @@ impl Default for TrainConfig {
             patience: 6,
             augment_text: true,
             joint_dim: 256,
+            frame_loss: 0.0,
         }
     }
 }
@@ -307,7 +312,7 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
             ));
         }
         let model = ImageModel::load_on(&last, &device)?;
-        let mut opt = AdamW::new(model.named_vars(), cfg.weight_decay)?;
+        let mut opt = AdamW::new(model.trainable_vars(), cfg.weight_decay)?;
         opt.load(&last.join("optimizer.safetensors"))?;
         (model, opt, state)
     } else {
@@ -315,7 +320,10 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
         if let Some(b) = &opts.backbone {
             model.load_weights(b, Some("backbone."))?;
         }
-        let opt = AdamW::new(model.named_vars(), cfg.weight_decay)?;
+        if model.config().clear_ref {
+            model.fit_clear_ref(&ds.batch(&split.train)?)?;
+        }
+        let opt = AdamW::new(model.trainable_vars(), cfg.weight_decay)?;
         let state = State { epoch: 0, step: 0, best_score: f32::NEG_INFINITY, best_epoch: 0, history: vec![], config: cfg.clone() };
         (model, opt, state)
     };
@@ -347,6 +355,7 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
             let lr = cosine_lr(cfg.lr, epoch, s, steps, cfg.epochs);
             let x = ds.batch(batch)?;
             let f = model.features(&x)?;
+            let mut frame_pos: Vec<Vec<bool>> = Vec::new();
             let (img, txt, pos) = match cfg.granularity {
                 Granularity::Global => {
                     let mut uniq: Vec<usize> = Vec::new(); // sample index of each distinct caption
@@ -377,10 +386,20 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
                         .iter()
                         .flat_map(|&i| (0..N_REGIONS).map(move |k| k * PHENOMENA.len() + ds.samples[i].labels[k] as usize))
                         .collect();
+                    if cfg.frame_loss > 0.0 {
+                        frame_pos = batch
+                            .iter()
+                            .map(|&i| (0..N_REGIONS * PHENOMENA.len()).map(|rp| ds.samples[i].labels[rp / PHENOMENA.len()] as usize == rp % PHENOMENA.len()).collect())
+                            .collect();
+                    }
                     (e.reshape((b * r, d))?, model.project_text(&t)?, pos)
                 }
             };
-            let loss = cfg.loss.compute(&img, &txt, &pos, &model.logit_scale()?)?;
+            let scale = model.logit_scale()?;
+            let mut loss = cfg.loss.compute(&img, &txt, &pos, &scale)?;
+            if !frame_pos.is_empty() {
+                loss = (loss + (crate::loss::frame_rank(&img, &txt, N_REGIONS, &frame_pos, &scale)? * f64::from(cfg.frame_loss))?)?;
+            }
             let grads = loss.backward()?;
             opt.step(&grads, lr)?;
             let l = loss.to_scalar::<f32>()?;
