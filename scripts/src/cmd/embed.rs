@@ -522,8 +522,10 @@ mod tests {
         assert!(rm.count(0) > 0, "the crop covers part of the Korean Peninsula");
         let masks: Vec<Vec<bool>> = (0..13).map(|k| rm.mask(k)).collect();
         let want = model.embed_frames(&[&bt], &masks).unwrap().remove(0);
+        // (Batched matmuls differ from a batch of one in the last float bits.)
         for k in 0..13 {
-            assert_eq!(nov.row_f32(13 + k), want.regions[k], "region {k}");
+            let d = nov.row_f32(13 + k).iter().zip(&want.regions[k]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(d < 1e-5, "region {k}: {d}");
         }
         let dec = Shard::from_bytes(&std::fs::read(index.join("2017-12.skyshard")).unwrap(), "2017-12").unwrap();
         assert_eq!(dec.len(), 1);
