@@ -24,6 +24,8 @@ enum Phase {
 /// Latencies of the last query, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 struct Timings {
+    /// Sequence number of the query these results answer.
+    id: u32,
     encode: f64,
     rank: f64,
     render: f64,
@@ -77,15 +79,9 @@ pub fn App() -> impl IntoView {
     // Id of the newest query and when it was sent; older answers are dropped.
     let latest = StoredValue::new((0u32, 0f64, String::new()));
 
-    // Trunk builds the worker as a classic (no-modules) script loaded by worker_loader.js.
-    let worker = match Worker::new("./worker_loader.js") {
-        Ok(w) => w,
-        Err(e) => {
-            set_phase.set(Phase::Failed(format!("cannot start the search worker: {e:?}")));
-            return view! { <Shell phase=phase /> }.into_any();
-        }
-    };
-    let worker = StoredValue::new_local(worker);
+    // The search worker; started once the service worker controls the page (see offline).
+    let worker = StoredValue::new_local(None::<Worker>);
+    let post_to_worker = move |msg: &ToWorker| worker.with_value(|w| if let Some(w) = w { post(w, msg) });
 
     let send_query = move |text: String| {
         let text = text.trim().to_string();
@@ -101,7 +97,7 @@ pub fn App() -> impl IntoView {
         }
         let id = latest.get_value().0 + 1;
         latest.set_value((id, now_ms(), text.clone()));
-        worker.with_value(|w| post(w, &ToWorker::Query { id, text, k: TOP_K, filters: Filters::default() }));
+        post_to_worker(&ToWorker::Query { id, text, k: TOP_K, filters: Filters::default() });
     };
 
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -113,7 +109,7 @@ pub fn App() -> impl IntoView {
             }
         };
         match msg {
-            FromWorker::Started => worker.with_value(|w| post(w, &ToWorker::Load { base: BUNDLE_BASE.into() })),
+            FromWorker::Started => post_to_worker(&ToWorker::Load { base: BUNDLE_BASE.into() }),
             FromWorker::Progress { stage, loaded, total } => set_phase.set(Phase::Loading { stage, loaded, total }),
             FromWorker::Ready { frames, periods, init_ms, bytes, .. } => {
                 set_phase.set(Phase::Ready { frames, periods, init_ms, bytes });
@@ -133,7 +129,7 @@ pub fn App() -> impl IntoView {
                 set_shown_for.set(text);
                 // Leptos patches the DOM synchronously on set; measure after it.
                 let t_done = now_ms();
-                set_timings.set(Some(Timings { encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at }));
+                set_timings.set(Some(Timings { id, encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at }));
             }
             FromWorker::Error { id: Some(id), message } => {
                 if id == latest.get_value().0 {
@@ -145,13 +141,24 @@ pub fn App() -> impl IntoView {
             FromWorker::BenchRank { .. } => {}
         }
     });
-    worker.with_value(|w| w.set_onmessage(Some(on_message.as_ref().unchecked_ref())));
-    on_message.forget();
     let on_error = Closure::<dyn Fn(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
         set_phase.set(Phase::Failed(format!("the search worker failed: {}", ev.message())));
     });
-    worker.with_value(|w| w.set_onerror(Some(on_error.as_ref().unchecked_ref())));
-    on_error.forget();
+    leptos::task::spawn_local(async move {
+        crate::offline::ensure_controlled().await;
+        // Trunk builds the worker as a classic (no-modules) script loaded by worker_loader.js.
+        match Worker::new("./worker_loader.js") {
+            Ok(w) => {
+                w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+                worker.set_value(Some(w));
+            }
+            Err(e) => set_phase.set(Phase::Failed(format!("cannot start the search worker: {e:?}"))),
+        }
+        // The handlers live as long as the page.
+        on_message.forget();
+        on_error.forget();
+    });
 
     // Instant search: re-query shortly after typing stops.
     let debounce = StoredValue::new(None::<leptos::leptos_dom::helpers::TimeoutHandle>);
@@ -174,7 +181,7 @@ pub fn App() -> impl IntoView {
     let more_like = move |shard: usize, frame: usize, vector: usize, label: String| {
         let id = latest.get_value().0 + 1;
         latest.set_value((id, now_ms(), format!("frames like {label}")));
-        worker.with_value(|w| post(w, &ToWorker::Similar { id, shard, frame, vector, k: TOP_K, filters: Filters::default() }));
+        post_to_worker(&ToWorker::Similar { id, shard, frame, vector, k: TOP_K, filters: Filters::default() });
     };
 
     view! {
@@ -193,7 +200,7 @@ pub fn App() -> impl IntoView {
         </form>
         {move || query_error.get().map(|e| view! { <p class="error" role="alert" data-testid="query-error">{e}</p> })}
         {move || timings.get().map(|t| view! {
-            <p class="timings" data-testid="timings"
+            <p class="timings" data-testid="timings" data-query-id=t.id.to_string()
                 data-encode-ms=format!("{:.3}", t.encode) data-rank-ms=format!("{:.3}", t.rank)
                 data-render-ms=format!("{:.3}", t.render) data-total-ms=format!("{:.3}", t.total)>
                 {format!("{} results for “{}” — encode {:.1} ms · rank {:.1} ms · render {:.1} ms",

@@ -3,5 +3,6 @@
 //! `index.html`; `skycase-core` does the encoding and ranking, exactly as the companion.
 
 pub mod app;
+pub mod offline;
 pub mod protocol;
 pub mod worker;

@@ -77,3 +77,18 @@ test('the query lives in the URL and an empty query clears the results', async (
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=result]').length === 0);
   assert.equal(await page.locator('[data-testid=query-error]').count(), 0);
 });
+
+test('after the first visit the app works offline', async () => {
+  const { page, context } = browser;
+  await openApp(page, server.url);
+  await search(page, 'heavy snow over Hokkaido');
+  await context.setOffline(true);
+  try {
+    const status = await openApp(page, `${server.url}?q=${encodeURIComponent('typhoon over the South China Sea')}`);
+    assert.match(status, /ready/);
+    const hits = await search(page, 'clear skies across Mongolia');
+    assert.equal(hits.length, 20);
+  } finally {
+    await context.setOffline(false);
+  }
+});

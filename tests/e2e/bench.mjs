@@ -56,7 +56,7 @@ const coldBytes = server.bytes; const coldRequests = server.requests;
 const enc = []; const rank = []; const render = []; const total = [];
 for (let r = 0; r < REPS; r += 1) {
   for (const q of QUERIES) {
-    await search(page, r % 2 ? `${q} ` : q);
+    await search(page, q);
     const t = page.locator('[data-testid=timings]');
     enc.push(Number(await t.getAttribute('data-encode-ms')));
     rank.push(Number(await t.getAttribute('data-rank-ms')));

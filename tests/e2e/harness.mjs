@@ -59,13 +59,18 @@ export async function openApp(page, url, timeout = 60000) {
   return page.locator('[data-testid=status]').innerText();
 }
 
-/** Types a query, submits it and waits for its results; returns [{ id, score, text }]. */
+/** Types a query, submits it and waits for its answer (a newer query id than before);
+ *  returns [{ id, score, text }]. */
 export async function search(page, text) {
+  const before = await page.evaluate(() => Number(document.querySelector('[data-testid=timings]')?.dataset.queryId || 0));
   await page.fill('[data-testid=search-input]', text);
   await page.press('[data-testid=search-input]', 'Enter');
   await page.waitForFunction(
-    (q) => document.querySelector('[data-testid=timings]')?.textContent.includes(`“${q}”`),
-    text, { timeout: 30000 });
+    ([q, prev]) => {
+      const t = document.querySelector('[data-testid=timings]');
+      return t && Number(t.dataset.queryId) > prev && t.textContent.includes(`“${q.trim()}”`);
+    },
+    [text, before], { timeout: 30000 });
   return results(page);
 }
 

@@ -1,0 +1,34 @@
+// skycase service worker: offline after the first visit.
+//
+// Every same-origin GET is answered from the cache when it is there, and cached when it is
+// fetched, so a repeat visit makes no network request for the app, the encoder, the shards
+// or the thumbnails already seen. The cache is named after the bundle's manifest hash, which
+// scripts/build-app writes into BUILD below: a new bundle means a new sw.js, a fresh cache,
+// and the old one deleted.
+const BUILD = 'dev';
+const CACHE = `skycase-${BUILD}`;
+
+self.addEventListener('install', () => self.skipWaiting());
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('skycase-') && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET' || new URL(req.url).origin !== self.location.origin) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    // A shared link (?q=…) opens the cached page; the app reads the query itself.
+    const hit = await cache.match(req, { ignoreSearch: req.mode === 'navigate' });
+    if (hit) return hit;
+    const res = await fetch(req);
+    if (res.ok && res.status === 200) await cache.put(req, res.clone());
+    return res;
+  })());
+});
