@@ -3,8 +3,8 @@
 //! - [`model`]: [`ImageModel`], a compact encoder over brightness-temperature frames with a
 //!   global head (one embedding per frame) and a region head (one per frame × region), plus
 //!   the text projection from MiniLM's 384-d space into the joint space.
-//! - [`loss`]: the study's triplet loss with in-batch hardest negatives, and symmetric
-//!   InfoNCE with a learned temperature.
+//! - [`loss`]: the study's triplet loss with in-batch hardest negatives, symmetric InfoNCE
+//!   with a learned temperature, and the frame-level ranking term ([`loss::frame_rank`]).
 //! - [`data`]: captioned archives → cached model inputs, region weights, time-disjoint split.
 //! - [`text`]: phrasings, the study's queries and the cache of frozen text embeddings.
 //! - [`train`]: the loop (AdamW, early stopping, checkpoints that resume).
