@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
     let (query_error, set_query_error) = signal(None::<String>);
     let (timings, set_timings) = signal(None::<Timings>);
     let (shown_for, set_shown_for) = signal(String::new());
+    let filters = RwSignal::new(Filters::default());
     // Id of the newest query and when it was sent; older answers are dropped.
     let latest = StoredValue::new((0u32, 0f64, String::new()));
 
@@ -97,7 +98,7 @@ pub fn App() -> impl IntoView {
         }
         let id = latest.get_value().0 + 1;
         latest.set_value((id, now_ms(), text.clone()));
-        post_to_worker(&ToWorker::Query { id, text, k: TOP_K, filters: Filters::default() });
+        post_to_worker(&ToWorker::Query { id, text, k: TOP_K, filters: filters.get_untracked() });
     };
 
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -181,7 +182,7 @@ pub fn App() -> impl IntoView {
     let more_like = move |shard: usize, frame: usize, vector: usize, label: String| {
         let id = latest.get_value().0 + 1;
         latest.set_value((id, now_ms(), format!("frames like {label}")));
-        post_to_worker(&ToWorker::Similar { id, shard, frame, vector, k: TOP_K, filters: Filters::default() });
+        post_to_worker(&ToWorker::Similar { id, shard, frame, vector, k: TOP_K, filters: filters.get_untracked() });
     };
 
     view! {
@@ -198,6 +199,7 @@ pub fn App() -> impl IntoView {
             />
             <button type="submit">"Search"</button>
         </form>
+        <FilterBar filters=filters on_change=move || send_query(query.get_untracked()) />
         {move || query_error.get().map(|e| view! { <p class="error" role="alert" data-testid="query-error">{e}</p> })}
         {move || timings.get().map(|t| view! {
             <p class="timings" data-testid="timings" data-query-id=t.id.to_string()
@@ -284,5 +286,47 @@ where
             </details>
             <button type="button" class="more" on:click=move |_| on_more(shard, frame, vector, label.clone())>"More like this"</button>
         </li>
+    }
+}
+
+/// Date range, region and phenomenon filters; every change re-runs the current query.
+#[component]
+fn FilterBar<F>(
+    /// The filters the worker applies.
+    filters: RwSignal<Filters>,
+    /// Called after any change.
+    on_change: F,
+) -> impl IntoView
+where
+    F: Fn() + Copy + 'static,
+{
+    use skycase_core::regions::{PHENOMENA, REGIONS};
+    let date = |v: String| (!v.is_empty()).then_some(v);
+    view! {
+        <fieldset class="filters" data-testid="filters">
+            <legend>"Filters"</legend>
+            <label>"From "
+                <input type="date" data-testid="filter-from"
+                    on:change=move |ev| { filters.update(|f| f.from = date(event_target_value(&ev))); on_change() } />
+            </label>
+            <label>"To "
+                <input type="date" data-testid="filter-to"
+                    on:change=move |ev| { filters.update(|f| f.to = date(event_target_value(&ev))); on_change() } />
+            </label>
+            <label>"Region "
+                <select data-testid="filter-region"
+                    on:change=move |ev| { filters.update(|f| f.region = event_target_value(&ev).parse().ok()); on_change() }>
+                    <option value="">"any"</option>
+                    {REGIONS.iter().enumerate().map(|(i, r)| view! { <option value=i.to_string()>{*r}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Phenomenon "
+                <select data-testid="filter-phenomenon"
+                    on:change=move |ev| { filters.update(|f| f.phenomenon = date(event_target_value(&ev))); on_change() }>
+                    <option value="">"any"</option>
+                    {PHENOMENA.iter().map(|p| view! { <option value=*p>{*p}</option> }).collect_view()}
+                </select>
+            </label>
+        </fieldset>
     }
 }

@@ -92,3 +92,19 @@ test('after the first visit the app works offline', async () => {
     await context.setOffline(false);
   }
 });
+
+test('filters keep only frames of the chosen region, phenomenon and dates', async () => {
+  const { page } = browser;
+  await openApp(page, server.url);
+  await page.selectOption('[data-testid=filter-region]', { label: 'Hokkaido (Japan)' });
+  await page.selectOption('[data-testid=filter-phenomenon]', 'Snow');
+  await page.fill('[data-testid=filter-from]', '2017-11-20');
+  await page.dispatchEvent('[data-testid=filter-from]', 'change');
+  const hits = await search(page, 'cold weather in northern Japan');
+  assert.ok(hits.length > 0);
+  for (const h of hits) {
+    assert.match(h.text, /Hokkaido \(Japan\) - Snow/);
+    const time = h.text.match(/2017-11-(\d\d)/);
+    assert.ok(time && Number(time[1]) >= 20, h.text);
+  }
+});
