@@ -8,7 +8,18 @@
 const BUILD = 'dev';
 const CACHE = `skycase-${BUILD}`;
 
-self.addEventListener('install', () => self.skipWaiting());
+// The page shell is loaded before this worker exists, so it is fetched once more here; the
+// search worker's downloads (encoder, shards) start only once this worker controls the page
+// and are cached as they stream (see the fetch handler).
+const SHELL = ['./', './style.css', './app.js', './app_bg.wasm'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(SHELL);
+    await self.skipWaiting();
+  })());
+});
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
