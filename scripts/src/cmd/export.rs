@@ -79,13 +79,17 @@ pub fn run(args: Args) -> Result<()> {
     put("tokenizer.json", "tokenizer", &tokenizer)?;
     put("encoder.gguf", "encoder", &gguf)?;
 
-    let encoder = TextEncoder::from_f32_files(&tokenizer, &config, &weights)?;
+    let text_dim = skycase_core::MiniLmConfig::from_json(&config, "config.json")?.hidden_size;
     let (shards, vectors, joint_dim) = match &args.index {
         Some(index) => {
             let (shards, info) = image_shards(index, &frames_dir, &staging, &mut put)?;
             (shards, info.vectors, info.joint_dim)
         }
-        None => (caption_shards(&encoder, &frames, &frames_dir, &staging, kind, &mut put)?, "caption-text".to_string(), encoder.model().dim()),
+        None => {
+            // Shard vectors from the f32 encoder; only this path needs it built.
+            let encoder = TextEncoder::from_f32_files(&tokenizer, &config, &weights)?;
+            (caption_shards(&encoder, &frames, &frames_dir, &staging, kind, &mut put)?, "caption-text".to_string(), text_dim)
+        }
     };
 
     let manifest = Manifest {
@@ -94,7 +98,7 @@ pub fn run(args: Args) -> Result<()> {
         generator: format!("skycase {}", env!("CARGO_PKG_VERSION")),
         model: ModelInfo {
             id: "sentence-transformers/all-MiniLM-L6-v2".into(),
-            text_dim: encoder.model().dim(),
+            text_dim,
             quantization: format!("linear={},embeddings={}", opts.linear.name(), opts.embeddings.name()),
             max_tokens: MAX_TOKENS,
         },
