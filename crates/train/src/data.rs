@@ -82,6 +82,9 @@ pub struct Dataset {
     pub masks: Vec<Vec<bool>>,
     /// The preprocessing (frame size, cells, BT normalisation) the inputs were made with.
     pub config: ModelConfig,
+    /// How many samples at the end come from extra archives ([`Dataset::append_training`]):
+    /// they are training frames whatever their dates, never validation or test.
+    pub train_only: usize,
 }
 
 impl Dataset {
@@ -90,6 +93,38 @@ impl Dataset {
         let ids: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
         let ids = Tensor::new(ids.as_slice(), self.inputs.device())?;
         Ok(self.inputs.index_select(&ids, 0)?)
+    }
+
+    /// Adds the frames of another archive of the same grid as training-only frames (e.g. other
+    /// simulated months), so the held-out days of this archive stay exactly as they were.
+    pub fn append_training(&mut self, other: Dataset) -> Result<()> {
+        let c = (&self.config, &other.config);
+        if (c.0.frame_width, c.0.frame_height, c.0.downsample) != (c.1.frame_width, c.1.frame_height, c.1.downsample) {
+            return Err(Error::shape(
+                format!("frames of {}", other.root.display()),
+                format!("{}×{} (as {})", c.0.frame_width, c.0.frame_height, self.root.display()),
+                format!("{}×{}", c.1.frame_width, c.1.frame_height),
+            ));
+        }
+        if other.masks != self.masks {
+            return Err(Error::dataset(
+                &other.root,
+                format!("its region masks differ from those of {}; extra archives must share the grid and regions", self.root.display()),
+            ));
+        }
+        self.inputs = Tensor::cat(&[&self.inputs, &other.inputs], 0)?;
+        self.train_only += other.samples.len();
+        self.samples.extend(other.samples);
+        Ok(())
+    }
+
+    /// The time-disjoint split of this archive's own frames ([`Split::by_days`]), with the
+    /// training-only frames of appended archives added to the training set.
+    pub fn split(&self, val_days: usize, test_days: usize) -> Result<Split> {
+        let own = self.samples.len() - self.train_only;
+        let mut s = Split::by_days(&self.samples[..own], val_days, test_days)?;
+        s.train.extend(own..self.samples.len());
+        Ok(s)
     }
 }
 
@@ -127,7 +162,7 @@ pub fn load_archive(root: &Path, cfg: &ModelConfig, cache_dir: Option<&Path>, de
         if let Ok(t) = candle_core::safetensors::load(f, device) {
             if let Some(x) = t.get("inputs").filter(|x| x.dims() == [samples.len(), h, w, 3]) {
                 let inputs = x.to_dtype(DType::F32)?;
-                return Ok(Dataset { root: root.to_path_buf(), samples, inputs, weights, masks, config: cfg.clone() });
+                return Ok(Dataset { root: root.to_path_buf(), samples, inputs, weights, masks, config: cfg.clone(), train_only: 0 });
             }
         }
     }
@@ -169,10 +204,10 @@ pub fn load_archive(root: &Path, cfg: &ModelConfig, cache_dir: Option<&Path>, de
         std::fs::rename(&tmp, &f).map_err(|e| Error::io(&f, e))?;
         // Train on exactly what a cached run would see.
         let inputs = inputs.to_dtype(DType::F16)?.to_dtype(DType::F32)?;
-        return Ok(Dataset { root: root.to_path_buf(), samples, inputs, weights, masks, config: cfg.clone() });
+        return Ok(Dataset { root: root.to_path_buf(), samples, inputs, weights, masks, config: cfg.clone(), train_only: 0 });
     }
     let inputs = inputs.to_dtype(DType::F16)?.to_dtype(DType::F32)?;
-    Ok(Dataset { root: root.to_path_buf(), samples, inputs, weights, masks, config: cfg.clone() })
+    Ok(Dataset { root: root.to_path_buf(), samples, inputs, weights, masks, config: cfg.clone(), train_only: 0 })
 }
 
 fn cache_key(root: &Path, samples: &[Sample], cfg: &ModelConfig) -> u64 {

@@ -16,7 +16,7 @@ use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
 use skycase_core::regions::{PHENOMENA, REGIONS};
 
-use crate::data::{Dataset, Sample, Split};
+use crate::data::{Dataset, Sample};
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, Metrics, Storage, TextSide};
 use crate::loss::Loss;
@@ -55,6 +55,9 @@ pub struct TrainConfig {
     /// a frame scores a text by its best region, as in search). 0 turns it off.
     #[serde(default)]
     pub frame_loss: f32,
+    /// Archives whose frames were added to the training set only (`--extra-data`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_data: Vec<String>,
 }
 
 impl Default for TrainConfig {
@@ -73,6 +76,7 @@ impl Default for TrainConfig {
             augment_text: true,
             joint_dim: 256,
             frame_loss: 0.0,
+            extra_data: Vec::new(),
         }
     }
 }
@@ -287,7 +291,7 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
         return Err(Error::Usage(format!("batch ({}) must be at least 2 and epochs ({}) at least 1", cfg.batch, cfg.epochs)));
     }
     let device = ds.inputs.device().clone();
-    let split = Split::by_days(&ds.samples, cfg.val_days, cfg.test_days)?;
+    let split = ds.split(cfg.val_days, cfg.test_days)?;
     if split.train.len() < cfg.batch {
         return Err(Error::dataset(&ds.root, format!("{} training frames, fewer than one batch of {}", split.train.len(), cfg.batch)));
     }
@@ -489,7 +493,7 @@ mod tests {
         let (h, w) = cfg.input_hw();
         let inputs = Tensor::from_vec(data, (samples.len(), h, w, 3), &Device::Cpu).unwrap();
         let weights = RegionWeights::from_masks(&cfg, &masks, &Device::Cpu).unwrap();
-        Dataset { root: PathBuf::from("<synthetic>"), samples, inputs, weights, masks, config: cfg }
+        Dataset { root: PathBuf::from("<synthetic>"), samples, inputs, weights, masks, config: cfg, train_only: 0 }
     }
 
     fn bank(ds: &Dataset) -> TextBank {
@@ -552,6 +556,27 @@ mod tests {
         let err = train(&ds, &b, &c, &r, &RunOptions { resume: true, ..RunOptions::default() }).unwrap_err();
         assert!(err.to_string().contains("optimizer.safetensors"), "{err}");
         std::fs::remove_dir_all(&base).ok();
+    }
+
+    #[test]
+    fn extra_archives_only_add_training_frames() {
+        let mut ds = tiny_dataset(1);
+        let own = ds.split(1, 2).unwrap();
+        let mut later = tiny_dataset(2);
+        for s in &mut later.samples {
+            s.time = s.time.replace("2017-11", "2017-12"); // after the test days
+        }
+        ds.append_training(later).unwrap();
+        let sp = ds.split(1, 2).unwrap();
+        assert_eq!((sp.val.clone(), sp.test.clone()), (own.val, own.test));
+        assert_eq!(sp.train, own.train.iter().copied().chain(24..48).collect::<Vec<_>>());
+        assert_eq!(ds.inputs.dims()[0], 48);
+
+        let mut odd = tiny_dataset(3);
+        odd.masks[0][0] = !odd.masks[0][0];
+        odd.root = PathBuf::from("other-grid");
+        let err = ds.append_training(odd).unwrap_err().to_string();
+        assert!(err.contains("other-grid") && err.contains("region masks"), "{err}");
     }
 
     #[test]

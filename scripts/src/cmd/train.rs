@@ -14,6 +14,10 @@ pub struct Args {
     /// Captioned archive folder (meta.json, labels.jsonl, frame PNGs), e.g. sim-nov2017.
     #[arg(long, required_unless_present = "table")]
     data: Option<PathBuf>,
+    /// More captioned archives of the same grid (e.g. other simulated months) whose frames
+    /// are all added to the training set; the validation and test days stay those of --data.
+    #[arg(long = "extra-data", value_name = "DIR")]
+    extra_data: Vec<PathBuf>,
     /// Checkpoint folder to write (best weights, config, projection, train.json, last/).
     #[arg(long, required_unless_present = "table")]
     out: Option<PathBuf>,
@@ -100,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         augment_text: !args.no_augment,
         joint_dim: args.dim,
         frame_loss: args.frame_loss,
+        extra_data: args.extra_data.iter().map(|p| p.display().to_string()).collect(),
         ..TrainConfig::default()
     };
     let cache = args.cache_dir.clone().or_else(|| std::env::var_os("SKYCASE_CACHE").map(PathBuf::from)).unwrap_or_else(default_cache);
@@ -109,8 +114,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     mc.context_blocks = args.context_blocks;
     mc.clear_ref = args.clear_ref;
     let t0 = std::time::Instant::now();
-    let ds = load_archive(data, &mc, Some(&cache), &candle_core::Device::Cpu)?;
+    let mut ds = load_archive(data, &mc, Some(&cache), &candle_core::Device::Cpu)?;
     eprintln!("loaded {} frames from {} in {:.1}s", ds.samples.len(), data.display(), t0.elapsed().as_secs_f32());
+    for extra in &args.extra_data {
+        let t0 = std::time::Instant::now();
+        let more = load_archive(extra, &mc, Some(&cache), &candle_core::Device::Cpu)?;
+        eprintln!("loaded {} training-only frames from {} in {:.1}s", more.samples.len(), extra.display(), t0.elapsed().as_secs_f32());
+        ds.append_training(more)?;
+    }
 
     let mut bank = TextBank::open(&cache.join("text-bank.json"))?;
     let needed = text::texts_needed(ds.samples.iter().map(|s| s.caption.clone()));
