@@ -2,7 +2,9 @@
 //
 // Every same-origin GET is answered from the cache when it is there, and cached when it is
 // fetched, so a repeat visit makes no network request for the app, the encoder, the shards
-// or the thumbnails already seen. The cache is named after the bundle's manifest hash, which
+// or the thumbnails already seen. The word-embedding chunks (bundle/words/) arrive the same
+// way: those a query needs when it runs, the rest in the search worker's background
+// download after the first answer, so the whole table is here before the user goes offline. The cache is named after the bundle's manifest hash, which
 // scripts/build-app writes into BUILD below: a new bundle means a new sw.js, a fresh cache,
 // and the old one deleted.
 const BUILD = 'dev';

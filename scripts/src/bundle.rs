@@ -8,7 +8,8 @@ use skycase_core::{Manifest, Searcher, Shard};
 use crate::util::read;
 
 /// Reads `manifest.json` and the files the search needs, verifies their sizes and hashes,
-/// and builds the searcher — exactly what the browser worker does after downloading.
+/// and builds the searcher — exactly what the browser worker does after downloading — with
+/// every word-embedding chunk loaded (the browser fetches them per query).
 pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     let manifest_path = dir.join("manifest.json");
     let manifest = Manifest::from_json(&read(&manifest_path)?).with_context(|| format!("bundle {}", dir.display()))?;
@@ -30,5 +31,10 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
         let bytes = load(&entry.path, &|b| entry.verify(b))?;
         shards.push(Shard::from_bytes(&bytes, &entry.path)?);
     }
-    Ok(Searcher::new(manifest, &tokenizer, &encoder, projection.as_deref(), shards)?)
+    let chunks = manifest.model.word_embeddings.chunks.clone();
+    let mut searcher = Searcher::new(manifest, &tokenizer, &encoder, projection.as_deref(), shards)?;
+    for (k, chunk) in chunks.iter().enumerate() {
+        searcher.insert_chunk(k, read(&dir.join(&chunk.path))?).with_context(|| format!("bundle {}", dir.display()))?;
+    }
+    Ok(searcher)
 }

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startServer, launch, openApp, search, results, nativeSearch } from './harness.mjs';
+import { ROOT, startServer, launch, openApp, search, results, nativeSearch, waitUntilTableCached } from './harness.mjs';
 
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
 let server;
@@ -82,12 +82,16 @@ test('after the first visit the app works offline', async () => {
   const { page, context } = browser;
   await openApp(page, server.url);
   await search(page, 'heavy snow over Hokkaido');
+  // Queries fetch the word-embedding chunks they need; the rest follow in the background.
+  await waitUntilTableCached(page);
   await context.setOffline(true);
   try {
     const status = await openApp(page, `${server.url}?q=${encodeURIComponent('typhoon over the South China Sea')}`);
     assert.match(status, /ready/);
     const hits = await search(page, 'clear skies across Mongolia');
     assert.equal(hits.length, 20);
+    // Words no earlier query used: their chunks come from the background download.
+    assert.equal((await search(page, 'blizzard near Vladivostok, quiet Okinawa')).length, 20);
   } finally {
     await context.setOffline(false);
   }

@@ -87,6 +87,27 @@ export function nativeSearch(text, bundle = BUNDLE) {
   return JSON.parse(out).hits.map((h) => ({ id: h.id, score: h.score, caption: h.caption }));
 }
 
+/** Waits until the service worker's cache holds every word-embedding chunk of the bundle
+ *  (the search worker fetches the ones no query needed yet in the background); resolves to
+ *  the number of chunks. */
+export async function waitUntilTableCached(page, timeout = 60000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const state = await page.evaluate(async () => {
+      const manifest = await (await fetch('./bundle/manifest.json')).json();
+      const name = (await caches.keys()).find((n) => n.startsWith('skycase-'));
+      const cache = name && await caches.open(name);
+      const chunks = manifest.model.word_embeddings.chunks;
+      let cached = 0;
+      for (const c of chunks) if (cache && await cache.match(`./bundle/${c.path}`)) cached += 1;
+      return { cached, total: chunks.length };
+    });
+    if (state.cached === state.total) return state.total;
+    if (Date.now() > deadline) throw new Error(`only ${state.cached} of ${state.total} word-embedding chunks cached`);
+    await page.waitForTimeout(200);
+  }
+}
+
 /** A throwaway copy of dist/ to break on purpose. */
 export function copyDist() {
   const dir = mkdtempSync(join(tmpdir(), 'skycase-dist-'));

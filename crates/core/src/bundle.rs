@@ -3,12 +3,17 @@
 //! ```text
 //! manifest.json          format version, model, dims, quantization, every file's sha256 + size
 //! tokenizer.json         WordPiece tokenizer of the text encoder
-//! encoder.gguf           quantized all-MiniLM-L6-v2 (see crate::quant)
+//! encoder.gguf           quantized all-MiniLM-L6-v2 without its word-embedding table (see crate::quant)
+//! words/<k>.<format>     the word-embedding table in chunks of rows, fetched per query (see crate::embeddings)
 //! projection.safetensors optional: text → joint space
 //! shards/<period>.skyshard  one shard per period (see crate::shard)
-//! thumbs/<id>.jpg        thumbnails
+//! thumbs/<id>.png        thumbnails
+//! overlay.json           optional: coastlines and region outlines per image grid (see crate::overlay)
 //! ```
 //! Readers check the format version first, then each file's size and hash as it arrives.
+//!
+//! Version 2 moved the word-embedding table out of `encoder.gguf` into chunk files listed
+//! under `model.word_embeddings`.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 
 /// The bundle format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The `format` string every manifest carries.
 pub const FORMAT_NAME: &str = "skycase-bundle";
@@ -28,10 +33,29 @@ pub struct ModelInfo {
     pub id: String,
     /// Text embedding dimension before projection.
     pub text_dim: usize,
-    /// Encoder weight format, e.g. `linear=q8_0,embeddings=q8_0`.
+    /// Encoder weight formats, e.g. `attention=q8_0,ffn_up=q4_0,ffn_down=q4_0,embeddings=q4_0`.
     pub quantization: String,
     /// Longest query in tokens.
     pub max_tokens: usize,
+    /// The word-embedding table's chunk files.
+    pub word_embeddings: WordTableInfo,
+}
+
+/// The word-embedding table as chunk files: chunk `k` holds rows
+/// `k * rows_per_chunk .. min((k + 1) * rows_per_chunk, rows)`, each row `dim` values in
+/// `format`'s ggml blocks, row after row, nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WordTableInfo {
+    /// Block format of the rows, e.g. `q4_0`.
+    pub format: String,
+    /// Rows (the vocabulary size).
+    pub rows: usize,
+    /// Values per row (the encoder's hidden size).
+    pub dim: usize,
+    /// Rows per chunk file (the last chunk may hold fewer).
+    pub rows_per_chunk: usize,
+    /// The chunk files in row order (role `word-embeddings`).
+    pub chunks: Vec<FileEntry>,
 }
 
 /// One file of the bundle.
@@ -39,7 +63,7 @@ pub struct ModelInfo {
 pub struct FileEntry {
     /// Path relative to the manifest.
     pub path: String,
-    /// What the file is: `tokenizer`, `encoder`, `projection`, `thumbnail`, `basemap`.
+    /// What the file is: `tokenizer`, `encoder`, `projection`, `thumbnail`, `overlay`.
     pub role: String,
     /// Lower-case hex sha256 of the bytes.
     pub sha256: String,
@@ -119,9 +143,10 @@ impl Manifest {
     }
 
     /// Total bytes of the files needed before the first answer: tokenizer, encoder,
-    /// projection and all shards (thumbnails load lazily).
+    /// projection and all shards (thumbnails and the overlay load later, on the page).
     pub fn startup_bytes(&self) -> u64 {
-        let files: u64 = self.files.iter().filter(|f| f.role != "thumbnail").map(|f| f.bytes).sum();
+        let later = |f: &&FileEntry| f.role == "thumbnail" || f.role == crate::overlay::OVERLAY_ROLE;
+        let files: u64 = self.files.iter().filter(|f| !later(f)).map(|f| f.bytes).sum();
         files + self.shards.iter().map(|s| s.bytes).sum::<u64>()
     }
 }
@@ -129,6 +154,45 @@ impl Manifest {
 /// Lower-case hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// Checks a file's bytes against its manifest entry while they stream in, so a download
+/// needs no second pass over them.
+pub struct StreamCheck {
+    path: String,
+    sha256: String,
+    expected: u64,
+    seen: u64,
+    hasher: Sha256,
+}
+
+impl StreamCheck {
+    /// Starts checking bytes against `entry`.
+    pub fn new(entry: &FileEntry) -> Self {
+        Self { path: entry.path.clone(), sha256: entry.sha256.clone(), expected: entry.bytes, seen: 0, hasher: Sha256::new() }
+    }
+
+    /// Feeds the next piece; fails as soon as more bytes arrive than the manifest promises.
+    pub fn update(&mut self, piece: &[u8]) -> Result<()> {
+        self.seen += piece.len() as u64;
+        if self.seen > self.expected {
+            return Err(Error::Size { file: self.path.clone(), expected: self.expected, actual: self.seen });
+        }
+        self.hasher.update(piece);
+        Ok(())
+    }
+
+    /// Checks the total size and the hash.
+    pub fn finish(self) -> Result<()> {
+        if self.seen != self.expected {
+            return Err(Error::Size { file: self.path, expected: self.expected, actual: self.seen });
+        }
+        let sha = hex::encode(self.hasher.finalize());
+        if sha != self.sha256 {
+            return Err(Error::Checksum { file: self.path, expected: self.sha256, actual: sha });
+        }
+        Ok(())
+    }
 }
 
 /// Checks downloaded or read bytes against their manifest entry.
@@ -172,7 +236,19 @@ mod tests {
             format: FORMAT_NAME.into(),
             format_version: FORMAT_VERSION,
             generator: "test".into(),
-            model: ModelInfo { id: "m".into(), text_dim: 384, quantization: "q8_0".into(), max_tokens: 256 },
+            model: ModelInfo {
+                id: "m".into(),
+                text_dim: 384,
+                quantization: "q8_0".into(),
+                max_tokens: 256,
+                word_embeddings: WordTableInfo {
+                    format: "q4_0".into(),
+                    rows: 2,
+                    dim: 32,
+                    rows_per_chunk: 2,
+                    chunks: vec![FileEntry::describe("words/000.q4_0", "word-embeddings", &[0; 36])],
+                },
+            },
             joint_dim: 384,
             vectors: "caption-text".into(),
             files: vec![FileEntry::describe("tokenizer.json", "tokenizer", b"{}")],
@@ -205,6 +281,24 @@ mod tests {
         assert!(matches!(err, Error::Checksum { .. }));
         assert!(err.to_string().starts_with("tokenizer.json: sha256 mismatch"), "{err}");
         assert!(matches!(e.verify(b"{ }").unwrap_err(), Error::Size { expected: 2, actual: 3, .. }));
+    }
+
+    #[test]
+    fn streamed_checks_agree_with_whole_ones() {
+        let e = FileEntry::describe("encoder.gguf", "encoder", b"hello world");
+        let mut ok = StreamCheck::new(&e);
+        for piece in [&b"hel"[..], b"lo w", b"orld"] {
+            ok.update(piece).unwrap();
+        }
+        ok.finish().unwrap();
+        let mut bad = StreamCheck::new(&e);
+        bad.update(b"hello World").unwrap();
+        assert!(bad.finish().unwrap_err().to_string().starts_with("encoder.gguf: sha256 mismatch"));
+        let mut long = StreamCheck::new(&e);
+        assert!(matches!(long.update(b"hello world!").unwrap_err(), Error::Size { expected: 11, actual: 12, .. }));
+        let mut short = StreamCheck::new(&e);
+        short.update(b"hello").unwrap();
+        assert!(matches!(short.finish().unwrap_err(), Error::Size { expected: 11, actual: 5, .. }));
     }
 
     #[test]

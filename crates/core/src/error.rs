@@ -52,6 +52,15 @@ pub enum Error {
         supported: u32,
     },
 
+    /// A query needs a word-embedding chunk that has not been inserted yet.
+    #[error("{file}: word-embedding chunk {chunk} is not loaded yet (fetch it, then insert_chunk)")]
+    MissingChunk {
+        /// Bundle-relative path of the chunk.
+        file: String,
+        /// Its index.
+        chunk: usize,
+    },
+
     /// The caller asked for something that cannot work (empty query, dimension mismatch).
     #[error("{0}")]
     Usage(String),

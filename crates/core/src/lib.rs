@@ -4,6 +4,7 @@
 //! - [`text`]: the WordPiece tokenizer and the all-MiniLM-L6-v2 sentence encoder
 //!   (BERT, attention-masked mean pooling, L2 normalisation), in f32 or quantized.
 //! - [`quant`]: turns the f32 checkpoint into the quantized encoder file a bundle ships.
+//! - [`embeddings`]: the word-embedding table, loaded chunk by chunk as queries need rows.
 //! - [`projection`]: the learned map from text embeddings into the joint space.
 //! - [`bundle`]: the versioned web bundle — `manifest.json`, hashes, sizes.
 //! - [`shard`]: a period's frames: embeddings (int8 + per-vector scale), times, captions,
@@ -14,6 +15,7 @@
 //! `wasm32-unknown-unknown` and native alike.
 
 pub mod bundle;
+pub mod embeddings;
 pub mod error;
 pub mod projection;
 pub mod quant;
@@ -23,7 +25,8 @@ pub mod search;
 pub mod shard;
 pub mod text;
 
-pub use bundle::{FileEntry, Manifest, ShardEntry, FORMAT_VERSION};
+pub use bundle::{FileEntry, Manifest, ShardEntry, WordTableInfo, FORMAT_VERSION};
+pub use embeddings::WordEmbeddings;
 pub use error::{Error, Result};
 pub use projection::Projection;
 pub use rank::{rank, Hit, QueryVector};

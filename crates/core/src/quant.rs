@@ -1,26 +1,49 @@
-//! Quantizes the f32 all-MiniLM-L6-v2 checkpoint into the GGUF file a bundle ships.
+//! Quantizes the f32 all-MiniLM-L6-v2 checkpoint into the files a bundle ships.
 //!
-//! Linear weights and the word-embedding table are stored in a ggml block format
-//! (Q8_0 by default: blocks of 32 int8 values with one f16 scale, 8.5 bits per weight);
-//! position embeddings are cut to [`MAX_TOKENS`](crate::text::MAX_TOKENS) rows and kept as
-//! f16; biases and layer norms stay f32. The pooler head is dropped (sentence embeddings
-//! use mean pooling).
+//! Two parts come out of [`quantize`]:
+//! - the GGUF file (`encoder.gguf`): the six layers' weight matrices in a ggml block format
+//!   chosen per group ([`QuantizeOptions`]: attention, feed-forward up, feed-forward down),
+//!   position embeddings cut to [`MAX_TOKENS`](crate::text::MAX_TOKENS) rows as f16, biases
+//!   and layer norms as f32. The pooler head is dropped (sentence embeddings use mean pooling).
+//! - the word-embedding table (30522 × 384, as many weights as all six layers together) as
+//!   raw ggml blocks, row after row. A query reads about ten of its rows, so the bundle ships
+//!   it in chunks of rows that the browser fetches on demand (see [`crate::embeddings`]).
+//!
+//! The shipped setting is [`QuantizeOptions::default`]; `docs/encoder.md` has the table of
+//! sizes and parity that chose it.
 
 use std::io::Cursor;
 
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 
+use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::text::{MiniLmConfig, GGUF_CONFIG_KEY, MAX_TOKENS};
 
-/// Block formats a bundle's encoder may use.
+/// Block formats a bundle's encoder may use. The `_0`/`_1` formats have blocks of 32 values;
+/// the k-quants (`*_K`) blocks of 256, so they fit only matrices whose rows are a multiple of
+/// 256 long (in MiniLM: the feed-forward down projection, 1536 wide).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Quantization {
-    /// 8-bit blocks (8.5 bits per weight).
+    /// 8-bit blocks with an f16 scale (8.5 bits per weight).
     Q8_0,
-    /// 4-bit blocks with a scale (4.5 bits per weight).
+    /// 5-bit blocks with an f16 scale and minimum (6 bits per weight).
+    Q5_1,
+    /// 5-bit blocks with an f16 scale (5.5 bits per weight).
+    Q5_0,
+    /// 4-bit blocks with an f16 scale and minimum (5 bits per weight).
+    Q4_1,
+    /// 4-bit blocks with an f16 scale (4.5 bits per weight).
     Q4_0,
+    /// 6-bit k-quant super-blocks (6.5625 bits per weight).
+    Q6K,
+    /// 5-bit k-quant super-blocks (5.5 bits per weight).
+    Q5K,
+    /// 4-bit k-quant super-blocks (4.5 bits per weight).
+    Q4K,
+    /// 3-bit k-quant super-blocks (3.4375 bits per weight).
+    Q3K,
     /// Unquantized f16.
     F16,
     /// Unquantized f32.
@@ -28,78 +51,243 @@ pub enum Quantization {
 }
 
 impl Quantization {
-    /// Parses a name as used on the command line and in manifests.
+    /// Every format, for sweeps and help texts.
+    pub const ALL: [Quantization; 11] = [
+        Self::Q8_0,
+        Self::Q5_1,
+        Self::Q5_0,
+        Self::Q4_1,
+        Self::Q4_0,
+        Self::Q6K,
+        Self::Q5K,
+        Self::Q4K,
+        Self::Q3K,
+        Self::F16,
+        Self::F32,
+    ];
+
+    /// Parses a name as used on the command line and in manifests (`q5_0`, `q4_k`, …).
     pub fn parse(name: &str) -> Result<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "q8_0" | "q8" => Ok(Self::Q8_0),
-            "q4_0" | "q4" => Ok(Self::Q4_0),
-            "f16" => Ok(Self::F16),
-            "f32" => Ok(Self::F32),
-            other => Err(Error::Usage(format!("quantization '{other}' is not one of q8_0, q4_0, f16, f32"))),
-        }
+        let lower = name.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|q| q.name() == lower).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|q| q.name()).collect();
+            Error::Usage(format!("quantization '{name}' is not one of {}", names.join(", ")))
+        })
     }
 
     /// The name written into manifests.
     pub fn name(self) -> &'static str {
         match self {
             Self::Q8_0 => "q8_0",
+            Self::Q5_1 => "q5_1",
+            Self::Q5_0 => "q5_0",
+            Self::Q4_1 => "q4_1",
             Self::Q4_0 => "q4_0",
+            Self::Q6K => "q6_k",
+            Self::Q5K => "q5_k",
+            Self::Q4K => "q4_k",
+            Self::Q3K => "q3_k",
             Self::F16 => "f16",
             Self::F32 => "f32",
         }
     }
 
-    fn ggml(self) -> GgmlDType {
+    pub(crate) fn ggml(self) -> GgmlDType {
         match self {
             Self::Q8_0 => GgmlDType::Q8_0,
+            Self::Q5_1 => GgmlDType::Q5_1,
+            Self::Q5_0 => GgmlDType::Q5_0,
+            Self::Q4_1 => GgmlDType::Q4_1,
             Self::Q4_0 => GgmlDType::Q4_0,
+            Self::Q6K => GgmlDType::Q6K,
+            Self::Q5K => GgmlDType::Q5K,
+            Self::Q4K => GgmlDType::Q4K,
+            Self::Q3K => GgmlDType::Q3K,
             Self::F16 => GgmlDType::F16,
             Self::F32 => GgmlDType::F32,
         }
     }
+
+    /// Bytes of one row of `len` values, or an error if `len` is not a whole number of blocks.
+    pub fn row_bytes(self, len: usize) -> Result<usize> {
+        let g = self.ggml();
+        if len % g.block_size() != 0 {
+            return Err(Error::Usage(format!(
+                "{} packs blocks of {} values and cannot store rows of {len}",
+                self.name(),
+                g.block_size()
+            )));
+        }
+        Ok(len / g.block_size() * g.type_size())
+    }
 }
 
-/// Options of [`quantize`].
-#[derive(Debug, Clone, Copy)]
+/// Formats of the encoder's weight groups, written into manifests as
+/// `attention=q8_0,ffn_up=q4_0,ffn_down=q4_0,embeddings=q4_0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuantizeOptions {
-    /// Format of the attention and feed-forward weight matrices.
-    pub linear: Quantization,
-    /// Format of the word-embedding table (30522 × 384, half the model).
+    /// Query, key, value and attention output matrices (384 × 384 each).
+    pub attention: Quantization,
+    /// Feed-forward up projection, `intermediate.dense` (1536 × 384).
+    pub ffn_up: Quantization,
+    /// Feed-forward down projection, `output.dense` (384 × 1536).
+    pub ffn_down: Quantization,
+    /// The word-embedding table (30522 × 384).
     pub embeddings: Quantization,
 }
 
 impl Default for QuantizeOptions {
+    /// The shipped setting: the smallest in docs/encoder.md's sweep whose worst cosine to
+    /// the f32 model stays ≥ 0.99 with margin (0.9955; crates/core/tests/parity.rs asserts
+    /// it). Every 4- and 5-bit format tried on the linear layers, even on a few layers only,
+    /// ends at or below 0.99.
     fn default() -> Self {
-        Self { linear: Quantization::Q8_0, embeddings: Quantization::Q8_0 }
+        Self {
+            attention: Quantization::Q8_0,
+            ffn_up: Quantization::Q8_0,
+            ffn_down: Quantization::Q6K,
+            embeddings: Quantization::Q4_0,
+        }
     }
 }
 
-/// Reads `model.safetensors` (f32) + `config.json` and returns the GGUF bytes.
-pub fn quantize(safetensors: &[u8], config_json: &[u8], opts: QuantizeOptions) -> Result<Vec<u8>> {
+impl QuantizeOptions {
+    /// One format for every linear layer.
+    pub fn uniform(linear: Quantization, embeddings: Quantization) -> Self {
+        Self { attention: linear, ffn_up: linear, ffn_down: linear, embeddings }
+    }
+
+    /// Parses `attention=q8_0,ffn_up=q4_0,…` (groups left out keep the default), or a single
+    /// format name that then applies to every linear layer.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let mut opts = Self::default();
+        if !spec.contains('=') {
+            let q = Quantization::parse(spec.trim())?;
+            return Ok(Self::uniform(q, opts.embeddings));
+        }
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (group, format) = part
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("'{part}' is not group=format, e.g. ffn_up=q4_0")))?;
+            let q = Quantization::parse(format.trim())?;
+            match group.trim() {
+                "attention" => opts.attention = q,
+                "ffn_up" => opts.ffn_up = q,
+                "ffn_down" => opts.ffn_down = q,
+                "embeddings" => opts.embeddings = q,
+                other => {
+                    return Err(Error::Usage(format!(
+                        "weight group '{other}' is not one of attention, ffn_up, ffn_down, embeddings"
+                    )))
+                }
+            }
+        }
+        Ok(opts)
+    }
+
+    /// The manifest spelling, which [`parse`](Self::parse) reads back.
+    pub fn name(&self) -> String {
+        format!(
+            "attention={},ffn_up={},ffn_down={},embeddings={}",
+            self.attention.name(),
+            self.ffn_up.name(),
+            self.ffn_down.name(),
+            self.embeddings.name()
+        )
+    }
+
+    /// The format of one layer matrix, by its checkpoint name
+    /// (`encoder.layer.<i>.attention.self.query.weight`, `….intermediate.dense.weight`, …).
+    pub fn for_matrix(&self, name: &str) -> Quantization {
+        if name.contains(".attention.") {
+            self.attention
+        } else if name.contains(".intermediate.") {
+            self.ffn_up
+        } else {
+            self.ffn_down
+        }
+    }
+}
+
+/// What [`quantize`] produces.
+pub struct QuantizedEncoder {
+    /// `encoder.gguf`: every weight but the word-embedding table.
+    pub gguf: Vec<u8>,
+    /// The word-embedding table as ggml blocks, `rows` rows of `dim` values each.
+    pub words: Vec<u8>,
+    /// Format of `words`.
+    pub words_format: Quantization,
+    /// Rows of the table (the vocabulary size).
+    pub rows: usize,
+    /// Values per row (the hidden size).
+    pub dim: usize,
+}
+
+impl QuantizedEncoder {
+    /// Bytes of one table row.
+    pub fn row_bytes(&self) -> usize {
+        self.words.len() / self.rows.max(1)
+    }
+
+    /// Rows per chunk when the table is split into `chunks` files of (almost) equal size.
+    pub fn rows_per_chunk(&self, chunks: usize) -> usize {
+        self.rows.div_ceil(chunks.max(1))
+    }
+
+    /// The table cut into consecutive chunks of `rows_per_chunk` rows (the last may be shorter).
+    pub fn word_chunks(&self, rows_per_chunk: usize) -> impl Iterator<Item = &[u8]> {
+        self.words.chunks(rows_per_chunk.max(1) * self.row_bytes())
+    }
+
+    /// The whole table, loaded, as the encoder uses it (tests and tools that hold it all).
+    pub fn word_embeddings(&self) -> Result<WordEmbeddings> {
+        WordEmbeddings::loaded(self.words_format, self.rows, self.dim, self.words.clone())
+    }
+}
+
+/// Reads `model.safetensors` (f32) + `config.json` and quantizes it.
+pub fn quantize(safetensors: &[u8], config_json: &[u8], opts: QuantizeOptions) -> Result<QuantizedEncoder> {
+    quantize_with(safetensors, config_json, opts.embeddings, &opts.name(), |name| opts.for_matrix(name))
+}
+
+/// As [`quantize`], with the format of each layer matrix chosen by `format_of` from its
+/// checkpoint name (e.g. `encoder.layer.3.output.dense.weight`), for per-layer mixes;
+/// `label` is written into the file's metadata.
+pub fn quantize_with(
+    safetensors: &[u8],
+    config_json: &[u8],
+    embeddings: Quantization,
+    label: &str,
+    format_of: impl Fn(&str) -> Quantization,
+) -> Result<QuantizedEncoder> {
     let config = MiniLmConfig::from_json(config_json, "config.json")?;
     let tensors = candle_core::safetensors::load_buffer(safetensors, &Device::Cpu)
         .map_err(|e| Error::format("model.safetensors", format!("cannot read: {e}")))?;
     let mut names: Vec<&String> = tensors
         .keys()
         .filter(|n| n.starts_with("embeddings.") || n.starts_with("encoder."))
-        .filter(|n| n.as_str() != "embeddings.position_ids")
+        .filter(|n| !matches!(n.as_str(), "embeddings.position_ids" | "embeddings.word_embeddings.weight"))
         .collect();
     names.sort();
-    if !names.iter().any(|n| n.as_str() == "embeddings.word_embeddings.weight") {
-        return Err(Error::format("model.safetensors", "no embeddings.word_embeddings.weight: not a BERT checkpoint"));
-    }
+    let words = tensors
+        .get("embeddings.word_embeddings.weight")
+        .ok_or_else(|| Error::format("model.safetensors", "no embeddings.word_embeddings.weight: not a BERT checkpoint"))?;
+    let (rows, dim) = words.dims2()?;
+    embeddings.row_bytes(dim).map_err(|e| Error::format("model.safetensors", format!("word embeddings: {e}")))?;
+    let words = QTensor::quantize(&words.to_dtype(DType::F32)?, embeddings.ggml())?.data()?.into_owned();
+
     let mut out: Vec<(String, QTensor)> = Vec::with_capacity(names.len());
     for name in names {
         let t = tensors[name].to_dtype(DType::F32)?;
-        let q = if name == "embeddings.word_embeddings.weight" {
-            QTensor::quantize(&t, opts.embeddings.ggml())?
-        } else if name == "embeddings.position_embeddings.weight" {
+        let q = if name == "embeddings.position_embeddings.weight" {
             // `narrow` keeps the whole storage; quantize reads storage, so copy the rows out.
             let rows = MAX_TOKENS.min(t.dim(0)?);
             let kept = Tensor::from_vec(t.narrow(0, 0, rows)?.flatten_all()?.to_vec1::<f32>()?, (rows, t.dim(1)?), &Device::Cpu)?;
             QTensor::quantize(&kept, GgmlDType::F16)?
         } else if name.ends_with(".weight") && t.rank() == 2 && name.starts_with("encoder.") {
-            QTensor::quantize(&t, opts.linear.ggml())?
+            let q = format_of(name);
+            q.row_bytes(t.dim(1)?).map_err(|e| Error::Usage(format!("{name}: {e}")))?;
+            QTensor::quantize(&t, q.ggml())?
         } else {
             QTensor::quantize(&t, GgmlDType::F32)?
         };
@@ -107,10 +295,42 @@ pub fn quantize(safetensors: &[u8], config_json: &[u8], opts: QuantizeOptions) -
     }
     let config_str = serde_json::to_string(&config).map_err(|e| Error::Usage(e.to_string()))?;
     let meta_config = gguf_file::Value::String(config_str);
-    let meta_quant = gguf_file::Value::String(format!("linear={},embeddings={}", opts.linear.name(), opts.embeddings.name()));
+    let meta_quant = gguf_file::Value::String(label.to_string());
     let metadata = [(GGUF_CONFIG_KEY, &meta_config), ("skycase.quantization", &meta_quant)];
     let refs: Vec<(&str, &QTensor)> = out.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let mut buf = Cursor::new(Vec::new());
     gguf_file::write(&mut buf, &metadata, &refs)?;
-    Ok(buf.into_inner())
+    Ok(QuantizedEncoder { gguf: buf.into_inner(), words, words_format: embeddings, rows, dim })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_round_trip_through_their_manifest_name() {
+        let o = QuantizeOptions::parse("attention=q8_0,ffn_up=q5_0,ffn_down=q4_k,embeddings=q8_0").unwrap();
+        assert_eq!(o.ffn_down, Quantization::Q4K);
+        assert_eq!(QuantizeOptions::parse(&o.name()).unwrap(), o);
+        assert_eq!(QuantizeOptions::parse("q5_1").unwrap(), QuantizeOptions::uniform(Quantization::Q5_1, QuantizeOptions::default().embeddings));
+        assert_eq!(QuantizeOptions::parse("ffn_up=q4_1").unwrap().attention, QuantizeOptions::default().attention);
+    }
+
+    #[test]
+    fn bad_specs_name_the_culprit() {
+        assert!(QuantizeOptions::parse("q7").unwrap_err().to_string().contains("'q7' is not one of q8_0"));
+        assert!(QuantizeOptions::parse("mlp=q4_0").unwrap_err().to_string().contains("weight group 'mlp'"));
+        assert!(QuantizeOptions::parse("attention=q4_0,x").unwrap_err().to_string().contains("group=format"));
+    }
+
+    #[test]
+    fn row_bytes_follow_the_block_layout() {
+        // q4_0: 32 values in 2 (f16 scale) + 16 bytes; 384 values = 12 blocks.
+        assert_eq!(Quantization::Q4_0.row_bytes(384).unwrap(), 12 * 18);
+        // q8_0: 2 + 32 bytes per 32 values.
+        assert_eq!(Quantization::Q8_0.row_bytes(384).unwrap(), 12 * 34);
+        // k-quants need rows of a multiple of 256.
+        assert!(Quantization::Q4K.row_bytes(384).unwrap_err().to_string().contains("cannot store rows of 384"));
+        assert_eq!(Quantization::Q4K.row_bytes(1536).unwrap(), 6 * 144);
+    }
 }

@@ -4,10 +4,15 @@
 //! ```text
 //! query text → tokenizer → MiniLM (quantized) → projection → i16 query → int8 scan → top k
 //! ```
+//!
+//! The word-embedding table starts empty: before a query, fetch the chunks that
+//! [`Searcher::missing_chunks`] names and hand them to [`Searcher::insert_chunk`] (the browser
+//! does this per query, the companion for all chunks at load).
 
 use std::time::Duration;
 
 use crate::bundle::Manifest;
+use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::projection::Projection;
 use crate::rank::{rank_filtered, Hit, QueryVector};
@@ -80,9 +85,10 @@ pub struct Answer {
 
 impl Searcher {
     /// Builds a searcher from verified bundle files. `projection` is the projection file's
-    /// bytes if the manifest lists one.
+    /// bytes if the manifest lists one. No word-embedding chunk is loaded yet.
     pub fn new(manifest: Manifest, tokenizer: &[u8], encoder: &[u8], projection: Option<&[u8]>, shards: Vec<Shard>) -> Result<Self> {
-        let encoder = TextEncoder::from_bundle_files(tokenizer, encoder)?;
+        let words = WordEmbeddings::new(&manifest.model.word_embeddings)?;
+        let encoder = TextEncoder::from_bundle_files(tokenizer, encoder, words)?;
         let projection = match projection {
             Some(bytes) => {
                 let p = Projection::from_safetensors(bytes, "projection.safetensors")?;
@@ -119,6 +125,21 @@ impl Searcher {
     pub fn encoder(&self) -> &TextEncoder {
         &self.encoder
     }
+    /// The word-embedding table: which chunks are loaded, and their files.
+    pub fn word_embeddings(&self) -> &WordEmbeddings {
+        self.encoder.model().word_embeddings()
+    }
+
+    /// The word-embedding chunks that `text` needs and that are not loaded yet.
+    pub fn missing_chunks(&self, text: &str) -> Result<Vec<usize>> {
+        self.encoder.missing_chunks(text)
+    }
+
+    /// Adds word-embedding chunk `k`, checked against the manifest (an error names its file).
+    pub fn insert_chunk(&mut self, k: usize, bytes: Vec<u8>) -> Result<()> {
+        self.encoder.model_mut().word_embeddings_mut().insert_chunk(k, bytes)
+    }
+
     /// Number of frames across shards.
     pub fn frames(&self) -> usize {
         self.shards.iter().map(Shard::len).sum()

@@ -2,20 +2,23 @@
 //!
 //! One code path serves the browser (wasm32) and the companion. Weights come either from the
 //! original f32 `model.safetensors` (parity with sentence-transformers) or from the quantized
-//! GGUF file that a bundle ships (see [`crate::quant`]). Every linear layer is a
-//! [`QMatMul`], which is a plain f32 matmul for f32 weights and a quantized dot product
-//! otherwise.
+//! GGUF file that a bundle ships (see [`crate::quant`]) plus its word-embedding table, which
+//! may be only partly loaded (see [`crate::embeddings`]). Quantized linear weights are
+//! dequantized once at load: the arithmetic is f32 on both sides.
 //!
 //! Shapes: ids `(b, n)` → hidden `(b, n, 384)` → pooled `(b, 384)`, L2-normalised.
 
 use std::io::Cursor;
 
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{gguf_file, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
+use crate::quant::Quantization;
 
 /// Longest input in tokens, as sentence-transformers' `max_seq_length` for this model.
 pub const MAX_TOKENS: usize = 256;
@@ -95,8 +98,19 @@ impl Weights<'_> {
     fn qtensor(&self, name: &str) -> Result<QTensor> {
         match self {
             Weights::Gguf { content, bytes } => {
-                let mut cursor = Cursor::new(*bytes);
-                Ok(content.tensor(&mut cursor, name, &Device::Cpu)?)
+                // Straight from the file's bytes: candle's `Content::tensor` reads into a
+                // buffer first and then copies it again.
+                let info = content
+                    .tensor_infos
+                    .get(name)
+                    .ok_or_else(|| Error::format("encoder.gguf", format!("tensor {name} is missing")))?;
+                let dtype = info.ggml_dtype;
+                let len = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
+                let data = usize::try_from(content.tensor_data_offset + info.offset)
+                    .ok()
+                    .and_then(|start| bytes.get(start..start.checked_add(len)?))
+                    .ok_or_else(|| Error::format("encoder.gguf", format!("tensor {name} lies past the end of the file")))?;
+                Ok(qtensor_from_ggml(dtype, data, info.shape.dims().to_vec(), &Device::Cpu)?)
             }
             Weights::F32(_) => unreachable!("qtensor is only asked of GGUF weights"),
         }
@@ -181,7 +195,7 @@ struct Layer {
 /// The BERT encoder of all-MiniLM-L6-v2 with pooling.
 pub struct MiniLm {
     config: MiniLmConfig,
-    word_embeddings: Tensor,
+    word_embeddings: WordEmbeddings,
     position_embeddings: Tensor,
     token_type_embedding: Tensor,
     embed_norm: LayerNorm,
@@ -195,11 +209,16 @@ impl MiniLm {
     /// Builds the encoder from the original f32 `model.safetensors` bytes.
     pub fn from_safetensors(bytes: &[u8], config: MiniLmConfig) -> Result<Self> {
         let vb = VarBuilder::from_buffered_safetensors(bytes.to_vec(), DType::F32, &Device::Cpu)?;
-        Self::build(Weights::F32(vb), config)
+        let (rows, h) = (config.vocab_size, config.hidden_size);
+        let table = vb.get((rows, h), "embeddings.word_embeddings.weight")?;
+        let data = table.flatten_all()?.to_vec1::<f32>()?.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let words = WordEmbeddings::loaded(Quantization::F32, rows, h, data)?;
+        Self::build(Weights::F32(vb), config, words)
     }
 
-    /// Builds the encoder from a quantized GGUF file written by [`crate::quant::quantize`].
-    pub fn from_gguf(bytes: &[u8]) -> Result<Self> {
+    /// Builds the encoder from a quantized GGUF file written by [`crate::quant::quantize`]
+    /// and its word-embedding table, whose chunks may still be arriving.
+    pub fn from_gguf(bytes: &[u8], words: WordEmbeddings) -> Result<Self> {
         let content = gguf_file::Content::read(&mut Cursor::new(bytes))
             .map_err(|e| Error::format("encoder.gguf", format!("not a GGUF file: {e}")))?;
         let config_json = content
@@ -208,16 +227,27 @@ impl MiniLm {
             .and_then(|v| v.to_string().ok())
             .ok_or_else(|| Error::format("encoder.gguf", format!("metadata key {GGUF_CONFIG_KEY} is missing")))?;
         let config = MiniLmConfig::from_json(config_json.as_bytes(), "encoder.gguf")?;
-        Self::build(Weights::Gguf { content, bytes }, config)
+        if (words.rows(), words.dim()) != (config.vocab_size, config.hidden_size) {
+            return Err(Error::format(
+                "manifest.json",
+                format!(
+                    "the word-embedding table is {} × {}, the encoder expects {} × {}",
+                    words.rows(),
+                    words.dim(),
+                    config.vocab_size,
+                    config.hidden_size
+                ),
+            ));
+        }
+        Self::build(Weights::Gguf { content, bytes }, config, words)
     }
 
-    fn build(w: Weights<'_>, config: MiniLmConfig) -> Result<Self> {
+    fn build(w: Weights<'_>, config: MiniLmConfig, word_embeddings: WordEmbeddings) -> Result<Self> {
         let h = config.hidden_size;
         let eps = config.layer_norm_eps;
         if config.num_attention_heads == 0 || h % config.num_attention_heads != 0 {
             return Err(Error::format("config.json", "hidden_size is not a multiple of num_attention_heads"));
         }
-        let word_embeddings = w.tensor("embeddings.word_embeddings.weight", &[config.vocab_size, h])?;
         let position_embeddings = match &w {
             // Quantized files keep only the positions that can occur (MAX_TOKENS).
             Weights::Gguf { content, .. } => {
@@ -255,6 +285,16 @@ impl MiniLm {
         &self.config
     }
 
+    /// The word-embedding table.
+    pub fn word_embeddings(&self) -> &WordEmbeddings {
+        &self.word_embeddings
+    }
+
+    /// The word-embedding table, to insert chunks as they arrive.
+    pub fn word_embeddings_mut(&mut self) -> &mut WordEmbeddings {
+        &mut self.word_embeddings
+    }
+
     /// Output dimension (384).
     pub fn dim(&self) -> usize {
         self.config.hidden_size
@@ -288,18 +328,18 @@ impl MiniLm {
                 mask[row * n + j] = 1.0;
             }
         }
-        let dev = Device::Cpu;
-        let ids = Tensor::from_vec(ids, b * n, &dev)?;
-        let mask = Tensor::from_vec(mask, (b, n), &dev)?;
-        let pooled = self.forward(&ids, &mask, b, n)?;
+        let words = self.word_embeddings.lookup(&ids)?;
+        let mask = Tensor::from_vec(mask, (b, n), &Device::Cpu)?;
+        let pooled = self.forward(&words, &mask, b, n)?;
         Ok(pooled.to_vec2::<f32>()?)
     }
 
-    fn forward(&self, ids: &Tensor, mask: &Tensor, b: usize, n: usize) -> candle_core::Result<Tensor> {
+    /// `words`: the `(b · n, h)` rows of the input's token ids.
+    fn forward(&self, words: &Tensor, mask: &Tensor, b: usize, n: usize) -> candle_core::Result<Tensor> {
         let h = self.config.hidden_size;
         let heads = self.config.num_attention_heads;
         let hd = self.config.head_dim();
-        let words = self.word_embeddings.index_select(ids, 0)?.reshape((b, n, h))?;
+        let words = words.reshape((b, n, h))?;
         let positions = self.position_embeddings.narrow(0, 0, n)?;
         let x = words.broadcast_add(&positions)?.broadcast_add(&self.token_type_embedding)?;
         let mut x = self.embed_norm.forward(&x)?;
@@ -348,9 +388,9 @@ impl TextEncoder {
         Ok(Self::new(TextTokenizer::from_bytes(tokenizer_json)?, MiniLm::from_safetensors(safetensors, config)?))
     }
 
-    /// Loads a bundle's tokenizer and quantized encoder.
-    pub fn from_bundle_files(tokenizer_json: &[u8], encoder_gguf: &[u8]) -> Result<Self> {
-        Ok(Self::new(TextTokenizer::from_bytes(tokenizer_json)?, MiniLm::from_gguf(encoder_gguf)?))
+    /// Loads a bundle's tokenizer and quantized encoder with its word-embedding table.
+    pub fn from_bundle_files(tokenizer_json: &[u8], encoder_gguf: &[u8], words: WordEmbeddings) -> Result<Self> {
+        Ok(Self::new(TextTokenizer::from_bytes(tokenizer_json)?, MiniLm::from_gguf(encoder_gguf, words)?))
     }
 
     /// The tokenizer.
@@ -361,6 +401,16 @@ impl TextEncoder {
     /// The model.
     pub fn model(&self) -> &MiniLm {
         &self.model
+    }
+
+    /// The model, to insert word-embedding chunks as they arrive.
+    pub fn model_mut(&mut self) -> &mut MiniLm {
+        &mut self.model
+    }
+
+    /// The word-embedding chunks that embedding `text` needs and that are not loaded yet.
+    pub fn missing_chunks(&self, text: &str) -> Result<Vec<usize>> {
+        Ok(self.model.word_embeddings().missing_chunks(&self.tokenizer.encode(text)?))
     }
 
     /// Embedding of a search query: as [`embed`](Self::embed), but a blank query is a usage

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use skycase_core::bundle::{FileEntry, Manifest, ModelInfo, ShardEntry, FORMAT_NAME, FORMAT_VERSION};
-use skycase_core::quant::{quantize, Quantization, QuantizeOptions};
+use skycase_core::bundle::{FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION};
+use skycase_core::quant::{quantize, QuantizeOptions, QuantizedEncoder};
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::text::MAX_TOKENS;
 use skycase_core::TextEncoder;
@@ -29,13 +29,16 @@ pub struct Args {
     /// Output folder.
     #[arg(long, default_value = "www/bundle")]
     out: PathBuf,
-    /// Encoder weight format for the attention/feed-forward matrices: q8_0, q4_0, f16, f32.
-    #[arg(long, default_value = "q8_0")]
+    /// Encoder weight formats: `attention=q8_0,ffn_up=q8_0,ffn_down=q8_0,embeddings=q4_0`
+    /// (groups left out keep the default), or one format (q8_0, q5_1, q5_0, q4_1, q4_0, f16,
+    /// f32) for every linear layer. The default is the smallest setting whose worst cosine to
+    /// the f32 model stays ≥ 0.99 with margin (docs/encoder.md, crates/core/tests/parity.rs).
+    #[arg(long, default_value_t = QuantizeOptions::default().name())]
     quant: String,
-    /// Format of the word-embedding table: q8_0, q4_0, f16, f32. q4_0 saves 6 MB of the
-    /// first download at a worst-case cosine of 0.995 to the f32 model (crates/core/tests/parity.rs).
-    #[arg(long, default_value = "q4_0")]
-    embed_quant: String,
+    /// Number of files the word-embedding table is split into; a query downloads only the
+    /// chunks of its tokens.
+    #[arg(long, default_value_t = 128)]
+    word_chunks: usize,
     /// How shard vectors are stored: int8, f16, f32 (caption-text vectors only).
     #[arg(long, default_value = "int8")]
     vectors: String,
@@ -54,7 +57,10 @@ struct IndexInfo {
 
 pub fn run(args: Args) -> Result<()> {
     let model_dir = args.model.clone().unwrap_or_else(default_model_dir);
-    let opts = QuantizeOptions { linear: Quantization::parse(&args.quant)?, embeddings: Quantization::parse(&args.embed_quant)? };
+    let opts = QuantizeOptions::parse(&args.quant)?;
+    if args.word_chunks == 0 {
+        bail!("--word-chunks must be at least 1");
+    }
     let kind = VectorKind::parse(&args.vectors)?;
     let frames = read_frames(&args.frames)?;
     let frames_dir = args.frames.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -74,10 +80,11 @@ pub fn run(args: Args) -> Result<()> {
         Ok(())
     };
 
-    eprintln!("quantizing the text encoder ({}/{})", opts.linear.name(), opts.embeddings.name());
-    let gguf = quantize(&weights, &config, opts)?;
+    eprintln!("quantizing the text encoder ({})", opts.name());
+    let encoder = quantize(&weights, &config, opts)?;
     put("tokenizer.json", "tokenizer", &tokenizer)?;
-    put("encoder.gguf", "encoder", &gguf)?;
+    put("encoder.gguf", "encoder", &encoder.gguf)?;
+    let word_embeddings = word_chunks(&encoder, args.word_chunks, &staging)?;
 
     let text_dim = skycase_core::MiniLmConfig::from_json(&config, "config.json")?.hidden_size;
     let (shards, vectors, joint_dim) = match &args.index {
@@ -99,8 +106,9 @@ pub fn run(args: Args) -> Result<()> {
         model: ModelInfo {
             id: "sentence-transformers/all-MiniLM-L6-v2".into(),
             text_dim,
-            quantization: format!("linear={},embeddings={}", opts.linear.name(), opts.embeddings.name()),
+            quantization: opts.name(),
             max_tokens: MAX_TOKENS,
+            word_embeddings,
         },
         joint_dim,
         vectors,
@@ -112,14 +120,30 @@ pub fn run(args: Args) -> Result<()> {
         std::fs::remove_dir_all(&args.out).with_context(|| format!("{}: cannot replace", args.out.display()))?;
     }
     std::fs::rename(&staging, &args.out).with_context(|| format!("{}: cannot move the bundle into place", args.out.display()))?;
+    let words = &manifest.model.word_embeddings;
     eprintln!(
-        "bundle {}: {} frames in {} shard(s), {:.1} MB before the first answer",
+        "bundle {}: {} frames in {} shard(s), {:.1} MB to load before the first query, then per query the word-embedding chunks it needs (of {} × {:.0} kB)",
         args.out.display(),
         frames.len(),
         manifest.shards.len(),
-        manifest.startup_bytes() as f64 / 1e6
+        manifest.startup_bytes() as f64 / 1e6,
+        words.chunks.len(),
+        words.chunks.first().map_or(0, |c| c.bytes) as f64 / 1e3
     );
     Ok(())
+}
+
+/// Writes the word-embedding table as `words/<k>.<format>` files of consecutive rows.
+fn word_chunks(encoder: &QuantizedEncoder, chunks: usize, staging: &Path) -> Result<WordTableInfo> {
+    let rows_per_chunk = encoder.rows_per_chunk(chunks);
+    let format = encoder.words_format.name();
+    let mut files = Vec::with_capacity(chunks);
+    for (k, bytes) in encoder.word_chunks(rows_per_chunk).enumerate() {
+        let rel = format!("words/{k:03}.{format}");
+        write_atomic(&staging.join(&rel), bytes)?;
+        files.push(FileEntry::describe(rel, "word-embeddings", bytes));
+    }
+    Ok(WordTableInfo { format: format.into(), rows: encoder.rows, dim: encoder.dim, rows_per_chunk, chunks: files })
 }
 
 fn read_frames(path: &Path) -> Result<Vec<DemoFrame>> {
