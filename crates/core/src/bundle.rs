@@ -142,11 +142,11 @@ impl Manifest {
             .ok_or_else(|| Error::format("manifest.json", format!("no file with role '{role}'")))
     }
 
-    /// Total bytes of the files needed before the first answer: tokenizer, encoder,
-    /// projection and all shards (thumbnails and the overlay load later, on the page).
+    /// Total bytes of the files loaded before the index is ready: tokenizer, encoder,
+    /// projection and all shards. Thumbnails and word-embedding chunks load as queries
+    /// need them.
     pub fn startup_bytes(&self) -> u64 {
-        let later = |f: &&FileEntry| f.role == "thumbnail" || f.role == crate::overlay::OVERLAY_ROLE;
-        let files: u64 = self.files.iter().filter(|f| !later(f)).map(|f| f.bytes).sum();
+        let files: u64 = self.files.iter().filter(|f| f.role != "thumbnail").map(|f| f.bytes).sum();
         files + self.shards.iter().map(|s| s.bytes).sum::<u64>()
     }
 }
