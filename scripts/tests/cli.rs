@@ -72,7 +72,7 @@ fn search_json(bundle: &Path, query: &str) -> serde_json::Value {
 fn export_then_search_ranks_the_matching_caption_first() {
     let b = bundle();
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["format_version"], 1);
+    assert_eq!(manifest["format_version"], skycase_core::FORMAT_VERSION);
     assert_eq!(manifest["shards"][0]["frames"], 3);
     // 2017-11-10T12:00Z is the one of the three with a typhoon (HAIKUI) in the South China Sea.
     let r = search_json(b, "typhoon in the South China Sea");
@@ -99,11 +99,25 @@ fn a_corrupted_shard_is_refused_with_its_name() {
 }
 
 #[test]
+fn a_corrupted_word_embedding_chunk_is_refused_with_its_name() {
+    let b = tempdir("corrupt-words");
+    copy_dir(bundle(), &b);
+    let chunk = b.join("words/017.q4_0");
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&chunk, bytes).unwrap();
+    let o = skycase(&["search", "snow", "--bundle", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("words/017.q4_0: sha256 mismatch"), "{}", stderr(&o));
+}
+
+#[test]
 fn an_unknown_bundle_version_is_refused() {
     let b = tempdir("version");
     copy_dir(bundle(), &b);
     let path = b.join("manifest.json");
-    let text = std::fs::read_to_string(&path).unwrap().replace("\"format_version\": 1", "\"format_version\": 99");
+    let version = format!("\"format_version\": {}", skycase_core::FORMAT_VERSION);
+    let text = std::fs::read_to_string(&path).unwrap().replace(&version, "\"format_version\": 99");
     std::fs::write(&path, text).unwrap();
     let o = skycase(&["search", "snow", "--bundle", b.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
