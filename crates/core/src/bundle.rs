@@ -144,9 +144,10 @@ impl Manifest {
 
     /// Total bytes of the files loaded before the index is ready: tokenizer, encoder,
     /// projection and all shards. Thumbnails and word-embedding chunks load as queries
-    /// need them.
+    /// need them, the overlay on the page once the index is ready.
     pub fn startup_bytes(&self) -> u64 {
-        let files: u64 = self.files.iter().filter(|f| f.role != "thumbnail").map(|f| f.bytes).sum();
+        let later = |f: &&FileEntry| f.role == "thumbnail" || f.role == crate::overlay::OVERLAY_ROLE;
+        let files: u64 = self.files.iter().filter(|f| !later(f)).map(|f| f.bytes).sum();
         files + self.shards.iter().map(|s| s.bytes).sum::<u64>()
     }
 }

@@ -3,10 +3,13 @@
 //!
 //! - [`text`]: the WordPiece tokenizer and the all-MiniLM-L6-v2 sentence encoder
 //!   (BERT, attention-masked mean pooling, L2 normalisation), in f32 or quantized.
+//! - [`kernel`]: the f32 kernels of the encoder's forward pass (thin matrix products,
+//!   layer norm, GELU, softmax), with one summation order in wasm and natively.
 //! - [`quant`]: turns the f32 checkpoint into the quantized encoder file a bundle ships.
 //! - [`embeddings`]: the word-embedding table, loaded chunk by chunk as queries need rows.
 //! - [`projection`]: the learned map from text embeddings into the joint space.
 //! - [`bundle`]: the versioned web bundle — `manifest.json`, hashes, sizes.
+//! - [`overlay`]: coastlines and region outlines drawn over result thumbnails.
 //! - [`shard`]: a period's frames: embeddings (int8 + per-vector scale), times, captions,
 //!   thumbnail references.
 //! - [`rank`]: exact nearest-neighbour scan over a shard with integer dot products.
@@ -17,6 +20,8 @@
 pub mod bundle;
 pub mod embeddings;
 pub mod error;
+pub mod kernel;
+pub mod overlay;
 pub mod projection;
 pub mod quant;
 pub mod rank;
