@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod bundle;
 mod cmd;
+mod overlay;
 mod util;
 
 #[derive(Parser)]

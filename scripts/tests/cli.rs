@@ -55,6 +55,7 @@ fn bundle() -> &'static Path {
             std::fs::copy(demo.join(thumb), dir.join("src").join(thumb)).unwrap();
         }
         std::fs::write(dir.join("src/frames.jsonl"), lines.join("\n")).unwrap();
+        std::fs::copy(demo.join("grids.json"), dir.join("src/grids.json")).unwrap();
         let out = dir.join("bundle");
         let o = skycase(&["export", "--frames", dir.join("src/frames.jsonl").to_str().unwrap(), "--out", out.to_str().unwrap()]);
         assert!(o.status.success(), "export failed: {}", stderr(&o));
@@ -82,6 +83,49 @@ fn export_then_search_ranks_the_matching_caption_first() {
     assert!(hits[0]["caption"].as_str().unwrap().contains("South China Sea - Typhoon"));
     let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
+
+#[test]
+fn export_writes_the_basemap_of_the_frames_grid() {
+    let b = bundle();
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    let entry = files.iter().find(|f| f["role"] == "overlay").expect("overlay.json listed in the manifest");
+    assert_eq!(entry["path"], "overlay.json");
+    let bytes = std::fs::read(b.join("overlay.json")).unwrap();
+    assert_eq!(entry["bytes"].as_u64(), Some(bytes.len() as u64));
+    assert_eq!(entry["sha256"].as_str().unwrap(), skycase_core::bundle::sha256_hex(&bytes));
+    let overlay = skycase_core::overlay::Overlay::from_json(&bytes).unwrap();
+    // The three frames share the simulator's grid; its thumbnails are 256×147.
+    assert_eq!(overlay.grids.len(), 1);
+    let grid = overlay.for_frame("sim-201711101200").expect("the frame's grid");
+    assert_eq!((grid.width, grid.height, grid.frames.len()), (256.0, 147.0, 3));
+    assert_eq!(grid.regions.len(), 13);
+    assert!(bytes.len() < 80_000, "overlay.json is {} bytes", bytes.len());
+}
+
+#[test]
+fn frames_naming_an_unknown_grid_are_refused() {
+    let dir = tempdir("grid");
+    copy_dir(&bundle().parent().unwrap().join("src"), &dir);
+    std::fs::write(dir.join("grids.json"), "{}").unwrap();
+    let o = skycase(&["export", "--frames", dir.join("frames.jsonl").to_str().unwrap(), "--out", dir.join("b").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("grids.json: no grid geos-819x471-"), "{}", stderr(&o));
+}
+
+#[test]
+fn months_filter_searches_a_season() {
+    let b = bundle().to_str().unwrap();
+    let run = |months: &str| skycase(&["search", "snow", "--bundle", b, "--json", "--months", months]);
+    let hits = |o: &Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["hits"].as_array().unwrap().len();
+    // The three frames are from November 2017: autumn.
+    assert_eq!(hits(&run("SON")), 3);
+    assert_eq!(hits(&run("nov")), 3);
+    assert_eq!(hits(&run("DJF")), 0);
+    let o = run("winter");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--months \"winter\": month 'winter' is not a season"), "{}", stderr(&o));
 }
 
 #[test]

@@ -15,6 +15,8 @@ use crate::regions::Regions;
 pub const DISPLAY_WARM_K: f32 = 310.0;
 /// Cold end of the display scale (K → white).
 pub const DISPLAY_COLD_K: f32 = 190.0;
+/// Longest side of a thumbnail (before any shrinking for size).
+pub const THUMB_SIDE: usize = 256;
 /// Largest thumbnail file.
 pub const THUMB_MAX_BYTES: usize = 20_000;
 
@@ -73,7 +75,7 @@ where
 /// Thumbnail PNG: the frame scaled to fit 256 px (shrunk further until ≤ 20 kB).
 pub fn thumbnail_png(frame: &Frame) -> Vec<u8> {
     let (w, h) = (frame.meta.width.max(1), frame.meta.height.max(1));
-    let mut side = 256usize;
+    let mut side = THUMB_SIDE;
     loop {
         let scale = (side as f64 / w.max(h) as f64).min(1.0);
         let (tw, th) = (((w as f64 * scale).round() as usize).max(1), ((h as f64 * scale).round() as usize).max(1));

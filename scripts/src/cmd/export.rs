@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use skycase_core::bundle::{FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION};
+use skycase_core::overlay::{OVERLAY_PATH, OVERLAY_ROLE};
 use skycase_core::quant::{quantize, QuantizeOptions, QuantizedEncoder};
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::text::MAX_TOKENS;
@@ -98,6 +99,10 @@ pub fn run(args: Args) -> Result<()> {
             (caption_shards(&encoder, &frames, &frames_dir, &staging, kind, &mut put)?, "caption-text".to_string(), text_dim)
         }
     };
+
+    if let Some(overlay) = crate::overlay::for_frames(&frames, &frames_dir)? {
+        put(OVERLAY_PATH, OVERLAY_ROLE, overlay.to_json().as_bytes())?;
+    }
 
     let manifest = Manifest {
         format: FORMAT_NAME.into(),

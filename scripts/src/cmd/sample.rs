@@ -1,12 +1,15 @@
 //! `skycase sample`: copies the simulated archive's truth captions and thumbnails of its
-//! frames into the repository's demo data (`data/demo`), so a fresh clone can build the
-//! demo bundle without the archive itself.
+//! frames into the repository's demo data (`data/demo`), with the frames' image grids
+//! (`grids.json`: size and navigation), so a fresh clone can build the demo bundle, basemap
+//! included, without the archive itself.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::overlay::{Grid, GRIDS_FILE};
 use crate::util::{progress, read, write_atomic};
 
 /// Arguments of `skycase sample`.
@@ -32,6 +35,10 @@ pub struct DemoFrame {
     /// Thumbnail, relative to the folder of frames.jsonl.
     pub thumb: String,
     pub source: String,
+    /// The frame's image grid: a key of `grids.json` beside frames.jsonl (size and
+    /// navigation), from which export draws the thumbnail's basemap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +63,7 @@ pub fn run(args: Args) -> Result<()> {
     let keep: Vec<&Label> = labels.iter().step_by(args.every.max(1)).collect();
     let bar = progress(keep.len() as u64, "thumbnails");
     let mut out = Vec::with_capacity(keep.len());
+    let mut grids = BTreeMap::new();
     for label in keep {
         let png = args.archive.join(&label.file);
         let stem = png.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
@@ -63,7 +71,17 @@ pub fn run(args: Args) -> Result<()> {
         let frame = skycase_ingest::read_sim_frame(&png).with_context(|| format!("{}", png.display()))?;
         let thumb = format!("thumbs/{id}.png");
         write_atomic(&args.out.join(&thumb), &skycase_ingest::render::thumbnail_png(&frame))?;
-        out.push(DemoFrame { id, time: label.time.clone(), caption: label.caption.clone(), thumb, source: "wxsim simulated COMS-like IR1".into() });
+        let grid = Grid { width: frame.meta.width, height: frame.meta.height, nav: frame.meta.nav.clone() };
+        let grid_id = grid.id();
+        grids.insert(grid_id.clone(), grid);
+        out.push(DemoFrame {
+            id,
+            time: label.time.clone(),
+            caption: label.caption.clone(),
+            thumb,
+            source: "wxsim simulated COMS-like IR1".into(),
+            grid: Some(grid_id),
+        });
         bar.inc(1);
     }
     bar.finish();
@@ -73,6 +91,7 @@ pub fn run(args: Args) -> Result<()> {
         jsonl.push('\n');
     }
     write_atomic(&args.out.join("frames.jsonl"), jsonl.as_bytes())?;
+    write_atomic(&args.out.join(GRIDS_FILE), serde_json::to_string_pretty(&grids)?.as_bytes())?;
     eprintln!("wrote {} frames to {}", out.len(), args.out.display());
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use skycase_core::regions::REGIONS;
+use skycase_core::search::parse_months;
 use skycase_core::Filters;
 
 use crate::bundle::load_searcher;
@@ -29,6 +30,10 @@ pub struct Args {
     /// Latest UTC date (YYYY-MM-DD).
     #[arg(long)]
     to: Option<String>,
+    /// Only frames from these months: a season (DJF, MAM, JJA, SON), month numbers or
+    /// names, comma-separated (e.g. "SON" or "dec,jan").
+    #[arg(long)]
+    months: Option<String>,
     /// Only frames whose caption gives this region (exact name, e.g. "Kyushu (Japan)") …
     #[arg(long)]
     region: Option<String>,
@@ -45,7 +50,11 @@ pub fn run(args: Args) -> Result<()> {
         ),
         None => None,
     };
-    let filters = Filters { from: args.from.clone(), to: args.to.clone(), months: vec![], region, phenomenon: args.phenomenon.clone() };
+    let months = match &args.months {
+        Some(spec) => parse_months(spec).with_context(|| format!("--months {spec:?}"))?,
+        None => vec![],
+    };
+    let filters = Filters { from: args.from.clone(), to: args.to.clone(), months, region, phenomenon: args.phenomenon.clone() };
     let searcher = load_searcher(&args.bundle)?;
     let start = Instant::now();
     let clock = move || start.elapsed().as_secs_f64() * 1e3;
