@@ -6,18 +6,25 @@
 //! may be only partly loaded (see [`crate::embeddings`]). Quantized linear weights are
 //! dequantized once at load: the arithmetic is f32 on both sides.
 //!
-//! Shapes: ids `(b, n)` → hidden `(b, n, 384)` → pooled `(b, 384)`, L2-normalised.
+//! candle reads the weights (safetensors, GGUF, the ggml block formats); the forward pass
+//! runs on plain row-major `Vec<f32>`s with the kernels of [`crate::kernel`], which fit a
+//! query's few tokens (candle's matmul packs each whole weight matrix per call, and its
+//! small ops allocate) and add in the same order in wasm and natively.
+//!
+//! Shapes: a batch's token rows, all sequences one after another (no padding), `(Σn, 384)`
+//! → per sequence, pooled `384`, L2-normalised.
 
 use std::io::Cursor;
 
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::{LayerNorm, VarBuilder};
+use candle_core::quantized::{gguf_file, QTensor};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
 use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
+use crate::kernel;
 use crate::quant::Quantization;
 
 /// Longest input in tokens, as sentence-transformers' `max_seq_length` for this model.
@@ -131,10 +138,10 @@ impl Weights<'_> {
         Ok(t)
     }
 
-    /// A weight matrix `(out, in)` used as `x · Wᵀ`.
-    fn matmul(&self, name: &str, out_dim: usize, in_dim: usize) -> Result<QMatMul> {
-        match self {
-            Weights::F32(vb) => Ok(QMatMul::Tensor(vb.get((out_dim, in_dim), name)?)),
+    /// A weight matrix `(out, in)` used as `x · Wᵀ`, row-major.
+    fn matrix(&self, name: &str, out_dim: usize, in_dim: usize) -> Result<Vec<f32>> {
+        let t = match self {
+            Weights::F32(vb) => vb.get((out_dim, in_dim), name)?,
             Weights::Gguf { .. } => {
                 let q = self.qtensor(name)?;
                 if q.shape().dims() != [out_dim, in_dim] {
@@ -149,42 +156,74 @@ impl Weights<'_> {
                 // summation order), which moved scores by ~2e-4 between browser and
                 // companion. Dequantized weights keep them within ~1e-6, and f32 matmul is
                 // faster than q8 in wasm as well.
-                Ok(QMatMul::Tensor(q.dequantize(&Device::Cpu)?))
+                q.dequantize(&Device::Cpu)?
             }
-        }
+        };
+        Ok(t.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// A vector or matrix as row-major values.
+    fn values(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        Ok(self.tensor(name, shape)?.flatten_all()?.to_vec1::<f32>()?)
     }
 
     fn linear(&self, prefix: &str, out_dim: usize, in_dim: usize) -> Result<Linear> {
         Ok(Linear {
-            weight: self.matmul(&format!("{prefix}.weight"), out_dim, in_dim)?,
-            bias: self.tensor(&format!("{prefix}.bias"), &[out_dim])?,
+            weight: self.matrix(&format!("{prefix}.weight"), out_dim, in_dim)?,
+            bias: self.values(&format!("{prefix}.bias"), &[out_dim])?,
         })
     }
 
     fn layer_norm(&self, prefix: &str, dim: usize, eps: f64) -> Result<LayerNorm> {
-        Ok(LayerNorm::new(
-            self.tensor(&format!("{prefix}.weight"), &[dim])?,
-            self.tensor(&format!("{prefix}.bias"), &[dim])?,
-            eps,
-        ))
+        Ok(LayerNorm {
+            gamma: self.values(&format!("{prefix}.weight"), &[dim])?,
+            beta: self.values(&format!("{prefix}.bias"), &[dim])?,
+            eps: eps as f32,
+        })
     }
 }
 
+/// `y = x · Wᵀ + b`, with `W` `(out, in)` row-major as the checkpoint stores it.
 struct Linear {
-    weight: QMatMul,
-    bias: Tensor,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
 }
 
 impl Linear {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.weight.forward(x)?.broadcast_add(&self.bias)
+    /// One layer from several with the same input, their outputs side by side.
+    fn concat(parts: [Linear; 3]) -> Linear {
+        Linear {
+            weight: parts.iter().flat_map(|p| p.weight.iter().copied()).collect(),
+            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
+        }
+    }
+
+    /// `x`: rows of the input width; returns rows of the output width.
+    fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let mut y = vec![0.0; x.len() / (self.weight.len() / self.bias.len()) * self.bias.len()];
+        kernel::linear(x, &self.weight, &self.bias, &mut y);
+        y
+    }
+}
+
+struct LayerNorm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    eps: f32,
+}
+
+impl LayerNorm {
+    /// `x + residual`, normalised row by row, in place of `x`.
+    fn add_and_norm(&self, x: &mut [f32], residual: &[f32]) {
+        x.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
+        kernel::layer_norm(x, &self.gamma, &self.beta, self.eps);
     }
 }
 
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    /// Query, key and value projections in one `(3h, h)` matrix: each output row is
+    /// `[q | k | v]`, and the weights stream once.
+    qkv: Linear,
     attn_out: Linear,
     attn_norm: LayerNorm,
     intermediate: Linear,
@@ -196,8 +235,10 @@ struct Layer {
 pub struct MiniLm {
     config: MiniLmConfig,
     word_embeddings: WordEmbeddings,
-    position_embeddings: Tensor,
-    token_type_embedding: Tensor,
+    /// `(positions, h)` row-major.
+    position_embeddings: Vec<f32>,
+    /// Token type 0's row (single-sentence input).
+    token_type_embedding: Vec<f32>,
     embed_norm: LayerNorm,
     layers: Vec<Layer>,
 }
@@ -256,20 +297,22 @@ impl MiniLm {
                     .get("embeddings.position_embeddings.weight")
                     .map(|i| i.shape.dims()[0])
                     .unwrap_or(0);
-                w.tensor("embeddings.position_embeddings.weight", &[n, h])?
+                w.values("embeddings.position_embeddings.weight", &[n, h])?
             }
-            Weights::F32(_) => w.tensor("embeddings.position_embeddings.weight", &[config.max_position_embeddings, h])?,
+            Weights::F32(_) => w.values("embeddings.position_embeddings.weight", &[config.max_position_embeddings, h])?,
         };
-        let token_type = w.tensor("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?;
-        let token_type_embedding = token_type.get(0)?;
+        let token_type = w.values("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?;
+        let token_type_embedding = token_type[..h].to_vec();
         let embed_norm = w.layer_norm("embeddings.LayerNorm", h, eps)?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let p = format!("encoder.layer.{i}");
             layers.push(Layer {
-                query: w.linear(&format!("{p}.attention.self.query"), h, h)?,
-                key: w.linear(&format!("{p}.attention.self.key"), h, h)?,
-                value: w.linear(&format!("{p}.attention.self.value"), h, h)?,
+                qkv: Linear::concat([
+                    w.linear(&format!("{p}.attention.self.query"), h, h)?,
+                    w.linear(&format!("{p}.attention.self.key"), h, h)?,
+                    w.linear(&format!("{p}.attention.self.value"), h, h)?,
+                ]),
                 attn_out: w.linear(&format!("{p}.attention.output.dense"), h, h)?,
                 attn_norm: w.layer_norm(&format!("{p}.attention.output.LayerNorm"), h, eps)?,
                 intermediate: w.linear(&format!("{p}.intermediate.dense"), config.intermediate_size, h)?,
@@ -300,73 +343,103 @@ impl MiniLm {
         self.config.hidden_size
     }
 
-    /// Pooled, L2-normalised embeddings of a batch of token-id sequences (ragged: shorter
-    /// ones are padded and masked out of attention and pooling).
+    /// Pooled, L2-normalised embeddings of a batch of token-id sequences (of any lengths:
+    /// each attends only to itself, so a batch gives the same vectors as one at a time).
     pub fn embed_ids(&self, batch: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-        if batch.is_empty() {
+        let h = self.config.hidden_size;
+        let positions = self.position_embeddings.len() / h;
+        let mut ids = Vec::with_capacity(batch.iter().map(Vec::len).sum());
+        for seq in batch {
+            if seq.is_empty() {
+                return Err(Error::Usage("cannot embed an empty token sequence".into()));
+            }
+            if seq.len() > positions {
+                return Err(Error::Usage(format!(
+                    "input of {} tokens is longer than the model's {positions} positions",
+                    seq.len()
+                )));
+            }
+            if let Some(id) = seq.iter().find(|&&id| id as usize >= self.config.vocab_size) {
+                return Err(Error::Usage(format!("token id {id} is outside the vocabulary")));
+            }
+            ids.extend_from_slice(seq);
+        }
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let b = batch.len();
-        let n = batch.iter().map(Vec::len).max().unwrap_or(0);
-        if n == 0 {
-            return Err(Error::Usage("cannot embed an empty token sequence".into()));
-        }
-        if n > self.position_embeddings.dim(0)? {
-            return Err(Error::Usage(format!(
-                "input of {n} tokens is longer than the model's {} positions",
-                self.position_embeddings.dim(0)?
-            )));
-        }
-        let mut ids = vec![0u32; b * n];
-        let mut mask = vec![0f32; b * n];
-        for (row, seq) in batch.iter().enumerate() {
-            for (j, &id) in seq.iter().enumerate() {
-                if id as usize >= self.config.vocab_size {
-                    return Err(Error::Usage(format!("token id {id} is outside the vocabulary")));
-                }
-                ids[row * n + j] = id;
-                mask[row * n + j] = 1.0;
-            }
-        }
-        let words = self.word_embeddings.lookup(&ids)?;
-        let mask = Tensor::from_vec(mask, (b, n), &Device::Cpu)?;
-        let pooled = self.forward(&words, &mask, b, n)?;
-        Ok(pooled.to_vec2::<f32>()?)
+        let words = self.word_embeddings.lookup(&ids)?.flatten_all()?.to_vec1::<f32>()?;
+        let lens: Vec<usize> = batch.iter().map(Vec::len).collect();
+        Ok(self.forward(words, &lens))
     }
 
-    /// `words`: the `(b · n, h)` rows of the input's token ids.
-    fn forward(&self, words: &Tensor, mask: &Tensor, b: usize, n: usize) -> candle_core::Result<Tensor> {
+    /// `x`: the `(Σ lens, h)` word-embedding rows of the batch's sequences, one after another.
+    fn forward(&self, mut x: Vec<f32>, lens: &[usize]) -> Vec<Vec<f32>> {
         let h = self.config.hidden_size;
-        let heads = self.config.num_attention_heads;
-        let hd = self.config.head_dim();
-        let words = words.reshape((b, n, h))?;
-        let positions = self.position_embeddings.narrow(0, 0, n)?;
-        let x = words.broadcast_add(&positions)?.broadcast_add(&self.token_type_embedding)?;
-        let mut x = self.embed_norm.forward(&x)?;
+        let mut rows = x.chunks_exact_mut(h);
+        for &n in lens {
+            for (row, pos) in rows.by_ref().take(n).zip(self.position_embeddings.chunks_exact(h)) {
+                for ((v, p), t) in row.iter_mut().zip(pos).zip(&self.token_type_embedding) {
+                    *v = *v + p + t;
+                }
+            }
+        }
+        kernel::layer_norm(&mut x, &self.embed_norm.gamma, &self.embed_norm.beta, self.embed_norm.eps);
 
-        // Additive attention bias: 0 for real tokens, a large negative number for padding.
-        let bias = ((mask.ones_like()? - mask)? * -1e9f64)?.reshape((b, 1, 1, n))?;
-        let scale = 1.0 / (hd as f64).sqrt();
         for layer in &self.layers {
-            let split = |t: Tensor| t.reshape((b, n, heads, hd))?.transpose(1, 2)?.contiguous();
-            let q = split(layer.query.forward(&x)?)?;
-            let k = split(layer.key.forward(&x)?)?;
-            let v = split(layer.value.forward(&x)?)?;
-            let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, n, h))?;
-            let attn = layer.attn_norm.forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
-            let inner = layer.intermediate.forward(&attn)?.gelu_erf()?;
-            x = layer.out_norm.forward(&(layer.output.forward(&inner)? + attn)?)?;
+            let context = self.attention(&layer.qkv.forward(&x), lens);
+            let mut attn = layer.attn_out.forward(&context);
+            layer.attn_norm.add_and_norm(&mut attn, &x);
+            let mut inner = layer.intermediate.forward(&attn);
+            kernel::gelu(&mut inner);
+            x = layer.output.forward(&inner);
+            layer.out_norm.add_and_norm(&mut x, &attn);
         }
 
-        // Masked mean pooling, then L2 normalisation.
-        let m = mask.unsqueeze(2)?;
-        let summed = x.broadcast_mul(&m)?.sum(1)?;
-        let counts = m.sum(1)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?;
-        mean.broadcast_div(&norm.clamp(1e-12, f64::MAX)?)
+        // Mean pooling over each sequence's tokens, then L2 normalisation.
+        let mut rows = x.chunks_exact(h);
+        lens.iter()
+            .map(|&n| {
+                let mut mean = vec![0f32; h];
+                for row in rows.by_ref().take(n) {
+                    mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+                }
+                mean.iter_mut().for_each(|m| *m /= n as f32);
+                let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                mean.iter_mut().for_each(|m| *m /= norm);
+                mean
+            })
+            .collect()
+    }
+
+    /// Multi-head self-attention of each sequence over itself. `qkv`: rows `[q | k | v]`
+    /// of width `3h`; returns the context rows (width `h`, heads side by side).
+    fn attention(&self, qkv: &[f32], lens: &[usize]) -> Vec<f32> {
+        let h = self.config.hidden_size;
+        let hd = self.config.head_dim();
+        let scale = 1.0 / (hd as f32).sqrt();
+        let mut context = vec![0f32; qkv.len() / 3];
+        let mut probs = Vec::new();
+        let mut start = 0;
+        for &n in lens {
+            let row = |t: usize, part: usize, head: usize| {
+                let at = (start + t) * 3 * h + part * h + head * hd;
+                &qkv[at..at + hd]
+            };
+            for head in 0..self.config.num_attention_heads {
+                for i in 0..n {
+                    probs.clear();
+                    probs.extend((0..n).map(|j| kernel::dot(row(i, 0, head), row(j, 1, head)) * scale));
+                    kernel::softmax(&mut probs);
+                    let at = (start + i) * h + head * hd;
+                    let out = &mut context[at..at + hd];
+                    for (j, p) in probs.iter().enumerate() {
+                        out.iter_mut().zip(row(j, 2, head)).for_each(|(o, v)| *o += p * v);
+                    }
+                }
+            }
+            start += n;
+        }
+        context
     }
 }
 
