@@ -80,7 +80,7 @@ pub fn App() -> impl IntoView {
     // Id of the newest query and when it was sent; older answers are dropped.
     let latest = StoredValue::new((0u32, 0f64, String::new()));
 
-    // The search worker; started once the service worker controls the page (see offline).
+    // The search worker, started by index.html before the app (see startup).
     let worker = StoredValue::new_local(None::<Worker>);
     let post_to_worker = move |msg: &ToWorker| worker.with_value(|w| if let Some(w) = w { post(w, msg) });
 
@@ -145,21 +145,14 @@ pub fn App() -> impl IntoView {
     let on_error = Closure::<dyn Fn(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
         set_phase.set(Phase::Failed(format!("the search worker failed: {}", ev.message())));
     });
-    leptos::task::spawn_local(async move {
-        crate::offline::ensure_controlled().await;
-        // Trunk builds the worker as a classic (no-modules) script loaded by worker_loader.js.
-        match Worker::new("./worker_loader.js") {
-            Ok(w) => {
-                w.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-                worker.set_value(Some(w));
-            }
-            Err(e) => set_phase.set(Phase::Failed(format!("cannot start the search worker: {e:?}"))),
-        }
-        // The handlers live as long as the page.
-        on_message.forget();
-        on_error.forget();
-    });
+    leptos::task::spawn_local(crate::offline::register());
+    match crate::startup::search_worker(on_message.as_ref().unchecked_ref(), on_error.as_ref().unchecked_ref()) {
+        Ok(w) => worker.set_value(Some(w)),
+        Err(e) => set_phase.set(Phase::Failed(format!("cannot start the search worker: {e:?}"))),
+    }
+    // The handlers live as long as the page.
+    on_message.forget();
+    on_error.forget();
 
     // Instant search: re-query shortly after typing stops.
     let debounce = StoredValue::new(None::<leptos::leptos_dom::helpers::TimeoutHandle>);

@@ -5,4 +5,5 @@
 pub mod app;
 pub mod offline;
 pub mod protocol;
+pub mod startup;
 pub mod worker;

@@ -1,16 +1,21 @@
 //! The search worker: downloads and verifies the bundle, runs the text encoder and ranks.
 //! Keeping it off the page's thread keeps typing smooth while a query encodes.
+//!
+//! It also keeps the bundle for offline use: every file it downloads and checks against the
+//! manifest goes into the Cache Storage cache the service worker serves from (www/sw.js),
+//! named after the manifest's hash. The worker starts before the service worker controls the
+//! page (index.html), so on a first visit nothing else would cache them.
 
 use std::cell::{Cell, RefCell};
 
 use js_sys::{Promise, Reflect, Uint8Array};
-use skycase_core::bundle::StreamCheck;
+use skycase_core::bundle::{sha256_hex, StreamCheck};
 use skycase_core::rank::Hit;
 use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
+use web_sys::{Cache, DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, RequestCache, RequestInit, Response};
 
 use crate::protocol::{FromWorker, HitOut, ToWorker};
 
@@ -18,6 +23,7 @@ thread_local! {
     static SEARCHER: RefCell<Option<Searcher>> = const { RefCell::new(None) };
     /// The bundle's base URL, ending in `/`.
     static BASE: RefCell<String> = const { RefCell::new(String::new()) };
+    static CACHE: RefCell<BundleCache> = const { RefCell::new(BundleCache(None)) };
     /// Whether the background download of the remaining word-embedding chunks has begun.
     static PREFETCH_STARTED: Cell<bool> = const { Cell::new(false) };
 }
@@ -29,6 +35,12 @@ const PREFETCH_AFTER_ANSWER_MS: i32 = 1000;
 const PREFETCH_WHEN_IDLE_MS: i32 = 5000;
 /// Chunk downloads in flight at once during the background prefetch.
 const PREFETCH_BATCH: usize = 8;
+/// The cache's name is this and the first 16 hex digits of the manifest's sha256, the name
+/// scripts/build-app stamps into www/sw.js. `v2`: caches of earlier versions also hold bundle
+/// files the service worker stored unchecked; their names differ, so they are never read.
+const CACHE_PREFIX: &str = "skycase-v2-";
+/// The worker's own files (Trunk's names; see index.html), cached for the next visit.
+const WORKER_FILES: [&str; 3] = ["./worker_loader.js", "./worker.js", "./worker_bg.wasm"];
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -89,8 +101,8 @@ fn request(url: &str) -> Promise {
     scope().fetch_with_str(url)
 }
 
-/// Reads the body of a started request, handing each piece to `piece` as it arrives.
-async fn read_body(url: &str, started: Promise, capacity: usize, mut piece: impl FnMut(&[u8]) -> Result<(), String>) -> Result<Vec<u8>, String> {
+/// The response of a started request, when it succeeded.
+async fn response(url: &str, started: Promise) -> Result<Response, String> {
     let resp: Response = JsFuture::from(started)
         .await
         .map_err(|e| format!("{url}: cannot download ({})", js_message(&e)))?
@@ -98,6 +110,11 @@ async fn read_body(url: &str, started: Promise, capacity: usize, mut piece: impl
     if !resp.ok() {
         return Err(format!("{url}: the server answered HTTP {} {}", resp.status(), resp.status_text()));
     }
+    Ok(resp)
+}
+
+/// Reads a response's body, handing each piece to `piece` as it arrives.
+async fn read_stream(url: &str, resp: &Response, capacity: usize, mut piece: impl FnMut(&[u8]) -> Result<(), String>) -> Result<Vec<u8>, String> {
     let body = resp.body().ok_or_else(|| format!("{url}: empty response"))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut buf = Vec::with_capacity(capacity);
@@ -119,33 +136,166 @@ async fn read_body(url: &str, started: Promise, capacity: usize, mut piece: impl
     Ok(buf)
 }
 
-/// Reads a started request for a bundle file, checking size and sha256 against its manifest
-/// entry while it streams in and reporting progress in bytes.
-async fn read_file(base: &str, entry: &FileEntry, started: Promise, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
-    let mut check = StreamCheck::new(entry);
+/// The versioned cache the service worker serves from, as far as Cache Storage is available
+/// (`None`: the app works online only).
+///
+/// Only this worker writes bundle files into it (the service worker leaves the worker's
+/// requests alone), and only bytes it has checked against the manifest the cache is named
+/// after. So a file found there already matched the sha256 that manifest gives, and is not
+/// hashed again; its length is still checked, and a short copy is downloaded anew.
+#[derive(Clone)]
+struct BundleCache(Option<Cache>);
+
+impl BundleCache {
+    /// Opens the cache for the bundle whose manifest is `manifest`.
+    async fn open(manifest: &[u8]) -> Self {
+        let name = format!("{CACHE_PREFIX}{}", &sha256_hex(manifest)[..16]);
+        let Ok(caches) = scope().caches() else { return Self(None) };
+        match JsFuture::from(caches.open(&name)).await {
+            Ok(cache) => Self(Some(cache.unchecked_into())),
+            Err(e) => {
+                web_sys::console::warn_1(&format!("no offline use: cannot open cache {name} ({})", js_message(&e)).into());
+                Self(None)
+            }
+        }
+    }
+
+    /// Starts looking up `url`; resolves to its response or `undefined`.
+    fn lookup(&self, url: &str) -> Promise {
+        match &self.0 {
+            Some(cache) => cache.match_with_str(url),
+            None => Promise::resolve(&JsValue::UNDEFINED),
+        }
+    }
+
+    /// Where `url` comes from: this cache when it holds it, else a request started now.
+    async fn source(&self, url: &str, lookup: Promise) -> Source {
+        match JsFuture::from(lookup).await {
+            Ok(hit) if hit.is_instance_of::<Response>() => Source::Cached(hit.unchecked_into()),
+            _ => Source::Network(request(url)),
+        }
+    }
+
+    /// Stores `resp` under `url` in the background; a failure only costs offline use.
+    fn put(&self, url: &str, resp: Response) {
+        let Some(cache) = self.0.clone() else { return };
+        let url = url.to_string();
+        spawn_local(async move {
+            if let Err(e) = JsFuture::from(cache.put_with_str(&url, &resp)).await {
+                web_sys::console::warn_1(&format!("{url}: not kept for offline use ({})", js_message(&e)).into());
+            }
+        });
+    }
+
+    /// Whether there is a cache and it lacks `url`.
+    async fn lacks(&self, url: &str) -> bool {
+        self.0.is_some() && !JsFuture::from(self.lookup(url)).await.is_ok_and(|hit| hit.is_instance_of::<Response>())
+    }
+}
+
+/// Where a bundle file comes from.
+enum Source {
+    /// The versioned cache: checked when it was stored (see [`BundleCache`]).
+    Cached(Response),
+    /// A request started over the network (through the service worker where it controls this
+    /// worker, which then answers from its cache only what the page shell needs).
+    Network(Promise),
+}
+
+fn cache() -> BundleCache {
+    CACHE.with(|c| c.borrow().clone())
+}
+
+/// Starts getting each of `urls`: cache lookups all at once, then a request for each miss.
+async fn sources(urls: &[String]) -> Vec<Source> {
+    let cache = cache();
+    let lookups: Vec<Promise> = urls.iter().map(|u| cache.lookup(u)).collect();
+    let mut out = Vec::with_capacity(urls.len());
+    for (url, lookup) in urls.iter().zip(lookups) {
+        out.push(cache.source(url, lookup).await);
+    }
+    out
+}
+
+/// Reads a bundle file, reporting progress in bytes. From the network it is checked against
+/// its manifest entry (size and sha256) while it streams in, then cached.
+async fn read_file(base: &str, entry: &FileEntry, source: Source, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
+    let url = format!("{base}{}", entry.path);
     let capacity = usize::try_from(entry.bytes).unwrap_or(0);
-    let bytes = read_body(&format!("{base}{}", entry.path), started, capacity, |piece| {
+    let started = match source {
+        Source::Cached(resp) => match read_cached(&url, &resp).await? {
+            bytes if bytes.len() == capacity => {
+                progress(entry.bytes);
+                return Ok(bytes);
+            }
+            _ => request(&url),
+        },
+        Source::Network(started) => started,
+    };
+    let resp = response(&url, started).await?;
+    let keep = resp.clone().map_err(|e| format!("{url}: {}", js_message(&e)))?;
+    let mut check = StreamCheck::new(entry);
+    let bytes = read_stream(&url, &resp, capacity, |piece| {
         progress(piece.len() as u64);
         check.update(piece).map_err(|e| e.to_string())
     })
     .await?;
     check.finish().map_err(|e| e.to_string())?;
+    cache().put(&url, keep);
     Ok(bytes)
+}
+
+/// The body of a cached response, in one piece.
+async fn read_cached(url: &str, resp: &Response) -> Result<Vec<u8>, String> {
+    let body = resp.array_buffer().map_err(|e| format!("{url}: unreadable cached copy ({})", js_message(&e)))?;
+    let buffer = JsFuture::from(body).await.map_err(|e| format!("{url}: unreadable cached copy ({})", js_message(&e)))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 fn js_message(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// Downloads word-embedding chunks in parallel; `insert_chunk` checks them.
-async fn download_chunks(base: &str, chunks: &[(usize, FileEntry)]) -> Result<Vec<(usize, Vec<u8>)>, String> {
-    let started: Vec<Promise> = chunks.iter().map(|(_, f)| request(&format!("{base}{}", f.path))).collect();
+/// A word-embedding chunk as downloaded, not yet checked.
+struct Chunk {
+    k: usize,
+    url: String,
+    bytes: Vec<u8>,
+    /// The network response, to cache once the chunk has been checked; `None` when it came
+    /// from the cache.
+    keep: Option<Response>,
+}
+
+/// Gets word-embedding chunks in parallel; [`insert_chunks`] checks them.
+async fn download_chunks(base: &str, chunks: &[(usize, FileEntry)]) -> Result<Vec<Chunk>, String> {
+    let urls: Vec<String> = chunks.iter().map(|(_, f)| format!("{base}{}", f.path)).collect();
     let mut out = Vec::with_capacity(chunks.len());
-    for ((k, f), req) in chunks.iter().zip(started) {
+    for (((k, f), url), source) in chunks.iter().zip(urls.iter()).zip(sources(&urls).await) {
         let capacity = usize::try_from(f.bytes).unwrap_or(0);
-        out.push((*k, read_body(&format!("{base}{}", f.path), req, capacity, |_| Ok(())).await?));
+        let (bytes, keep) = match source {
+            Source::Cached(resp) => (read_cached(url, &resp).await?, None),
+            Source::Network(started) => {
+                let resp = response(url, started).await?;
+                let keep = resp.clone().map_err(|e| format!("{url}: {}", js_message(&e)))?;
+                (read_stream(url, &resp, capacity, |_| Ok(())).await?, Some(keep))
+            }
+        };
+        out.push(Chunk { k: *k, url: url.clone(), bytes, keep });
     }
     Ok(out)
+}
+
+/// Adds downloaded chunks to the word table, which checks each against the manifest, and
+/// caches those that came from the network.
+fn insert_chunks(searcher: &mut Searcher, chunks: Vec<Chunk>) -> Result<(), String> {
+    let cache = cache();
+    for Chunk { k, url, bytes, keep } in chunks {
+        searcher.insert_chunk(k, bytes).map_err(|e| e.to_string())?;
+        if let Some(resp) = keep {
+            cache.put(&url, resp);
+        }
+    }
+    Ok(())
 }
 
 /// The manifest entries of chunks `ks`.
@@ -157,9 +307,18 @@ async fn load(base: &str) -> Result<(), String> {
     let t0 = now_ms();
     let base = if base.ends_with('/') { base.to_string() } else { format!("{base}/") };
     BASE.with(|b| *b.borrow_mut() = base.clone());
+    mark("skycase worker: load");
     let manifest_url = format!("{base}manifest.json");
-    let manifest_bytes = read_body(&manifest_url, request(&manifest_url), 0, |_| Ok(())).await?;
+    let manifest_resp = response(&manifest_url, request(&manifest_url)).await?;
+    let manifest_copy = manifest_resp.clone().map_err(|e| format!("{manifest_url}: {}", js_message(&e)))?;
+    let manifest_bytes = read_stream(&manifest_url, &manifest_resp, 0, |_| Ok(())).await?;
     let manifest = Manifest::from_json(&manifest_bytes).map_err(|e| e.to_string())?;
+    let cache = BundleCache::open(&manifest_bytes).await;
+    CACHE.with(|c| *c.borrow_mut() = cache.clone());
+    if cache.lacks(&manifest_url).await {
+        cache.put(&manifest_url, manifest_copy);
+    }
+    mark("skycase worker: manifest");
     let total = manifest.startup_bytes();
     let mut loaded = 0u64;
     let mut last_post = 0u64;
@@ -181,39 +340,44 @@ async fn load(base: &str) -> Result<(), String> {
         .iter()
         .map(|s| FileEntry { path: s.path.clone(), role: "shard".into(), sha256: s.sha256.clone(), bytes: s.bytes })
         .collect();
-    let start = |f: &FileEntry| request(&format!("{base}{}", f.path));
-    let (tok_req, enc_req) = (start(&tok), start(&enc));
-    let proj_req = proj.as_ref().map(start);
-    let shard_reqs: Vec<Promise> = shard_entries.iter().map(start).collect();
+    let entries: Vec<&FileEntry> = [&tok, &enc].into_iter().chain(proj.as_ref()).chain(&shard_entries).collect();
+    let urls: Vec<String> = entries.iter().map(|f| format!("{base}{}", f.path)).collect();
+    let mut sources = sources(&urls).await.into_iter();
+    let mut next = || sources.next().expect("one source per file");
+    let (tok_src, enc_src) = (next(), next());
+    let proj_src = proj.as_ref().map(|_| next());
+    let shard_srcs: Vec<Source> = shard_entries.iter().map(|_| next()).collect();
 
-    let tok_bytes = read_file(&base, &tok, tok_req, |n| report("tokenizer", n)).await?;
-    let enc_bytes = read_file(&base, &enc, enc_req, |n| report("text encoder", n)).await?;
-    let projection = match (&proj, proj_req) {
-        (Some(p), Some(req)) => Some(read_file(&base, p, req, |n| report("projection", n)).await?),
+    let tok_bytes = read_file(&base, &tok, tok_src, |n| report("tokenizer", n)).await?;
+    let enc_bytes = read_file(&base, &enc, enc_src, |n| report("text encoder", n)).await?;
+    let projection = match (&proj, proj_src) {
+        (Some(p), Some(src)) => Some(read_file(&base, p, src, |n| report("projection", n)).await?),
         _ => None,
     };
     let mut shards = Vec::with_capacity(shard_entries.len());
-    for (entry, req) in shard_entries.iter().zip(shard_reqs) {
-        let bytes = read_file(&base, entry, req, |n| report("image index", n)).await?;
+    for (entry, src) in shard_entries.iter().zip(shard_srcs) {
+        let bytes = read_file(&base, entry, src, |n| report("image index", n)).await?;
         shards.push(Shard::from_bytes(&bytes, &entry.path).map_err(|e| e.to_string())?);
     }
+    mark("skycase worker: files");
     let t_download = now_ms();
     post(&FromWorker::Progress { stage: "building the text encoder".into(), loaded: total, total });
     let vectors = manifest.vectors.clone();
     let mut searcher = Searcher::new(manifest, &tok_bytes, &enc_bytes, projection.as_deref(), shards).map_err(|e| e.to_string())?;
     drop(enc_bytes);
+    mark("skycase worker: encoder built");
     let t_build = now_ms();
     // The chunks that every query needs ([CLS], [SEP]), then a warm-up pass: the first
     // forward pass allocates, so do it before saying "ready".
     let always = chunk_files(&searcher, searcher.missing_chunks("").map_err(|e| e.to_string())?);
-    for (k, bytes) in download_chunks(&base, &always).await? {
-        searcher.insert_chunk(k, bytes).map_err(|e| e.to_string())?;
-    }
+    insert_chunks(&mut searcher, download_chunks(&base, &always).await?)?;
     searcher.encoder().embed("").map_err(|e| e.to_string())?;
+    mark("skycase worker: ready");
     let t_warm = now_ms();
     web_sys::console::debug_1(
         &format!(
-            "skycase worker: manifest + downloads {:.0} ms, encoder build {:.0} ms, first chunks + warm-up {:.0} ms",
+            "skycase worker: up after {:.0} ms, manifest + downloads {:.0} ms, encoder build {:.0} ms, first chunks + warm-up {:.0} ms",
+            t0,
             t_download - t0,
             t_build - t_download,
             t_warm - t_build
@@ -225,7 +389,32 @@ async fn load(base: &str) -> Result<(), String> {
     SEARCHER.with(|s| *s.borrow_mut() = Some(searcher));
     post(&FromWorker::Ready { frames, periods, vectors, init_ms: now_ms() - t0, bytes: total });
     prefetch_after(PREFETCH_WHEN_IDLE_MS);
+    // This worker's own files came from the network on a first visit, before the service
+    // worker was there to cache them; the browser's HTTP cache still holds this very copy.
+    for url in WORKER_FILES {
+        if cache.lacks(url).await {
+            match response(url, from_http_cache(url)).await {
+                Ok(resp) => cache.put(url, resp),
+                Err(e) => web_sys::console::warn_1(&format!("not kept for offline use: {e}").into()),
+            }
+        }
+    }
     Ok(())
+}
+
+/// Starts a GET answered from the browser's HTTP cache however old the entry (the network
+/// only when it has none).
+fn from_http_cache(url: &str) -> Promise {
+    let init = RequestInit::new();
+    init.set_cache(RequestCache::ForceCache);
+    scope().fetch_with_str_and_init(url, &init)
+}
+
+/// Records a Performance mark in the worker's timeline (the browser's profiler shows it).
+fn mark(name: &str) {
+    if let Some(performance) = scope().performance() {
+        let _ = performance.mark(name);
+    }
 }
 
 /// After `delay_ms`, downloads every word-embedding chunk not loaded yet (once per worker),
@@ -250,9 +439,8 @@ async fn prefetch() -> Result<(), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let missing = with_searcher(|s| Ok(chunk_files(s, s.word_embeddings().missing())))?;
     for batch in missing.chunks(PREFETCH_BATCH) {
-        for (k, bytes) in download_chunks(&base, batch).await? {
-            with_searcher_mut(|s| s.insert_chunk(k, bytes).map_err(|e| e.to_string()))?;
-        }
+        let chunks = download_chunks(&base, batch).await?;
+        with_searcher_mut(|s| insert_chunks(s, chunks))?;
     }
     Ok(())
 }
@@ -296,9 +484,8 @@ async fn query(text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, 
     let needed = with_searcher(|s| Ok(chunk_files(s, s.missing_chunks(text).map_err(|e| e.to_string())?)))?;
     if !needed.is_empty() {
         let base = BASE.with(|b| b.borrow().clone());
-        for (k, bytes) in download_chunks(&base, &needed).await? {
-            with_searcher_mut(|s| s.insert_chunk(k, bytes).map_err(|e| e.to_string()))?;
-        }
+        let chunks = download_chunks(&base, &needed).await?;
+        with_searcher_mut(|s| insert_chunks(s, chunks))?;
     }
     with_searcher(|searcher| {
         let answer = searcher.search(text, k, filters, now_ms).map_err(|e| e.to_string())?;

@@ -1,18 +1,24 @@
 // skycase service worker: offline after the first visit.
 //
-// Every same-origin GET is answered from the cache when it is there, and cached when it is
-// fetched, so a repeat visit makes no network request for the app, the encoder, the shards
-// or the thumbnails already seen. The word-embedding chunks (bundle/words/) arrive the same
-// way: those a query needs when it runs, the rest in the search worker's background
-// download after the first answer, so the whole table is here before the user goes offline. The cache is named after the bundle's manifest hash, which
-// scripts/build-app writes into BUILD below: a new bundle means a new sw.js, a fresh cache,
-// and the old one deleted.
+// Every same-origin GET is answered from the cache when it is there. The cache is named
+// after the bundle's manifest hash, which scripts/build-app writes into BUILD below: a new
+// bundle means a new sw.js, a fresh cache, and the old one deleted.
+//
+// Two writers share the cache:
+// - this worker: the page shell (precached on install) and whatever the page fetches
+//   (thumbnails, the basemap), stored as it streams to the page, or, for what the page
+//   fetched before this worker took over, from the HTTP cache when the page says so;
+// - the search worker (src/worker.rs): the bundle files it downloads (manifest, encoder,
+//   tokenizer, projection, shards, word-embedding chunks), each stored only after it matched
+//   the manifest's sha256, and its own script and wasm. It starts before this worker
+//   controls the page, computes the same cache name from the manifest, and trusts what it
+//   finds there without hashing it again, so this worker never stores what a worker client
+//   fetched.
 const BUILD = 'dev';
-const CACHE = `skycase-${BUILD}`;
+// `v2`: the search worker's naming, see CACHE_PREFIX in src/worker.rs.
+const CACHE = `skycase-v2-${BUILD}`;
 
-// The page shell is loaded before this worker exists, so it is fetched once more here; the
-// search worker's downloads (encoder, shards) start only once this worker controls the page
-// and are cached as they stream (see the fetch handler).
+// The page shell is loaded before this worker exists, so it is fetched once more here.
 const SHELL = ['./', './style.css', './app.js', './app_bg.wasm'];
 
 self.addEventListener('install', (event) => {
@@ -32,6 +38,21 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
+// What the page fetched before this worker controlled it (index.html sends the URLs): cached
+// from the browser's HTTP cache, where the page has just put them.
+self.addEventListener('message', (event) => {
+  const urls = event.data?.cacheFromHttp;
+  if (!Array.isArray(urls)) return;
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    for (const url of urls) {
+      if (new URL(url).origin !== self.location.origin || await cache.match(url)) continue;
+      const res = await fetch(url, { cache: 'force-cache' }).catch(() => null);
+      if (res?.ok && res.status === 200) await cache.put(url, res);
+    }
+  })());
+});
+
 self.addEventListener('fetch', (event) => {
   const req = event.request;
   if (req.method !== 'GET' || new URL(req.url).origin !== self.location.origin) return;
@@ -41,7 +62,17 @@ self.addEventListener('fetch', (event) => {
     const hit = await cache.match(req, { ignoreSearch: req.mode === 'navigate' });
     if (hit) return hit;
     const res = await fetch(req);
-    if (res.ok && res.status === 200) await cache.put(req, res.clone());
+    if (res.ok && res.status === 200 && !(await fromWorker(event))) {
+      // Stream to the page and the cache at once; waiting for the cache would hold the
+      // response back until the whole body is in.
+      event.waitUntil(cache.put(req, res.clone()));
+    }
     return res;
   })());
 });
+
+/** Whether a worker (the search worker) made the request: it caches its files itself. */
+async function fromWorker(event) {
+  const client = event.clientId && await self.clients.get(event.clientId);
+  return client?.type === 'worker';
+}

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startServer, launch, openApp, search, results, nativeSearch, waitUntilTableCached } from './harness.mjs';
+import { ROOT, startServer, launch, openApp, search, results, nativeSearch, waitUntilOfflineReady } from './harness.mjs';
 
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
 let server;
@@ -83,7 +83,7 @@ test('after the first visit the app works offline', async () => {
   await openApp(page, server.url);
   await search(page, 'heavy snow over Hokkaido');
   // Queries fetch the word-embedding chunks they need; the rest follow in the background.
-  await waitUntilTableCached(page);
+  await waitUntilOfflineReady(page);
   await context.setOffline(true);
   try {
     const status = await openApp(page, `${server.url}?q=${encodeURIComponent('typhoon over the South China Sea')}`);
@@ -94,6 +94,36 @@ test('after the first visit the app works offline', async () => {
     assert.equal((await search(page, 'blizzard near Vladivostok, quiet Okinawa')).length, 20);
   } finally {
     await context.setOffline(false);
+  }
+});
+
+test('a first visit whose search worker started before the service worker controlled the page is served offline next time', async () => {
+  // A fresh profile: its first visit has no service worker yet, so whatever the next visit
+  // needs is cached by the search worker itself (and the service worker's shell precache).
+  const fresh = await launch();
+  try {
+    const { page, context } = fresh;
+    // Whether a service worker controlled the page when index.html started the search worker.
+    await page.addInitScript(() => { window.__controlledAtStart = navigator.serviceWorker.controller !== null; });
+    await openApp(page, server.url);
+    assert.equal(await page.evaluate(() => window.__controlledAtStart), false, 'first visit: no service worker yet');
+    assert.equal(await page.evaluate(() => performance.getEntriesByName('skycase: worker created').length), 1,
+      'index.html started the worker');
+    await waitUntilOfflineReady(page);
+    await context.setOffline(true);
+    try {
+      const status = await openApp(page, server.url);
+      assert.match(status, /720 frames \(2017-11\) ready/);
+      assert.equal(await page.evaluate(() => window.__controlledAtStart), true, 'second visit: served by the service worker');
+      const hits = await search(page, 'typhoon approaching Kyushu');
+      assert.equal(hits.length, 20);
+      assert.deepEqual(hits.map((h) => h.id), nativeSearch('typhoon approaching Kyushu').map((h) => h.id));
+    } finally {
+      await context.setOffline(false);
+    }
+    assert.deepEqual(fresh.errors, []);
+  } finally {
+    await fresh.close();
   }
 });
 

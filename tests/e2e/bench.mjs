@@ -4,10 +4,10 @@
 //
 //   cd tests/e2e && node bench.mjs        (after scripts/build-app)
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { ROOT, DIST, BUNDLE, SKYCASE, launch, openApp, search, waitUntilTableCached } from './harness.mjs';
+import { ROOT, DIST, BUNDLE, SKYCASE, launch, openApp, search, waitUntilOfflineReady } from './harness.mjs';
 
 const REPS = Number(process.env.BENCH_REPS || 5);
 const QUERIES = ['typhoon approaching Kyushu', 'heavy snow over Hokkaido', 'clear skies across Mongolia',
@@ -37,8 +37,25 @@ function startLoggingServer() {
 }
 
 const server = await startLoggingServer();
+// `skycase serve` gzips a file when it is first asked for (and keeps the result): do that
+// now, as a static host serves files compressed ahead, so the cold load does not time it.
+for (const f of readdirSync(DIST, { recursive: true }).filter((f) => /\.(html|js|css|json|wasm|gguf|skyshard)$/.test(f))) {
+  await (await fetch(server.url + f, { headers: { 'accept-encoding': 'gzip' } })).arrayBuffer();
+}
+server.log.length = 0;
 const browser = await launch();
 const { page } = browser;
+// When the page first shows "ready", on its own clock (from navigation start): the times
+// below measured in node also hold the navigation itself, e.g. unloading the previous page.
+await page.addInitScript(() => {
+  new MutationObserver((_, observer) => {
+    if (document.querySelector('[data-testid=status] [data-state=ready]')) {
+      performance.mark('bench: ready');
+      observer.disconnect();
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true });
+});
+const readyOnPageClock = () => page.evaluate(() => performance.getEntriesByName('bench: ready')[0]?.startTime ?? NaN);
 // The search worker logs where its load time went (console.debug "skycase worker: …").
 const workerLog = [];
 page.on('console', (m) => { if (m.text().startsWith('skycase worker:')) workerLog.push(m.text()); });
@@ -49,6 +66,7 @@ server.bytes = 0; server.requests = 0;
 let t0 = Date.now();
 await openApp(page, server.url, 120000);
 const coldReadyMs = Date.now() - t0;
+const coldReadyPageMs = await readyOnPageClock();
 const initMs = Number(await page.getAttribute('[data-testid=status] [data-state]', 'data-init-ms'));
 await search(page, QUERIES[0]);
 const coldFirstAnswerMs = Date.now() - t0;
@@ -58,7 +76,7 @@ const coldBytes = server.bytes; const coldRequests = server.requests;
 const coldLog = [...server.log];
 const coldChunks = coldLog.filter((r) => /\/words\//.test(r.path));
 // Then the rest of the word-embedding table arrives in the background (offline after this).
-await waitUntilTableCached(page);
+await waitUntilOfflineReady(page);
 const offlineBytes = server.bytes; const offlineRequests = server.requests;
 
 // Query latency.
@@ -79,6 +97,7 @@ server.bytes = 0; server.requests = 0;
 t0 = Date.now();
 await openApp(page, server.url, 120000);
 const repeatReadyMs = Date.now() - t0;
+const repeatReadyPageMs = await readyOnPageClock();
 const repeatBytes = server.bytes;
 
 // The ranking scan in wasm: a second worker from the same build, driven by the app's protocol.
@@ -103,18 +122,18 @@ const section = `<!-- skycase-bench:start -->
 
 Run ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} × ${cpus()[0].model}, ${chromium} headless,
 bundle: ${manifest.shards.reduce((a, s) => a + s.frames, 0)} frames, vectors \`${manifest.vectors}\`, encoder \`${manifest.model.quantization}\`,
-served gzip by \`skycase serve\` (byte counts are bodies as sent, i.e. gzipped). Query latencies over ${QUERIES.length} queries × ${REPS} passes.
+served gzip by \`skycase serve\` (gzipped before the run; byte counts are bodies as sent, i.e. gzipped). Query latencies over ${QUERIES.length} queries × ${REPS} passes.
 
 | what | measured | target |
 |---|---|---|
 | cold load: bytes before the first answer | ${mb(coldBytes)} MB in ${coldRequests} requests | ≤ 12 MB |
 | … of which the encoder's layers / word-embedding chunks (${coldChunks.length}) / shards / thumbnails | ${mb(sum(coldLog, /encoder\.gguf$/))} / ${mb(sum(coldLog, /\/words\//))} / ${mb(sum(coldLog, /\.skyshard$/))} / ${mb(sum(coldLog, /\/thumbs\//))} MB | |
 | cold load: bytes until offline-ready (rest of the word table in the background) | ${mb(offlineBytes)} MB in ${offlineRequests} requests | |
-| cold load: page open → index ready | ${f(coldReadyMs)} ms (worker's own load + init: ${f(initMs)} ms) | ≤ 1500 ms |
+| cold load: page open → index ready | ${f(coldReadyMs)} ms (navigation start → ready: ${f(coldReadyPageMs)} ms; worker's own load + init: ${f(initMs)} ms) | ≤ 1500 ms |
 | … the worker's load, cold / repeat | ${workerLog.map((l) => l.replace('skycase worker: ', '')).join(' / ') || 'not logged'} | |
 | cold load: page open → first answer shown | ${f(coldFirstAnswerMs)} ms | |
 | repeat visit: bytes over the network | ${mb(repeatBytes)} MB | 0 |
-| repeat visit: page open → ready | ${f(repeatReadyMs)} ms | ≤ 500 ms |
+| repeat visit: page open → ready | ${f(repeatReadyMs)} ms (navigation start → ready: ${f(repeatReadyPageMs)} ms) | ≤ 500 ms |
 | query encode in Chromium (p50 / p95) | ${f(pct(enc, 0.5))} / ${f(pct(enc, 0.95))} ms | p50 ≤ 10 ms |
 | rank (p50 / p95) | ${pct(rank, 0.5).toFixed(2)} / ${pct(rank, 0.95).toFixed(2)} ms | |
 | render top 20 (p50 / p95) | ${f(pct(render, 0.5))} / ${f(pct(render, 0.95))} ms | |

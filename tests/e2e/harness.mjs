@@ -87,23 +87,31 @@ export function nativeSearch(text, bundle = BUNDLE) {
   return JSON.parse(out).hits.map((h) => ({ id: h.id, score: h.score, caption: h.caption }));
 }
 
-/** Waits until the service worker's cache holds every word-embedding chunk of the bundle
- *  (the search worker fetches the ones no query needed yet in the background); resolves to
- *  the number of chunks. */
-export async function waitUntilTableCached(page, timeout = 60000) {
+/** Waits until the app's cache (there must be exactly one `skycase-` cache: the service
+ *  worker and the search worker name it alike) holds everything a visit needs offline: the
+ *  page shell, the search worker's script and wasm, and every bundle file the worker loads,
+ *  including all word-embedding chunks (those no query needed yet arrive in the background).
+ *  Resolves to the number of chunks. */
+export async function waitUntilOfflineReady(page, timeout = 60000) {
   const deadline = Date.now() + timeout;
   for (;;) {
     const state = await page.evaluate(async () => {
       const manifest = await (await fetch('./bundle/manifest.json')).json();
-      const name = (await caches.keys()).find((n) => n.startsWith('skycase-'));
-      const cache = name && await caches.open(name);
-      const chunks = manifest.model.word_embeddings.chunks;
-      let cached = 0;
-      for (const c of chunks) if (cache && await cache.match(`./bundle/${c.path}`)) cached += 1;
-      return { cached, total: chunks.length };
+      const names = (await caches.keys()).filter((n) => n.startsWith('skycase-'));
+      const cache = names.length === 1 && await caches.open(names[0]);
+      const chunks = manifest.model.word_embeddings.chunks.map((c) => `./bundle/${c.path}`);
+      const bundle = ['manifest.json', ...manifest.files.filter((f) => f.role !== 'thumbnail').map((f) => f.path),
+        ...manifest.shards.map((s) => s.path)].map((p) => `./bundle/${p}`);
+      const app = ['./', './style.css', './app.js', './app_bg.wasm', './worker_loader.js', './worker.js', './worker_bg.wasm'];
+      const missing = [];
+      for (const url of [...app, ...bundle, ...chunks]) if (!cache || !await cache.match(url)) missing.push(url);
+      return { names, missing, chunks: chunks.length };
     });
-    if (state.cached === state.total) return state.total;
-    if (Date.now() > deadline) throw new Error(`only ${state.cached} of ${state.total} word-embedding chunks cached`);
+    if (state.names.length > 1) throw new Error(`more than one app cache: ${state.names.join(', ')}`);
+    if (state.missing.length === 0) return state.chunks;
+    if (Date.now() > deadline) {
+      throw new Error(`not cached for offline use (cache ${state.names[0] ?? 'missing'}): ${state.missing.slice(0, 8).join(', ')}${state.missing.length > 8 ? ` and ${state.missing.length - 8} more` : ''}`);
+    }
     await page.waitForTimeout(200);
   }
 }
