@@ -1,11 +1,18 @@
-//! The page: query box, download progress, result grid.
+//! The page: query box, filters, download progress, result grid. `?embed=1` gives the
+//! compact layout for an iframe (see the README).
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
+use skycase_core::overlay::Overlay;
+use skycase_core::search::{MONTH_NAMES, SEASONS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
+use crate::basemap::Basemap;
 use crate::protocol::{Filters, FromWorker, HitOut, ToWorker};
+use crate::url;
 
 /// Results shown per query.
 const TOP_K: usize = 20;
@@ -42,24 +49,16 @@ fn post(worker: &Worker, msg: &ToWorker) {
     }
 }
 
-fn url_query() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
-        .and_then(|p| p.get("q"))
-        .unwrap_or_default()
-}
-
-fn set_url_query(q: &str) {
-    let Some(window) = web_sys::window() else { return };
-    let Ok(url) = web_sys::Url::new(&window.location().href().unwrap_or_default()) else { return };
-    if q.is_empty() {
-        url.search_params().delete("q");
-    } else {
-        url.search_params().set("q", q);
-    }
-    if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url.href()));
+/// Moves keyboard focus to a result card (`None`: the first) and scrolls it into view.
+fn focus_result(frame_id: Option<&str>) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let selector = match frame_id {
+        Some(id) => format!("[data-testid=result][data-id=\"{}\"]", id.replace(['"', '\\'], "")),
+        None => "[data-testid=result]".to_string(),
+    };
+    if let Some(card) = document.query_selector(&selector).ok().flatten().and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok()) {
+        card.scroll_into_view();
+        let _ = card.focus();
     }
 }
 
@@ -70,15 +69,28 @@ fn format_mb(bytes: u64) -> String {
 /// The app.
 #[component]
 pub fn App() -> impl IntoView {
+    let start = url::read();
+    let embed = start.embed;
+    if embed {
+        // The layout is the page's own business; the class lives on <html> so that CSS can
+        // also drop the body's margins.
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.class_list().add_1("embed");
+        }
+    }
     let (phase, set_phase) = signal(Phase::Starting);
-    let (query, set_query) = signal(url_query());
+    let (query, set_query) = signal(start.query.clone());
     let (hits, set_hits) = signal(Vec::<HitOut>::new());
     let (query_error, set_query_error) = signal(None::<String>);
     let (timings, set_timings) = signal(None::<Timings>);
     let (shown_for, set_shown_for) = signal(String::new());
-    let filters = RwSignal::new(Filters::default());
+    let filters = RwSignal::new(start.filters.clone());
+    let (overlay, set_overlay) = signal(None::<Arc<Overlay>>);
     // Id of the newest query and when it was sent; older answers are dropped.
     let latest = StoredValue::new((0u32, 0f64, String::new()));
+    // Which result card takes keyboard focus when the next results arrive: the first after
+    // "more like this" (the button pressed is replaced), the linked one after an embed's link out.
+    let focus_next = StoredValue::new(start.focus.clone().map(Some));
 
     // The search worker, started by index.html before the app (see startup).
     let worker = StoredValue::new_local(None::<Worker>);
@@ -86,7 +98,7 @@ pub fn App() -> impl IntoView {
 
     let send_query = move |text: String| {
         let text = text.trim().to_string();
-        set_url_query(&text);
+        url::write(&text, &filters.get_untracked());
         if text.is_empty() {
             set_hits.set(Vec::new());
             set_query_error.set(None);
@@ -114,6 +126,13 @@ pub fn App() -> impl IntoView {
             FromWorker::Progress { stage, loaded, total } => set_phase.set(Phase::Loading { stage, loaded, total }),
             FromWorker::Ready { frames, periods, init_ms, bytes, .. } => {
                 set_phase.set(Phase::Ready { frames, periods, init_ms, bytes });
+                leptos::task::spawn_local(async move {
+                    match crate::basemap::load(BUNDLE_BASE).await {
+                        Ok(o) => set_overlay.set(o.map(Arc::new)),
+                        // The results work without it; say why the maps are missing.
+                        Err(e) => web_sys::console::warn_1(&format!("no basemap over the results: {e}").into()),
+                    }
+                });
                 let q = query.get_untracked();
                 if !q.trim().is_empty() {
                     send_query(q);
@@ -130,10 +149,16 @@ pub fn App() -> impl IntoView {
                 set_shown_for.set(text);
                 // Leptos patches the DOM synchronously on set; measure after it.
                 let t_done = now_ms();
+                if let Some(target) = focus_next.get_value() {
+                    focus_next.set_value(None);
+                    // After the cards for these results exist (rendering finishes in microtasks).
+                    set_timeout(move || focus_result(target.as_deref()), std::time::Duration::ZERO);
+                }
                 set_timings.set(Some(Timings { id, encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at }));
             }
             FromWorker::Error { id: Some(id), message } => {
                 if id == latest.get_value().0 {
+                    focus_next.set_value(None);
                     set_hits.set(Vec::new());
                     set_query_error.set(Some(message));
                 }
@@ -173,13 +198,15 @@ pub fn App() -> impl IntoView {
         send_query(query.get_untracked());
     };
     let more_like = move |shard: usize, frame: usize, vector: usize, label: String| {
+        focus_next.set_value(Some(None));
         let id = latest.get_value().0 + 1;
         latest.set_value((id, now_ms(), format!("frames like {label}")));
         post_to_worker(&ToWorker::Similar { id, shard, frame, vector, k: TOP_K, filters: filters.get_untracked() });
     };
 
+    let open_full = move || url::full_app_href(query.get().trim(), &filters.get(), None);
     view! {
-        <Shell phase=phase />
+        <Shell phase=phase embed=embed />
         <form class="search" role="search" on:submit=on_submit>
             <input
                 type="search"
@@ -191,8 +218,11 @@ pub fn App() -> impl IntoView {
                 on:input=on_input
             />
             <button type="submit">"Search"</button>
+            {embed.then(|| view! {
+                <a class="open-full" data-testid="open-full" href=open_full target="_blank" rel="noopener">"Open in skycase ↗"</a>
+            })}
         </form>
-        <FilterBar filters=filters on_change=move || send_query(query.get_untracked()) />
+        {(!embed).then(|| view! { <FilterBar filters=filters on_change=move || send_query(query.get_untracked()) /> })}
         {move || query_error.get().map(|e| view! { <p class="error" role="alert" data-testid="query-error">{e}</p> })}
         {move || timings.get().map(|t| view! {
             <p class="timings" data-testid="timings" data-query-id=t.id.to_string()
@@ -202,9 +232,13 @@ pub fn App() -> impl IntoView {
                     hits.get().len(), shown_for.get(), t.encode, t.rank, t.render)}
             </p>
         })}
-        <ol class="results" data-testid="results">
+        {move || (timings.get().is_some() && hits.with(Vec::is_empty)).then(|| view! {
+            <p class="empty" data-testid="no-results">"No frames match the filters."</p>
+        })}
+        <ol class="results" data-testid="results" aria-label="Results">
             <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits()) let:item>
-                <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like />
+                <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like overlay=overlay
+                    link_out=embed.then_some((query, filters)) />
             </For>
         </ol>
     }
@@ -216,12 +250,16 @@ pub fn App() -> impl IntoView {
 fn Shell(
     /// Current phase of the app.
     phase: ReadSignal<Phase>,
+    /// Embedded in an iframe: no header.
+    embed: bool,
 ) -> impl IntoView {
     view! {
-        <header>
-            <h1>"skycase"</h1>
-            <p class="tagline">"Find past weather in infrared satellite images of East Asia by describing it."</p>
-        </header>
+        {(!embed).then(|| view! {
+            <header>
+                <h1>"skycase"</h1>
+                <p class="tagline">"Find past weather in infrared satellite images of East Asia by describing it."</p>
+            </header>
+        })}
         <div class="status" data-testid="status" aria-live="polite">
             {move || match phase.get() {
                 Phase::Starting => view! { <span data-state="starting">"Starting the search worker…"</span> }.into_any(),
@@ -245,7 +283,8 @@ fn Shell(
     }
 }
 
-/// One result.
+/// One result: a card that takes keyboard focus, its thumbnail under the basemap, and
+/// buttons for the caption and "more like this".
 #[component]
 fn ResultCard<F>(
     /// 1-based rank.
@@ -254,6 +293,10 @@ fn ResultCard<F>(
     hit: HitOut,
     /// Called with (shard, frame, vector, label) for "more like this".
     on_more: F,
+    /// The bundle's basemap, once loaded.
+    overlay: ReadSignal<Option<Arc<Overlay>>>,
+    /// In embed mode, the search (query, filters) that the card's link out opens in the full app.
+    link_out: Option<(ReadSignal<String>, RwSignal<Filters>)>,
 ) -> impl IntoView
 where
     F: Fn(usize, usize, usize, String) + Copy + 'static,
@@ -264,25 +307,42 @@ where
         .and_then(|r| hit.caption.lines().find(|l| l.contains(r.as_str())).map(str::to_string));
     let label = hit.time.clone();
     let (shard, frame, vector) = (hit.shard, hit.frame, hit.vector);
+    let time = hit.time.replace('T', " ").replace('Z', " UTC");
+    let card_label = format!("Result {rank}: {time}, score {:.3}{}", hit.score, region_line.as_ref().map(|l| format!(", {}", l.trim_start_matches("- "))).unwrap_or_default());
+    let (frame_id, region) = (hit.id.clone(), hit.region.clone());
+    let link = link_out.map(|(query, filters)| {
+        let id = hit.id.clone();
+        move || url::full_app_href(query.get().trim(), &filters.get(), Some(&id))
+    });
     view! {
-        <li class="result" data-testid="result" data-id=hit.id.clone() data-score=format!("{:.6}", hit.score)>
-            <img src=format!("{BUNDLE_BASE}{}", hit.thumb) alt=format!("Infrared image at {}", hit.time) loading="lazy" width="256" height="147" />
+        <li class="result" data-testid="result" data-id=hit.id.clone() data-score=format!("{:.6}", hit.score)
+            data-region=hit.region.clone() tabindex="0" aria-label=card_label>
+            <div class="thumb">
+                <img src=format!("{BUNDLE_BASE}{}", hit.thumb) alt=format!("Infrared image at {}", hit.time) loading="lazy" width="256" height="147" />
+                {move || overlay.get().map(|o| view! { <Basemap overlay=o frame_id=frame_id.clone() region=region.clone() /> })}
+            </div>
             <div class="meta">
                 <span class="rank">{format!("#{rank}")}</span>
-                <time datetime=hit.time.clone()>{hit.time.replace('T', " ").replace('Z', " UTC")}</time>
+                <time datetime=hit.time.clone()>{time.clone()}</time>
                 <span class="score" title="cosine similarity">{format!("{:.3}", hit.score)}</span>
             </div>
             {region_line.map(|l| view! { <p class="matched">{l}</p> })}
             <details>
-                <summary>"Caption"</summary>
+                <summary>"Show caption"</summary>
                 <pre class="caption">{hit.caption.clone()}</pre>
             </details>
-            <button type="button" class="more" on:click=move |_| on_more(shard, frame, vector, label.clone())>"More like this"</button>
+            <div class="actions">
+                <button type="button" class="more" on:click=move |_| on_more(shard, frame, vector, label.clone())>"More like this"</button>
+                {link.map(|href| view! {
+                    <a class="open" data-testid="open-result" href=href target="_blank" rel="noopener">"Open in skycase ↗"</a>
+                })}
+            </div>
         </li>
     }
 }
 
-/// Date range, region and phenomenon filters; every change re-runs the current query.
+/// Date range, month/season, region and phenomenon filters; every change re-runs the
+/// current query. The controls show the filters' state (set from the address on load).
 #[component]
 fn FilterBar<F>(
     /// The filters the worker applies.
@@ -294,30 +354,53 @@ where
     F: Fn() + Copy + 'static,
 {
     use skycase_core::regions::{PHENOMENA, REGIONS};
-    let date = |v: String| (!v.is_empty()).then_some(v);
+    use skycase_core::search::{months_spec, parse_months};
+    let text = |v: String| (!v.is_empty()).then_some(v);
+    let months = move || filters.with(|f| months_spec(&f.months));
+    let region = move || filters.with(|f| f.region);
+    let phenomenon = move || filters.with(|f| f.phenomenon.clone());
     view! {
         <fieldset class="filters" data-testid="filters">
             <legend>"Filters"</legend>
             <label>"From "
-                <input type="date" data-testid="filter-from"
-                    on:change=move |ev| { filters.update(|f| f.from = date(event_target_value(&ev))); on_change() } />
+                <input type="date" data-testid="filter-from" prop:value=move || filters.with(|f| f.from.clone().unwrap_or_default())
+                    on:change=move |ev| { filters.update(|f| f.from = text(event_target_value(&ev))); on_change() } />
             </label>
             <label>"To "
-                <input type="date" data-testid="filter-to"
-                    on:change=move |ev| { filters.update(|f| f.to = date(event_target_value(&ev))); on_change() } />
+                <input type="date" data-testid="filter-to" prop:value=move || filters.with(|f| f.to.clone().unwrap_or_default())
+                    on:change=move |ev| { filters.update(|f| f.to = text(event_target_value(&ev))); on_change() } />
+            </label>
+            <label>"Months "
+                <select data-testid="filter-months"
+                    on:change=move |ev| { filters.update(|f| f.months = parse_months(&event_target_value(&ev)).unwrap_or_default()); on_change() }>
+                    <option value="" prop:selected=move || months().is_empty()>"any"</option>
+                    <optgroup label="Season">
+                        {SEASONS.iter().map(|(code, _)| view! { <option value=*code prop:selected=move || months() == *code>{*code}</option> }).collect_view()}
+                    </optgroup>
+                    <optgroup label="Month">
+                        {MONTH_NAMES.iter().enumerate().map(|(i, name)| {
+                            let value = (i + 1).to_string();
+                            view! { <option value=value.clone() prop:selected=move || months() == value>{*name}</option> }
+                        }).collect_view()}
+                    </optgroup>
+                </select>
             </label>
             <label>"Region "
                 <select data-testid="filter-region"
                     on:change=move |ev| { filters.update(|f| f.region = event_target_value(&ev).parse().ok()); on_change() }>
-                    <option value="">"any"</option>
-                    {REGIONS.iter().enumerate().map(|(i, r)| view! { <option value=i.to_string()>{*r}</option> }).collect_view()}
+                    <option value="" prop:selected=move || region().is_none()>"any"</option>
+                    {REGIONS.iter().enumerate().map(|(i, r)| view! {
+                        <option value=i.to_string() prop:selected=move || region() == Some(i)>{*r}</option>
+                    }).collect_view()}
                 </select>
             </label>
             <label>"Phenomenon "
                 <select data-testid="filter-phenomenon"
-                    on:change=move |ev| { filters.update(|f| f.phenomenon = date(event_target_value(&ev))); on_change() }>
-                    <option value="">"any"</option>
-                    {PHENOMENA.iter().map(|p| view! { <option value=*p>{*p}</option> }).collect_view()}
+                    on:change=move |ev| { filters.update(|f| f.phenomenon = text(event_target_value(&ev))); on_change() }>
+                    <option value="" prop:selected=move || phenomenon().is_none()>"any"</option>
+                    {PHENOMENA.iter().map(|p| view! {
+                        <option value=*p prop:selected=move || phenomenon().as_deref() == Some(*p)>{*p}</option>
+                    }).collect_view()}
                 </select>
             </label>
         </fieldset>

@@ -3,7 +3,9 @@
 //! `index.html`; `skycase-core` does the encoding and ranking, exactly as the companion.
 
 pub mod app;
+pub mod basemap;
 pub mod offline;
 pub mod protocol;
 pub mod startup;
+pub mod url;
 pub mod worker;

@@ -1,0 +1,286 @@
+// The basemap over results, the month/season filter, embed mode in an iframe and keyboard
+// use, in real Chromium against the served demo bundle.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, startServer, launch, openApp, search, results, nativeSearch, copyDist } from './harness.mjs';
+
+const SHOTS = join(ROOT, 'tests/e2e/screenshots');
+
+// Thumbnail pixels (viewBox 256×147) of cities, from the simulator's navigation check points
+// (crates/ingest/src/nav.rs): ((c − 271 + ½)·256/819, (l − 86 + ½)·147/471).
+const CITIES = {
+  'Korean Peninsula': ['Seoul', 126.13, 43.02],
+  'Hokkaido (Japan)': ['Sapporo', 169.57, 28.02],
+  'Honshu (Japan)': ['Tokyo', 168.92, 49.25],
+  'Southern China': ['Hong Kong', 75.41, 95.89],
+};
+
+let server;
+let browser;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** Per result card: its region and what its basemap draws. */
+function basemaps(page) {
+  return page.$$eval('[data-testid=result]', (cards) => cards.map((card) => {
+    const svg = card.querySelector('svg[data-testid=basemap]');
+    const region = card.querySelector('[data-testid=matched-region]');
+    const img = card.querySelector('img').getBoundingClientRect();
+    const box = svg?.getBoundingClientRect();
+    return {
+      id: card.dataset.id,
+      region: card.dataset.region,
+      viewBox: svg?.getAttribute('viewBox'),
+      label: svg?.getAttribute('aria-label'),
+      coastLength: svg?.querySelector('.coast')?.getAttribute('d').length ?? 0,
+      outlined: region?.dataset.region,
+      sameBoxAsImage: !!box && ['x', 'y', 'width', 'height'].every((k) => Math.abs(box[k] - img[k]) < 0.5),
+    };
+  }));
+}
+
+test('each result shows the coastlines and its matched region outlined over the thumbnail', async () => {
+  const { page, errors } = browser;
+  await openApp(page, server.url);
+  let checkedCities = 0;
+  for (const q of ['heavy snow over Hokkaido', 'clear skies over the Korean Peninsula', 'rain over Tokyo and Honshu']) {
+    await search(page, q);
+    await page.waitForSelector('[data-testid=result] svg[data-testid=basemap]');
+    const maps = await basemaps(page);
+    assert.equal(maps.length, 20);
+    for (const m of maps) {
+      assert.equal(m.viewBox, '0 0 256 147', m.id);
+      assert.ok(m.coastLength > 1000, `${m.id}: coastline path of ${m.coastLength} chars`);
+      assert.ok(m.sameBoxAsImage, `${m.id}: the overlay covers the image exactly`);
+      // The demo index is region-aware: every hit names the region that matched, and that
+      // region is the one outlined, and named in the overlay's accessible label.
+      assert.ok(m.region, `${m.id}: no matched region`);
+      assert.equal(m.outlined, m.region, m.id);
+      assert.equal(m.label, `Map overlay: coastlines, and the matched region ${m.region} outlined`);
+    }
+    // The outline is where the region is: its city is inside the filled outline, the other cities not.
+    const inside = await page.$$eval('[data-testid=matched-region]', (paths, cities) => paths.map((p) => {
+      const own = cities[p.dataset.region];
+      const at = ([, x, y]) => p.isPointInFill(new DOMPoint(x, y));
+      return own && { region: p.dataset.region, own: at(own),
+        others: Object.entries(cities).filter(([r]) => r !== p.dataset.region).filter(([, c]) => at(c)).map(([r]) => r) };
+    }).filter(Boolean), CITIES);
+    for (const r of inside) {
+      assert.ok(r.own, `${CITIES[r.region][0]} lies inside the ${r.region} outline`);
+      assert.deepEqual(r.others, [], `${r.region} outline holds no other region's city`);
+      checkedCities += 1;
+    }
+    if (q === 'clear skies over the Korean Peninsula') {
+      await page.locator('[data-testid=result]').first().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(SHOTS, 'basemap.png'), clip: { x: 0, y: 0, width: 1280, height: 900 } });
+    }
+  }
+  assert.ok(checkedCities >= 10, `city positions checked on ${checkedCities} outlines`);
+  assert.deepEqual(errors, []);
+});
+
+/** A copy of dist/ whose overlay.json is changed by `edit` (manifest updated or not). */
+function distWithOverlay(edit, { updateManifest }) {
+  const copy = copyDist();
+  const overlayPath = join(copy.dir, 'bundle/overlay.json');
+  const bytes = Buffer.from(edit(readFileSync(overlayPath, 'utf8')));
+  writeFileSync(overlayPath, bytes);
+  if (updateManifest) {
+    const manifestPath = join(copy.dir, 'bundle/manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const entry = manifest.files.find((f) => f.role === 'overlay');
+    entry.sha256 = createHash('sha256').update(bytes).digest('hex');
+    entry.bytes = bytes.length;
+    writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+  }
+  return copy;
+}
+
+test('a frame on no grid of the overlay shows no basemap; a corrupt overlay.json is refused', async () => {
+  const native = nativeSearch('typhoon approaching Kyushu');
+  const dropped = native[0].id;
+  const unlisted = distWithOverlay((text) => {
+    const overlay = JSON.parse(text);
+    for (const grid of Object.values(overlay.grids)) grid.frames = grid.frames.filter((f) => f !== dropped);
+    return JSON.stringify(overlay);
+  }, { updateManifest: true });
+  // One digit changed: same size, different hash.
+  const corrupt = distWithOverlay((text) => {
+    const at = text.indexOf('"coast":"M') + '"coast":"M'.length;
+    return text.slice(0, at) + ((Number(text[at]) + 1) % 10) + text.slice(at + 1);
+  }, { updateManifest: false });
+  for (const [copy, check] of [
+    [unlisted, (maps) => {
+      assert.equal(maps[0].id, dropped);
+      assert.equal(maps[0].viewBox, undefined, 'the unlisted frame has no overlay');
+      assert.ok(maps.slice(1).every((m) => m.viewBox === '0 0 256 147'), 'the other frames keep theirs');
+    }],
+    [corrupt, (maps, warnings) => {
+      assert.ok(maps.every((m) => m.viewBox === undefined), 'no overlay from a file that fails its sha256');
+      assert.ok(warnings.some((w) => w.includes('overlay.json: sha256 mismatch')), warnings.join('\n'));
+    }],
+  ]) {
+    const s = await startServer(copy.dir);
+    const b = await launch();
+    const warnings = [];
+    b.page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+    try {
+      await openApp(b.page, s.url);
+      await search(b.page, 'typhoon approaching Kyushu');
+      // The overlay loads after the index; give it the time it needs to show up (or not).
+      await b.page.waitForFunction(() => document.querySelector('[data-testid=basemap]'), null, { timeout: 5000 }).catch(() => {});
+      check(await basemaps(b.page), warnings);
+    } finally {
+      await b.close();
+      s.stop();
+      copy.remove();
+    }
+  }
+});
+
+test('the month/season filter keeps only frames of its months, as the CLI does, and lives in the URL', async () => {
+  const { page } = browser;
+  await openApp(page, server.url);
+  const q = 'typhoon over the South China Sea';
+  await search(page, q);
+  // The demo month is November 2017: winter (DJF) has nothing, autumn (SON) and November everything.
+  await page.selectOption('[data-testid=filter-months]', 'DJF');
+  await page.waitForSelector('[data-testid=no-results]');
+  assert.equal((await results(page)).length, 0);
+  assert.match(page.url(), /months=DJF/);
+  await page.selectOption('[data-testid=filter-months]', { label: 'November' });
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=result]').length === 20);
+  assert.match(page.url(), /months=11/);
+  const web = await results(page);
+  assert.deepEqual(web.map((h) => h.id), nativeSearch(q).map((h) => h.id), 'same ranking as without the filter');
+
+  // A shared link restores every filter into the controls and applies them.
+  const link = `${server.url}?q=${encodeURIComponent('snow')}&months=SON&region=${encodeURIComponent('Hokkaido (Japan)')}&phenomenon=Snow&from=2017-11-15`;
+  await openApp(page, link);
+  await page.waitForSelector('[data-testid=result]');
+  assert.equal(await page.inputValue('[data-testid=filter-months]'), 'SON');
+  assert.equal(await page.locator('[data-testid=filter-region] option:checked').innerText(), 'Hokkaido (Japan)');
+  assert.equal(await page.inputValue('[data-testid=filter-phenomenon]'), 'Snow');
+  assert.equal(await page.inputValue('[data-testid=filter-from]'), '2017-11-15');
+  for (const h of await results(page)) {
+    assert.match(h.text, /Hokkaido \(Japan\) - Snow/);
+    assert.ok(Number(h.text.match(/2017-11-(\d\d)/)[1]) >= 15, h.text);
+  }
+  // Winter via the URL: nothing in the demo month.
+  await openApp(page, `${server.url}?q=snow&months=DJF`);
+  await page.waitForSelector('[data-testid=no-results]');
+  assert.equal(await page.inputValue('[data-testid=filter-months]'), 'DJF');
+});
+
+test('embed mode works inside an iframe: compact, no chrome, results link out to the full app', async () => {
+  const copy = copyDist();
+  const src = `./?embed=1&q=${encodeURIComponent('typhoon')}&region=${encodeURIComponent('South China Sea')}&phenomenon=Typhoon`;
+  writeFileSync(join(copy.dir, 'docs-page.html'), `<!DOCTYPE html><html><head><meta charset="utf-8"><title>docs</title></head>
+<body><h1>Documentation</h1>
+<iframe id="demo" title="skycase search" src="${src}" width="640" height="520" style="border:1px solid #ccc"></iframe>
+</body></html>`);
+  const s = await startServer(copy.dir);
+  const b = await launch();
+  try {
+    await b.page.goto(`${s.url}docs-page.html`);
+    const frame = b.page.frameLocator('#demo');
+    await frame.locator('[data-testid=status] [data-state=ready]').waitFor({ timeout: 60000 });
+    await frame.locator('[data-testid=result]').first().waitFor({ timeout: 30000 });
+    const cards = frame.locator('[data-testid=result]');
+    assert.equal(await cards.count(), 20);
+    assert.equal(await frame.locator('header, h1, [data-testid=filters]').count(), 0, 'no header or filter chrome');
+    // The preset filters apply: every result has a typhoon over the South China Sea.
+    for (const text of await cards.allInnerTexts()) assert.match(text, /South China Sea - Typhoon/);
+    // Compact: three cards side by side in a 640 px frame (the full layout fits two), each with its basemap.
+    const boxes = await cards.evaluateAll((els) => els.slice(0, 4).map((e) => e.getBoundingClientRect()));
+    assert.ok(boxes[0].top === boxes[2].top && boxes[3].top > boxes[0].top, `card tops ${boxes.map((b) => b.top)}`);
+    assert.ok(boxes[0].width < 260, `card width ${boxes[0].width}`);
+    assert.equal(await frame.locator('[data-testid=result] svg[data-testid=basemap]').count(), 20);
+    // Each result links out to the same search in the full app, in a new tab, scrolled to it.
+    const first = cards.first();
+    const id = await first.getAttribute('data-id');
+    const link = first.locator('[data-testid=open-result]');
+    assert.equal(await link.getAttribute('target'), '_blank');
+    const href = new URL(await link.getAttribute('href'));
+    assert.equal(href.searchParams.get('embed'), null);
+    assert.equal(href.searchParams.get('q'), 'typhoon');
+    assert.equal(href.searchParams.get('region'), 'South China Sea');
+    assert.equal(href.hash, `#${id}`);
+    const [tab] = await Promise.all([b.context.waitForEvent('page'), link.click()]);
+    await tab.waitForSelector(`[data-testid=result][data-id="${id}"]`, { timeout: 60000 });
+    await tab.waitForFunction((rid) => document.activeElement?.dataset?.id === rid, id);
+    assert.equal(await tab.locator('header h1').count(), 1, 'the full app has its chrome');
+    await b.page.screenshot({ path: join(SHOTS, 'embed.png') });
+  } finally {
+    await b.close();
+    s.stop();
+    copy.remove();
+  }
+});
+
+test('results are reachable and usable with the keyboard alone', async () => {
+  const { page } = browser;
+  await openApp(page, server.url);
+  const input = page.locator('[data-testid=search-input]');
+  assert.ok(await input.evaluate((el) => el === document.activeElement), 'the query box has focus on load');
+  await page.keyboard.type('heavy snow over Hokkaido');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('heavy snow over Hokkaido'));
+  const active = () => page.evaluate(() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    return { testid: el.dataset.testid, id: el.dataset.id, tag: el.tagName, text: el.textContent.trim(),
+      outline: `${style.outlineStyle} ${parseFloat(style.outlineWidth)}`, open: el.parentElement?.open };
+  });
+  // Tab past the search button and the filters to the first result card.
+  let el;
+  for (let i = 0; i < 20; i += 1) {
+    await page.keyboard.press('Tab');
+    el = await active();
+    if (el.testid === 'result') break;
+  }
+  assert.equal(el.testid, 'result', 'Tab reaches the first result');
+  const firstId = el.id;
+  assert.equal(firstId, (await results(page))[0].id);
+  assert.equal(el.outline, 'solid 3', 'a focused card shows a visible outline');
+  assert.match(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), /^Result 1: 2017-11-\d\d \d\d:\d\d UTC, score 0\.\d{3}, /);
+
+  await page.keyboard.press('Tab');
+  el = await active();
+  assert.equal(el.text, 'Show caption');
+  assert.equal(el.outline, 'solid 3');
+  await page.keyboard.press('Enter');
+  assert.equal((await active()).open, true, 'Enter opens the caption');
+  const caption = page.locator('[data-testid=result]').first().locator('.caption');
+  assert.ok(await caption.isVisible());
+  assert.equal((await caption.innerText()).split('\n').length, 13, 'the full 13-line caption, as text');
+  await page.keyboard.press(' ');
+  assert.equal((await active()).open, false, 'Space closes it again');
+
+  await page.keyboard.press('Tab');
+  el = await active();
+  assert.equal(el.text, 'More like this');
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('frames like'));
+  el = await active();
+  assert.equal(el.testid, 'result', 'focus moves to the new first result');
+  assert.equal(el.id, firstId, 'a frame is most similar to itself');
+  // Enter on the button works as well.
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal((await active()).text, 'More like this');
+  const before = await page.evaluate(() => Number(document.querySelector('[data-testid=timings]').dataset.queryId));
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((prev) => Number(document.querySelector('[data-testid=timings]').dataset.queryId) > prev, before);
+});
