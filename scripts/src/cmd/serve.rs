@@ -25,6 +25,9 @@ pub struct Args {
     log_requests: bool,
 }
 
+/// Gzip bodies by file version: path, size and modification time.
+type GzCache = Mutex<HashMap<(PathBuf, usize, Option<std::time::SystemTime>), Arc<Vec<u8>>>>;
+
 fn mime(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
         "html" => "text/html; charset=utf-8",
@@ -67,7 +70,7 @@ pub fn run(args: Args) -> Result<()> {
     println!("skycase is served on http://{addr}/ (Ctrl-C stops)");
     std::io::stdout().flush().ok();
     let server = Arc::new(server);
-    let gz_cache: Arc<Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>> = Arc::default();
+    let gz_cache: Arc<GzCache> = Arc::default();
     let workers: Vec<_> = (0..4)
         .map(|_| {
             let (server, root, cache, log) = (server.clone(), root.clone(), gz_cache.clone(), args.log_requests);
@@ -84,7 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn respond(req: tiny_http::Request, root: &Path, cache: &Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>, log: bool) -> std::io::Result<()> {
+fn respond(req: tiny_http::Request, root: &Path, cache: &GzCache, log: bool) -> std::io::Result<()> {
     let header = |k: &str, v: &str| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header");
     let Some(path) = resolve(root, req.url()) else {
         return req.respond(tiny_http::Response::from_string("bad path").with_status_code(400));
@@ -99,13 +102,7 @@ fn respond(req: tiny_http::Request, root: &Path, cache: &Mutex<HashMap<PathBuf, 
     let mut headers = vec![header("Content-Type", mime(&path)), header("Cache-Control", "no-cache")];
     let body = if gzip_ok && compressible(&path) {
         headers.push(header("Content-Encoding", "gzip"));
-        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = cache.entry(path.clone()).or_insert_with(|| {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            let _ = enc.write_all(&body);
-            Arc::new(enc.finish().unwrap_or_default())
-        });
-        entry.as_ref().clone()
+        gzipped(cache, &path, &body).as_ref().clone()
     } else {
         body
     };
@@ -120,6 +117,21 @@ fn respond(req: tiny_http::Request, root: &Path, cache: &Mutex<HashMap<PathBuf, 
     req.respond(resp)
 }
 
+/// The gzip body of a file, compressed once per file version (path, size, mtime). The lock is
+/// not held while compressing, so the first requests for several large files after a start
+/// are compressed in parallel instead of queueing behind each other.
+fn gzipped(cache: &GzCache, path: &Path, body: &[u8]) -> Arc<Vec<u8>> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let key = (path.to_path_buf(), body.len(), modified);
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return hit.clone();
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 2), flate2::Compression::default());
+    let gz = Arc::new(enc.write_all(body).and_then(|_| enc.finish()).unwrap_or_default());
+    cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, gz.clone());
+    gz
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +142,23 @@ mod tests {
         assert_eq!(resolve(root, "/bundle/manifest.json?x=1"), Some(root.join("bundle/manifest.json")));
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/a/../../b"), None);
+    }
+
+    #[test]
+    fn gzip_bodies_are_cached_per_file_version() {
+        let dir = std::env::temp_dir().join(format!("skycase-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.json");
+        let cache = GzCache::default();
+        std::fs::write(&file, b"[1,2,3]").unwrap();
+        let first = gzipped(&cache, &file, b"[1,2,3]");
+        assert!(Arc::ptr_eq(&first, &gzipped(&cache, &file, b"[1,2,3]")));
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(first.as_slice()), &mut plain).unwrap();
+        assert_eq!(plain, b"[1,2,3]");
+        // A rewritten file of another size is compressed anew.
+        std::fs::write(&file, b"[1,2,3,4]").unwrap();
+        assert!(!Arc::ptr_eq(&first, &gzipped(&cache, &file, b"[1,2,3,4]")));
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
