@@ -70,7 +70,7 @@ pub fn run(args: Args) -> Result<()> {
         "encode_p50_ms": percentile(&mut encode, 0.5), "encode_p95_ms": percentile(&mut encode, 0.95),
         "rank_p50_ms": percentile(&mut rank_ms, 0.5), "rank_p95_ms": percentile(&mut rank_ms, 0.95),
         "scan_frames": args.scan_frames, "scan_dim": 256, "scan_p50_ms": percentile(&mut scan, 0.5),
-        "threads": "candle default (all cores)",
+        "threads": "one (the encoder runs skycase-core's kernels on the calling thread)",
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
