@@ -213,10 +213,15 @@ struct LayerNorm {
 }
 
 impl LayerNorm {
+    /// Normalises `x` row by row, in place.
+    fn norm(&self, x: &mut [f32]) {
+        kernel::layer_norm(x, &self.gamma, &self.beta, self.eps);
+    }
+
     /// `x + residual`, normalised row by row, in place of `x`.
     fn add_and_norm(&self, x: &mut [f32], residual: &[f32]) {
         x.iter_mut().zip(residual).for_each(|(v, r)| *v += r);
-        kernel::layer_norm(x, &self.gamma, &self.beta, self.eps);
+        self.norm(x);
     }
 }
 
@@ -383,7 +388,7 @@ impl MiniLm {
                 }
             }
         }
-        kernel::layer_norm(&mut x, &self.embed_norm.gamma, &self.embed_norm.beta, self.embed_norm.eps);
+        self.embed_norm.norm(&mut x);
 
         for layer in &self.layers {
             let context = self.attention(&layer.qkv.forward(&x), lens);
