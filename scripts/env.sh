@@ -2,7 +2,9 @@
 # Cargo's target dir stays outside the clone so rebuilds after a fresh clone are incremental.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/skycase/target}"
 export SKYCASE_MODEL_DIR="${SKYCASE_MODEL_DIR:-$HOME/.cache/skycase/models/all-MiniLM-L6-v2}"
-export PATH="$HOME/.cargo/bin:$PATH"
+# Cargo-installed tools (trunk, wasm-bindgen) and npm build tools (binaryen's wasm-opt, which
+# Trunk runs; scripts/setup installs it into tools/). Sourced from the repository root.
+export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # Trunk must never fetch tools: wasm-bindgen-cli comes from scripts/setup.
 export TRUNK_OFFLINE=true
 SKYCASE_BIN="$CARGO_TARGET_DIR/release/skycase"
