@@ -5,7 +5,8 @@
 //!   (BERT, attention-masked mean pooling, L2 normalisation), in f32 or quantized.
 //! - [`kernel`]: the f32 kernels of the encoder's forward pass (thin matrix products,
 //!   layer norm, GELU, softmax), with one summation order in wasm and natively.
-//! - [`quant`]: turns the f32 checkpoint into the quantized encoder file a bundle ships.
+//! - [`quant`]: turns the f32 checkpoint into the quantized encoder file a bundle ships;
+//!   [`calibrate`] and [`gptq`] make its rounding activation-aware.
 //! - [`embeddings`]: the word-embedding table, loaded chunk by chunk as queries need rows.
 //! - [`projection`]: the learned map from text embeddings into the joint space.
 //! - [`bundle`]: the versioned web bundle — `manifest.json`, hashes, sizes.
@@ -18,8 +19,10 @@
 //! `wasm32-unknown-unknown` and native alike.
 
 pub mod bundle;
+pub mod calibrate;
 pub mod embeddings;
 pub mod error;
+pub mod gptq;
 pub mod kernel;
 pub mod overlay;
 pub mod projection;

@@ -72,7 +72,7 @@ fn f32_encoder_matches_sentence_transformers() {
 fn shipped_quantization_stays_close() {
     let (st, cfg, tok) = (read("model.safetensors"), read("config.json"), read("tokenizer.json"));
     let opts = QuantizeOptions::default();
-    let q = quantize(&st, &cfg, opts).unwrap();
+    let q = quantize(&st, &cfg, &tok, opts).unwrap();
     let enc = TextEncoder::from_bundle_files(&tok, &q.gguf, q.word_embeddings().unwrap()).unwrap();
     let worst = reference()
         .iter()
@@ -87,7 +87,7 @@ fn shipped_quantization_stays_close() {
 #[test]
 fn chunked_word_embeddings_embed_exactly_like_the_whole_table() {
     let (st, cfg, tok) = (read("model.safetensors"), read("config.json"), read("tokenizer.json"));
-    let q = quantize(&st, &cfg, QuantizeOptions::default()).unwrap();
+    let q = quantize(&st, &cfg, &tok, QuantizeOptions::default()).unwrap();
     let whole = TextEncoder::from_bundle_files(&tok, &q.gguf, q.word_embeddings().unwrap()).unwrap();
     let rows_per_chunk = q.rows_per_chunk(128);
     let chunks: Vec<&[u8]> = q.word_chunks(rows_per_chunk).collect();

@@ -30,10 +30,13 @@ pub struct Args {
     /// Output folder.
     #[arg(long, default_value = "www/bundle")]
     out: PathBuf,
-    /// Encoder weight formats: `attention=q8_0,ffn_up=q8_0,ffn_down=q8_0,embeddings=q4_0`
-    /// (groups left out keep the default), or one format (q8_0, q5_1, q5_0, q4_1, q4_0, f16,
-    /// f32) for every linear layer. The default is the smallest setting whose worst cosine to
-    /// the f32 model stays ≥ 0.99 with margin (docs/encoder.md, crates/core/tests/parity.rs).
+    /// Encoder weight formats and rounding:
+    /// `attention=q8_0,ffn_up=q5_0,ffn_down=q5_0,embeddings=q4_0,rounding=gptq` (keys left
+    /// out keep the default), or one format (q8_0, q5_1, q5_0, q4_1, q4_0, f16, f32) for every
+    /// linear layer. `rounding=gptq` rounds activation-aware on a built-in calibration set
+    /// (`nearest`: candle's round-to-nearest). The default is the smallest setting whose worst
+    /// cosine to the f32 model stays ≥ 0.99 with margin (docs/encoder.md,
+    /// crates/core/tests/parity.rs).
     #[arg(long, default_value_t = QuantizeOptions::default().name())]
     quant: String,
     /// Number of files the word-embedding table is split into; a query downloads only the
@@ -82,7 +85,7 @@ pub fn run(args: Args) -> Result<()> {
     };
 
     eprintln!("quantizing the text encoder ({})", opts.name());
-    let encoder = quantize(&weights, &config, opts)?;
+    let encoder = quantize(&weights, &config, &tokenizer, opts)?;
     put("tokenizer.json", "tokenizer", &tokenizer)?;
     put("encoder.gguf", "encoder", &encoder.gguf)?;
     let word_embeddings = word_chunks(&encoder, args.word_chunks, &staging)?;
