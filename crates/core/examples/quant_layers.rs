@@ -4,31 +4,18 @@
 //!
 //!     cargo run --release -p skycase-core --example quant_layers [FORMAT] [MODEL_DIR]
 
-use std::path::PathBuf;
+#[path = "support/reference.rs"]
+mod reference;
 
+use reference::{model_dir, model_files, reference_items};
 use skycase_core::quant::{quantize_with, Quantization};
 use skycase_core::text::{cosine, TextEncoder};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let low = Quantization::parse(&std::env::args().nth(1).unwrap_or_else(|| "q4_0".into()))?;
-    let dir = std::env::args().nth(2).map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-        PathBuf::from(home).join(".cache/skycase/models/all-MiniLM-L6-v2")
-    });
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()));
-    let (st, cfg, tok) = (read("model.safetensors")?, read("config.json")?, read("tokenizer.json")?);
-    let reference: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/minilm_reference.json"))?)?;
-    let items: Vec<(String, Vec<f32>)> = reference["items"]
-        .as_array()
-        .ok_or("reference: no items")?
-        .iter()
-        .map(|it| {
-            let text = it["text"].as_str().unwrap_or_default().to_string();
-            let e = it["embedding"].as_array().map(|a| a.iter().filter_map(|v| v.as_f64()).map(|v| v as f32).collect()).unwrap_or_default();
-            (text, e)
-        })
-        .collect();
+    let dir = model_dir(std::env::args().nth(2));
+    let (st, cfg, tok) = model_files(&dir)?;
+    let items = reference_items()?;
     let groups = [("attention", ".attention."), ("ffn_up", ".intermediate."), ("ffn_down", ".output.dense")];
     println!("| layer | group at {} | worst cosine |", low.name());
     println!("|---|---|---:|");

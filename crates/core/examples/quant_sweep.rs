@@ -8,31 +8,18 @@
 //!
 //! Prints a Markdown table (docs/encoder.md holds the last run).
 
-use std::path::PathBuf;
+#[path = "support/reference.rs"]
+mod reference;
 
+use reference::{model_dir, model_files, reference_items};
 use skycase_core::calibrate::{calibration_texts, Calibration};
 use skycase_core::quant::{quantize_calibrated, Quantization, Quantization::*, QuantizeOptions, Rounding};
 use skycase_core::text::{cosine, TextEncoder, TextTokenizer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-        PathBuf::from(home).join(".cache/skycase/models/all-MiniLM-L6-v2")
-    });
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()));
-    let (st, cfg, tok) = (read("model.safetensors")?, read("config.json")?, read("tokenizer.json")?);
-    let reference: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/minilm_reference.json"))?)?;
-    let items: Vec<(String, Vec<f32>)> = reference["items"]
-        .as_array()
-        .ok_or("reference: no items")?
-        .iter()
-        .map(|it| {
-            let text = it["text"].as_str().unwrap_or_default().to_string();
-            let e = it["embedding"].as_array().map(|a| a.iter().filter_map(|v| v.as_f64()).map(|v| v as f32).collect()).unwrap_or_default();
-            (text, e)
-        })
-        .collect();
+    let dir = model_dir(std::env::args().nth(1));
+    let (st, cfg, tok) = model_files(&dir)?;
+    let items = reference_items()?;
 
     let texts = calibration_texts();
     let started = std::time::Instant::now();
