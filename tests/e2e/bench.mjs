@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { ROOT, DIST, BUNDLE, SKYCASE, launch, openApp, search, waitUntilOfflineReady } from './harness.mjs';
 
 const REPS = Number(process.env.BENCH_REPS || 5);
+// The same eight as skycase_core::BENCH_QUERIES (skycase bench).
 const QUERIES = ['typhoon approaching Kyushu', 'heavy snow over Hokkaido', 'clear skies across Mongolia',
   'rain along the Pacific coast of Japan', 'a typhoon over the South China Sea with clear skies in Mongolia',
   'snow in Manchuria and the Korean Peninsula', 'cloudy East China Sea', 'Honshu, Japan is experiencing a typhoon.'];

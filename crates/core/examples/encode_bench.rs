@@ -8,18 +8,7 @@
 use std::time::Instant;
 
 use skycase_core::text::TextEncoder;
-
-/// The queries of `skycase bench` and tests/e2e/bench.mjs (5–16 tokens).
-const QUERIES: [&str; 8] = [
-    "typhoon approaching Kyushu",
-    "heavy snow over Hokkaido",
-    "clear skies across Mongolia",
-    "rain along the Pacific coast of Japan",
-    "a typhoon over the South China Sea with clear skies in Mongolia",
-    "snow in Manchuria and the Korean Peninsula",
-    "cloudy East China Sea",
-    "Honshu, Japan is experiencing a typhoon.",
-];
+use skycase_core::BENCH_QUERIES;
 
 fn main() {
     let dir = std::env::var("SKYCASE_MODEL_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| {
@@ -33,7 +22,7 @@ fn main() {
     let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
     let (mut tokenize, mut lookup, mut forward) = (Vec::new(), Vec::new(), Vec::new());
     for rep in 0..=reps {
-        for q in QUERIES {
+        for q in BENCH_QUERIES {
             let t = Instant::now();
             let ids = enc.tokenizer().encode(q).unwrap();
             let t_tok = ms(t);

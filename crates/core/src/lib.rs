@@ -41,3 +41,16 @@ pub use rank::{rank, Hit, QueryVector};
 pub use search::{Answer, Filters, Searcher};
 pub use shard::{FrameRecord, Shard, VectorKind};
 pub use text::{MiniLm, MiniLmConfig, TextEncoder, TextTokenizer};
+
+/// The benchmark queries (5–16 tokens, as the targets specify), shared by `skycase bench`
+/// and the encoder example; tests/e2e/bench.mjs sends the same eight in the browser.
+pub const BENCH_QUERIES: [&str; 8] = [
+    "typhoon approaching Kyushu",
+    "heavy snow over Hokkaido",
+    "clear skies across Mongolia",
+    "rain along the Pacific coast of Japan",
+    "a typhoon over the South China Sea with clear skies in Mongolia",
+    "snow in Manchuria and the Korean Peninsula",
+    "cloudy East China Sea",
+    "Honshu, Japan is experiencing a typhoon.",
+];

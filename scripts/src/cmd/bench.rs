@@ -5,21 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use skycase_core::{rank, Filters, QueryVector, Shard};
+use skycase_core::{rank, Filters, QueryVector, Shard, BENCH_QUERIES};
 
 use crate::bundle::load_searcher;
-
-/// Queries of 5–16 tokens, as the targets specify.
-pub const QUERIES: [&str; 8] = [
-    "typhoon approaching Kyushu",
-    "heavy snow over Hokkaido",
-    "clear skies across Mongolia",
-    "rain along the Pacific coast of Japan",
-    "a typhoon over the South China Sea with clear skies in Mongolia",
-    "snow in Manchuria and the Korean Peninsula",
-    "cloudy East China Sea",
-    "Honshu, Japan is experiencing a typhoon.",
-];
 
 /// Arguments of `skycase bench`.
 #[derive(clap::Args)]
@@ -50,7 +38,7 @@ pub fn run(args: Args) -> Result<()> {
     let (mut encode, mut rank_ms) = (Vec::new(), Vec::new());
     searcher.search("warm up", 20, &Filters::default(), clock)?;
     for _ in 0..args.reps.max(1) {
-        for q in QUERIES {
+        for q in BENCH_QUERIES {
             let a = searcher.search(q, 20, &Filters::default(), clock)?;
             encode.push(a.encode.as_secs_f64() * 1e3);
             rank_ms.push(a.rank.as_secs_f64() * 1e3);
