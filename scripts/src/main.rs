@@ -35,6 +35,8 @@ enum Command {
     Export(cmd::export::Args),
     /// Rank a bundle's frames for a query, exactly as the browser does.
     Search(cmd::search::Args),
+    /// Retrieval on held-out months with template, English and Korean queries (report in docs/).
+    Eval(cmd::eval::Args),
     /// Measure native query encode and ranking latency.
     Bench(cmd::bench::Args),
     /// Serve a built app folder on 127.0.0.1.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Sample(args) => cmd::sample::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Search(args) => cmd::search::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),
     };

@@ -1,8 +1,8 @@
 //! `evaluate` end to end on a tiny simulated archive: six frames (the real wxsim frame of
 //! tests/fixtures/ingest/sim and five brightness variants of it), truth captions chosen here,
 //! a small random checkpoint. Every reported number is recomputed here from labels.jsonl
-//! parsed on its own, and the ranking from f32 embeddings (text encoder in f32, image model
-//! in f32), independently of the int8 / quantized search path the evaluation runs.
+//! parsed on its own, and the ranking from the image model's f32 vectors and the shipped
+//! (quantized) text encoder called directly: no shard, int8 scan or Searcher involved.
 //!
 //! Needs the model that `scripts/fetch-model` installs (`SKYCASE_MODEL_DIR` overrides where).
 
@@ -154,10 +154,13 @@ fn numbers_match_an_independent_recount() {
     assert_eq!(en.summary.cells_strict, 0);
     assert_eq!(en.summary.hits_strict, None);
 
-    // The ranking, recomputed in f32: every listed score is the frame's best region score within
-    // quantization error, the list is in score order, and no frame left out scores clearly higher.
-    let read = |f: &str| std::fs::read(model_dir().join(f)).unwrap();
-    let encoder = skycase_core::TextEncoder::from_f32_files(&read("tokenizer.json"), &read("config.json"), &read("model.safetensors")).unwrap();
+    // The ranking, recomputed: every listed score is the frame's best region score within int8
+    // error, the list is in score order, and no frame left out scores clearly higher.
+    // The query side: the quantized encoder the bundle ships (read back from the cache the run
+    // wrote) run here outside the Searcher, then the checkpoint's projection.
+    let text = skycase_eval::text_side(&model_dir(), Some(&base.join("cache"))).unwrap();
+    let words = skycase_core::WordEmbeddings::loaded(text.words_format, text.rows, text.dim, text.words.clone()).unwrap();
+    let encoder = skycase_core::TextEncoder::from_bundle_files(&text.tokenizer, &text.encoder, words).unwrap();
     let proj = skycase_core::Projection::from_safetensors(&std::fs::read(ckpt.join("projection.safetensors")).unwrap(), "p").unwrap();
     let model = ImageModel::load(&ckpt).unwrap();
     let meta = std::fs::read(archive.join("meta.json")).unwrap();

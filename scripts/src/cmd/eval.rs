@@ -1,0 +1,114 @@
+//! `skycase eval`: retrieval on held-out simulated months with the template, English and
+//! Korean query sets, through the app's own search path; writes a markdown report.
+//! The work is `skycase_eval::evaluate`; this file only reads flags.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use skycase_eval::{evaluate, read_study_table, EvalOptions, Split};
+
+use crate::util::{default_model_dir, write_atomic};
+
+/// Arguments of `skycase eval`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Checkpoint folder written by `skycase train`.
+    #[arg(long, default_value = "data/demo/model")]
+    checkpoint: PathBuf,
+    /// A dev archive (simulated: meta.json, labels.jsonl, frames/); repeat for several, they
+    /// form one index. The dev half of each query set runs on it.
+    #[arg(long = "dev", value_name = "ARCHIVE")]
+    dev: Vec<PathBuf>,
+    /// A test archive; repeat for several. The test half of each query set runs on it.
+    #[arg(long = "test", value_name = "ARCHIVE")]
+    test: Vec<PathBuf>,
+    /// Query sets, comma-separated: `template` (the study's 65, built in) and names of
+    /// `queries-<name>.tsv` files in --queries.
+    #[arg(long, default_value = "template,en,ko")]
+    sets: String,
+    /// Folder of the query files.
+    #[arg(long, default_value = "data/eval")]
+    queries: PathBuf,
+    /// The study's Table I (TSV) to print next to ours; "none" to leave it out.
+    #[arg(long, default_value = "data/eval/study-table1.tsv")]
+    study: PathBuf,
+    /// Results per query.
+    #[arg(short, long, default_value_t = 20)]
+    k: usize,
+    /// The all-MiniLM-L6-v2 folder (default: $SKYCASE_MODEL_DIR or the setup's cache).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Cache of image vectors (per checkpoint × archive) and of the quantized encoder.
+    #[arg(long)]
+    cache: Option<PathBuf>,
+    /// No cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Markdown report to write.
+    #[arg(long, default_value = "docs/queries.md")]
+    out: PathBuf,
+    /// Also write every query's ranked results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.dev.is_empty() && args.test.is_empty() {
+        bail!("give at least one archive with --dev or --test");
+    }
+    let mut runs = Vec::new();
+    if !args.dev.is_empty() {
+        runs.push((Split::Dev, args.dev.clone()));
+    }
+    if !args.test.is_empty() {
+        runs.push((Split::Test, args.test.clone()));
+    }
+    let cache = if args.no_cache {
+        None
+    } else {
+        Some(args.cache.clone().unwrap_or_else(|| {
+            let base = std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache"));
+            base.join("skycase/eval")
+        }))
+    };
+    let study = match args.study.to_str() {
+        Some("none") => None,
+        _ => Some(read_study_table(&args.study).with_context(|| "--study (\"none\" to leave the study's table out)")?),
+    };
+    let opts = EvalOptions {
+        checkpoint: args.checkpoint.clone(),
+        text_model: args.model.clone().unwrap_or_else(default_model_dir),
+        runs,
+        query_dir: args.queries.clone(),
+        sets: args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        k: args.k,
+        cache,
+        progress: !args.quiet,
+    };
+    let report = evaluate(&opts)?;
+    write_atomic(&args.out, report.to_markdown(&command_line(), study.as_ref()).as_bytes())?;
+    if let Some(path) = &args.json {
+        write_atomic(path, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    print!("{}", report.summary_text());
+    eprintln!("report written to {}", args.out.display());
+    Ok(())
+}
+
+/// The command line (program name `skycase`), shell-quoted where needed.
+fn command_line() -> String {
+    std::iter::once("skycase".to_string())
+        .chain(std::env::args().skip(1))
+        .map(|a| {
+            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
