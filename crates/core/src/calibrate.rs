@@ -22,9 +22,9 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
+use skycase_vocab::{bullet, PHENOMENA, REGIONS};
 
 use crate::error::{Error, Result};
-use crate::regions::{PHENOMENA, REGIONS};
 use crate::text::{MiniLmConfig, TextTokenizer};
 
 /// Second moments of one linear layer's input.
@@ -152,7 +152,7 @@ pub fn calibration_texts() -> Vec<String> {
     for (r, region) in REGIONS.iter().enumerate() {
         for (p, phenomenon) in PHENOMENA.iter().enumerate() {
             let what = prose(phenomenon);
-            texts.push(format!("- {region} - {phenomenon}"));
+            texts.push(bullet(r, p));
             // One phrasing per pair, rotating, keeps the set small but varied.
             texts.push(match (r + p) % 6 {
                 0 => format!("{what} over {region}"),
@@ -167,13 +167,12 @@ pub fn calibration_texts() -> Vec<String> {
     // Whole captions: every region's bullet, phenomena by a fixed pseudo-random walk.
     let mut state = 0x9e37_79b9u32;
     for _ in 0..24 {
-        let lines: Vec<String> = REGIONS
-            .iter()
-            .map(|region| {
+        let lines: Vec<String> = (0..REGIONS.len())
+            .map(|r| {
                 state ^= state << 13;
                 state ^= state >> 17;
                 state ^= state << 5;
-                format!("- {region} - {}", PHENOMENA[state as usize % PHENOMENA.len()])
+                bullet(r, state as usize % PHENOMENA.len())
             })
             .collect();
         texts.push(lines.join("\n"));

@@ -28,7 +28,6 @@ pub mod overlay;
 pub mod projection;
 pub mod quant;
 pub mod rank;
-pub mod regions;
 pub mod search;
 pub mod shard;
 pub mod text;

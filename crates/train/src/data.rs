@@ -10,8 +10,8 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use skycase_core::regions::{phenomenon_of, PHENOMENA, REGIONS};
 use skycase_ingest::{Navigation, RegionMasks, Regions, Sidecar};
+use skycase_vocab::{phenomenon_of, PHENOMENA, REGIONS};
 
 use crate::error::{Error, Result};
 use crate::model::{preprocess, ModelConfig, RegionWeights, N_REGIONS};

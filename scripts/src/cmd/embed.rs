@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! <out>/<period>.skyshard     one shard per month (YYYY-MM): a region model stores 13
-//!                             vectors per frame (skycase_core::regions::REGIONS order),
+//!                             vectors per frame (skycase_vocab::REGIONS order),
 //!                             a global model one ("global"); int8 by default
 //! <out>/projection.safetensors  the checkpoint's text projection (D × 384 + D)
 //! <out>/index.json            {"vectors", "joint_dim", "checkpoint", "command", "model"}
@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use skycase_core::regions::REGIONS;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_ingest::{FrameStore, Navigation, RegionMasks, Regions, Sidecar};
 use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
 use skycase_train::{Granularity, ImageModel, ModelConfig};
+use skycase_vocab::REGIONS;
 
 use super::sample::DemoFrame;
 use crate::util::{progress, read, write_atomic};
