@@ -29,6 +29,9 @@ pub enum Error {
     /// Bundle, shard or search failure (skycase-core).
     #[error("{0}")]
     Core(#[from] skycase_core::Error),
+    /// Quantizing the text encoder failed (skycase-quant).
+    #[error("{0}")]
+    Quant(#[from] skycase_quant::Error),
     /// Checkpoint or label reading failure (skycase-train).
     #[error("{0}")]
     Train(#[from] skycase_train::Error),

@@ -20,12 +20,14 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use skycase_core::bundle::{sha256_hex, FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION};
-use skycase_core::quant::{quantize, QuantizeOptions, Quantization};
-use skycase_core::regions::REGIONS;
+use skycase_vocab::REGIONS;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
+use skycase_core::load::StartupFiles;
 use skycase_core::Searcher;
-use skycase_ingest::{Navigation, RegionMasks, Regions, Sidecar};
+use skycase_ingest::Sidecar;
+use skycase_quant::{quantize, ModelFiles, QuantizeOptions, Quantization};
 use skycase_train::data::{read_labels, Sample};
+use skycase_train::archive::sidecar_masks;
 use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
 use skycase_train::{Granularity, ImageModel};
 
@@ -192,15 +194,7 @@ pub fn embed_archive(ckpt: &Checkpoint, root: &Path, cache: Option<&Path>, progr
             format!("frames are {}×{} px, the checkpoint was trained on {}×{} px", sidecar.width, sidecar.height, cfg.frame_width, cfg.frame_height),
         ));
     }
-    let regions_path = root.join("regions.geojson");
-    let regions = if regions_path.is_file() {
-        let text = std::fs::read_to_string(&regions_path).map_err(|e| Error::io(&regions_path, e))?;
-        Regions::from_geojson_str(&text, &regions_path)?
-    } else {
-        Regions::bundled()
-    };
-    let rm = RegionMasks::rasterize(&regions, &Navigation::Geos(sidecar.nav.clone()), sidecar.width, sidecar.height);
-    let masks: Vec<Vec<bool>> = (0..REGIONS.len()).map(|k| rm.mask(k)).collect();
+    let masks = sidecar_masks(root, &sidecar)?;
 
     let bar = if progress { bar(samples.len() as u64, &format!("embed {name}")) } else { indicatif::ProgressBar::hidden() };
     let mut vectors = Vec::with_capacity(samples.len() * names.len() * dim);
@@ -276,13 +270,7 @@ struct TextMeta {
 /// Quantizes all-MiniLM-L6-v2 from `model_dir` with the exporter's default settings, or
 /// reads the result from `cache` (keyed by the model files and the settings).
 pub fn text_side(model_dir: &Path, cache: Option<&Path>) -> Result<TextSide> {
-    let read = |f: &str| {
-        let p = model_dir.join(f);
-        std::fs::read(&p).map_err(|e| Error::io(&p, e))
-    };
-    let tokenizer = read("tokenizer.json")?;
-    let config = read("config.json")?;
-    let weights = read("model.safetensors")?;
+    let ModelFiles { safetensors: weights, config, tokenizer } = ModelFiles::read(model_dir)?;
     let opts = QuantizeOptions::default();
     let mut h = Sha256::new();
     for b in [&tokenizer, &config, &weights] {
@@ -337,7 +325,7 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
             periods.entry(period.to_string()).or_default().push((a, i));
         }
     }
-    let mut shards = Vec::new();
+    let mut shard_bytes = Vec::new();
     let mut entries = Vec::new();
     let mut origin = Vec::new();
     for (period, mut members) in periods {
@@ -352,10 +340,8 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
         let n = archives[0].names.len();
         let rows: Vec<Vec<f32>> = members.iter().flat_map(|&(a, i)| (0..n).map(move |v| archives[a].vector(i, v).to_vec())).collect();
         let shard = Shard::from_f32(period.clone(), archives[0].names.clone(), records, archives[0].dim, &rows, VectorKind::Int8)?;
-        // Through the file format, as the browser receives it.
         let bytes = shard.to_bytes();
         let path = format!("shards/{period}.skyshard");
-        let shard = Shard::from_bytes(&bytes, &path)?;
         let file = FileEntry::describe(&path, "shard", &bytes);
         let recs = shard.records();
         entries.push(ShardEntry {
@@ -367,7 +353,7 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
             start: recs.first().map(|r| r.time.clone()).unwrap_or_default(),
             end: recs.last().map(|r| r.time.clone()).unwrap_or_default(),
         });
-        shards.push(shard);
+        shard_bytes.push(bytes);
         origin.push(members);
     }
     let files = vec![
@@ -394,7 +380,12 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
         files,
         shards: entries,
     };
-    let mut searcher = Searcher::new(manifest, &text.tokenizer, &text.encoder, Some(&ckpt.projection), shards)?;
+    // The app's load order: the startup files' bytes in `StartupFiles::entries` order, then the
+    // word-embedding chunks.
+    let startup = StartupFiles::of(&manifest)?;
+    let mut bytes = vec![text.tokenizer.clone(), text.encoder.clone(), ckpt.projection.clone()];
+    bytes.extend(shard_bytes);
+    let mut searcher = startup.build(manifest, bytes)?;
     for (k, b) in chunk_bytes.into_iter().enumerate() {
         searcher.insert_chunk(k, b.to_vec())?;
     }

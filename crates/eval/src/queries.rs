@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use skycase_core::regions::{PHENOMENA, REGIONS};
+use skycase_vocab::{PHENOMENA, REGIONS};
 
 use crate::error::{Error, Result};
 

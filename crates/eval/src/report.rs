@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use skycase_core::regions::{PHENOMENA, REGIONS};
+use skycase_vocab::{PHENOMENA, REGIONS};
 
 use crate::error::{Error, Result};
 use crate::index::{bar, build_searcher, embed_archive, text_side, Checkpoint};

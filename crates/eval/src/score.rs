@@ -15,7 +15,7 @@
 //!   carries no such flag yet; until it does, [`nothing_close`] returns `None` and the rates
 //!   are reported as n/a.
 
-use skycase_core::regions::{PHENOMENA, REGIONS};
+use skycase_vocab::{PHENOMENA, REGIONS};
 use skycase_core::{Answer, Filters, Searcher};
 
 use crate::error::Result;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use skycase_core::regions::{PHENOMENA, REGIONS};
+use skycase_vocab::{PHENOMENA, REGIONS};
 use skycase_eval::{evaluate, EvalOptions, Split};
 use skycase_ingest::{Navigation, RegionMasks, Regions, Sidecar};
 use skycase_train::{Granularity, ImageModel, ModelConfig};

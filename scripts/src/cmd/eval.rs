@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use skycase_eval::{evaluate, read_study_table, EvalOptions, Split};
+use skycase_quant::default_model_dir;
 
-use crate::util::{default_model_dir, write_atomic};
+use crate::util::write_atomic;
 
 /// Arguments of `skycase eval`.
 #[derive(clap::Args)]
