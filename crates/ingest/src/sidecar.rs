@@ -200,10 +200,19 @@ pub(crate) fn decode_png_gray(bytes: &[u8], path: &Path, format: &'static str) -
     limits.max_image_height = Some(20_000);
     limits.max_alloc = Some(512 * 1024 * 1024);
     dec.set_limits(limits).map_err(|e| Error::format(path, format, format!("PNG: {e}")))?;
-    if dec.color_type() != image::ColorType::L8 {
-        return Err(Error::format(path, format, format!("PNG colour type {:?}, expected 8-bit grey", dec.color_type())));
+    // PNG optimisers (wxsim runs oxipng) may store a grey frame as an indexed PNG with a grey
+    // palette, which the decoder expands to RGB: accepted when every pixel is grey (R = G = B),
+    // so nothing is lost; real colour is refused.
+    let colour = dec.color_type();
+    if !matches!(colour, image::ColorType::L8 | image::ColorType::Rgb8) {
+        return Err(Error::format(path, format, format!("PNG colour type {colour:?}, expected 8-bit grey")));
     }
     let img = image::DynamicImage::from_decoder(dec).map_err(|e| Error::format(path, format, format!("PNG: {e}")))?;
+    if let image::DynamicImage::ImageRgb8(rgb) = &img {
+        if let Some((x, y, _)) = rgb.enumerate_pixels().find(|(_, _, p)| p.0[0] != p.0[1] || p.0[1] != p.0[2]) {
+            return Err(Error::format(path, format, format!("PNG colour type {colour:?} with a coloured pixel at ({x}, {y}), expected 8-bit grey")));
+        }
+    }
     Ok(img.into_luma8())
 }
 
@@ -219,6 +228,22 @@ pub(crate) fn time_from_name(path: &Path, format: &'static str) -> Result<DateTi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grey_frames_stored_as_rgb_or_palette_decode_and_colour_is_refused() {
+        let png = |img: image::DynamicImage| {
+            let mut buf = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut buf, image::ImageFormat::Png).unwrap();
+            buf.into_inner()
+        };
+        let grey = image::RgbImage::from_fn(3, 2, |x, y| image::Rgb([(x * 40 + y) as u8; 3]));
+        let got = decode_png_gray(&png(grey.into()), Path::new("g.png"), FORMAT).unwrap();
+        assert_eq!(got.as_raw(), &[0, 40, 80, 1, 41, 81]);
+        let mut colour = image::RgbImage::from_fn(3, 2, |_, _| image::Rgb([9, 9, 9]));
+        colour.put_pixel(2, 1, image::Rgb([9, 9, 10]));
+        let err = decode_png_gray(&png(colour.into()), Path::new("c.png"), FORMAT).unwrap_err().to_string();
+        assert!(err.contains("c.png") && err.contains("coloured pixel at (2, 1)"), "{err}");
+    }
 
     #[test]
     fn linear_calibration_parses() {
