@@ -11,6 +11,7 @@
 //! - [`eval`]: R@k both ways and the study's Table I hit rate, per storage (f32/f16/int8).
 //! - [`rng`]: the seeded generator behind initialisation and shuffling.
 
+pub mod calibration;
 pub mod data;
 pub mod error;
 pub mod eval;

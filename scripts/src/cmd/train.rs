@@ -62,6 +62,10 @@ pub struct Args {
     /// input channel.
     #[arg(long)]
     clear_ref: bool,
+    /// Region-aware: phrasings per region × phenomenon from the phrasing grammar
+    /// (skycase-vocab), on top of the five fixed ones; 0 trains on the five only.
+    #[arg(long, default_value_t = 40)]
+    phrasings: usize,
     /// Train region-aware models on the bullet only (no extra phrasings).
     #[arg(long)]
     no_augment: bool,
@@ -104,6 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         augment_text: !args.no_augment,
         joint_dim: args.dim,
         frame_loss: args.frame_loss,
+        grammar_phrasings: args.phrasings,
         extra_data: args.extra_data.iter().map(|p| p.display().to_string()).collect(),
         ..TrainConfig::default()
     };
@@ -124,7 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let mut bank = TextBank::open(&cache.join("text-bank.json"))?;
-    let needed = text::texts_needed(ds.samples.iter().map(|s| s.caption.clone()));
+    let needed = text::texts_needed(ds.samples.iter().map(|s| s.caption.clone()), cfg.grammar_phrasings);
     let missing = bank.missing(&needed).len();
     if missing > 0 {
         let Some(dir) = args.text_model.clone().or_else(|| std::env::var_os("SKYCASE_TEXT_MODEL").map(PathBuf::from)) else {
@@ -158,6 +163,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             m.i2t[1],
             m.i2t[2]
         );
+    }
+    if let Some(c) = &s.calibration {
+        println!("  nothing-close calibration (held-out days): {c}");
     }
     println!("checkpoint: {}", out.display());
     Ok(())
