@@ -26,6 +26,10 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
         Some(p) => Some(load(&p.path, &|b| p.verify(b))?),
         None => None,
     };
+    let calibration = match manifest.files.iter().find(|f| f.role == "calibration").cloned() {
+        Some(c) => Some((load(&c.path, &|b| c.verify(b))?, c.path)),
+        None => None,
+    };
     let mut shards = Vec::new();
     for entry in &manifest.shards {
         let bytes = load(&entry.path, &|b| entry.verify(b))?;
@@ -33,6 +37,13 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     }
     let chunks = manifest.model.word_embeddings.chunks.clone();
     let mut searcher = Searcher::new(manifest, &tokenizer, &encoder, projection.as_deref(), shards)?;
+    // For measuring what region binding does (docs/alignment.md); the default binds.
+    if std::env::var_os("SKYCASE_NO_REGION_BINDING").is_some_and(|v| v == "1") {
+        searcher.set_region_binding(false);
+    }
+    if let Some((bytes, path)) = calibration {
+        searcher.set_calibration(&bytes, &path).with_context(|| format!("bundle {}", dir.display()))?;
+    }
     for (k, chunk) in chunks.iter().enumerate() {
         searcher.insert_chunk(k, read(&dir.join(&chunk.path))?).with_context(|| format!("bundle {}", dir.display()))?;
     }

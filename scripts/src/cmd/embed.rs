@@ -9,6 +9,7 @@
 //!                             vectors per frame (skycase_vocab::REGIONS order),
 //!                             a global model one ("global"); int8 by default
 //! <out>/projection.safetensors  the checkpoint's text projection (D × 384 + D)
+//! <out>/calibration.json      the checkpoint's "nothing close" calibration, if it has one
 //! <out>/index.json            {"vectors", "joint_dim", "checkpoint", "command", "model"}
 //! ```
 //! `skycase export --index <out>` ships these shards and the projection. Every file is
@@ -21,6 +22,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_ingest::{FrameStore, Navigation, RegionMasks, Regions, Sidecar};
+use skycase_train::calibration::CALIBRATION_FILE;
 use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
 use skycase_train::{Granularity, ImageModel, ModelConfig};
 use skycase_vocab::REGIONS;
@@ -191,6 +193,20 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     write_atomic(&args.out.join(PROJECTION_FILE), &projection)?;
+    // The "nothing close" calibration travels with the vectors it was fit for; an index
+    // without one (a global model, an older checkpoint) must not keep a stale copy.
+    let cal_src = args.checkpoint.join(CALIBRATION_FILE);
+    let cal_dst = args.out.join(CALIBRATION_FILE);
+    if cal_src.is_file() && cfg.granularity == Granularity::Region {
+        let bytes = read(&cal_src)?;
+        let cal = skycase_core::strength::Calibration::from_json(&bytes, &cal_src.display().to_string())?;
+        if cal.joint_dim != cfg.joint_dim {
+            bail!("{}: anchors have {} dimensions, the model's joint space {}", cal_src.display(), cal.joint_dim, cfg.joint_dim);
+        }
+        write_atomic(&cal_dst, &bytes)?;
+    } else if cal_dst.is_file() {
+        std::fs::remove_file(&cal_dst).with_context(|| format!("{}: cannot remove stale calibration", cal_dst.display()))?;
+    }
     let info = IndexInfo {
         vectors,
         joint_dim: cfg.joint_dim,

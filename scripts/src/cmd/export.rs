@@ -234,6 +234,12 @@ fn image_shards(index: &Path, frames_dir: &Path, staging: &Path, put: &mut Put<'
     let info_path = index.join("index.json");
     let info: IndexInfo = serde_json::from_slice(&read(&info_path)?).with_context(|| format!("{}: not an index description", info_path.display()))?;
     put("projection.safetensors", "projection", &read(&index.join("projection.safetensors"))?)?;
+    let calibration = index.join("calibration.json");
+    if calibration.is_file() {
+        let bytes = read(&calibration)?;
+        skycase_core::strength::Calibration::from_json(&bytes, &calibration.display().to_string())?;
+        put("calibration.json", "calibration", &bytes)?;
+    }
     let mut paths: Vec<PathBuf> = std::fs::read_dir(index)
         .with_context(|| format!("{}: cannot list", index.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
