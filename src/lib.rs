@@ -7,5 +7,6 @@ pub mod basemap;
 pub mod offline;
 pub mod protocol;
 pub mod startup;
+pub mod strings;
 pub mod url;
 pub mod worker;

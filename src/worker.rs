@@ -73,7 +73,7 @@ pub fn start() {
                 let answered = query(&text, k, &filters).await;
                 let ok = answered.is_ok();
                 post(&match answered {
-                    Ok((hits, encode_ms, rank_ms)) => FromWorker::Results { id, hits, encode_ms, rank_ms },
+                    Ok((hits, encode_ms, rank_ms, nothing_close)) => FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
                 if ok {
@@ -82,7 +82,7 @@ pub fn start() {
             }),
             Ok(ToWorker::Similar { id, shard, frame, vector, k, filters }) => {
                 post(&match similar(shard, frame, vector, k, &filters) {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms },
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }
@@ -335,23 +335,29 @@ async fn load(base: &str) -> Result<(), String> {
     let tok = manifest.file("tokenizer").map_err(|e| e.to_string())?.clone();
     let enc = manifest.file("encoder").map_err(|e| e.to_string())?.clone();
     let proj = manifest.files.iter().find(|f| f.role == "projection").cloned();
+    let cal = manifest.files.iter().find(|f| f.role == "calibration").cloned();
     let shard_entries: Vec<FileEntry> = manifest
         .shards
         .iter()
         .map(|s| FileEntry { path: s.path.clone(), role: "shard".into(), sha256: s.sha256.clone(), bytes: s.bytes })
         .collect();
-    let entries: Vec<&FileEntry> = [&tok, &enc].into_iter().chain(proj.as_ref()).chain(&shard_entries).collect();
+    let entries: Vec<&FileEntry> = [&tok, &enc].into_iter().chain(proj.as_ref()).chain(cal.as_ref()).chain(&shard_entries).collect();
     let urls: Vec<String> = entries.iter().map(|f| format!("{base}{}", f.path)).collect();
     let mut sources = sources(&urls).await.into_iter();
     let mut next = || sources.next().expect("one source per file");
     let (tok_src, enc_src) = (next(), next());
     let proj_src = proj.as_ref().map(|_| next());
+    let cal_src = cal.as_ref().map(|_| next());
     let shard_srcs: Vec<Source> = shard_entries.iter().map(|_| next()).collect();
 
     let tok_bytes = read_file(&base, &tok, tok_src, |n| report("tokenizer", n)).await?;
     let enc_bytes = read_file(&base, &enc, enc_src, |n| report("text encoder", n)).await?;
     let projection = match (&proj, proj_src) {
         (Some(p), Some(src)) => Some(read_file(&base, p, src, |n| report("projection", n)).await?),
+        _ => None,
+    };
+    let calibration = match (&cal, cal_src) {
+        (Some(c), Some(src)) => Some((c.path.clone(), read_file(&base, c, src, |n| report("calibration", n)).await?)),
         _ => None,
     };
     let mut shards = Vec::with_capacity(shard_entries.len());
@@ -364,6 +370,9 @@ async fn load(base: &str) -> Result<(), String> {
     post(&FromWorker::Progress { stage: "building the text encoder".into(), loaded: total, total });
     let vectors = manifest.vectors.clone();
     let mut searcher = Searcher::new(manifest, &tok_bytes, &enc_bytes, projection.as_deref(), shards).map_err(|e| e.to_string())?;
+    if let Some((path, bytes)) = calibration {
+        searcher.set_calibration(&bytes, &path).map_err(|e| e.to_string())?;
+    }
     drop(enc_bytes);
     mark("skycase worker: encoder built");
     let t_build = now_ms();
@@ -445,9 +454,10 @@ async fn prefetch() -> Result<(), String> {
     Ok(())
 }
 
-fn to_out(searcher: &Searcher, hits: Vec<Hit>) -> Vec<HitOut> {
+fn to_out(searcher: &Searcher, hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut> {
     hits.into_iter()
-        .map(|h| {
+        .enumerate()
+        .map(|(i, h)| {
             let rec = &searcher.shards()[h.shard].records()[h.frame];
             HitOut {
                 shard: h.shard,
@@ -459,6 +469,7 @@ fn to_out(searcher: &Searcher, hits: Vec<Hit>) -> Vec<HitOut> {
                 thumb: rec.thumb.clone(),
                 score: h.score,
                 region: searcher.matched_region(&h).map(str::to_string),
+                strength: strengths.get(i).copied(),
             }
         })
         .collect()
@@ -480,7 +491,7 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 
 /// Fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks.
-async fn query(text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64), String> {
+async fn query(text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool), String> {
     let needed = with_searcher(|s| Ok(chunk_files(s, s.missing_chunks(text).map_err(|e| e.to_string())?)))?;
     if !needed.is_empty() {
         let base = BASE.with(|b| b.borrow().clone());
@@ -490,7 +501,7 @@ async fn query(text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, 
     with_searcher(|searcher| {
         let answer = searcher.search(text, k, filters, now_ms).map_err(|e| e.to_string())?;
         let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
-        Ok((to_out(searcher, answer.hits), encode, rank))
+        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close))
     })
 }
 
@@ -498,7 +509,7 @@ fn similar(shard: usize, frame: usize, vector: usize, k: usize, filters: &Filter
     with_searcher(|searcher| {
         let t0 = now_ms();
         let hits = searcher.similar(shard, frame, vector, k, filters).map_err(|e| e.to_string())?;
-        Ok((to_out(searcher, hits), now_ms() - t0))
+        Ok((to_out(searcher, hits, &[]), now_ms() - t0))
     })
 }
 
