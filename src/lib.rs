@@ -4,9 +4,9 @@
 
 pub mod app;
 pub mod basemap;
+pub mod i18n;
 pub mod offline;
 pub mod protocol;
 pub mod startup;
-pub mod strings;
 pub mod url;
 pub mod worker;

@@ -35,6 +35,9 @@ pub enum Error {
     /// Frame decoding or mask rasterization failure (skycase-ingest).
     #[error("{0}")]
     Ingest(#[from] skycase_ingest::Error),
+    /// Quantizing the text encoder as the exporter does (skycase-quant).
+    #[error("{0}")]
+    Quant(#[from] skycase_quant::Error),
 }
 
 /// Result of this crate.

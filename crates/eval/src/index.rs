@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use skycase_core::bundle::{sha256_hex, FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION};
-use skycase_core::quant::{quantize, QuantizeOptions, Quantization};
+use skycase_quant::{quantize, QuantizeOptions, Quantization};
 use skycase_vocab::REGIONS;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::Searcher;

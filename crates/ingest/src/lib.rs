@@ -9,7 +9,8 @@
 //! * Readers: [`xrit`] (COMS HRIT/LRIT), [`gk2a`] (GK-2A AMI L1B netCDF), [`kma`] (KMA
 //!   `ea040ps` PNG products), [`dt`] (Digital Typhoon HDF5), [`sidecar`] (PNG + `meta.json`,
 //!   the simulated archive). [`batch`] plans and runs an ingest; [`render`] makes
-//!   thumbnails and overlay images; [`coast`] holds coastlines and a navigation check.
+//!   thumbnails and overlay images; [`coast`] holds coastlines and a navigation check;
+//!   [`basemap`] projects coastlines and region outlines onto a thumbnail as SVG paths.
 //!
 //! ```no_run
 //! use skycase_ingest::FrameStore;
@@ -27,6 +28,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod basemap;
 pub mod batch;
 pub mod coast;
 pub mod dt;

@@ -7,7 +7,7 @@
 //! square over the calibration tokens is `(w − ŵ)ᵀ H (w − ŵ)`: that is what GPTQ minimises.
 //!
 //! The statistics come from a small forward pass of its own (candle tensors, f32, the
-//! checkpoint's weights) rather than from [`crate::text`]'s, so the encoder the app runs
+//! checkpoint's weights) rather than from [`skycase_core::text`]'s, so the encoder the app runs
 //! carries no hooks; `forward_matches_the_encoder` in the tests checks the two agree.
 //! Four inputs per layer: the attention input (shared by the query, key and value
 //! projections), the attention context (input of `attention.output.dense`), the attention
@@ -22,10 +22,10 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
+use skycase_core::text::{MiniLmConfig, TextTokenizer};
 use skycase_vocab::{bullet, PHENOMENA, REGIONS};
 
 use crate::error::{Error, Result};
-use crate::text::{MiniLmConfig, TextTokenizer};
 
 /// Second moments of one linear layer's input.
 #[derive(Debug, Clone)]
@@ -132,7 +132,7 @@ impl Calibration {
 }
 
 /// The pooled, L2-normalised embedding of one token sequence by the calibration forward
-/// pass, to check it against [`crate::text::MiniLm`] (they must agree to ~1e-6).
+/// pass, to check it against [`skycase_core::text::MiniLm`] (they must agree to ~1e-6).
 pub fn embed_f32(safetensors: &[u8], config_json: &[u8], ids: &[u32]) -> Result<Vec<f32>> {
     let model = Model::load(safetensors, MiniLmConfig::from_json(config_json, "config.json")?)?;
     model.forward(ids, &mut |_, _| Ok(()))

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use skycase_core::bundle::{FileEntry, ModelInfo, WordTableInfo};
-use skycase_core::quant::{quantize, QuantizeOptions, Rounding};
+use skycase_quant::{quantize, QuantizeOptions, Rounding};
 use skycase_vocab::REGIONS;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::strength::Calibration;
