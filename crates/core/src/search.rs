@@ -164,6 +164,35 @@ pub struct Searcher {
     shards: Vec<Shard>,
     calibration: Option<Calibration>,
     region_binding: bool,
+    anchor_weight: f32,
+}
+
+/// Weight of the named cells' anchors added to the query vector (see [`anchored`]).
+pub const ANCHOR_WEIGHT: f32 = 3.0;
+
+/// When the query names regions and phenomena (gazetteer), the mean of those cells'
+/// anchors (the projected caption bullets) is added to the query vector with weight `w`
+/// and the sum normalised: the words the gazetteer understood pull the query towards the
+/// texts the region vectors were trained on, whatever the phrasing or language. A query
+/// naming no region or no phenomenon is left as it is.
+pub fn anchored(v: &[f32], c: &Calibration, regions: &[usize], phenomena: &[usize], w: f32) -> Vec<f32> {
+    let cells: Vec<usize> = regions.iter().flat_map(|&r| phenomena.iter().map(move |&p| r * 5 + p)).filter(|&i| i < c.anchors.len()).collect();
+    if cells.is_empty() || c.anchors[0].len() != v.len() {
+        return v.to_vec();
+    }
+    let mut out = v.to_vec();
+    for &i in &cells {
+        for (o, a) in out.iter_mut().zip(&c.anchors[i]) {
+            *o += w * a / cells.len() as f32;
+        }
+    }
+    let n = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 && n.is_finite() {
+        out.iter_mut().for_each(|x| *x /= n);
+        out
+    } else {
+        v.to_vec()
+    }
 }
 
 /// Characters of a query that are read; the encoder reads at most
@@ -219,7 +248,7 @@ impl Searcher {
                 return Err(Error::format(s.period(), format!("shard vectors have {} dimensions, the manifest says {}", s.dim(), manifest.joint_dim)));
             }
         }
-        Ok(Self { manifest, encoder, projection, shards, calibration: None, region_binding: true })
+        Ok(Self { manifest, encoder, projection, shards, calibration: None, region_binding: true, anchor_weight: ANCHOR_WEIGHT })
     }
 
     /// Adds the bundle's "nothing close" calibration (`calibration.json`, already verified
@@ -237,6 +266,12 @@ impl Searcher {
     /// names) or back on (the default); for measuring what binding does.
     pub fn set_region_binding(&mut self, on: bool) {
         self.region_binding = on;
+    }
+
+    /// Weight of the named cells' anchors in the query vector ([`anchored`]; 0 turns it off;
+    /// default [`ANCHOR_WEIGHT`]); for measuring what it does.
+    pub fn set_anchor_weight(&mut self, w: f32) {
+        self.anchor_weight = if w.is_finite() { w.max(0.0) } else { 0.0 };
     }
 
     /// The calibration, if the bundle has one.
@@ -309,10 +344,13 @@ impl Searcher {
             return Err(Error::Usage("the query is empty: type a place and the weather, e.g. \"snow over Hokkaido\"".into()));
         }
         let t0 = clock();
-        let v = self.embed_query(text)?;
+        let mut v = self.embed_query(text)?;
         let mut intent = parse_query(text);
         if !self.region_binding {
             intent.regions.clear();
+        }
+        if let Some(c) = self.calibration.as_ref().filter(|_| self.anchor_weight > 0.0) {
+            v = anchored(&v, c, &intent.regions, &intent.phenomena, self.anchor_weight);
         }
         let t1 = clock();
         let q = QueryVector::new(&v)?;

@@ -408,6 +408,9 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
     if std::env::var_os("SKYCASE_NO_REGION_BINDING").is_some_and(|v| v == "1") {
         searcher.set_region_binding(false);
     }
+    if let Some(w) = std::env::var("SKYCASE_ANCHOR_WEIGHT").ok().and_then(|w| w.parse().ok()) {
+        searcher.set_anchor_weight(w);
+    }
     Ok((searcher, origin))
 }
 
