@@ -188,3 +188,40 @@ fn samples_of(metas: &[skycase_ingest::FrameMeta], captioned: &[(usize, String)]
         })
         .collect()
 }
+
+/// Replaces the captions of the test days (the last `test_days` calendar days, as
+/// [`crate::Split::by_days`] splits) with those of another caption source, so a model trained
+/// on one source (e.g. `physical`) is scored against another (`truth`). Training and
+/// validation days keep the training source: model selection never sees the evaluation
+/// source. Returns the number of frames relabelled; a test frame without a caption of
+/// `source` is an error naming the missing file.
+pub fn relabel_test_days(ds: &mut Dataset, source: CaptionSource, val_days: usize, test_days: usize) -> Result<usize> {
+    let split = crate::Split::by_days(&ds.samples, val_days, test_days)?;
+    let captions = CaptionStore::open_source(&ds.root, source).map_err(|e| Error::dataset(&ds.root, e.to_string()))?;
+    let metas: Vec<(String, String)> = split.test.iter().map(|&i| (ds.samples[i].file.clone(), ds.samples[i].time.clone())).collect();
+    let mut texts = Vec::with_capacity(metas.len());
+    for (id, _) in &metas {
+        let file = captions.record_path(id);
+        let rec = captions
+            .get(id)
+            .map_err(|e| Error::format(&file, e.to_string()))?
+            .ok_or_else(|| Error::dataset(&file, format!("test frame {id} has no {} caption; every test frame needs one", source.name())))?;
+        if !source.matches(&rec.captioner) {
+            return Err(Error::format(&file, format!("written by another captioner than the {} source", source.name())));
+        }
+        texts.push(rec.caption);
+    }
+    let dir = ds.root.join("captions").join(source.name());
+    let relabelled: Vec<(usize, String)> = split.test.iter().copied().zip(texts).collect();
+    for (i, text) in relabelled {
+        let mut labels = [0u8; N_REGIONS];
+        for (k, region) in REGIONS.iter().enumerate() {
+            let file = dir.join(format!("{}.json", ds.samples[i].file));
+            let p = phenomenon_of(&text, k).ok_or_else(|| Error::format(&file, format!("caption has no line for '{region}'")))?;
+            labels[k] = PHENOMENA.iter().position(|q| *q == p).ok_or_else(|| Error::format(&file, format!("unknown phenomenon '{p}'")))? as u8;
+        }
+        ds.samples[i].caption = text;
+        ds.samples[i].labels = labels;
+    }
+    Ok(metas.len())
+}
