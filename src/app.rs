@@ -353,7 +353,7 @@ fn FilterBar<F>(
 where
     F: Fn() + Copy + 'static,
 {
-    use skycase_core::regions::{PHENOMENA, REGIONS};
+    use skycase_vocab::{PHENOMENA, REGIONS};
     use skycase_core::search::{months_spec, parse_months};
     let text = |v: String| (!v.is_empty()).then_some(v);
     let months = move || filters.with(|f| months_spec(&f.months));

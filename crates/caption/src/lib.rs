@@ -10,7 +10,7 @@
 //! - [`store`]: caption records next to the frame store, one folder per [`CaptionSource`]
 //!   (`physical`, `mllm`, `truth`), written atomically.
 //! - [`truth`]: a simulated archive's `labels.jsonl` imported as the `truth` source.
-//! - [`run`]: the physical captioning loop over a frame store ([`PhysicalRun`]).
+//! - [`run`]: the captioning loops over a frame store ([`PhysicalRun`], [`MllmRun`]).
 //! - [`eval`]: accuracy, confusion matrix and macro-F1 against truth labels.
 //! - [`frame`]: glue from `skycase-ingest` frames to the captioners.
 #![warn(missing_docs)]
@@ -33,7 +33,7 @@ pub use error::{Error, Result};
 pub use mllm::{MllmClient, MllmConfig};
 pub use parse::{parse_answer, ParseError};
 pub use physical::{PhysicalCaptioner, Rules};
-pub use run::PhysicalRun;
+pub use run::{MllmOutcome, MllmRun, PhysicalRun};
 pub use store::{CaptionRecord, CaptionSource, CaptionStore};
 pub use truth::{import_truth, TruthImport};
 pub use vocab::{Caption, Phenomenon, Region};

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use skycase_ingest::canonical::{resample, GridSpec, MIN_REGION_COVERAGE};
 use skycase_ingest::render::overlay_png;
-use skycase_ingest::{batch, RegionMasks, Regions, REGION_NAMES};
+use skycase_ingest::{batch, RegionMasks, Regions};
+use skycase_vocab::REGIONS as REGION_NAMES;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

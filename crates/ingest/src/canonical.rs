@@ -97,7 +97,7 @@ impl Resampled {
         self.covered.iter().filter(|c| **c).count() as f64 / self.covered.len().max(1) as f64
     }
 
-    /// Per region (order of [`crate::REGION_NAMES`]), the share of its pixels on this grid
+    /// Per region (order of [`skycase_vocab::REGIONS`]), the share of its pixels on this grid
     /// that have a finite value; 0 for a region with no pixel on the grid.
     pub fn region_coverage(&self, masks: &RegionMasks) -> Vec<f64> {
         let bits = masks.bits();
@@ -113,7 +113,7 @@ impl Resampled {
                 }
             }
         }
-        (0..crate::REGION_NAMES.len()).map(|k| if inside[k] == 0 { 0.0 } else { valid[k] as f64 / inside[k] as f64 }).collect()
+        (0..skycase_vocab::REGIONS.len()).map(|k| if inside[k] == 0 { 0.0 } else { valid[k] as f64 / inside[k] as f64 }).collect()
     }
 
     /// Per region, whether it is covered well enough ([`MIN_REGION_COVERAGE`]) to get a vector.

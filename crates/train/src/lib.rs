@@ -6,6 +6,7 @@
 //! - [`loss`]: the study's triplet loss with in-batch hardest negatives, symmetric InfoNCE
 //!   with a learned temperature, and the frame-level ranking term ([`loss::frame_rank`]).
 //! - [`data`]: captioned archives → cached model inputs, region weights, time-disjoint split.
+//! - [`archive`]: frames to embed, from a simulated archive or a frame store ([`Archive`]).
 //! - [`period_index`]: a frame store's image index, one period (month) per job, resampled
 //!   onto the canonical grid, incremental and atomic.
 //! - [`store_data`]: training data from a frame store and one caption source, on the
@@ -15,6 +16,7 @@
 //! - [`eval`]: R@k both ways and the study's Table I hit rate, per storage (f32/f16/int8).
 //! - [`rng`]: the seeded generator behind initialisation and shuffling.
 
+pub mod archive;
 pub mod data;
 pub mod error;
 pub mod eval;
@@ -30,5 +32,6 @@ pub use error::{Error, Result};
 pub use loss::Loss;
 pub use model::{FrameEmbedding, Granularity, ImageModel, ModelConfig, RegionWeights};
 pub use train::{train, RunOptions, TrainConfig, TrainSummary};
+pub use archive::Archive;
 pub use data::{load_archive, Dataset, Sample, Split};
 pub use text::TextBank;

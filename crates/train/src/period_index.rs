@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use skycase_core::regions::REGIONS;
+use skycase_vocab::REGIONS;
 use skycase_core::shard::{quantize_i8, FrameRecord, Shard, VectorKind, Vectors};
 use skycase_ingest::canonical::{resample, GridSpec, MIN_REGION_COVERAGE};
 use skycase_ingest::{FrameMeta, FrameStore};

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use skycase_caption::{CaptionSource, CaptionStore};
-use skycase_core::regions::{phenomenon_of, PHENOMENA, REGIONS};
+use skycase_vocab::{phenomenon_of, PHENOMENA, REGIONS};
 use skycase_ingest::canonical::{resample, GridSpec, MIN_REGION_COVERAGE};
 use skycase_ingest::FrameStore;
 

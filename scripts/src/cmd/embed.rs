@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! <out>/<period>.skyshard     one shard per month (YYYY-MM): a region model stores 13
-//!                             vectors per frame (skycase_core::regions::REGIONS order),
+//!                             vectors per frame (skycase_vocab::REGIONS order),
 //!                             a global model one ("global"); int8 by default
 //! <out>/projection.safetensors  the checkpoint's text projection (D × 384 + D)
 //! <out>/index.json            {"vectors", "joint_dim", "checkpoint", "command", "model"}
@@ -19,11 +19,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use skycase_core::regions::REGIONS;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
-use skycase_ingest::{FrameStore, Navigation, RegionMasks, Regions, Sidecar};
 use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
-use skycase_train::{Granularity, ImageModel, ModelConfig};
+use skycase_train::{Archive, Granularity, ImageModel, ModelConfig};
+use skycase_vocab::REGIONS;
 
 use super::sample::DemoFrame;
 use crate::util::{progress, read, write_atomic};
@@ -42,9 +41,24 @@ pub struct Args {
     /// Frames to embed, one JSON object per line ({id, time, caption, thumb, source}).
     #[arg(long, default_value = "data/demo/frames.jsonl")]
     frames: PathBuf,
-    /// Index folder to write (shards, projection.safetensors, index.json).
-    #[arg(long, default_value = "data/demo/index")]
-    out: PathBuf,
+    /// Index folder to write (shards, projection.safetensors, index.json); default
+    /// data/demo/index, or <store>/index with --store.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Embed a frame store (`skycase ingest`) period by period instead of a frame list: each
+    /// period (month) is one atomic shard + description in the index; frames already embedded
+    /// by the same checkpoint are not embedded again; other periods are never touched.
+    #[arg(long, conflicts_with = "frames")]
+    store: Option<PathBuf>,
+    /// With --store: the periods (YYYY-MM) to embed; default every period of the store.
+    #[arg(long = "period", value_name = "YYYY-MM", requires = "store")]
+    periods: Vec<String>,
+    /// With --store: print the store's periods, one per line, and exit (for `xargs -P`).
+    #[arg(long, requires = "store")]
+    list_periods: bool,
+    /// With --store: the caption source whose text the shard records carry.
+    #[arg(long, default_value = "physical", requires = "store")]
+    captions: String,
     /// Vector storage in the shards: int8 (per-vector scale), f16 or f32.
     #[arg(long, default_value = "int8")]
     storage: String,
@@ -82,6 +96,14 @@ struct ShardInfo {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(store) = &args.store {
+        if args.list_periods {
+            return super::embed_store::list_periods(store);
+        }
+        let out = args.out.clone().unwrap_or_else(|| store.join("index"));
+        return super::embed_store::run(store, &out, &args.checkpoint, &args.periods, &args.storage, args.batch, &args.captions, command_line());
+    }
+    let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("data/demo/index"));
     let kind = VectorKind::parse(&args.storage)?;
     if args.batch == 0 {
         bail!("--batch must be at least 1");
@@ -157,7 +179,7 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| format!("{} line {line}: frame {}: time {:?} is not ISO 8601", args.frames.display(), f.id, f.time))?;
         periods.entry(period.to_string()).or_default().push(i);
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create folder", args.out.display()))?;
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("{}: cannot create folder", out_dir.display()))?;
     let mut shards = Vec::new();
     for (period, members) in &periods {
         let records: Vec<FrameRecord> = members
@@ -177,12 +199,12 @@ pub fn run(args: Args) -> Result<()> {
         let shard = Shard::from_f32(period.clone(), names.clone(), records, cfg.joint_dim, &flat, kind)?;
         let bytes = shard.to_bytes();
         let file = format!("{period}.skyshard");
-        write_atomic(&args.out.join(&file), &bytes)?;
+        write_atomic(&out_dir.join(&file), &bytes)?;
         shards.push(ShardInfo { period: period.clone(), file, frames: members.len(), bytes: bytes.len() });
     }
     // Shards of periods this run did not write would be shipped by the exporter: remove them.
     let written: Vec<&str> = shards.iter().map(|s| s.file.as_str()).collect();
-    for entry in std::fs::read_dir(&args.out).with_context(|| format!("{}: cannot list", args.out.display()))? {
+    for entry in std::fs::read_dir(&out_dir).with_context(|| format!("{}: cannot list", out_dir.display()))? {
         let p = entry?.path();
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         if name.ends_with(".skyshard") && !written.contains(&name.as_str()) {
@@ -190,7 +212,7 @@ pub fn run(args: Args) -> Result<()> {
             eprintln!("removed stale shard {}", p.display());
         }
     }
-    write_atomic(&args.out.join(PROJECTION_FILE), &projection)?;
+    write_atomic(&out_dir.join(PROJECTION_FILE), &projection)?;
     let info = IndexInfo {
         vectors,
         joint_dim: cfg.joint_dim,
@@ -203,7 +225,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let mut json = serde_json::to_vec_pretty(&info)?;
     json.push(b'\n');
-    write_atomic(&args.out.join("index.json"), &json)?;
+    write_atomic(&out_dir.join("index.json"), &json)?;
     let total: usize = info.shards.iter().map(|s| s.bytes).sum();
     eprintln!(
         "embedded {} frames ({} × {}-d {} per frame) into {} shard(s), {:.1} kB, in {}",
@@ -213,7 +235,7 @@ pub fn run(args: Args) -> Result<()> {
         args.storage,
         info.shards.len(),
         total as f64 / 1e3,
-        args.out.display()
+        out_dir.display()
     );
     Ok(())
 }
@@ -267,147 +289,6 @@ fn read_frames(path: &Path) -> Result<Vec<(usize, DemoFrame)>> {
     Ok(out)
 }
 
-/// Where a listed frame is in the archive.
-#[derive(Debug, Clone)]
-enum Location {
-    /// A PNG of a simulated / sidecar archive.
-    Png(PathBuf),
-    /// A frame id in a frame store.
-    Stored(String),
-}
-
-/// A decoded frame and the key of its grid (frames on one grid share region masks).
-struct Loaded {
-    bt: Vec<f32>,
-    width: usize,
-    height: usize,
-    grid: String,
-    nav: Option<Navigation>,
-}
-
-enum Archive {
-    /// `meta.json` + PNG frames (the simulated archive).
-    Sidecar { sidecar: Sidecar, pngs: HashMap<String, PathBuf>, masks: Vec<Vec<bool>> },
-    /// A `skycase ingest` frame store.
-    Store(FrameStore),
-}
-
-/// The `YYYYMMDDhhmm` stamp of a frame id (`sim-201711010000`) or PNG stem
-/// (`coms_mi_le1b_ir1_ea_201711010000`): the part after the last `-` or `_`.
-fn stamp(s: &str) -> &str {
-    s.rsplit(['-', '_']).next().unwrap_or(s)
-}
-
-impl Archive {
-    fn open(root: &Path) -> Result<Self> {
-        let meta_path = root.join("meta.json");
-        if meta_path.is_file() {
-            let sidecar = Sidecar::parse(&read(&meta_path)?, &meta_path)?;
-            let mut pngs = HashMap::new();
-            for dir in [root.join("frames"), root.to_path_buf()] {
-                let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-                for e in entries {
-                    let p = e.with_context(|| format!("{}: cannot list", dir.display()))?.path();
-                    if p.extension().and_then(|x| x.to_str()) == Some("png") {
-                        if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
-                            pngs.entry(stamp(stem).to_string()).or_insert(p.clone());
-                        }
-                    }
-                }
-            }
-            // The same region masks as training (skycase_train::load_archive): the archive's
-            // regions.geojson when present, else the bundled regions.
-            let regions_path = root.join("regions.geojson");
-            let regions = if regions_path.is_file() {
-                let text = std::fs::read_to_string(&regions_path).with_context(|| format!("{}: cannot read", regions_path.display()))?;
-                Regions::from_geojson_str(&text, &regions_path)?
-            } else {
-                Regions::bundled()
-            };
-            let nav = Navigation::Geos(sidecar.nav.clone());
-            let rm = RegionMasks::rasterize(&regions, &nav, sidecar.width, sidecar.height);
-            let masks = (0..REGIONS.len()).map(|k| rm.mask(k)).collect();
-            return Ok(Self::Sidecar { sidecar, pngs, masks });
-        }
-        if root.join("frames").is_dir() {
-            return Ok(Self::Store(FrameStore::open(root)?));
-        }
-        bail!(
-            "{} is not an archive: no meta.json (simulated PNG archive) and no frames/ folder (frame store from `skycase ingest`)",
-            root.display()
-        )
-    }
-
-    fn locate(&self, id: &str) -> Option<Location> {
-        match self {
-            Self::Sidecar { pngs, .. } => pngs.get(stamp(id)).cloned().map(Location::Png),
-            Self::Store(store) => {
-                // Demo ids are `sim-<stamp>`; store ids `sim_<stamp>`.
-                [id.to_string(), id.replacen('-', "_", 1)].into_iter().find(|c| store.contains(c)).map(Location::Stored)
-            }
-        }
-    }
-
-    /// Decodes `locs` on all cores, checking each frame's size against the model.
-    fn load_many(&self, locs: &[Location], cfg: &ModelConfig) -> Result<Vec<Loaded>> {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(locs.len().max(1));
-        let mut slots: Vec<Option<Result<Loaded>>> = (0..locs.len()).map(|_| None).collect();
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        (t..locs.len()).step_by(threads).map(|i| (i, self.load(&locs[i], cfg))).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            for h in handles {
-                match h.join() {
-                    Ok(done) => done.into_iter().for_each(|(i, r)| slots[i] = Some(r)),
-                    Err(_) => {
-                        slots.iter_mut().filter(|x| x.is_none()).for_each(|x| *x = Some(Err(anyhow::anyhow!("a decoding thread panicked"))))
-                    }
-                }
-            }
-        });
-        slots.into_iter().map(|s| s.unwrap_or_else(|| Err(anyhow::anyhow!("frame not decoded")))).collect()
-    }
-
-    fn load(&self, loc: &Location, cfg: &ModelConfig) -> Result<Loaded> {
-        let (bt, w, h, grid, nav, what) = match (self, loc) {
-            (Self::Sidecar { sidecar, .. }, Location::Png(p)) => {
-                let (bt, w, h) = sidecar.decode_png(&read(p)?, p)?;
-                (bt, w, h, "sidecar".to_string(), None, p.display().to_string())
-            }
-            (Self::Store(store), Location::Stored(id)) => {
-                let f = store.load(id)?;
-                let grid = skycase_ingest::frame::grid_id(f.meta.width, f.meta.height, &f.meta.nav);
-                (f.bt, f.meta.width, f.meta.height, grid, Some(f.meta.nav), format!("{} frame {id}", store.root().display()))
-            }
-            _ => bail!("internal: frame location of another archive kind"),
-        };
-        if (w, h) != (cfg.frame_width, cfg.frame_height) {
-            bail!(
-                "{what}: dimension mismatch: the frame is {w}×{h} px, the model was trained on {}×{} px frames",
-                cfg.frame_width,
-                cfg.frame_height
-            );
-        }
-        Ok(Loaded { bt, width: w, height: h, grid, nav })
-    }
-
-    /// Region masks of a loaded frame's grid (`masks[k]` = region k, row-major).
-    fn masks(&self, l: &Loaded) -> Result<Vec<Vec<bool>>> {
-        match self {
-            Self::Sidecar { masks, .. } => Ok(masks.clone()),
-            Self::Store(store) => {
-                let nav = l.nav.as_ref().context("internal: stored frame without navigation")?;
-                let rm = store.masks_for_grid(l.width, l.height, nav)?;
-                Ok((0..REGIONS.len()).map(|k| rm.mask(k)).collect())
-            }
-        }
-    }
-}
-
 /// The command line (program name `skycase`), shell-quoted where needed.
 fn command_line() -> String {
     std::iter::once("skycase".to_string())
@@ -427,6 +308,7 @@ fn command_line() -> String {
 mod tests {
     use super::*;
     use skycase_core::shard::Vectors;
+    use skycase_ingest::{Navigation, RegionMasks, Regions, Sidecar};
 
     /// A 40 × 24 px crop of the simulated grid around Seoul (pixel 403, 137 of sim-nov2017).
     fn meta_json(width: usize, height: usize) -> String {
@@ -471,7 +353,11 @@ mod tests {
             checkpoint: base.join("ckpt"),
             archive: base.join("archive"),
             frames: base.join("frames.jsonl"),
-            out: base.join("index"),
+            out: Some(base.join("index")),
+            store: None,
+            periods: vec![],
+            list_periods: false,
+            captions: "physical".into(),
             storage: storage.into(),
             batch: 2,
             quiet: true,

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use skycase_core::regions::{PHENOMENA, REGIONS};
 use skycase_caption::CaptionSource;
 use skycase_ingest::canonical::{CANONICAL_HEIGHT, CANONICAL_WIDTH};
 use skycase_train::eval::Storage;
 use skycase_train::store_data::{load_store, relabel_test_days};
 use skycase_train::{load_archive, text, Granularity, Loss, ModelConfig, RunOptions, TextBank, TrainConfig, TrainSummary};
+use skycase_vocab::{PHENOMENA, REGIONS};
 
 /// Arguments of `skycase train`.
 #[derive(clap::Args)]
