@@ -31,6 +31,10 @@ pub struct HitOut {
     pub score: f32,
     /// The region whose embedding matched best (region-aware shards only).
     pub region: Option<String>,
+    /// Calibrated strength (probability that the matched region shows what was asked for),
+    /// when the bundle has a calibration.
+    #[serde(default)]
+    pub strength: Option<f32>,
 }
 
 /// Worker → page.
@@ -43,7 +47,8 @@ pub enum FromWorker {
     /// The bundle is verified and the encoder built.
     Ready { frames: usize, periods: Vec<String>, vectors: String, init_ms: f64, bytes: u64 },
     /// Ranked results of query `id`.
-    Results { id: u32, hits: Vec<HitOut>, encode_ms: f64, rank_ms: f64 },
+    /// `nothing_close`: no hit is a case like the query; the hits are the nearest ones.
+    Results { id: u32, hits: Vec<HitOut>, encode_ms: f64, rank_ms: f64, nothing_close: bool },
     /// Milliseconds of each benchmark scan.
     BenchRank { ms: Vec<f64> },
     /// Loading failed, or query `id` failed.

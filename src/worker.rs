@@ -74,7 +74,7 @@ pub fn start() {
                 let answered = query(&text, k, &filters).await;
                 let ok = answered.is_ok();
                 post(&match answered {
-                    Ok((hits, encode_ms, rank_ms)) => FromWorker::Results { id, hits, encode_ms, rank_ms },
+                    Ok((hits, encode_ms, rank_ms, nothing_close)) => FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
                 if ok {
@@ -83,7 +83,7 @@ pub fn start() {
             }),
             Ok(ToWorker::Similar { id, shard, frame, vector, k, filters }) => {
                 post(&match similar(shard, frame, vector, k, &filters) {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms },
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }
@@ -430,9 +430,10 @@ async fn prefetch() -> Result<(), String> {
     Ok(())
 }
 
-fn to_out(searcher: &Searcher, hits: Vec<Hit>) -> Vec<HitOut> {
+fn to_out(searcher: &Searcher, hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut> {
     hits.into_iter()
-        .map(|h| {
+        .enumerate()
+        .map(|(i, h)| {
             let rec = &searcher.shards()[h.shard].records()[h.frame];
             HitOut {
                 shard: h.shard,
@@ -444,6 +445,7 @@ fn to_out(searcher: &Searcher, hits: Vec<Hit>) -> Vec<HitOut> {
                 thumb: rec.thumb.clone(),
                 score: h.score,
                 region: searcher.matched_region(&h).map(str::to_string),
+                strength: strengths.get(i).copied(),
             }
         })
         .collect()
@@ -465,7 +467,7 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 
 /// Fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks.
-async fn query(text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64), String> {
+async fn query(text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool), String> {
     let needed = with_searcher(|s| Ok(chunk_files(s, s.missing_chunks(text).map_err(|e| e.to_string())?)))?;
     if !needed.is_empty() {
         let base = BASE.with(|b| b.borrow().clone());
@@ -475,7 +477,7 @@ async fn query(text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, 
     with_searcher(|searcher| {
         let answer = searcher.search(text, k, filters, now_ms).map_err(|e| e.to_string())?;
         let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
-        Ok((to_out(searcher, answer.hits), encode, rank))
+        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close))
     })
 }
 
@@ -483,7 +485,7 @@ fn similar(shard: usize, frame: usize, vector: usize, k: usize, filters: &Filter
     with_searcher(|searcher| {
         let t0 = now_ms();
         let hits = searcher.similar(shard, frame, vector, k, filters).map_err(|e| e.to_string())?;
-        Ok((to_out(searcher, hits), now_ms() - t0))
+        Ok((to_out(searcher, hits, &[]), now_ms() - t0))
     })
 }
 

@@ -33,6 +33,7 @@ pub mod projection;
 pub mod rank;
 pub mod search;
 pub mod shard;
+pub mod strength;
 pub mod text;
 
 pub use bundle::{FileEntry, Manifest, ShardEntry, WordTableInfo, FORMAT_VERSION};

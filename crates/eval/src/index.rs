@@ -389,6 +389,19 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
     for (k, b) in chunk_bytes.into_iter().enumerate() {
         searcher.insert_chunk(k, b.to_vec())?;
     }
+    // The "nothing close" calibration the checkpoint was fit with, as export ships it.
+    let cal = ckpt.dir.join(skycase_train::calibration::CALIBRATION_FILE);
+    if cal.is_file() {
+        let bytes = std::fs::read(&cal).map_err(|e| Error::io(&cal, e))?;
+        searcher.set_calibration(&bytes, &cal.display().to_string())?;
+    }
+    // For measuring what region binding does (docs/alignment.md); the default binds.
+    if std::env::var_os("SKYCASE_NO_REGION_BINDING").is_some_and(|v| v == "1") {
+        searcher.set_region_binding(false);
+    }
+    if let Some(w) = std::env::var("SKYCASE_ANCHOR_WEIGHT").ok().and_then(|w| w.parse().ok()) {
+        searcher.set_anchor_weight(w);
+    }
     Ok((searcher, origin))
 }
 

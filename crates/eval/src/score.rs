@@ -11,9 +11,8 @@
 //! - **region match**: the share of queries whose top hit's matched region
 //!   ([`Searcher::matched_region`]) is the region the query names.
 //! - **"nothing close"**: the share of queries answered with the notice, over cells with no
-//!   relevant frame (should be high) and over cells with ≥ 5 (should be low). The search answer
-//!   carries no such flag yet; until it does, [`nothing_close`] returns `None` and the rates
-//!   are reported as n/a.
+//!   relevant frame (should be high) and over cells with ≥ 5 (should be low), from
+//!   [`Answer::nothing_close`]; n/a for a checkpoint without a calibration.
 
 use skycase_vocab::{PHENOMENA, REGIONS};
 use skycase_core::{Answer, Filters, Searcher};
@@ -26,9 +25,10 @@ use crate::queries::Query;
 /// for the stricter mean.
 pub const MIN_RELEVANT_STRICT: usize = 5;
 
-/// The "nothing close" flag of an answer, once the search answer carries one.
-pub fn nothing_close(_answer: &Answer) -> Option<bool> {
-    None
+/// The "nothing close" flag of an answer; `None` when the searcher has no calibration (it
+/// then never says so while there are hits).
+pub fn nothing_close(answer: &Answer, calibrated: bool) -> Option<bool> {
+    calibrated.then_some(answer.nothing_close)
 }
 
 /// Relevant-frame counts per cell, `[region][phenomenon]`, over the searched frames.
@@ -129,7 +129,7 @@ pub fn run_queries(searcher: &Searcher, truth: &Truth, queries: &[&Query], k: us
             relevant: truth.relevant[q.region][q.phenomenon],
             hits: top.iter().filter(|t| t.relevant).count(),
             top,
-            nothing_close: nothing_close(&answer),
+            nothing_close: nothing_close(&answer, searcher.calibration().is_some()),
         });
         if let Some(p) = progress {
             p.inc(1);
