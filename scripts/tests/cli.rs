@@ -129,6 +129,38 @@ fn months_filter_searches_a_season() {
 }
 
 #[test]
+fn filters_are_parsed_strictly_and_name_the_flag() {
+    // See issue 12: dates were compared as text and never checked, names were case-sensitive.
+    let b = bundle().to_str().unwrap();
+    let run = |flags: &[&str]| skycase(&[&["search", "typhoon", "--bundle", b, "--json"], flags].concat());
+    for (flags, message) in [
+        (&["--from", "garbage"][..], "--from \"garbage\": not a date in YYYY-MM-DD form"),
+        (&["--to", "2017-02-30"][..], "--to \"2017-02-30\": 2017-02 has no day 30"),
+        (&["--from", "2017-11-3"][..], "--from \"2017-11-3\": not a date in YYYY-MM-DD form (did you mean 2017-11-03?)"),
+        (&["--from", "2017-11-20", "--to", "2017-11-01"][..], "--to \"2017-11-01\": the range ends before it starts (from 2017-11-20)"),
+        (&["--months", ""][..], "--months \"\": names no month"),
+        (&["--phenomenon", "hail"][..], "--phenomenon \"hail\": not one of: Snow, Clear, Cloudy, Rain, Typhoon"),
+    ] {
+        let o = run(flags);
+        assert_eq!(o.status.code(), Some(2), "{flags:?} should fail: {}", String::from_utf8_lossy(&o.stdout));
+        assert!(stderr(&o).contains(message), "{flags:?}: {}", stderr(&o));
+    }
+    let hits = |flags: &[&str]| {
+        let o = run(flags);
+        assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["hits"].as_array().unwrap().iter().map(|h| h["time"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    // Lower case names the same phenomenon and region as the canonical spelling.
+    assert_eq!(hits(&["--phenomenon", "typhoon"]), ["2017-11-10T12:00Z"]);
+    assert_eq!(hits(&["--phenomenon", "Typhoon", "--region", "south china sea"]), ["2017-11-10T12:00Z"]);
+    // Inclusive bounds, compared as dates.
+    let mut range = hits(&["--from", "2017-11-10", "--to", "2017-11-20"]);
+    range.sort();
+    assert_eq!(range, ["2017-11-10T12:00Z", "2017-11-20T00:00Z"]);
+}
+
+#[test]
 fn a_corrupted_shard_is_refused_with_its_name() {
     let b = tempdir("corrupt");
     copy_dir(bundle(), &b);
