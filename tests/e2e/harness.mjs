@@ -33,7 +33,10 @@ export function startServer(dir = DIST) {
   });
 }
 
-/** A fresh headless Chromium profile; resolves to { context, page, close }. */
+/** A fresh headless Chromium profile; resolves to { context, page, errors, cspViolations,
+ *  close }. Every `securitypolicyviolation` event of its pages is recorded in cspViolations,
+ *  and close() fails if there was any: the whole suite runs under the page's strict CSP
+ *  (index.html's meta tag plus `skycase serve`'s header) without a single violation. */
 export async function launch() {
   const profile = mkdtempSync(join(tmpdir(), 'skycase-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -43,12 +46,27 @@ export async function launch() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+  const cspViolations = [];
+  await context.exposeBinding('__skycaseCspViolation', (_source, v) => { cspViolations.push(v); });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__skycaseCspViolation({
+        directive: e.effectiveDirective, blocked: e.blockedURI, at: `${e.sourceFile}:${e.lineNumber}`, sample: e.sample,
+      });
+    });
+  });
   const page = context.pages()[0] || await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   return {
-    context, page, errors,
-    close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); },
+    context, page, errors, cspViolations,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+      if (cspViolations.length) {
+        throw new Error(`Content-Security-Policy violations: ${JSON.stringify(cspViolations, null, 1)}`);
+      }
+    },
   };
 }
 
