@@ -321,9 +321,3 @@ fn ingest_skips_bad_links_and_fails_only_when_nothing_usable_was_written() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 frames written"), "the quarantined frame is redone: {}", stderr(&o));
 }
-
-#[test]
-fn region_vocabularies_agree_across_crates() {
-    // Captions, masks and shards index regions by position: the crates must share one order.
-    assert_eq!(skycase_ingest::REGION_NAMES.to_vec(), skycase_core::regions::REGIONS.to_vec());
-}

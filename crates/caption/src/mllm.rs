@@ -93,15 +93,14 @@ impl MllmConfig {
     }
 
     /// The endpoint URL without credentials (`https://user:pass@host/v1` →
-    /// `https://host/v1`), for messages and records.
+    /// `https://host/v1/chat/completions`), for messages.
     pub fn public_url(&self) -> String {
-        let url = self.url();
-        let Some((scheme, rest)) = url.split_once("://") else { return url };
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        match rest[..authority_end].rfind('@') {
-            Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-            None => url,
-        }
+        without_credentials(&self.url())
+    }
+
+    /// The base URL without credentials, for caption records.
+    pub fn public_base_url(&self) -> String {
+        without_credentials(&self.base_url)
     }
 
     /// Refuses plain `http://` to a host that is not loopback unless [`Self::allow_http`].
@@ -132,6 +131,16 @@ impl MllmConfig {
             Some(key) if !key.is_empty() => text.replace(key, "<redacted>"),
             _ => text.to_string(),
         }
+    }
+}
+
+/// `url` with any `user:password@` left out.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
     }
 }
 
@@ -448,6 +457,7 @@ mod tests {
         let cfg = MllmConfig::new("https://user:pw@api.example.org/v1", "m", Some("sk-secret".into()));
         assert_eq!(cfg.scrub("invalid key sk-secret (sk-secret)"), "invalid key <redacted> (<redacted>)");
         assert_eq!(cfg.public_url(), "https://api.example.org/v1/chat/completions");
+        assert_eq!(cfg.public_base_url(), "https://api.example.org/v1");
         assert_eq!(MllmConfig::new("http://127.0.0.1:9/v1", "m", None).scrub("sk-secret"), "sk-secret");
     }
 

@@ -17,7 +17,7 @@
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
-use crate::regions::{parse_bullet, phenomenon_of, PHENOMENA, REGIONS};
+use skycase_vocab::{parse_bullet, phenomenon_of, PHENOMENA, REGIONS};
 use crate::shard::FrameRecord;
 
 /// Which frames a query may return. Values built by [`Filters::parse`] or

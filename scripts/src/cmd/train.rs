@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use skycase_core::regions::{PHENOMENA, REGIONS};
 use skycase_train::eval::Storage;
 use skycase_train::{load_archive, text, Granularity, Loss, ModelConfig, RunOptions, TextBank, TrainConfig, TrainSummary};
+use skycase_vocab::{PHENOMENA, REGIONS};
 
 /// Arguments of `skycase train`.
 #[derive(clap::Args)]
