@@ -41,9 +41,24 @@ pub struct Args {
     /// Frames to embed, one JSON object per line ({id, time, caption, thumb, source}).
     #[arg(long, default_value = "data/demo/frames.jsonl")]
     frames: PathBuf,
-    /// Index folder to write (shards, projection.safetensors, index.json).
-    #[arg(long, default_value = "data/demo/index")]
-    out: PathBuf,
+    /// Index folder to write (shards, projection.safetensors, index.json); default
+    /// data/demo/index, or <store>/index with --store.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Embed a frame store (`skycase ingest`) period by period instead of a frame list: each
+    /// period (month) is one atomic shard + description in the index; frames already embedded
+    /// by the same checkpoint are not embedded again; other periods are never touched.
+    #[arg(long, conflicts_with = "frames")]
+    store: Option<PathBuf>,
+    /// With --store: the periods (YYYY-MM) to embed; default every period of the store.
+    #[arg(long = "period", value_name = "YYYY-MM", requires = "store")]
+    periods: Vec<String>,
+    /// With --store: print the store's periods, one per line, and exit (for `xargs -P`).
+    #[arg(long, requires = "store")]
+    list_periods: bool,
+    /// With --store: the caption source whose text the shard records carry.
+    #[arg(long, default_value = "physical", requires = "store")]
+    captions: String,
     /// Vector storage in the shards: int8 (per-vector scale), f16 or f32.
     #[arg(long, default_value = "int8")]
     storage: String,
@@ -81,6 +96,14 @@ struct ShardInfo {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(store) = &args.store {
+        if args.list_periods {
+            return super::embed_store::list_periods(store);
+        }
+        let out = args.out.clone().unwrap_or_else(|| store.join("index"));
+        return super::embed_store::run(store, &out, &args.checkpoint, &args.periods, &args.storage, args.batch, &args.captions, command_line());
+    }
+    let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("data/demo/index"));
     let kind = VectorKind::parse(&args.storage)?;
     if args.batch == 0 {
         bail!("--batch must be at least 1");
@@ -156,7 +179,7 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| format!("{} line {line}: frame {}: time {:?} is not ISO 8601", args.frames.display(), f.id, f.time))?;
         periods.entry(period.to_string()).or_default().push(i);
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create folder", args.out.display()))?;
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("{}: cannot create folder", out_dir.display()))?;
     let mut shards = Vec::new();
     for (period, members) in &periods {
         let records: Vec<FrameRecord> = members
@@ -176,12 +199,12 @@ pub fn run(args: Args) -> Result<()> {
         let shard = Shard::from_f32(period.clone(), names.clone(), records, cfg.joint_dim, &flat, kind)?;
         let bytes = shard.to_bytes();
         let file = format!("{period}.skyshard");
-        write_atomic(&args.out.join(&file), &bytes)?;
+        write_atomic(&out_dir.join(&file), &bytes)?;
         shards.push(ShardInfo { period: period.clone(), file, frames: members.len(), bytes: bytes.len() });
     }
     // Shards of periods this run did not write would be shipped by the exporter: remove them.
     let written: Vec<&str> = shards.iter().map(|s| s.file.as_str()).collect();
-    for entry in std::fs::read_dir(&args.out).with_context(|| format!("{}: cannot list", args.out.display()))? {
+    for entry in std::fs::read_dir(&out_dir).with_context(|| format!("{}: cannot list", out_dir.display()))? {
         let p = entry?.path();
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         if name.ends_with(".skyshard") && !written.contains(&name.as_str()) {
@@ -189,7 +212,7 @@ pub fn run(args: Args) -> Result<()> {
             eprintln!("removed stale shard {}", p.display());
         }
     }
-    write_atomic(&args.out.join(PROJECTION_FILE), &projection)?;
+    write_atomic(&out_dir.join(PROJECTION_FILE), &projection)?;
     let info = IndexInfo {
         vectors,
         joint_dim: cfg.joint_dim,
@@ -202,7 +225,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let mut json = serde_json::to_vec_pretty(&info)?;
     json.push(b'\n');
-    write_atomic(&args.out.join("index.json"), &json)?;
+    write_atomic(&out_dir.join("index.json"), &json)?;
     let total: usize = info.shards.iter().map(|s| s.bytes).sum();
     eprintln!(
         "embedded {} frames ({} × {}-d {} per frame) into {} shard(s), {:.1} kB, in {}",
@@ -212,7 +235,7 @@ pub fn run(args: Args) -> Result<()> {
         args.storage,
         info.shards.len(),
         total as f64 / 1e3,
-        args.out.display()
+        out_dir.display()
     );
     Ok(())
 }
@@ -330,7 +353,11 @@ mod tests {
             checkpoint: base.join("ckpt"),
             archive: base.join("archive"),
             frames: base.join("frames.jsonl"),
-            out: base.join("index"),
+            out: Some(base.join("index")),
+            store: None,
+            periods: vec![],
+            list_periods: false,
+            captions: "physical".into(),
             storage: storage.into(),
             batch: 2,
             quiet: true,
