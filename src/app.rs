@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use skycase_core::overlay::Overlay;
-use skycase_core::search::{MONTH_NAMES, SEASONS};
+use skycase_core::search::SEASONS;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
 use crate::basemap::Basemap;
+use crate::i18n::{self, t};
 use crate::protocol::{Filters, FromWorker, HitOut, ToWorker};
 use crate::url;
 
@@ -70,6 +71,7 @@ fn format_mb(bytes: u64) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     let start = url::read();
+    i18n::set_page_lang(start.lang);
     let embed = start.embed;
     if embed {
         // The layout is the page's own business; the class lives on <html> so that CSS can
@@ -200,7 +202,7 @@ pub fn App() -> impl IntoView {
     let more_like = move |shard: usize, frame: usize, vector: usize, label: String| {
         focus_next.set_value(Some(None));
         let id = latest.get_value().0 + 1;
-        latest.set_value((id, now_ms(), format!("frames like {label}")));
+        latest.set_value((id, now_ms(), (t().frames_like)(&label)));
         post_to_worker(&ToWorker::Similar { id, shard, frame, vector, k: TOP_K, filters: filters.get_untracked() });
     };
 
@@ -211,15 +213,15 @@ pub fn App() -> impl IntoView {
             <input
                 type="search"
                 data-testid="search-input"
-                aria-label="Describe the weather you are looking for"
-                placeholder="typhoon approaching Kyushu, heavy snow over Hokkaido…"
+                aria-label=t().input_label
+                placeholder=t().placeholder
                 autofocus
                 prop:value=move || query.get()
                 on:input=on_input
             />
-            <button type="submit">"Search"</button>
+            <button type="submit">{t().search}</button>
             {embed.then(|| view! {
-                <a class="open-full" data-testid="open-full" href=open_full target="_blank" rel="noopener">"Open in skycase ↗"</a>
+                <a class="open-full" data-testid="open-full" href=open_full target="_blank" rel="noopener">{t().open_full}</a>
             })}
         </form>
         {(!embed).then(|| view! { <FilterBar filters=filters on_change=move || send_query(query.get_untracked()) /> })}
@@ -228,14 +230,13 @@ pub fn App() -> impl IntoView {
             <p class="timings" data-testid="timings" data-query-id=t.id.to_string()
                 data-encode-ms=format!("{:.3}", t.encode) data-rank-ms=format!("{:.3}", t.rank)
                 data-render-ms=format!("{:.3}", t.render) data-total-ms=format!("{:.3}", t.total)>
-                {format!("{} results for “{}” — encode {:.1} ms · rank {:.1} ms · render {:.1} ms",
-                    hits.get().len(), shown_for.get(), t.encode, t.rank, t.render)}
+                {(i18n::t().timings)(hits.get().len(), &shown_for.get(), t.encode, t.rank, t.render)}
             </p>
         })}
         {move || (timings.get().is_some() && hits.with(Vec::is_empty)).then(|| view! {
-            <p class="empty" data-testid="no-results">"No frames match the filters."</p>
+            <p class="empty" data-testid="no-results">{t().no_match}</p>
         })}
-        <ol class="results" data-testid="results" aria-label="Results">
+        <ol class="results" data-testid="results" aria-label=t().results_label>
             <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits()) let:item>
                 <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like overlay=overlay
                     link_out=embed.then_some((query, filters)) />
@@ -257,26 +258,26 @@ fn Shell(
         {(!embed).then(|| view! {
             <header>
                 <h1>"skycase"</h1>
-                <p class="tagline">"Find past weather in infrared satellite images of East Asia by describing it."</p>
+                <p class="tagline">{t().tagline}</p>
             </header>
         })}
         <div class="status" data-testid="status" aria-live="polite">
             {move || match phase.get() {
-                Phase::Starting => view! { <span data-state="starting">"Starting the search worker…"</span> }.into_any(),
+                Phase::Starting => view! { <span data-state="starting">{t().starting}</span> }.into_any(),
                 Phase::Loading { stage, loaded, total } => view! {
                     <span data-state="loading">
-                        <label>{format!("Downloading {stage}: {} of {}", format_mb(loaded), format_mb(total))}
+                        <label>{(t().downloading)(&stage, &format_mb(loaded), &format_mb(total))}
                             <progress data-testid="progress" max=total.max(1).to_string() value=loaded.to_string()></progress>
                         </label>
                     </span>
                 }.into_any(),
                 Phase::Ready { frames, periods, init_ms, bytes } => view! {
                     <span data-state="ready" data-init-ms=format!("{init_ms:.1}")>
-                        {format!("{frames} frames ({}) ready · {} loaded in {:.1} s", periods.join(", "), format_mb(bytes), init_ms / 1000.0)}
+                        {(t().ready)(frames, &periods.join(", "), &format_mb(bytes), init_ms / 1000.0)}
                     </span>
                 }.into_any(),
                 Phase::Failed(message) => view! {
-                    <span data-state="failed" class="error" role="alert">{format!("skycase could not start: {message}")}</span>
+                    <span data-state="failed" class="error" role="alert">{(t().failed)(&message)}</span>
                 }.into_any(),
             }}
         </div>
@@ -308,7 +309,7 @@ where
     let label = hit.time.clone();
     let (shard, frame, vector) = (hit.shard, hit.frame, hit.vector);
     let time = hit.time.replace('T', " ").replace('Z', " UTC");
-    let card_label = format!("Result {rank}: {time}, score {:.3}{}", hit.score, region_line.as_ref().map(|l| format!(", {}", l.trim_start_matches("- "))).unwrap_or_default());
+    let card_label = (t().result_label)(rank, &time, hit.score, &region_line.as_ref().map(|l| format!(", {}", l.trim_start_matches("- "))).unwrap_or_default());
     let (frame_id, region) = (hit.id.clone(), hit.region.clone());
     let link = link_out.map(|(query, filters)| {
         let id = hit.id.clone();
@@ -318,23 +319,23 @@ where
         <li class="result" data-testid="result" data-id=hit.id.clone() data-score=format!("{:.6}", hit.score)
             data-region=hit.region.clone() tabindex="0" aria-label=card_label>
             <div class="thumb">
-                <img src=format!("{BUNDLE_BASE}{}", hit.thumb) alt=format!("Infrared image at {}", hit.time) loading="lazy" width="256" height="147" />
+                <img src=format!("{BUNDLE_BASE}{}", hit.thumb) alt=(t().image_alt)(&hit.time) loading="lazy" width="256" height="147" />
                 {move || overlay.get().map(|o| view! { <Basemap overlay=o frame_id=frame_id.clone() region=region.clone() /> })}
             </div>
             <div class="meta">
                 <span class="rank">{format!("#{rank}")}</span>
                 <time datetime=hit.time.clone()>{time.clone()}</time>
-                <span class="score" title="cosine similarity">{format!("{:.3}", hit.score)}</span>
+                <span class="score" title=t().score_title>{format!("{:.3}", hit.score)}</span>
             </div>
             {region_line.map(|l| view! { <p class="matched">{l}</p> })}
             <details>
-                <summary>"Show caption"</summary>
+                <summary>{t().show_caption}</summary>
                 <pre class="caption">{hit.caption.clone()}</pre>
             </details>
             <div class="actions">
-                <button type="button" class="more" on:click=move |_| on_more(shard, frame, vector, label.clone())>"More like this"</button>
+                <button type="button" class="more" on:click=move |_| on_more(shard, frame, vector, label.clone())>{t().more_like_this}</button>
                 {link.map(|href| view! {
-                    <a class="open" data-testid="open-result" href=href target="_blank" rel="noopener">"Open in skycase ↗"</a>
+                    <a class="open" data-testid="open-result" href=href target="_blank" rel="noopener">{t().open_full}</a>
                 })}
             </div>
         </li>
@@ -353,7 +354,7 @@ fn FilterBar<F>(
 where
     F: Fn() + Copy + 'static,
 {
-    use skycase_core::regions::{PHENOMENA, REGIONS};
+    use skycase_vocab::{PHENOMENA, REGIONS};
     use skycase_core::search::{months_spec, parse_months};
     let text = |v: String| (!v.is_empty()).then_some(v);
     let months = move || filters.with(|f| months_spec(&f.months));
@@ -361,45 +362,45 @@ where
     let phenomenon = move || filters.with(|f| f.phenomenon.clone());
     view! {
         <fieldset class="filters" data-testid="filters">
-            <legend>"Filters"</legend>
-            <label>"From "
+            <legend>{t().filters}</legend>
+            <label>{t().from}
                 <input type="date" data-testid="filter-from" prop:value=move || filters.with(|f| f.from.clone().unwrap_or_default())
                     on:change=move |ev| { filters.update(|f| f.from = text(event_target_value(&ev))); on_change() } />
             </label>
-            <label>"To "
+            <label>{t().to}
                 <input type="date" data-testid="filter-to" prop:value=move || filters.with(|f| f.to.clone().unwrap_or_default())
                     on:change=move |ev| { filters.update(|f| f.to = text(event_target_value(&ev))); on_change() } />
             </label>
-            <label>"Months "
+            <label>{t().months}
                 <select data-testid="filter-months"
                     on:change=move |ev| { filters.update(|f| f.months = parse_months(&event_target_value(&ev)).unwrap_or_default()); on_change() }>
-                    <option value="" prop:selected=move || months().is_empty()>"any"</option>
-                    <optgroup label="Season">
+                    <option value="" prop:selected=move || months().is_empty()>{t().any}</option>
+                    <optgroup label=t().season>
                         {SEASONS.iter().map(|(code, _)| view! { <option value=*code prop:selected=move || months() == *code>{*code}</option> }).collect_view()}
                     </optgroup>
-                    <optgroup label="Month">
-                        {MONTH_NAMES.iter().enumerate().map(|(i, name)| {
+                    <optgroup label=t().month>
+                        {t().month_names.iter().enumerate().map(|(i, name)| {
                             let value = (i + 1).to_string();
                             view! { <option value=value.clone() prop:selected=move || months() == value>{*name}</option> }
                         }).collect_view()}
                     </optgroup>
                 </select>
             </label>
-            <label>"Region "
+            <label>{t().region}
                 <select data-testid="filter-region"
                     on:change=move |ev| { filters.update(|f| f.region = event_target_value(&ev).parse().ok()); on_change() }>
-                    <option value="" prop:selected=move || region().is_none()>"any"</option>
-                    {REGIONS.iter().enumerate().map(|(i, r)| view! {
-                        <option value=i.to_string() prop:selected=move || region() == Some(i)>{*r}</option>
+                    <option value="" prop:selected=move || region().is_none()>{t().any}</option>
+                    {(0..REGIONS.len()).map(|i| view! {
+                        <option value=i.to_string() prop:selected=move || region() == Some(i)>{t().region_names[i]}</option>
                     }).collect_view()}
                 </select>
             </label>
-            <label>"Phenomenon "
+            <label>{t().phenomenon}
                 <select data-testid="filter-phenomenon"
                     on:change=move |ev| { filters.update(|f| f.phenomenon = text(event_target_value(&ev))); on_change() }>
-                    <option value="" prop:selected=move || phenomenon().is_none()>"any"</option>
-                    {PHENOMENA.iter().map(|p| view! {
-                        <option value=*p prop:selected=move || phenomenon().as_deref() == Some(*p)>{*p}</option>
+                    <option value="" prop:selected=move || phenomenon().is_none()>{t().any}</option>
+                    {PHENOMENA.iter().zip(t().phenomenon_names).map(|(p, name)| view! {
+                        <option value=*p prop:selected=move || phenomenon().as_deref() == Some(*p)>{name}</option>
                     }).collect_view()}
                 </select>
             </label>

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod basemap;
+pub mod i18n;
 pub mod offline;
 pub mod protocol;
 pub mod startup;

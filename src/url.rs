@@ -3,6 +3,8 @@
 //! or embedded with its filters preset.
 
 use skycase_core::Filters;
+
+use crate::i18n::Lang;
 use wasm_bindgen::JsValue;
 use web_sys::{Url, UrlSearchParams};
 
@@ -18,6 +20,8 @@ pub struct UrlState {
     pub filters: Filters,
     /// Compact layout for an iframe (`embed=1`).
     pub embed: bool,
+    /// The interface language (`lang=ko|en`, else the browser's).
+    pub lang: Lang,
     /// A result to bring into view once shown (`#<frame id>`, from an embed's link out).
     pub focus: Option<String>,
 }
@@ -28,12 +32,13 @@ fn current_url() -> Option<Url> {
 
 /// Reads the page's address.
 pub fn read() -> UrlState {
-    let Some(url) = current_url() else { return UrlState::default() };
+    let Some(url) = current_url() else { return UrlState { lang: Lang::detect(None), ..UrlState::default() } };
     let params: UrlSearchParams = url.search_params();
     let hash = url.hash();
     UrlState {
         query: params.get("q").unwrap_or_default(),
         filters: Filters::from_params(|key| params.get(key)),
+        lang: Lang::detect(Some(&params)),
         embed: params.get("embed").is_some_and(|v| v == "1" || v == "true"),
         focus: hash.strip_prefix('#').filter(|h| !h.is_empty()).map(str::to_string),
     }

@@ -11,6 +11,7 @@ use std::cell::{Cell, RefCell};
 use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::bundle::{sha256_hex, StreamCheck};
 use skycase_core::rank::Hit;
+use skycase_core::load::{StartupFiles, SHARD_ROLE};
 use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -332,39 +333,23 @@ async fn load(base: &str) -> Result<(), String> {
     post(&FromWorker::Progress { stage: "manifest".into(), loaded: 0, total });
 
     // Every file at once; the reads below then mostly wait on the slowest, not on the sum.
-    let tok = manifest.file("tokenizer").map_err(|e| e.to_string())?.clone();
-    let enc = manifest.file("encoder").map_err(|e| e.to_string())?.clone();
-    let proj = manifest.files.iter().find(|f| f.role == "projection").cloned();
-    let shard_entries: Vec<FileEntry> = manifest
-        .shards
-        .iter()
-        .map(|s| FileEntry { path: s.path.clone(), role: "shard".into(), sha256: s.sha256.clone(), bytes: s.bytes })
-        .collect();
-    let entries: Vec<&FileEntry> = [&tok, &enc].into_iter().chain(proj.as_ref()).chain(&shard_entries).collect();
+    let files = StartupFiles::of(&manifest).map_err(|e| e.to_string())?;
+    let entries = files.entries();
     let urls: Vec<String> = entries.iter().map(|f| format!("{base}{}", f.path)).collect();
-    let mut sources = sources(&urls).await.into_iter();
-    let mut next = || sources.next().expect("one source per file");
-    let (tok_src, enc_src) = (next(), next());
-    let proj_src = proj.as_ref().map(|_| next());
-    let shard_srcs: Vec<Source> = shard_entries.iter().map(|_| next()).collect();
-
-    let tok_bytes = read_file(&base, &tok, tok_src, |n| report("tokenizer", n)).await?;
-    let enc_bytes = read_file(&base, &enc, enc_src, |n| report("text encoder", n)).await?;
-    let projection = match (&proj, proj_src) {
-        (Some(p), Some(src)) => Some(read_file(&base, p, src, |n| report("projection", n)).await?),
-        _ => None,
-    };
-    let mut shards = Vec::with_capacity(shard_entries.len());
-    for (entry, src) in shard_entries.iter().zip(shard_srcs) {
-        let bytes = read_file(&base, entry, src, |n| report("image index", n)).await?;
-        shards.push(Shard::from_bytes(&bytes, &entry.path).map_err(|e| e.to_string())?);
+    let mut bytes = Vec::with_capacity(entries.len());
+    for (entry, src) in entries.iter().zip(sources(&urls).await) {
+        let stage = match entry.role.as_str() {
+            "encoder" => "text encoder",
+            SHARD_ROLE => "image index",
+            role => role,
+        };
+        bytes.push(read_file(&base, entry, src, |n| report(stage, n)).await?);
     }
     mark("skycase worker: files");
     let t_download = now_ms();
     post(&FromWorker::Progress { stage: "building the text encoder".into(), loaded: total, total });
     let vectors = manifest.vectors.clone();
-    let mut searcher = Searcher::new(manifest, &tok_bytes, &enc_bytes, projection.as_deref(), shards).map_err(|e| e.to_string())?;
-    drop(enc_bytes);
+    let mut searcher = files.build(manifest, bytes).map_err(|e| e.to_string())?;
     mark("skycase worker: encoder built");
     let t_build = now_ms();
     // The chunks that every query needs ([CLS], [SEP]), then a warm-up pass: the first

@@ -7,7 +7,6 @@ use clap::{Parser, Subcommand};
 
 mod bundle;
 mod cmd;
-mod overlay;
 mod util;
 
 #[derive(Parser)]

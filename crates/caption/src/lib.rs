@@ -8,7 +8,7 @@
 //!   warm-pixel clear-sky [`composite`], plus best-track typhoons).
 //! - [`mllm`]: the OpenAI-compatible chat-completions client (retries, cache).
 //! - [`store`]: caption records next to the frame store, written atomically.
-//! - [`run`]: the physical captioning loop over a frame store ([`PhysicalRun`]).
+//! - [`run`]: the captioning loops over a frame store ([`PhysicalRun`], [`MllmRun`]).
 //! - [`eval`]: accuracy, confusion matrix and macro-F1 against truth labels.
 //! - [`frame`]: glue from `skycase-ingest` frames to the captioners.
 #![warn(missing_docs)]
@@ -30,6 +30,6 @@ pub use error::{Error, Result};
 pub use mllm::{MllmClient, MllmConfig};
 pub use parse::{parse_answer, ParseError};
 pub use physical::{PhysicalCaptioner, Rules};
-pub use run::PhysicalRun;
+pub use run::{MllmOutcome, MllmRun, PhysicalRun};
 pub use store::{CaptionRecord, CaptionStore};
 pub use vocab::{Caption, Phenomenon, Region};

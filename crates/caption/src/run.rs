@@ -1,23 +1,32 @@
-//! The physical captioning loop over a frame store, shared by `skycase caption` and the
-//! evaluation example (`examples/sim_eval.rs`), so both caption frames the same way.
+//! The captioning loops over a frame store: the physical one, shared by `skycase caption`
+//! and the evaluation example (`examples/sim_eval.rs`) so both caption frames the same way,
+//! and the MLLM one ([`MllmRun`]).
 //!
 //! [`PhysicalRun::run`] loads frames in clear-sky-composite order (grid, then time of day,
 //! then time; see [`crate::composite`]), builds each frame's [`FrameView`], asks the
 //! [`PhysicalCaptioner`] and hands every outcome — a [`CaptionRecord`] or the error that
 //! stopped that frame — to a sink. The sink decides what to do with it (write it
 //! atomically, compare it with truth); a sink error stops the run.
+//!
+//! [`MllmRun::run`] sends each frame as an image with the filled prompt on a few threads,
+//! parses the answers and hands every [`MllmOutcome`] to a sink on the calling thread; it
+//! stops starting frames after [`MAX_ENDPOINT_FAILURES`] endpoint errors in a row.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use skycase_ingest::frame::grid_id;
 use skycase_ingest::{Frame, FrameMeta, FrameStore};
 
 use crate::besttrack::BestTrack;
 use crate::composite::{for_each_with_composite, Item};
-use crate::error::{Error, Result};
-use crate::frame::lonlat_grid;
+use crate::error::{chain, Error, Result};
+use crate::frame::{image_png, lonlat_grid, satellite_name};
+use crate::mllm::{cache_key, fill_prompt, MllmClient};
+use crate::parse::parse_answer;
 use crate::physical::{FrameView, PhysicalCaptioner};
-use crate::store::{CaptionRecord, CaptionerInfo};
+use crate::store::{CaptionRecord, CaptionerInfo, FailureReason, FailureRecord};
 
 /// Everything one physical captioning pass needs.
 #[derive(Debug)]
@@ -119,6 +128,148 @@ impl PhysicalRun<'_> {
             labels: cap,
             captioner: self.info.clone(),
             details: serde_json::json!({ "regions": stats, "storms": storms }),
+        })
+    }
+}
+
+/// Consecutive endpoint failures after which an [`MllmRun`] stops taking frames (the
+/// endpoint is down or refuses us; retrying each remaining frame would only wait).
+pub const MAX_ENDPOINT_FAILURES: usize = 3;
+
+/// Everything one MLLM captioning pass needs.
+#[derive(Debug)]
+pub struct MllmRun<'a> {
+    /// The frame store (frames to send as images).
+    pub store: &'a FrameStore,
+    /// The chat-completions client (retries and answer cache are its business).
+    pub client: &'a MllmClient,
+    /// Prompt template, filled per frame by [`fill_prompt`] (satellite, time).
+    pub template: &'a str,
+    /// Requests in flight at once (at least one).
+    pub concurrency: usize,
+}
+
+/// What an [`MllmRun`] gives for one frame.
+#[derive(Debug)]
+pub enum MllmOutcome {
+    /// A parsed caption, and whether the answer came from the cache.
+    Captioned {
+        /// The caption, with the raw answer in its details.
+        record: CaptionRecord,
+        /// The answer was served from the client's cache.
+        cached: bool,
+    },
+    /// The frame failed (endpoint, parse or load error); `record` is what goes to `failed/`.
+    Failed {
+        /// The reason, as one line.
+        message: String,
+        /// The failure record, with the raw answer for parse errors.
+        record: FailureRecord,
+    },
+}
+
+impl MllmRun<'_> {
+    /// Caption the frames `todo` on `concurrency` threads. `sink` runs on the calling thread
+    /// and gets each frame's outcome once, in the order they finish; a sink error stops the
+    /// run. After [`MAX_ENDPOINT_FAILURES`] endpoint errors in a row no new frame is started,
+    /// and the result is the message of the first failure reported after that point (the
+    /// caller says why it stopped); `None` when the run went through.
+    pub fn run<S>(&self, todo: &[FrameMeta], mut sink: S) -> Result<Option<String>>
+    where
+        S: FnMut(&FrameMeta, MllmOutcome) -> Result<()>,
+    {
+        let next = AtomicUsize::new(0);
+        let abort = AtomicBool::new(false);
+        let endpoint_failures = AtomicUsize::new(0);
+        let (tx, rx) = mpsc::channel::<(usize, MllmOutcome)>();
+        let mut fatal: Option<String> = None;
+        std::thread::scope(|s| -> Result<()> {
+            for _ in 0..self.concurrency.max(1) {
+                let tx = tx.clone();
+                let (next, abort, endpoint_failures) = (&next, &abort, &endpoint_failures);
+                s.spawn(move || loop {
+                    if abort.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(meta) = todo.get(i) else { return };
+                    let outcome = self.caption_one(meta, abort, endpoint_failures);
+                    let _ = tx.send((i, outcome));
+                });
+            }
+            drop(tx);
+            for (i, outcome) in rx {
+                if let MllmOutcome::Failed { message, .. } = &outcome {
+                    if abort.load(Ordering::SeqCst) && fatal.is_none() {
+                        fatal = Some(message.clone());
+                    }
+                }
+                sink(&todo[i], outcome)?;
+            }
+            Ok(())
+        })?;
+        Ok(fatal)
+    }
+
+    fn caption_one(&self, meta: &FrameMeta, abort: &AtomicBool, endpoint_failures: &AtomicUsize) -> MllmOutcome {
+        let cfg = self.client.config();
+        let prompt = fill_prompt(self.template, satellite_name(meta.source), meta.time);
+        let info = CaptionerInfo::Mllm {
+            base_url: cfg.base_url.clone(),
+            model: cfg.model.clone(),
+            prompt_sha256: cache_key(b"", &prompt, "")[..16].to_string(),
+        };
+        let result = (|| -> Result<MllmOutcome> {
+            let frame = self.store.load(&meta.id)?;
+            let png = image_png(&frame)?;
+            let answer = match self.client.ask(&png, &prompt) {
+                Ok(a) => {
+                    endpoint_failures.store(0, Ordering::SeqCst);
+                    a
+                }
+                Err(e) => {
+                    if matches!(e, Error::Endpoint { .. }) && endpoint_failures.fetch_add(1, Ordering::SeqCst) + 1 >= MAX_ENDPOINT_FAILURES {
+                        abort.store(true, Ordering::SeqCst);
+                    }
+                    return Err(e);
+                }
+            };
+            Ok(match parse_answer(&answer.text) {
+                Ok(cap) => MllmOutcome::Captioned {
+                    record: CaptionRecord {
+                        frame_id: meta.id.clone(),
+                        time: meta.time,
+                        caption: cap.to_bullets(),
+                        labels: cap,
+                        captioner: info.clone(),
+                        details: serde_json::json!({ "raw_answer": answer.text }),
+                    },
+                    cached: answer.cached,
+                },
+                Err(pe) => MllmOutcome::Failed {
+                    message: format!("answer does not parse: {pe}"),
+                    record: FailureRecord {
+                        frame_id: meta.id.clone(),
+                        time: meta.time,
+                        captioner: info.clone(),
+                        error: FailureReason::Parse { message: pe.to_string(), error: pe.clone() },
+                        raw_answer: Some(answer.text),
+                    },
+                },
+            })
+        })();
+        result.unwrap_or_else(|e| {
+            let message = chain(&e);
+            MllmOutcome::Failed {
+                record: FailureRecord {
+                    frame_id: meta.id.clone(),
+                    time: meta.time,
+                    captioner: info,
+                    error: FailureReason::Other { message: message.clone() },
+                    raw_answer: None,
+                },
+                message,
+            }
         })
     }
 }

@@ -1,6 +1,7 @@
-//! The study's vocabulary: 13 regions in the prompt's order, 5 phenomena, and a
-//! [`Caption`] (one phenomenon per region) with its bullet text
-//! `- Korean Peninsula - Snow`, one line per region.
+//! Typed forms of the study's vocabulary ([`skycase_vocab`], which holds the names):
+//! [`Region`] and [`Phenomenon`] enums whose discriminants are the indices into
+//! [`skycase_vocab::REGIONS`] / [`skycase_vocab::PHENOMENA`], and a [`Caption`] (one
+//! phenomenon per region) with its bullet text `- Korean Peninsula - Snow`, one line per region.
 //!
 //! ```
 //! use skycase_caption::{Caption, Phenomenon, Region};
@@ -15,6 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use skycase_vocab::{bullet, PHENOMENA, REGIONS};
 
 use crate::error::{Error, Result};
 
@@ -68,23 +70,10 @@ impl Region {
         Region::PacificCoastJapan,
     ];
 
-    /// The name as written in captions, labels.jsonl and regions.geojson.
+    /// The name as written in captions, labels.jsonl and regions.geojson
+    /// ([`skycase_vocab::REGIONS`]).
     pub fn name(self) -> &'static str {
-        match self {
-            Region::KoreanPeninsula => "Korean Peninsula",
-            Region::Mongolia => "Mongolia",
-            Region::NorthernChina => "Northern China",
-            Region::EasternChina => "Eastern China",
-            Region::SouthernChina => "Southern China",
-            Region::Manchuria => "Manchuria and Primorsky Krai",
-            Region::Honshu => "Honshu (Japan)",
-            Region::Hokkaido => "Hokkaido (Japan)",
-            Region::Kyushu => "Kyushu (Japan)",
-            Region::EastChinaSea => "East China Sea",
-            Region::PhilippineSea => "Philippine Sea",
-            Region::SouthChinaSea => "South China Sea",
-            Region::PacificCoastJapan => "Pacific coast of Japan",
-        }
+        REGIONS[self.index()]
     }
 
     /// Position in the prompt's order (0..13).
@@ -138,15 +127,9 @@ impl Phenomenon {
     pub const ALL: [Phenomenon; 5] =
         [Phenomenon::Snow, Phenomenon::Clear, Phenomenon::Cloudy, Phenomenon::Rain, Phenomenon::Typhoon];
 
-    /// The name as written in captions.
+    /// The name as written in captions ([`skycase_vocab::PHENOMENA`]).
     pub fn name(self) -> &'static str {
-        match self {
-            Phenomenon::Snow => "Snow",
-            Phenomenon::Clear => "Clear",
-            Phenomenon::Cloudy => "Cloudy",
-            Phenomenon::Rain => "Rain",
-            Phenomenon::Typhoon => "Typhoon",
-        }
+        PHENOMENA[self.index()]
     }
 
     /// Position in [`Phenomenon::ALL`].
@@ -212,7 +195,7 @@ impl Caption {
     /// The study's bullet text: `- <Region> - <Phenomenon>`, 13 lines joined by `\n`,
     /// no trailing newline (as in labels.jsonl).
     pub fn to_bullets(&self) -> String {
-        self.iter().map(|(r, p)| format!("- {r} - {p}")).collect::<Vec<_>>().join("\n")
+        self.iter().map(|(r, p)| bullet(r.index(), p.index())).collect::<Vec<_>>().join("\n")
     }
 
     /// Parse text written by [`Caption::to_bullets`]: exactly 13 lines, canonical names,
@@ -245,7 +228,7 @@ impl Caption {
 
     /// The line of one region, e.g. `- Hokkaido (Japan) - Snow`.
     pub fn bullet(&self, r: Region) -> String {
-        format!("- {r} - {}", self.get(r))
+        bullet(r.index(), self.get(r).index())
     }
 }
 
@@ -285,6 +268,18 @@ mod tests {
     use super::*;
 
     const SIM_FIRST: &str = "- Korean Peninsula - Clear\n- Mongolia - Clear\n- Northern China - Clear\n- Eastern China - Clear\n- Southern China - Clear\n- Manchuria and Primorsky Krai - Clear\n- Honshu (Japan) - Rain\n- Hokkaido (Japan) - Clear\n- Kyushu (Japan) - Cloudy\n- East China Sea - Clear\n- Philippine Sea - Clear\n- South China Sea - Clear\n- Pacific coast of Japan - Rain";
+
+    #[test]
+    fn enums_follow_the_vocabulary_order() {
+        assert_eq!(Region::ALL.len(), REGIONS.len());
+        for (k, r) in Region::ALL.into_iter().enumerate() {
+            assert_eq!((r.index(), Region::from_name(REGIONS[k])), (k, Some(r)));
+        }
+        assert_eq!(Region::PacificCoastJapan.name(), "Pacific coast of Japan");
+        for (p, ph) in Phenomenon::ALL.into_iter().enumerate() {
+            assert_eq!((ph.index(), ph.name().parse::<Phenomenon>().unwrap()), (p, ph));
+        }
+    }
 
     #[test]
     fn bullets_round_trip_sim_caption() {

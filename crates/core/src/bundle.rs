@@ -3,7 +3,7 @@
 //! ```text
 //! manifest.json          format version, model, dims, quantization, every file's sha256 + size
 //! tokenizer.json         WordPiece tokenizer of the text encoder
-//! encoder.gguf           quantized all-MiniLM-L6-v2 without its word-embedding table (see crate::quant)
+//! encoder.gguf           quantized all-MiniLM-L6-v2 without its word-embedding table (written by skycase-quant)
 //! words/<k>.<format>     the word-embedding table in chunks of rows, fetched per query (see crate::embeddings)
 //! projection.safetensors optional: text → joint space
 //! shards/<period>.skyshard  one shard per period (see crate::shard)
@@ -256,10 +256,11 @@ impl ShardEntry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn manifest() -> Manifest {
+    /// A small valid manifest (one tokenizer file, no shards) for tests here and in `load`.
+    pub(crate) fn manifest() -> Manifest {
         Manifest {
             format: FORMAT_NAME.into(),
             format_version: FORMAT_VERSION,

@@ -12,7 +12,7 @@
 //! whichever side runs it, so a chunked table gives exactly the vectors of a whole one.
 //!
 //! ```
-//! # use skycase_core::quant::Quantization;
+//! # use skycase_core::format::Quantization;
 //! # use skycase_core::embeddings::WordEmbeddings;
 //! // A 3 × 32 f32 table held whole: rows come back as f32.
 //! let data: Vec<u8> = (0..96).flat_map(|i| (i as f32).to_le_bytes()).collect();
@@ -27,7 +27,7 @@ use candle_core::{Device, Tensor};
 
 use crate::bundle::{FileEntry, WordTableInfo};
 use crate::error::{Error, Result};
-use crate::quant::Quantization;
+use crate::format::Quantization;
 
 /// A word-embedding table whose chunks may be missing.
 pub struct WordEmbeddings {

@@ -7,8 +7,8 @@
 //!   encoder of Korean queries (same BERT forward as MiniLM, 12 layers).
 //! - [`kernel`]: the f32 kernels of the encoder's forward pass (thin matrix products,
 //!   layer norm, GELU, softmax), with one summation order in wasm and natively.
-//! - [`quant`]: turns the f32 checkpoint into the quantized encoder file a bundle ships;
-//!   [`calibrate`] and [`gptq`] make its rounding activation-aware.
+//! - [`format`]: the weight formats of the bundle's encoder file ([`format::Quantization`]);
+//!   `skycase-quant` writes that file at export time, this crate only reads it.
 //! - [`embeddings`]: the word-embedding table, loaded chunk by chunk as queries need rows.
 //! - [`projection`]: the learned map from text embeddings into the joint space.
 //! - [`bundle`]: the versioned web bundle — `manifest.json`, hashes, sizes.
@@ -16,21 +16,23 @@
 //! - [`shard`]: a period's frames: embeddings (int8 + per-vector scale), times, captions,
 //!   thumbnail references.
 //! - [`rank`]: exact nearest-neighbour scan over a shard with integer dot products.
+//! - [`search`]: a loaded bundle answering queries ([`Searcher`], [`Filters`]);
+//!   [`load`]: which bundle files it needs, in which order ([`load::StartupFiles`]).
+//!
+//! Region and phenomenon names are `skycase_vocab`'s.
 //!
 //! Nothing here depends on a UI, a CLI or the operating system, so it compiles for
 //! `wasm32-unknown-unknown` and native alike.
 
 pub mod bundle;
-pub mod calibrate;
 pub mod embeddings;
 pub mod error;
-pub mod gptq;
+pub mod format;
 pub mod kernel;
+pub mod load;
 pub mod overlay;
 pub mod projection;
-pub mod quant;
 pub mod rank;
-pub mod regions;
 pub mod search;
 pub mod shard;
 pub mod text;

@@ -17,12 +17,13 @@
 
 use std::time::Duration;
 
+use skycase_vocab::{parse_bullet, phenomenon_of, region_index, PHENOMENA, REGIONS};
+
 use crate::bundle::{Manifest, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION, MULTILINGUAL_TOKENIZER};
 use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::projection::Projection;
 use crate::rank::{rank_filtered, Hit, QueryVector};
-use crate::regions::{phenomenon_of, region_index, PHENOMENA, REGIONS};
 use crate::shard::Shard;
 use crate::text::TextEncoder;
 
@@ -63,7 +64,7 @@ impl Filters {
             (Some(r), Some(p)) => phenomenon_of(&rec.caption, r) == Some(p),
             (Some(r), None) => phenomenon_of(&rec.caption, r).is_some(),
             (None, Some(p)) => {
-                PHENOMENA.contains(&p) && rec.caption.lines().filter_map(crate::regions::parse_bullet).any(|(_, ph)| ph == p)
+                PHENOMENA.contains(&p) && rec.caption.lines().filter_map(parse_bullet).any(|(_, ph)| ph == p)
             }
             (None, None) => true,
         }

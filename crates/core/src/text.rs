@@ -4,7 +4,7 @@
 //!
 //! One code path serves the browser (wasm32) and the companion. Weights come either from the
 //! original f32 `model.safetensors` (parity with sentence-transformers) or from the quantized
-//! GGUF file that a bundle ships (see [`crate::quant`]) plus its word-embedding table, which
+//! GGUF file that a bundle ships (written by `skycase-quant`; formats in [`crate::format`]) plus its word-embedding table, which
 //! may be only partly loaded (see [`crate::embeddings`]). Quantized linear weights are
 //! dequantized once at load: the arithmetic is f32 on both sides.
 //!
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::kernel;
-use crate::quant::Quantization;
+use crate::format::{Quantization, GGUF_CONFIG_KEY, GGUF_QUERY_PREFIX_KEY};
 use crate::unigram::Unigram;
 
 /// Longest input in tokens, as sentence-transformers' `max_seq_length` for this model.
@@ -265,12 +265,6 @@ pub struct MiniLm {
     query_prefix: String,
 }
 
-/// The GGUF metadata key holding the encoder's `config.json`.
-pub const GGUF_CONFIG_KEY: &str = "skycase.minilm.config";
-
-/// The optional GGUF metadata key holding the text put before every query (`query: `).
-pub const GGUF_QUERY_PREFIX_KEY: &str = "skycase.encoder.query_prefix";
-
 impl MiniLm {
     /// Builds the encoder from the original f32 `model.safetensors` bytes.
     pub fn from_safetensors(bytes: &[u8], config: MiniLmConfig) -> Result<Self> {
@@ -282,7 +276,7 @@ impl MiniLm {
         Self::build(Weights::F32(vb), config, words)
     }
 
-    /// Builds the encoder from a quantized GGUF file written by [`crate::quant::quantize`]
+    /// Builds the encoder from a quantized GGUF file written by `skycase_quant::quantize`
     /// and its word-embedding table, whose chunks may still be arriving.
     pub fn from_gguf(bytes: &[u8], words: WordEmbeddings) -> Result<Self> {
         let content = gguf_file::Content::read(&mut Cursor::new(bytes))

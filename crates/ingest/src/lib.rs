@@ -4,28 +4,31 @@
 //!   satellite's grid, with time, [`Source`], [`Calibration`] status and [`Navigation`].
 //! * [`Navigation`]: pixel ↔ lon/lat ([`GeosNav`] for the CGMS geostationary projection,
 //!   [`PolarStereoNav`] for KMA polar-stereographic products, storm-centred crops).
-//! * [`RegionMasks`]: the 13 study regions ([`REGION_NAMES`]) rasterized on a grid.
+//! * [`RegionMasks`]: the 13 study regions ([`skycase_vocab::REGIONS`]) rasterized on a grid.
 //! * [`FrameStore`]: the on-disk catalog (list, load BT, load masks), written atomically.
 //! * Readers: [`xrit`] (COMS HRIT/LRIT), [`gk2a`] (GK-2A AMI L1B netCDF), [`kma`] (KMA
 //!   `ea040ps` PNG products), [`dt`] (Digital Typhoon HDF5), [`sidecar`] (PNG + `meta.json`,
 //!   the simulated archive). [`batch`] plans and runs an ingest; [`render`] makes
-//!   thumbnails and overlay images; [`coast`] holds coastlines and a navigation check.
+//!   thumbnails and overlay images; [`coast`] holds coastlines and a navigation check;
+//!   [`basemap`] projects coastlines and region outlines onto a thumbnail as SVG paths.
 //!
 //! ```no_run
-//! use skycase_ingest::{FrameStore, REGION_NAMES};
+//! use skycase_ingest::FrameStore;
+//! use skycase_vocab::REGIONS;
 //! let store = FrameStore::open("store")?;
 //! for meta in store.list()? {
 //!     let frame = store.load(&meta.id)?;
 //!     if let Some(masks) = store.masks(&meta)? {
-//!         let korea = masks.mask(0); // REGION_NAMES[0] == "Korean Peninsula"
+//!         let korea = masks.mask(0); // REGIONS[0] == "Korean Peninsula"
 //!         let n = frame.bt.iter().zip(&korea).filter(|(t, m)| **m && t.is_finite()).count();
-//!         println!("{} {}: {n} px", meta.time, REGION_NAMES[0]);
+//!         println!("{} {}: {n} px", meta.time, REGIONS[0]);
 //!     }
 //! }
 //! # Ok::<(), skycase_ingest::Error>(())
 //! ```
 #![warn(missing_docs)]
 
+pub mod basemap;
 pub mod batch;
 pub mod coast;
 pub mod dt;
@@ -44,6 +47,6 @@ pub mod xrit;
 pub use error::{Error, Result};
 pub use frame::{Calibration, Frame, FrameMeta, InputFile, MaskStatus, Source, StormInfo};
 pub use nav::{GeosNav, Navigation, PolarStereoNav};
-pub use regions::{RegionMasks, Regions, REGION_NAMES};
+pub use regions::{RegionMasks, Regions};
 pub use sidecar::{read_sim_frame, Sidecar};
 pub use store::FrameStore;

@@ -3,31 +3,15 @@
 //! A pixel belongs to a region when its centre's (lon, lat) lies inside the region's
 //! polygon (even-odd rule, holes respected): the same rule the simulator used for its
 //! truth labels. Masks are stored as one `u16` per pixel, bit `k` set for region `k`
-//! of [`REGION_NAMES`].
+//! of [`skycase_vocab::REGIONS`].
 
 use std::path::Path;
 
 use serde_json::Value;
+use skycase_vocab::REGIONS;
 
 use crate::error::{Error, Result};
 use crate::nav::Navigation;
-
-/// The 13 regions, in the study's fixed order. Index `k` here is bit `k` of a mask word.
-pub const REGION_NAMES: [&str; 13] = [
-    "Korean Peninsula",
-    "Mongolia",
-    "Northern China",
-    "Eastern China",
-    "Southern China",
-    "Manchuria and Primorsky Krai",
-    "Honshu (Japan)",
-    "Hokkaido (Japan)",
-    "Kyushu (Japan)",
-    "East China Sea",
-    "Philippine Sea",
-    "South China Sea",
-    "Pacific coast of Japan",
-];
 
 /// The project's copy of `shared/data/regions.geojson` (13 polygons, lon/lat WGS84).
 pub const REGIONS_GEOJSON: &str = include_str!("../data/regions.geojson");
@@ -38,7 +22,7 @@ type Ring = Vec<(f64, f64)>;
 /// A region's polygons (each a list of rings, the first the outer boundary).
 #[derive(Debug, Clone)]
 pub struct Region {
-    /// Name as in [`REGION_NAMES`].
+    /// Name as in [`skycase_vocab::REGIONS`].
     pub name: String,
     /// Polygons: rings of (lon, lat).
     pub polygons: Vec<Vec<Ring>>,
@@ -101,13 +85,13 @@ impl Regions {
             .expect("bundled regions.geojson parses")
     }
 
-    /// Parse a regions GeoJSON; features are matched to [`REGION_NAMES`] by `properties.name`.
+    /// Parse a regions GeoJSON; features are matched to [`skycase_vocab::REGIONS`] by `properties.name`.
     pub fn from_geojson_str(text: &str, path: &Path) -> Result<Self> {
         let bad = |reason: String| Error::format(path, "regions GeoJSON", reason);
         let doc: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let features = doc["features"].as_array().ok_or_else(|| bad("no `features` array".into()))?;
-        let mut regions = Vec::with_capacity(REGION_NAMES.len());
-        for name in REGION_NAMES {
+        let mut regions = Vec::with_capacity(REGIONS.len());
+        for name in REGIONS {
             let f = features
                 .iter()
                 .find(|f| f["properties"]["name"].as_str() == Some(name))
@@ -211,7 +195,7 @@ impl RegionMasks {
 
     /// Whether pixel (x, y) is in region `k`.
     pub fn contains(&self, k: usize, x: usize, y: usize) -> bool {
-        k < REGION_NAMES.len() && x < self.width && y < self.height && self.bits[y * self.width + x] & (1 << k) != 0
+        k < REGIONS.len() && x < self.width && y < self.height && self.bits[y * self.width + x] & (1 << k) != 0
     }
 
     /// Region `k` as a row-major boolean mask.
@@ -234,7 +218,7 @@ mod tests {
     fn bundled_regions_parse_in_order() {
         let r = Regions::bundled();
         let names: Vec<_> = r.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, REGION_NAMES);
+        assert_eq!(names, REGIONS);
         // Seoul is in the Korean Peninsula, Tokyo in Honshu, the open Pacific nowhere.
         assert_eq!(r.bits_at(126.978, 37.5665), 1 << 0);
         assert_eq!(r.bits_at(139.65, 35.68), 1 << 6);
@@ -250,7 +234,7 @@ mod tests {
         for (k, &n) in expected.iter().enumerate() {
             let got = m.count(k) as i64;
             // Allow a pixel or two for points exactly on polygon edges.
-            assert!((got - n).abs() <= 2, "{}: {got} vs {n}", REGION_NAMES[k]);
+            assert!((got - n).abs() <= 2, "{}: {got} vs {n}", REGIONS[k]);
         }
     }
 }

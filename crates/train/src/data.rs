@@ -10,9 +10,10 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use skycase_core::regions::{phenomenon_of, PHENOMENA, REGIONS};
-use skycase_ingest::{Navigation, RegionMasks, Regions, Sidecar};
+use skycase_ingest::Sidecar;
+use skycase_vocab::{phenomenon_of, PHENOMENA, REGIONS};
 
+use crate::archive::sidecar_masks;
 use crate::error::{Error, Result};
 use crate::model::{preprocess, ModelConfig, RegionWeights, N_REGIONS};
 
@@ -143,16 +144,7 @@ pub fn load_archive(root: &Path, cfg: &ModelConfig, cache_dir: Option<&Path>, de
         ));
     }
     let samples = read_labels(&root.join("labels.jsonl"))?;
-    let regions_path = root.join("regions.geojson");
-    let regions = if regions_path.is_file() {
-        let text = std::fs::read_to_string(&regions_path).map_err(|e| Error::io(&regions_path, e))?;
-        Regions::from_geojson_str(&text, &regions_path)?
-    } else {
-        Regions::bundled()
-    };
-    let nav = Navigation::Geos(sidecar.nav.clone());
-    let rm = RegionMasks::rasterize(&regions, &nav, sidecar.width, sidecar.height);
-    let masks: Vec<Vec<bool>> = (0..N_REGIONS).map(|k| rm.mask(k)).collect();
+    let masks = sidecar_masks(root, &sidecar)?;
     let weights = RegionWeights::from_masks(cfg, &masks, device)?;
 
     let (h, w) = cfg.input_hw();
@@ -266,6 +258,7 @@ impl Split {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skycase_ingest::{Navigation, RegionMasks, Regions};
 
     fn caption(p: &str) -> String {
         REGIONS.iter().map(|r| format!("- {r} - {p}")).collect::<Vec<_>>().join("\n")

@@ -12,7 +12,7 @@
 //!   region.
 
 use serde::{Deserialize, Serialize};
-use skycase_core::regions::{PHENOMENA, REGIONS};
+use skycase_vocab::{PHENOMENA, REGIONS};
 
 use crate::data::Sample;
 use crate::model::{FrameEmbedding, Granularity};

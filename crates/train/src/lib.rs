@@ -6,6 +6,7 @@
 //! - [`loss`]: the study's triplet loss with in-batch hardest negatives, symmetric InfoNCE
 //!   with a learned temperature, and the frame-level ranking term ([`loss::frame_rank`]).
 //! - [`data`]: captioned archives → cached model inputs, region weights, time-disjoint split.
+//! - [`archive`]: frames to embed, from a simulated archive or a frame store ([`Archive`]).
 //! - [`text`]: phrasings, the study's queries and the cache of frozen text embeddings.
 //! - [`train`]: the loop (AdamW, early stopping, checkpoints that resume).
 //! - [`eval`]: R@k both ways and the study's Table I hit rate, per storage (f32/f16/int8).
@@ -13,6 +14,7 @@
 //!   checkpoint's joint space.
 //! - [`rng`]: the seeded generator behind initialisation and shuffling.
 
+pub mod archive;
 pub mod data;
 pub mod error;
 pub mod eval;
@@ -27,5 +29,6 @@ pub use error::{Error, Result};
 pub use loss::Loss;
 pub use model::{FrameEmbedding, Granularity, ImageModel, ModelConfig, RegionWeights};
 pub use train::{train, RunOptions, TrainConfig, TrainSummary};
+pub use archive::Archive;
 pub use data::{load_archive, Dataset, Sample, Split};
 pub use text::TextBank;

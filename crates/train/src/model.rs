@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 
-/// Number of study regions.
-pub const N_REGIONS: usize = 13;
+/// Number of study regions ([`skycase_vocab::REGIONS`]).
+pub const N_REGIONS: usize = skycase_vocab::REGIONS.len();
 
 /// Which embeddings a model is trained to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,38 +6,20 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use skycase_core::regions::{PHENOMENA, REGIONS};
+use skycase_vocab::{bullet, region_prose, PHENOMENA, PHENOMENA_PROSE, REGIONS};
 
 use crate::error::{Error, Result};
 use crate::model::write_atomic;
 
-/// The caption bullet for region `r`, phenomenon `p`: `- Honshu (Japan) - Rain`.
-pub fn bullet(r: usize, p: usize) -> String {
-    format!("- {} - {}", REGIONS[r], PHENOMENA[p])
-}
-
-/// A region name as prose: `Honshu (Japan)` → `Honshu, Japan`.
-pub fn region_prose(r: usize) -> String {
-    let name = REGIONS[r];
-    match name.strip_suffix(')').and_then(|s| s.split_once(" (")) {
-        Some((a, b)) => format!("{a}, {b}"),
-        None => name.to_string(),
-    }
-}
-
-fn phenomenon_prose(p: usize) -> &'static str {
-    ["snow", "clear skies", "cloudy skies", "rain", "a typhoon"][p]
-}
-
 /// The study's query form, held out of training: `Honshu, Japan is experiencing a typhoon.`
 pub fn study_query(r: usize, p: usize) -> String {
-    format!("{} is experiencing {}.", region_prose(r), phenomenon_prose(p))
+    format!("{} is experiencing {}.", region_prose(r), PHENOMENA_PROSE[p])
 }
 
 /// Phrasings trained on for region × phenomenon (the bullet first). The study's query form is
 /// deliberately not among them, so the evaluation measures generalisation to a new phrasing.
 pub fn train_phrasings(r: usize, p: usize) -> Vec<String> {
-    let (reg, ph) = (region_prose(r), phenomenon_prose(p));
+    let (reg, ph) = (region_prose(r), PHENOMENA_PROSE[p]);
     let word = PHENOMENA[p].to_lowercase();
     vec![
         bullet(r, p),
@@ -217,9 +199,7 @@ pub(crate) mod tests {
 
     #[test]
     fn phrasings_and_queries() {
-        assert_eq!(bullet(6, 4), "- Honshu (Japan) - Typhoon");
         assert_eq!(study_query(6, 4), "Honshu, Japan is experiencing a typhoon.");
-        assert_eq!(region_prose(5), "Manchuria and Primorsky Krai");
         let ph = train_phrasings(8, 0);
         assert_eq!(ph[0], "- Kyushu (Japan) - Snow");
         assert!(!ph.contains(&study_query(8, 0)));

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use candle_core::{Tensor, Var};
 use serde::{Deserialize, Serialize};
-use skycase_core::regions::{PHENOMENA, REGIONS};
+use skycase_vocab::{bullet, PHENOMENA, REGIONS};
 
 use crate::data::{Dataset, Sample};
 use crate::error::{Error, Result};
@@ -22,7 +22,7 @@ use crate::eval::{evaluate, Metrics, Storage, TextSide};
 use crate::loss::Loss;
 use crate::model::{write_atomic, FrameEmbedding, Granularity, ImageModel, N_REGIONS, WEIGHTS_FILE};
 use crate::rng::Rng;
-use crate::text::{bullet, study_query, train_phrasings, TextBank};
+use crate::text::{study_query, train_phrasings, TextBank};
 
 /// Training options (saved in `train.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

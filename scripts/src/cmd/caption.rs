@@ -6,19 +6,17 @@
 //! (and the raw answer for MLLM parse errors).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use skycase_caption::eval::{read_truth, Evaluation};
-use skycase_caption::frame::{image_png, satellite_name};
-use skycase_caption::mllm::{fill_prompt, STUDY_PROMPT};
+use skycase_caption::mllm::STUDY_PROMPT;
+use skycase_caption::run::MAX_ENDPOINT_FAILURES;
 use skycase_caption::store::{CaptionerInfo, FailureReason, FailureRecord};
 use skycase_caption::{
-    parse_answer, BestTrack, Caption, CaptionRecord, CaptionStore, MllmClient, MllmConfig, Phenomenon,
-    PhysicalCaptioner, PhysicalRun, Rules,
+    BestTrack, Caption, CaptionStore, MllmClient, MllmConfig, MllmOutcome, MllmRun, Phenomenon, PhysicalCaptioner,
+    PhysicalRun, Rules,
 };
 use skycase_ingest::{FrameMeta, FrameStore};
 
@@ -239,14 +237,6 @@ fn run_physical(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: 
     Ok(summary)
 }
 
-/// What an MLLM worker thread reports for one frame.
-enum Outcome {
-    /// A parsed caption, and whether the answer came from the cache.
-    Captioned { record: CaptionRecord, cached: bool },
-    /// The frame failed (endpoint, parse or load error); `record` goes to `failed/`.
-    Failed { message: String, record: FailureRecord },
-}
-
 fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[FrameMeta]) -> anyhow::Result<Summary> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let base_url = args.base_url.clone().or_else(|| env("SKYCASE_BASE_URL")).context("the MLLM captioner needs --base-url (or SKYCASE_BASE_URL)")?;
@@ -264,119 +254,34 @@ fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[Fr
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading prompt {}", p.display()))?,
         None => STUDY_PROMPT.to_string(),
     };
-    let mut cfg = MllmConfig::new(base_url.clone(), model.clone(), api_key);
+    let mut cfg = MllmConfig::new(base_url, model, api_key);
     cfg.timeout = Duration::from_secs(args.timeout_s.max(1));
     cfg.max_retries = args.max_retries;
     let client = MllmClient::new(cfg, Some(captions.mllm_cache_dir()));
-    let endpoint = client.config().url();
-    let next = AtomicUsize::new(0);
-    let abort = AtomicBool::new(false);
-    let consecutive_endpoint_errors = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+    let job = MllmRun { store, client: &client, template: &template, concurrency: args.concurrency };
     let pb = progress(todo.len());
     let mut summary = Summary::default();
-    let mut fatal: Option<String> = None;
-    std::thread::scope(|s| -> anyhow::Result<()> {
-        for _ in 0..args.concurrency.max(1) {
-            let tx = tx.clone();
-            let (client, next, abort, cee, template) = (&client, &next, &abort, &consecutive_endpoint_errors, &template);
-            let (base_url, model) = (&base_url, &model);
-            s.spawn(move || loop {
-                if abort.load(Ordering::SeqCst) {
-                    return;
-                }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(meta) = todo.get(i) else { return };
-                let prompt = fill_prompt(template, satellite_name(meta.source), meta.time);
-                let info = CaptionerInfo::Mllm {
-                    base_url: base_url.clone(),
-                    model: model.clone(),
-                    prompt_sha256: skycase_caption::mllm::cache_key(b"", &prompt, "")[..16].to_string(),
-                };
-                let result = (|| -> anyhow::Result<Outcome> {
-                    let frame = store.load(&meta.id)?;
-                    let png = image_png(&frame)?;
-                    let answer = match client.ask(&png, &prompt) {
-                        Ok(a) => {
-                            cee.store(0, Ordering::SeqCst);
-                            a
-                        }
-                        Err(e) => {
-                            if matches!(e, skycase_caption::Error::Endpoint { .. })
-                                && cee.fetch_add(1, Ordering::SeqCst) + 1 >= 3
-                            {
-                                abort.store(true, Ordering::SeqCst);
-                            }
-                            return Err(e.into());
-                        }
-                    };
-                    Ok(match parse_answer(&answer.text) {
-                        Ok(cap) => Outcome::Captioned {
-                            record: CaptionRecord {
-                                frame_id: meta.id.clone(),
-                                time: meta.time,
-                                caption: cap.to_bullets(),
-                                labels: cap,
-                                captioner: info.clone(),
-                                details: serde_json::json!({ "raw_answer": answer.text }),
-                            },
-                            cached: answer.cached,
-                        },
-                        Err(pe) => Outcome::Failed {
-                            message: format!("answer does not parse: {pe}"),
-                            record: FailureRecord {
-                                frame_id: meta.id.clone(),
-                                time: meta.time,
-                                captioner: info.clone(),
-                                error: FailureReason::Parse { message: pe.to_string(), error: pe.clone() },
-                                raw_answer: Some(answer.text),
-                            },
-                        },
-                    })
-                })();
-                let outcome = result.unwrap_or_else(|e| {
-                    let message = format!("{e:#}");
-                    Outcome::Failed {
-                        record: FailureRecord {
-                            frame_id: meta.id.clone(),
-                            time: meta.time,
-                            captioner: info,
-                            error: FailureReason::Other { message: message.clone() },
-                            raw_answer: None,
-                        },
-                        message,
-                    }
-                });
-                let _ = tx.send((i, outcome));
-            });
-        }
-        drop(tx);
-        for (i, outcome) in rx {
-            let id = &todo[i].id;
-            match outcome {
-                Outcome::Captioned { record, cached } => {
-                    captions.put(&record)?;
-                    summary.ok(&record.labels);
-                    if cached {
-                        summary.cached += 1;
-                    }
-                }
-                Outcome::Failed { message, record } => {
-                    captions.put_failure(&record)?;
-                    if abort.load(Ordering::SeqCst) && fatal.is_none() {
-                        fatal = Some(message.clone());
-                    }
-                    summary.fail(id, &message);
+    let fatal = job.run(todo, |meta, outcome| {
+        match outcome {
+            MllmOutcome::Captioned { record, cached } => {
+                captions.put(&record)?;
+                summary.ok(&record.labels);
+                if cached {
+                    summary.cached += 1;
                 }
             }
-            pb.inc(1);
+            MllmOutcome::Failed { message, record } => {
+                captions.put_failure(&record)?;
+                summary.fail(&meta.id, &message);
+            }
         }
+        pb.inc(1);
         Ok(())
     })?;
     pb.finish_and_clear();
     if let Some(msg) = fatal {
         summary.print();
-        bail!("stopped: endpoint {endpoint} failed 3 times in a row ({msg}); rerun to resume");
+        bail!("stopped: endpoint {} failed {MAX_ENDPOINT_FAILURES} times in a row ({msg}); rerun to resume", client.config().url());
     }
     Ok(summary)
 }

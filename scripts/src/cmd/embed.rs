@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! <out>/<period>.skyshard     one shard per month (YYYY-MM): a region model stores 13
-//!                             vectors per frame (skycase_core::regions::REGIONS order),
+//!                             vectors per frame (skycase_vocab::REGIONS order),
 //!                             a global model one ("global"); int8 by default
 //! <out>/projection.safetensors  the checkpoint's text projection (D × 384 + D)
 //! <out>/index.json            {"vectors", "joint_dim", "checkpoint", "command", "model"}
@@ -19,11 +19,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use skycase_core::regions::REGIONS;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
-use skycase_ingest::{FrameStore, Navigation, RegionMasks, Regions, Sidecar};
 use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
-use skycase_train::{Granularity, ImageModel, ModelConfig};
+use skycase_train::{Archive, Granularity, ImageModel, ModelConfig};
+use skycase_vocab::REGIONS;
 
 use super::sample::DemoFrame;
 use crate::util::{progress, read, write_atomic};
@@ -267,147 +266,6 @@ fn read_frames(path: &Path) -> Result<Vec<(usize, DemoFrame)>> {
     Ok(out)
 }
 
-/// Where a listed frame is in the archive.
-#[derive(Debug, Clone)]
-enum Location {
-    /// A PNG of a simulated / sidecar archive.
-    Png(PathBuf),
-    /// A frame id in a frame store.
-    Stored(String),
-}
-
-/// A decoded frame and the key of its grid (frames on one grid share region masks).
-struct Loaded {
-    bt: Vec<f32>,
-    width: usize,
-    height: usize,
-    grid: String,
-    nav: Option<Navigation>,
-}
-
-enum Archive {
-    /// `meta.json` + PNG frames (the simulated archive).
-    Sidecar { sidecar: Sidecar, pngs: HashMap<String, PathBuf>, masks: Vec<Vec<bool>> },
-    /// A `skycase ingest` frame store.
-    Store(FrameStore),
-}
-
-/// The `YYYYMMDDhhmm` stamp of a frame id (`sim-201711010000`) or PNG stem
-/// (`coms_mi_le1b_ir1_ea_201711010000`): the part after the last `-` or `_`.
-fn stamp(s: &str) -> &str {
-    s.rsplit(['-', '_']).next().unwrap_or(s)
-}
-
-impl Archive {
-    fn open(root: &Path) -> Result<Self> {
-        let meta_path = root.join("meta.json");
-        if meta_path.is_file() {
-            let sidecar = Sidecar::parse(&read(&meta_path)?, &meta_path)?;
-            let mut pngs = HashMap::new();
-            for dir in [root.join("frames"), root.to_path_buf()] {
-                let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-                for e in entries {
-                    let p = e.with_context(|| format!("{}: cannot list", dir.display()))?.path();
-                    if p.extension().and_then(|x| x.to_str()) == Some("png") {
-                        if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
-                            pngs.entry(stamp(stem).to_string()).or_insert(p.clone());
-                        }
-                    }
-                }
-            }
-            // The same region masks as training (skycase_train::load_archive): the archive's
-            // regions.geojson when present, else the bundled regions.
-            let regions_path = root.join("regions.geojson");
-            let regions = if regions_path.is_file() {
-                let text = std::fs::read_to_string(&regions_path).with_context(|| format!("{}: cannot read", regions_path.display()))?;
-                Regions::from_geojson_str(&text, &regions_path)?
-            } else {
-                Regions::bundled()
-            };
-            let nav = Navigation::Geos(sidecar.nav.clone());
-            let rm = RegionMasks::rasterize(&regions, &nav, sidecar.width, sidecar.height);
-            let masks = (0..REGIONS.len()).map(|k| rm.mask(k)).collect();
-            return Ok(Self::Sidecar { sidecar, pngs, masks });
-        }
-        if root.join("frames").is_dir() {
-            return Ok(Self::Store(FrameStore::open(root)?));
-        }
-        bail!(
-            "{} is not an archive: no meta.json (simulated PNG archive) and no frames/ folder (frame store from `skycase ingest`)",
-            root.display()
-        )
-    }
-
-    fn locate(&self, id: &str) -> Option<Location> {
-        match self {
-            Self::Sidecar { pngs, .. } => pngs.get(stamp(id)).cloned().map(Location::Png),
-            Self::Store(store) => {
-                // Demo ids are `sim-<stamp>`; store ids `sim_<stamp>`.
-                [id.to_string(), id.replacen('-', "_", 1)].into_iter().find(|c| store.contains(c)).map(Location::Stored)
-            }
-        }
-    }
-
-    /// Decodes `locs` on all cores, checking each frame's size against the model.
-    fn load_many(&self, locs: &[Location], cfg: &ModelConfig) -> Result<Vec<Loaded>> {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(locs.len().max(1));
-        let mut slots: Vec<Option<Result<Loaded>>> = (0..locs.len()).map(|_| None).collect();
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        (t..locs.len()).step_by(threads).map(|i| (i, self.load(&locs[i], cfg))).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            for h in handles {
-                match h.join() {
-                    Ok(done) => done.into_iter().for_each(|(i, r)| slots[i] = Some(r)),
-                    Err(_) => {
-                        slots.iter_mut().filter(|x| x.is_none()).for_each(|x| *x = Some(Err(anyhow::anyhow!("a decoding thread panicked"))))
-                    }
-                }
-            }
-        });
-        slots.into_iter().map(|s| s.unwrap_or_else(|| Err(anyhow::anyhow!("frame not decoded")))).collect()
-    }
-
-    fn load(&self, loc: &Location, cfg: &ModelConfig) -> Result<Loaded> {
-        let (bt, w, h, grid, nav, what) = match (self, loc) {
-            (Self::Sidecar { sidecar, .. }, Location::Png(p)) => {
-                let (bt, w, h) = sidecar.decode_png(&read(p)?, p)?;
-                (bt, w, h, "sidecar".to_string(), None, p.display().to_string())
-            }
-            (Self::Store(store), Location::Stored(id)) => {
-                let f = store.load(id)?;
-                let grid = skycase_ingest::frame::grid_id(f.meta.width, f.meta.height, &f.meta.nav);
-                (f.bt, f.meta.width, f.meta.height, grid, Some(f.meta.nav), format!("{} frame {id}", store.root().display()))
-            }
-            _ => bail!("internal: frame location of another archive kind"),
-        };
-        if (w, h) != (cfg.frame_width, cfg.frame_height) {
-            bail!(
-                "{what}: dimension mismatch: the frame is {w}×{h} px, the model was trained on {}×{} px frames",
-                cfg.frame_width,
-                cfg.frame_height
-            );
-        }
-        Ok(Loaded { bt, width: w, height: h, grid, nav })
-    }
-
-    /// Region masks of a loaded frame's grid (`masks[k]` = region k, row-major).
-    fn masks(&self, l: &Loaded) -> Result<Vec<Vec<bool>>> {
-        match self {
-            Self::Sidecar { masks, .. } => Ok(masks.clone()),
-            Self::Store(store) => {
-                let nav = l.nav.as_ref().context("internal: stored frame without navigation")?;
-                let rm = store.masks_for_grid(l.width, l.height, nav)?;
-                Ok((0..REGIONS.len()).map(|k| rm.mask(k)).collect())
-            }
-        }
-    }
-}
-
 /// The command line (program name `skycase`), shell-quoted where needed.
 fn command_line() -> String {
     std::iter::once("skycase".to_string())
@@ -427,6 +285,7 @@ fn command_line() -> String {
 mod tests {
     use super::*;
     use skycase_core::shard::Vectors;
+    use skycase_ingest::{Navigation, RegionMasks, Regions, Sidecar};
 
     /// A 40 × 24 px crop of the simulated grid around Seoul (pixel 403, 137 of sim-nov2017).
     fn meta_json(width: usize, height: usize) -> String {

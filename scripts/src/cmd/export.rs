@@ -11,14 +11,17 @@ use skycase_core::bundle::{
     FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION,
     MULTILINGUAL_TOKENIZER, MULTILINGUAL_WORDS,
 };
-use skycase_core::overlay::{OVERLAY_PATH, OVERLAY_ROLE};
-use skycase_core::quant::{quantize, QuantizeOptions, QuantizedEncoder};
+use skycase_core::overlay::{GridOverlay, Overlay, OVERLAY_PATH, OVERLAY_ROLE};
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::text::MAX_TOKENS;
 use skycase_core::TextEncoder;
+use skycase_ingest::basemap::{grid_basemap, read_grids, GRIDS_FILE};
+use skycase_ingest::coast::Coastlines;
+use skycase_ingest::Regions;
+use skycase_quant::{default_model_dir, quantize, QuantizeOptions, QuantizedEncoder};
 
 use crate::cmd::sample::DemoFrame;
-use crate::util::{default_e5_model, default_model_dir, progress, read, write_atomic};
+use crate::util::{progress, read, write_atomic};
 
 /// Arguments of `skycase export`.
 #[derive(clap::Args)]
@@ -39,7 +42,7 @@ pub struct Args {
     /// linear layer. `rounding=gptq` rounds activation-aware on a built-in calibration set
     /// (`nearest`: candle's round-to-nearest). The default is the smallest setting whose worst
     /// cosine to the f32 model stays ≥ 0.99 with margin (docs/encoder.md,
-    /// crates/core/tests/parity.rs).
+    /// crates/quant/tests/parity.rs).
     #[arg(long, default_value_t = QuantizeOptions::default().name())]
     quant: String,
     /// Number of files the word-embedding table is split into; a query downloads only the
@@ -117,12 +120,12 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
 
-    if let Some(overlay) = crate::overlay::for_frames(&frames, &frames_dir)? {
+    if let Some(overlay) = overlay_for(&frames, &frames_dir)? {
         put(OVERLAY_PATH, OVERLAY_ROLE, overlay.to_json().as_bytes())?;
     }
     let multilingual = match &args.multilingual_projection {
         Some(projection) => {
-            let model = args.e5_model.clone().unwrap_or_else(default_e5_model);
+            let model = args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path);
             Some(multilingual(&model, projection, args.multilingual_word_chunks, joint_dim, &staging, &mut put)?)
         }
         None => None,
@@ -321,4 +324,32 @@ fn image_shards(index: &Path, frames_dir: &Path, staging: &Path, put: &mut Put<'
         entries.push(shard_entry(shard.period(), rel, &bytes, &shard));
     }
     Ok((entries, info))
+}
+
+/// The basemap of the frames that name a grid (`grids.json` beside `frames.jsonl`), drawn by
+/// `skycase_ingest::basemap`; `None` when no frame does (a bundle without navigation has no
+/// basemap).
+fn overlay_for(frames: &[DemoFrame], frames_dir: &Path) -> Result<Option<Overlay>> {
+    if frames.iter().all(|f| f.grid.is_none()) {
+        return Ok(None);
+    }
+    let path = frames_dir.join(GRIDS_FILE);
+    let grids = read_grids(&path).context("frames name grids, so their navigation is needed")?;
+    let mut members: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for f in frames {
+        if let Some(id) = &f.grid {
+            if !grids.contains_key(id) {
+                bail!("{}: no grid {id}, which frame {} names", path.display(), f.id);
+            }
+            members.entry(id).or_default().push(f.id.clone());
+        }
+    }
+    let (coast, regions) = (Coastlines::bundled(), Regions::bundled());
+    let mut out = BTreeMap::new();
+    for (id, frames) in members {
+        if let Some(b) = grid_basemap(&grids[id], &coast, &regions) {
+            out.insert(id.to_string(), GridOverlay { width: b.width, height: b.height, coast: b.coast, regions: b.regions, frames });
+        }
+    }
+    Ok(Some(Overlay::new(out)))
 }

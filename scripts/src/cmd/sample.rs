@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use skycase_ingest::basemap::{Grid, GRIDS_FILE};
 
-use crate::overlay::{Grid, GRIDS_FILE};
 use crate::util::{progress, read, write_atomic};
 
 /// Arguments of `skycase sample`.

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use skycase_core::regions::REGIONS;
 use skycase_core::search::parse_months;
 use skycase_core::Filters;
+use skycase_vocab::REGIONS;
 
 use crate::bundle::load_searcher;
 
@@ -49,7 +49,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let region = match &args.region {
         Some(name) => Some(
-            skycase_core::regions::region_index(name)
+            skycase_vocab::region_index(name)
                 .with_context(|| format!("region '{name}' is not one of: {}", REGIONS.join(", ")))?,
         ),
         None => None,

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use skycase_core::regions::{PHENOMENA, REGIONS};
 use skycase_train::eval::Storage;
 use skycase_train::{load_archive, text, Granularity, Loss, ModelConfig, RunOptions, TextBank, TrainConfig, TrainSummary};
+use skycase_vocab::{PHENOMENA, REGIONS};
 
 /// Arguments of `skycase train`.
 #[derive(clap::Args)]
@@ -201,14 +201,14 @@ fn train_text_projection(args: &Args, encoder: &str, data: &Path, out: &Path) ->
     }
     eprintln!("{} frames ({} training-only from --extra-data)", ds.samples.len(), ds.train_only);
 
-    let path = args.e5_model.clone().unwrap_or_else(crate::util::default_e5_model);
+    let path = args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path);
     let bytes = crate::util::read(&path).context("the multilingual model is missing: run scripts/fetch-model")?;
     let file = skycase_e5::E5File::parse(&bytes, &path.display().to_string())?;
     let c = skycase_e5::convert(&file, skycase_e5::english_korean)?;
-    let words = skycase_core::WordEmbeddings::loaded(skycase_core::quant::Quantization::Q4_0, c.rows, c.dim, c.words.clone())?;
+    let words = skycase_core::WordEmbeddings::loaded(skycase_core::format::Quantization::Q4_0, c.rows, c.dim, c.words.clone())?;
     let e5 = skycase_core::TextEncoder::from_bundle_files(&c.tokenizer, &c.gguf, words)?;
     let mut embed_e5 = |texts: &[&str]| -> skycase_train::Result<Vec<Vec<f32>>> { Ok(e5.embed_many(texts, 16)?) };
-    let minilm_dir = args.text_model.clone().unwrap_or_else(crate::util::default_model_dir);
+    let minilm_dir = args.text_model.clone().unwrap_or_else(skycase_quant::default_model_dir);
     let mut embed_minilm = text::minilm(&minilm_dir)?;
 
     let cfg = ProjectionConfig {

@@ -2,9 +2,9 @@
 //! `encoder.gguf` and of the word-embedding table, and the worst cosine to the
 //! sentence-transformers reference over tests/fixtures/minilm_reference.json, with
 //! round-to-nearest (candle's quantizer) and with activation-aware rounding (GPTQ on the
-//! built-in calibration set, see skycase_core::calibrate).
+//! built-in calibration set, see skycase_quant::calibrate).
 //!
-//!     cargo run --release -p skycase-core --example quant_sweep [MODEL_DIR]
+//!     cargo run --release -p skycase-quant --example quant_sweep [MODEL_DIR]
 //!
 //! Prints a Markdown table (docs/encoder.md holds the last run).
 
@@ -12,9 +12,9 @@
 mod reference;
 
 use reference::{model_dir, model_files, reference_items};
-use skycase_core::calibrate::{calibration_texts, Calibration};
-use skycase_core::quant::{quantize_calibrated, Quantization, Quantization::*, QuantizeOptions, Rounding};
 use skycase_core::text::{cosine, TextEncoder, TextTokenizer};
+use skycase_quant::calibrate::{calibration_texts, Calibration};
+use skycase_quant::{quantize_calibrated, Quantization, Quantization::*, QuantizeOptions, Rounding};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = model_dir(std::env::args().nth(1));

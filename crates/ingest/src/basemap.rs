@@ -1,6 +1,6 @@
-//! The basemap over result thumbnails (`overlay.json`, see `skycase_core::overlay`):
-//! coastlines and the 13 region outlines projected onto each image grid the frames use,
-//! as SVG path data in thumbnail pixels.
+//! The basemap over result thumbnails: coastlines and the 13 region outlines projected onto
+//! an image [`Grid`], as SVG path data in thumbnail pixels ([`GridBasemap`]). `skycase
+//! export` ships them as the bundle's `overlay.json` (`skycase_core::overlay`).
 //!
 //! The geometry is done here, natively, once per grid: lon/lat edges are densified (a
 //! straight line in degrees is a curve in the satellite's view), projected with the grid's
@@ -12,16 +12,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use skycase_core::bundle::sha256_hex;
-use skycase_core::overlay::{GridOverlay, Overlay};
-use skycase_ingest::coast::Coastlines;
-use skycase_ingest::render::THUMB_SIDE;
-use skycase_ingest::{Navigation, Regions};
+use sha2::{Digest, Sha256};
 
-use crate::cmd::sample::DemoFrame;
-use crate::util::read;
+use crate::coast::Coastlines;
+use crate::error::{Error, Result};
+use crate::nav::Navigation;
+use crate::regions::Regions;
+use crate::render::THUMB_SIDE;
 
 /// How far (thumbnail pixels) a simplified line may stray from the projected one.
 pub const TOLERANCE_PX: f64 = 0.25;
@@ -33,7 +31,8 @@ const EXTRACT_BOX: (f64, f64, f64, f64) = (80.0, 0.0, 180.0, 66.0);
 /// Longest lon/lat edge (degrees) projected as a straight segment.
 const DENSIFY_DEG: f64 = 0.25;
 
-/// The grids of the frames, beside `frames.jsonl` (written by `skycase sample`).
+/// The grids of the frames, beside `frames.jsonl` (written by `skycase sample`): a JSON map
+/// of grid id ([`Grid::id`]) → [`Grid`].
 pub const GRIDS_FILE: &str = "grids.json";
 
 /// An image grid: its size and how its pixels map to the Earth.
@@ -56,7 +55,7 @@ impl Grid {
             Navigation::StormCentred { .. } => "storm",
         };
         let json = serde_json::to_string(self).expect("a grid always serialises");
-        format!("{kind}-{}x{}-{}", self.width, self.height, &sha256_hex(json.as_bytes())[..8])
+        format!("{kind}-{}x{}-{}", self.width, self.height, &hex::encode(Sha256::digest(json.as_bytes()))[..8])
     }
 
     /// The box thumbnails of this grid fill: the frame scaled to fit [`THUMB_SIDE`].
@@ -75,37 +74,27 @@ impl Grid {
     }
 }
 
-/// Reads `grids.json` beside `frames.jsonl` and builds the overlay of the frames that name
-/// a grid; `None` when no frame does (a bundle without navigation has no basemap).
-pub fn for_frames(frames: &[DemoFrame], frames_dir: &Path) -> Result<Option<Overlay>> {
-    if frames.iter().all(|f| f.grid.is_none()) {
-        return Ok(None);
-    }
-    let path = frames_dir.join(GRIDS_FILE);
-    let grids: BTreeMap<String, Grid> = serde_json::from_slice(&read(&path).context("frames name grids, so their navigation is needed")?)
-        .with_context(|| format!("{}: not a map of grid id → grid", path.display()))?;
-    let mut members: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for f in frames {
-        if let Some(id) = &f.grid {
-            if !grids.contains_key(id) {
-                bail!("{}: no grid {id}, which frame {} names", path.display(), f.id);
-            }
-            members.entry(id).or_default().push(f.id.clone());
-        }
-    }
-    let (coast, regions) = (Coastlines::bundled(), Regions::bundled());
-    let mut out = BTreeMap::new();
-    for (id, frames) in members {
-        if let Some(mut g) = grid_overlay(&grids[id], &coast, &regions) {
-            g.frames = frames;
-            out.insert(id.to_string(), g);
-        }
-    }
-    Ok(Some(Overlay::new(out)))
+/// Reads a [`GRIDS_FILE`]: grid id → grid.
+pub fn read_grids(path: &Path) -> Result<BTreeMap<String, Grid>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::format(path, "grids JSON", format!("not a map of grid id → grid: {e}")))
 }
 
-/// The basemap of one grid (with no frames yet); `None` for a grid without a lon/lat mapping.
-pub fn grid_overlay(grid: &Grid, coast: &Coastlines, regions: &Regions) -> Option<GridOverlay> {
+/// The basemap of one grid, in the thumbnail box of [`Grid::thumb_box`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridBasemap {
+    /// Width of the SVG viewBox (thumbnail pixels).
+    pub width: f64,
+    /// Height of the SVG viewBox.
+    pub height: f64,
+    /// Coastlines as SVG path data, one path.
+    pub coast: String,
+    /// Region outlines as SVG path data (fill with the even-odd rule), by region name.
+    pub regions: BTreeMap<String, String>,
+}
+
+/// The basemap of one grid; `None` for a grid without a lon/lat mapping.
+pub fn grid_basemap(grid: &Grid, coast: &Coastlines, regions: &Regions) -> Option<GridBasemap> {
     if !grid.nav.is_mapped() {
         return None;
     }
@@ -133,7 +122,7 @@ pub fn grid_overlay(grid: &Grid, coast: &Coastlines, regions: &Regions) -> Optio
             (region.name.clone(), d)
         })
         .collect();
-    Some(GridOverlay { width, height, coast: coast_path, regions, frames: Vec::new() })
+    Some(GridBasemap { width, height, coast: coast_path, regions })
 }
 
 /// The parts of a land outline that are coast: clipping the extract closed its polygons
@@ -277,7 +266,7 @@ fn tenth(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use skycase_ingest::GeosNav;
+    use crate::nav::GeosNav;
 
     fn sim() -> Grid {
         Grid { width: 819, height: 471, nav: Navigation::Geos(GeosNav::sim_nov2017()) }
@@ -344,8 +333,8 @@ mod tests {
     }
 
     #[test]
-    fn sim_grid_overlay_outlines_each_region_where_it_is() {
-        let o = grid_overlay(&sim(), &Coastlines::bundled(), &Regions::bundled()).unwrap();
+    fn sim_grid_basemap_outlines_each_region_where_it_is() {
+        let o = grid_basemap(&sim(), &Coastlines::bundled(), &Regions::bundled()).unwrap();
         assert_eq!((o.width, o.height), (256.0, 147.0));
         assert_eq!(o.regions.len(), 13);
         for (name, d) in &o.regions {
@@ -365,14 +354,14 @@ mod tests {
         assert!(coast.len() > 1000, "{} coast points", coast.len());
         assert!(coast.iter().all(|&(x, y)| (-20.0..=276.0).contains(&x) && (-20.0..=167.0).contains(&y)));
         // Small enough to ship to every browser.
-        let json = Overlay::new([("sim".to_string(), o)].into()).to_json();
+        let json = serde_json::to_string(&o).unwrap();
         assert!(json.len() < 80_000, "overlay.json is {} bytes", json.len());
     }
 
     #[test]
-    fn an_unmapped_grid_has_no_overlay() {
+    fn an_unmapped_grid_has_no_basemap() {
         let storm = Grid { width: 512, height: 512, nav: Navigation::StormCentred { centre_lon: 130.0, centre_lat: 25.0 } };
-        assert!(grid_overlay(&storm, &Coastlines::bundled(), &Regions::bundled()).is_none());
+        assert!(grid_basemap(&storm, &Coastlines::bundled(), &Regions::bundled()).is_none());
         assert!(storm.id().starts_with("storm-512x512-"));
         assert_ne!(sim().id(), Grid { width: 818, ..sim() }.id());
     }

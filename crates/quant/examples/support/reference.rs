@@ -7,10 +7,7 @@ pub type Error = Box<dyn std::error::Error>;
 
 /// The all-MiniLM-L6-v2 folder: `arg`, or the one scripts/fetch-model fills.
 pub fn model_dir(arg: Option<String>) -> PathBuf {
-    arg.map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-        PathBuf::from(home).join(".cache/skycase/models/all-MiniLM-L6-v2")
-    })
+    arg.map(PathBuf::from).unwrap_or_else(skycase_quant::default_model_dir)
 }
 
 /// `model.safetensors`, `config.json` and `tokenizer.json` of the folder.

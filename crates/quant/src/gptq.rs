@@ -22,10 +22,10 @@
 //! matrix does).
 
 use half::f16;
+use skycase_core::format::Quantization;
 
 use crate::calibrate::InputStats;
 use crate::error::{Error, Result};
-use crate::quant::Quantization;
 
 const BLOCK: usize = 32;
 

@@ -7,7 +7,7 @@
 //! square over the calibration tokens is `(w − ŵ)ᵀ H (w − ŵ)`: that is what GPTQ minimises.
 //!
 //! The statistics come from a small forward pass of its own (candle tensors, f32, the
-//! checkpoint's weights) rather than from [`crate::text`]'s, so the encoder the app runs
+//! checkpoint's weights) rather than from [`skycase_core::text`]'s, so the encoder the app runs
 //! carries no hooks; `forward_matches_the_encoder` in the tests checks the two agree.
 //! Four inputs per layer: the attention input (shared by the query, key and value
 //! projections), the attention context (input of `attention.output.dense`), the attention
@@ -22,10 +22,10 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
+use skycase_core::text::{MiniLmConfig, TextTokenizer};
+use skycase_vocab::{bullet, PHENOMENA, REGIONS};
 
 use crate::error::{Error, Result};
-use crate::regions::{PHENOMENA, REGIONS};
-use crate::text::{MiniLmConfig, TextTokenizer};
 
 /// Second moments of one linear layer's input.
 #[derive(Debug, Clone)]
@@ -132,7 +132,7 @@ impl Calibration {
 }
 
 /// The pooled, L2-normalised embedding of one token sequence by the calibration forward
-/// pass, to check it against [`crate::text::MiniLm`] (they must agree to ~1e-6).
+/// pass, to check it against [`skycase_core::text::MiniLm`] (they must agree to ~1e-6).
 pub fn embed_f32(safetensors: &[u8], config_json: &[u8], ids: &[u32]) -> Result<Vec<f32>> {
     let model = Model::load(safetensors, MiniLmConfig::from_json(config_json, "config.json")?)?;
     model.forward(ids, &mut |_, _| Ok(()))
@@ -152,7 +152,7 @@ pub fn calibration_texts() -> Vec<String> {
     for (r, region) in REGIONS.iter().enumerate() {
         for (p, phenomenon) in PHENOMENA.iter().enumerate() {
             let what = prose(phenomenon);
-            texts.push(format!("- {region} - {phenomenon}"));
+            texts.push(bullet(r, p));
             // One phrasing per pair, rotating, keeps the set small but varied.
             texts.push(match (r + p) % 6 {
                 0 => format!("{what} over {region}"),
@@ -167,13 +167,12 @@ pub fn calibration_texts() -> Vec<String> {
     // Whole captions: every region's bullet, phenomena by a fixed pseudo-random walk.
     let mut state = 0x9e37_79b9u32;
     for _ in 0..24 {
-        let lines: Vec<String> = REGIONS
-            .iter()
-            .map(|region| {
+        let lines: Vec<String> = (0..REGIONS.len())
+            .map(|r| {
                 state ^= state << 13;
                 state ^= state >> 17;
                 state ^= state << 5;
-                format!("- {region} - {}", PHENOMENA[state as usize % PHENOMENA.len()])
+                bullet(r, state as usize % PHENOMENA.len())
             })
             .collect();
         texts.push(lines.join("\n"));

@@ -13,9 +13,9 @@ region x phenomenon queries that have a relevant frame):
 3. shares: the same trees regressing the shares themselves (RMSE on the test days) and
    ranking by the regressed shares.
 
-Run (Python 3.11, the wxsim requirements plus scikit-learn):
-    python -m venv /tmp/wxsim-venv && /tmp/wxsim-venv/bin/pip install -r ../shared/tools/wxsim/requirements.txt scikit-learn
-    /tmp/wxsim-venv/bin/python crates/train/analysis/ceiling.py ../shared/data/sim-nov2017
+Run from the repository root (Python 3.11, research/requirements.txt; see research/README.md):
+    python3.11 -m venv /tmp/skycase-research && /tmp/skycase-research/bin/pip install -r research/requirements.txt
+    /tmp/skycase-research/bin/python research/train/ceiling.py ../shared/data/sim-nov2017 ../shared/tools/wxsim
 """
 import json
 import sys

@@ -1,19 +1,15 @@
-//! The calibration forward pass (crates/core/src/calibrate.rs) computes what the encoder
+//! The calibration forward pass (crates/quant/src/calibrate.rs) computes what the encoder
 //! computes, and the calibration set leaves out the parity sentences.
 //!
 //! Needs the model folder that `scripts/fetch-model` installs; `SKYCASE_MODEL_DIR` overrides
 //! where it is looked for.
 
-use std::path::PathBuf;
-
-use skycase_core::calibrate::{calibration_texts, embed_f32};
 use skycase_core::text::{cosine, TextEncoder};
+use skycase_quant::calibrate::{calibration_texts, embed_f32};
+use skycase_quant::default_model_dir;
 
 fn read(name: &str) -> Vec<u8> {
-    let dir = std::env::var("SKYCASE_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/skycase/models/all-MiniLM-L6-v2")
-    });
-    let path = dir.join(name);
+    let path = default_model_dir().join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}. Run scripts/fetch-model first", path.display()))
 }
 

@@ -2,14 +2,14 @@
 //! q8_0 (word embeddings q4_0), one group of one layer at a time goes down to a lower format,
 //! and the worst cosine to the sentence-transformers reference is printed.
 //!
-//!     cargo run --release -p skycase-core --example quant_layers [FORMAT] [MODEL_DIR]
+//!     cargo run --release -p skycase-quant --example quant_layers [FORMAT] [MODEL_DIR]
 
 #[path = "support/reference.rs"]
 mod reference;
 
 use reference::{model_dir, model_files, reference_items};
-use skycase_core::quant::{quantize_with, Quantization};
 use skycase_core::text::{cosine, TextEncoder};
+use skycase_quant::{quantize_with, Quantization};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let low = Quantization::parse(&std::env::args().nth(1).unwrap_or_else(|| "q4_0".into()))?;

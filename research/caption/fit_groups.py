@@ -1,15 +1,6 @@
 import json, sys, numpy as np
-REG = ["Korean Peninsula","Mongolia","Northern China","Eastern China","Southern China","Manchuria and Primorsky Krai","Honshu (Japan)","Hokkaido (Japan)","Kyushu (Japan)","East China Sea","Philippine Sea","South China Sea","Pacific coast of Japan"]
-def load(fj, fl, tag):
-    D = json.load(open(fj)); lab = {}
-    for line in open(fl):
-        v = json.loads(line); lab[v['time'][:13]] = v
-    rows = D['rows']
-    for r in rows:
-        t = lab[D['times'][r['i']][:13]]['regions'][REG[r['region']]]
-        r['truth'] = t['phenomenon']; r['set'] = tag if tag == 'dec' else ('tr' if r['day'] < 15 else 'te')
-    return [r for r in rows if r['truth'] != 'Typhoon']
-rows = load('nov.json', '/work/shared/data/sim-nov2017/labels.jsonl', 'nov') + load('dec.json', '/tmp/simdec/sim-dec2017-s7/labels.jsonl', 'dec')
+from rows import two_months
+rows, args = two_months(sys.argv[1:])
 def classify(r, p):
     dk, dth, ck, cth, snow = p
     if r[ck] <= cth: return 'Snow' if r['sh'] <= snow else 'Rain'
@@ -21,15 +12,18 @@ groupings = {
   'per-region': {k: k for k in range(13)},
   'land/sea': {k: ('sea' if k in SEA else 'land') for k in range(13)},
   'one': {k: 0 for k in range(13)},
+  'sea/north/south': {k: ('sea' if k in SEA else ('north' if k in (0,1,2,5,7) else 'south')) for k in range(13)},
+  'sea/north/south/japan': {k: ('sea' if k in SEA else ('north' if k in (0,1,2,5) else ('japan' if k in (6,7,8) else 'south'))) for k in range(13)},
+  'sea/land/japan': {k: ('sea' if k in SEA else ('japan' if k in (6,7,8) else 'land')) for k in range(13)},
 }
-which = sys.argv[1:] or list(groupings)
+which = args or list(groupings)
 for gname in which:
     g = groupings[gname]; params = {}
     for key in sorted(set(g.values()), key=str):
         tr = [r for r in rows if r['set'] == 'tr' and g[r['region']] == key]
         p = ['dh50', 10.0, 'p20', 245.0, 273.0]
         for it in range(3):
-            for i, cands in enumerate([['dh20', 'dh50', 'dh80'], list(np.arange(2, 25, 0.5)), ['p10', 'p20', 'p30'], list(np.arange(200, 275, 2.5)) + [0], list(np.arange(255, 290, 1.0))]):
+            for i, cands in enumerate([['dh20', 'dh50', 'dh80', 'dm50', 'da50'], list(np.arange(2, 25, 0.5)), ['p10', 'p20', 'p30'], list(np.arange(200, 275, 2.5)) + [0], list(np.arange(255, 290, 1.0))]):
                 best = max((acc(tr, p[:i] + [c] + p[i + 1:]), -j) for j, c in enumerate(cands))
                 p[i] = cands[-best[1]]
         params[key] = p

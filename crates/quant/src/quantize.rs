@@ -3,11 +3,11 @@
 //! Two parts come out of [`quantize`]:
 //! - the GGUF file (`encoder.gguf`): the six layers' weight matrices in a ggml block format
 //!   chosen per group ([`QuantizeOptions`]: attention, feed-forward up, feed-forward down),
-//!   position embeddings cut to [`MAX_TOKENS`](crate::text::MAX_TOKENS) rows as f16, biases
+//!   position embeddings cut to [`MAX_TOKENS`] rows as f16, biases
 //!   and layer norms as f32. The pooler head is dropped (sentence embeddings use mean pooling).
 //! - the word-embedding table (30522 × 384, as many weights as all six layers together) as
 //!   raw ggml blocks, row after row. A query reads about ten of its rows, so the bundle ships
-//!   it in chunks of rows that the browser fetches on demand (see [`crate::embeddings`]).
+//!   it in chunks of rows that the browser fetches on demand (see [`skycase_core::embeddings`]).
 //!
 //! The shipped setting is [`QuantizeOptions::default`]; `docs/encoder.md` has the table of
 //! sizes and parity that chose it.
@@ -17,113 +17,13 @@ use std::io::Cursor;
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
+use skycase_core::embeddings::WordEmbeddings;
+use skycase_core::format::{Quantization, GGUF_CONFIG_KEY};
+use skycase_core::text::{MiniLmConfig, TextTokenizer, MAX_TOKENS};
 
 use crate::calibrate::{calibration_texts, Calibration};
-use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::gptq;
-use crate::text::{MiniLmConfig, TextTokenizer, GGUF_CONFIG_KEY, MAX_TOKENS};
-
-/// Block formats a bundle's encoder may use. The `_0`/`_1` formats have blocks of 32 values;
-/// the k-quants (`*_K`) blocks of 256, so they fit only matrices whose rows are a multiple of
-/// 256 long (in MiniLM: the feed-forward down projection, 1536 wide).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quantization {
-    /// 8-bit blocks with an f16 scale (8.5 bits per weight).
-    Q8_0,
-    /// 5-bit blocks with an f16 scale and minimum (6 bits per weight).
-    Q5_1,
-    /// 5-bit blocks with an f16 scale (5.5 bits per weight).
-    Q5_0,
-    /// 4-bit blocks with an f16 scale and minimum (5 bits per weight).
-    Q4_1,
-    /// 4-bit blocks with an f16 scale (4.5 bits per weight).
-    Q4_0,
-    /// 6-bit k-quant super-blocks (6.5625 bits per weight).
-    Q6K,
-    /// 5-bit k-quant super-blocks (5.5 bits per weight).
-    Q5K,
-    /// 4-bit k-quant super-blocks (4.5 bits per weight).
-    Q4K,
-    /// 3-bit k-quant super-blocks (3.4375 bits per weight).
-    Q3K,
-    /// Unquantized f16.
-    F16,
-    /// Unquantized f32.
-    F32,
-}
-
-impl Quantization {
-    /// Every format, for sweeps and help texts.
-    pub const ALL: [Quantization; 11] = [
-        Self::Q8_0,
-        Self::Q5_1,
-        Self::Q5_0,
-        Self::Q4_1,
-        Self::Q4_0,
-        Self::Q6K,
-        Self::Q5K,
-        Self::Q4K,
-        Self::Q3K,
-        Self::F16,
-        Self::F32,
-    ];
-
-    /// Parses a name as used on the command line and in manifests (`q5_0`, `q4_k`, …).
-    pub fn parse(name: &str) -> Result<Self> {
-        let lower = name.to_ascii_lowercase();
-        Self::ALL.into_iter().find(|q| q.name() == lower).ok_or_else(|| {
-            let names: Vec<&str> = Self::ALL.iter().map(|q| q.name()).collect();
-            Error::Usage(format!("quantization '{name}' is not one of {}", names.join(", ")))
-        })
-    }
-
-    /// The name written into manifests.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Q8_0 => "q8_0",
-            Self::Q5_1 => "q5_1",
-            Self::Q5_0 => "q5_0",
-            Self::Q4_1 => "q4_1",
-            Self::Q4_0 => "q4_0",
-            Self::Q6K => "q6_k",
-            Self::Q5K => "q5_k",
-            Self::Q4K => "q4_k",
-            Self::Q3K => "q3_k",
-            Self::F16 => "f16",
-            Self::F32 => "f32",
-        }
-    }
-
-    pub(crate) fn ggml(self) -> GgmlDType {
-        match self {
-            Self::Q8_0 => GgmlDType::Q8_0,
-            Self::Q5_1 => GgmlDType::Q5_1,
-            Self::Q5_0 => GgmlDType::Q5_0,
-            Self::Q4_1 => GgmlDType::Q4_1,
-            Self::Q4_0 => GgmlDType::Q4_0,
-            Self::Q6K => GgmlDType::Q6K,
-            Self::Q5K => GgmlDType::Q5K,
-            Self::Q4K => GgmlDType::Q4K,
-            Self::Q3K => GgmlDType::Q3K,
-            Self::F16 => GgmlDType::F16,
-            Self::F32 => GgmlDType::F32,
-        }
-    }
-
-    /// Bytes of one row of `len` values, or an error if `len` is not a whole number of blocks.
-    pub fn row_bytes(self, len: usize) -> Result<usize> {
-        let g = self.ggml();
-        if len % g.block_size() != 0 {
-            return Err(Error::Usage(format!(
-                "{} packs blocks of {} values and cannot store rows of {len}",
-                self.name(),
-                g.block_size()
-            )));
-        }
-        Ok(len / g.block_size() * g.type_size())
-    }
-}
 
 /// How the layer matrices' weights are rounded to their format's levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,7 +64,7 @@ pub struct QuantizeOptions {
 impl Default for QuantizeOptions {
     /// The shipped setting: the smallest in docs/encoder.md's sweep whose worst cosine to
     /// the sentence-transformers embeddings stays ≥ 0.99 with margin (0.9937;
-    /// crates/core/tests/parity.rs asserts it): 8-bit attention, 5-bit feed-forward rounded by
+    /// crates/quant/tests/parity.rs asserts it): 8-bit attention, 5-bit feed-forward rounded by
     /// GPTQ. Rounded to nearest, the same formats end at 0.9797, and every 4-bit setting
     /// ends below 0.99 either way.
     fn default() -> Self {
@@ -277,7 +177,7 @@ impl QuantizedEncoder {
 
     /// The whole table, loaded, as the encoder uses it (tests and tools that hold it all).
     pub fn word_embeddings(&self) -> Result<WordEmbeddings> {
-        WordEmbeddings::loaded(self.words_format, self.rows, self.dim, self.words.clone())
+        Ok(WordEmbeddings::loaded(self.words_format, self.rows, self.dim, self.words.clone())?)
     }
 }
 
@@ -396,16 +296,5 @@ mod tests {
         assert!(QuantizeOptions::parse("q7").unwrap_err().to_string().contains("'q7' is not one of q8_0"));
         assert!(QuantizeOptions::parse("mlp=q4_0").unwrap_err().to_string().contains("weight group 'mlp'"));
         assert!(QuantizeOptions::parse("attention=q4_0,x").unwrap_err().to_string().contains("group=format"));
-    }
-
-    #[test]
-    fn row_bytes_follow_the_block_layout() {
-        // q4_0: 32 values in 2 (f16 scale) + 16 bytes; 384 values = 12 blocks.
-        assert_eq!(Quantization::Q4_0.row_bytes(384).unwrap(), 12 * 18);
-        // q8_0: 2 + 32 bytes per 32 values.
-        assert_eq!(Quantization::Q8_0.row_bytes(384).unwrap(), 12 * 34);
-        // k-quants need rows of a multiple of 256.
-        assert!(Quantization::Q4K.row_bytes(384).unwrap_err().to_string().contains("cannot store rows of 384"));
-        assert_eq!(Quantization::Q4K.row_bytes(1536).unwrap(), 6 * 144);
     }
 }

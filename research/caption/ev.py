@@ -1,5 +1,8 @@
-exec(open('fit3.py').read().split("def classify")[0])
+# Usage: python ev.py NOV_JSON NOV_LABELS DEC_JSON DEC_LABELS
+import sys
 import numpy as np
+from rows import REG, two_months
+rows, _ = two_months(sys.argv[1:])
 pr=[r for r in rows if r['truth'] in ('Rain','Snow')]
 cl=[r for r in rows if r['truth']=='Cloudy']
 for T in (245,250,255):

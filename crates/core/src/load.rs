@@ -1,0 +1,112 @@
+//! The one load order of a bundle, shared by the browser worker (which downloads) and the
+//! native companion (which reads a folder): which files a [`Searcher`] needs before its first
+//! query, in what order, and how their bytes become the searcher.
+//!
+//! ```text
+//! manifest.json → StartupFiles::of → entries(): tokenizer, encoder, [projection], shards…
+//!              → (caller fetches and verifies each) → StartupFiles::build → Searcher
+//! ```
+//! Word-embedding chunks are not among them: they load per query
+//! ([`Searcher::missing_chunks`]) or all at once after [`StartupFiles::build`].
+
+use crate::bundle::{FileEntry, Manifest};
+use crate::error::{Error, Result};
+use crate::search::Searcher;
+use crate::shard::Shard;
+
+/// Manifest role of the shards as [`StartupFiles`] lists them (shards have their own
+/// manifest list, [`Manifest::shards`], without a role).
+pub const SHARD_ROLE: &str = "shard";
+
+/// The files a searcher needs at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartupFiles {
+    /// `tokenizer.json`.
+    pub tokenizer: FileEntry,
+    /// The quantized encoder (`encoder.gguf`).
+    pub encoder: FileEntry,
+    /// The text projection, when the bundle's vectors live in a learned joint space.
+    pub projection: Option<FileEntry>,
+    /// One entry per shard, role [`SHARD_ROLE`], in manifest order.
+    pub shards: Vec<FileEntry>,
+}
+
+impl StartupFiles {
+    /// Picks the startup files out of a manifest; an error names a missing role.
+    pub fn of(manifest: &Manifest) -> Result<Self> {
+        Ok(Self {
+            tokenizer: manifest.file("tokenizer")?.clone(),
+            encoder: manifest.file("encoder")?.clone(),
+            projection: manifest.files.iter().find(|f| f.role == "projection").cloned(),
+            shards: manifest
+                .shards
+                .iter()
+                .map(|s| FileEntry { path: s.path.clone(), role: SHARD_ROLE.into(), sha256: s.sha256.clone(), bytes: s.bytes })
+                .collect(),
+        })
+    }
+
+    /// Every file in load order: tokenizer, encoder, projection (if any), shards.
+    pub fn entries(&self) -> Vec<&FileEntry> {
+        [&self.tokenizer, &self.encoder].into_iter().chain(self.projection.as_ref()).chain(&self.shards).collect()
+    }
+
+    /// Builds the searcher from the files' bytes, given in [`entries`](Self::entries) order
+    /// and already verified against their entries by the caller (the worker checks while
+    /// streaming). No word-embedding chunk is loaded yet.
+    pub fn build(&self, manifest: Manifest, bytes: Vec<Vec<u8>>) -> Result<Searcher> {
+        let expected = self.entries().len();
+        if bytes.len() != expected {
+            return Err(Error::Usage(format!("{expected} startup files are needed, {} were given", bytes.len())));
+        }
+        let mut bytes = bytes.into_iter();
+        let (tokenizer, encoder) = (bytes.next().unwrap_or_default(), bytes.next().unwrap_or_default());
+        let projection = self.projection.as_ref().and_then(|_| bytes.next());
+        let shards = self.shards.iter().zip(bytes).map(|(entry, b)| Shard::from_bytes(&b, &entry.path)).collect::<Result<Vec<_>>>()?;
+        Searcher::new(manifest, &tokenizer, &encoder, projection.as_deref(), shards)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::ShardEntry;
+
+    fn manifest(projection: bool) -> Manifest {
+        let mut m = crate::bundle::tests::manifest();
+        m.files.insert(0, FileEntry::describe("thumbs/a.png", "thumbnail", b"png"));
+        m.files.insert(1, FileEntry::describe("encoder.gguf", "encoder", b"gguf"));
+        if projection {
+            m.files.push(FileEntry::describe("projection.safetensors", "projection", b"st"));
+        }
+        m.shards.push(ShardEntry {
+            period: "2017-11".into(),
+            path: "2017-11.skyshard".into(),
+            sha256: "11".into(),
+            bytes: 2,
+            frames: 1,
+            start: "2017-11-01T00:00Z".into(),
+            end: "2017-11-01T00:00Z".into(),
+        });
+        m
+    }
+
+    #[test]
+    fn load_order_is_tokenizer_encoder_projection_shards() {
+        let paths = |m: &Manifest| StartupFiles::of(m).unwrap().entries().iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&manifest(false)), ["tokenizer.json", "encoder.gguf", "2017-11.skyshard"]);
+        assert_eq!(paths(&manifest(true)), ["tokenizer.json", "encoder.gguf", "projection.safetensors", "2017-11.skyshard"]);
+        let files = StartupFiles::of(&manifest(false)).unwrap();
+        assert_eq!((files.shards[0].role.as_str(), files.shards[0].bytes), (SHARD_ROLE, 2));
+    }
+
+    #[test]
+    fn a_missing_role_or_file_count_is_an_error() {
+        let mut m = manifest(false);
+        m.files.retain(|f| f.role != "encoder");
+        assert!(StartupFiles::of(&m).unwrap_err().to_string().contains("no file with role 'encoder'"));
+        let m = manifest(false);
+        let err = StartupFiles::of(&m).unwrap().build(m.clone(), vec![Vec::new()]).err().unwrap();
+        assert!(err.to_string().contains("3 startup files are needed, 1 were given"), "{err}");
+    }
+}

@@ -1,0 +1,231 @@
+//! Interface strings in English and Korean. The language follows the browser
+//! (`navigator.languages`, first match of `ko` or `en`) unless the address says `lang=ko` or
+//! `lang=en`; every string the page shows comes from one [`Strings`] table, so a translation
+//! is one place to edit and a missing one is a compile error.
+
+use std::sync::OnceLock;
+
+use skycase_vocab::{PHENOMENA, REGIONS};
+use web_sys::UrlSearchParams;
+
+static PAGE_LANG: OnceLock<Lang> = OnceLock::new();
+
+/// Fixes the page's language (the first call wins) and marks `<html lang>` with it.
+pub fn set_page_lang(lang: Lang) -> Lang {
+    let lang = *PAGE_LANG.get_or_init(|| lang);
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("lang", lang.tag());
+    }
+    lang
+}
+
+/// The page's language ([`Lang::En`] until [`set_page_lang`] runs).
+pub fn page_lang() -> Lang {
+    PAGE_LANG.get().copied().unwrap_or_default()
+}
+
+/// The page's interface strings.
+pub fn t() -> &'static Strings {
+    page_lang().strings()
+}
+
+/// A language the interface speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English, the default.
+    #[default]
+    En,
+    /// Korean.
+    Ko,
+}
+
+impl Lang {
+    /// The BCP 47 tag, for `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+
+    /// Reads a `lang` parameter value or a browser language tag (`ko-KR`, `en_GB`, `KO`):
+    /// `None` for languages the interface does not speak.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        match primary.as_str() {
+            "ko" | "kor" => Some(Lang::Ko),
+            "en" | "eng" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The page's language: `lang=` in the address, else the first of the browser's
+    /// preferred languages that the interface speaks, else English.
+    pub fn detect(params: Option<&UrlSearchParams>) -> Lang {
+        if let Some(lang) = params.and_then(|p| p.get("lang")).and_then(|v| Lang::from_tag(&v)) {
+            return lang;
+        }
+        let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return Lang::En };
+        navigator
+            .languages()
+            .iter()
+            .filter_map(|v| v.as_string())
+            .chain(navigator.language())
+            .find_map(|tag| Lang::from_tag(&tag))
+            .unwrap_or_default()
+    }
+
+    /// The interface strings in this language.
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Lang::En => &EN,
+            Lang::Ko => &KO,
+        }
+    }
+}
+
+/// Every string the page shows. Functions take the values that a sentence carries, because
+/// word order differs between the languages.
+pub struct Strings {
+    pub tagline: &'static str,
+    pub input_label: &'static str,
+    pub placeholder: &'static str,
+    pub search: &'static str,
+    pub open_full: &'static str,
+    pub results_label: &'static str,
+    pub no_match: &'static str,
+    pub starting: &'static str,
+    pub downloading: fn(stage: &str, loaded: &str, total: &str) -> String,
+    pub ready: fn(frames: usize, periods: &str, loaded: &str, seconds: f64) -> String,
+    pub failed: fn(message: &str) -> String,
+    pub timings: fn(count: usize, query: &str, encode: f64, rank: f64, render: f64) -> String,
+    pub result_label: fn(rank: usize, time: &str, score: f32, line: &str) -> String,
+    pub image_alt: fn(time: &str) -> String,
+    pub score_title: &'static str,
+    pub show_caption: &'static str,
+    pub more_like_this: &'static str,
+    pub frames_like: fn(time: &str) -> String,
+    pub filters: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub months: &'static str,
+    pub any: &'static str,
+    pub season: &'static str,
+    pub month: &'static str,
+    pub month_names: [&'static str; 12],
+    pub region: &'static str,
+    /// The study's 13 regions, in `skycase_vocab::REGIONS` order.
+    pub region_names: [&'static str; 13],
+    pub phenomenon: &'static str,
+    /// The five phenomena, in `skycase_vocab::PHENOMENA` order.
+    pub phenomenon_names: [&'static str; 5],
+    /// Shown above results whose best score is below the calibrated "relevant" level.
+    pub nothing_close: &'static str,
+}
+
+/// English.
+pub static EN: Strings = Strings {
+    tagline: "Find past weather in infrared satellite images of East Asia by describing it.",
+    input_label: "Describe the weather you are looking for",
+    placeholder: "typhoon approaching Kyushu, heavy snow over Hokkaido…",
+    search: "Search",
+    open_full: "Open in skycase ↗",
+    results_label: "Results",
+    no_match: "No frames match the filters.",
+    starting: "Starting the search worker…",
+    downloading: |stage, loaded, total| format!("Downloading {stage}: {loaded} of {total}"),
+    ready: |frames, periods, loaded, s| format!("{frames} frames ({periods}) ready · {loaded} loaded in {s:.1} s"),
+    failed: |m| format!("skycase could not start: {m}"),
+    timings: |n, q, e, r, d| format!("{n} results for “{q}” — encode {e:.1} ms · rank {r:.1} ms · render {d:.1} ms"),
+    result_label: |rank, time, score, line| format!("Result {rank}: {time}, score {score:.3}{line}"),
+    image_alt: |time| format!("Infrared image at {time}"),
+    score_title: "cosine similarity",
+    show_caption: "Show caption",
+    more_like_this: "More like this",
+    frames_like: |time| format!("frames like {time}"),
+    filters: "Filters",
+    from: "From ",
+    to: "To ",
+    months: "Months ",
+    any: "any",
+    season: "Season",
+    month: "Month",
+    month_names: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
+    region: "Region ",
+    region_names: REGIONS,
+    phenomenon: "Phenomenon ",
+    phenomenon_names: PHENOMENA,
+    nothing_close: "Nothing close found in this archive — the nearest cases:",
+};
+
+/// Korean.
+pub static KO: Strings = Strings {
+    tagline: "동아시아 적외 위성영상에서 과거 날씨 사례를 말로 설명해 찾아보세요.",
+    input_label: "찾고 싶은 날씨를 설명하세요",
+    placeholder: "규슈에 접근하는 태풍, 홋카이도 폭설…",
+    search: "검색",
+    open_full: "skycase에서 열기 ↗",
+    results_label: "검색 결과",
+    no_match: "필터에 맞는 영상이 없습니다.",
+    starting: "검색 워커를 시작하는 중…",
+    downloading: |stage, loaded, total| format!("{stage} 내려받는 중: {total} 중 {loaded}"),
+    ready: |frames, periods, loaded, s| format!("영상 {frames}장({periods}) 준비됨 · {loaded}, {s:.1}초"),
+    failed: |m| format!("skycase를 시작할 수 없습니다: {m}"),
+    timings: |n, q, e, r, d| format!("“{q}” 검색 결과 {n}건 — 인코딩 {e:.1} ms · 순위 {r:.1} ms · 표시 {d:.1} ms"),
+    result_label: |rank, time, score, line| format!("{rank}위: {time}, 점수 {score:.3}{line}"),
+    image_alt: |time| format!("{time} 적외 영상"),
+    score_title: "코사인 유사도",
+    show_caption: "설명 보기",
+    more_like_this: "비슷한 영상",
+    frames_like: |time| format!("{time}과 비슷한 영상"),
+    filters: "필터",
+    from: "시작 ",
+    to: "끝 ",
+    months: "월 ",
+    any: "전체",
+    season: "계절",
+    month: "월",
+    month_names: ["1월", "2월", "3월", "4월", "5월", "6월", "7월", "8월", "9월", "10월", "11월", "12월"],
+    region: "지역 ",
+    region_names: [
+        "한반도",
+        "몽골",
+        "화북(중국 북부)",
+        "화동(중국 동부)",
+        "화남(중국 남부)",
+        "만주·연해주",
+        "혼슈(일본)",
+        "홋카이도(일본)",
+        "규슈(일본)",
+        "동중국해",
+        "필리핀해",
+        "남중국해",
+        "일본 태평양 연안",
+    ],
+    phenomenon: "현상 ",
+    phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
+    nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_map_to_languages() {
+        assert_eq!(Lang::from_tag("ko-KR"), Some(Lang::Ko));
+        assert_eq!(Lang::from_tag("KO"), Some(Lang::Ko));
+        assert_eq!(Lang::from_tag("en_GB"), Some(Lang::En));
+        assert_eq!(Lang::from_tag("ja-JP"), None);
+        assert_eq!(Lang::from_tag(""), None);
+    }
+
+    #[test]
+    fn both_tables_fill_every_sentence() {
+        for s in [&EN, &KO] {
+            assert!((s.downloading)("x", "1.0 MB", "2.0 MB").contains("2.0 MB"));
+            assert!((s.timings)(20, "q", 1.0, 2.0, 3.0).contains("20"));
+            assert!(s.month_names.iter().chain(&s.region_names).chain(&s.phenomenon_names).all(|n| !n.is_empty()));
+        }
+    }
+}
