@@ -225,9 +225,9 @@ fn train_text_projection(args: &Args, encoder: &str, data: &Path, out: &Path) ->
     let t0 = std::time::Instant::now();
     let r = train_projection(&model, &ds, &cfg, &basic_phrasings, &mut embed_e5, &mut embed_minilm, out)?;
     println!("multilingual-e5 projection into {}: best step {} of {}, {:.0}s", ckpt.display(), r.best_step, cfg.steps, t0.elapsed().as_secs_f32());
-    println!("validation {} – {} ({} frames), normalised hits@20 of held-out phrasings:", r.val_period.0, r.val_period.1, r.val_frames);
+    println!("validation {} – {} ({} frames), normalised hits@{} of held-out phrasings:", r.val_period.0, r.val_period.1, r.val_frames, cfg.top_k);
     for (e5, minilm) in r.val.iter().zip(&r.val_minilm) {
-        println!("  {}: e5 + this projection {:.3}   MiniLM + the checkpoint's projection {:.3}   ({} cells)", e5.lang, e5.hits20, minilm.hits20, e5.cells);
+        println!("  {}: e5 + this projection {:.3}   MiniLM + the checkpoint's projection {:.3}   ({} cells)", e5.lang, e5.hits, minilm.hits, e5.cells);
     }
     println!("projection: {}", out.join(skycase_train::multilingual::PROJECTION_FILE).display());
     Ok(())
