@@ -88,6 +88,7 @@ pub fn App() -> impl IntoView {
     let (query_error, set_query_error) = signal(None::<String>);
     let (timings, set_timings) = signal(None::<Timings>);
     let (shown_for, set_shown_for) = signal(String::new());
+    let (nothing_close, set_nothing_close) = signal(false);
     let filters = RwSignal::new(start.filters.clone());
     let (overlay, set_overlay) = signal(None::<Arc<Overlay>>);
     // Id of the newest query and when it was sent; older answers are dropped.
@@ -105,6 +106,7 @@ pub fn App() -> impl IntoView {
         url::write(&text, &filters.get_untracked());
         if text.is_empty() {
             set_hits.set(Vec::new());
+            set_nothing_close.set(false);
             set_query_error.set(None);
             set_timings.set(None);
             return;
@@ -142,13 +144,14 @@ pub fn App() -> impl IntoView {
                     send_query(q);
                 }
             }
-            FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, encoder } => {
+            FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
                 }
                 let t_render = now_ms();
                 set_query_error.set(None);
+                set_nothing_close.set(nothing_close && !new_hits.is_empty());
                 set_hits.set(new_hits);
                 set_shown_for.set(text);
                 // Leptos patches the DOM synchronously on set; measure after it.
@@ -165,6 +168,7 @@ pub fn App() -> impl IntoView {
                 if id == latest.get_value().0 {
                     focus_next.set_value(None);
                     set_hits.set(Vec::new());
+                    set_nothing_close.set(false);
                     set_query_error.set(Some(message));
                 }
             }
@@ -238,6 +242,9 @@ pub fn App() -> impl IntoView {
         })}
         {move || (timings.get().is_some() && hits.with(Vec::is_empty)).then(|| view! {
             <p class="empty" data-testid="no-results">{t().no_match}</p>
+        })}
+        {move || nothing_close.get().then(|| view! {
+            <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>
         })}
         <ol class="results" data-testid="results" aria-label=t().results_label>
             <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits()) let:item>
@@ -329,6 +336,11 @@ where
                 <span class="rank">{format!("#{rank}")}</span>
                 <time datetime=hit.time.clone()>{time.clone()}</time>
                 <span class="score" title=t().score_title>{format!("{:.3}", hit.score)}</span>
+                {hit.strength.map(|s| view! {
+                    <span class="strength" data-testid="strength" data-strength=format!("{s:.3}") title=t().strength_title>
+                        {(t().strength_label)(s)}
+                    </span>
+                })}
             </div>
             {region_line.map(|l| view! { <p class="matched">{l}</p> })}
             <details>

@@ -121,6 +121,10 @@ pub struct Strings {
     pub phenomenon_names: [&'static str; 5],
     /// Shown above results whose best score is below the calibrated "relevant" level.
     pub nothing_close: &'static str,
+    /// Tooltip of a result's calibrated strength.
+    pub strength_title: &'static str,
+    /// A result's calibrated strength (a probability, 0–1) as a short label.
+    pub strength_label: fn(strength: f32) -> String,
 }
 
 /// English.
@@ -156,6 +160,8 @@ pub static EN: Strings = Strings {
     phenomenon: "Phenomenon ",
     phenomenon_names: PHENOMENA,
     nothing_close: "Nothing close found in this archive — the nearest cases:",
+    strength_title: "calibrated strength: how likely the matched region shows what was asked for",
+    strength_label: |s| format!("{} ({:.0} %)", if s >= 0.7 { "strong match" } else if s >= 0.4 { "possible match" } else { "weak match" }, s * 100.0),
 };
 
 /// Korean.
@@ -205,6 +211,8 @@ pub static KO: Strings = Strings {
     phenomenon: "현상 ",
     phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
     nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
+    strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",
+    strength_label: |s| format!("{} ({:.0}%)", if s >= 0.7 { "일치 가능성 높음" } else if s >= 0.4 { "일치 가능성 있음" } else { "일치 가능성 낮음" }, s * 100.0),
 };
 
 #[cfg(test)]

@@ -39,6 +39,10 @@ pub struct HitOut {
     pub score: f32,
     /// The region whose embedding matched best (region-aware shards only).
     pub region: Option<String>,
+    /// Calibrated strength (probability that the matched region shows what was asked for),
+    /// when the bundle has a calibration.
+    #[serde(default)]
+    pub strength: Option<f32>,
 }
 
 /// Worker → page.
@@ -52,11 +56,13 @@ pub enum FromWorker {
     Ready { frames: usize, periods: Vec<String>, vectors: String, init_ms: f64, bytes: u64 },
     /// Ranked results of query `id`; `encoder` names the text encoder that embedded it
     /// (`minilm` or `multilingual`; empty for "more like this").
+    /// `nothing_close`: no hit is a case like the query; the hits are the nearest ones.
     Results {
         id: u32,
         hits: Vec<HitOut>,
         encode_ms: f64,
         rank_ms: f64,
+        nothing_close: bool,
         #[serde(default)]
         encoder: String,
     },

@@ -77,7 +77,9 @@ pub fn start() {
                 let answered = query(&text, k, &filters, lang.as_deref() == Some("ko")).await;
                 let ok = answered.is_ok();
                 post(&match answered {
-                    Ok((hits, encode_ms, rank_ms, side)) => FromWorker::Results { id, hits, encode_ms, rank_ms, encoder: side.name().into() },
+                    Ok((hits, encode_ms, rank_ms, nothing_close, side)) => {
+                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into() }
+                    }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
                 if ok {
@@ -86,7 +88,7 @@ pub fn start() {
             }),
             Ok(ToWorker::Similar { id, shard, frame, vector, k, filters }) => {
                 post(&match similar(shard, frame, vector, k, &filters) {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, encoder: String::new() },
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new() },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }
@@ -478,9 +480,10 @@ async fn prefetch() -> Result<(), String> {
     Ok(())
 }
 
-fn to_out(searcher: &Searcher, hits: Vec<Hit>) -> Vec<HitOut> {
+fn to_out(searcher: &Searcher, hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut> {
     hits.into_iter()
-        .map(|h| {
+        .enumerate()
+        .map(|(i, h)| {
             let rec = &searcher.shards()[h.shard].records()[h.frame];
             HitOut {
                 shard: h.shard,
@@ -492,6 +495,7 @@ fn to_out(searcher: &Searcher, hits: Vec<Hit>) -> Vec<HitOut> {
                 thumb: rec.thumb.clone(),
                 score: h.score,
                 region: searcher.matched_region(&h).map(str::to_string),
+                strength: strengths.get(i).copied(),
             }
         })
         .collect()
@@ -514,7 +518,7 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// Picks the text encoder (the multilingual one for Hangul or `korean`, loading it on first
 /// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks.
-async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, TextSide), String> {
+async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide), String> {
     let side = with_searcher(|s| Ok(s.pick_side(text, korean)))?;
     if side == TextSide::Multilingual {
         ensure_multilingual().await?;
@@ -528,7 +532,7 @@ async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<
     with_searcher(|searcher| {
         let answer = searcher.search_on(side, text, k, filters, now_ms).map_err(|e| e.to_string())?;
         let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
-        Ok((to_out(searcher, answer.hits), encode, rank, side))
+        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close, side))
     })
 }
 
@@ -536,7 +540,7 @@ fn similar(shard: usize, frame: usize, vector: usize, k: usize, filters: &Filter
     with_searcher(|searcher| {
         let t0 = now_ms();
         let hits = searcher.similar(shard, frame, vector, k, filters).map_err(|e| e.to_string())?;
-        Ok((to_out(searcher, hits), now_ms() - t0))
+        Ok((to_out(searcher, hits, &[]), now_ms() - t0))
     })
 }
 

@@ -27,6 +27,10 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     let chunks = manifest.model.word_embeddings.chunks.clone();
     let multilingual_chunks = manifest.multilingual.as_ref().map(|m| m.word_embeddings.chunks.clone());
     let mut searcher = files.build(manifest, bytes)?;
+    // For measuring what region binding does (docs/alignment.md); the default binds.
+    if std::env::var_os("SKYCASE_NO_REGION_BINDING").is_some_and(|v| v == "1") {
+        searcher.set_region_binding(false);
+    }
     for (k, chunk) in chunks.iter().enumerate() {
         searcher.insert_chunk(k, read(&dir.join(&chunk.path))?).with_context(|| format!("bundle {}", dir.display()))?;
     }

@@ -7,7 +7,9 @@
 //! - [`physical`]: the default, offline captioner (BT statistics per region mask, with a
 //!   warm-pixel clear-sky [`composite`], plus best-track typhoons).
 //! - [`mllm`]: the OpenAI-compatible chat-completions client (retries, cache).
-//! - [`store`]: caption records next to the frame store, written atomically.
+//! - [`store`]: caption records next to the frame store, one folder per [`CaptionSource`]
+//!   (`physical`, `mllm`, `truth`), written atomically.
+//! - [`truth`]: a simulated archive's `labels.jsonl` imported as the `truth` source.
 //! - [`run`]: the captioning loops over a frame store ([`PhysicalRun`], [`MllmRun`]).
 //! - [`eval`]: accuracy, confusion matrix and macro-F1 against truth labels.
 //! - [`frame`]: glue from `skycase-ingest` frames to the captioners.
@@ -23,6 +25,7 @@ pub mod parse;
 pub mod physical;
 pub mod run;
 pub mod store;
+pub mod truth;
 pub mod vocab;
 
 pub use besttrack::{BestTrack, StormFix};
@@ -31,5 +34,6 @@ pub use mllm::{MllmClient, MllmConfig};
 pub use parse::{parse_answer, ParseError};
 pub use physical::{PhysicalCaptioner, Rules};
 pub use run::{MllmOutcome, MllmRun, PhysicalRun};
-pub use store::{CaptionRecord, CaptionStore};
+pub use store::{CaptionRecord, CaptionSource, CaptionStore};
+pub use truth::{import_truth, TruthImport};
 pub use vocab::{Caption, Phenomenon, Region};

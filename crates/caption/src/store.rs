@@ -1,7 +1,10 @@
 //! Captions on disk, next to the frame store.
 //!
 //! ```text
-//! <store>/captions/<frame id>.json         CaptionRecord (bullet text + labels + captioner)
+//! <store>/captions/<source>/<frame id>.json  CaptionRecord of one caption source
+//!                                           (`physical`, `mllm`, `truth`; [`CaptionSource`])
+//! <store>/captions/<frame id>.json         CaptionRecord (the layout before caption sources;
+//!                                           still what [`CaptionStore::open`] reads and writes)
 //! <store>/captions/failed/<frame id>.json  FailureRecord (parse error + raw answer, or why
 //!                                           the frame could not be captioned)
 //! <store>/captions/mllm-cache/..           MLLM answer cache (see [`crate::mllm`])
@@ -49,6 +52,17 @@ pub enum CaptionerInfo {
         rules_sha256: String,
         /// The best-track file used, if any.
         besttrack: Option<String>,
+    },
+    /// Truth labels imported from a simulated archive (for evaluation; never used for
+    /// training unless asked for by name).
+    Truth {
+        /// The `labels.jsonl` file, as given.
+        labels: String,
+        /// SHA-256 (hex, 16 chars) of that file.
+        labels_sha256: String,
+        /// The simulator that wrote it (`meta.json` `generator`), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        generator: Option<String>,
     },
     /// An MLLM endpoint.
     Mllm {
@@ -113,6 +127,50 @@ pub enum FailureReason {
     },
 }
 
+/// Which captioner's output a caption folder holds: `<store>/captions/<source>/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptionSource {
+    /// The physical captioner (BT statistics + best track).
+    Physical,
+    /// An MLLM endpoint.
+    Mllm,
+    /// A simulated archive's truth labels (`labels.jsonl`), imported.
+    Truth,
+}
+
+impl CaptionSource {
+    /// All sources, in folder order.
+    pub const ALL: [CaptionSource; 3] = [CaptionSource::Physical, CaptionSource::Mllm, CaptionSource::Truth];
+
+    /// The folder name: `physical`, `mllm` or `truth`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CaptionSource::Physical => "physical",
+            CaptionSource::Mllm => "mllm",
+            CaptionSource::Truth => "truth",
+        }
+    }
+
+    /// Parses a folder name.
+    pub fn parse(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| Error::Config(format!("caption source '{s}' is not one of physical, mllm, truth")))
+    }
+
+    /// Whether a record's captioner belongs to this source.
+    pub fn matches(self, info: &CaptionerInfo) -> bool {
+        matches!(
+            (self, info),
+            (CaptionSource::Physical, CaptionerInfo::Physical { .. })
+                | (CaptionSource::Mllm, CaptionerInfo::Mllm { .. })
+                | (CaptionSource::Truth, CaptionerInfo::Truth { .. })
+        )
+    }
+}
+
 /// The captions folder of a frame store.
 #[derive(Debug, Clone)]
 pub struct CaptionStore {
@@ -123,6 +181,11 @@ impl CaptionStore {
     /// Open (creating) `<frame store>/captions`.
     pub fn open(frame_store_root: impl AsRef<Path>) -> Result<Self> {
         Self::open_dir(frame_store_root.as_ref().join("captions"))
+    }
+
+    /// Open (creating) `<frame store>/captions/<source>/`.
+    pub fn open_source(frame_store_root: impl AsRef<Path>, source: CaptionSource) -> Result<Self> {
+        Self::open_dir(frame_store_root.as_ref().join("captions").join(source.name()))
     }
 
     /// Open (creating) any folder as a caption store.
@@ -144,6 +207,11 @@ impl CaptionStore {
 
     fn path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.json"))
+    }
+
+    /// The file a frame's caption is (or would be) stored in.
+    pub fn record_path(&self, id: &str) -> PathBuf {
+        self.path(id)
     }
 
     fn failed_path(&self, id: &str) -> PathBuf {
@@ -185,6 +253,9 @@ impl CaptionStore {
         let rec: CaptionRecord = serde_json::from_slice(&bytes).map_err(|e| Error::json(&p, e))?;
         if Caption::from_bullets(&rec.caption)? != rec.labels {
             return Err(Error::json(&p, "caption text and labels disagree"));
+        }
+        if rec.frame_id != id {
+            return Err(Error::json(&p, format!("holds the caption of frame {:?}, not {id:?}", rec.frame_id)));
         }
         Ok(Some(rec))
     }

@@ -35,6 +35,7 @@ pub mod projection;
 pub mod rank;
 pub mod search;
 pub mod shard;
+pub mod strength;
 pub mod text;
 pub mod unigram;
 

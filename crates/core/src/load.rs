@@ -3,7 +3,7 @@
 //! query, in what order, and how their bytes become the searcher.
 //!
 //! ```text
-//! manifest.json → StartupFiles::of → entries(): tokenizer, encoder, [projection], shards…
+//! manifest.json → StartupFiles::of → entries(): tokenizer, encoder, [projection], [calibration], shards…
 //!              → (caller fetches and verifies each) → StartupFiles::build → Searcher
 //! ```
 //! Word-embedding chunks are not among them: they load per query
@@ -18,6 +18,9 @@ use crate::shard::Shard;
 /// manifest list, [`Manifest::shards`], without a role).
 pub const SHARD_ROLE: &str = "shard";
 
+/// Manifest role of `calibration.json`.
+pub const CALIBRATION_ROLE: &str = "calibration";
+
 /// The files a searcher needs at start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartupFiles {
@@ -27,6 +30,9 @@ pub struct StartupFiles {
     pub encoder: FileEntry,
     /// The text projection, when the bundle's vectors live in a learned joint space.
     pub projection: Option<FileEntry>,
+    /// The "nothing close" calibration (`calibration.json`, [`crate::strength`]), when the
+    /// bundle has one.
+    pub calibration: Option<FileEntry>,
     /// One entry per shard, role [`SHARD_ROLE`], in manifest order.
     pub shards: Vec<FileEntry>,
 }
@@ -38,6 +44,7 @@ impl StartupFiles {
             tokenizer: manifest.file("tokenizer")?.clone(),
             encoder: manifest.file("encoder")?.clone(),
             projection: manifest.files.iter().find(|f| f.role == "projection").cloned(),
+            calibration: manifest.files.iter().find(|f| f.role == CALIBRATION_ROLE).cloned(),
             shards: manifest
                 .shards
                 .iter()
@@ -46,9 +53,10 @@ impl StartupFiles {
         })
     }
 
-    /// Every file in load order: tokenizer, encoder, projection (if any), shards.
+    /// Every file in load order: tokenizer, encoder, projection and calibration (if any),
+    /// shards.
     pub fn entries(&self) -> Vec<&FileEntry> {
-        [&self.tokenizer, &self.encoder].into_iter().chain(self.projection.as_ref()).chain(&self.shards).collect()
+        [&self.tokenizer, &self.encoder].into_iter().chain(self.projection.as_ref()).chain(self.calibration.as_ref()).chain(&self.shards).collect()
     }
 
     /// Builds the searcher from the files' bytes, given in [`entries`](Self::entries) order
@@ -62,8 +70,13 @@ impl StartupFiles {
         let mut bytes = bytes.into_iter();
         let (tokenizer, encoder) = (bytes.next().unwrap_or_default(), bytes.next().unwrap_or_default());
         let projection = self.projection.as_ref().and_then(|_| bytes.next());
+        let calibration = self.calibration.as_ref().and_then(|c| bytes.next().map(|b| (c.path.clone(), b)));
         let shards = self.shards.iter().zip(bytes).map(|(entry, b)| Shard::from_bytes(&b, &entry.path)).collect::<Result<Vec<_>>>()?;
-        Searcher::new(manifest, &tokenizer, &encoder, projection.as_deref(), shards)
+        let mut searcher = Searcher::new(manifest, &tokenizer, &encoder, projection.as_deref(), shards)?;
+        if let Some((path, b)) = calibration {
+            searcher.set_calibration(&b, &path)?;
+        }
+        Ok(searcher)
     }
 }
 
@@ -96,6 +109,9 @@ mod tests {
         let paths = |m: &Manifest| StartupFiles::of(m).unwrap().entries().iter().map(|f| f.path.clone()).collect::<Vec<_>>();
         assert_eq!(paths(&manifest(false)), ["tokenizer.json", "encoder.gguf", "2017-11.skyshard"]);
         assert_eq!(paths(&manifest(true)), ["tokenizer.json", "encoder.gguf", "projection.safetensors", "2017-11.skyshard"]);
+        let mut with_cal = manifest(true);
+        with_cal.files.push(FileEntry::describe("calibration.json", CALIBRATION_ROLE, b"{}"));
+        assert_eq!(paths(&with_cal), ["tokenizer.json", "encoder.gguf", "projection.safetensors", "calibration.json", "2017-11.skyshard"]);
         let files = StartupFiles::of(&manifest(false)).unwrap();
         assert_eq!((files.shards[0].role.as_str(), files.shards[0].bytes), (SHARD_ROLE, 2));
     }

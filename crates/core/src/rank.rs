@@ -4,7 +4,9 @@
 //! largest component) and each score is `s_q · s_v · Σ Q_i V_i` with the sum in exact i32
 //! arithmetic, so the browser and the companion compute bit-identical scores for the same
 //! query vector. With 384-d vectors the sum stays below 384 · 32767 · 127 ≈ 1.6·10⁹ < 2³¹.
-//! A frame with several vectors (one per region) scores as its best vector.
+//! A frame with several vectors (one per region) scores as its best vector, or, when the
+//! query is bound to some of them ([`rank_bound`]: the regions a query names), as the best
+//! of those.
 
 use crate::error::{Error, Result};
 use crate::shard::{Shard, Vectors};
@@ -119,19 +121,33 @@ pub fn score_rows(shard: &Shard, query: &QueryVector) -> Result<Vec<f32>> {
 /// The `k` best frames across `shards`, best first; ties go to the earlier shard and frame.
 /// `keep(shard, frame)` filters frames (date range, region, phenomenon…).
 pub fn rank_filtered(shards: &[&Shard], query: &QueryVector, k: usize, keep: impl Fn(usize, usize) -> bool) -> Result<Vec<Hit>> {
+    rank_bound(shards, query, k, keep, |_| Vec::new())
+}
+
+/// As [`rank_filtered`], but a frame of shard `s` scores as the best of its vectors listed
+/// in `bound(s)` (e.g. the regions the query names); an empty list, or one with no index
+/// inside the shard's vectors, means all of them.
+pub fn rank_bound(
+    shards: &[&Shard],
+    query: &QueryVector,
+    k: usize,
+    keep: impl Fn(usize, usize) -> bool,
+    bound: impl Fn(usize) -> Vec<usize>,
+) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     for (si, shard) in shards.iter().enumerate() {
         let scores = score_rows(shard, query)?;
         let vpf = shard.vectors_per_frame();
+        let mut only: Vec<usize> = bound(si).into_iter().filter(|&j| j < vpf).collect();
+        if only.is_empty() {
+            only = (0..vpf).collect();
+        }
         for (frame, per_frame) in scores.chunks_exact(vpf).enumerate() {
             if !keep(si, frame) {
                 continue;
             }
-            let (vector, score) = per_frame
-                .iter()
-                .copied()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (j, s)| if s > best.1 { (j, s) } else { best });
+            let (vector, score) =
+                only.iter().map(|&j| (j, per_frame[j])).fold((only[0], f32::NEG_INFINITY), |best, (j, s)| if s > best.1 { (j, s) } else { best });
             hits.push(Hit { shard: si, frame, vector, score });
         }
     }
@@ -185,6 +201,21 @@ mod tests {
         let hits = rank(&[&s], &QueryVector::new(&unit(0.0)).unwrap(), 2).unwrap();
         assert_eq!((hits[0].frame, hits[0].vector), (0, 1));
         assert_eq!((hits[1].frame, hits[1].vector), (1, 1));
+    }
+
+    #[test]
+    fn bound_frames_score_as_their_best_bound_vector() {
+        // Frame 0: vector a = cos 1.0 rad, b = cos 0.2; frame 1: a = cos 0.6, b = cos 0.5.
+        let rows = vec![unit(1.0), unit(0.2), unit(0.6), unit(0.5)];
+        let s = Shard::from_f32("p", vec!["a".into(), "b".into()], vec![rec(0), rec(1)], 2, &rows, VectorKind::F32).unwrap();
+        let q = QueryVector::new(&unit(0.0)).unwrap();
+        let only_a = rank_bound(&[&s], &q, 2, |_, _| true, |_| vec![0]).unwrap();
+        assert_eq!(only_a.iter().map(|h| (h.frame, h.vector)).collect::<Vec<_>>(), [(1, 0), (0, 0)]);
+        assert!((only_a[0].score - 0.6f32.cos()).abs() < 1e-6);
+        // Both bound = unbound; out-of-range indices alone fall back to every vector.
+        let both = rank_bound(&[&s], &q, 2, |_, _| true, |_| vec![1, 0]).unwrap();
+        assert_eq!(both, rank(&[&s], &q, 2).unwrap());
+        assert_eq!(rank_bound(&[&s], &q, 2, |_, _| true, |_| vec![7]).unwrap(), rank(&[&s], &q, 2).unwrap());
     }
 
     #[test]

@@ -17,14 +17,16 @@
 
 use std::time::Duration;
 
+use skycase_vocab::gazetteer::parse_query;
 use skycase_vocab::{parse_bullet, phenomenon_of, region_index, PHENOMENA, REGIONS};
 
 use crate::bundle::{Manifest, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION, MULTILINGUAL_TOKENIZER};
 use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::projection::Projection;
-use crate::rank::{rank_filtered, Hit, QueryVector};
+use crate::rank::{rank_bound, rank_filtered, Hit, QueryVector};
 use crate::shard::Shard;
+use crate::strength::Calibration;
 use crate::text::TextEncoder;
 
 /// Which frames a query may return.
@@ -207,7 +209,42 @@ pub struct Searcher {
     multilingual: Option<TextModel>,
     prefer_multilingual: bool,
     shards: Vec<Shard>,
+    calibration: Option<Calibration>,
+    region_binding: bool,
+    anchor_weight: f32,
 }
+
+/// Weight of the named cells' anchors added to the query vector (see [`anchored`]).
+pub const ANCHOR_WEIGHT: f32 = 3.0;
+
+/// When the query names regions and phenomena (gazetteer), the mean of those cells'
+/// anchors (the projected caption bullets) is added to the query vector with weight `w`
+/// and the sum normalised: the words the gazetteer understood pull the query towards the
+/// texts the region vectors were trained on, whatever the phrasing or language. A query
+/// naming no region or no phenomenon is left as it is.
+pub fn anchored(v: &[f32], c: &Calibration, regions: &[usize], phenomena: &[usize], w: f32) -> Vec<f32> {
+    let cells: Vec<usize> = regions.iter().flat_map(|&r| phenomena.iter().map(move |&p| r * 5 + p)).filter(|&i| i < c.anchors.len()).collect();
+    if cells.is_empty() || c.anchors[0].len() != v.len() {
+        return v.to_vec();
+    }
+    let mut out = v.to_vec();
+    for &i in &cells {
+        for (o, a) in out.iter_mut().zip(&c.anchors[i]) {
+            *o += w * a / cells.len() as f32;
+        }
+    }
+    let n = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 && n.is_finite() {
+        out.iter_mut().for_each(|x| *x /= n);
+        out
+    } else {
+        v.to_vec()
+    }
+}
+
+/// Characters of a query that are read; the encoder reads at most
+/// [`crate::text::MAX_TOKENS`] tokens, far fewer than this, so the rest cannot matter.
+pub const MAX_QUERY_CHARS: usize = 4096;
 
 /// Results of one query with where the time went.
 #[derive(Debug, Clone)]
@@ -220,6 +257,17 @@ pub struct Answer {
     pub encode: Duration,
     /// Scan + select.
     pub rank: Duration,
+    /// The regions (indices into `REGIONS`) the query names and was scored on: each frame
+    /// scores as the best of these regions' vectors. Empty: the query names none, and each
+    /// frame scores as its best region.
+    pub bound: Vec<usize>,
+    /// Calibrated strength of each hit (probability that its matched region shows the
+    /// phenomenon asked for), in hit order; empty when the bundle has no calibration.
+    pub strengths: Vec<f32>,
+    /// True when no hit is strong enough to be a case like the query: the archive holds
+    /// nothing close (the hits are still the nearest cases). Also true when nothing passed
+    /// the filters. Always false without a calibration, unless there are no hits.
+    pub nothing_close: bool,
 }
 
 impl Searcher {
@@ -234,7 +282,44 @@ impl Searcher {
                 return Err(Error::format(s.period(), format!("shard vectors have {} dimensions, the manifest says {}", s.dim(), manifest.joint_dim)));
             }
         }
-        Ok(Self { manifest, primary: TextModel { encoder, projection }, multilingual: None, prefer_multilingual: false, shards })
+        Ok(Self {
+            manifest,
+            primary: TextModel { encoder, projection },
+            multilingual: None,
+            prefer_multilingual: false,
+            shards,
+            calibration: None,
+            region_binding: true,
+            anchor_weight: ANCHOR_WEIGHT,
+        })
+    }
+
+    /// Adds the bundle's "nothing close" calibration (`calibration.json`, already verified
+    /// against the manifest); without one, answers carry no strengths.
+    pub fn set_calibration(&mut self, bytes: &[u8], name: &str) -> Result<()> {
+        let c = Calibration::from_json(bytes, name)?;
+        if c.joint_dim != self.manifest.joint_dim {
+            return Err(Error::format(name, format!("anchors have {} dimensions, the bundle's joint space {}", c.joint_dim, self.manifest.joint_dim)));
+        }
+        self.calibration = Some(c);
+        Ok(())
+    }
+
+    /// Turns region binding off (every frame scores as its best region whatever the query
+    /// names) or back on (the default); for measuring what binding does.
+    pub fn set_region_binding(&mut self, on: bool) {
+        self.region_binding = on;
+    }
+
+    /// Weight of the named cells' anchors in the query vector ([`anchored`]; 0 turns it off;
+    /// default [`ANCHOR_WEIGHT`]); for measuring what it does.
+    pub fn set_anchor_weight(&mut self, w: f32) {
+        self.anchor_weight = if w.is_finite() { w.max(0.0) } else { 0.0 };
+    }
+
+    /// The calibration, if the bundle has one.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.calibration.as_ref()
     }
 
     /// Checks a projection against the encoder and the joint space.
@@ -396,19 +481,65 @@ impl Searcher {
 
     /// Answers a text query; `clock` returns milliseconds (the browser's
     /// `performance.now()`, or a native clock) so timings work on both sides.
+    ///
+    /// When the query names regions ([`skycase_vocab::gazetteer::parse_query`]: English or
+    /// Korean names, aliases, places in or next to a region), each frame of a region-aware
+    /// index scores as the best of those regions' vectors; otherwise as its best region.
+    /// An empty (or whitespace-only) query is an error that says so; any other text, however
+    /// long or odd, gets an answer (only its first [`MAX_QUERY_CHARS`] characters are read).
     pub fn search(&self, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
         self.search_on(self.side_for(text), text, k, filters, clock)
     }
 
     /// As [`search`](Self::search) with the encoder chosen by the caller.
     pub fn search_on(&self, side: TextSide, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
+        let text = match text.char_indices().nth(MAX_QUERY_CHARS) {
+            Some((cut, _)) => &text[..cut],
+            None => text,
+        };
+        if text.chars().all(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::Usage("the query is empty: type a place and the weather, e.g. \"snow over Hokkaido\"".into()));
+        }
         let t0 = clock();
-        let v = self.model(side)?.embed(text)?;
+        let mut v = self.model(side)?.embed(text)?;
+        let mut intent = parse_query(text);
+        if !self.region_binding {
+            intent.regions.clear();
+        }
+        if let Some(c) = self.calibration.as_ref().filter(|_| self.anchor_weight > 0.0) {
+            v = anchored(&v, c, &intent.regions, &intent.phenomena, self.anchor_weight);
+        }
         let t1 = clock();
-        let hits = self.rank_vector(&v, k, filters)?;
+        let q = QueryVector::new(&v)?;
+        let refs: Vec<&Shard> = self.shards.iter().collect();
+        let bound_vectors = |s: usize| -> Vec<usize> {
+            let names = refs[s].vector_names();
+            intent.regions.iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect()
+        };
+        let hits = rank_bound(&refs, &q, k, |s, f| filters.keeps(&refs[s].records()[f]), bound_vectors)?;
+        let region_aware = self.shards.iter().any(|s| s.vectors_per_frame() > 1);
+        let bound = if region_aware { intent.regions.clone() } else { Vec::new() };
+        let strengths = match &self.calibration {
+            Some(c) if region_aware => hits.iter().map(|h| self.strength(c, h, &intent.phenomena, &v)).collect(),
+            _ => Vec::new(),
+        };
+        let nothing_close = hits.is_empty() || self.calibration.as_ref().is_some_and(|c| !strengths.is_empty() && c.nothing_close(&strengths));
         let t2 = clock();
         let ms = |a: f64, b: f64| Duration::from_secs_f64(((b - a) / 1000.0).max(0.0));
-        Ok(Answer { hits, side, encode: ms(t0, t1), rank: ms(t1, t2) })
+        Ok(Answer { hits, side, encode: ms(t0, t1), rank: ms(t1, t2), bound, strengths, nothing_close })
+    }
+
+    /// Strength of `hit` for the phenomena the query names (the best of them), or, if it
+    /// names none, for the phenomenon its vector `q` is nearest to in the hit's region.
+    fn strength(&self, c: &Calibration, hit: &Hit, phenomena: &[usize], q: &[f32]) -> f32 {
+        let Some(shard) = self.shards.get(hit.shard) else { return 0.0 };
+        let Some(r) = shard.vector_names().get(hit.vector).and_then(|n| region_index(n)) else { return 0.0 };
+        let v = shard.row_f32(hit.frame * shard.vectors_per_frame() + hit.vector);
+        if phenomena.is_empty() {
+            c.strength(&v, r, c.nearest_phenomenon(q, r))
+        } else {
+            phenomena.iter().map(|&p| c.strength(&v, r, p)).fold(0.0, f32::max)
+        }
     }
 
     /// "More like this": ranks by one stored vector of a frame.

@@ -44,6 +44,14 @@ pub enum Error {
         /// What is missing.
         reason: String,
     },
+    /// A frame cannot be resampled onto another grid (no lon/lat mapping, bad size).
+    #[error("frame {frame}: cannot resample: {reason}")]
+    Resample {
+        /// Frame id.
+        frame: String,
+        /// Why.
+        reason: String,
+    },
     /// The frame store is inconsistent or a requested frame does not exist.
     #[error("{}: frame store: {reason}", path.display())]
     Store {
@@ -71,7 +79,7 @@ impl Error {
         Error::Store { path: path.to_path_buf(), reason: reason.into() }
     }
 
-    /// The file this error is about.
+    /// The file this error is about (the frame id for [`Error::Resample`]).
     pub fn path(&self) -> &Path {
         match self {
             Error::Io { path, .. }
@@ -79,6 +87,7 @@ impl Error {
             | Error::Unsupported { path, .. }
             | Error::Incomplete { path, .. }
             | Error::Store { path, .. } => path,
+            Error::Resample { frame, .. } => Path::new(frame.as_str()),
         }
     }
 }

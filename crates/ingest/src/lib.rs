@@ -4,6 +4,8 @@
 //!   satellite's grid, with time, [`Source`], [`Calibration`] status and [`Navigation`].
 //! * [`Navigation`]: pixel ↔ lon/lat ([`GeosNav`] for the CGMS geostationary projection,
 //!   [`PolarStereoNav`] for KMA polar-stereographic products, storm-centred crops).
+//! * [`canonical`]: the one East-Asia grid every frame is resampled onto ([`resample`],
+//!   [`GridSpec::canonical`]) before the image model, with a coverage mask.
 //! * [`RegionMasks`]: the 13 study regions ([`skycase_vocab::REGIONS`]) rasterized on a grid.
 //! * [`FrameStore`]: the on-disk catalog (list, load BT, load masks), written atomically.
 //! * Readers: [`xrit`] (COMS HRIT/LRIT), [`gk2a`] (GK-2A AMI L1B netCDF), [`kma`] (KMA
@@ -30,6 +32,7 @@
 
 pub mod basemap;
 pub mod batch;
+pub mod canonical;
 pub mod coast;
 pub mod dt;
 pub mod error;
@@ -44,6 +47,7 @@ pub mod sidecar;
 pub mod store;
 pub mod xrit;
 
+pub use canonical::{resample, GridSpec, Resampled};
 pub use error::{Error, Result};
 pub use frame::{Calibration, Frame, FrameMeta, InputFile, MaskStatus, Source, StormInfo};
 pub use nav::{GeosNav, Navigation, PolarStereoNav};

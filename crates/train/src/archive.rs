@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use skycase_ingest::canonical::{resample, GridSpec};
 use skycase_ingest::{FrameStore, Navigation, RegionMasks, Regions, Sidecar};
 
 use crate::error::{Error, Result};
@@ -150,7 +151,12 @@ impl Archive {
                 (bt, w, h, "sidecar".to_string(), None, p.display().to_string())
             }
             (Self::Store(store), Location::Stored(id)) => {
-                let f = store.load(id)?;
+                let mut f = store.load(id)?;
+                // A model on the canonical grid embeds frames of any grid, resampled onto it.
+                let canon = GridSpec::canonical();
+                if (cfg.frame_width, cfg.frame_height) == (canon.width, canon.height) && !canon.holds(&f) {
+                    f = resample(&f, &canon)?.to_frame(&f);
+                }
                 let grid = skycase_ingest::frame::grid_id(f.meta.width, f.meta.height, &f.meta.nav);
                 (f.bt, f.meta.width, f.meta.height, grid, Some(f.meta.nav), format!("{} frame {id}", store.root().display()))
             }

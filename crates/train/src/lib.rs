@@ -7,6 +7,10 @@
 //!   with a learned temperature, and the frame-level ranking term ([`loss::frame_rank`]).
 //! - [`data`]: captioned archives → cached model inputs, region weights, time-disjoint split.
 //! - [`archive`]: frames to embed, from a simulated archive or a frame store ([`Archive`]).
+//! - [`period_index`]: a frame store's image index, one period (month) per job, resampled
+//!   onto the canonical grid, incremental and atomic.
+//! - [`store_data`]: training data from a frame store and one caption source, on the
+//!   canonical grid.
 //! - [`text`]: phrasings, the study's queries and the cache of frozen text embeddings.
 //! - [`train`]: the loop (AdamW, early stopping, checkpoints that resume).
 //! - [`eval`]: R@k both ways and the study's Table I hit rate, per storage (f32/f16/int8).
@@ -15,13 +19,16 @@
 //! - [`rng`]: the seeded generator behind initialisation and shuffling.
 
 pub mod archive;
+pub mod calibration;
 pub mod data;
 pub mod error;
 pub mod eval;
 pub mod loss;
 pub mod model;
 pub mod multilingual;
+pub mod period_index;
 pub mod rng;
+pub mod store_data;
 pub mod text;
 pub mod train;
 

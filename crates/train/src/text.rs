@@ -16,18 +16,34 @@ pub fn study_query(r: usize, p: usize) -> String {
     format!("{} is experiencing {}.", region_prose(r), PHENOMENA_PROSE[p])
 }
 
-/// Phrasings trained on for region × phenomenon (the bullet first). The study's query form is
-/// deliberately not among them, so the evaluation measures generalisation to a new phrasing.
-pub fn train_phrasings(r: usize, p: usize) -> Vec<String> {
+/// Seed of the grammar's training phrasings (fixed, so the text bank is reused across runs).
+pub const GRAMMAR_SEED: u64 = 2017;
+
+/// Phrasings trained on for region × phenomenon: the bullet first, four fixed forms, then
+/// `grammar` English phrasings from [`skycase_vocab::grammar::phrasings`] (aliases, places,
+/// synonyms, word orders, questions, keywords). Every cell gets the same number. The
+/// study's query form is deliberately not among them (the grammar never writes
+/// "experiencing"), so the evaluation measures generalisation to a new phrasing.
+pub fn train_phrasings(r: usize, p: usize, grammar: usize) -> Vec<String> {
     let (reg, ph) = (region_prose(r), PHENOMENA_PROSE[p]);
     let word = PHENOMENA[p].to_lowercase();
-    vec![
+    let mut v = vec![
         bullet(r, p),
         format!("{reg}: {word}"),
         format!("{} over {reg}", capitalise(ph)),
         format!("Weather in {reg}: {ph}"),
         format!("{reg} has {ph}"),
-    ]
+    ];
+    let fixed = v.len();
+    for t in skycase_vocab::grammar::phrasings(r, p, skycase_vocab::grammar::Lang::En, grammar + fixed, GRAMMAR_SEED) {
+        if v.len() == fixed + grammar {
+            break;
+        }
+        if !v.contains(&t) {
+            v.push(t);
+        }
+    }
+    v
 }
 
 fn capitalise(s: &str) -> String {
@@ -159,12 +175,13 @@ pub fn minilm(dir: &Path) -> Result<impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>>
     Ok(move |texts: &[&str]| Ok(enc.embed_many(texts, 16)?))
 }
 
-/// Every text a training run needs: captions, all phrasings and the study queries.
-pub fn texts_needed(captions: impl IntoIterator<Item = String>) -> Vec<String> {
+/// Every text a training run needs: captions, all phrasings (`grammar` from the grammar per
+/// cell) and the study queries.
+pub fn texts_needed(captions: impl IntoIterator<Item = String>, grammar: usize) -> Vec<String> {
     let mut v: Vec<String> = captions.into_iter().collect();
     for r in 0..REGIONS.len() {
         for p in 0..PHENOMENA.len() {
-            v.extend(train_phrasings(r, p));
+            v.extend(train_phrasings(r, p, grammar));
             v.push(study_query(r, p));
         }
     }
@@ -200,12 +217,22 @@ pub(crate) mod tests {
     #[test]
     fn phrasings_and_queries() {
         assert_eq!(study_query(6, 4), "Honshu, Japan is experiencing a typhoon.");
-        let ph = train_phrasings(8, 0);
+        let ph = train_phrasings(8, 0, 0);
         assert_eq!(ph[0], "- Kyushu (Japan) - Snow");
         assert!(!ph.contains(&study_query(8, 0)));
         assert_eq!(ph[2], "Snow over Kyushu, Japan");
         // 65 × (5 phrasings + 1 query) distinct texts.
-        assert_eq!(texts_needed(Vec::new()).len(), 65 * 6);
+        assert_eq!(texts_needed(Vec::new(), 0).len(), 65 * 6);
+        // With the grammar: every cell the same count, the fixed five first, never the
+        // study's form, and the same texts every time (the text bank is keyed by text).
+        for (r, p) in [(0, 0), (6, 3), (12, 4)] {
+            let g = train_phrasings(r, p, 40);
+            assert_eq!(g.len(), 45);
+            assert_eq!(g[..5], train_phrasings(r, p, 0)[..]);
+            assert!(!g.contains(&study_query(r, p)) && g.iter().all(|t| !t.contains("experiencing")));
+            assert_eq!(g, train_phrasings(r, p, 40));
+        }
+        assert_eq!(texts_needed(Vec::new(), 40).len(), 65 * 46);
     }
 
     #[test]

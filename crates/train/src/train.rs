@@ -55,6 +55,10 @@ pub struct TrainConfig {
     /// a frame scores a text by its best region, as in search). 0 turns it off.
     #[serde(default)]
     pub frame_loss: f32,
+    /// Region-aware: phrasings per region × phenomenon from the phrasing grammar, on top of
+    /// the five fixed ones (0: the five only, as before the grammar).
+    #[serde(default)]
+    pub grammar_phrasings: usize,
     /// Archives whose frames were added to the training set only (`--extra-data`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_data: Vec<String>,
@@ -76,6 +80,7 @@ impl Default for TrainConfig {
             augment_text: true,
             joint_dim: 256,
             frame_loss: 0.0,
+            grammar_phrasings: 40,
             extra_data: Vec::new(),
         }
     }
@@ -120,6 +125,10 @@ pub struct TrainSummary {
     pub test: Vec<(Storage, Metrics)>,
     /// Test frames' first and last time.
     pub test_period: (String, String),
+    /// Region-aware runs: how the "nothing close" calibration (`calibration.json`, fit on
+    /// the validation + test days) was fit and the rates it measured there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<serde_json::Value>,
 }
 
 /// AdamW with state that can be saved and restored.
@@ -212,12 +221,15 @@ fn rows(bank: &TextBank, texts: impl Iterator<Item = String>, device: &candle_co
 }
 
 impl TextTensors {
-    fn new(bank: &TextBank, samples: &[Sample], device: &candle_core::Device) -> Result<Self> {
+    fn new(bank: &TextBank, samples: &[Sample], grammar: usize, device: &candle_core::Device) -> Result<Self> {
         let rp = || (0..REGIONS.len()).flat_map(|r| (0..PHENOMENA.len()).map(move |p| (r, p)));
-        let n_phrasings = train_phrasings(0, 0).len();
+        let n_phrasings = train_phrasings(0, 0, grammar).len();
+        if rp().any(|(r, p)| train_phrasings(r, p, grammar).len() != n_phrasings) {
+            return Err(Error::Usage(format!("the phrasing grammar has fewer than {grammar} phrasings for some region × phenomenon; lower --phrasings")));
+        }
         Ok(Self {
             captions: rows(bank, samples.iter().map(|s| s.caption.clone()), device)?,
-            phrasings: rows(bank, rp().flat_map(|(r, p)| train_phrasings(r, p)), device)?,
+            phrasings: rows(bank, rp().flat_map(|(r, p)| train_phrasings(r, p, grammar)), device)?,
             n_phrasings,
             queries: rows(bank, rp().map(|(r, p)| study_query(r, p)), device)?,
             bullets: rows(bank, rp().map(|(r, p)| bullet(r, p)), device)?,
@@ -302,7 +314,7 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
     if bank.dim() == 0 {
         return Err(Error::Usage("the text bank is empty; embed the captions first".into()));
     }
-    let tt = TextTensors::new(bank, &ds.samples, &device)?;
+    let tt = TextTensors::new(bank, &ds.samples, cfg.grammar_phrasings, &device)?;
 
     let last = out.join("last");
     let state_path = last.join("state.json");
@@ -441,7 +453,17 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
         split.test.first().map(|&i| ds.samples[i].time.clone()).unwrap_or_default(),
         split.test.last().map(|&i| ds.samples[i].time.clone()).unwrap_or_default(),
     );
-    let summary = TrainSummary { config: cfg.clone(), history: state.history.clone(), best_epoch: state.best_epoch, train_seconds, test, test_period: period };
+    let calibration = if cfg.granularity == Granularity::Region {
+        let mut held_out: Vec<usize> = split.val.iter().chain(&split.test).copied().collect();
+        held_out.sort_unstable();
+        let cal = crate::calibration::calibrate(&best, ds, &held_out, &tt.bullets)?;
+        crate::calibration::save(&cal, out)?;
+        Some(cal.fit.clone())
+    } else {
+        None
+    };
+    let summary =
+        TrainSummary { config: cfg.clone(), history: state.history.clone(), best_epoch: state.best_epoch, train_seconds, test, test_period: period, calibration };
     let p = out.join("train.json");
     let bytes = serde_json::to_vec_pretty(&summary).map_err(|e| Error::format(&p, e.to_string()))?;
     write_atomic(&p, &bytes)?;
@@ -498,7 +520,7 @@ pub(crate) mod tests {
 
     pub(crate) fn bank(ds: &Dataset) -> TextBank {
         let mut b = TextBank::in_memory();
-        b.ensure(&texts_needed(ds.samples.iter().map(|s| s.caption.clone())), &mut fake_embed(16)).unwrap();
+        b.ensure(&texts_needed(ds.samples.iter().map(|s| s.caption.clone()), 40), &mut fake_embed(16)).unwrap();
         b
     }
 

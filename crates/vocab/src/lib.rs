@@ -16,6 +16,9 @@
 //! assert_eq!(phenomenon_of(&bullet(k, 3), k), Some("Rain"));
 //! ```
 
+pub mod gazetteer;
+pub mod grammar;
+
 /// Region names in the order the study's prompt lists them; captions keep this order.
 pub const REGIONS: [&str; 13] = [
     "Korean Peninsula",

@@ -1,8 +1,9 @@
 //! `skycase caption`: one phenomenon per region for every frame of a frame store.
 //!
-//! Captions go to `<store>/captions/<frame id>.json` (atomic writes); frames that already
+//! Captions go to `<store>/captions/<source>/<frame id>.json` (`physical` or `mllm`; atomic
+//! writes; `--import-truth` fills `truth`); frames that already
 //! have one are skipped, so an interrupted run resumes where it stopped. Frames that
-//! cannot be captioned get `<store>/captions/failed/<frame id>.json` with the reason
+//! cannot be captioned get `<store>/captions/<source>/failed/<frame id>.json` with the reason
 //! (and the raw answer for MLLM parse errors).
 
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use skycase_caption::mllm::STUDY_PROMPT;
 use skycase_caption::run::MAX_ENDPOINT_FAILURES;
 use skycase_caption::store::{CaptionerInfo, FailureReason, FailureRecord};
 use skycase_caption::{
-    BestTrack, Caption, CaptionStore, MllmClient, MllmConfig, MllmOutcome, MllmRun, Phenomenon, PhysicalCaptioner,
+    import_truth, BestTrack, Caption, CaptionSource, CaptionStore, MllmClient, MllmConfig, MllmOutcome, MllmRun, Phenomenon, PhysicalCaptioner,
     PhysicalRun, Rules,
 };
 use skycase_ingest::{FrameMeta, FrameStore};
@@ -81,6 +82,13 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     max_retries: u32,
 
+    /// Import a simulated archive's truth labels (`<archive>/labels.jsonl`) as the `truth`
+    /// caption source (`<store>/captions/truth/`) and exit. Labels attach to the frames
+    /// ingested from the files they name; truth is for evaluation (`skycase train
+    /// --eval-captions truth`) and trains only when asked for by name.
+    #[arg(long, value_name = "LABELS_JSONL", conflicts_with_all = ["truth", "force", "limit"])]
+    import_truth: Option<PathBuf>,
+
     /// After captioning, compare with truth labels (a simulated archive's labels.jsonl).
     #[arg(long)]
     truth: Option<PathBuf>,
@@ -99,8 +107,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("{}: not a frame store (no frames/ folder); run `skycase ingest` first", args.store.display());
     }
     let store = FrameStore::open(&args.store).with_context(|| format!("opening frame store {}", args.store.display()))?;
-    let captions = CaptionStore::open(&args.store)?;
     let all = store.list()?;
+    if let Some(labels) = &args.import_truth {
+        let out = CaptionStore::open_source(&args.store, CaptionSource::Truth)?;
+        let r = import_truth(labels, &all, &out)?;
+        eprintln!(
+            "truth captions in {}: {} written, {} unchanged, {} labels of {} name frames not in this store",
+            out.dir().display(),
+            r.written,
+            r.unchanged,
+            r.not_in_store.len(),
+            labels.display()
+        );
+        return Ok(());
+    }
+    let source = match args.captioner {
+        Captioner::Physical => CaptionSource::Physical,
+        Captioner::Mllm => CaptionSource::Mllm,
+    };
+    let captions = CaptionStore::open_source(&args.store, source)?;
+    let legacy = CaptionStore::open(&args.store)?.ids()?.len();
+    if legacy > 0 {
+        eprintln!(
+            "warning: {legacy} captions in the old layout {s}/captions/*.json are not read any more; move them to their source's folder: mkdir -p {s}/captions/physical && mv {s}/captions/*.json {s}/captions/physical/",
+            s = args.store.display()
+        );
+    }
     let mut todo: Vec<FrameMeta> =
         all.iter().filter(|m| args.force || !captions.contains(&m.id)).cloned().collect();
     if let Some(n) = args.limit {

@@ -9,6 +9,7 @@
 //!                             vectors per frame (skycase_vocab::REGIONS order),
 //!                             a global model one ("global"); int8 by default
 //! <out>/projection.safetensors  the checkpoint's text projection (D × 384 + D)
+//! <out>/calibration.json      the checkpoint's "nothing close" calibration, if it has one
 //! <out>/index.json            {"vectors", "joint_dim", "checkpoint", "command", "model"}
 //! ```
 //! `skycase export --index <out>` ships these shards and the projection. Every file is
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
+use skycase_train::calibration::CALIBRATION_FILE;
 use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
 use skycase_train::{Archive, Granularity, ImageModel, ModelConfig};
 use skycase_vocab::REGIONS;
@@ -41,9 +43,24 @@ pub struct Args {
     /// Frames to embed, one JSON object per line ({id, time, caption, thumb, source}).
     #[arg(long, default_value = "data/demo/frames.jsonl")]
     frames: PathBuf,
-    /// Index folder to write (shards, projection.safetensors, index.json).
-    #[arg(long, default_value = "data/demo/index")]
-    out: PathBuf,
+    /// Index folder to write (shards, projection.safetensors, index.json); default
+    /// data/demo/index, or <store>/index with --store.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Embed a frame store (`skycase ingest`) period by period instead of a frame list: each
+    /// period (month) is one atomic shard + description in the index; frames already embedded
+    /// by the same checkpoint are not embedded again; other periods are never touched.
+    #[arg(long, conflicts_with = "frames")]
+    store: Option<PathBuf>,
+    /// With --store: the periods (YYYY-MM) to embed; default every period of the store.
+    #[arg(long = "period", value_name = "YYYY-MM", requires = "store")]
+    periods: Vec<String>,
+    /// With --store: print the store's periods, one per line, and exit (for `xargs -P`).
+    #[arg(long, requires = "store")]
+    list_periods: bool,
+    /// With --store: the caption source whose text the shard records carry.
+    #[arg(long, default_value = "physical", requires = "store")]
+    captions: String,
     /// Vector storage in the shards: int8 (per-vector scale), f16 or f32.
     #[arg(long, default_value = "int8")]
     storage: String,
@@ -81,6 +98,14 @@ struct ShardInfo {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(store) = &args.store {
+        if args.list_periods {
+            return super::embed_store::list_periods(store);
+        }
+        let out = args.out.clone().unwrap_or_else(|| store.join("index"));
+        return super::embed_store::run(store, &out, &args.checkpoint, &args.periods, &args.storage, args.batch, &args.captions, command_line());
+    }
+    let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("data/demo/index"));
     let kind = VectorKind::parse(&args.storage)?;
     if args.batch == 0 {
         bail!("--batch must be at least 1");
@@ -156,7 +181,7 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| format!("{} line {line}: frame {}: time {:?} is not ISO 8601", args.frames.display(), f.id, f.time))?;
         periods.entry(period.to_string()).or_default().push(i);
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create folder", args.out.display()))?;
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("{}: cannot create folder", out_dir.display()))?;
     let mut shards = Vec::new();
     for (period, members) in &periods {
         let records: Vec<FrameRecord> = members
@@ -176,12 +201,12 @@ pub fn run(args: Args) -> Result<()> {
         let shard = Shard::from_f32(period.clone(), names.clone(), records, cfg.joint_dim, &flat, kind)?;
         let bytes = shard.to_bytes();
         let file = format!("{period}.skyshard");
-        write_atomic(&args.out.join(&file), &bytes)?;
+        write_atomic(&out_dir.join(&file), &bytes)?;
         shards.push(ShardInfo { period: period.clone(), file, frames: members.len(), bytes: bytes.len() });
     }
     // Shards of periods this run did not write would be shipped by the exporter: remove them.
     let written: Vec<&str> = shards.iter().map(|s| s.file.as_str()).collect();
-    for entry in std::fs::read_dir(&args.out).with_context(|| format!("{}: cannot list", args.out.display()))? {
+    for entry in std::fs::read_dir(&out_dir).with_context(|| format!("{}: cannot list", out_dir.display()))? {
         let p = entry?.path();
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         if name.ends_with(".skyshard") && !written.contains(&name.as_str()) {
@@ -189,7 +214,21 @@ pub fn run(args: Args) -> Result<()> {
             eprintln!("removed stale shard {}", p.display());
         }
     }
-    write_atomic(&args.out.join(PROJECTION_FILE), &projection)?;
+    write_atomic(&out_dir.join(PROJECTION_FILE), &projection)?;
+    // The "nothing close" calibration travels with the vectors it was fit for; an index
+    // without one (a global model, an older checkpoint) must not keep a stale copy.
+    let cal_src = args.checkpoint.join(CALIBRATION_FILE);
+    let cal_dst = out_dir.join(CALIBRATION_FILE);
+    if cal_src.is_file() && cfg.granularity == Granularity::Region {
+        let bytes = read(&cal_src)?;
+        let cal = skycase_core::strength::Calibration::from_json(&bytes, &cal_src.display().to_string())?;
+        if cal.joint_dim != cfg.joint_dim {
+            bail!("{}: anchors have {} dimensions, the model's joint space {}", cal_src.display(), cal.joint_dim, cfg.joint_dim);
+        }
+        write_atomic(&cal_dst, &bytes)?;
+    } else if cal_dst.is_file() {
+        std::fs::remove_file(&cal_dst).with_context(|| format!("{}: cannot remove stale calibration", cal_dst.display()))?;
+    }
     let info = IndexInfo {
         vectors,
         joint_dim: cfg.joint_dim,
@@ -202,7 +241,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let mut json = serde_json::to_vec_pretty(&info)?;
     json.push(b'\n');
-    write_atomic(&args.out.join("index.json"), &json)?;
+    write_atomic(&out_dir.join("index.json"), &json)?;
     let total: usize = info.shards.iter().map(|s| s.bytes).sum();
     eprintln!(
         "embedded {} frames ({} × {}-d {} per frame) into {} shard(s), {:.1} kB, in {}",
@@ -212,7 +251,7 @@ pub fn run(args: Args) -> Result<()> {
         args.storage,
         info.shards.len(),
         total as f64 / 1e3,
-        args.out.display()
+        out_dir.display()
     );
     Ok(())
 }
@@ -330,7 +369,11 @@ mod tests {
             checkpoint: base.join("ckpt"),
             archive: base.join("archive"),
             frames: base.join("frames.jsonl"),
-            out: base.join("index"),
+            out: Some(base.join("index")),
+            store: None,
+            periods: vec![],
+            list_periods: false,
+            captions: "physical".into(),
             storage: storage.into(),
             batch: 2,
             quiet: true,

@@ -1,7 +1,9 @@
 //! `skycase export`: writes the versioned web bundle the browser app serves.
 //!
-//! The bundle is assembled in `<out>.partial/` and swapped into place at the end, so an
-//! interrupted export never leaves a half-written bundle behind the app.
+//! Sources: caption-text vectors of `frames.jsonl` (default), an image index of a frame list
+//! (`--index`), or a frame store's period index (`--store S [--periods …]`, written by
+//! `skycase embed --store`). The bundle is assembled in `<out>.partial/` and swapped into
+//! place at the end, so an interrupted export never leaves a half-written bundle behind the app.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use skycase_core::overlay::{GridOverlay, Overlay, OVERLAY_PATH, OVERLAY_ROLE};
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::text::MAX_TOKENS;
 use skycase_core::TextEncoder;
-use skycase_ingest::basemap::{grid_basemap, read_grids, GRIDS_FILE};
+use skycase_ingest::basemap::{grid_basemap, read_grids, Grid, GRIDS_FILE};
 use skycase_ingest::coast::Coastlines;
 use skycase_ingest::Regions;
 use skycase_quant::{default_model_dir, quantize, QuantizeOptions, QuantizedEncoder};
@@ -67,6 +69,14 @@ pub struct Args {
     /// Number of files the multilingual word table (88k rows) is split into.
     #[arg(long, default_value_t = 512)]
     multilingual_word_chunks: usize,
+    /// Export a frame store's image index (`skycase embed --store`): its period shards
+    /// (from `--index`, default <store>/index), the store's thumbnails and a basemap per
+    /// frame grid. `--frames` is not read.
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// With --store: the periods (YYYY-MM) to ship; default every embedded period.
+    #[arg(long, value_name = "YYYY-MM", num_args = 1.., requires = "store")]
+    periods: Vec<String>,
 }
 
 /// `index.json` written by `skycase embed`.
@@ -83,9 +93,22 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--word-chunks must be at least 1");
     }
     let kind = VectorKind::parse(&args.vectors)?;
-    let frames = read_frames(&args.frames)?;
-    let frames_dir = args.frames.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let frames = if args.store.is_some() { Vec::new() } else { read_frames(&args.frames)? };
+    let frames_dir = match &args.store {
+        Some(store) => store.clone(),
+        None => args.frames.parent().unwrap_or(Path::new(".")).to_path_buf(),
+    };
 
+    if let Some(store) = &args.store {
+        // Check the periods before the slow encoder quantization.
+        let index = args.index.clone().unwrap_or_else(|| store.join("index"));
+        for p in &args.periods {
+            skycase_train::period_index::check_period(p)?;
+            if skycase_train::period_index::read_period(&index, p)?.is_none() {
+                bail!("period {p} is not embedded in {} (no {p}.json, or its shard is missing or changed): run skycase embed --store {} --period {p}", index.display(), store.display());
+            }
+        }
+    }
     let tokenizer = read(&model_dir.join("tokenizer.json")).context("the text model is missing: run scripts/fetch-model")?;
     let config = read(&model_dir.join("config.json"))?;
     let weights = read(&model_dir.join("model.safetensors"))?;
@@ -108,19 +131,26 @@ pub fn run(args: Args) -> Result<()> {
     let word_embeddings = word_chunks(&encoder, args.word_chunks, &staging)?;
 
     let text_dim = skycase_core::MiniLmConfig::from_json(&config, "config.json")?.hidden_size;
-    let (shards, vectors, joint_dim) = match &args.index {
-        Some(index) => {
-            let (shards, info) = image_shards(index, &frames_dir, &staging, &mut put)?;
-            (shards, info.vectors, info.joint_dim)
+    let (shards, vectors, joint_dim, overlay) = match (&args.store, &args.index) {
+        (Some(store), index) => {
+            let index = index.clone().unwrap_or_else(|| store.join("index"));
+            let (shards, vectors, joint_dim, overlay) = store_shards(store, &index, &args.periods, &staging, &mut put)?;
+            (shards, vectors, joint_dim, overlay)
         }
-        None => {
+        (None, Some(index)) => {
+            let (shards, info) = image_shards(index, &frames_dir, &staging, &mut put)?;
+            (shards, info.vectors, info.joint_dim, overlay_for(&frames, &frames_dir)?)
+        }
+        (None, None) => {
             // Shard vectors from the f32 encoder; only this path needs it built.
             let encoder = TextEncoder::from_f32_files(&tokenizer, &config, &weights)?;
-            (caption_shards(&encoder, &frames, &frames_dir, &staging, kind, &mut put)?, "caption-text".to_string(), text_dim)
+            let shards = caption_shards(&encoder, &frames, &frames_dir, &staging, kind, &mut put)?;
+            (shards, "caption-text".to_string(), text_dim, overlay_for(&frames, &frames_dir)?)
         }
     };
+    let n_frames: usize = shards.iter().map(|s| s.frames).sum();
 
-    if let Some(overlay) = overlay_for(&frames, &frames_dir)? {
+    if let Some(overlay) = overlay {
         put(OVERLAY_PATH, OVERLAY_ROLE, overlay.to_json().as_bytes())?;
     }
     let multilingual = match &args.multilingual_projection {
@@ -157,7 +187,7 @@ pub fn run(args: Args) -> Result<()> {
     eprintln!(
         "bundle {}: {} frames in {} shard(s), {:.1} MB to load before the first query, then per query the word-embedding chunks it needs (of {} × {:.0} kB)",
         args.out.display(),
-        frames.len(),
+        n_frames,
         manifest.shards.len(),
         manifest.startup_bytes() as f64 / 1e6,
         words.chunks.len(),
@@ -300,6 +330,12 @@ fn image_shards(index: &Path, frames_dir: &Path, staging: &Path, put: &mut Put<'
     let info_path = index.join("index.json");
     let info: IndexInfo = serde_json::from_slice(&read(&info_path)?).with_context(|| format!("{}: not an index description", info_path.display()))?;
     put("projection.safetensors", "projection", &read(&index.join("projection.safetensors"))?)?;
+    let calibration = index.join("calibration.json");
+    if calibration.is_file() {
+        let bytes = read(&calibration)?;
+        skycase_core::strength::Calibration::from_json(&bytes, &calibration.display().to_string())?;
+        put("calibration.json", "calibration", &bytes)?;
+    }
     let mut paths: Vec<PathBuf> = std::fs::read_dir(index)
         .with_context(|| format!("{}: cannot list", index.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -324,6 +360,74 @@ fn image_shards(index: &Path, frames_dir: &Path, staging: &Path, put: &mut Put<'
         entries.push(shard_entry(shard.period(), rel, &bytes, &shard));
     }
     Ok((entries, info))
+}
+
+/// A store's period shards (`skycase embed --store`), checked against their descriptions
+/// (one checkpoint, storage and dimension for all), the thumbnails they reference, and a
+/// basemap per frame grid (frames on storm-centred grids get none).
+fn store_shards(store: &Path, index: &Path, periods: &[String], staging: &Path, put: &mut Put<'_>) -> Result<(Vec<ShardEntry>, String, usize, Option<Overlay>)> {
+    use skycase_train::period_index::{check_period, read_period};
+    let mut wanted: Vec<String> = periods.to_vec();
+    if wanted.is_empty() {
+        for e in std::fs::read_dir(index).with_context(|| format!("{}: cannot list (run skycase embed --store {})", index.display(), store.display()))? {
+            let name = e?.file_name().to_string_lossy().into_owned();
+            if let Some(p) = name.strip_suffix(".json") {
+                if check_period(p).is_ok() {
+                    wanted.push(p.to_string());
+                }
+            }
+        }
+        wanted.sort();
+    }
+    if wanted.is_empty() {
+        bail!("{}: no embedded period (run skycase embed --store {})", index.display(), store.display());
+    }
+    let frames = skycase_ingest::FrameStore::open(store)?;
+    put("projection.safetensors", "projection", &read(&index.join("projection.safetensors"))?)?;
+    let mut entries = Vec::new();
+    let mut first: Option<(String, String, usize)> = None;
+    let mut grids: BTreeMap<String, (Grid, Vec<String>)> = BTreeMap::new();
+    for p in &wanted {
+        check_period(p)?;
+        let Some((info, shard)) = read_period(index, p)? else {
+            bail!(
+                "period {p} is not embedded in {} (no {p}.json, or its shard is missing or changed): run skycase embed --store {} --period {p}",
+                index.display(),
+                store.display()
+            );
+        };
+        let key = (info.checkpoint_sha256.clone(), info.vectors.clone(), info.joint_dim);
+        match &first {
+            None => first = Some(key),
+            Some(k) if *k != key => bail!(
+                "{}: period {p} was embedded by checkpoint {} ({}), other periods by {}; re-embed it with the same checkpoint",
+                index.display(),
+                info.checkpoint,
+                &info.checkpoint_sha256[..12],
+                &k.0[..12]
+            ),
+            Some(_) => {}
+        }
+        for rec in shard.records() {
+            put_thumb(store, &rec.thumb, put)?;
+            let meta = frames.meta(&rec.id).with_context(|| format!("period {p}: frame {} of the shard", rec.id))?;
+            let grid = Grid { width: meta.width, height: meta.height, nav: meta.nav };
+            grids.entry(grid.id()).or_insert_with(|| (grid, Vec::new())).1.push(rec.id.clone());
+        }
+        let bytes = std::fs::read(index.join(&info.shard)).with_context(|| format!("{}", index.join(&info.shard).display()))?;
+        let rel = format!("shards/{p}.skyshard");
+        write_atomic(&staging.join(&rel), &bytes)?;
+        entries.push(shard_entry(p, rel, &bytes, &shard));
+    }
+    let (coast, regions) = (Coastlines::bundled(), Regions::bundled());
+    let mut out = BTreeMap::new();
+    for (id, (grid, members)) in grids {
+        if let Some(b) = grid_basemap(&grid, &coast, &regions) {
+            out.insert(id, GridOverlay { width: b.width, height: b.height, coast: b.coast, regions: b.regions, frames: members });
+        }
+    }
+    let (_, vectors, dim) = first.unwrap_or_default();
+    Ok((entries, vectors, dim, Some(Overlay::new(out))))
 }
 
 /// The basemap of the frames that name a grid (`grids.json` beside `frames.jsonl`), drawn by

@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod caption;
 pub mod embed;
+pub mod embed_store;
 pub mod export;
 pub mod ingest;
 pub mod sample;

@@ -78,6 +78,7 @@ pub fn run(args: Args) -> Result<()> {
             serde_json::json!({
                 "rank": i + 1, "id": rec.id, "time": rec.time, "score": h.score,
                 "region": searcher.matched_region(h), "caption": rec.caption,
+                "strength": answer.strengths.get(i),
             })
         })
         .collect();
@@ -85,17 +86,22 @@ pub fn run(args: Args) -> Result<()> {
         let out = serde_json::json!({
             "query": args.query, "encoder": answer.side.name(), "encode_ms": answer.encode.as_secs_f64() * 1e3,
             "rank_ms": answer.rank.as_secs_f64() * 1e3, "hits": rows,
+            "bound_regions": answer.bound.iter().map(|&r| REGIONS[r]).collect::<Vec<_>>(),
+            "nothing_close": answer.nothing_close,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     if rows.is_empty() {
         println!("no frames match the filters");
+    } else if answer.nothing_close {
+        println!("{}", skycase_core::strength::NOTHING_CLOSE_NOTICE);
     }
-    for (row, h) in rows.iter().zip(&answer.hits) {
+    for (i, (row, h)) in rows.iter().zip(&answer.hits).enumerate() {
         let rec = &searcher.shards()[h.shard].records()[h.frame];
         let matched = searcher.matched_region(h).map(|r| format!("  [{r}]")).unwrap_or_default();
-        println!("{:>3}. {}  {:.4}  {}{matched}", row["rank"], rec.time, h.score, rec.id);
+        let strength = answer.strengths.get(i).map(|s| format!("  strength {s:.2}")).unwrap_or_default();
+        println!("{:>3}. {}  {:.4}  {}{matched}{strength}", row["rank"], rec.time, h.score, rec.id);
     }
     eprintln!("encoder {} · encode {:.1} ms · rank {:.2} ms over {} frames", answer.side.name(), answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames());
     Ok(())

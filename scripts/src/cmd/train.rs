@@ -1,10 +1,14 @@
-//! `skycase train`: learn the joint text–image space on a captioned archive, or print the
-//! comparison table of finished runs.
+//! `skycase train`: learn the joint text–image space on a captioned archive (`--data`) or on
+//! a frame store and one of its caption sources (`--store S --captions physical|mllm|truth`,
+//! frames resampled onto the canonical grid), or print the comparison table of finished runs.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use skycase_caption::CaptionSource;
+use skycase_ingest::canonical::{CANONICAL_HEIGHT, CANONICAL_WIDTH};
 use skycase_train::eval::Storage;
+use skycase_train::store_data::{load_store, relabel_test_days};
 use skycase_train::{load_archive, text, Granularity, Loss, ModelConfig, RunOptions, TextBank, TrainConfig, TrainSummary};
 use skycase_vocab::{PHENOMENA, REGIONS};
 
@@ -12,8 +16,20 @@ use skycase_vocab::{PHENOMENA, REGIONS};
 #[derive(clap::Args)]
 pub struct Args {
     /// Captioned archive folder (meta.json, labels.jsonl, frame PNGs), e.g. sim-nov2017.
-    #[arg(long, required_unless_present = "table")]
+    #[arg(long, required_unless_present_any = ["table", "store"], conflicts_with = "store")]
     data: Option<PathBuf>,
+    /// A frame store (`skycase ingest`) to train on instead: every frame with a caption of
+    /// `--captions`, resampled onto the canonical grid, whatever its satellite or projection.
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// With --store: the caption source trained on (`physical`, `mllm` or `truth`, the
+    /// folders under <store>/captions/).
+    #[arg(long, default_value = "physical", requires = "store")]
+    captions: String,
+    /// With --store: score the test days against this caption source instead (e.g. train on
+    /// `physical`, score against `truth`); training and validation keep --captions.
+    #[arg(long, requires = "store")]
+    eval_captions: Option<String>,
     /// More captioned archives of the same grid (e.g. other simulated months) whose frames
     /// are all added to the training set; the validation and test days stay those of --data.
     #[arg(long = "extra-data", value_name = "DIR")]
@@ -62,6 +78,10 @@ pub struct Args {
     /// input channel.
     #[arg(long)]
     clear_ref: bool,
+    /// Region-aware: phrasings per region × phenomenon from the phrasing grammar
+    /// (skycase-vocab), on top of the five fixed ones; 0 trains on the five only.
+    #[arg(long, default_value_t = 40)]
+    phrasings: usize,
     /// Train region-aware models on the bullet only (no extra phrasings).
     #[arg(long)]
     no_augment: bool,
@@ -111,8 +131,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !args.table.is_empty() {
         return print_table(&args.table);
     }
-    let (Some(data), Some(out)) = (&args.data, &args.out) else { bail!("--data and --out are required") };
+    let Some(out) = &args.out else { bail!("--out is required") };
     if let Some(encoder) = &args.text_encoder {
+        let Some(data) = &args.data else { bail!("--text-encoder needs --data <captioned archive>") };
         return train_text_projection(&args, encoder, data, out);
     }
     let cfg = TrainConfig {
@@ -128,18 +149,56 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         augment_text: !args.no_augment,
         joint_dim: args.dim,
         frame_loss: args.frame_loss,
+        grammar_phrasings: args.phrasings,
         extra_data: args.extra_data.iter().map(|p| p.display().to_string()).collect(),
         ..TrainConfig::default()
     };
     let cache = args.cache_dir.clone().or_else(|| std::env::var_os("SKYCASE_CACHE").map(PathBuf::from)).unwrap_or_else(default_cache);
-    let meta = data.join("meta.json");
-    let side = skycase_ingest::Sidecar::parse(&std::fs::read(&meta).with_context(|| format!("{}", meta.display()))?, &meta)?;
-    let mut mc = ModelConfig::for_frame(side.width, side.height, cfg.granularity);
-    mc.context_blocks = args.context_blocks;
-    mc.clear_ref = args.clear_ref;
-    let t0 = std::time::Instant::now();
-    let mut ds = load_archive(data, &mc, Some(&cache), &candle_core::Device::Cpu)?;
-    eprintln!("loaded {} frames from {} in {:.1}s", ds.samples.len(), data.display(), t0.elapsed().as_secs_f32());
+    let mut ds = match (&args.store, &args.data) {
+        (Some(store), _) => {
+            if !args.extra_data.is_empty() {
+                bail!("--extra-data works with --data archives; ingest them into the store instead");
+            }
+            let source = CaptionSource::parse(&args.captions)?;
+            let mut mc = ModelConfig::for_frame(CANONICAL_WIDTH, CANONICAL_HEIGHT, cfg.granularity);
+            mc.context_blocks = args.context_blocks;
+            mc.clear_ref = args.clear_ref;
+            let t0 = std::time::Instant::now();
+            let (mut ds, report) = load_store(store, source, &mc, Some(&cache), &candle_core::Device::Cpu)?;
+            eprintln!(
+                "loaded {} frames with {} captions from {} in {:.1}s ({} frames in the store, {} without a caption, {} left out for partial coverage{})",
+                report.samples,
+                source.name(),
+                store.display(),
+                t0.elapsed().as_secs_f32(),
+                report.frames,
+                report.uncaptioned,
+                report.partial.len(),
+                report.partial.first().map(|(id, why)| format!(", e.g. {id}: {why}")).unwrap_or_default()
+            );
+            if let Some(eval) = &args.eval_captions {
+                let eval = CaptionSource::parse(eval)?;
+                if eval != source {
+                    let n = relabel_test_days(&mut ds, eval, args.val_days, args.test_days)?;
+                    eprintln!("test days ({n} frames) scored against {} captions", eval.name());
+                }
+            }
+            ds
+        }
+        (None, Some(data)) => {
+            let meta = data.join("meta.json");
+            let side = skycase_ingest::Sidecar::parse(&std::fs::read(&meta).with_context(|| format!("{}", meta.display()))?, &meta)?;
+            let mut mc = ModelConfig::for_frame(side.width, side.height, cfg.granularity);
+            mc.context_blocks = args.context_blocks;
+            mc.clear_ref = args.clear_ref;
+            let t0 = std::time::Instant::now();
+            let ds = load_archive(data, &mc, Some(&cache), &candle_core::Device::Cpu)?;
+            eprintln!("loaded {} frames from {} in {:.1}s", ds.samples.len(), data.display(), t0.elapsed().as_secs_f32());
+            ds
+        }
+        (None, None) => bail!("--data <archive> or --store <frame store> is required"),
+    };
+    let mc = ds.config.clone();
     for extra in &args.extra_data {
         let t0 = std::time::Instant::now();
         let more = load_archive(extra, &mc, Some(&cache), &candle_core::Device::Cpu)?;
@@ -148,7 +207,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let mut bank = TextBank::open(&cache.join("text-bank.json"))?;
-    let needed = text::texts_needed(ds.samples.iter().map(|s| s.caption.clone()));
+    let needed = text::texts_needed(ds.samples.iter().map(|s| s.caption.clone()), cfg.grammar_phrasings);
     let missing = bank.missing(&needed).len();
     if missing > 0 {
         let Some(dir) = args.text_model.clone().or_else(|| std::env::var_os("SKYCASE_TEXT_MODEL").map(PathBuf::from)) else {
@@ -182,6 +241,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             m.i2t[1],
             m.i2t[2]
         );
+    }
+    if let Some(c) = &s.calibration {
+        println!("  nothing-close calibration (held-out days): {c}");
     }
     println!("checkpoint: {}", out.display());
     Ok(())

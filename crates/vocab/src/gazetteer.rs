@@ -1,0 +1,1002 @@
+//! Place and weather words in English and Korean, and [`parse_query`], which reads from a
+//! free-text query which of the study's 13 regions and 5 phenomena it names.
+//!
+//! Contract:
+//! - Matching is on a normalised copy of the query (lower case, `ū ō ā` → `u o a`, curly
+//!   apostrophes straightened); only its first [`MAX_PARSE_CHARS`] characters are read (the
+//!   text encoder reads fewer tokens than that anyway), so any input parses in bounded time.
+//! - Leftmost-longest: at each position the longest entry that matches wins and its words
+//!   are consumed, so "East China Sea" is the sea, never "east China" + "sea", and
+//!   "South China Sea" never names Southern China.
+//! - Latin entries match whole words: the character before and after must not be a letter
+//!   or digit (a Hangul particle after a Latin name is allowed: `Seoul에`). A space or a
+//!   hyphen in an entry matches any run of spaces and hyphens (`cloud-free`, `cloud free`).
+//! - Hangul entries may be followed by anything (Korean attaches particles: `서울에서`,
+//!   `규슈의`, `한반도로`) and, for names, may follow anything (`서일본`). A space in a
+//!   Hangul entry is optional in the text (`중국 북부`, `중국북부`). Single-syllable words
+//!   (`눈` snow, `비` rain) are strict: they must start a Hangul word and be followed only by
+//!   a particle, so `비행기` or `준비` are not rain.
+//! - A word may name several regions ("Japan": Honshu, Hokkaido, Kyushu and the Pacific
+//!   coast; "Yellow Sea": the regions around it). [`QueryIntent`] lists each region and
+//!   phenomenon once, in order of first mention.
+//!
+//! ```
+//! use skycase_vocab::gazetteer::parse_query;
+//! let q = parse_query("typhoon hitting the East China Sea near Okinawa");
+//! assert_eq!((q.regions, q.phenomena), (vec![9], vec![4]));
+//! let q = parse_query("서울에 폭설");
+//! assert_eq!((q.regions, q.phenomena), (vec![0], vec![0]));
+//! ```
+
+/// Characters of a query that [`parse_query`] reads.
+pub const MAX_PARSE_CHARS: usize = 2000;
+
+/// What a query names: region and phenomenon indices (into `REGIONS` / `PHENOMENA`), each
+/// once, in order of first mention. Both empty when the query names neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueryIntent {
+    /// Regions named (directly, by an alias, or by a place inside or next to them).
+    pub regions: Vec<usize>,
+    /// Phenomena named (by any synonym).
+    pub phenomena: Vec<usize>,
+}
+
+impl QueryIntent {
+    /// True when the query names no region and no phenomenon.
+    pub fn is_empty(&self) -> bool {
+        self.regions.is_empty() && self.phenomena.is_empty()
+    }
+}
+
+// Region indices, in the order of `REGIONS`.
+const KOREA: usize = 0;
+const MONGOLIA: usize = 1;
+const N_CHINA: usize = 2;
+const E_CHINA: usize = 3;
+const S_CHINA: usize = 4;
+const MANCHURIA: usize = 5;
+const HONSHU: usize = 6;
+const HOKKAIDO: usize = 7;
+const KYUSHU: usize = 8;
+const ECS: usize = 9;
+const PHIL_SEA: usize = 10;
+const SCS: usize = 11;
+const PACIFIC: usize = 12;
+
+const JAPAN: &[usize] = &[HONSHU, HOKKAIDO, KYUSHU, PACIFIC];
+const CHINA: &[usize] = &[N_CHINA, E_CHINA, S_CHINA];
+
+/// Region words: each entry names one or more regions. English entries are lower case.
+pub const PLACES: &[(&str, &[usize])] = &[
+    // Korean Peninsula
+    ("korean peninsula", &[KOREA]),
+    ("korea", &[KOREA]),
+    ("korean", &[KOREA]),
+    ("south korea", &[KOREA]),
+    ("north korea", &[KOREA]),
+    ("republic of korea", &[KOREA]),
+    ("seoul", &[KOREA]),
+    ("busan", &[KOREA]),
+    ("pusan", &[KOREA]),
+    ("incheon", &[KOREA]),
+    ("daegu", &[KOREA]),
+    ("daejeon", &[KOREA]),
+    ("gwangju", &[KOREA]),
+    ("ulsan", &[KOREA]),
+    ("pyongyang", &[KOREA]),
+    ("jeju", &[KOREA]),
+    ("cheju", &[KOREA]),
+    ("gangwon", &[KOREA]),
+    ("gyeonggi", &[KOREA]),
+    ("chungcheong", &[KOREA]),
+    ("jeolla", &[KOREA]),
+    ("gyeongsang", &[KOREA]),
+    ("한반도", &[KOREA]),
+    ("한국", &[KOREA]),
+    ("대한민국", &[KOREA]),
+    ("남한", &[KOREA]),
+    ("북한", &[KOREA]),
+    ("코리아", &[KOREA]),
+    ("서울", &[KOREA]),
+    ("부산", &[KOREA]),
+    ("인천", &[KOREA]),
+    ("대구", &[KOREA]),
+    ("대전", &[KOREA]),
+    ("광주", &[KOREA]),
+    ("울산", &[KOREA]),
+    ("평양", &[KOREA]),
+    ("제주", &[KOREA]),
+    ("강원", &[KOREA]),
+    ("경기도", &[KOREA]),
+    ("충청", &[KOREA]),
+    ("전라", &[KOREA]),
+    ("경상", &[KOREA]),
+    ("영남", &[KOREA]),
+    ("호남", &[KOREA]),
+    ("수도권", &[KOREA]),
+    // Mongolia
+    ("mongolia", &[MONGOLIA]),
+    ("mongolian", &[MONGOLIA]),
+    ("outer mongolia", &[MONGOLIA]),
+    ("inner mongolia", &[MONGOLIA, N_CHINA]),
+    ("ulaanbaatar", &[MONGOLIA]),
+    ("ulan bator", &[MONGOLIA]),
+    ("ulaan baatar", &[MONGOLIA]),
+    ("gobi", &[MONGOLIA]),
+    ("몽골", &[MONGOLIA]),
+    ("몽고", &[MONGOLIA]),
+    ("외몽골", &[MONGOLIA]),
+    ("내몽골", &[MONGOLIA, N_CHINA]),
+    ("내몽고", &[MONGOLIA, N_CHINA]),
+    ("울란바토르", &[MONGOLIA]),
+    ("고비", &[MONGOLIA]),
+    // Northern China
+    ("northern china", &[N_CHINA]),
+    ("north china", &[N_CHINA]),
+    ("china's north", &[N_CHINA]),
+    ("north of china", &[N_CHINA]),
+    ("north china plain", &[N_CHINA]),
+    ("northwest china", &[N_CHINA]),
+    ("northwestern china", &[N_CHINA]),
+    ("beijing", &[N_CHINA]),
+    ("peking", &[N_CHINA]),
+    ("tianjin", &[N_CHINA]),
+    ("hebei", &[N_CHINA]),
+    ("shanxi", &[N_CHINA]),
+    ("shaanxi", &[N_CHINA]),
+    ("shandong", &[N_CHINA]),
+    ("henan", &[N_CHINA]),
+    ("qingdao", &[N_CHINA]),
+    ("xi'an", &[N_CHINA]),
+    ("yellow river", &[N_CHINA]),
+    ("huang he", &[N_CHINA]),
+    ("bohai", &[N_CHINA]),
+    ("화북", &[N_CHINA]),
+    ("북중국", &[N_CHINA]),
+    ("중국 북부", &[N_CHINA]),
+    ("북부 중국", &[N_CHINA]),
+    ("중국 화북", &[N_CHINA]),
+    ("베이징", &[N_CHINA]),
+    ("북경", &[N_CHINA]),
+    ("톈진", &[N_CHINA]),
+    ("천진", &[N_CHINA]),
+    ("허베이", &[N_CHINA]),
+    ("하북", &[N_CHINA]),
+    ("산둥", &[N_CHINA]),
+    ("산동", &[N_CHINA]),
+    ("허난", &[N_CHINA]),
+    ("칭다오", &[N_CHINA]),
+    ("황허", &[N_CHINA]),
+    ("황하", &[N_CHINA]),
+    ("발해", &[N_CHINA]),
+    ("보하이", &[N_CHINA]),
+    // Eastern China (the lower and middle Yangtze: central China too)
+    ("eastern china", &[E_CHINA]),
+    ("east china", &[E_CHINA]),
+    ("china's east", &[E_CHINA]),
+    ("central china", &[E_CHINA]),
+    ("southeast china", &[E_CHINA, S_CHINA]),
+    ("southeastern china", &[E_CHINA, S_CHINA]),
+    ("south east china", &[E_CHINA, S_CHINA]),
+    ("shanghai", &[E_CHINA]),
+    ("nanjing", &[E_CHINA]),
+    ("hangzhou", &[E_CHINA]),
+    ("suzhou", &[E_CHINA]),
+    ("ningbo", &[E_CHINA]),
+    ("wuhan", &[E_CHINA]),
+    ("jiangsu", &[E_CHINA]),
+    ("zhejiang", &[E_CHINA]),
+    ("anhui", &[E_CHINA]),
+    ("jiangxi", &[E_CHINA]),
+    ("hubei", &[E_CHINA]),
+    ("hunan", &[E_CHINA]),
+    ("jiangnan", &[E_CHINA]),
+    ("fujian", &[E_CHINA, S_CHINA]),
+    ("xiamen", &[E_CHINA, S_CHINA]),
+    ("yangtze", &[E_CHINA]),
+    ("yangtze river", &[E_CHINA]),
+    ("yangtze delta", &[E_CHINA]),
+    ("yangtze river delta", &[E_CHINA]),
+    ("chang jiang", &[E_CHINA]),
+    ("changjiang", &[E_CHINA]),
+    ("화동", &[E_CHINA]),
+    ("화중", &[E_CHINA]),
+    ("동중국", &[E_CHINA]),
+    ("중국 동부", &[E_CHINA]),
+    ("동부 중국", &[E_CHINA]),
+    ("중국 중부", &[E_CHINA]),
+    ("중국 동남부", &[E_CHINA, S_CHINA]),
+    ("상하이", &[E_CHINA]),
+    ("상해", &[E_CHINA]),
+    ("난징", &[E_CHINA]),
+    ("남경", &[E_CHINA]),
+    ("항저우", &[E_CHINA]),
+    ("항주", &[E_CHINA]),
+    ("우한", &[E_CHINA]),
+    ("장쑤", &[E_CHINA]),
+    ("강소", &[E_CHINA]),
+    ("저장", &[E_CHINA]),
+    ("절강", &[E_CHINA]),
+    ("안후이", &[E_CHINA]),
+    ("푸젠", &[E_CHINA, S_CHINA]),
+    ("복건", &[E_CHINA, S_CHINA]),
+    ("양쯔강", &[E_CHINA]),
+    ("양자강", &[E_CHINA]),
+    ("장강", &[E_CHINA]),
+    // Southern China
+    ("southern china", &[S_CHINA]),
+    ("south china", &[S_CHINA]),
+    ("china's south", &[S_CHINA]),
+    ("southwest china", &[S_CHINA]),
+    ("southwestern china", &[S_CHINA]),
+    ("guangdong", &[S_CHINA]),
+    ("canton", &[S_CHINA]),
+    ("guangzhou", &[S_CHINA]),
+    ("shenzhen", &[S_CHINA]),
+    ("hong kong", &[S_CHINA]),
+    ("hongkong", &[S_CHINA]),
+    ("macau", &[S_CHINA]),
+    ("macao", &[S_CHINA]),
+    ("guangxi", &[S_CHINA]),
+    ("nanning", &[S_CHINA]),
+    ("yunnan", &[S_CHINA]),
+    ("guizhou", &[S_CHINA]),
+    ("pearl river", &[S_CHINA]),
+    ("pearl river delta", &[S_CHINA]),
+    ("hainan", &[S_CHINA, SCS]),
+    ("화남", &[S_CHINA]),
+    ("남중국", &[S_CHINA]),
+    ("중국 남부", &[S_CHINA]),
+    ("남부 중국", &[S_CHINA]),
+    ("광둥", &[S_CHINA]),
+    ("광동", &[S_CHINA]),
+    ("광저우", &[S_CHINA]),
+    ("홍콩", &[S_CHINA]),
+    ("선전", &[S_CHINA]),
+    ("심천", &[S_CHINA]),
+    ("마카오", &[S_CHINA]),
+    ("광시", &[S_CHINA]),
+    ("윈난", &[S_CHINA]),
+    ("주강", &[S_CHINA]),
+    ("하이난", &[S_CHINA, SCS]),
+    // Manchuria and Primorsky Krai
+    ("manchuria", &[MANCHURIA]),
+    ("manchurian", &[MANCHURIA]),
+    ("manchuria and primorsky krai", &[MANCHURIA]),
+    ("primorye", &[MANCHURIA]),
+    ("primorsky", &[MANCHURIA]),
+    ("primorsky krai", &[MANCHURIA]),
+    ("primorsky territory", &[MANCHURIA]),
+    ("primorie", &[MANCHURIA]),
+    ("maritime province", &[MANCHURIA]),
+    ("maritime krai", &[MANCHURIA]),
+    ("vladivostok", &[MANCHURIA]),
+    ("khabarovsk", &[MANCHURIA]),
+    ("nakhodka", &[MANCHURIA]),
+    ("ussuriysk", &[MANCHURIA]),
+    ("amur", &[MANCHURIA]),
+    ("heilongjiang", &[MANCHURIA]),
+    ("jilin", &[MANCHURIA]),
+    ("liaoning", &[MANCHURIA]),
+    ("harbin", &[MANCHURIA]),
+    ("changchun", &[MANCHURIA]),
+    ("shenyang", &[MANCHURIA]),
+    ("dalian", &[MANCHURIA]),
+    ("dongbei", &[MANCHURIA]),
+    ("northeast china", &[MANCHURIA]),
+    ("northeastern china", &[MANCHURIA]),
+    ("north east china", &[MANCHURIA]),
+    ("china's northeast", &[MANCHURIA]),
+    ("russian far east", &[MANCHURIA]),
+    ("far east russia", &[MANCHURIA]),
+    ("far east of russia", &[MANCHURIA]),
+    ("만주", &[MANCHURIA]),
+    ("연해주", &[MANCHURIA]),
+    ("프리모르스키", &[MANCHURIA]),
+    ("프리모리예", &[MANCHURIA]),
+    ("블라디보스토크", &[MANCHURIA]),
+    ("블라디보스톡", &[MANCHURIA]),
+    ("하바롭스크", &[MANCHURIA]),
+    ("하얼빈", &[MANCHURIA]),
+    ("헤이룽장", &[MANCHURIA]),
+    ("흑룡강", &[MANCHURIA]),
+    ("지린", &[MANCHURIA]),
+    ("길림", &[MANCHURIA]),
+    ("랴오닝", &[MANCHURIA]),
+    ("요녕", &[MANCHURIA]),
+    ("선양", &[MANCHURIA]),
+    ("심양", &[MANCHURIA]),
+    ("창춘", &[MANCHURIA]),
+    ("다롄", &[MANCHURIA]),
+    ("대련", &[MANCHURIA]),
+    ("중국 동북부", &[MANCHURIA]),
+    ("동북 3성", &[MANCHURIA]),
+    ("동북3성", &[MANCHURIA]),
+    ("극동 러시아", &[MANCHURIA]),
+    ("러시아 극동", &[MANCHURIA]),
+    // Honshu
+    ("honshu", &[HONSHU]),
+    ("honshu, japan", &[HONSHU]),
+    ("honshu (japan)", &[HONSHU]),
+    ("mainland japan", &[HONSHU]),
+    ("main island of japan", &[HONSHU]),
+    ("japan's main island", &[HONSHU]),
+    ("central japan", &[HONSHU]),
+    ("eastern japan", &[HONSHU]),
+    ("east japan", &[HONSHU]),
+    ("northeast japan", &[HONSHU]),
+    ("northeastern japan", &[HONSHU]),
+    ("tokyo", &[HONSHU]),
+    ("osaka", &[HONSHU]),
+    ("kyoto", &[HONSHU]),
+    ("nagoya", &[HONSHU]),
+    ("yokohama", &[HONSHU]),
+    ("kobe", &[HONSHU]),
+    ("sendai", &[HONSHU]),
+    ("hiroshima", &[HONSHU]),
+    ("niigata", &[HONSHU]),
+    ("shizuoka", &[HONSHU]),
+    ("fukushima", &[HONSHU]),
+    ("kanto", &[HONSHU]),
+    ("kansai", &[HONSHU]),
+    ("kinki", &[HONSHU]),
+    ("chubu", &[HONSHU]),
+    ("tohoku", &[HONSHU]),
+    ("hokuriku", &[HONSHU]),
+    ("chugoku", &[HONSHU]),
+    ("tokai", &[HONSHU]),
+    ("shikoku", &[HONSHU, PACIFIC]),
+    ("혼슈", &[HONSHU]),
+    ("본섬", &[HONSHU]),
+    ("일본 본토", &[HONSHU]),
+    ("도쿄", &[HONSHU]),
+    ("동경", &[HONSHU]),
+    ("오사카", &[HONSHU]),
+    ("교토", &[HONSHU]),
+    ("나고야", &[HONSHU]),
+    ("요코하마", &[HONSHU]),
+    ("고베", &[HONSHU]),
+    ("센다이", &[HONSHU]),
+    ("히로시마", &[HONSHU]),
+    ("니가타", &[HONSHU]),
+    ("시즈오카", &[HONSHU]),
+    ("후쿠시마", &[HONSHU]),
+    ("간토", &[HONSHU]),
+    ("관동", &[HONSHU]),
+    ("간사이", &[HONSHU]),
+    ("관서", &[HONSHU]),
+    ("긴키", &[HONSHU]),
+    ("도호쿠", &[HONSHU]),
+    ("호쿠리쿠", &[HONSHU]),
+    ("도카이", &[HONSHU]),
+    ("동일본", &[HONSHU]),
+    ("시코쿠", &[HONSHU, PACIFIC]),
+    // Hokkaido
+    ("hokkaido", &[HOKKAIDO]),
+    ("hokkaido, japan", &[HOKKAIDO]),
+    ("hokkaido (japan)", &[HOKKAIDO]),
+    ("northern japan", &[HOKKAIDO, HONSHU]),
+    ("north japan", &[HOKKAIDO, HONSHU]),
+    ("sapporo", &[HOKKAIDO]),
+    ("hakodate", &[HOKKAIDO]),
+    ("asahikawa", &[HOKKAIDO]),
+    ("kushiro", &[HOKKAIDO]),
+    ("sakhalin", &[HOKKAIDO, MANCHURIA]),
+    ("sea of okhotsk", &[HOKKAIDO]),
+    ("okhotsk", &[HOKKAIDO]),
+    ("홋카이도", &[HOKKAIDO]),
+    ("훗카이도", &[HOKKAIDO]),
+    ("북해도", &[HOKKAIDO]),
+    ("삿포로", &[HOKKAIDO]),
+    ("하코다테", &[HOKKAIDO]),
+    ("아사히카와", &[HOKKAIDO]),
+    ("북일본", &[HOKKAIDO, HONSHU]),
+    ("사할린", &[HOKKAIDO, MANCHURIA]),
+    ("오호츠크", &[HOKKAIDO]),
+    // Kyushu
+    ("kyushu", &[KYUSHU]),
+    ("kyushu, japan", &[KYUSHU]),
+    ("kyushu (japan)", &[KYUSHU]),
+    ("kiushu", &[KYUSHU]),
+    ("southern japan", &[KYUSHU]),
+    ("south japan", &[KYUSHU]),
+    ("southwest japan", &[KYUSHU, HONSHU]),
+    ("southwestern japan", &[KYUSHU, HONSHU]),
+    ("western japan", &[KYUSHU, HONSHU]),
+    ("west japan", &[KYUSHU, HONSHU]),
+    ("fukuoka", &[KYUSHU]),
+    ("hakata", &[KYUSHU]),
+    ("kitakyushu", &[KYUSHU]),
+    ("nagasaki", &[KYUSHU]),
+    ("kagoshima", &[KYUSHU]),
+    ("kumamoto", &[KYUSHU]),
+    ("oita", &[KYUSHU]),
+    ("miyazaki", &[KYUSHU]),
+    ("sakurajima", &[KYUSHU]),
+    ("tsushima strait", &[KYUSHU, KOREA]),
+    ("korea strait", &[KYUSHU, KOREA]),
+    ("큐슈", &[KYUSHU]),
+    ("규슈", &[KYUSHU]),
+    ("큐우슈우", &[KYUSHU]),
+    ("후쿠오카", &[KYUSHU]),
+    ("나가사키", &[KYUSHU]),
+    ("가고시마", &[KYUSHU]),
+    ("구마모토", &[KYUSHU]),
+    ("오이타", &[KYUSHU]),
+    ("미야자키", &[KYUSHU]),
+    ("서일본", &[KYUSHU, HONSHU]),
+    ("남일본", &[KYUSHU]),
+    ("대한해협", &[KYUSHU, KOREA]),
+    // Japan as a whole, and its seas
+    ("japan", JAPAN),
+    ("japanese", JAPAN),
+    ("japanese islands", JAPAN),
+    ("japanese archipelago", JAPAN),
+    ("일본", JAPAN),
+    ("일본 열도", JAPAN),
+    ("sea of japan", &[HONSHU, HOKKAIDO, KOREA]),
+    ("japan sea", &[HONSHU, HOKKAIDO, KOREA]),
+    ("east sea", &[HONSHU, HOKKAIDO, KOREA]),
+    ("동해", &[HONSHU, HOKKAIDO, KOREA]),
+    ("일본해", &[HONSHU, HOKKAIDO, KOREA]),
+    ("yellow sea", &[KOREA, N_CHINA, ECS]),
+    ("west sea", &[KOREA, N_CHINA, ECS]),
+    ("황해", &[KOREA, N_CHINA, ECS]),
+    ("서해", &[KOREA, N_CHINA, ECS]),
+    // China as a whole
+    ("china", CHINA),
+    ("chinese", CHINA),
+    ("mainland china", CHINA),
+    ("중국", CHINA),
+    ("중국 대륙", CHINA),
+    // East China Sea
+    ("east china sea", &[ECS]),
+    ("eastern china sea", &[ECS]),
+    ("east chinese sea", &[ECS]),
+    ("okinawa", &[ECS]),
+    ("ryukyu", &[ECS]),
+    ("ryukyus", &[ECS]),
+    ("ryukyu islands", &[ECS]),
+    ("amami", &[ECS]),
+    ("taiwan", &[ECS, SCS]),
+    ("taiwan strait", &[ECS, E_CHINA]),
+    ("china sea", &[ECS, SCS]),
+    ("동중국해", &[ECS]),
+    ("동지나해", &[ECS]),
+    ("오키나와", &[ECS]),
+    ("류큐", &[ECS]),
+    ("대만", &[ECS, SCS]),
+    ("타이완", &[ECS, SCS]),
+    ("대만 해협", &[ECS, E_CHINA]),
+    // Philippine Sea
+    ("philippine sea", &[PHIL_SEA]),
+    ("philippines sea", &[PHIL_SEA]),
+    ("western pacific", &[PHIL_SEA]),
+    ("west pacific", &[PHIL_SEA]),
+    ("northwest pacific", &[PHIL_SEA]),
+    ("northwestern pacific", &[PHIL_SEA]),
+    ("east of the philippines", &[PHIL_SEA]),
+    ("philippines", &[PHIL_SEA, SCS]),
+    ("philippine", &[PHIL_SEA, SCS]),
+    ("luzon", &[PHIL_SEA, SCS]),
+    ("guam", &[PHIL_SEA]),
+    ("ogasawara", &[PHIL_SEA]),
+    ("bonin islands", &[PHIL_SEA]),
+    ("필리핀해", &[PHIL_SEA]),
+    ("필리핀 해", &[PHIL_SEA]),
+    ("필리핀 동쪽", &[PHIL_SEA]),
+    ("서태평양", &[PHIL_SEA]),
+    ("북서태평양", &[PHIL_SEA]),
+    ("필리핀", &[PHIL_SEA, SCS]),
+    ("루손", &[PHIL_SEA, SCS]),
+    ("괌", &[PHIL_SEA]),
+    ("오가사와라", &[PHIL_SEA]),
+    // South China Sea
+    ("south china sea", &[SCS]),
+    ("southern china sea", &[SCS]),
+    ("south chinese sea", &[SCS]),
+    ("gulf of tonkin", &[SCS]),
+    ("spratly", &[SCS]),
+    ("spratlys", &[SCS]),
+    ("paracel", &[SCS]),
+    ("vietnam", &[SCS]),
+    ("viet nam", &[SCS]),
+    ("남중국해", &[SCS]),
+    ("남지나해", &[SCS]),
+    ("베트남", &[SCS]),
+    ("통킹만", &[SCS]),
+    ("남사군도", &[SCS]),
+    ("서사군도", &[SCS]),
+    // Pacific coast of Japan
+    ("pacific coast of japan", &[PACIFIC]),
+    ("pacific coast of honshu", &[PACIFIC]),
+    ("japan's pacific coast", &[PACIFIC]),
+    ("japan's pacific side", &[PACIFIC]),
+    ("japanese pacific coast", &[PACIFIC]),
+    ("pacific side of japan", &[PACIFIC]),
+    ("pacific coast", &[PACIFIC]),
+    ("pacific side", &[PACIFIC]),
+    ("pacific ocean", &[PACIFIC]),
+    ("pacific", &[PACIFIC]),
+    ("south of japan", &[PACIFIC]),
+    ("south of honshu", &[PACIFIC]),
+    ("off japan", &[PACIFIC]),
+    ("off the coast of japan", &[PACIFIC]),
+    ("sanriku", &[PACIFIC]),
+    ("boso", &[PACIFIC]),
+    ("izu", &[PACIFIC]),
+    ("kii peninsula", &[PACIFIC, HONSHU]),
+    ("태평양 연안", &[PACIFIC]),
+    ("일본 태평양 연안", &[PACIFIC]),
+    ("일본의 태평양 연안", &[PACIFIC]),
+    ("일본 태평양 쪽", &[PACIFIC]),
+    ("태평양 쪽", &[PACIFIC]),
+    ("태평양측", &[PACIFIC]),
+    ("태평양 측", &[PACIFIC]),
+    ("태평양", &[PACIFIC]),
+    ("일본 남쪽 해상", &[PACIFIC]),
+    ("일본 남해상", &[PACIFIC]),
+    ("산리쿠", &[PACIFIC]),
+    ("이즈", &[PACIFIC]),
+];
+
+// Phenomenon indices, in the order of `PHENOMENA`.
+const SNOW: usize = 0;
+const CLEAR: usize = 1;
+const CLOUDY: usize = 2;
+const RAIN: usize = 3;
+const TYPHOON: usize = 4;
+
+/// Weather words: each entry names one phenomenon. `*` marks a strict Hangul word (starts a
+/// Hangul word, followed only by a particle); the `*` is not part of the word.
+pub const WEATHER: &[(&str, usize)] = &[
+    // Snow
+    ("snow", SNOW),
+    ("snows", SNOW),
+    ("snowy", SNOW),
+    ("snowing", SNOW),
+    ("snowed", SNOW),
+    ("snowfall", SNOW),
+    ("snowfalls", SNOW),
+    ("snowstorm", SNOW),
+    ("snowstorms", SNOW),
+    ("snow storm", SNOW),
+    ("snow showers", SNOW),
+    ("snow shower", SNOW),
+    ("snow clouds", SNOW),
+    ("snow-covered", SNOW),
+    ("snowcover", SNOW),
+    ("blizzard", SNOW),
+    ("blizzards", SNOW),
+    ("sleet", SNOW),
+    ("flurries", SNOW),
+    ("whiteout", SNOW),
+    ("*눈", SNOW),
+    ("폭설", SNOW),
+    ("대설", SNOW),
+    ("눈보라", SNOW),
+    ("함박눈", SNOW),
+    ("강설", SNOW),
+    ("눈발", SNOW),
+    ("눈이 내", SNOW),
+    ("눈 내", SNOW),
+    ("눈이 오", SNOW),
+    ("눈 오", SNOW),
+    ("눈이 와", SNOW),
+    ("눈구름", SNOW),
+    // Clear
+    ("clear", CLEAR),
+    ("clearer", CLEAR),
+    ("clear sky", CLEAR),
+    ("clear skies", CLEAR),
+    ("clear weather", CLEAR),
+    ("clearing", CLEAR),
+    ("sunny", CLEAR),
+    ("sunshine", CLEAR),
+    ("sun", CLEAR),
+    ("cloudless", CLEAR),
+    ("cloud free", CLEAR),
+    ("cloudfree", CLEAR),
+    ("free of cloud", CLEAR),
+    ("free of clouds", CLEAR),
+    ("no cloud", CLEAR),
+    ("no clouds", CLEAR),
+    ("without clouds", CLEAR),
+    ("without a cloud", CLEAR),
+    ("not a cloud", CLEAR),
+    ("fair weather", CLEAR),
+    ("fine weather", CLEAR),
+    ("blue sky", CLEAR),
+    ("blue skies", CLEAR),
+    ("맑", CLEAR),
+    ("화창", CLEAR),
+    ("쾌청", CLEAR),
+    ("청명", CLEAR),
+    ("청천", CLEAR),
+    ("햇볕", CLEAR),
+    ("햇살", CLEAR),
+    ("구름 없", CLEAR),
+    ("구름이 없", CLEAR),
+    ("구름 한 점 없", CLEAR),
+    ("구름 한점 없", CLEAR),
+    ("파란 하늘", CLEAR),
+    // Cloudy
+    ("cloudy", CLOUDY),
+    ("clouds", CLOUDY),
+    ("cloud", CLOUDY),
+    ("clouded", CLOUDY),
+    ("cloud cover", CLOUDY),
+    ("cloud-covered", CLOUDY),
+    ("cloud deck", CLOUDY),
+    ("overcast", CLOUDY),
+    ("grey skies", CLOUDY),
+    ("gray skies", CLOUDY),
+    ("grey sky", CLOUDY),
+    ("gray sky", CLOUDY),
+    ("gloomy", CLOUDY),
+    ("dull", CLOUDY),
+    ("stratus", CLOUDY),
+    ("murky", CLOUDY),
+    ("흐림", CLOUDY),
+    ("흐린", CLOUDY),
+    ("흐리", CLOUDY),
+    ("흐렸", CLOUDY),
+    ("흐려", CLOUDY),
+    ("구름", CLOUDY),
+    ("먹구름", CLOUDY),
+    ("운량", CLOUDY),
+    ("잔뜩 낀", CLOUDY),
+    // Rain
+    ("rain", RAIN),
+    ("rains", RAIN),
+    ("rainy", RAIN),
+    ("raining", RAIN),
+    ("rained", RAIN),
+    ("rainfall", RAIN),
+    ("rainstorm", RAIN),
+    ("rainstorms", RAIN),
+    ("rain storm", RAIN),
+    ("rain band", RAIN),
+    ("rainband", RAIN),
+    ("rain clouds", RAIN),
+    ("rain showers", RAIN),
+    ("showers", RAIN),
+    ("shower", RAIN),
+    ("showery", RAIN),
+    ("downpour", RAIN),
+    ("downpours", RAIN),
+    ("drizzle", RAIN),
+    ("drizzly", RAIN),
+    ("deluge", RAIN),
+    ("torrential", RAIN),
+    ("precipitation", RAIN),
+    ("wet", RAIN),
+    ("monsoon", RAIN),
+    ("thunderstorm", RAIN),
+    ("thunderstorms", RAIN),
+    ("thundershowers", RAIN),
+    ("baiu", RAIN),
+    ("meiyu", RAIN),
+    ("mei-yu", RAIN),
+    ("plum rain", RAIN),
+    ("*비", RAIN),
+    ("비가 내", RAIN),
+    ("비 내", RAIN),
+    ("비가 오", RAIN),
+    ("비 오", RAIN),
+    ("비가 와", RAIN),
+    ("비구름", RAIN),
+    ("빗줄기", RAIN),
+    ("빗방울", RAIN),
+    ("호우", RAIN),
+    ("폭우", RAIN),
+    ("집중호우", RAIN),
+    ("장마", RAIN),
+    ("소나기", RAIN),
+    ("강우", RAIN),
+    ("우천", RAIN),
+    ("뇌우", RAIN),
+    ("강수", RAIN),
+    // Typhoon
+    ("typhoon", TYPHOON),
+    ("typhoons", TYPHOON),
+    ("super typhoon", TYPHOON),
+    ("tropical cyclone", TYPHOON),
+    ("tropical cyclones", TYPHOON),
+    ("tropical storm", TYPHOON),
+    ("tropical storms", TYPHOON),
+    ("tropical depression", TYPHOON),
+    ("cyclone", TYPHOON),
+    ("cyclones", TYPHOON),
+    ("hurricane", TYPHOON),
+    ("storm", TYPHOON),
+    ("storms", TYPHOON),
+    ("태풍", TYPHOON),
+    ("열대저기압", TYPHOON),
+    ("열대 저기압", TYPHOON),
+    ("열대성 저기압", TYPHOON),
+    ("열대폭풍", TYPHOON),
+    ("열대 폭풍", TYPHOON),
+    ("열대성 폭풍", TYPHOON),
+    ("폭풍", TYPHOON),
+];
+
+/// Korean particles (and particle-like endings) that may follow a strict Hangul word.
+const PARTICLES: &[&str] = &[
+    "", "이", "가", "은", "는", "을", "를", "에", "의", "도", "와", "과", "로", "으로", "에서", "이나", "나", "만", "까지", "부터", "처럼", "이랑",
+    "랑", "하고", "뿐", "조차", "마저", "이다", "였", "이었", "요", "예요", "이에요",
+];
+
+/// A Hangul syllable or jamo.
+pub fn is_hangul(c: char) -> bool {
+    matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
+}
+
+/// A word character for Latin boundaries: letters and digits other than Hangul (a Hangul
+/// particle may follow a Latin name).
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() && !is_hangul(c)
+}
+
+/// The text [`parse_query`] matches on: lower case, macrons dropped, curly apostrophes
+/// straightened, every other whitespace or control character a space; at most
+/// [`MAX_PARSE_CHARS`] characters.
+pub fn normalise(text: &str) -> Vec<char> {
+    let mut out = Vec::with_capacity(text.len().min(MAX_PARSE_CHARS));
+    for c in text.chars().take(MAX_PARSE_CHARS) {
+        let c = match c {
+            'ū' | 'Ū' | 'ú' | 'ù' | 'û' => 'u',
+            'ō' | 'Ō' | 'ó' | 'ò' | 'ô' => 'o',
+            'ā' | 'Ā' | 'á' | 'à' | 'â' => 'a',
+            '’' | '‘' | '`' | '´' => '\'',
+            c if c.is_whitespace() || c.is_control() => ' ',
+            c => c,
+        };
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// One vocabulary entry ready for matching.
+struct Entry {
+    chars: Vec<char>,
+    hangul: bool,
+    strict: bool,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Place(&'static [usize]),
+    Weather(usize),
+}
+
+fn entries() -> &'static [Entry] {
+    static ENTRIES: std::sync::OnceLock<Vec<Entry>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        let make = |word: &str, kind| {
+            let strict = word.starts_with('*');
+            let chars: Vec<char> = word.trim_start_matches('*').chars().collect();
+            let hangul = chars.iter().any(|&c| is_hangul(c));
+            Entry { chars, hangul, strict, kind }
+        };
+        PLACES.iter().map(|&(w, r)| make(w, Kind::Place(r))).chain(WEATHER.iter().map(|&(w, p)| make(w, Kind::Weather(p)))).collect()
+    })
+}
+
+/// Length in text characters of `entry` matched at `text[at..]`, if it matches there.
+fn match_at(entry: &Entry, text: &[char], at: usize) -> Option<usize> {
+    let gap = |c: char| c == ' ' || c == '-';
+    let mut i = at;
+    let mut k = 0;
+    while k < entry.chars.len() {
+        let e = entry.chars[k];
+        if gap(e) {
+            // A gap in the entry: any run of spaces or hyphens (Latin: at least one).
+            let start = i;
+            while i < text.len() && gap(text[i]) {
+                i += 1;
+            }
+            if i == start && !entry.hangul {
+                return None;
+            }
+            k += 1;
+            continue;
+        }
+        if text.get(i) != Some(&e) {
+            return None;
+        }
+        i += 1;
+        k += 1;
+    }
+    let before = at.checked_sub(1).map(|b| text[b]);
+    let after = text.get(i).copied();
+    if entry.hangul {
+        if entry.strict {
+            if before.is_some_and(is_hangul) {
+                return None;
+            }
+            let rest: String = text[i..].iter().take_while(|&&c| is_hangul(c)).collect();
+            if !PARTICLES.contains(&rest.as_str()) {
+                return None;
+            }
+        }
+    } else if before.is_some_and(is_word) || after.is_some_and(is_word) {
+        return None;
+    }
+    Some(i - at)
+}
+
+/// The regions and phenomena `text` names (see the module header for the rules).
+pub fn parse_query(text: &str) -> QueryIntent {
+    let text = normalise(text);
+    let mut intent = QueryIntent::default();
+    let push = |v: &mut Vec<usize>, x: usize| {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    };
+    // Broad words ("Japan", "China") give way to a region inside them named in the same
+    // query: "rain in Tokyo, Japan" is about Honshu, not all of Japan.
+    let mut broad: Vec<&'static [usize]> = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        if text[at] == ' ' {
+            at += 1;
+            continue;
+        }
+        let best = entries()
+            .iter()
+            .filter(|e| e.chars.first() == Some(&text[at]))
+            .filter_map(|e| match_at(e, &text, at).map(|n| (n, e.kind)))
+            .max_by_key(|&(n, _)| n);
+        match best {
+            Some((n, kind)) => {
+                match kind {
+                    Kind::Place(rs) if is_broad(rs) => broad.push(rs),
+                    Kind::Place(rs) => rs.iter().for_each(|&r| push(&mut intent.regions, r)),
+                    Kind::Weather(p) => push(&mut intent.phenomena, p),
+                }
+                at += n.max(1);
+            }
+            None => at += 1,
+        }
+    }
+    for rs in broad {
+        if !rs.iter().any(|r| intent.regions.contains(r)) {
+            rs.iter().for_each(|&r| push(&mut intent.regions, r));
+        }
+    }
+    intent
+}
+
+/// Whether a place entry is a country-wide word ("Japan", "China") rather than a place.
+fn is_broad(regions: &[usize]) -> bool {
+    regions == JAPAN || regions == CHINA
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `case!(name, "query", [regions], [phenomena])`: one query per line.
+    macro_rules! case {
+        ($name:ident, $q:expr, [$($r:expr),*], [$($p:expr),*]) => {
+            #[test]
+            fn $name() {
+                let got = parse_query($q);
+                assert_eq!(got, QueryIntent { regions: vec![$($r),*], phenomena: vec![$($p),*] }, "{:?}", $q);
+            }
+        };
+    }
+
+    // English: canonical names, aliases, sub-areas, neighbours.
+    case!(canonical_study_form, "Honshu, Japan is experiencing rain.", [HONSHU], [RAIN]);
+    case!(canonical_bullet, "- Manchuria and Primorsky Krai - Snow", [MANCHURIA], [SNOW]);
+    case!(korea_typhoon, "typhoon hitting Korea", [KOREA], [TYPHOON]);
+    case!(seoul_blizzard, "blizzard in Seoul", [KOREA], [SNOW]);
+    case!(busan_downpour, "Downpour over Busan?", [KOREA], [RAIN]);
+    case!(tokyo_overcast, "overcast Tokyo", [HONSHU], [CLOUDY]);
+    case!(kanto_macron, "snowfall in Kantō and Tōkyō", [HONSHU], [SNOW]);
+    case!(sapporo_snow, "heavy snow over Sapporo", [HOKKAIDO], [SNOW]);
+    case!(nagasaki_showers, "showers near Nagasaki", [KYUSHU], [RAIN]);
+    case!(primorye_clear, "cloud-free Primorye", [MANCHURIA], [CLEAR]);
+    case!(cloud_free_spaced, "cloud free skies over Vladivostok", [MANCHURIA], [CLEAR]);
+    case!(heilongjiang_snow, "snow in Heilongjiang", [MANCHURIA], [SNOW]);
+    case!(northeast_china_is_manchuria, "north-east China snowstorm", [MANCHURIA], [SNOW]);
+    case!(north_china_clear, "clear skies over north China", [N_CHINA], [CLEAR]);
+    case!(beijing_sunny, "sunny Beijing", [N_CHINA], [CLEAR]);
+    case!(yangtze_delta_overcast, "overcast skies above the Yangtze delta region", [E_CHINA], [CLOUDY]);
+    case!(shanghai_rain, "rain band moving over Shanghai", [E_CHINA], [RAIN]);
+    case!(guangdong_hong_kong, "Guangdong and Hong Kong under clouds", [S_CHINA], [CLOUDY]);
+    case!(gobi_clear, "clear sky above the Gobi", [MONGOLIA], [CLEAR]);
+    case!(ulaanbaatar_snow, "snow in Ulaanbaatar", [MONGOLIA], [SNOW]);
+    case!(pacific_side, "rain on Japan's Pacific side", [PACIFIC], [RAIN]);
+    case!(pacific_coast_curly, "rain on Japan’s Pacific coast", [PACIFIC], [RAIN]);
+    case!(philippine_sea_cyclone, "tropical cyclone in the Philippine Sea", [PHIL_SEA], [TYPHOON]);
+    case!(scs_typhoon, "typhoon over the South China Sea", [SCS], [TYPHOON]);
+    case!(okinawa, "storm near Okinawa", [ECS], [TYPHOON]);
+    // Ambiguity: longest match wins.
+    case!(ecs_not_eastern_china, "cloudy East China Sea", [ECS], [CLOUDY]);
+    case!(eastern_china_not_sea, "rain over east China", [E_CHINA], [RAIN]);
+    case!(south_china_not_sea, "clear south China", [S_CHINA], [CLEAR]);
+    case!(japan_is_four_regions, "snow in Japan", [HONSHU, HOKKAIDO, KYUSHU, PACIFIC], [SNOW]);
+    case!(china_is_three_regions, "rain in China", [N_CHINA, E_CHINA, S_CHINA], [RAIN]);
+    case!(sea_of_japan_not_japan, "snow clouds over the Sea of Japan", [HONSHU, HOKKAIDO, KOREA], [SNOW]);
+    case!(no_clouds_is_clear, "no clouds over Kyushu", [KYUSHU], [CLEAR]);
+    case!(snow_showers_not_rain, "snow showers in Hokkaido", [HOKKAIDO], [SNOW]);
+    case!(two_regions_in_order, "snow in Manchuria and the Korean Peninsula", [MANCHURIA, KOREA], [SNOW]);
+    case!(compound, "a typhoon over the South China Sea with clear skies in Mongolia", [SCS, MONGOLIA], [TYPHOON, CLEAR]);
+    case!(japan_gives_way_to_tokyo, "rain in Tokyo, Japan", [HONSHU], [RAIN]);
+    case!(china_gives_way_to_beijing, "Beijing, China: clear", [N_CHINA], [CLEAR]);
+    case!(ko_japan_gives_way, "일본 삿포로 눈", [HOKKAIDO], [SNOW]);
+    case!(terse, "kyushu rain", [KYUSHU], [RAIN]);
+    case!(upper_case, "TYPHOON KYUSHU", [KYUSHU], [TYPHOON]);
+    case!(whole_words_only, "Koreatown sunday", [], []);
+    case!(nothing_named, "satellite picture", [], []);
+    // Korean, with particles attached.
+    case!(ko_peninsula_snow, "한반도에 폭설", [KOREA], [SNOW]);
+    case!(ko_kyushu_rain, "규슈에 비", [KYUSHU], [RAIN]);
+    case!(ko_kyushu_alt, "큐슈의 호우", [KYUSHU], [RAIN]);
+    case!(ko_seoul_from, "서울에서 눈이 내리는 날", [KOREA], [SNOW]);
+    case!(ko_tokyo_honshu, "도쿄 흐림", [HONSHU], [CLOUDY]);
+    case!(ko_sapporo, "삿포로로 폭설", [HOKKAIDO], [SNOW]);
+    case!(ko_manchuria, "만주와 연해주의 맑은 하늘", [MANCHURIA], [CLEAR]);
+    case!(ko_north_china, "화북 지방 맑음", [N_CHINA], [CLEAR]);
+    case!(ko_china_north_nospace, "중국북부 흐림", [N_CHINA], [CLOUDY]);
+    case!(ko_east_china, "화동에 장마", [E_CHINA], [RAIN]);
+    case!(ko_ecs_not_east_china, "동중국해에 태풍", [ECS], [TYPHOON]);
+    case!(ko_scs_not_south_china, "남중국해로 북상하는 태풍", [SCS], [TYPHOON]);
+    case!(ko_south_china, "화남 지역 구름", [S_CHINA], [CLOUDY]);
+    case!(ko_mongolia, "몽골 맑음", [MONGOLIA], [CLEAR]);
+    case!(ko_phil_sea, "필리핀해 태풍", [PHIL_SEA], [TYPHOON]);
+    case!(ko_pacific, "일본 태평양 연안에 비", [PACIFIC], [RAIN]);
+    case!(ko_japan, "일본에 눈", [HONSHU, HOKKAIDO, KYUSHU, PACIFIC], [SNOW]);
+    case!(ko_rain_particle, "부산 비가 온 날", [KOREA], [RAIN]);
+    case!(ko_bi_inside_word_is_not_rain, "비행기에서 본 서울", [KOREA], []);
+    case!(ko_bi_suffix_is_not_rain, "준비된 홋카이도 사진", [HOKKAIDO], []);
+    case!(ko_nun_inside_word_is_not_snow, "오키나와 관광", [ECS], []);
+    case!(ko_cloudless, "구름 한 점 없는 규슈", [KYUSHU], [CLEAR]);
+    case!(ko_typhoon_long, "열대 저기압이 오키나와 부근", [ECS], [TYPHOON]);
+    case!(mixed_scripts, "Seoul에 폭설", [KOREA], [SNOW]);
+    case!(mixed_scripts_2, "홋카이도 snow", [HOKKAIDO], [SNOW]);
+
+    #[test]
+    fn every_entry_names_a_valid_index_and_no_entry_is_listed_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for (w, rs) in PLACES {
+            assert!(!rs.is_empty() && rs.iter().all(|&r| r < crate::REGIONS.len()), "{w}");
+            assert!(seen.insert(*w), "{w} listed twice");
+            assert_eq!(w.to_lowercase(), *w, "{w} must be lower case");
+        }
+        for (w, p) in WEATHER {
+            assert!(*p < crate::PHENOMENA.len(), "{w}");
+            assert!(seen.insert(*w), "{w} listed twice");
+        }
+    }
+
+    #[test]
+    fn every_canonical_name_parses_to_its_region() {
+        for (r, name) in crate::REGIONS.iter().enumerate() {
+            assert_eq!(parse_query(name).regions, vec![r], "{name}");
+        }
+        for (p, name) in crate::PHENOMENA.iter().enumerate() {
+            assert_eq!(parse_query(name).phenomena, vec![p], "{name}");
+        }
+    }
+
+    #[test]
+    fn bad_input_parses_to_nothing_quickly() {
+        assert!(parse_query("").is_empty());
+        assert!(parse_query("   \t\n ").is_empty());
+        assert!(parse_query("🌧️🌀☀️").is_empty());
+        assert!(parse_query("\u{0}\u{7}\u{1b}[31m").is_empty());
+        let long = "snow over Hokkaido ".repeat(6000); // ≈ 114 kB
+        let t = std::time::Instant::now();
+        let q = parse_query(&long);
+        assert_eq!((q.regions, q.phenomena), (vec![HOKKAIDO], vec![SNOW]));
+        assert!(t.elapsed().as_secs_f32() < 2.0, "{:?}", t.elapsed());
+        // Control characters separate words like spaces.
+        assert_eq!(parse_query("snow\u{0}Hokkaido").regions, vec![HOKKAIDO]);
+    }
+}
