@@ -372,9 +372,9 @@ fn log_sum_exp(x: &Tensor, dim: usize) -> Result<Tensor> {
     Ok((x.broadcast_sub(&m)?.exp()?.sum_keepdim(dim)?.log()? + m)?.squeeze(dim)?)
 }
 
-/// A small Korean and English phrasing set of the study's 13 regions × 5 phenomena, for tests
-/// and until a richer grammar is wired in: region names × phenomenon words × a few sentence
-/// forms, deterministic per seed.
+/// A small Korean and English phrasing set of the study's 13 regions × 5 phenomena (region
+/// names × phenomenon words × a few sentence forms, deterministic per seed), for tests;
+/// `skycase train --text-encoder` uses `skycase_vocab::grammar::phrasings`.
 pub fn basic_phrasings(r: usize, p: usize, lang: Lang, n: usize, seed: u64) -> Vec<String> {
     const KO_REGIONS: [&[&str]; 13] = [
         &["한반도", "한국", "서울", "부산"],

@@ -251,7 +251,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// `--text-encoder`: a projection for a second text encoder against a frozen checkpoint.
 fn train_text_projection(args: &Args, encoder: &str, data: &Path, out: &Path) -> anyhow::Result<()> {
-    use skycase_train::multilingual::{basic_phrasings, train_projection, ProjectionConfig};
+    use skycase_train::multilingual::{train_projection, Lang, ProjectionConfig};
+    use skycase_vocab::grammar;
     if encoder != "e5" {
         bail!("--text-encoder '{encoder}' is not one of: e5");
     }
@@ -285,7 +286,12 @@ fn train_text_projection(args: &Args, encoder: &str, data: &Path, out: &Path) ->
         ..ProjectionConfig::default()
     };
     let t0 = std::time::Instant::now();
-    let r = train_projection(&model, &ds, &cfg, &basic_phrasings, &mut embed_e5, &mut embed_minilm, out)?;
+    // The phrasing grammar of skycase-vocab, English and Korean (aliases, places, synonyms,
+    // word orders, questions); validation draws under another seed.
+    let phrase = |r: usize, p: usize, lang: Lang, n: usize, seed: u64| {
+        grammar::phrasings(r, p, if lang == Lang::Ko { grammar::Lang::Ko } else { grammar::Lang::En }, n, seed)
+    };
+    let r = train_projection(&model, &ds, &cfg, &phrase, &mut embed_e5, &mut embed_minilm, out)?;
     println!("multilingual-e5 projection into {}: best step {} of {}, {:.0}s", ckpt.display(), r.best_step, cfg.steps, t0.elapsed().as_secs_f32());
     println!("validation {} – {} ({} frames), normalised hits@{} of held-out phrasings:", r.val_period.0, r.val_period.1, r.val_frames, cfg.top_k);
     for (e5, minilm) in r.val.iter().zip(&r.val_minilm) {
