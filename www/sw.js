@@ -1,8 +1,11 @@
 // skycase service worker: offline after the first visit.
 //
 // Every same-origin GET is answered from the cache when it is there. The cache is named
-// after the bundle's manifest hash, which scripts/build-app writes into BUILD below: a new
-// bundle means a new sw.js, a fresh cache, and the old one deleted.
+// after the bundle's manifest hash, which scripts/post-build (a Trunk hook) writes into BUILD
+// below: a new bundle means a new sw.js, a fresh cache, and the old one deleted. APP, a hash
+// of the app's own files, is stamped too, so a release that changes only the app also
+// changes this file: the browser installs the new worker, which fetches the new app files
+// past the HTTP cache into the cache, and the next load runs them.
 //
 // Two writers share the cache:
 // - this worker: the page shell (precached on install) and whatever the page fetches
@@ -15,16 +18,19 @@
 //   finds there without hashing it again, so this worker never stores what a worker client
 //   fetched.
 const BUILD = 'dev';
+const APP = 'dev';
 // `v2`: the search worker's naming, see CACHE_PREFIX in src/worker.rs.
 const CACHE = `skycase-v2-${BUILD}`;
 
-// The page shell is loaded before this worker exists, so it is fetched once more here.
-const SHELL = ['./', './style.css', './app.js', './app_bg.wasm'];
+// The page shell is loaded before this worker exists, so it is fetched once more here; the
+// search worker's own files too, so that an app update replaces them with the shell.
+const SHELL = ['./', './style.css', './app.js', './app_bg.wasm', './worker_loader.js', './worker.js', './worker_bg.wasm'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    await cache.addAll(SHELL);
+    // Past the HTTP cache: an update must not precache the previous release's files.
+    await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
     await self.skipWaiting();
   })());
 });

@@ -129,6 +129,38 @@ fn months_filter_searches_a_season() {
 }
 
 #[test]
+fn filters_are_parsed_strictly_and_name_the_flag() {
+    // See issue 12: dates were compared as text and never checked, names were case-sensitive.
+    let b = bundle().to_str().unwrap();
+    let run = |flags: &[&str]| skycase(&[&["search", "typhoon", "--bundle", b, "--json"], flags].concat());
+    for (flags, message) in [
+        (&["--from", "garbage"][..], "--from \"garbage\": not a date in YYYY-MM-DD form"),
+        (&["--to", "2017-02-30"][..], "--to \"2017-02-30\": 2017-02 has no day 30"),
+        (&["--from", "2017-11-3"][..], "--from \"2017-11-3\": not a date in YYYY-MM-DD form (did you mean 2017-11-03?)"),
+        (&["--from", "2017-11-20", "--to", "2017-11-01"][..], "--to \"2017-11-01\": the range ends before it starts (from 2017-11-20)"),
+        (&["--months", ""][..], "--months \"\": names no month"),
+        (&["--phenomenon", "hail"][..], "--phenomenon \"hail\": not one of: Snow, Clear, Cloudy, Rain, Typhoon"),
+    ] {
+        let o = run(flags);
+        assert_eq!(o.status.code(), Some(2), "{flags:?} should fail: {}", String::from_utf8_lossy(&o.stdout));
+        assert!(stderr(&o).contains(message), "{flags:?}: {}", stderr(&o));
+    }
+    let hits = |flags: &[&str]| {
+        let o = run(flags);
+        assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["hits"].as_array().unwrap().iter().map(|h| h["time"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    // Lower case names the same phenomenon and region as the canonical spelling.
+    assert_eq!(hits(&["--phenomenon", "typhoon"]), ["2017-11-10T12:00Z"]);
+    assert_eq!(hits(&["--phenomenon", "Typhoon", "--region", "south china sea"]), ["2017-11-10T12:00Z"]);
+    // Inclusive bounds, compared as dates.
+    let mut range = hits(&["--from", "2017-11-10", "--to", "2017-11-20"]);
+    range.sort();
+    assert_eq!(range, ["2017-11-10T12:00Z", "2017-11-20T00:00Z"]);
+}
+
+#[test]
 fn a_corrupted_shard_is_refused_with_its_name() {
     let b = tempdir("corrupt");
     copy_dir(bundle(), &b);
@@ -181,4 +213,111 @@ fn missing_bundle_empty_query_and_missing_frames_are_clear_errors() {
     let o = skycase(&["export", "--frames", "/nonexistent/frames.jsonl", "--out", tempdir("nf").join("b").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent/frames.jsonl: cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn export_refuses_to_replace_a_folder_that_is_not_a_bundle() {
+    // See issue 12: `--out DIR` used to delete whatever DIR held.
+    let dir = tempdir("not-a-bundle");
+    std::fs::write(dir.join("thesis.tex"), "years of work").unwrap();
+    let frames = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo/frames.jsonl");
+    let o = skycase(&["export", "--frames", frames.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the folder is not empty and is not a skycase bundle"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(dir.join("thesis.tex")).unwrap(), "years of work");
+    // A file is not replaced either.
+    let file = dir.join("thesis.tex");
+    let o = skycase(&["export", "--frames", frames.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("exists and is not a folder"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "years of work");
+}
+
+#[test]
+fn export_replaces_an_existing_bundle() {
+    let b = tempdir("re-export");
+    copy_dir(bundle(), &b);
+    std::fs::write(b.join("stale.txt"), "from an older export").unwrap();
+    let src = bundle().parent().unwrap().join("src/frames.jsonl");
+    let o = skycase(&["export", "--frames", src.to_str().unwrap(), "--out", b.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!b.join("stale.txt").exists());
+    assert_eq!(search_json(&b, "snow")["hits"].as_array().unwrap().len(), 3);
+    // No staging or old folder is left beside it.
+    let name = b.file_name().unwrap().to_str().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(b.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&format!(".{name}.")))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn manifest_paths_that_leave_the_bundle_are_refused() {
+    // See issue 12: a `../` path made native search read a file outside the bundle.
+    let b = tempdir("escape");
+    copy_dir(bundle(), &b);
+    std::fs::copy(b.join("tokenizer.json"), b.parent().unwrap().join("tokenizer.json")).unwrap();
+    let path = b.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap().replace("\"path\": \"tokenizer.json\"", "\"path\": \"../tokenizer.json\"");
+    assert!(text.contains("../tokenizer.json"));
+    std::fs::write(&path, text).unwrap();
+    let o = skycase(&["search", "snow", "--bundle", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("manifest.json: file path \"../tokenizer.json\" climbs out with .."), "{}", stderr(&o));
+}
+
+#[test]
+fn a_version_written_as_a_string_is_reported_as_a_type_error() {
+    let b = tempdir("version-string");
+    copy_dir(bundle(), &b);
+    let path = b.join("manifest.json");
+    let version = format!("\"format_version\": {}", skycase_core::FORMAT_VERSION);
+    let text = std::fs::read_to_string(&path).unwrap().replace(&version, "\"format_version\": \"2\"");
+    std::fs::write(&path, text).unwrap();
+    let o = skycase(&["search", "snow", "--bundle", b.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("format_version is \"2\" (a string), expected a number"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("version 0"), "{}", stderr(&o));
+}
+
+/// The simulated-archive ingest fixture (one frame and its meta.json) copied into `dir`.
+fn sim_input(dir: &Path) {
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/ingest/sim");
+    std::fs::create_dir_all(dir.join("frames")).unwrap();
+    std::fs::copy(fx.join("meta.json"), dir.join("meta.json")).unwrap();
+    let png = "frames/coms_mi_le1b_ir1_ea_201711081200.png";
+    std::fs::copy(fx.join(png), dir.join(png)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn ingest_skips_bad_links_and_fails_only_when_nothing_usable_was_written() {
+    // See issue 12: a dangling link ended the run with exit 2 and 0 frames; a run that
+    // wrote nothing exited 0.
+    let dir = tempdir("ingest-links");
+    sim_input(&dir.join("in/sim"));
+    std::os::unix::fs::symlink(dir.join("in/gone.h5"), dir.join("in/dangling.h5")).unwrap();
+    let store = dir.join("store");
+    let o = skycase(&["ingest", dir.join("in").to_str().unwrap(), "--store", store.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 frames written") && stderr(&o).contains("dangling.h5: dangling symbolic link"), "{}", stderr(&o));
+
+    std::fs::create_dir_all(dir.join("bad")).unwrap();
+    std::os::unix::fs::symlink(dir.join("bad/gone.h5"), dir.join("bad/dangling.h5")).unwrap();
+    let o = skycase(&["ingest", dir.join("bad").to_str().unwrap(), "--store", dir.join("store2").to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing usable was written"), "{}", stderr(&o));
+
+    // A truncated frame record is quarantined; listing and ingesting go on.
+    let record = store.join("frames/sim_201711081200.json");
+    let bytes = std::fs::read(&record).unwrap();
+    std::fs::write(&record, &bytes[..bytes.len() / 2]).unwrap();
+    let o = skycase(&["show", "--list", "--store", store.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("quarantined:") && stderr(&o).contains("sim_201711081200.json"), "{}", stderr(&o));
+    let o = skycase(&["ingest", dir.join("in").to_str().unwrap(), "--store", store.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 frames written"), "the quarantined frame is redone: {}", stderr(&o));
 }

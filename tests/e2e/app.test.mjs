@@ -142,3 +142,32 @@ test('filters keep only frames of the chosen region, phenomenon and dates', asyn
     assert.ok(time && Number(time[1]) >= 20, h.text);
   }
 });
+
+test('the page runs under a strict Content-Security-Policy without a violation', async () => {
+  const { page, cspViolations } = browser;
+  await openApp(page, server.url);
+  await search(page, 'heavy snow over Hokkaido');
+  // The policy is in the page (meta, with the inline scripts' hashes filled in) and in the
+  // server's header (with frame-ancestors, which a meta tag cannot carry).
+  const meta = await page.locator('meta[http-equiv=Content-Security-Policy]').getAttribute('content');
+  assert.match(meta, /script-src 'self' 'wasm-unsafe-eval' 'sha256-[A-Za-z0-9+/]{43}=' 'sha256-/);
+  assert.doesNotMatch(meta, /INLINE-SCRIPTS|unsafe-inline|'unsafe-eval'/);
+  const res = await page.request.get(server.url);
+  assert.match(res.headers()['content-security-policy'], /frame-ancestors \*/);
+  assert.equal(res.headers()['x-content-type-options'], 'nosniff');
+  assert.deepEqual(cspViolations, [], 'no violation over the tests so far');
+  // Control: an injected inline script is refused and reported, so an empty list means
+  // something.
+  await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__injected = true;';
+    document.head.append(s);
+  });
+  await page.waitForFunction(() => true);
+  for (let i = 0; i < 50 && cspViolations.length === 0; i++) await page.waitForTimeout(20);
+  assert.equal(await page.evaluate(() => window.__injected === true), false, 'the injected script did not run');
+  const control = cspViolations.splice(0);
+  // One report per policy that refuses it: the meta tag's and the header's.
+  assert.equal(control.length, 2, JSON.stringify(control));
+  assert.ok(control.every((v) => v.directive === 'script-src-elem' && v.blocked === 'inline'), JSON.stringify(control));
+});

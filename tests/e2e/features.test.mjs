@@ -186,9 +186,11 @@ test('the month/season filter keeps only frames of its months, as the CLI does, 
 test('embed mode works inside an iframe: compact, no chrome, results link out to the full app', async () => {
   const copy = copyDist();
   const src = `./?embed=1&q=${encodeURIComponent('typhoon')}&region=${encodeURIComponent('South China Sea')}&phenomenon=Typhoon`;
+  // The host page is served by `skycase serve` too, under the app's strict CSP: no inline
+  // style attribute on the iframe.
   writeFileSync(join(copy.dir, 'docs-page.html'), `<!DOCTYPE html><html><head><meta charset="utf-8"><title>docs</title></head>
 <body><h1>Documentation</h1>
-<iframe id="demo" title="skycase search" src="${src}" width="640" height="520" style="border:1px solid #ccc"></iframe>
+<iframe id="demo" title="skycase search" src="${src}" width="640" height="520"></iframe>
 </body></html>`);
   const s = await startServer(copy.dir);
   const b = await launch();

@@ -7,6 +7,8 @@ import { tmpdir, homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { after } from 'node:test';
+import assert from 'node:assert/strict';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = join(ROOT, 'dist');
@@ -33,7 +35,22 @@ export function startServer(dir = DIST) {
   });
 }
 
-/** A fresh headless Chromium profile; resolves to { context, page, close }. */
+/** Every `securitypolicyviolation` event of every page any test file opened: the file fails
+ *  (in an after hook registered here, for each file that imports the harness) if there was
+ *  one, so the whole suite runs under the page's strict CSP (index.html's meta tag plus
+ *  `skycase serve`'s header) without a single violation. A test that provokes one on purpose
+ *  removes it from its browser's cspViolations. */
+const browsers = [];
+// Only in test files (bench.mjs imports the harness too and is no test).
+if (process.env.NODE_TEST_CONTEXT || process.argv[1]?.endsWith('.test.mjs')) {
+  after(() => {
+    const all = browsers.flatMap((b) => b.cspViolations);
+    assert.deepEqual(all, [], `Content-Security-Policy violations: ${JSON.stringify(all, null, 1)}`);
+  });
+}
+
+/** A fresh headless Chromium profile; resolves to { context, page, errors, cspViolations,
+ *  close }. */
 export async function launch() {
   const profile = mkdtempSync(join(tmpdir(), 'skycase-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -43,13 +60,24 @@ export async function launch() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+  const cspViolations = [];
+  await context.exposeBinding('__skycaseCspViolation', (_source, v) => { cspViolations.push(v); });
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__skycaseCspViolation({
+        directive: e.effectiveDirective, blocked: e.blockedURI, at: `${e.sourceFile}:${e.lineNumber}`, sample: e.sample,
+      });
+    });
+  });
   const page = context.pages()[0] || await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  return {
-    context, page, errors,
+  const browser = {
+    context, page, errors, cspViolations,
     close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); },
   };
+  browsers.push(browser);
+  return browser;
 }
 
 /** Opens the app and waits until the index is loaded (or the page reports a failure). */

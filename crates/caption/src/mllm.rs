@@ -10,9 +10,17 @@
 //!   header in seconds replaces the computed delay (capped at `max_backoff`). Other 4xx
 //!   answers (bad key, unknown model) fail at once.
 //! - Answers are cached on disk under `sha256(image) + prompt + model`, so a rerun or a
-//!   resumed run never asks twice; a cache entry is written atomically.
+//!   resumed run never asks twice; a cache entry is written atomically. Only answers that
+//!   parse as a caption ([`crate::parse_answer`]) are cached, and a cached answer that does
+//!   not parse is ignored, so a bad answer is asked again on the next run, never replayed.
 //! - The API key is sent only in the `Authorization` header; it is never logged, stored
-//!   in the cache or put in an error message, and `Debug` prints it redacted.
+//!   in the cache or put in an error message, and `Debug` prints it redacted. An endpoint
+//!   that echoes it (in an error body or an answer) has it replaced by `<redacted>` before
+//!   the text leaves the client, and credentials in the URL (`user:pass@`) are left out of
+//!   messages ([`MllmConfig::public_url`]).
+//! - Plain `http://` is refused for any host but a loopback one (`localhost`, `127.*`,
+//!   `[::1]`) unless [`MllmConfig::allow_http`] is set: it would send the key and the images
+//!   unencrypted.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -43,6 +51,8 @@ pub struct MllmConfig {
     pub max_backoff: Duration,
     /// `max_tokens` of the request.
     pub max_tokens: u32,
+    /// Allow plain `http://` to a host that is not loopback.
+    pub allow_http: bool,
 }
 
 impl std::fmt::Debug for MllmConfig {
@@ -56,6 +66,7 @@ impl std::fmt::Debug for MllmConfig {
             .field("base_backoff", &self.base_backoff)
             .field("max_backoff", &self.max_backoff)
             .field("max_tokens", &self.max_tokens)
+            .field("allow_http", &self.allow_http)
             .finish()
     }
 }
@@ -72,12 +83,64 @@ impl MllmConfig {
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
             max_tokens: 512,
+            allow_http: false,
         }
     }
 
     /// The endpoint URL.
     pub fn url(&self) -> String {
         format!("{}/chat/completions", self.base_url.trim_end_matches('/'))
+    }
+
+    /// The endpoint URL without credentials (`https://user:pass@host/v1` →
+    /// `https://host/v1/chat/completions`), for messages.
+    pub fn public_url(&self) -> String {
+        without_credentials(&self.url())
+    }
+
+    /// The base URL without credentials, for caption records.
+    pub fn public_base_url(&self) -> String {
+        without_credentials(&self.base_url)
+    }
+
+    /// Refuses plain `http://` to a host that is not loopback unless [`Self::allow_http`].
+    pub fn check_transport(&self) -> Result<()> {
+        let url = self.base_url.trim();
+        let Some(rest) = url.get(..7).filter(|s| s.eq_ignore_ascii_case("http://")).map(|_| &url[7..]) else { return Ok(()) };
+        let authority = rest.split('/').next().unwrap_or("");
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = if let Some(v6) = host_port.strip_prefix('[') {
+            v6.split(']').next().unwrap_or("")
+        } else {
+            host_port.split(':').next().unwrap_or("")
+        };
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback || self.allow_http {
+            return Ok(());
+        }
+        Err(Error::Endpoint {
+            url: self.public_url(),
+            reason: format!("plain http to {host} would send the API key and the images unencrypted; use https, or allow it explicitly (--allow-http)"),
+        })
+    }
+
+    /// `text` with every occurrence of the API key replaced by `<redacted>`.
+    pub fn scrub(&self, text: &str) -> String {
+        match self.api_key.as_deref().map(str::trim) {
+            Some(key) if !key.is_empty() => text.replace(key, "<redacted>"),
+            _ => text.to_string(),
+        }
+    }
+}
+
+/// `url` with any `user:password@` left out.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
     }
 }
 
@@ -217,18 +280,22 @@ impl MllmClient {
         let key = cache_key(image_png, prompt, &self.cfg.model);
         let path = self.cache_path(&key);
         if let Some(p) = &path {
-            if let Some(text) = read_cache(p)? {
+            if let Some(text) = read_cache(p)?.filter(|t| crate::parse_answer(t).is_ok()) {
                 return Ok(Answer { text, cached: true, attempts: 0 });
             }
         }
+        self.cfg.check_transport()?;
         let body = request_body(&self.cfg.model, prompt, image_png, self.cfg.max_tokens).to_string();
-        let url = self.cfg.url();
+        let (url, public_url) = (self.cfg.url(), self.cfg.public_url());
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             match self.attempt(&url, &body) {
                 Attempt::Done(text) => {
-                    if let Some(p) = &path {
+                    let text = self.cfg.scrub(&text);
+                    // A caption that does not parse goes back to the caller (it becomes a
+                    // failure record) but is not kept: the next run asks again.
+                    if let Some(p) = path.as_ref().filter(|_| crate::parse_answer(&text).is_ok()) {
                         let entry = CacheEntry {
                             model: self.cfg.model.clone(),
                             image_sha256: sha256_hex(image_png),
@@ -240,12 +307,12 @@ impl MllmClient {
                     }
                     return Ok(Answer { text, cached: false, attempts: attempt });
                 }
-                Attempt::Fatal(reason) => return Err(Error::Endpoint { url, reason }),
+                Attempt::Fatal(reason) => return Err(Error::Endpoint { url: public_url, reason: self.cfg.scrub(&reason) }),
                 Attempt::Retry { reason, retry_after } => {
                     if attempt > self.cfg.max_retries {
                         return Err(Error::Endpoint {
-                            url,
-                            reason: format!("{reason} (gave up after {attempt} attempts)"),
+                            url: public_url,
+                            reason: format!("{} (gave up after {attempt} attempts)", self.cfg.scrub(&reason)),
                         });
                     }
                     std::thread::sleep(self.delay(attempt - 1, retry_after));
@@ -275,8 +342,9 @@ impl MllmClient {
         };
         let status = resp.status().as_u16();
         let retry_after = parse_retry_after(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()));
+        // Scrubbed before anything is cut from it: a snippet must not end inside the key.
         let text = match resp.body_mut().read_to_string() {
-            Ok(t) => t,
+            Ok(t) => self.cfg.scrub(&t),
             Err(e) => {
                 return Attempt::Retry { reason: format!("HTTP {status}: reading the body failed: {e}"), retry_after }
             }
@@ -367,6 +435,30 @@ mod tests {
         assert_ne!(k, cache_key(b"img", "p2", "m"));
         assert_ne!(k, cache_key(b"img", "p", "m2"));
         assert_eq!(k.len(), 64);
+    }
+
+    #[test]
+    fn plain_http_needs_a_loopback_host_or_an_explicit_flag() {
+        let cfg = |url: &str| MllmConfig::new(url, "m", Some("sk-secret".into()));
+        for ok in ["https://api.example.org/v1", "http://127.0.0.1:8000/v1", "http://localhost/v1", "HTTP://[::1]:9/v1", "http://127.0.0.2/v1"] {
+            cfg(ok).check_transport().unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in ["http://api.example.org/v1", "http://10.0.0.5:8000/v1", "http://localhost.evil.org/v1", "http://127.0.0.1@evil.org/v1"] {
+            let err = cfg(bad).check_transport().unwrap_err().to_string();
+            assert!(err.contains("plain http to") && err.contains("--allow-http"), "{bad}: {err}");
+        }
+        let mut allowed = cfg("http://api.example.org/v1");
+        allowed.allow_http = true;
+        allowed.check_transport().unwrap();
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_text_and_urls() {
+        let cfg = MllmConfig::new("https://user:pw@api.example.org/v1", "m", Some("sk-secret".into()));
+        assert_eq!(cfg.scrub("invalid key sk-secret (sk-secret)"), "invalid key <redacted> (<redacted>)");
+        assert_eq!(cfg.public_url(), "https://api.example.org/v1/chat/completions");
+        assert_eq!(cfg.public_base_url(), "https://api.example.org/v1");
+        assert_eq!(MllmConfig::new("http://127.0.0.1:9/v1", "m", None).scrub("sk-secret"), "sk-secret");
     }
 
     #[test]

@@ -215,7 +215,7 @@ impl MllmRun<'_> {
         let cfg = self.client.config();
         let prompt = fill_prompt(self.template, satellite_name(meta.source), meta.time);
         let info = CaptionerInfo::Mllm {
-            base_url: cfg.base_url.clone(),
+            base_url: cfg.public_base_url(),
             model: cfg.model.clone(),
             prompt_sha256: cache_key(b"", &prompt, "")[..16].to_string(),
         };

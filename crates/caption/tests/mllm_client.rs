@@ -17,6 +17,9 @@ enum Reply {
     Status(u16, Option<&'static str>),
     Slow(Duration, String),
     Raw(&'static str),
+    /// Answers with this status and the request's headers in the body (an endpoint that
+    /// echoes the key back).
+    Echo(u16),
     Drop,
 }
 
@@ -80,6 +83,9 @@ fn serve(script: Vec<Reply>) -> Server {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let Some(req) = read_request(&mut stream) else { continue };
+            // The Authorization line first, then the rest, as an endpoint that echoes the key.
+            let auth = req.0.lines().find(|l| l.to_ascii_lowercase().starts_with("authorization")).unwrap_or("").to_string();
+            let headers = format!("{auth}\n{}", req.0);
             log.lock().unwrap().push(req);
             let reply = script[n.min(script.len() - 1)].clone();
             n += 1;
@@ -94,6 +100,8 @@ fn serve(script: Vec<Reply>) -> Server {
                     respond(&mut stream, 200, "", &completion(&content))
                 }
                 Reply::Raw(body) => respond(&mut stream, 200, "", body),
+                Reply::Echo(200) => respond(&mut stream, 200, "", &completion(&format!("{}\nyou sent: {headers}", good_answer()))),
+                Reply::Echo(code) => respond(&mut stream, code, "", &serde_json::json!({ "error": format!("bad request: {headers}") }).to_string()),
                 Reply::Drop => drop(stream),
             });
         }
@@ -239,4 +247,67 @@ fn endpoint_down_is_a_clear_error() {
     let err = client.ask(b"img", "p").unwrap_err().to_string();
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert!(err.contains("gave up after 4 attempts"), "{err}");
+}
+
+#[test]
+fn an_answer_that_does_not_parse_is_never_cached() {
+    // See issue 12: a bad answer was cached and replayed on every later run.
+    let sleet = good_answer().replace("Heavy snow", "sleet");
+    let s = serve(vec![Reply::Ok(sleet.clone()), Reply::Ok(good_answer())]);
+    let dir = tmpdir("unparsable");
+    let client = MllmClient::new(config(&s.url), Some(dir.clone()));
+    let a = client.ask(b"img", "p").unwrap();
+    assert_eq!((a.text.as_str(), a.cached), (sleet.as_str(), false));
+    assert!(!dir.exists() || walk(&dir).is_empty(), "the unparsable answer was written to the cache");
+    let b = client.ask(b"img", "p").unwrap();
+    assert!(!b.cached && parse_answer(&b.text).is_ok());
+    assert_eq!(s.requests.lock().unwrap().len(), 2, "asked again instead of replaying the bad answer");
+    assert!(client.ask(b"img", "p").unwrap().cached);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bad_answer_cached_by_an_older_version_is_not_reused() {
+    let s = serve(vec![Reply::Ok(good_answer())]);
+    let dir = tmpdir("old-cache");
+    let key = skycase_caption::mllm::cache_key(b"img", "p", "test-model");
+    let entry = serde_json::json!({ "model": "test-model", "image_sha256": "", "prompt_sha256": "", "answer": "I cannot see any image." });
+    std::fs::create_dir_all(dir.join(&key[..2])).unwrap();
+    std::fs::write(dir.join(&key[..2]).join(format!("{key}.json")), entry.to_string()).unwrap();
+    let client = MllmClient::new(config(&s.url), Some(dir.clone()));
+    let a = client.ask(b"img", "p").unwrap();
+    assert!(!a.cached && parse_answer(&a.text).is_ok(), "{}", a.text);
+    assert_eq!(s.requests.lock().unwrap().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_echoed_key_is_scrubbed_from_errors_and_answers() {
+    let s = serve(vec![Reply::Echo(400)]);
+    let client = MllmClient::new(config(&s.url), None);
+    let err = client.ask(b"img", "p").unwrap_err().to_string();
+    assert!(err.contains("HTTP 400") && err.contains("Bearer <redacted>"), "{err}");
+    assert!(!err.contains("sk-test-secret"), "{err}");
+    let s = serve(vec![Reply::Echo(500)]);
+    let err = MllmClient::new(config(&s.url), None).ask(b"img", "p").unwrap_err().to_string();
+    assert!(err.contains("gave up") && !err.contains("sk-test-secret"), "{err}");
+    let s = serve(vec![Reply::Echo(200)]);
+    let dir = tmpdir("echo");
+    let a = MllmClient::new(config(&s.url), Some(dir.clone())).ask(b"img", "p").unwrap();
+    assert!(a.text.contains("Bearer <redacted>") && !a.text.contains("sk-test-secret"), "{}", a.text);
+    for e in walk(&dir) {
+        assert!(!std::fs::read_to_string(&e).unwrap().contains("sk-test-secret"), "{}", e.display());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused_before_anything_is_sent() {
+    let client = MllmClient::new(config("http://captions.example.invalid/v1"), None);
+    let err = client.ask(b"img", "p").unwrap_err().to_string();
+    assert!(err.contains("plain http to captions.example.invalid") && err.contains("--allow-http"), "{err}");
+    let mut cfg = config("http://user:sk-in-url@captions.example.invalid/v1");
+    cfg.max_retries = 0;
+    let err = MllmClient::new(cfg, None).ask(b"img", "p").unwrap_err().to_string();
+    assert!(!err.contains("sk-in-url"), "{err}");
 }

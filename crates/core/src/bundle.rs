@@ -139,14 +139,23 @@ impl Manifest {
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
             return Err(Error::format("manifest.json", format!("not a {FORMAT_NAME} manifest (no \"format\": \"{FORMAT_NAME}\")")));
         }
-        let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+        let version = match value.get("format_version") {
+            Some(serde_json::Value::Number(n)) => n.as_u64().ok_or_else(|| Error::format("manifest.json", format!("format_version {n} is not a whole number")))?,
+            Some(other) => return Err(Error::format("manifest.json", format!("format_version is {other} ({}), expected a number such as {FORMAT_VERSION}", json_type(other)))),
+            None => return Err(Error::format("manifest.json", "format_version is missing")),
+        };
         if version != u64::from(FORMAT_VERSION) {
             return Err(Error::UnsupportedVersion {
                 found: u32::try_from(version).unwrap_or(u32::MAX),
                 supported: FORMAT_VERSION,
             });
         }
-        serde_json::from_value(value).map_err(|e| Error::format("manifest.json", e.to_string()))
+        let manifest: Manifest = serde_json::from_value(value).map_err(|e| Error::format("manifest.json", e.to_string()))?;
+        let paths = manifest.files.iter().chain(&manifest.model.word_embeddings.chunks).map(|f| &f.path);
+        for path in paths.chain(manifest.shards.iter().map(|s| &s.path)) {
+            confined(path)?;
+        }
+        Ok(manifest)
     }
 
     /// Pretty JSON.
@@ -176,6 +185,39 @@ impl Manifest {
     pub fn multilingual_bytes(&self) -> u64 {
         let roles = [MULTILINGUAL_TOKENIZER, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION];
         self.files.iter().filter(|f| roles.contains(&f.role.as_str())).map(|f| f.bytes).sum()
+    }
+}
+
+/// The JSON type of a value, for messages.
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Checks that a manifest path stays inside the bundle: relative, `/`-separated plain names
+/// (no `..`, `.`, empty parts, backslashes, drive letters or URL syntax), so joining it to the
+/// bundle folder or its URL can only name a file of the bundle.
+pub fn confined(path: &str) -> Result<()> {
+    let refuse = |why: &str| Err(Error::format("manifest.json", format!("file path {path:?} {why}; paths must stay inside the bundle")));
+    if path.is_empty() {
+        return refuse("is empty");
+    }
+    if path.starts_with('/') {
+        return refuse("is absolute");
+    }
+    if path.contains(['\\', ':', '?', '#', '%', '\0']) {
+        return refuse("contains \\, :, ?, #, % or NUL");
+    }
+    match path.split('/').find(|part| part.is_empty() || *part == "." || *part == "..") {
+        Some("..") => refuse("climbs out with .."),
+        Some(_) => refuse("has an empty or '.' part"),
+        None => Ok(()),
     }
 }
 
@@ -310,6 +352,46 @@ pub(crate) mod tests {
         let err = Manifest::from_json(br#"{"format":"other"}"#).unwrap_err();
         assert!(err.to_string().contains("not a skycase-bundle manifest"), "{err}");
         assert!(Manifest::from_json(b"<html>").is_err());
+    }
+
+    #[test]
+    fn a_version_of_the_wrong_type_is_a_type_error() {
+        // See issue 12: `"format_version": "2"` was reported as version 0.
+        let text = manifest().to_json().replace(&format!("\"format_version\": {FORMAT_VERSION}"), "\"format_version\": \"2\"");
+        let err = Manifest::from_json(text.as_bytes()).unwrap_err().to_string();
+        assert_eq!(err, "manifest.json: format_version is \"2\" (a string), expected a number such as 2");
+        let text = manifest().to_json().replace(&format!("\"format_version\": {FORMAT_VERSION}"), "\"format_version\": 2.5");
+        assert_eq!(Manifest::from_json(text.as_bytes()).unwrap_err().to_string(), "manifest.json: format_version 2.5 is not a whole number");
+        let err = Manifest::from_json(br#"{"format":"skycase-bundle"}"#).unwrap_err().to_string();
+        assert_eq!(err, "manifest.json: format_version is missing");
+    }
+
+    #[test]
+    fn paths_that_leave_the_bundle_are_refused() {
+        for (path, why) in [
+            ("../secret", "climbs out with .."),
+            ("words/../../x", "climbs out with .."),
+            ("/etc/passwd", "is absolute"),
+            ("C:/x", "contains"),
+            ("a\\..\\b", "contains"),
+            ("%2e%2e/x", "contains"),
+            ("", "is empty"),
+            ("a//b", "has an empty or '.' part"),
+            ("./a", "has an empty or '.' part"),
+        ] {
+            let mut m = manifest();
+            m.files.push(FileEntry::describe(path, "thumbnail", b""));
+            let err = Manifest::from_json(m.to_json().as_bytes()).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("manifest.json: file path {path:?} {why}")), "{path}: {err}");
+            let mut m = manifest();
+            m.model.word_embeddings.chunks[0].path = path.to_string();
+            assert!(Manifest::from_json(m.to_json().as_bytes()).is_err(), "chunk {path}");
+        }
+        let mut m = manifest();
+        m.shards.push(ShardEntry { period: "p".into(), path: "../p.skyshard".into(), sha256: String::new(), bytes: 0, frames: 0, start: String::new(), end: String::new() });
+        assert!(Manifest::from_json(m.to_json().as_bytes()).unwrap_err().to_string().contains("climbs out"));
+        confined("shards/2017-11.skyshard").unwrap();
+        confined("thumbs/sim-201711101200.png").unwrap();
     }
 
     #[test]

@@ -61,6 +61,17 @@ pub enum Error {
         chunk: usize,
     },
 
+    /// A search filter's value does not parse (see [`crate::filters`]).
+    #[error("{key} {value:?}: {reason}")]
+    Filter {
+        /// The parameter: `from`, `to`, `months`, `region` or `phenomenon`.
+        key: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+
     /// The caller asked for something that cannot work (empty query, dimension mismatch).
     #[error("{0}")]
     Usage(String),

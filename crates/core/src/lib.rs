@@ -11,6 +11,7 @@
 //!   `skycase-quant` writes that file at export time, this crate only reads it.
 //! - [`embeddings`]: the word-embedding table, loaded chunk by chunk as queries need rows.
 //! - [`projection`]: the learned map from text embeddings into the joint space.
+//! - [`filters`]: which frames a query may return, parsed strictly (dates, months, names).
 //! - [`bundle`]: the versioned web bundle — `manifest.json`, hashes, sizes.
 //! - [`overlay`]: coastlines and region outlines drawn over result thumbnails.
 //! - [`shard`]: a period's frames: embeddings (int8 + per-vector scale), times, captions,
@@ -27,6 +28,7 @@
 pub mod bundle;
 pub mod embeddings;
 pub mod error;
+pub mod filters;
 pub mod format;
 pub mod kernel;
 pub mod load;

@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use skycase_vocab::gazetteer::parse_query;
-use skycase_vocab::{parse_bullet, phenomenon_of, region_index, PHENOMENA, REGIONS};
+use skycase_vocab::{region_index, REGIONS};
 
 use crate::bundle::{Manifest, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION, MULTILINGUAL_TOKENIZER};
 use crate::embeddings::WordEmbeddings;
@@ -29,138 +29,7 @@ use crate::shard::Shard;
 use crate::strength::Calibration;
 use crate::text::TextEncoder;
 
-/// Which frames a query may return.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Filters {
-    /// Earliest UTC date, `YYYY-MM-DD`, inclusive.
-    #[serde(default)]
-    pub from: Option<String>,
-    /// Latest UTC date, `YYYY-MM-DD`, inclusive.
-    #[serde(default)]
-    pub to: Option<String>,
-    /// Months (1–12) to keep; empty keeps all.
-    #[serde(default)]
-    pub months: Vec<u32>,
-    /// Keep frames whose caption gives this region (index into the study's 13) …
-    #[serde(default)]
-    pub region: Option<usize>,
-    /// … (or any region, if `region` is unset) this phenomenon.
-    #[serde(default)]
-    pub phenomenon: Option<String>,
-}
-
-impl Filters {
-    /// True if the frame passes every filter.
-    pub fn keeps(&self, rec: &crate::shard::FrameRecord) -> bool {
-        let date = rec.time.get(..10).unwrap_or("");
-        if self.from.as_deref().is_some_and(|from| date < from) || self.to.as_deref().is_some_and(|to| date > to) {
-            return false;
-        }
-        if !self.months.is_empty() {
-            let month = rec.time.get(5..7).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
-            if !self.months.contains(&month) {
-                return false;
-            }
-        }
-        match (self.region, self.phenomenon.as_deref()) {
-            (Some(r), Some(p)) => phenomenon_of(&rec.caption, r) == Some(p),
-            (Some(r), None) => phenomenon_of(&rec.caption, r).is_some(),
-            (None, Some(p)) => {
-                PHENOMENA.contains(&p) && rec.caption.lines().filter_map(parse_bullet).any(|(_, ph)| ph == p)
-            }
-            (None, None) => true,
-        }
-    }
-}
-
-/// Meteorological seasons of the northern hemisphere, as the month filter offers them.
-pub const SEASONS: [(&str, [u32; 3]); 4] = [("DJF", [12, 1, 2]), ("MAM", [3, 4, 5]), ("JJA", [6, 7, 8]), ("SON", [9, 10, 11])];
-
-/// English month names, January first.
-pub const MONTH_NAMES: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-
-/// Parses a month filter: comma-separated seasons (`DJF`, `MAM`, `JJA`, `SON`), month
-/// numbers (`11`) or month names (`nov`, `November`), case-insensitive. The months come
-/// back sorted and without repeats; an empty spec keeps every month.
-///
-/// ```
-/// use skycase_core::search::parse_months;
-/// assert_eq!(parse_months("DJF").unwrap(), [1, 2, 12]);
-/// assert_eq!(parse_months("nov, 3").unwrap(), [3, 11]);
-/// assert!(parse_months("winter").is_err());
-/// ```
-pub fn parse_months(spec: &str) -> Result<Vec<u32>> {
-    let mut months = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        if let Some((_, season)) = SEASONS.iter().find(|(code, _)| code.eq_ignore_ascii_case(part)) {
-            months.extend(season);
-        } else if let Ok(m) = part.parse::<u32>() {
-            if !(1..=12).contains(&m) {
-                return Err(Error::Usage(format!("month {m} is not between 1 and 12")));
-            }
-            months.push(m);
-        } else if let Some(i) = MONTH_NAMES.iter().position(|name| part.len() >= 3 && name.to_lowercase().starts_with(&part.to_lowercase())) {
-            months.push(i as u32 + 1);
-        } else {
-            return Err(Error::Usage(format!("month '{part}' is not a season (DJF, MAM, JJA, SON), a month number or a month name")));
-        }
-    }
-    months.sort_unstable();
-    months.dedup();
-    Ok(months)
-}
-
-/// The shortest spec [`parse_months`] reads back as `months`: a season code where the
-/// months are exactly one season, else the month numbers.
-pub fn months_spec(months: &[u32]) -> String {
-    let mut sorted = months.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    for (code, season) in SEASONS {
-        let mut s = season.to_vec();
-        s.sort_unstable();
-        if s == sorted {
-            return code.to_string();
-        }
-    }
-    sorted.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
-}
-
-impl Filters {
-    /// The filters as URL query parameters (`from`, `to`, `months`, `region` by name,
-    /// `phenomenon`), unset ones left out, so a search can be shared as a link.
-    pub fn to_params(&self) -> Vec<(&'static str, String)> {
-        let mut params = Vec::new();
-        let mut put = |key, value: Option<String>| params.extend(value.map(|v| (key, v)));
-        put("from", self.from.clone());
-        put("to", self.to.clone());
-        put("months", (!self.months.is_empty()).then(|| months_spec(&self.months)));
-        put("region", self.region.and_then(|r| REGIONS.get(r)).map(|r| r.to_string()));
-        put("phenomenon", self.phenomenon.clone());
-        params
-    }
-
-    /// Reads the filters back from URL parameters (`get` returns a parameter's value).
-    /// A link is typed or edited by people, so a value that does not parse is dropped,
-    /// not an error: the page still opens, with that filter unset.
-    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |key: &str| get(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let date = |key: &str| get(key).filter(|d| is_iso_date(d));
-        Filters {
-            from: date("from"),
-            to: date("to"),
-            months: get("months").and_then(|m| parse_months(&m).ok()).unwrap_or_default(),
-            region: get("region").and_then(|r| region_index(&r)),
-            phenomenon: get("phenomenon").filter(|p| PHENOMENA.contains(&p.as_str())),
-        }
-    }
-}
-
-/// `YYYY-MM-DD` with digits where digits belong.
-fn is_iso_date(s: &str) -> bool {
-    s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
-}
+pub use crate::filters::{months_spec, parse_months, Filters, MONTH_NAMES, SEASONS};
 
 /// Which of a bundle's text encoders embeds a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -561,24 +430,6 @@ impl Searcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shard::FrameRecord;
-
-    fn rec(time: &str, caption: &str) -> FrameRecord {
-        FrameRecord { id: time.into(), time: time.into(), caption: caption.into(), thumb: String::new(), source: String::new() }
-    }
-
-    #[test]
-    fn filters_by_date_month_region_and_phenomenon() {
-        let r = rec("2017-11-20T03:00Z", "- Korean Peninsula - Snow\n- Mongolia - Clear");
-        assert!(Filters::default().keeps(&r));
-        assert!(Filters { from: Some("2017-11-20".into()), to: Some("2017-11-20".into()), ..Default::default() }.keeps(&r));
-        assert!(!Filters { from: Some("2017-11-21".into()), ..Default::default() }.keeps(&r));
-        assert!(!Filters { months: vec![12, 1], ..Default::default() }.keeps(&r));
-        assert!(Filters { region: Some(0), phenomenon: Some("Snow".into()), ..Default::default() }.keeps(&r));
-        assert!(!Filters { region: Some(1), phenomenon: Some("Snow".into()), ..Default::default() }.keeps(&r));
-        assert!(Filters { phenomenon: Some("Clear".into()), ..Default::default() }.keeps(&r));
-        assert!(!Filters { phenomenon: Some("Typhoon".into()), ..Default::default() }.keeps(&r));
-    }
 
     #[test]
     fn hangul_is_found_in_syllables_and_jamo() {
@@ -589,65 +440,5 @@ mod tests {
         assert!(!has_hangul("typhoon approaching Kyushu"));
         assert!(!has_hangul("台風 九州"));
         assert!(!has_hangul(""));
-    }
-
-    #[test]
-    fn month_specs_parse_seasons_numbers_and_names() {
-        assert_eq!(parse_months("").unwrap(), Vec::<u32>::new());
-        assert_eq!(parse_months("djf").unwrap(), [1, 2, 12]);
-        assert_eq!(parse_months("SON").unwrap(), [9, 10, 11]);
-        assert_eq!(parse_months("11").unwrap(), [11]);
-        assert_eq!(parse_months("Dec, jan,dec").unwrap(), [1, 12]);
-        assert_eq!(parse_months("november,MAM").unwrap(), [3, 4, 5, 11]);
-        let err = parse_months("13").unwrap_err().to_string();
-        assert_eq!(err, "month 13 is not between 1 and 12");
-        let err = parse_months("11,winter").unwrap_err().to_string();
-        assert!(err.starts_with("month 'winter' is not a season"), "{err}");
-        // Two letters are too few to name a month ("ma": March or May?).
-        assert!(parse_months("ma").is_err());
-    }
-
-    #[test]
-    fn month_specs_round_trip() {
-        for spec in ["DJF", "MAM", "JJA", "SON", "11", "1,12", "3,4,5,11"] {
-            assert_eq!(months_spec(&parse_months(spec).unwrap()), spec);
-        }
-    }
-
-    #[test]
-    fn season_filter_keeps_frames_of_its_months() {
-        let nov = rec("2017-11-20T03:00Z", "- Korean Peninsula - Snow");
-        let jan = rec("2018-01-05T00:00Z", "- Korean Peninsula - Snow");
-        let son = Filters { months: parse_months("SON").unwrap(), ..Default::default() };
-        let djf = Filters { months: parse_months("DJF").unwrap(), ..Default::default() };
-        assert!(son.keeps(&nov) && !son.keeps(&jan));
-        assert!(!djf.keeps(&nov) && djf.keeps(&jan));
-    }
-
-    #[test]
-    fn filters_round_trip_through_url_params() {
-        let f = Filters {
-            from: Some("2017-11-02".into()),
-            to: Some("2017-11-20".into()),
-            months: vec![12, 1, 2],
-            region: Some(7),
-            phenomenon: Some("Snow".into()),
-        };
-        let params = f.to_params();
-        assert_eq!(
-            params,
-            [("from", "2017-11-02"), ("to", "2017-11-20"), ("months", "DJF"), ("region", "Hokkaido (Japan)"), ("phenomenon", "Snow")]
-                .map(|(k, v)| (k, v.to_string()))
-        );
-        let get = |key: &str| params.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
-        assert_eq!(Filters::from_params(get), Filters { months: vec![1, 2, 12], ..f });
-        assert!(Filters::default().to_params().is_empty());
-    }
-
-    #[test]
-    fn unreadable_url_params_leave_the_filter_unset() {
-        let bad = [("from", "yesterday"), ("to", "2017-1-1"), ("months", "winter"), ("region", "Atlantis"), ("phenomenon", "Hail")];
-        let get = |key: &str| bad.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string());
-        assert_eq!(Filters::from_params(get), Filters::default());
     }
 }

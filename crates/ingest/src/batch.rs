@@ -1,8 +1,14 @@
 //! Batch ingest: find the readable files under some paths, group them into frames, read,
 //! store, and report. A bad file is skipped with its reason; the batch goes on.
 //! Frames whose input files (path, size, mtime) are already in the store are not redone.
+//!
+//! The walk never stops at a bad path either: a dangling symbolic link, a link loop, a
+//! folder that cannot be listed or one reached twice through links becomes a
+//! [`Job::Unreadable`] that is skipped with its reason while the good files are ingested.
+//! Two inputs that make the same frame id in one run do not overwrite each other: the
+//! first is stored, the later one is skipped with a reason naming both.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -25,6 +31,8 @@ pub enum Job {
     SidecarPng(PathBuf, PathBuf),
     /// Nothing reads it.
     Unknown(PathBuf),
+    /// A path the walk could not use (dangling link, link loop, unlistable folder), and why.
+    Unreadable(PathBuf, String),
 }
 
 impl Job {
@@ -32,7 +40,7 @@ impl Job {
     pub fn files(&self) -> Vec<&Path> {
         match self {
             Job::Xrit(v) => v.iter().map(|p| p.as_path()).collect(),
-            Job::Netcdf(p) | Job::DigitalTyphoon(p) | Job::KmaPng(p) | Job::Unknown(p) => vec![p],
+            Job::Netcdf(p) | Job::DigitalTyphoon(p) | Job::KmaPng(p) | Job::Unknown(p) | Job::Unreadable(p, _) => vec![p],
             Job::SidecarPng(p, _) => vec![p],
         }
     }
@@ -46,14 +54,16 @@ fn is_auxiliary(p: &Path) -> bool {
 }
 
 /// Expand `paths` (files or folders, recursively) into jobs, plus the auxiliary files seen.
+/// Paths that cannot be used come back as [`Job::Unreadable`] jobs.
 pub fn plan(paths: &[PathBuf]) -> Result<(Vec<Job>, Vec<PathBuf>)> {
     let mut files = Vec::new();
+    let mut jobs = Vec::new();
+    let mut seen_dirs = HashSet::new();
     for p in paths {
-        walk(p, &mut files)?;
+        walk(p, &mut files, &mut jobs, &mut seen_dirs);
     }
     files.sort();
     files.dedup();
-    let mut jobs = Vec::new();
     let mut aux = Vec::new();
     let mut xrit: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for f in files {
@@ -87,21 +97,41 @@ pub fn plan(paths: &[PathBuf]) -> Result<(Vec<Job>, Vec<PathBuf>)> {
     Ok((jobs, aux))
 }
 
-fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let md = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
-    if md.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-            .map_err(|e| Error::io(p, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for e in entries {
-            walk(&e, out)?;
+fn walk(p: &Path, out: &mut Vec<PathBuf>, bad: &mut Vec<Job>, seen_dirs: &mut HashSet<PathBuf>) {
+    let md = match std::fs::metadata(p) {
+        Ok(md) => md,
+        Err(e) => {
+            let link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+            let reason = match (link, e.kind()) {
+                (true, std::io::ErrorKind::NotFound) => "dangling symbolic link (its target does not exist)".to_string(),
+                (true, _) => format!("symbolic link that cannot be followed: {e}"),
+                _ => format!("cannot read: {e}"),
+            };
+            bad.push(Job::Unreadable(p.to_path_buf(), reason));
+            return;
         }
-    } else {
+    };
+    if !md.is_dir() {
         out.push(p.to_path_buf());
+        return;
     }
-    Ok(())
+    // Links can lead back to a folder already walked (a loop): walk each folder once.
+    if !seen_dirs.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())) {
+        bad.push(Job::Unreadable(p.to_path_buf(), "folder already walked (symbolic links lead back to it)".into()));
+        return;
+    }
+    let entries = match std::fs::read_dir(p) {
+        Ok(entries) => entries,
+        Err(e) => {
+            bad.push(Job::Unreadable(p.to_path_buf(), format!("cannot list folder: {e}")));
+            return;
+        }
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        walk(&e, out, bad, seen_dirs);
+    }
 }
 
 /// What happened to one job.
@@ -159,6 +189,7 @@ pub fn read_job(job: &Job, sidecars: &mut HashMap<PathBuf, Sidecar>) -> Result<F
             sidecars[s].read_frame(p)
         }
         Job::Unknown(p) => Err(Error::unsupported(p, unknown_reason(p))),
+        Job::Unreadable(p, reason) => Err(Error::io(p, std::io::Error::other(reason.clone()))),
     }
 }
 
@@ -185,12 +216,17 @@ pub fn run(jobs: &[Job], store: &FrameStore, mut progress: impl FnMut(Progress, 
     let index = store.input_index()?;
     let mut sidecars = HashMap::new();
     let mut summary = Summary::default();
+    // Frame id → the input that wrote it in this run.
+    let mut written: HashMap<String, PathBuf> = HashMap::new();
     for (i, job) in jobs.iter().enumerate() {
-        let (outcome, extra) = process(job, store, &index, &mut sidecars);
+        let (outcome, extra) = process(job, store, &index, &mut sidecars, &written);
         summary.skipped.extend(extra);
         progress(Progress { done: i + 1, total: jobs.len() }, &outcome);
         match outcome {
-            Outcome::Ingested(id) => summary.ingested.push(id),
+            Outcome::Ingested(id) => {
+                written.insert(id.clone(), job.files().first().map(|p| p.to_path_buf()).unwrap_or_default());
+                summary.ingested.push(id)
+            }
             Outcome::Unchanged(id) => summary.unchanged.push(id),
             Outcome::Skipped(e) => summary.skipped.push(e),
         }
@@ -215,7 +251,12 @@ fn process(
     store: &FrameStore,
     index: &HashMap<(String, u64, i64), String>,
     sidecars: &mut HashMap<PathBuf, Sidecar>,
+    written: &HashMap<String, PathBuf>,
 ) -> (Outcome, Vec<Error>) {
+    if let Job::Unreadable(..) = job {
+        let err = read_job(job, sidecars).err().unwrap_or_else(|| Error::unsupported(Path::new("<walk>"), "unreadable"));
+        return (Outcome::Skipped(err), vec![]);
+    }
     let inputs: Result<Vec<InputFile>> = job.files().into_iter().map(input_file).collect();
     let inputs = match inputs {
         Ok(i) => i,
@@ -254,6 +295,11 @@ fn process(
         Ok(f) => f,
         Err(e) => return (Outcome::Skipped(e), extra),
     };
+    if let Some(first) = written.get(&frame.meta.id) {
+        let this = job.files().first().map(|p| p.to_path_buf()).unwrap_or_default();
+        let reason = format!("frame id {} was already written in this run from {}; this input is skipped", frame.meta.id, first.display());
+        return (Outcome::Skipped(Error::store(&this, reason)), extra);
+    }
     frame.meta.inputs = inputs.into_iter().filter(|i| !extra.iter().any(|e| Path::new(&i.path).ends_with(e.path().file_name().unwrap_or_default()))).collect();
     let thumb = crate::render::thumbnail_png(&frame);
     match store.put(&frame, Some(&thumb)) {

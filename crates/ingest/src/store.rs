@@ -9,6 +9,12 @@
 //! Every file is written to a temporary name and renamed into place, so a crash leaves
 //! either the old state or the new one; a frame counts as stored only once its `.json`
 //! exists, and the next ingest run redoes anything without it.
+//!
+//! A frame record that does not parse (truncated, edited by hand) is moved by
+//! [`FrameStore::list`] to `<store>/quarantine/<id>.json` with a `<id>.json.reason.txt`
+//! beside it and left out of the listing, so one bad record never stops every later command;
+//! [`FrameStore::quarantined`] says which were moved. The next ingest of its inputs redoes
+//! the frame.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +33,7 @@ const BT_SCALE: f32 = 100.0;
 pub struct FrameStore {
     root: PathBuf,
     masks: Mutex<HashMap<String, RegionMasks>>,
+    quarantined: Mutex<Vec<Error>>,
 }
 
 impl FrameStore {
@@ -44,7 +51,7 @@ impl FrameStore {
                 }
             }
         }
-        Ok(FrameStore { root, masks: Mutex::new(HashMap::new()) })
+        Ok(FrameStore { root, masks: Mutex::new(HashMap::new()), quarantined: Mutex::new(Vec::new()) })
     }
 
     /// The store folder.
@@ -82,11 +89,37 @@ impl FrameStore {
             let entry = entry.map_err(|e| Error::io(&dir, e))?;
             let p = entry.path();
             if p.extension().and_then(|e| e.to_str()) == Some("json") {
-                out.push(self.read_meta_file(&p)?);
+                match self.read_meta_file(&p) {
+                    Ok(meta) => out.push(meta),
+                    Err(e @ Error::Store { .. }) => self.quarantine(&p, e),
+                    Err(e) => return Err(e),
+                }
             }
         }
         out.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)));
         Ok(out)
+    }
+
+    /// Moves a frame record that does not parse out of `frames/` (see the module header).
+    fn quarantine(&self, p: &Path, why: Error) {
+        let dir = self.root.join("quarantine");
+        let name = p.file_name().unwrap_or_default();
+        let dest = dir.join(name);
+        let moved = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::rename(p, &dest))
+            .and_then(|_| std::fs::write(dir.join(format!("{}.reason.txt", name.to_string_lossy())), format!("{why}\n")));
+        let note = match moved {
+            Ok(()) => format!("moved to {}", dest.display()),
+            Err(e) => format!("left in place, could not be moved to {}: {e}", dest.display()),
+        };
+        let reason = format!("{why}; record quarantined ({note})");
+        self.quarantined.lock().unwrap_or_else(|p| p.into_inner()).push(Error::store(p, reason));
+    }
+
+    /// Frame records [`Self::list`] found unreadable and quarantined, each naming its file
+    /// and the reason.
+    pub fn quarantined(&self) -> Vec<String> {
+        self.quarantined.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|e| e.to_string()).collect()
     }
 
     fn read_meta_file(&self, p: &Path) -> Result<FrameMeta> {
@@ -278,6 +311,32 @@ mod tests {
         assert_eq!(store2.masks(&meta).unwrap().unwrap(), m1);
         assert!(m1.count(0) > 0, "the grid covers Korea");
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_corrupt_record_is_quarantined_and_the_others_still_list() {
+        // See issue 12: one truncated frame .json made every later ingest and show --list fail.
+        let root = tmpdir("quarantine");
+        let store = FrameStore::open(&root).unwrap();
+        let f = tiny_frame();
+        store.put(&f, None).unwrap();
+        let bad = root.join("frames/broken_201701010000.json");
+        let good = std::fs::read(root.join(format!("frames/{}.json", f.meta.id))).unwrap();
+        std::fs::write(&bad, &good[..good.len() / 2]).unwrap();
+        let listed = store.list().unwrap();
+        assert_eq!(listed.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [f.meta.id.as_str()]);
+        let q = store.quarantined();
+        assert_eq!(q.len(), 1);
+        assert!(q[0].contains("broken_201701010000.json") && q[0].contains("bad frame metadata") && q[0].contains("quarantine"), "{q:?}");
+        assert!(!bad.exists());
+        assert!(root.join("quarantine/broken_201701010000.json").is_file());
+        assert!(std::fs::read_to_string(root.join("quarantine/broken_201701010000.json.reason.txt")).unwrap().contains("bad frame metadata"));
+        // Later commands work without noticing.
+        let again = FrameStore::open(&root).unwrap();
+        assert_eq!(again.list().unwrap().len(), 1);
+        assert!(again.quarantined().is_empty());
+        assert_eq!(again.input_index().unwrap().len(), listed[0].inputs.len());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

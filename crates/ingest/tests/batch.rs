@@ -79,3 +79,63 @@ fn ingest_fixtures_twice_and_refuse_bad_files() {
     assert!(store.masks(&dt).unwrap().is_none());
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// The simulated-archive fixture (one PNG frame and its meta.json) copied into `dir`.
+fn sim_frame_into(dir: &Path) {
+    std::fs::create_dir_all(dir.join("frames")).unwrap();
+    std::fs::copy(fixtures().join("sim/meta.json"), dir.join("meta.json")).unwrap();
+    let png = "frames/coms_mi_le1b_ir1_ea_201711081200.png";
+    std::fs::copy(fixtures().join("sim").join(png), dir.join(png)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn bad_paths_are_skipped_with_reasons_and_good_files_still_ingest() {
+    // See issue 12: one bad path ended the whole run with 0 frames.
+    use std::os::unix::fs::symlink;
+    let work = tmp("links");
+    let input = work.join("in");
+    sim_frame_into(&input.join("a"));
+    symlink(input.join("nowhere.png"), input.join("dangling.png")).unwrap();
+    symlink(input.join("self.h5"), input.join("self.h5")).unwrap();
+    symlink(&input, input.join("loop")).unwrap();
+    let store = FrameStore::open(work.join("store")).unwrap();
+    let (jobs, _) = batch::plan(std::slice::from_ref(&input)).unwrap();
+    let s = batch::run(&jobs, &store, |_, _| {}).unwrap();
+    assert_eq!(s.ingested, ["sim_201711081200"]);
+    let reasons: Vec<String> = s.skipped.iter().map(|e| e.to_string()).collect();
+    for (file, why) in [
+        ("dangling.png", "dangling symbolic link"),
+        ("self.h5", "symbolic link that cannot be followed"),
+        ("loop", "folder already walked"),
+    ] {
+        assert!(reasons.iter().any(|r| r.contains(file) && r.contains(why)), "{file}: {reasons:#?}");
+    }
+    assert_eq!(reasons.len(), 3, "{reasons:#?}");
+    // A path given on the command line that does not exist is one more skip, not an abort.
+    let (jobs, _) = batch::plan(&[input.clone(), work.join("missing")]).unwrap();
+    let s = batch::run(&jobs, &store, |_, _| {}).unwrap();
+    assert_eq!(s.unchanged, ["sim_201711081200"]);
+    assert!(s.skipped.iter().any(|e| e.to_string().contains("missing: cannot read")), "{:?}", s.skipped);
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+#[test]
+fn two_inputs_with_one_frame_id_do_not_overwrite_each_other() {
+    let work = tmp("dup");
+    let input = work.join("in");
+    sim_frame_into(&input.join("a"));
+    sim_frame_into(&input.join("b"));
+    let store = FrameStore::open(work.join("store")).unwrap();
+    let (jobs, _) = batch::plan(std::slice::from_ref(&input)).unwrap();
+    let s = batch::run(&jobs, &store, |_, _| {}).unwrap();
+    assert_eq!(s.ingested, ["sim_201711081200"]);
+    assert_eq!(s.skipped.len(), 1, "{:?}", s.skipped);
+    let why = s.skipped[0].to_string();
+    assert!(why.contains("b/frames/coms_mi_le1b_ir1_ea_201711081200.png"), "{why}");
+    assert!(why.contains("frame id sim_201711081200 was already written in this run from") && why.contains("a/frames/"), "{why}");
+    // The stored frame is the first input's.
+    let meta = store.meta("sim_201711081200").unwrap();
+    assert!(meta.inputs.iter().all(|i| i.path.contains("/a/")), "{:?}", meta.inputs);
+    std::fs::remove_dir_all(&work).unwrap();
+}

@@ -1,14 +1,14 @@
-//! Readers on the full real files in ../shared/data (skipped with a message when absent).
+//! Readers on the full real files in ../shared/data (not in a fresh clone: these tests are
+//! ignored by default; run with
+//! `cargo test --release -p skycase-ingest --test real_data -- --ignored`).
 use std::path::{Path, PathBuf};
 
-fn shared(rel: &str) -> Option<PathBuf> {
+const NEEDS_SHARED: &str = "needs ../shared/data/real/coms-xrit; run with: cargo test -p skycase-ingest --test real_data -- --ignored";
+
+fn shared(rel: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found (no ../shared checkout)", p.display());
-        None
-    }
+    assert!(p.exists(), "{} not found: this test {NEEDS_SHARED}", p.display());
+    p
 }
 
 fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
@@ -18,8 +18,9 @@ fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs ../shared/data/real/coms-xrit; run with: cargo test -p skycase-ingest --test real_data -- --ignored"]
 fn coms_hrit_full_disk() {
-    let Some(d) = shared("real/coms-xrit/hrit-fd") else { return };
+    let d = shared("real/coms-xrit/hrit-fd");
     let mut paths = files(&d, "hrit");
     paths.reverse(); // any order
     let f = skycase_ingest::xrit::read_frame(&paths).unwrap();
@@ -39,8 +40,9 @@ fn coms_hrit_full_disk() {
 }
 
 #[test]
+#[ignore = "needs ../shared/data/real/coms-xrit; run with: cargo test -p skycase-ingest --test real_data -- --ignored"]
 fn coms_lrit_full_disk_and_enh() {
-    let Some(d) = shared("real/coms-xrit") else { return };
+    let d = shared("real/coms-xrit");
     for (sub, ext, w, h) in [("lrit-fd", "lrit", 2200, 2200), ("lrit-enh", "lrit", 1547, 1234)] {
         let f = skycase_ingest::xrit::read_frame(&files(&d.join(sub), ext)).unwrap();
         assert_eq!((f.meta.width, f.meta.height), (w, h));

@@ -66,9 +66,11 @@ pub struct Args {
     /// Model name (MLLM).
     #[arg(long)]
     model: Option<String>,
-    /// API key (MLLM); else SKYCASE_API_KEY or OPENAI_API_KEY. Never logged or stored.
+    /// Allow plain http:// to an MLLM endpoint that is not on this machine (the API key and
+    /// the images would travel unencrypted). The key itself comes from the environment only
+    /// (SKYCASE_API_KEY or OPENAI_API_KEY), never from a flag that `ps` and shell history show.
     #[arg(long)]
-    api_key: Option<String>,
+    allow_http: bool,
     /// Prompt template file (default: the study's prompt, satellite and month filled in).
     #[arg(long)]
     prompt: Option<PathBuf>,
@@ -273,14 +275,9 @@ fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[Fr
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let base_url = args.base_url.clone().or_else(|| env("SKYCASE_BASE_URL")).context("the MLLM captioner needs --base-url (or SKYCASE_BASE_URL)")?;
     let model = args.model.clone().or_else(|| env("SKYCASE_MODEL")).context("the MLLM captioner needs --model (or SKYCASE_MODEL)")?;
-    let api_key = args
-        .api_key
-        .clone()
-        .or_else(|| std::env::var("SKYCASE_API_KEY").ok())
-        .or_else(|| std::env::var("OPENAI_API_KEY").ok())
-        .filter(|k| !k.is_empty());
+    let api_key = env("SKYCASE_API_KEY").or_else(|| env("OPENAI_API_KEY"));
     if api_key.is_none() {
-        eprintln!("note: no API key (--api-key, SKYCASE_API_KEY, OPENAI_API_KEY): requests carry no Authorization");
+        eprintln!("note: no API key (SKYCASE_API_KEY or OPENAI_API_KEY in the environment): requests carry no Authorization");
     }
     let template = match &args.prompt {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading prompt {}", p.display()))?,
@@ -289,6 +286,9 @@ fn run_mllm(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: &[Fr
     let mut cfg = MllmConfig::new(base_url, model, api_key);
     cfg.timeout = Duration::from_secs(args.timeout_s.max(1));
     cfg.max_retries = args.max_retries;
+    cfg.allow_http = args.allow_http;
+    // Refused before any frame is loaded: plain http to another host needs --allow-http.
+    cfg.check_transport()?;
     let client = MllmClient::new(cfg, Some(captions.mllm_cache_dir()));
     let job = MllmRun { store, client: &client, template: &template, concurrency: args.concurrency };
     let pb = progress(todo.len());

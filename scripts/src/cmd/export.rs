@@ -2,8 +2,12 @@
 //!
 //! Sources: caption-text vectors of `frames.jsonl` (default), an image index of a frame list
 //! (`--index`), or a frame store's period index (`--store S [--periods …]`, written by
-//! `skycase embed --store`). The bundle is assembled in `<out>.partial/` and swapped into
-//! place at the end, so an interrupted export never leaves a half-written bundle behind the app.
+//! `skycase embed --store`). The bundle is assembled in a hidden staging folder beside
+//! `<out>` and swapped into place at the end (the old bundle is moved aside first and deleted
+//! last), so an interrupted export never leaves a half-written bundle behind the app. `<out>`
+//! is replaced only if it does not exist, is empty, or holds a skycase bundle: any other
+//! folder is refused before anything is written (see issue 12: a mistyped `--out` used to
+//! delete whatever it named).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -79,6 +83,64 @@ pub struct Args {
     periods: Vec<String>,
 }
 
+/// A hidden sibling of `out` named after it: `<parent>/.<name>.<tag>`.
+fn beside(out: &Path, tag: &str) -> PathBuf {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "bundle".into());
+    out.with_file_name(format!(".{name}.{tag}"))
+}
+
+/// Refuses an output folder that holds something other than a skycase bundle: it would be
+/// replaced, and with it whatever a mistyped path pointed at.
+fn check_replaceable(out: &Path) -> Result<()> {
+    let meta = match std::fs::metadata(out) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot inspect the output folder", out.display())),
+    };
+    if !meta.is_dir() {
+        bail!("--out {}: exists and is not a folder; refusing to replace it", out.display());
+    }
+    let mut entries = std::fs::read_dir(out).with_context(|| format!("{}: cannot list the output folder", out.display()))?;
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    let is_bundle = std::fs::read(out.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|v| v.get("format").and_then(|f| f.as_str()) == Some(FORMAT_NAME));
+    if !is_bundle {
+        bail!(
+            "--out {}: the folder is not empty and is not a skycase bundle (no manifest.json with \"format\": \"{FORMAT_NAME}\"); \
+             refusing to replace it: give a new or empty folder, or remove this one yourself",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Moves the finished bundle from `staging` to `out`: the old bundle (if any) is renamed
+/// aside first and deleted only after the new one is in place.
+fn swap_into_place(staging: &Path, out: &Path) -> Result<()> {
+    let old = beside(out, "skycase-old");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).with_context(|| format!("{}: cannot clear", old.display()))?;
+    }
+    let had_old = out.exists();
+    if had_old {
+        std::fs::rename(out, &old).with_context(|| format!("{}: cannot move the old bundle aside", out.display()))?;
+    }
+    if let Err(e) = std::fs::rename(staging, out) {
+        if had_old {
+            let _ = std::fs::rename(&old, out);
+        }
+        return Err(e).with_context(|| format!("{}: cannot move the bundle into place", out.display()));
+    }
+    if had_old {
+        std::fs::remove_dir_all(&old).with_context(|| format!("{}: cannot delete the old bundle", old.display()))?;
+    }
+    Ok(())
+}
+
 /// `index.json` written by `skycase embed`.
 #[derive(serde::Deserialize)]
 struct IndexInfo {
@@ -93,6 +155,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--word-chunks must be at least 1");
     }
     let kind = VectorKind::parse(&args.vectors)?;
+    check_replaceable(&args.out)?;
     let frames = if args.store.is_some() { Vec::new() } else { read_frames(&args.frames)? };
     let frames_dir = match &args.store {
         Some(store) => store.clone(),
@@ -113,7 +176,7 @@ pub fn run(args: Args) -> Result<()> {
     let config = read(&model_dir.join("config.json"))?;
     let weights = read(&model_dir.join("model.safetensors"))?;
 
-    let staging = args.out.with_extension("partial");
+    let staging = beside(&args.out, "skycase-partial");
     if staging.exists() {
         std::fs::remove_dir_all(&staging).with_context(|| format!("{}: cannot clear", staging.display()))?;
     }
@@ -179,10 +242,7 @@ pub fn run(args: Args) -> Result<()> {
         multilingual,
     };
     write_atomic(&staging.join("manifest.json"), manifest.to_json().as_bytes())?;
-    if args.out.exists() {
-        std::fs::remove_dir_all(&args.out).with_context(|| format!("{}: cannot replace", args.out.display()))?;
-    }
-    std::fs::rename(&staging, &args.out).with_context(|| format!("{}: cannot move the bundle into place", args.out.display()))?;
+    swap_into_place(&staging, &args.out)?;
     let words = &manifest.model.word_embeddings;
     eprintln!(
         "bundle {}: {} frames in {} shard(s), {:.1} MB to load before the first query, then per query the word-embedding chunks it needs (of {} × {:.0} kB)",

@@ -64,5 +64,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("  {e}");
         }
     }
+    let quarantined = store.quarantined();
+    if !quarantined.is_empty() {
+        eprintln!("quarantined (unreadable frame records, redone when their inputs are ingested again):");
+        for q in &quarantined {
+            eprintln!("  {q}");
+        }
+    }
+    // A run that stored nothing usable is a failure, whatever the reasons.
+    if summary.ingested.is_empty() && summary.unchanged.is_empty() {
+        if jobs.is_empty() {
+            anyhow::bail!("nothing to ingest: no files found under {}", args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        }
+        anyhow::bail!("nothing usable was written to {}: all {} inputs were skipped (reasons above)", store.root().display(), jobs.len());
+    }
     Ok(())
 }

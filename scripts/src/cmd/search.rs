@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use skycase_core::search::parse_months;
-use skycase_core::Filters;
+use anyhow::{anyhow, Result};
+use skycase_core::filters::{FilterArgs, Filters};
 use skycase_vocab::REGIONS;
 
 use crate::bundle::load_searcher;
@@ -24,7 +23,7 @@ pub struct Args {
     /// Print JSON (one object with the hits) instead of a table.
     #[arg(long)]
     json: bool,
-    /// Earliest UTC date (YYYY-MM-DD).
+    /// Earliest UTC date, YYYY-MM-DD (a real calendar date; bounds are inclusive).
     #[arg(long)]
     from: Option<String>,
     /// Latest UTC date (YYYY-MM-DD).
@@ -34,10 +33,10 @@ pub struct Args {
     /// names, comma-separated (e.g. "SON" or "dec,jan").
     #[arg(long)]
     months: Option<String>,
-    /// Only frames whose caption gives this region (exact name, e.g. "Kyushu (Japan)") …
+    /// Only frames whose caption gives this region (its name in any case, e.g. "Kyushu (Japan)") …
     #[arg(long)]
     region: Option<String>,
-    /// … or any region, this phenomenon (Snow, Clear, Cloudy, Rain, Typhoon).
+    /// … or any region, this phenomenon (Snow, Clear, Cloudy, Rain, Typhoon; any case).
     #[arg(long)]
     phenomenon: Option<String>,
     /// Query language: `ko` sends the query to the multilingual encoder even without Hangul
@@ -47,18 +46,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let region = match &args.region {
-        Some(name) => Some(
-            skycase_vocab::region_index(name)
-                .with_context(|| format!("region '{name}' is not one of: {}", REGIONS.join(", ")))?,
-        ),
-        None => None,
-    };
-    let months = match &args.months {
-        Some(spec) => parse_months(spec).with_context(|| format!("--months {spec:?}"))?,
-        None => vec![],
-    };
-    let filters = Filters { from: args.from.clone(), to: args.to.clone(), months, region, phenomenon: args.phenomenon.clone() };
+    let raw = FilterArgs { from: args.from.clone(), to: args.to.clone(), months: args.months.clone(), region: args.region.clone(), phenomenon: args.phenomenon.clone() };
+    // The filters are checked before the bundle loads: a typo is reported at once, naming its flag.
+    let filters = Filters::parse(&raw).map_err(|e| match e {
+        skycase_core::Error::Filter { key, value, reason } => anyhow!("--{key} {value:?}: {reason}"),
+        e => e.into(),
+    })?;
     let mut searcher = load_searcher(&args.bundle)?;
     match args.lang.as_deref() {
         None | Some("en") => {}

@@ -1,14 +1,32 @@
 //! `skycase serve`: a small static file server for the built app, bound to 127.0.0.1.
 //!
-//! Compressible files (wasm, js, json, the encoder) are sent gzip-compressed when the
-//! browser accepts it; compressed bodies are cached in memory.
+//! Contract:
+//! - One thread per connection, at most `--max-connections` at once (further connections
+//!   get `503` and are closed); every socket has read and write timeouts, so clients that
+//!   stop reading a large file hold only their own thread, never the others' requests.
+//! - `GET` and `HEAD` (same headers, `Content-Length` included, no body); any other method
+//!   is `405` with `Allow: GET, HEAD`. HTTP/1.1 keep-alive.
+//! - A single byte range (`Range: bytes=a-b`, `a-`, `-n`) is answered `206` with
+//!   `Content-Range`; one that lies past the end is `416`; several ranges get the whole
+//!   file (`200`), as RFC 9110 allows.
+//! - Paths are percent-decoded, may not climb out with `..`, and the file is resolved with
+//!   symlinks followed and must still lie under the served folder (`403` otherwise).
+//! - Every answer carries `X-Content-Type-Options: nosniff` and a strict
+//!   `Content-Security-Policy` ([`policy`]); an HTML page's policy lists the sha256 of each of
+//!   its inline scripts, and `frame-ancestors` comes from `--frame-ancestors`.
+//! - Compressible files (wasm, js, json, the encoder) are sent gzip-compressed when the
+//!   browser accepts it and asks for no range; compressed bodies are cached in memory.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use sha2::Digest;
 
 /// Arguments of `skycase serve`.
 #[derive(clap::Args)]
@@ -23,10 +41,30 @@ pub struct Args {
     /// transferred bytes with it).
     #[arg(long)]
     log_requests: bool,
+    /// Who may show the app in a frame: the CSP `frame-ancestors` sources, e.g. "'self'"
+    /// or "'self' https://blog.example.org". The default `*` lets any page embed it (the
+    /// README's `?embed=1` iframe); the app itself holds no secrets a frame could steal.
+    #[arg(long, default_value = "*")]
+    frame_ancestors: String,
+    /// Connections served at once; more are answered 503 and closed.
+    #[arg(long, default_value_t = 64)]
+    max_connections: usize,
+    /// Seconds a connection may wait for the client's next bytes, or for the client to take
+    /// ours, before it is closed.
+    #[arg(long, default_value_t = 30)]
+    timeout_secs: u64,
 }
 
 /// Gzip bodies by file version: path, size and modification time.
 type GzCache = Mutex<HashMap<(PathBuf, usize, Option<std::time::SystemTime>), Arc<Vec<u8>>>>;
+
+/// What every connection thread shares.
+struct Site {
+    root: PathBuf,
+    gz: GzCache,
+    log: bool,
+    frame_ancestors: String,
+}
 
 fn mime(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
@@ -46,9 +84,28 @@ fn compressible(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("html" | "js" | "css" | "json" | "wasm" | "gguf" | "skyshard" | "svg"))
 }
 
-/// Maps a URL path onto a file under `root`, refusing anything that climbs out of it.
+/// Decodes `%XX` escapes; `None` for a broken escape, bytes that are not UTF-8, or a NUL.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().filter(|s| !s.contains('\0'))
+}
+
+/// Maps a URL path onto a file under `root`, refusing anything that climbs out of it by
+/// `..` (symlinks are checked by [`confined`]).
 fn resolve(root: &Path, url: &str) -> Option<PathBuf> {
-    let path = url.split(['?', '#']).next().unwrap_or("/");
+    let path = percent_decode(url.split(['?', '#']).next().unwrap_or("/"))?;
     let mut out = root.to_path_buf();
     for c in Path::new(path.trim_start_matches('/')).components() {
         match c {
@@ -63,58 +120,295 @@ fn resolve(root: &Path, url: &str) -> Option<PathBuf> {
     Some(out)
 }
 
+/// Where a resolved path leads.
+#[derive(Debug, PartialEq)]
+enum Found {
+    /// A file under the root (its real path, symlinks followed).
+    File(PathBuf),
+    /// Nothing there (or a folder without index.html).
+    Missing,
+    /// It exists, but symlinks lead out of the served folder.
+    Outside,
+}
+
+/// Follows symlinks and checks that the file still lies under `root` (itself canonical).
+fn confined(root: &Path, path: &Path) -> Found {
+    match path.canonicalize() {
+        Ok(real) if !real.starts_with(root) => Found::Outside,
+        Ok(real) if real.is_file() => Found::File(real),
+        _ => Found::Missing,
+    }
+}
+
+/// A `Range` header against a body of `len` bytes: `None` to send the whole body,
+/// `Some(Ok(start..end))` for one satisfiable range, `Some(Err(()))` for 416.
+fn byte_range(header: &str, len: usize) -> Option<std::result::Result<std::ops::Range<usize>, ()>> {
+    let spec = header.trim().strip_prefix("bytes=")?.trim();
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    let num = |s: &str| if s.bytes().all(|c| c.is_ascii_digit()) { s.parse::<u64>().ok() } else { None };
+    let range = if a.is_empty() {
+        // The last n bytes.
+        let n = usize::try_from(num(b)?).unwrap_or(usize::MAX);
+        if n == 0 {
+            return Some(Err(()));
+        }
+        len.saturating_sub(n)..len
+    } else {
+        let start = usize::try_from(num(a)?).unwrap_or(usize::MAX);
+        let end = match b {
+            "" => len,
+            b => {
+                let last = usize::try_from(num(b)?).unwrap_or(usize::MAX);
+                if last < start {
+                    // "bytes=5-2" is invalid: ignored, not unsatisfiable.
+                    return None;
+                }
+                last.saturating_add(1).min(len)
+            }
+        };
+        start..end
+    };
+    if range.start >= len || range.is_empty() {
+        return Some(Err(()));
+    }
+    Some(Ok(range))
+}
+
+/// Base64 (standard alphabet, padded), for CSP hash sources.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ABC[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// `'sha256-…'` of each inline `<script>` body in an HTML page (the exact bytes between
+/// the tags, as browsers hash them). Scripts with a `src` are left out.
+fn inline_script_hashes(html: &str) -> Vec<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut hashes = Vec::new();
+    let mut at = 0;
+    while let Some(open) = lower[at..].find("<script").map(|i| at + i) {
+        let Some(tag_end) = lower[open..].find('>').map(|i| open + i + 1) else { break };
+        let Some(close) = lower[tag_end..].find("</script").map(|i| tag_end + i) else { break };
+        let tag = &lower[open..tag_end];
+        if !tag.contains(" src=") && !tag.contains("\tsrc=") && !tag.contains("\nsrc=") {
+            let digest = sha2::Sha256::digest(&html.as_bytes()[tag_end..close]);
+            hashes.push(format!("'sha256-{}'", base64(&digest)));
+        }
+        at = close;
+    }
+    hashes
+}
+
+/// The Content-Security-Policy header: same-origin everything, wasm compilation allowed
+/// (`'wasm-unsafe-eval'`, never `'unsafe-eval'`), no inline script but the listed hashes,
+/// no plugins, and `frame-ancestors` as configured (it cannot be set by a meta tag).
+fn policy(script_hashes: &[String], frame_ancestors: &str) -> String {
+    let mut script = String::from("'self' 'wasm-unsafe-eval'");
+    for h in script_hashes {
+        script.push(' ');
+        script.push_str(h);
+    }
+    format!(
+        "default-src 'self'; script-src {script}; connect-src 'self'; img-src 'self'; style-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
+}
+
 pub fn run(args: Args) -> Result<()> {
     let root = args.dir.canonicalize().with_context(|| format!("{}: nothing to serve (build the app first)", args.dir.display()))?;
-    let server = tiny_http::Server::http(("127.0.0.1", args.port)).map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-    let addr = server.server_addr().to_ip().context("no address")?;
+    if args.frame_ancestors.contains([';', ',', '\r', '\n']) {
+        anyhow::bail!("--frame-ancestors {:?}: a list of CSP sources separated by spaces (no ';' or ',')", args.frame_ancestors);
+    }
+    let listener = TcpListener::bind(("127.0.0.1", args.port)).with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let addr = listener.local_addr().context("no address")?;
     println!("skycase is served on http://{addr}/ (Ctrl-C stops)");
     std::io::stdout().flush().ok();
-    let server = Arc::new(server);
-    let gz_cache: Arc<GzCache> = Arc::default();
-    let workers: Vec<_> = (0..4)
-        .map(|_| {
-            let (server, root, cache, log) = (server.clone(), root.clone(), gz_cache.clone(), args.log_requests);
-            std::thread::spawn(move || {
-                for req in server.incoming_requests() {
-                    let _ = respond(req, &root, &cache, log);
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+    let site = Arc::new(Site { root, gz: GzCache::default(), log: args.log_requests, frame_ancestors: args.frame_ancestors });
+    let timeout = Duration::from_secs(args.timeout_secs.max(1));
+    let open = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let _ = stream.set_read_timeout(Some(timeout));
+        let _ = stream.set_write_timeout(Some(timeout));
+        if open.fetch_add(1, Ordering::SeqCst) >= args.max_connections {
+            open.fetch_sub(1, Ordering::SeqCst);
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n");
+            continue;
+        }
+        let (site, count) = (site.clone(), open.clone());
+        let spawned = std::thread::Builder::new().name("serve".into()).spawn(move || {
+            let _ = connection(stream, &site);
+            count.fetch_sub(1, Ordering::SeqCst);
+        });
+        if spawned.is_err() {
+            // Out of threads: the connection was dropped with the closure.
+            open.fetch_sub(1, Ordering::SeqCst);
+        }
     }
     Ok(())
 }
 
-fn respond(req: tiny_http::Request, root: &Path, cache: &GzCache, log: bool) -> std::io::Result<()> {
-    let header = |k: &str, v: &str| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header");
-    let Some(path) = resolve(root, req.url()) else {
-        return req.respond(tiny_http::Response::from_string("bad path").with_status_code(400));
-    };
-    let Ok(body) = std::fs::read(&path) else {
-        return req.respond(tiny_http::Response::from_string("not found").with_status_code(404));
-    };
-    let gzip_ok = req
-        .headers()
-        .iter()
-        .any(|h| h.field.equiv("Accept-Encoding") && h.value.as_str().contains("gzip"));
-    let mut headers = vec![header("Content-Type", mime(&path)), header("Cache-Control", "no-cache")];
-    let body = if gzip_ok && compressible(&path) {
-        headers.push(header("Content-Encoding", "gzip"));
-        gzipped(cache, &path, &body).as_ref().clone()
-    } else {
-        body
-    };
-    if log {
-        println!("served 200 {} {}", body.len(), req.url());
-        std::io::stdout().flush().ok();
+/// One parsed request head.
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    keep_alive: bool,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
-    let mut resp = tiny_http::Response::from_data(body);
-    for h in headers {
-        resp.add_header(h);
+}
+
+/// Reads one request head (request line and headers, at most 64 KiB); `Ok(None)` when the
+/// client closed the connection between requests.
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let mut limited = reader.take(64 * 1024);
+    let mut line = String::new();
+    if limited.read_line(&mut line)? == 0 {
+        return Ok(None);
     }
-    req.respond(resp)
+    let mut parts = line.split_ascii_whitespace();
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next()) else { return Err(bad("bad request line")) };
+    let (method, target, version) = (method.to_string(), target.to_string(), version.to_string());
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if limited.read_line(&mut line)? == 0 {
+            return Err(bad("headers cut short"));
+        }
+        let l = line.trim_end_matches(['\r', '\n']);
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(':').ok_or_else(|| bad("bad header"))?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let connection = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("Connection")).map(|(_, v)| v.to_ascii_lowercase());
+    let keep_alive = match version.as_str() {
+        "HTTP/1.1" => connection.as_deref() != Some("close"),
+        _ => connection.as_deref() == Some("keep-alive"),
+    };
+    Ok(Some(Request { method, target, headers, keep_alive }))
+}
+
+fn connection(stream: TcpStream, site: &Site) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    loop {
+        let req = match read_request(&mut reader) {
+            Ok(Some(req)) => req,
+            Ok(None) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                let _ = writer.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        // A request body (not expected for GET/HEAD) would be read as the next request:
+        // close after answering anything that announces one.
+        let has_body = req.header("Content-Length").is_some_and(|v| v != "0") || req.header("Transfer-Encoding").is_some();
+        let keep_alive = req.keep_alive && !has_body;
+        respond(&mut writer, &req, site, keep_alive)?;
+        if !keep_alive {
+            return Ok(());
+        }
+    }
+}
+
+fn respond(out: &mut TcpStream, req: &Request, site: &Site, keep_alive: bool) -> std::io::Result<()> {
+    let mut headers: Vec<(&str, String)> = vec![("X-Content-Type-Options", "nosniff".into())];
+    let mut send = |status: &str, mut headers: Vec<(&str, String)>, body: &[u8], head_only: bool| -> std::io::Result<()> {
+        headers.push(("Content-Length", body.len().to_string()));
+        headers.push(("Connection", if keep_alive { "keep-alive" } else { "close" }.into()));
+        let mut head = format!("HTTP/1.1 {status}\r\n");
+        for (k, v) in &headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        if site.log {
+            println!("served {} {} {}", &status[..3], if head_only { 0 } else { body.len() }, req.target);
+            std::io::stdout().flush().ok();
+        }
+        out.write_all(head.as_bytes())?;
+        if !head_only {
+            out.write_all(body)?;
+        }
+        out.flush()
+    };
+    let plain = |headers: &mut Vec<(&str, String)>| {
+        headers.push(("Content-Type", "text/plain; charset=utf-8".into()));
+        headers.push(("Content-Security-Policy", policy(&[], &site.frame_ancestors)));
+    };
+    let head_only = match req.method.as_str() {
+        "GET" => false,
+        "HEAD" => true,
+        _ => {
+            plain(&mut headers);
+            headers.push(("Allow", "GET, HEAD".into()));
+            return send("405 Method Not Allowed", headers, b"only GET and HEAD\n", false);
+        }
+    };
+    let Some(path) = resolve(&site.root, &req.target) else {
+        plain(&mut headers);
+        return send("400 Bad Request", headers, b"bad path\n", head_only);
+    };
+    let real = match confined(&site.root, &path) {
+        Found::File(real) => real,
+        Found::Outside => {
+            plain(&mut headers);
+            return send("403 Forbidden", headers, b"outside the served folder\n", head_only);
+        }
+        Found::Missing => {
+            plain(&mut headers);
+            return send("404 Not Found", headers, b"not found\n", head_only);
+        }
+    };
+    let Ok(body) = std::fs::read(&real) else {
+        plain(&mut headers);
+        return send("404 Not Found", headers, b"not found\n", head_only);
+    };
+    let hashes = if mime(&path).starts_with("text/html") { inline_script_hashes(&String::from_utf8_lossy(&body)) } else { vec![] };
+    headers.push(("Content-Type", mime(&path).into()));
+    headers.push(("Content-Security-Policy", policy(&hashes, &site.frame_ancestors)));
+    headers.push(("Cache-Control", "no-cache".into()));
+    headers.push(("Accept-Ranges", "bytes".into()));
+    if let Some(range) = req.header("Range").and_then(|r| byte_range(r, body.len())) {
+        return match range {
+            Ok(r) => {
+                headers.push(("Content-Range", format!("bytes {}-{}/{}", r.start, r.end - 1, body.len())));
+                send("206 Partial Content", headers, &body[r], head_only)
+            }
+            Err(()) => {
+                headers.retain(|(k, _)| *k != "Content-Type");
+                headers.push(("Content-Range", format!("bytes */{}", body.len())));
+                send("416 Range Not Satisfiable", headers, b"", head_only)
+            }
+        };
+    }
+    let gzip_ok = req.header("Accept-Encoding").is_some_and(|v| v.contains("gzip"));
+    if gzip_ok && compressible(&path) {
+        headers.push(("Content-Encoding", "gzip".into()));
+        headers.push(("Vary", "Accept-Encoding".into()));
+        let gz = gzipped(&site.gz, &real, &body);
+        return send("200 OK", headers, gz.as_slice(), head_only);
+    }
+    send("200 OK", headers, &body, head_only)
 }
 
 /// The gzip body of a file, compressed once per file version (path, size, mtime). The lock is
@@ -142,6 +436,44 @@ mod tests {
         assert_eq!(resolve(root, "/bundle/manifest.json?x=1"), Some(root.join("bundle/manifest.json")));
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/a/../../b"), None);
+        // Escapes are decoded before the check, not after.
+        assert_eq!(resolve(root, "/%2e%2e/etc/passwd"), None);
+        assert_eq!(resolve(root, "/thumbs/a%20b.png"), Some(root.join("thumbs/a b.png")));
+        assert_eq!(resolve(root, "/a%00b"), None);
+        assert_eq!(resolve(root, "/a%zz"), None);
+    }
+
+    #[test]
+    fn byte_ranges_follow_rfc_9110() {
+        assert_eq!(byte_range("bytes=0-9", 100), Some(Ok(0..10)));
+        assert_eq!(byte_range("bytes=90-", 100), Some(Ok(90..100)));
+        assert_eq!(byte_range("bytes=-10", 100), Some(Ok(90..100)));
+        assert_eq!(byte_range("bytes=-1000", 100), Some(Ok(0..100)));
+        assert_eq!(byte_range("bytes=95-200", 100), Some(Ok(95..100)));
+        assert_eq!(byte_range("bytes=100-", 100), Some(Err(())));
+        assert_eq!(byte_range("bytes=-0", 100), Some(Err(())));
+        assert_eq!(byte_range("bytes=0-0", 0), Some(Err(())));
+        // Ignored: several ranges, other units, nonsense.
+        assert_eq!(byte_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(byte_range("items=0-1", 100), None);
+        assert_eq!(byte_range("bytes=5-2", 100), None);
+        assert_eq!(byte_range("bytes=a-b", 100), None);
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, coded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64(plain.as_bytes()), coded);
+        }
+    }
+
+    #[test]
+    fn inline_scripts_are_hashed_and_external_ones_are_not() {
+        // sha256("alert(1)") in base64, as `echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64` gives.
+        let html = "<head><script>alert(1)</script><script src=\"./a.js\"></script><SCRIPT type=module>alert(1)</SCRIPT></head>";
+        let expect = "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='";
+        assert_eq!(inline_script_hashes(html), [expect, expect]);
+        assert!(policy(&inline_script_hashes(html), "*").contains(&format!("script-src 'self' 'wasm-unsafe-eval' {expect} {expect};")));
     }
 
     #[test]

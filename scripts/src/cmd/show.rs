@@ -45,6 +45,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 if m.complete { "" } else { "\tincomplete" }
             );
         }
+        for q in store.quarantined() {
+            eprintln!("quarantined: {q}");
+        }
         return Ok(());
     }
     let first = args.frame.first().context("give a frame id or a file path (or --list)")?;
