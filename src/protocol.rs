@@ -9,8 +9,16 @@ pub use skycase_core::Filters;
 pub enum ToWorker {
     /// Download and verify the bundle under `base` (e.g. `bundle/`), then build the encoder.
     Load { base: String },
-    /// Rank frames for a text query.
-    Query { id: u32, text: String, k: usize, filters: Filters },
+    /// Rank frames for a text query. `lang: Some("ko")` sends it to the multilingual encoder
+    /// even without Hangul (`?lang=ko`); a query with Hangul goes there anyway.
+    Query {
+        id: u32,
+        text: String,
+        k: usize,
+        filters: Filters,
+        #[serde(default)]
+        lang: Option<String>,
+    },
     /// Rank frames by similarity to one frame's own embedding ("more like this").
     Similar { id: u32, shard: usize, frame: usize, vector: usize, k: usize, filters: Filters },
     /// Benchmark: time `reps` exact top-20 scans of a synthetic int8 shard.
@@ -46,9 +54,18 @@ pub enum FromWorker {
     Progress { stage: String, loaded: u64, total: u64 },
     /// The bundle is verified and the encoder built.
     Ready { frames: usize, periods: Vec<String>, vectors: String, init_ms: f64, bytes: u64 },
-    /// Ranked results of query `id`.
+    /// Ranked results of query `id`; `encoder` names the text encoder that embedded it
+    /// (`minilm` or `multilingual`; empty for "more like this").
     /// `nothing_close`: no hit is a case like the query; the hits are the nearest ones.
-    Results { id: u32, hits: Vec<HitOut>, encode_ms: f64, rank_ms: f64, nothing_close: bool },
+    Results {
+        id: u32,
+        hits: Vec<HitOut>,
+        encode_ms: f64,
+        rank_ms: f64,
+        nothing_close: bool,
+        #[serde(default)]
+        encoder: String,
+    },
     /// Milliseconds of each benchmark scan.
     BenchRank { ms: Vec<f64> },
     /// Loading failed, or query `id` failed.

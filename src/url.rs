@@ -24,6 +24,9 @@ pub struct UrlState {
     pub lang: Lang,
     /// A result to bring into view once shown (`#<frame id>`, from an embed's link out).
     pub focus: Option<String>,
+    /// `lang` as given in the address, if at all (`ko`: every query goes to the multilingual
+    /// encoder, not only those with Hangul in them).
+    pub query_lang: Option<String>,
 }
 
 fn current_url() -> Option<Url> {
@@ -41,6 +44,7 @@ pub fn read() -> UrlState {
         lang: Lang::detect(Some(&params)),
         embed: params.get("embed").is_some_and(|v| v == "1" || v == "true"),
         focus: hash.strip_prefix('#').filter(|h| !h.is_empty()).map(str::to_string),
+        query_lang: params.get("lang").map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty()),
     }
 }
 

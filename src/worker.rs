@@ -12,6 +12,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::bundle::{sha256_hex, StreamCheck};
 use skycase_core::rank::Hit;
 use skycase_core::load::{StartupFiles, SHARD_ROLE};
+use skycase_core::search::TextSide;
 use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -27,6 +28,8 @@ thread_local! {
     static CACHE: RefCell<BundleCache> = const { RefCell::new(BundleCache(None)) };
     /// Whether the background download of the remaining word-embedding chunks has begun.
     static PREFETCH_STARTED: Cell<bool> = const { Cell::new(false) };
+    /// Whether the multilingual encoder's files are being downloaded.
+    static MULTILINGUAL_LOADING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// After the first answer, the rest of the word-embedding table is fetched once the page has
@@ -70,11 +73,13 @@ pub fn start() {
                     post(&FromWorker::Error { id: None, message });
                 }
             }),
-            Ok(ToWorker::Query { id, text, k, filters }) => spawn_local(async move {
-                let answered = query(&text, k, &filters).await;
+            Ok(ToWorker::Query { id, text, k, filters, lang }) => spawn_local(async move {
+                let answered = query(&text, k, &filters, lang.as_deref() == Some("ko")).await;
                 let ok = answered.is_ok();
                 post(&match answered {
-                    Ok((hits, encode_ms, rank_ms, nothing_close)) => FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close },
+                    Ok((hits, encode_ms, rank_ms, nothing_close, side)) => {
+                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into() }
+                    }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
                 if ok {
@@ -83,7 +88,7 @@ pub fn start() {
             }),
             Ok(ToWorker::Similar { id, shard, frame, vector, k, filters }) => {
                 post(&match similar(shard, frame, vector, k, &filters) {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false },
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new() },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }
@@ -286,12 +291,17 @@ async fn download_chunks(base: &str, chunks: &[(usize, FileEntry)]) -> Result<Ve
     Ok(out)
 }
 
-/// Adds downloaded chunks to the word table, which checks each against the manifest, and
-/// caches those that came from the network.
+/// Adds downloaded chunks to the main encoder's word table, which checks each against the
+/// manifest, and caches those that came from the network.
 fn insert_chunks(searcher: &mut Searcher, chunks: Vec<Chunk>) -> Result<(), String> {
+    insert_chunks_of(searcher, TextSide::Primary, chunks)
+}
+
+/// As [`insert_chunks`], into the word table of `side`'s encoder.
+fn insert_chunks_of(searcher: &mut Searcher, side: TextSide, chunks: Vec<Chunk>) -> Result<(), String> {
     let cache = cache();
     for Chunk { k, url, bytes, keep } in chunks {
-        searcher.insert_chunk(k, bytes).map_err(|e| e.to_string())?;
+        searcher.insert_chunk_of(side, k, bytes).map_err(|e| e.to_string())?;
         if let Some(resp) = keep {
             cache.put(&url, resp);
         }
@@ -299,9 +309,49 @@ fn insert_chunks(searcher: &mut Searcher, chunks: Vec<Chunk>) -> Result<(), Stri
     Ok(())
 }
 
-/// The manifest entries of chunks `ks`.
+/// The manifest entries of chunks `ks` of the main encoder's table.
 fn chunk_files(searcher: &Searcher, ks: Vec<usize>) -> Vec<(usize, FileEntry)> {
     ks.into_iter().filter_map(|k| Some((k, searcher.word_embeddings().chunk_file(k)?.clone()))).collect()
+}
+
+/// The manifest entries of chunks `ks` of `side`'s table.
+fn chunk_files_of(searcher: &Searcher, side: TextSide, ks: Vec<usize>) -> Result<Vec<(usize, FileEntry)>, String> {
+    let table = searcher.word_embeddings_of(side).map_err(|e| e.to_string())?;
+    Ok(ks.into_iter().filter_map(|k| Some((k, table.chunk_file(k)?.clone()))).collect())
+}
+
+/// Loads the multilingual encoder (tokenizer, 12 layers, projection; checked against the
+/// manifest and cached like every bundle file) unless it is loaded, once however many
+/// queries ask at the same time.
+async fn ensure_multilingual() -> Result<(), String> {
+    loop {
+        if with_searcher(|s| Ok(s.multilingual_loaded()))? {
+            return Ok(());
+        }
+        if !MULTILINGUAL_LOADING.with(|l| l.replace(true)) {
+            let loaded = load_multilingual().await;
+            MULTILINGUAL_LOADING.with(|l| l.set(false));
+            return loaded;
+        }
+        let wait = Promise::new(&mut |resolve, _| {
+            let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50);
+        });
+        let _ = JsFuture::from(wait).await;
+    }
+}
+
+async fn load_multilingual() -> Result<(), String> {
+    let t0 = now_ms();
+    let base = BASE.with(|b| b.borrow().clone());
+    let files = with_searcher(|s| s.multilingual_files().map_err(|e| e.to_string()))?;
+    let urls: Vec<String> = files.iter().map(|f| format!("{base}{}", f.path)).collect();
+    let mut bytes = Vec::with_capacity(3);
+    for (entry, source) in files.iter().zip(sources(&urls).await) {
+        bytes.push(read_file(&base, entry, source, |_| {}).await?);
+    }
+    with_searcher_mut(|s| s.load_multilingual(&bytes[0], &bytes[1], &bytes[2]).map_err(|e| e.to_string()))?;
+    web_sys::console::debug_1(&format!("skycase worker: multilingual encoder loaded in {:.0} ms", now_ms() - t0).into());
+    Ok(())
 }
 
 async fn load(base: &str) -> Result<(), String> {
@@ -465,19 +515,24 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
     })
 }
 
-/// Fetches the word-embedding chunks the query's tokens need (if any are missing), then
+/// Picks the text encoder (the multilingual one for Hangul or `korean`, loading it on first
+/// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks.
-async fn query(text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool), String> {
-    let needed = with_searcher(|s| Ok(chunk_files(s, s.missing_chunks(text).map_err(|e| e.to_string())?)))?;
+async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide), String> {
+    let side = with_searcher(|s| Ok(s.pick_side(text, korean)))?;
+    if side == TextSide::Multilingual {
+        ensure_multilingual().await?;
+    }
+    let needed = with_searcher(|s| chunk_files_of(s, side, s.missing_chunks_on(side, text).map_err(|e| e.to_string())?))?;
     if !needed.is_empty() {
         let base = BASE.with(|b| b.borrow().clone());
         let chunks = download_chunks(&base, &needed).await?;
-        with_searcher_mut(|s| insert_chunks(s, chunks))?;
+        with_searcher_mut(|s| insert_chunks_of(s, side, chunks))?;
     }
     with_searcher(|searcher| {
-        let answer = searcher.search(text, k, filters, now_ms).map_err(|e| e.to_string())?;
+        let answer = searcher.search_on(side, text, k, filters, now_ms).map_err(|e| e.to_string())?;
         let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
-        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close))
+        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close, side))
     })
 }
 

@@ -4,13 +4,16 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use skycase_core::load::StartupFiles;
+use skycase_core::search::TextSide;
 use skycase_core::{FileEntry, Manifest, Searcher};
 
 use crate::util::read;
 
 /// Reads `manifest.json` and the files the search needs, verifies their sizes and hashes,
 /// and builds the searcher — exactly what the browser worker does after downloading — with
-/// every word-embedding chunk loaded (the browser fetches them per query).
+/// every word-embedding chunk loaded (the browser fetches them per query), and the
+/// multilingual encoder too if the bundle has one (the browser loads it on the first Korean
+/// query).
 pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     let manifest_path = dir.join("manifest.json");
     let manifest = Manifest::from_json(&read(&manifest_path)?).with_context(|| format!("bundle {}", dir.display()))?;
@@ -22,6 +25,7 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     let files = StartupFiles::of(&manifest)?;
     let bytes = files.entries().into_iter().map(load).collect::<Result<Vec<_>>>()?;
     let chunks = manifest.model.word_embeddings.chunks.clone();
+    let multilingual_chunks = manifest.multilingual.as_ref().map(|m| m.word_embeddings.chunks.clone());
     let mut searcher = files.build(manifest, bytes)?;
     // For measuring what region binding does (docs/alignment.md); the default binds.
     if std::env::var_os("SKYCASE_NO_REGION_BINDING").is_some_and(|v| v == "1") {
@@ -29,6 +33,16 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     }
     for (k, chunk) in chunks.iter().enumerate() {
         searcher.insert_chunk(k, read(&dir.join(&chunk.path))?).with_context(|| format!("bundle {}", dir.display()))?;
+    }
+    if let Some(chunks) = multilingual_chunks {
+        let [tok, enc, proj] = searcher.multilingual_files()?;
+        let (tok, enc, proj) = (load(&tok)?, load(&enc)?, load(&proj)?);
+        searcher.load_multilingual(&tok, &enc, &proj).with_context(|| format!("bundle {}", dir.display()))?;
+        for (k, chunk) in chunks.iter().enumerate() {
+            searcher
+                .insert_chunk_of(TextSide::Multilingual, k, read(&dir.join(&chunk.path))?)
+                .with_context(|| format!("bundle {}", dir.display()))?;
+        }
     }
     Ok(searcher)
 }

@@ -118,7 +118,8 @@ export function nativeSearch(text, bundle = BUNDLE) {
 /** Waits until the app's cache (there must be exactly one `skycase-` cache: the service
  *  worker and the search worker name it alike) holds everything a visit needs offline: the
  *  page shell, the search worker's script and wasm, and every bundle file the worker loads,
- *  including all word-embedding chunks (those no query needed yet arrive in the background).
+ *  including all word-embedding chunks (those no query needed yet arrive in the background);
+ *  the multilingual encoder's files are cached only once a Korean query has needed them.
  *  Resolves to the number of chunks. */
 export async function waitUntilOfflineReady(page, timeout = 60000) {
   const deadline = Date.now() + timeout;
@@ -128,7 +129,7 @@ export async function waitUntilOfflineReady(page, timeout = 60000) {
       const names = (await caches.keys()).filter((n) => n.startsWith('skycase-'));
       const cache = names.length === 1 && await caches.open(names[0]);
       const chunks = manifest.model.word_embeddings.chunks.map((c) => `./bundle/${c.path}`);
-      const bundle = ['manifest.json', ...manifest.files.filter((f) => f.role !== 'thumbnail').map((f) => f.path),
+      const bundle = ['manifest.json', ...manifest.files.filter((f) => f.role !== 'thumbnail' && !f.role.startsWith('multilingual-')).map((f) => f.path),
         ...manifest.shards.map((s) => s.path)].map((p) => `./bundle/${p}`);
       const app = ['./', './style.css', './app.js', './app_bg.wasm', './worker_loader.js', './worker.js', './worker_bg.wasm'];
       const missing = [];

@@ -9,11 +9,18 @@
 //! shards/<period>.skyshard  one shard per period (see crate::shard)
 //! thumbs/<id>.png        thumbnails
 //! overlay.json           optional: coastlines and region outlines per image grid (see crate::overlay)
+//! multilingual/          optional: the encoder of Korean queries (multilingual-e5-small), loaded
+//!   tokenizer.unigram    only when a query needs it: Unigram pieces (see crate::unigram)
+//!   encoder.gguf         its 12 layers, 4-bit
+//!   projection.safetensors  its own map into the joint space
+//!   words/<k>.q4_0       its word rows in chunks, fetched per query
 //! ```
 //! Readers check the format version first, then each file's size and hash as it arrives.
 //!
 //! Version 2 moved the word-embedding table out of `encoder.gguf` into chunk files listed
-//! under `model.word_embeddings`.
+//! under `model.word_embeddings`. The optional `multilingual` entry (a second [`ModelInfo`],
+//! its files under the `multilingual-*` roles) leaves version-2 readers that ignore it
+//! working on English queries.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,6 +32,15 @@ pub const FORMAT_VERSION: u32 = 2;
 
 /// The `format` string every manifest carries.
 pub const FORMAT_NAME: &str = "skycase-bundle";
+
+/// Roles of the multilingual encoder's files: loaded on the first query that needs it.
+pub const MULTILINGUAL_TOKENIZER: &str = "multilingual-tokenizer";
+/// See [`MULTILINGUAL_TOKENIZER`].
+pub const MULTILINGUAL_ENCODER: &str = "multilingual-encoder";
+/// See [`MULTILINGUAL_TOKENIZER`].
+pub const MULTILINGUAL_PROJECTION: &str = "multilingual-projection";
+/// Role of the multilingual encoder's word-embedding chunks.
+pub const MULTILINGUAL_WORDS: &str = "multilingual-word-embeddings";
 
 /// What the text side of the bundle is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +125,10 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     /// The shards, oldest first.
     pub shards: Vec<ShardEntry>,
+    /// The second text encoder, for queries the first does not read (Korean); its files are
+    /// in `files` under the `multilingual-*` roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multilingual: Option<ModelInfo>,
 }
 
 impl Manifest {
@@ -155,9 +175,16 @@ impl Manifest {
     /// projection and all shards. Thumbnails and word-embedding chunks load as queries
     /// need them, the overlay on the page once the index is ready.
     pub fn startup_bytes(&self) -> u64 {
-        let later = |f: &&FileEntry| f.role == "thumbnail" || f.role == crate::overlay::OVERLAY_ROLE;
+        let later = |f: &&FileEntry| f.role == "thumbnail" || f.role == crate::overlay::OVERLAY_ROLE || f.role.starts_with("multilingual-");
         let files: u64 = self.files.iter().filter(|f| !later(f)).map(|f| f.bytes).sum();
         files + self.shards.iter().map(|s| s.bytes).sum::<u64>()
+    }
+
+    /// Bytes the first query that needs the multilingual encoder loads before its word
+    /// chunks: tokenizer, encoder and projection (0 without a multilingual encoder).
+    pub fn multilingual_bytes(&self) -> u64 {
+        let roles = [MULTILINGUAL_TOKENIZER, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION];
+        self.files.iter().filter(|f| roles.contains(&f.role.as_str())).map(|f| f.bytes).sum()
     }
 }
 
@@ -297,6 +324,7 @@ pub(crate) mod tests {
             vectors: "caption-text".into(),
             files: vec![FileEntry::describe("tokenizer.json", "tokenizer", b"{}")],
             shards: vec![],
+            multilingual: None,
         }
     }
 
@@ -304,6 +332,15 @@ pub(crate) mod tests {
     fn round_trips() {
         let m = manifest();
         assert_eq!(Manifest::from_json(m.to_json().as_bytes()).unwrap(), m);
+        assert!(!m.to_json().contains("multilingual"), "no entry when there is no second encoder");
+        let mut two = manifest();
+        two.multilingual = Some(two.model.clone());
+        two.files.push(FileEntry::describe("multilingual/encoder.gguf", MULTILINGUAL_ENCODER, &[1; 10]));
+        two.files.push(FileEntry::describe("multilingual/tokenizer.unigram", MULTILINGUAL_TOKENIZER, &[1; 5]));
+        assert_eq!(Manifest::from_json(two.to_json().as_bytes()).unwrap(), two);
+        // The second encoder loads with the first query that needs it, not at startup.
+        assert_eq!(two.startup_bytes(), m.startup_bytes());
+        assert_eq!(two.multilingual_bytes(), 15);
     }
 
     #[test]

@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 /// The GGUF metadata key under which the encoder file keeps its model configuration.
 pub const GGUF_CONFIG_KEY: &str = "skycase.minilm.config";
 
+/// The optional GGUF metadata key holding the text put before every query (`query: ` for
+/// multilingual-e5); without it nothing is put before.
+pub const GGUF_QUERY_PREFIX_KEY: &str = "skycase.encoder.query_prefix";
+
 /// Block formats a bundle's encoder may use. The `_0`/`_1` formats have blocks of 32 values;
 /// the k-quants (`*_K`) blocks of 256, so they fit only matrices whose rows are a multiple of
 /// 256 long (in MiniLM: the feed-forward down projection, 1536 wide).

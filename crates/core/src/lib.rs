@@ -3,6 +3,8 @@
 //!
 //! - [`text`]: the WordPiece tokenizer and the all-MiniLM-L6-v2 sentence encoder
 //!   (BERT, attention-masked mean pooling, L2 normalisation), in f32 or quantized.
+//! - [`unigram`]: the SentencePiece Unigram tokenizer of multilingual-e5-small, the
+//!   encoder of Korean queries (same BERT forward as MiniLM, 12 layers).
 //! - [`kernel`]: the f32 kernels of the encoder's forward pass (thin matrix products,
 //!   layer norm, GELU, softmax), with one summation order in wasm and natively.
 //! - [`format`]: the weight formats of the bundle's encoder file ([`format::Quantization`]);
@@ -37,6 +39,7 @@ pub mod search;
 pub mod shard;
 pub mod strength;
 pub mod text;
+pub mod unigram;
 
 pub use bundle::{FileEntry, Manifest, ShardEntry, WordTableInfo, FORMAT_VERSION};
 pub use embeddings::WordEmbeddings;

