@@ -1,0 +1,41 @@
+// "Nothing close": a query whose case the demo month does not hold (no typhoon ever reaches
+// Hokkaido or Mongolia in November 2017, no snow falls on the South China Sea) gets the notice
+// above its nearest cases; queries the month does answer get none; the browser and
+// `skycase search` decide alike.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { startServer, launch, openApp, search, SKYCASE, BUNDLE } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** `skycase search --json`'s verdict for `q` on the bundle the page serves. */
+function nativeNothingClose(q) {
+  return JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', BUNDLE, '--json'], { encoding: 'utf8' })).nothing_close;
+}
+
+const NOTHING = ['typhoon hitting Hokkaido', 'typhoon over Mongolia', 'heavy snow over the South China Sea'];
+const SOMETHING = ['clear skies over Mongolia', 'typhoon over the South China Sea', 'rain over Kyushu'];
+
+test('the notice shows above the nearest cases when the archive holds no such case, and only then', async () => {
+  const { page, errors } = browser;
+  await openApp(page, server.url);
+  for (const [q, expected] of [...NOTHING.map((q) => [q, true]), ...SOMETHING.map((q) => [q, false])]) {
+    const hits = await search(page, q);
+    assert.ok(hits.length > 0, `${q}: the nearest cases are still listed`);
+    const shown = await page.locator('[data-testid=nothing-close]').count() > 0;
+    assert.equal(shown, expected, `${q}: notice ${shown ? 'shown' : 'missing'}`);
+    assert.equal(nativeNothingClose(q), expected, `${q}: skycase search agrees`);
+  }
+  assert.deepEqual(errors, []);
+});
