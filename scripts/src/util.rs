@@ -32,3 +32,19 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// The command line (program name `skycase`), shell-quoted where needed, as
+/// reports and index descriptions record it.
+pub fn command_line() -> String {
+    std::iter::once("skycase".to_string())
+        .chain(std::env::args().skip(1))
+        .map(|a| {
+            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

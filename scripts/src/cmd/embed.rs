@@ -27,7 +27,7 @@ use skycase_train::{Archive, Granularity, ImageModel, ModelConfig};
 use skycase_vocab::REGIONS;
 
 use super::sample::DemoFrame;
-use crate::util::{progress, read, write_atomic};
+use crate::util::{command_line, progress, read, write_atomic};
 
 /// Arguments of `skycase embed`.
 #[derive(clap::Args)]
@@ -303,21 +303,6 @@ fn read_frames(path: &Path) -> Result<Vec<(usize, DemoFrame)>> {
         bail!("{}: no frames", path.display());
     }
     Ok(out)
-}
-
-/// The command line (program name `skycase`), shell-quoted where needed.
-fn command_line() -> String {
-    std::iter::once("skycase".to_string())
-        .chain(std::env::args().skip(1))
-        .map(|a| {
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
-                a
-            } else {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

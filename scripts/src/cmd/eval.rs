@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use skycase_eval::{evaluate, read_study_table, EvalOptions, Split};
 use skycase_quant::default_model_dir;
 
-use crate::util::write_atomic;
+use crate::util::{command_line, write_atomic};
 
 /// Arguments of `skycase eval`.
 #[derive(clap::Args)]
@@ -97,19 +97,4 @@ pub fn run(args: Args) -> Result<()> {
     print!("{}", report.summary_text());
     eprintln!("report written to {}", args.out.display());
     Ok(())
-}
-
-/// The command line (program name `skycase`), shell-quoted where needed.
-fn command_line() -> String {
-    std::iter::once("skycase".to_string())
-        .chain(std::env::args().skip(1))
-        .map(|a| {
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
-                a
-            } else {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
