@@ -343,7 +343,6 @@ fn same_at5(rows: &[Vec<f32>], key: &[usize]) -> f64 {
 /// Runs the whole study (see the module header).
 pub fn run_study(opts: &StudyOptions) -> Result<Study> {
     let ckpt = Checkpoint::open(&opts.checkpoint)?;
-    let text = text_side(&opts.text_model, opts.cache.as_deref())?;
     // Archives, plus per archive: masks and frame size for Figure II.
     let mut demo_nav = None;
     let archives: Vec<ArchiveIndex> = match &opts.source {
@@ -359,6 +358,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
             vec![a]
         }
     };
+    let text = text_side(&opts.text_model, opts.cache.as_deref())?;
     let (searcher, origin) = build_searcher(&text, &ckpt, &archives)?;
     let truth = Truth::new(&archives, &origin);
     let where_is: HashMap<String, (usize, usize)> = archives
