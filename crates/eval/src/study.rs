@@ -128,6 +128,9 @@ pub struct FigureTwo {
     pub file: String,
     /// Top 3: time, score, matched region, the queried region's truth.
     pub top: Vec<(String, f32, String, String)>,
+    /// The cell the query names (region, phenomenon), when it names exactly one of each, and
+    /// the times of the frames whose truth has it.
+    pub relevant: Option<((usize, usize), Vec<String>)>,
 }
 
 /// Figure III's numbers for one space.
@@ -539,7 +542,18 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
         }
         let file = format!("fig2-{}.png", n + 1);
         figures.push((file.clone(), figure_two(&format!("\"{q}\""), &panels, 400)?));
-        figure_two_rows.push(FigureTwo { query: q.clone(), file, top: rows });
+        let relevant = match (&intent.regions[..], &intent.phenomena[..]) {
+            ([r], [p]) => {
+                let mut times: Vec<String> = archives
+                    .iter()
+                    .flat_map(|a| a.samples.iter().filter(|s| s.labels[*r] as usize == *p).map(|s| s.time.clone()))
+                    .collect();
+                times.sort();
+                Some(((*r, *p), times))
+            }
+            _ => None,
+        };
+        figure_two_rows.push(FigureTwo { query: q.clone(), file, top: rows, relevant });
     }
 
     // Figure III: templates + English paraphrases (all of them: no ranking is involved).
@@ -807,6 +821,18 @@ impl Study {
         );
         for f in &self.figure_two {
             let _ = writeln!(out, "**\"{}\"**\n\n![{}]({fig_dir}/{})\n", f.query, f.query, f.file);
+            if let Some(((r, p), times)) = &f.relevant {
+                let shown: Vec<&str> = times.iter().take(8).map(String::as_str).collect();
+                let _ = writeln!(
+                    out,
+                    "Truth has {} × {} in {} frame(s) of these months{}{}.\n",
+                    REGIONS[*r],
+                    PHENOMENA[*p],
+                    times.len(),
+                    if times.is_empty() { "" } else { ": " },
+                    shown.join(", ") + if times.len() > 8 { ", …" } else { "" }
+                );
+            }
             let _ = writeln!(out, "| rank | time | score | matched region | truth |\n|---:|---|---:|---|---|");
             for (i, (t, s, m, tr)) in f.top.iter().enumerate() {
                 let _ = writeln!(out, "| {} | {t} | {s:.3} | {m} | {tr} |", i + 1);

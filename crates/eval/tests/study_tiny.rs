@@ -309,6 +309,10 @@ fn report_numbers_match_an_independent_recount() {
         assert_eq!(row.3, format!("truth Honshu (Japan): {}", t[&h.time].0["Honshu (Japan)"]));
     }
 
+    let (cell, times) = f2.relevant.clone().unwrap();
+    assert_eq!(cell, (6, 4));
+    assert_eq!(times.len(), study.relevant[6][4]);
+
     // The markdown and the figures.
     let study_table = skycase_eval::read_study_table(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/eval/study-table1.tsv"))).unwrap();
     let md = study.to_markdown("skycase eval --report tiny", Some(&study_table), "img");
@@ -317,6 +321,7 @@ fn report_numbers_match_an_independent_recount() {
     let ph_total: usize = hp.iter().flatten().sum();
     assert!(md.contains(&format!("Total: **{ph_total} / 1300**")));
     assert!(md.contains("no best track: it never says Typhoon"));
+    assert!(md.contains(&format!("Truth has Honshu (Japan) × Typhoon in {} frame(s)", study.relevant[6][4])));
     let h = study.hits[6][4];
     assert!(
         md.contains(&format!(
