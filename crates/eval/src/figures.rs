@@ -1,8 +1,8 @@
 //! The PNG figures of docs/evaluation.md, drawn with `plotters` on an RGB buffer.
 //!
 //! - [`figure_two`]: the top frames of one query side by side, each thumbnail with the
-//!   matched region outlined and its rank, time, score, matched region and truth written
-//!   under it (the study's Figure II).
+//!   matched region outlined, its rank, time, score and matched region written on it and the
+//!   truth under it (the study's Figure II).
 //! - [`figure_three`]: 2-D maps of query embeddings (colour = phenomenon, marker = region,
 //!   template queries large with an outline, paraphrases small) over a pale background of
 //!   image-region embeddings (the study's Figure III).
@@ -152,6 +152,8 @@ pub struct Panel {
     pub height: usize,
     /// The matched region's mask at the same size (`None`: nothing outlined).
     pub matched_mask: Option<Vec<bool>>,
+    /// Lines written on the thumbnail (top left, white on a black box).
+    pub overlay: Vec<String>,
     /// Lines under the thumbnail.
     pub lines: Vec<String>,
     /// Whether the frame is relevant (the last line is drawn green, else red).
@@ -182,6 +184,14 @@ pub fn figure_two(title: &str, panels: &[Panel], thumb_w: usize) -> Result<Canva
                 let (x, y) = ((k % thumb_w) as i64, (k / thumb_w) as i64);
                 c.put(x0 + x, y0 + y, yellow);
                 c.put(x0 + x + 1, y0 + y, yellow);
+            }
+        }
+        if !p.overlay.is_empty() {
+            let w = p.overlay.iter().map(|l| l.chars().count()).max().unwrap_or(0) as i32 * 8 + 8;
+            let h = p.overlay.len() as i32 * line_h as i32 + 6;
+            c.draw(|area| area.draw(&Rectangle::new([(x0 as i32 + 3, y0 as i32 + 3), (x0 as i32 + 3 + w, y0 as i32 + 3 + h)], BLACK.filled())).map_err(s))?;
+            for (l, line) in p.overlay.iter().enumerate() {
+                c.text(x0 + 7, y0 + 7 + (l * line_h) as i64, line, WHITE, 1);
             }
         }
         for (l, line) in p.lines.iter().enumerate() {
@@ -381,14 +391,14 @@ mod tests {
     fn figure_two_outlines_the_matched_region_and_writes_a_png() {
         let gray = vec![40u8; 20 * 10];
         let mask: Vec<bool> = (0..200).map(|i| (5..15).contains(&(i % 20))).collect();
-        let p = Panel { gray, width: 20, height: 10, matched_mask: Some(mask), lines: vec!["#1".into(), "yes".into()], relevant: Some(true) };
+        let p = Panel { gray, width: 20, height: 10, matched_mask: Some(mask), overlay: vec![], lines: vec!["#1".into(), "yes".into()], relevant: Some(true) };
         let c = figure_two("q", &[p], 40).unwrap();
         // The mask's left edge, at 2× scale: column 10 of the thumbnail, which starts at x = 12, y = 36.
         assert_eq!(pixel(&c, 12 + 10, 36 + 5), [255, 215, 0]);
         assert_eq!(pixel(&c, 12 + 2, 36 + 5), [40, 40, 40]);
         let png = c.png().unwrap();
         assert_eq!(&png[1..4], b"PNG");
-        let bad = Panel { gray: vec![0; 3], width: 20, height: 10, matched_mask: None, lines: vec![], relevant: None };
+        let bad = Panel { gray: vec![0; 3], width: 20, height: 10, matched_mask: None, overlay: vec!["x".into()], lines: vec![], relevant: None };
         assert!(figure_two("q", &[bad], 40).is_err());
     }
 

@@ -536,7 +536,8 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
                 width: w,
                 height: hgt,
                 matched_mask: mask,
-                lines: vec![format!("#{} {}  score {:.3}", rank + 1, rec.time, h.score), format!("matched: {matched_name}"), truth_line],
+                overlay: vec![format!("#{} {}  score {:.3}", rank + 1, rec.time, h.score), format!("matched: {matched_name}")],
+                lines: vec![truth_line],
                 relevant,
             });
         }
@@ -544,10 +545,8 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
         figures.push((file.clone(), figure_two(&format!("\"{q}\""), &panels, 400)?));
         let relevant = match (&intent.regions[..], &intent.phenomena[..]) {
             ([r], [p]) => {
-                let mut times: Vec<String> = archives
-                    .iter()
-                    .flat_map(|a| a.samples.iter().filter(|s| s.labels[*r] as usize == *p).map(|s| s.time.clone()))
-                    .collect();
+                let mut times: Vec<String> =
+                    archives.iter().flat_map(|a| a.samples.iter().filter(|s| s.labels[*r] as usize == *p).map(|s| s.time.clone())).collect();
                 times.sort();
                 Some(((*r, *p), times))
             }
@@ -816,8 +815,8 @@ impl Study {
         let _ = writeln!(
             out,
             "Top 3 frames per query; the matched region (the region vector that gave the frame its score) outlined in \
-             yellow; under each: rank, time, score, matched region and the truth of the region the query names (green when \
-             it is the phenomenon asked for, red otherwise).\n"
+             yellow; on each: rank, time, score and matched region; under each: the truth of the region the query names \
+             (green when it is the phenomenon asked for, red otherwise).\n"
         );
         for f in &self.figure_two {
             let _ = writeln!(out, "**\"{}\"**\n\n![{}]({fig_dir}/{})\n", f.query, f.query, f.file);
