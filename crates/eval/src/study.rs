@@ -189,6 +189,9 @@ pub struct Study {
     pub korean_encoder: String,
     /// Whether graded shares were available.
     pub graded_available: bool,
+    /// Per set: hits@20 (cells ≥ 1) and R@1/5/10 with region binding and anchoring off (the
+    /// encoder and projection alone).
+    pub encoder_alone: Vec<(String, Option<f64>, Recall)>,
     /// Figure II.
     pub figure_two: Vec<FigureTwo>,
     /// Figure III: before and after.
@@ -416,6 +419,18 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
             outcomes,
         });
     }
+    // The same sets with the gazetteer's help switched off: no region binding, no anchoring.
+    let (mut bare, _) = build_searcher(&text, &ckpt, &archives)?;
+    bare.set_region_binding(false);
+    bare.set_anchor_weight(0.0);
+    let mut encoder_alone = Vec::new();
+    for set in &sets {
+        let refs: Vec<&Query> = set.queries.iter().collect();
+        let outcomes = run_queries(&bare, &truth, &refs, K, None)?;
+        encoder_alone.push((set.name.clone(), summarise(&outcomes, K).hits_any, text_recall(&outcomes)));
+    }
+    drop(bare);
+
     let template = &results[0];
     let mut hits = [[0usize; 5]; 13];
     for o in &template.outcomes {
@@ -642,6 +657,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
         image_regions: pairs,
         korean_encoder: korean_encoder(&searcher),
         graded_available,
+        encoder_alone,
         figure_two: figure_two_rows,
         spaces,
         sets: results,
@@ -764,6 +780,43 @@ impl Study {
                 out,
                 "\nThese are held-out simulated months ({frames} frames): no training and no model selection used them \
                  (2015–2017 train, 2018 dev, 2019 test)."
+            );
+        }
+
+        // Headline numbers.
+        let _ = writeln!(out, "\n## Summary\n");
+        let reach: usize = self.relevant.iter().flatten().map(|&n| n.min(K)).sum();
+        let _ = writeln!(
+            out,
+            "- Table I: **{} / 1300** hits against truth{}{}; these months allow at most {reach} (cells with fewer than {K} relevant frames).",
+            self.total(),
+            self.hits_physical
+                .map_or_else(String::new, |h| format!(", {} / 1300 against the physical captioner's captions", h.iter().flatten().sum::<usize>())),
+            study.map_or_else(String::new, |s| format!(" (the study: {} / 1300 against its MLLM's captions, on another archive)", s.total()))
+        );
+        let set = |name: &str| self.sets.iter().find(|s| s.name == name);
+        if let Some(t) = set("template") {
+            let _ = writeln!(
+                out,
+                "- Template queries: hits@{K} {} (mean over cells with a relevant frame), R@1/5/10 {} / {} / {}, graded {}.",
+                f3(t.summary.hits_any),
+                f3(t.recall[0]),
+                f3(t.recall[1]),
+                f3(t.recall[2]),
+                f3(t.graded)
+            );
+        }
+        for (name, what) in [("en", "English paraphrases (test half)"), ("ko", "Korean queries (test half)")] {
+            if let Some(s) = set(name) {
+                let _ = writeln!(out, "- {what}: hits@{K} {}, R@1 {}, graded {}.", f3(s.summary.hits_any), f3(s.recall[0]), f3(s.graded));
+            }
+        }
+        let _ = writeln!(out, "- Image → text, 5-way per region (zero-shot classification): accuracy {:.3}.", self.image_to_text_5way);
+        if let [before, after, ..] = &self.spaces[..] {
+            let _ = writeln!(
+                out,
+                "- Queries' 5 nearest neighbours asking for the same phenomenon: {:.2} in raw MiniLM, {:.2} after the projection head.",
+                before.same_phenomenon_at5, after.same_phenomenon_at5
             );
         }
 
@@ -933,6 +986,19 @@ impl Study {
             let c: Vec<(usize, Option<f64>)> = self.sets.iter().map(|s| cell_mean(s, p)).collect();
             let _ = writeln!(out, "| {name} | {} | {} | {} | {} |", c[0].0, f3(c[0].1), f3(c.get(1).and_then(|x| x.1)), f3(c.get(2).and_then(|x| x.1)));
         }
+        let _ = writeln!(
+            out,
+            "\nThe search binds the regions and anchors the cells that the gazetteer (English and Korean place and weather \
+             words) finds in a query, with weight {} against the encoder's vector (`skycase_core::search::ANCHOR_WEIGHT`), so a \
+             query the gazetteer understands ranks much as its template does, whatever the encoder makes of it. With binding \
+             and anchoring off, the encoder and projection alone:\n",
+            skycase_core::search::ANCHOR_WEIGHT
+        );
+        let _ = writeln!(out, "| set | hits@{K} (cells ≥ 1), as searched | encoder alone | R@1 as searched | encoder alone | R@10 as searched | encoder alone |\n|---|---:|---:|---:|---:|---:|---:|");
+        for (s, (name, h, r)) in self.sets.iter().zip(&self.encoder_alone) {
+            let _ =
+                writeln!(out, "| {name} | {} | {} | {} | {} | {} | {} |", f3(s.summary.hits_any), f3(*h), f3(s.recall[0]), f3(r[0]), f3(s.recall[2]), f3(r[2]));
+        }
         if self.sets.len() >= 2 {
             let mut diffs: Vec<(f64, usize, usize)> = Vec::new();
             for r in 0..13 {
@@ -975,7 +1041,11 @@ impl Study {
                 }
             }
         }
-        let _ = writeln!(out, "All cells together: the wrong hits of each phenomenon asked for, by the truth of the named region:\n");
+        let _ = writeln!(
+            out,
+            "All cells together (cells without a relevant frame included: all their {K} are wrong): the wrong hits of each \
+             phenomenon asked for, by the truth of the named region:\n"
+        );
         let _ = writeln!(out, "| asked for | wrong hits | {} |\n|---|---:|{}", PHENOMENA.join(" | "), "---:|".repeat(5));
         for (p, row) in confusion.iter().enumerate() {
             let n: usize = row.iter().sum();

@@ -333,6 +333,16 @@ fn report_numbers_match_an_independent_recount() {
     assert!(md.contains(&format!("{:.2} · {}", h as f64 / study.relevant[6][4].min(K) as f64, study.relevant[6][4])));
     assert!(md.contains(&format!("| template | 65 | {} | {:.3} |", template.outcomes.iter().filter(|o| o.relevant > 0).count(), template.recall[0].unwrap())));
     assert!(md.contains("![after](img/fig3-after.png)"));
+    // The encoder-alone run covers the same sets, with its own numbers in the table.
+    assert_eq!(study.encoder_alone.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["template", "en", "ko"]);
+    let ea = &study.encoder_alone[0];
+    assert!(md.contains(&format!(
+        "| template | {:.3} | {:.3} | {:.3} | {:.3} |",
+        template.summary.hits_any.unwrap(),
+        ea.1.unwrap(),
+        template.recall[0].unwrap(),
+        ea.2[0].unwrap()
+    )));
     let dir = base.join("fig");
     let files = study.write_figures(&dir).unwrap();
     let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
