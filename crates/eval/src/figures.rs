@@ -101,8 +101,9 @@ impl Canvas {
         }
     }
 
-    /// Copies an 8-bit grey image of `w × h` scaled (nearest) to `out_w × out_h` at (`x`, `y`).
-    pub fn blit_gray(&mut self, x: i64, y: i64, gray: &[u8], w: usize, h: usize, out_w: usize, out_h: usize) -> Result<()> {
+    /// Copies an 8-bit grey image of `(w, h)` scaled (nearest) to `(out_w, out_h)` with its
+    /// top-left corner at `(x, y)`.
+    pub fn blit_gray(&mut self, (x, y): (i64, i64), gray: &[u8], (w, h): (usize, usize), (out_w, out_h): (usize, usize)) -> Result<()> {
         if gray.len() != w * h || w == 0 || h == 0 {
             return Err(Error::Usage(format!("a {w}×{h} image needs {} pixels, got {}", w * h, gray.len())));
         }
@@ -173,7 +174,7 @@ pub fn figure_two(title: &str, panels: &[Panel], thumb_w: usize) -> Result<Canva
         let x0 = (pad + i * (thumb_w + pad)) as i64;
         let y0 = 36i64;
         let h = p.height * thumb_w / p.width.max(1);
-        c.blit_gray(x0, y0, &p.gray, p.width, p.height, thumb_w, h)?;
+        c.blit_gray((x0, y0), &p.gray, (p.width, p.height), (thumb_w, h))?;
         if let Some(mask) = &p.matched_mask {
             if mask.len() != p.width * p.height {
                 return Err(Error::Usage(format!("mask of {} pixels for a {}×{} frame", mask.len(), p.width, p.height)));

@@ -526,8 +526,8 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
             let path = archives[a].root.join(&archives[a].samples[i].file);
             let img = image::open(&path).map_err(|e| Error::format(&path, e.to_string()))?.to_luma8();
             let (w, hgt) = (img.width() as usize, img.height() as usize);
-            if !mask_cache.contains_key(&a) {
-                mask_cache.insert(a, masks_of(a)?);
+            if let std::collections::hash_map::Entry::Vacant(e) = mask_cache.entry(a) {
+                e.insert(masks_of(a)?);
             }
             let (masks, mw, mh) = &mask_cache[&a];
             let matched = searcher.matched_region(h).map(str::to_string);
@@ -582,7 +582,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
     for arch in &archives {
         for i in 0..arch.samples.len() {
             for v in 0..arch.names.len() {
-                if at % step == 0 && back.len() < opts.background {
+                if at.is_multiple_of(step) && back.len() < opts.background {
                     let p = if arch.names.len() == 13 { arch.samples[i].labels[v] as usize } else { 2 };
                     back.push((normalise(arch.vector(i, v)), p));
                 }

@@ -50,7 +50,7 @@ fn shares(i: usize, r: usize) -> (f32, f32, f32, Option<(f32, bool)>) {
     let cloud = ((i * 7 + r * 3) % 10) as f32 / 10.0;
     let rain = ((i * 5 + r) % 7) as f32 / 7.0;
     let snow = ((i * 3 + r * 2) % 5) as f32 / 5.0;
-    let ty = (label(i, r) == 4).then(|| (0.3 + 0.1 * (i % 3) as f32, i % 2 == 0));
+    let ty = (label(i, r) == 4).then_some((0.3 + 0.1 * (i % 3) as f32, i.is_multiple_of(2)));
     (cloud, rain, snow, ty)
 }
 
