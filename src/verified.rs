@@ -122,11 +122,14 @@ pub fn VerifiedImg(
     move || match files.and_then(|f| f.state(&path)) {
         Some(FileState::Ready(url)) => view! { <img src=url alt=alt.clone() width="256" height="147" /> }.into_any(),
         Some(FileState::Failed(reason)) => {
+            // In place, the file and what is wrong ("thumbs/x.png: sha256 mismatch"); the
+            // whole message (hashes, tries) on hover.
+            let short = reason.split(" (").next().unwrap_or(&reason).to_string();
             let title = reason.clone();
             view! {
             <div class="thumb-missing" role="img" aria-label=format!("{}: {}", t().image_unavailable, alt) data-testid="thumb-missing" title=title>
                 <strong>{t().image_unavailable}</strong>
-                <small data-testid="thumb-missing-reason">{reason}</small>
+                <small data-testid="thumb-missing-reason" data-reason=reason>{short}</small>
             </div>
             }
             .into_any()

@@ -82,9 +82,12 @@ test('wrong bytes are fetched once more, then named in place; nothing unchecked 
     const hits = await search(page, 'typhoon over the South China Sea');
     await thumbnailsSettled(page);
     // Each result says, where its image would be, that it is not available and why.
-    const missing = await page.$$eval('[data-testid=result] [data-testid=thumb-missing]', (els) => els.map((e) => e.innerText));
+    const missing = await page.$$eval('[data-testid=result] [data-testid=thumb-missing]', (els) => els.map((e) => ({
+      text: e.innerText, reason: e.querySelector('[data-testid=thumb-missing-reason]').dataset.reason,
+    })));
     assert.equal(missing.length, hits.length);
-    assert.ok(missing.every((m) => /Image not available/.test(m) && /thumbs\/.+\.png: sha256 mismatch.*also after downloading it again/s.test(m)), missing[0]);
+    assert.ok(missing.every((m) => /^Image not available\s+thumbs\/.+\.png: sha256 mismatch$/.test(m.text)), missing[0].text);
+    assert.ok(missing.every((m) => /also after downloading it again\); not used$/.test(m.reason)), missing[0].reason);
     assert.equal(await page.locator('[data-testid=result] .thumb img').count(), 0, 'no image from unchecked bytes');
     await page.screenshot({ path: join(ROOT, 'tests/e2e/screenshots/image-unavailable.png') });
     // Each was downloaded twice: once, then once more past the HTTP cache. (Not those that
@@ -130,11 +133,17 @@ test('a server throttled to 1.5 Mbit/s: results come with placeholders, then ima
   const SLOW = 1.5e6;
   await withFaults((path) => (path.startsWith('/bundle/thumbs/') || path.startsWith('/bundle/words/') ? { throttleBps: SLOW } : null), async (server, { page }) => {
     assert.match(await openApp(page, server.url), /ready/);
+    await page.evaluate(() => {
+      window.__sawPlaceholder = false;
+      new MutationObserver(() => {
+        if (document.querySelector('[data-testid=result] [data-testid=thumb-loading]')) window.__sawPlaceholder = true;
+      }).observe(document.body, { subtree: true, childList: true });
+    });
     const hits = await search(page, 'clear skies across Mongolia');
     assert.equal(hits.length, 20);
-    assert.ok(await page.locator('[data-testid=thumb-loading]').count() > 0, 'placeholders while the images come');
     assert.equal(await page.locator('[data-testid=result] img:not([src^="blob:"])').count(), 0, 'never an unchecked image');
     await thumbnailsSettled(page, 60000);
+    assert.equal(await page.evaluate(() => window.__sawPlaceholder), true, 'placeholders while the images came');
     assert.equal(await imagesShown(page), 20);
     assert.equal(await page.locator('[data-testid=thumb-missing]').count(), 0);
     await page.waitForSelector('[data-testid=offline-saving], [data-testid=offline-ready]', { timeout: 30000 });

@@ -19,9 +19,13 @@ const TYPES = {
   '.jpg': 'image/jpeg', '.svg': 'image/svg+xml',
 };
 
-/** Starts the server on `root`; resolves to { url, port, setRoot, setFault, requests, count,
+/** What a host of a bundle for apps on other origins sends (README: "Hosting the bundle
+ *  elsewhere"): any origin may read, and the range of a resumed download is visible. */
+const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Content-Range' };
+
+/** Starts the server on `root` (`cors`: answer other origins as a bundle host does); resolves to { url, port, setRoot, setFault, requests, count,
  *  stop, restart }. `requests` logs { path, range, status, fault } of every request. */
-export async function startFaultServer(root, { port = 0 } = {}) {
+export async function startFaultServer(root, { port = 0, cors = false } = {}) {
   let dir = resolve(root);
   let fault = () => null;
   const requests = [];
@@ -36,6 +40,7 @@ export async function startFaultServer(root, { port = 0 } = {}) {
     requests.push(entry);
     const reply = (status, headers = {}, body) => {
       entry.status = status;
+      if (cors) Object.assign(headers, CORS);
       res.writeHead(status, headers);
       res.end(body);
     };
@@ -69,6 +74,7 @@ export async function startFaultServer(root, { port = 0 } = {}) {
       headers['Content-Range'] = `bytes ${from}-${bytes.length - 1}/${bytes.length}`;
     }
     headers['Content-Length'] = String(body.length);
+    if (cors) Object.assign(headers, CORS);
     entry.status = status;
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return res.end();
