@@ -139,6 +139,8 @@ pub struct Strings {
     /// Shown only once every file a search can show offline is in the cache.
     pub offline_ready: &'static str,
     pub offline_failed: fn(message: &str) -> String,
+    /// The service worker did not install, so the page itself is not saved.
+    pub shell_not_saved: &'static str,
 }
 
 /// English.
@@ -184,6 +186,7 @@ pub static EN: Strings = Strings {
     offline_saving: |done, total| format!("Saving for offline use: {done} of {total} files"),
     offline_ready: "Works offline",
     offline_failed: |m| format!("Not available offline: {m}"),
+    shell_not_saved: "the app's own files could not be saved (its service worker did not install; is the storage full?)",
 };
 
 /// Korean.
@@ -243,6 +246,7 @@ pub static KO: Strings = Strings {
     offline_saving: |done, total| format!("오프라인용 저장 중: 파일 {total}개 중 {done}개"),
     offline_ready: "오프라인에서 사용 가능",
     offline_failed: |m| format!("오프라인에서 사용할 수 없음: {m}"),
+    shell_not_saved: "앱 자체 파일을 저장하지 못했습니다(서비스 워커가 설치되지 않음; 저장 공간이 가득 찼나요?)",
 };
 
 #[cfg(test)]

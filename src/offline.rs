@@ -41,6 +41,9 @@ pub struct OfflineStatus {
     pub sw_active: RwSignal<bool>,
     /// Saving the offline set, as the search worker reports it.
     pub saving: RwSignal<Option<OfflineState>>,
+    /// Why no service worker is active (it did not register or install: a full storage
+    /// quota, most likely), so the page itself is not available offline.
+    pub sw_error: RwSignal<Option<String>>,
 }
 
 /// Registers the service worker and starts watching for updates and reachability.
@@ -50,6 +53,7 @@ pub fn start() -> OfflineStatus {
         unreachable: RwSignal::new(!online()),
         sw_active: RwSignal::new(false),
         saving: RwSignal::new(None),
+        sw_error: RwSignal::new(None),
     };
     leptos::task::spawn_local(register(status));
     status
@@ -71,7 +75,9 @@ async fn register(status: OfflineStatus) {
     let reg: ServiceWorkerRegistration = match JsFuture::from(sw.register("./sw.js")).await {
         Ok(reg) => reg.unchecked_into(),
         Err(e) => {
-            web_sys::console::warn_1(&format!("no offline use: the service worker did not register ({e:?})").into());
+            let message = format!("the service worker did not register ({})", crate::fetch::js_message(&e));
+            web_sys::console::warn_1(&format!("no offline use: {message}").into());
+            status.sw_error.set(Some(message));
             return;
         }
     };
@@ -91,6 +97,11 @@ async fn register(status: OfflineStatus) {
                 }
                 if worker.state() == ServiceWorkerState::Activated {
                     status.sw_active.set(true);
+                    status.sw_error.set(None);
+                }
+                // Its install failed (it could not store the page's files).
+                if worker.state() == ServiceWorkerState::Redundant && !status.sw_active.get_untracked() {
+                    status.sw_error.set(Some(t().shell_not_saved.to_string()));
                 }
             });
             installing.set_onstatechange(Some(on_state.as_ref().unchecked_ref()));
@@ -125,13 +136,23 @@ async fn register(status: OfflineStatus) {
     }
 }
 
-/// Asks the browser to look for a new `sw.js`; a failure to reach the server shows the badge.
+/// Asks the browser to look for a new `sw.js`; a failure to reach the server (a `TypeError`:
+/// other failures, such as a registration whose install failed, say nothing about the
+/// network) shows the badge.
 async fn check_for_update(reg: &ServiceWorkerRegistration, status: OfflineStatus) {
-    let reached = match reg.update() {
-        Ok(p) => JsFuture::from(p).await.is_ok(),
-        Err(_) => false,
+    let unreachable = match reg.update() {
+        Ok(p) => JsFuture::from(p).await.err().is_some_and(|e| e.is_instance_of::<js_sys::TypeError>()),
+        Err(e) => e.is_instance_of::<js_sys::TypeError>(),
     };
-    status.unreachable.set(!reached || !online());
+    status.unreachable.set(unreachable || !online());
+}
+
+/// Registers the service worker again after it failed (the retry button).
+fn retry_register(status: OfflineStatus) {
+    if status.sw_error.get_untracked().is_some() {
+        status.sw_error.set(None);
+        leptos::task::spawn_local(register(status));
+    }
 }
 
 /// Lets the waiting release take over, then reloads the page (once it controls the page).
@@ -196,7 +217,13 @@ where
                 Some(OfflineState::Failed { message }) => Some(view! {
                     <span class="error" role="alert" data-testid="offline-failed">{(t().offline_failed)(&message)}</span>
                     " "
-                    <button type="button" data-testid="retry-offline" on:click=move |_| on_retry()>{t().retry}</button>
+                    <button type="button" data-testid="retry-offline" on:click=move |_| { retry_register(status); on_retry() }>{t().retry}</button>
+                }.into_any()),
+                // The bundle is saved, but the page itself is not: still not offline.
+                Some(OfflineState::Ready { .. }) => status.sw_error.get().map(|message| view! {
+                    <span class="error" role="alert" data-testid="offline-failed">{(t().offline_failed)(&message)}</span>
+                    " "
+                    <button type="button" data-testid="retry-offline" on:click=move |_| { retry_register(status); on_retry() }>{t().retry}</button>
                 }.into_any()),
                 _ => None,
             }}

@@ -390,6 +390,8 @@ async fn save_offline() -> Result<usize, String> {
     if !cache.is_some() {
         return Err("this browser keeps no offline copy here (no Cache Storage)".into());
     }
+    // A failure to store a file before now is stale: every file is looked up again below.
+    let _ = fetch::take_store_error();
     // Chunks first: they also go into the encoder's table, so later queries need no network.
     let missing = with_searcher(|s| Ok(chunk_files(s, s.word_embeddings().missing())))?;
     for batch in missing.chunks(PREFETCH_BATCH) {

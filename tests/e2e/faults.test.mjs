@@ -172,3 +172,23 @@ test('a server that disappears after the first visit: the app runs from its cach
     await page.waitForFunction(() => !document.querySelector('[data-testid=offline-badge]'), null, { timeout: 15000 });
   });
 });
+
+test('a full storage quota is shown with its reason, never claimed as offline, and saving succeeds once there is room', async () => {
+  await withFaults(null, async (server, { page, context }) => {
+    // Chromium's storage quota for this origin, far below the offline set (about 30 MB).
+    const cdp = await context.newCDPSession(page);
+    const origin = new URL(server.url).origin;
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 2e6 });
+    // The app works online all the same.
+    assert.match(await openApp(page, server.url), /ready/);
+    assert.equal((await search(page, 'heavy snow over Hokkaido')).length, 20);
+    await page.waitForSelector('[data-testid=offline-failed]', { timeout: 60000 });
+    assert.match(await page.locator('[data-testid=offline-failed]').innerText(), /Not available offline: .*storage quota for this site is full/);
+    assert.equal(await page.locator('[data-testid=offline-ready]').count(), 0);
+    // Room again (the user freed space): Retry saves everything.
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    await page.click('[data-testid=retry-offline]');
+    await waitUntilOfflineReady(page);
+    assert.deepEqual((await bundleCacheCheck(page)).wrong, []);
+  });
+});
