@@ -136,6 +136,7 @@ pub fn App() -> impl IntoView {
             FromWorker::Progress { stage, loaded, total } => set_phase.set(Phase::Loading { stage, loaded, total }),
             FromWorker::Ready { frames, periods, init_ms, bytes, overlay: overlay_file, .. } => {
                 set_phase.set(Phase::Ready { frames, periods, init_ms, bytes });
+                crate::offline::register_after_ready(offline);
                 if let Some(path) = overlay_file {
                     overlay_path.set_value(Some(path.clone()));
                     files.request(&path);

@@ -46,7 +46,7 @@ pub struct OfflineStatus {
     pub sw_error: RwSignal<Option<String>>,
 }
 
-/// Registers the service worker and starts watching for updates and reachability.
+/// The page's offline state; the service worker registers with [`register_after_ready`].
 pub fn start() -> OfflineStatus {
     let status = OfflineStatus {
         update_ready: RwSignal::new(false),
@@ -55,8 +55,21 @@ pub fn start() -> OfflineStatus {
         saving: RwSignal::new(None),
         sw_error: RwSignal::new(None),
     };
-    leptos::task::spawn_local(register(status));
     status
+}
+
+thread_local! {
+    static REGISTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Registers the service worker (once per page), called when the index is ready: on a first
+/// visit its install downloads the page shell again, which should not compete with the
+/// bundle's download for the first answer. (A returning visitor's browser checks for a new
+/// release at navigation anyway.)
+pub fn register_after_ready(status: OfflineStatus) {
+    if !REGISTERED.with(|r| r.replace(true)) {
+        leptos::task::spawn_local(register(status));
+    }
 }
 
 fn online() -> bool {
@@ -81,6 +94,8 @@ async fn register(status: OfflineStatus) {
             return;
         }
     };
+    // A first visit: sw.js was fetched just now, so the server is reachable; no check needed.
+    let first_install = reg.active().is_none();
     // An update that was installed during an earlier visit and still waits.
     if reg.waiting().is_some() && sw.controller().is_some() {
         status.update_ready.set(true);
@@ -115,7 +130,9 @@ async fn register(status: OfflineStatus) {
     status.sw_active.set(reg.active().is_some());
 
     // Reachability: the update check is the one request a repeat visit makes.
-    check_for_update(&reg, status).await;
+    if !first_install {
+        check_for_update(&reg, status).await;
+    }
     if let Some(window) = web_sys::window() {
         let reg2 = reg.clone();
         let recheck = Closure::<dyn Fn()>::new(move || {
