@@ -18,6 +18,7 @@
 //!     runs: vec![(Split::Dev, vec!["/work/months/dev-2018-autumn".into()])],
 //!     query_dir: "data/eval".into(),
 //!     sets: vec!["template".into(), "en".into(), "ko".into()],
+//!     multilingual: None,
 //!     k: 20,
 //!     cache: None,
 //!     progress: false,
@@ -34,7 +35,7 @@ pub mod report;
 pub mod score;
 
 pub use error::{Error, Result};
-pub use index::{build_searcher, embed_archive, text_side, ArchiveIndex, Checkpoint, TextSide};
+pub use index::{build_searcher, embed_archive, multilingual_side, text_side, ArchiveIndex, Checkpoint, MultilingualSide, TextSide};
 pub use queries::{template_queries, Query, QuerySet, Split};
-pub use report::{evaluate, read_study_table, EvalOptions, Report, RunReport, SetReport, StudyTable};
+pub use report::{evaluate, read_study_table, set_encoder, EvalOptions, MultilingualOptions, Report, RunReport, SetReport, StudyTable};
 pub use score::{run_queries, summarise, Outcome, Summary, Truth};
