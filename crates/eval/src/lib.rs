@@ -6,6 +6,8 @@
 //! - [`index`]: the checkpoint's image vectors of each archive (cached per checkpoint ×
 //!   archive) and a [`skycase_core::Searcher`] over them built as the exported bundle is.
 //! - [`score`]: normalised hits@k per query → per cell → per set, region match, "nothing close".
+//! - [`calibrate`]: refits the "nothing close" calibration (logistic on training months,
+//!   top and threshold on dev queries through the search).
 //! - [`report`]: [`evaluate`] runs it all; [`Report::to_markdown`] writes the tables, Table I
 //!   next to the study's.
 //!
@@ -28,6 +30,7 @@
 //! # Ok::<(), skycase_eval::Error>(())
 //! ```
 
+pub mod calibrate;
 pub mod error;
 pub mod index;
 pub mod queries;

@@ -93,6 +93,8 @@ pub struct Outcome {
     pub nothing_close: Option<bool>,
     /// The encoder that embedded the query (`minilm` or `multilingual`).
     pub encoder: String,
+    /// Calibrated strength of each of the top k (empty without a calibration).
+    pub strengths: Vec<f32>,
 }
 
 impl Outcome {
@@ -138,6 +140,7 @@ pub fn run_queries(searcher: &Searcher, truth: &Truth, queries: &[&Query], k: us
             top,
             nothing_close: nothing_close(&answer, searcher.calibration().is_some()),
             encoder: answer.side.name().into(),
+            strengths: answer.strengths.clone(),
         });
         if let Some(p) = progress {
             p.inc(1);
@@ -234,7 +237,7 @@ mod tests {
         let top = (0..20)
             .map(|i| Ranked { time: String::new(), id: String::new(), score: 0.0, matched: Some(matched.into()), relevant: i < hits })
             .collect();
-        Outcome { query: Query { id: String::new(), split: None, region: r, phenomenon: p, text: String::new() }, relevant, hits, top, nothing_close: None, encoder: "minilm".into() }
+        Outcome { query: Query { id: String::new(), split: None, region: r, phenomenon: p, text: String::new() }, relevant, hits, top, nothing_close: None, encoder: "minilm".into(), strengths: Vec::new() }
     }
 
     #[test]
