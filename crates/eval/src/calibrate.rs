@@ -3,7 +3,10 @@
 //!
 //! 1. `slope`, `intercept` (strength = σ(slope · margin + intercept)): logistic regression
 //!    over every frame × region × phenomenon of the `fit` archives — training months, which
-//!    hold the rare cells (typhoons, summer rain, snow) that a single November lacks.
+//!    hold the rare cells (typhoons, summer rain, snow) that a single November lacks; then,
+//!    optionally, a log-odds offset per cell on the same frames
+//!    ([`skycase_core::strength::fit_cell_bias`]: a typhoon over Hokkaido is rarer than the
+//!    margin alone says).
 //! 2. `top`, `threshold`: chosen on the `dev` archives through the app's own search
 //!    ([`build_searcher`] + [`run_queries`], the dev half of each query set): the notice must
 //!    stay off for all but `max_false` of the queries whose cell has ≥ 5 relevant frames;
@@ -17,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use skycase_core::strength::{fit, Calibration, LabelledFrame};
+use skycase_core::strength::{fit, fit_cell_bias, Calibration, LabelledFrame};
 
 use crate::error::{write_atomic, Error, Result};
 use crate::index::{build_searcher, embed_archive, multilingual_side, text_side, Checkpoint};
@@ -46,6 +49,9 @@ pub struct CalibrateOptions {
     pub k: usize,
     /// Largest allowed share of false notices (cells with ≥ 5 relevant frames).
     pub max_false: f64,
+    /// Per-cell log-odds offsets ([`fit_cell_bias`]) fit on the `fit` archives with this L2
+    /// weight; `None`: no offsets.
+    pub cell_bias: Option<f64>,
     /// Cache of image vectors and the quantized encoder.
     pub cache: Option<PathBuf>,
     /// Progress bars.
@@ -124,6 +130,10 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
     let mut cal = old.clone();
     cal.slope = logistic.slope;
     cal.intercept = logistic.intercept;
+    cal.cell_bias = match opts.cell_bias {
+        Some(lambda) => fit_cell_bias(&frames, &cal, lambda),
+        None => Vec::new(),
+    };
 
     // 2. top and threshold on the dev archives, through the search.
     let text = text_side(&opts.text_model, opts.cache.as_deref())?;
@@ -153,6 +163,7 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
         "dev_archives": dev_names,
         "dev_sets": opts.sets,
         "max_false": opts.max_false,
+        "cell_bias_l2": opts.cell_bias,
         "dev_queries_without_relevant": chosen.empty_queries,
         "dev_queries_with_5_or_more": chosen.full_queries,
         "notice_rate_without_relevant": chosen.empty,

@@ -30,6 +30,10 @@ pub struct Args {
     /// Largest share of false notices allowed on dev (queries whose cell has ≥ 5 relevant frames).
     #[arg(long, default_value_t = 0.02)]
     max_false: f64,
+    /// Fit a log-odds offset per region × phenomenon on the --fit archives, with this L2
+    /// weight (a Gaussian prior around 0); "none" for no offsets.
+    #[arg(long, default_value = "1")]
+    cell_bias: String,
     /// Results per query.
     #[arg(short, long, default_value_t = 20)]
     k: usize,
@@ -73,6 +77,13 @@ pub fn run(args: Args) -> Result<()> {
         let base = std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache"));
         base.join("skycase/eval")
     });
+    let cell_bias = match args.cell_bias.as_str() {
+        "none" => None,
+        v => match v.parse::<f64>() {
+            Ok(l) if l > 0.0 && l.is_finite() => Some(l),
+            _ => bail!("--cell-bias {v:?}: a positive L2 weight or \"none\""),
+        },
+    };
     let opts = CalibrateOptions {
         checkpoint: args.checkpoint.clone(),
         text_model: args.model.clone().unwrap_or_else(default_model_dir),
@@ -83,6 +94,7 @@ pub fn run(args: Args) -> Result<()> {
         sets: args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
         k: args.k,
         max_false: args.max_false,
+        cell_bias,
         cache: Some(cache),
         progress: !args.quiet,
     };
