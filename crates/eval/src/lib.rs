@@ -6,6 +6,8 @@
 //! - [`index`]: the checkpoint's image vectors of each archive (cached per checkpoint ×
 //!   archive) and a [`skycase_core::Searcher`] over them built as the exported bundle is.
 //! - [`score`]: normalised hits@k per query → per cell → per set, region match, "nothing close".
+//! - [`calibrate`]: refits the "nothing close" calibration (logistic on training months,
+//!   top and threshold on dev queries through the search).
 //! - [`report`]: [`evaluate`] runs it all; [`Report::to_markdown`] writes the tables, Table I
 //!   next to the study's.
 //! - [`study`]: docs/evaluation.md: [`study::run_study`] reproduces the study's Table I
@@ -22,6 +24,7 @@
 //!     runs: vec![(Split::Dev, vec!["/work/months/dev-2018-autumn".into()])],
 //!     query_dir: "data/eval".into(),
 //!     sets: vec!["template".into(), "en".into(), "ko".into()],
+//!     multilingual: None,
 //!     k: 20,
 //!     cache: None,
 //!     progress: false,
@@ -31,6 +34,7 @@
 //! # Ok::<(), skycase_eval::Error>(())
 //! ```
 
+pub mod calibrate;
 pub mod captions;
 pub mod error;
 pub mod figures;
@@ -42,8 +46,8 @@ pub mod score;
 pub mod study;
 
 pub use error::{Error, Result};
-pub use index::{build_searcher, embed_archive, text_side, ArchiveIndex, Checkpoint, TextSide};
+pub use index::{build_searcher, embed_archive, multilingual_side, text_side, ArchiveIndex, Checkpoint, MultilingualSide, TextSide};
 pub use queries::{template_queries, Query, QuerySet, Split};
-pub use report::{evaluate, read_study_table, EvalOptions, Report, RunReport, SetReport, StudyTable};
+pub use report::{evaluate, read_study_table, set_encoder, EvalOptions, MultilingualOptions, Report, RunReport, SetReport, StudyTable};
 pub use score::{run_queries, summarise, Outcome, Summary, Truth};
 pub use study::{run_study, Source, Study, StudyOptions};

