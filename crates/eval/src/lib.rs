@@ -10,6 +10,10 @@
 //!   top and threshold on dev queries through the search).
 //! - [`report`]: [`evaluate`] runs it all; [`Report::to_markdown`] writes the tables, Table I
 //!   next to the study's.
+//! - [`study`]: docs/evaluation.md: [`study::run_study`] reproduces the study's Table I
+//!   (against truth and against the physical captioner, [`captions`]), Figures II and III
+//!   ([`figures`], 2-D maps from [`projection`]) and adds recall both ways, a graded score,
+//!   paraphrase and Korean effects and an error analysis.
 //!
 //! ```no_run
 //! use std::path::PathBuf;
@@ -31,14 +35,19 @@
 //! ```
 
 pub mod calibrate;
+pub mod captions;
 pub mod error;
+pub mod figures;
 pub mod index;
+pub mod projection;
 pub mod queries;
 pub mod report;
 pub mod score;
+pub mod study;
 
 pub use error::{Error, Result};
 pub use index::{build_searcher, embed_archive, multilingual_side, text_side, ArchiveIndex, Checkpoint, MultilingualSide, TextSide};
 pub use queries::{template_queries, Query, QuerySet, Split};
 pub use report::{evaluate, read_study_table, set_encoder, EvalOptions, MultilingualOptions, Report, RunReport, SetReport, StudyTable};
 pub use score::{run_queries, summarise, Outcome, Summary, Truth};
+pub use study::{run_study, Source, Study, StudyOptions};

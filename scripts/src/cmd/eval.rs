@@ -1,6 +1,10 @@
 //! `skycase eval`: retrieval on held-out simulated months with the template, English and
 //! Korean query sets, through the app's own search path; writes a markdown report.
 //! The work is `skycase_eval::evaluate`; this file only reads flags.
+//!
+//! With `--report`, it writes docs/evaluation.md instead (`skycase_eval::run_study`): the
+//! study's Table I, Figures II and III and the measures beyond them, on the `--test`
+//! archives (held-out months) or on the demo data alone (`--demo data/demo`).
 
 use std::path::PathBuf;
 
@@ -64,9 +68,40 @@ pub struct Args {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+
+    /// Write the study report (Table I, Figures II and III, recall, graded score, paraphrase
+    /// and Korean effects, error analysis) here instead, over the --test archives or --demo.
+    #[arg(long, value_name = "MARKDOWN")]
+    report: Option<PathBuf>,
+    /// With --report: the demo data folder alone (its shard, frames.jsonl, thumbnails), days
+    /// 24–30 (those the demo model did not train on), instead of --test archives.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["dev", "test"])]
+    demo: Option<PathBuf>,
+    /// With --report: folder of the PNG figures (default: img/evaluation beside the report).
+    #[arg(long, value_name = "DIR")]
+    figures: Option<PathBuf>,
+    /// With --report: JMA best track for the physical captioner's typhoons.
+    #[arg(long)]
+    besttrack: Option<PathBuf>,
+    /// With --report: do not score Table I against the physical captioner.
+    #[arg(long)]
+    no_physical: bool,
+    /// With --report: a Figure II query (repeat; default: Honshu typhoon, Hokkaido snow,
+    /// rain over the Korean Peninsula).
+    #[arg(long = "figure-query", value_name = "TEXT")]
+    figure_query: Vec<String>,
+    /// With --report: image-region vectors behind Figure III.
+    #[arg(long, default_value_t = 600)]
+    background: usize,
+    /// With --report: t-SNE steps.
+    #[arg(long, default_value_t = 500)]
+    tsne_steps: usize,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.report.is_some() {
+        return run_report(args);
+    }
     if args.dev.is_empty() && args.test.is_empty() {
         bail!("give at least one archive with --dev or --test");
     }
@@ -77,19 +112,40 @@ pub fn run(args: Args) -> Result<()> {
     if !args.test.is_empty() {
         runs.push((Split::Test, args.test.clone()));
     }
-    let cache = if args.no_cache {
-        None
-    } else {
-        Some(args.cache.clone().unwrap_or_else(|| {
-            let base = std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache"));
-            base.join("skycase/eval")
-        }))
-    };
+    let cache = cache_dir(&args);
     let study = match args.study.to_str() {
         Some("none") => None,
         _ => Some(read_study_table(&args.study).with_context(|| "--study (\"none\" to leave the study's table out)")?),
     };
-    let projection = match &args.e5_projection {
+    let projection = e5_projection(&args)?;
+    let sets: Vec<String> = args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let sets = if projection.is_none() { sets.into_iter().filter(|s| !s.ends_with("@minilm")).collect() } else { sets };
+    let opts = EvalOptions {
+        checkpoint: args.checkpoint.clone(),
+        text_model: args.model.clone().unwrap_or_else(default_model_dir),
+        runs,
+        query_dir: args.queries.clone(),
+        sets,
+        multilingual: multilingual_options(&args, projection),
+        k: args.k,
+        cache,
+        progress: !args.quiet,
+    };
+    let report = evaluate(&opts)?;
+    write_atomic(&args.out, report.to_markdown(&command_line(), study.as_ref()).as_bytes())?;
+    if let Some(path) = &args.json {
+        write_atomic(path, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    print!("{}", report.summary_text());
+    eprintln!("report written to {}", args.out.display());
+    Ok(())
+}
+
+/// The multilingual-e5 projection Hangul queries go through, as in the browser: `--e5-projection`
+/// ("none": Korean goes to MiniLM), else the checkpoint's own `e5/`, else the demo's for the
+/// demo checkpoint.
+fn e5_projection(args: &Args) -> Result<Option<PathBuf>> {
+    Ok(match &args.e5_projection {
         Some(p) if p.to_str() == Some("none") => None,
         Some(p) => Some(p.clone()),
         None => {
@@ -103,26 +159,82 @@ pub fn run(args: Args) -> Result<()> {
                 bail!("no multilingual projection for {}: give --e5-projection (or \"none\" to send Korean queries to MiniLM)", args.checkpoint.display())
             }
         }
+    })
+}
+
+fn multilingual_options(args: &Args, projection: Option<PathBuf>) -> Option<MultilingualOptions> {
+    projection.map(|projection| MultilingualOptions { model: args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path), projection })
+}
+
+fn cache_dir(args: &Args) -> Option<PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    Some(args.cache.clone().unwrap_or_else(|| {
+        let base = std::env::var("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache"));
+        base.join("skycase/eval")
+    }))
+}
+
+/// `--report`: docs/evaluation.md and its figures.
+fn run_report(args: Args) -> Result<()> {
+    let report = args.report.clone().context("--report")?;
+    if !args.dev.is_empty() {
+        bail!("--report runs on held-out test months (--test) or the demo (--demo), not on --dev months");
+    }
+    let source = match (&args.demo, args.test.is_empty()) {
+        (Some(dir), _) => skycase_eval::Source::Demo { dir: dir.clone(), from_day: 24 },
+        (None, false) => skycase_eval::Source::Archives(args.test.clone()),
+        (None, true) => bail!("--report needs --test archives or --demo data/demo"),
     };
-    let sets: Vec<String> = args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
-    let sets = if projection.is_none() { sets.into_iter().filter(|s| !s.ends_with("@minilm")).collect() } else { sets };
-    let opts = EvalOptions {
+    let study_table = match args.study.to_str() {
+        Some("none") => None,
+        _ => Some(read_study_table(&args.study).with_context(|| "--study (\"none\" to leave the study's table out)")?),
+    };
+    if args.k != skycase_eval::study::K {
+        bail!("--report uses the study's top {} (-k does not apply)", skycase_eval::study::K);
+    }
+    let figures = args.figures.clone().unwrap_or_else(|| report.parent().unwrap_or(std::path::Path::new(".")).join("img/evaluation"));
+    let fig_rel = figures
+        .strip_prefix(report.parent().unwrap_or(std::path::Path::new("")))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| figures.display().to_string());
+    let figure_queries = if args.figure_query.is_empty() {
+        vec![
+            "Honshu, Japan is experiencing a typhoon.".to_string(),
+            "Hokkaido, Japan is experiencing snow.".to_string(),
+            "Korean Peninsula is experiencing rain.".to_string(),
+        ]
+    } else {
+        args.figure_query.clone()
+    };
+    let opts = skycase_eval::StudyOptions {
         checkpoint: args.checkpoint.clone(),
         text_model: args.model.clone().unwrap_or_else(default_model_dir),
-        runs,
+        source,
         query_dir: args.queries.clone(),
-        sets,
-        multilingual: projection.map(|projection| MultilingualOptions { model: args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path), projection }),
-        k: args.k,
-        cache,
+        besttrack: args.besttrack.clone(),
+        physical: !args.no_physical,
+        figure_queries,
+        background: args.background,
+        tsne_iterations: args.tsne_steps,
+        multilingual: multilingual_options(&args, e5_projection(&args)?),
+        cache: cache_dir(&args),
         progress: !args.quiet,
     };
-    let report = evaluate(&opts)?;
-    write_atomic(&args.out, report.to_markdown(&command_line(), study.as_ref()).as_bytes())?;
+    let study = skycase_eval::run_study(&opts)?;
+    let files = study.write_figures(&figures)?;
+    write_atomic(&report, study.to_markdown(&command_line(), study_table.as_ref(), &fig_rel).as_bytes())?;
     if let Some(path) = &args.json {
-        write_atomic(path, &serde_json::to_vec_pretty(&report)?)?;
+        write_atomic(path, &serde_json::to_vec_pretty(&study)?)?;
     }
-    print!("{}", report.summary_text());
-    eprintln!("report written to {}", args.out.display());
+    println!(
+        "Table I: {} / 1300 against truth{}",
+        study.total(),
+        study.hits_physical.map_or_else(String::new, |h| format!(", {} / 1300 against the physical captioner", h.iter().flatten().sum::<usize>()))
+    );
+    eprintln!("report written to {} ({} figures in {})", report.display(), files.len(), figures.display());
     Ok(())
 }
