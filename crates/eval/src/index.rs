@@ -375,6 +375,7 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
         // The evaluation measures the primary encoder; Korean queries through multilingual-e5
         // are not wired into it yet (docs/queries.md says which encoder each number used).
         multilingual: None,
+        partitions: None,
         joint_dim: archives[0].dim,
         vectors: match ckpt.model.config().granularity {
             Granularity::Region => "image-region".into(),
