@@ -1,11 +1,13 @@
 //! One module per subcommand.
 pub mod bench;
 pub mod caption;
+pub mod decade;
 pub mod embed;
 pub mod embed_store;
 pub mod eval;
 pub mod export;
 pub mod ingest;
+pub mod partition;
 pub mod sample;
 pub mod search;
 pub mod serve;

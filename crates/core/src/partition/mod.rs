@@ -494,7 +494,7 @@ impl PartitionIndex {
         if self.allowed_bytes(&allowed) <= self.exact_below {
             return Ok(candidates);
         }
-        let n = self.list_probe_for(nprobe) * self.widen(&allowed);
+        let n = self.list_probe_for(nprobe).saturating_mul(self.widen(&allowed));
         Ok(candidates.into_iter().take(n).collect())
     }
 
@@ -502,7 +502,7 @@ impl PartitionIndex {
     /// proportion otherwise (at least 1).
     fn list_probe_for(&self, nprobe: Option<usize>) -> usize {
         match nprobe {
-            Some(n) if self.nprobe > 0 => (self.list_probe * n).div_ceil(self.nprobe).max(1),
+            Some(n) if self.nprobe > 0 => self.list_probe.saturating_mul(n).div_ceil(self.nprobe).max(1),
             _ => self.list_probe.max(1),
         }
     }
@@ -552,7 +552,7 @@ impl PartitionIndex {
             }
         }
         leaves.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let take = if exact { leaves.len() } else { nprobe.unwrap_or(self.nprobe).max(1) * self.widen(&allowed) };
+        let take = if exact { leaves.len() } else { nprobe.unwrap_or(self.nprobe).max(1).saturating_mul(self.widen(&allowed)) };
         Ok(leaves.into_iter().take(take).flat_map(|(_, _, _, parts)| parts).collect())
     }
 }
