@@ -483,7 +483,10 @@ async fn prefetch() -> Result<(), String> {
         let chunks = download_chunks(&base, batch).await?;
         with_searcher_mut(|s| insert_chunks(s, chunks))?;
     }
-    Ok(())
+    // A partitioned index small enough to be fetched whole by one query is fetched whole
+    // now, so the app answers offline after the first visit; a larger one keeps what its
+    // queries fetched.
+    parts::prefetch_if_small().await
 }
 
 fn to_out(searcher: &Searcher, hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut> {

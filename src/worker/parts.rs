@@ -175,3 +175,16 @@ pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize,
 pub(super) fn summary(index: &skycase_core::partition::PartitionIndex) -> (usize, Vec<String>) {
     (index.frames, index.periods.iter().map(|p| p.period.clone()).collect())
 }
+
+/// Fetches every partition (and list) when the whole index is at most the manifest's
+/// `exact_below` bytes: what any query would fetch anyway.
+pub(super) async fn prefetch_if_small() -> Result<(), String> {
+    let small = with_searcher(|s| Ok(s.partitions().map(|p| (p.dim, p.lists.iter().map(|l| l.part_bytes).sum::<u64>() <= p.exact_below))))?;
+    let Some((dim, true)) = small else { return Ok(()) };
+    // With everything allowed and small, the plan is every partition whatever the query.
+    let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
+    match plan_and_fetch(&q, &Filters::default()).await? {
+        (_, Some(warning)) => Err(warning),
+        _ => Ok(()),
+    }
+}

@@ -131,6 +131,20 @@ export async function waitUntilOfflineReady(page, timeout = 60000) {
       const chunks = manifest.model.word_embeddings.chunks.map((c) => `./bundle/${c.path}`);
       const bundle = ['manifest.json', ...manifest.files.filter((f) => f.role !== 'thumbnail' && !f.role.startsWith('multilingual-')).map((f) => f.path),
         ...manifest.shards.map((s) => s.path)].map((p) => `./bundle/${p}`);
+      // A partitioned index small enough for one query to fetch whole is fetched whole in
+      // the background (src/worker/parts.rs); a larger one keeps what queries fetched.
+      const p = manifest.partitions;
+      if (p && p.lists.reduce((a, l) => a + l.part_bytes, 0) <= p.exact_below) {
+        for (const l of p.lists) {
+          bundle.push(`./bundle/${l.path}`);
+          const list = await (await fetch(`./bundle/${l.path}`)).json();
+          list.sub.forEach((sub, i) => {
+            const sha = list.sha256.slice(i * 64, i * 64 + 16);
+            const pad = (n) => String(n).padStart(3, '0');
+            bundle.push(`./bundle/parts/${p.periods[list.period[i]].period}/${pad(list.list)}-${pad(sub)}-${sha}.skypart`);
+          });
+        }
+      }
       const app = ['./', './style.css', './app.js', './app_bg.wasm', './worker_loader.js', './worker.js', './worker_bg.wasm'];
       const missing = [];
       for (const url of [...app, ...bundle, ...chunks]) if (!cache || !await cache.match(url)) missing.push(url);
