@@ -24,8 +24,18 @@ pub struct Quantizer {
     subs: Vec<Vec<Vec<f32>>>,
 }
 
+/// Dot product in eight independent lanes (the compiler vectorises them; one running sum
+/// could not be reordered), then the lanes summed in order: deterministic on every platform.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 fn normalise(v: &mut [f32]) {
