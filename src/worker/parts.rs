@@ -4,8 +4,8 @@
 //! memory and in the bundle's Cache Storage cache, and ranks exactly inside them.
 //!
 //! A file whose bytes do not match is fetched once more from the network (bypassing the
-//! HTTP cache); if it still does not match, the query is answered from the other partitions
-//! with a message naming the file. A list file that fails fails the query: without it the
+//! HTTP cache, src/fetch.rs); if it still does not match, the query is answered from the other
+//! partitions with a message naming the file. A list file that fails fails the query: without it the
 //! plan cannot name that list's partitions.
 
 use std::cell::RefCell;
@@ -24,41 +24,11 @@ thread_local! {
     static PART_AT: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
 }
 
-/// A GET that skips the browser's HTTP cache (a second try after a corrupt copy).
-fn reload(url: &str) -> Promise {
-    let init = RequestInit::new();
-    init.set_cache(RequestCache::Reload);
-    scope().fetch_with_str_and_init(url, &init)
-}
-
-/// Reads a started download whole, checks it against `entry` and caches it.
-async fn read_network(url: &str, entry: &FileEntry, started: Promise) -> Result<Vec<u8>, String> {
-    let resp = response(url, started).await?;
-    let keep = resp.clone().map_err(|e| format!("{url}: {}", js_message(&e)))?;
-    let bytes = read_stream(url, &resp, usize::try_from(entry.bytes).unwrap_or(0), |_| Ok(())).await?;
-    entry.verify(&bytes).map_err(|e| e.to_string())?;
-    cache().put(url, keep);
-    Ok(bytes)
-}
-
-/// A file checked against its entry: from the cache or the download already started, and
-/// on a mismatch once more from the network.
+/// A file checked against its entry: from the cache (checked when it was stored) or the
+/// download already started; src/fetch.rs retries, and downloads wrong bytes once more past
+/// the HTTP cache before it gives up naming the file.
 async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<Vec<u8>, String> {
-    let url = format!("{base}{}", entry.path);
-    let first = match source {
-        Source::Cached(resp) => match read_cached(&url, &resp).await {
-            Ok(bytes) => entry.verify(&bytes).map(|_| bytes).map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        },
-        Source::Network(started) => read_network(&url, entry, started).await,
-    };
-    match first {
-        Ok(bytes) => Ok(bytes),
-        Err(e) => {
-            web_sys::console::warn_1(&format!("{e}; fetching it again").into());
-            read_network(&url, entry, reload(&url)).await.map_err(|e| format!("{e} (twice)"))
-        }
-    }
+    read_file(base, entry, source, |_| {}).await
 }
 
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
@@ -187,4 +157,31 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
+}
+
+/// The list and partition files held in memory and the thumbnails of their frames: the
+/// partitioned part of the offline set (all of it after [`prefetch_if_small`]).
+pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEntry>) -> Vec<FileEntry> {
+    let Some(index) = s.partitions() else { return Vec::new() };
+    let mut out = Vec::new();
+    LISTS.with(|m| {
+        for (&l, list) in m.borrow().iter() {
+            if let Some(e) = index.lists.get(l) {
+                out.push(FileEntry { path: e.path.clone(), role: LIST_ROLE.into(), sha256: e.sha256.clone(), bytes: e.bytes });
+            }
+            for i in 0..list.sub.len() {
+                let (period, sha) = (list.period[i] as usize, &list.sha256[i * 64..(i + 1) * 64]);
+                let Some(p) = index.periods.get(period) else { continue };
+                let path = skycase_core::partition::part_path(&p.period, l, list.sub[i] as usize, sha);
+                if PART_AT.with(|a| a.borrow().contains_key(&path)) {
+                    out.push(FileEntry { path, role: skycase_core::partition::PART_ROLE.into(), sha256: sha.to_string(), bytes: list.bytes[i] });
+                }
+            }
+        }
+    });
+    let mut thumbs: Vec<String> = PARTS.with(|v| v.borrow().iter().flat_map(|p| p.records().iter().map(|r| r.thumb.clone()).collect::<Vec<_>>()).collect());
+    thumbs.sort_unstable();
+    thumbs.dedup();
+    out.extend(thumbs.iter().filter_map(|t| page_files.get(t).cloned()));
+    out
 }
