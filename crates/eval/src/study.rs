@@ -33,11 +33,11 @@ use crate::captions::physical_labels;
 use crate::error::{Error, Result};
 use crate::figures::{figure_three, figure_two, write_png, BackPoint, Map, Panel, QueryPoint};
 use crate::index::{build_searcher, embed_archive, multilingual_side, text_side, ArchiveIndex, Checkpoint};
-use crate::report::MultilingualOptions;
 use crate::projection::{neighbour_overlap, pca, tsne, TsneOptions};
 use crate::queries::{template_queries, Query, QuerySet, Split};
-use crate::report::StudyTable;
+use crate::report::{MultilingualOptions, StudyTable};
 use crate::score::{run_queries, summarise, CellCounts, Outcome, Summary, Truth};
+use skycase_core::search::TextSide as EncoderSide;
 
 /// Results per query, as in the study.
 pub const K: usize = 20;
@@ -72,14 +72,15 @@ pub struct StudyOptions {
     pub besttrack: Option<PathBuf>,
     /// Score Table I against the physical captioner too (archives only).
     pub physical: bool,
+    /// The multilingual encoder for Hangul queries (as the app loads it); `None`: MiniLM
+    /// answers every query.
+    pub multilingual: Option<MultilingualOptions>,
     /// Queries of Figure II.
     pub figure_queries: Vec<String>,
     /// Image-region vectors drawn behind Figure III (sampled evenly).
     pub background: usize,
     /// t-SNE gradient steps.
     pub tsne_iterations: usize,
-    /// multilingual-e5 for Hangul queries, as the browser runs them (`None`: MiniLM).
-    pub multilingual: Option<MultilingualOptions>,
     /// Cache of image vectors, the quantized encoder and physical captions.
     pub cache: Option<PathBuf>,
     /// Progress bars on stderr.
@@ -392,17 +393,22 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
     let share_of =
         |a: usize, i: usize, r: usize, p: usize| -> f32 { shares[a].as_ref().and_then(|m| m.get(&archives[a].samples[i].time)).map_or(0.0, |s| s[r][p]) };
 
-    // The query sets: templates, and the test halves of the English and Korean sets.
-    let mut sets = vec![QuerySet { name: "template".into(), queries: template_queries() }];
-    for name in ["en", "ko"] {
-        let s = QuerySet::load(&opts.query_dir, name)?;
-        sets.push(QuerySet { name: name.into(), queries: s.of_split(Split::Test).into_iter().cloned().collect() });
+    // The query sets: templates, and the test halves of the English and Korean sets; with the
+    // multilingual encoder, the Korean set also forced through MiniLM (`ko@minilm`).
+    let mut sets: Vec<(QuerySet, Option<EncoderSide>)> = vec![(QuerySet { name: "template".into(), queries: template_queries() }, None)];
+    let mut names = vec![("en", None), ("ko", None)];
+    if ml.is_some() {
+        names.push(("ko@minilm", Some(EncoderSide::Primary)));
+    }
+    for (name, side) in names {
+        let s = QuerySet::load(&opts.query_dir, name.split('@').next().unwrap_or(name))?;
+        sets.push((QuerySet { name: name.into(), queries: s.of_split(Split::Test).into_iter().cloned().collect() }, side));
     }
     let mut results = Vec::new();
-    for set in &sets {
+    for (set, side) in &sets {
         let refs: Vec<&Query> = set.queries.iter().collect();
         let bar = if opts.progress { crate::index::bar(refs.len() as u64, &format!("{} queries", set.name)) } else { indicatif::ProgressBar::hidden() };
-        let outcomes = run_queries(&searcher, &truth, &refs, K, None, Some(&bar))?;
+        let outcomes = run_queries(&searcher, &truth, &refs, K, *side, Some(&bar))?;
         bar.finish_and_clear();
         let graded_each: Vec<Option<f64>> = outcomes
             .iter()
@@ -431,9 +437,9 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
     bare.set_region_binding(false);
     bare.set_anchor_weight(0.0);
     let mut encoder_alone = Vec::new();
-    for set in &sets {
+    for (set, side) in &sets {
         let refs: Vec<&Query> = set.queries.iter().collect();
-        let outcomes = run_queries(&bare, &truth, &refs, K, None, None)?;
+        let outcomes = run_queries(&bare, &truth, &refs, K, *side, None)?;
         encoder_alone.push((set.name.clone(), summarise(&outcomes, K).hits_any, text_recall(&outcomes)));
     }
     drop(bare);
@@ -662,7 +668,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
         image_to_text_5way: five as f64 / pairs.max(1) as f64,
         image_to_text_region: right_region as f64 / pairs.max(1) as f64,
         image_regions: pairs,
-        korean_encoder: korean_encoder(&searcher),
+        korean_encoder: korean_encoder(&searcher, opts.multilingual.as_ref()),
         graded_available,
         encoder_alone,
         figure_two: figure_two_rows,
@@ -673,9 +679,9 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
     })
 }
 
-fn korean_encoder(s: &Searcher) -> String {
-    if s.has_multilingual() {
-        "multilingual-e5 (the bundle's second encoder, as the app picks it for Hangul)".into()
+fn korean_encoder(s: &Searcher, m: Option<&MultilingualOptions>) -> String {
+    if let (true, Some(m)) = (s.has_multilingual(), m) {
+        format!("multilingual-e5-small with the projection `{}` (the bundle's second encoder, as the app picks it for Hangul)", m.projection.display())
     } else {
         "all-MiniLM-L6-v2 (no multilingual encoder in this index)".into()
     }
@@ -813,7 +819,11 @@ impl Study {
                 f3(t.graded)
             );
         }
-        for (name, what) in [("en", "English paraphrases (test half)"), ("ko", "Korean queries (test half)")] {
+        for (name, what) in [
+            ("en", "English paraphrases (test half)"),
+            ("ko", "Korean queries (test half, the app's encoder)"),
+            ("ko@minilm", "The same Korean queries through MiniLM"),
+        ] {
             if let Some(s) = set(name) {
                 let _ = writeln!(out, "- {what}: hits@{K} {}, R@1 {}, graded {}.", f3(s.summary.hits_any), f3(s.recall[0]), f3(s.graded));
             }
@@ -982,16 +992,20 @@ impl Study {
         let _ = writeln!(
             out,
             "Mean normalised hits@{K} per phenomenon over cells with a relevant frame: the template, the test half of the English \
-             paraphrases, the test half of the Korean queries (the same cells throughout).\n"
+             paraphrases (`en`), the test half of the Korean queries (`ko`, each query to the encoder the app picks{}) \
+             (the same cells throughout).\n",
+            if self.sets.iter().any(|s| s.name == "ko@minilm") { "; `ko@minilm`: the same queries forced through MiniLM" } else { "" }
         );
-        let _ = writeln!(out, "| phenomenon | cells | template | English paraphrases | Korean |\n|---|---:|---:|---:|---:|");
+        let names: Vec<&str> = self.sets.iter().map(|s| s.name.as_str()).collect();
+        let _ = writeln!(out, "| phenomenon | cells | {} |\n|---|---:|{}", names.join(" | "), "---:|".repeat(names.len()));
         let cell_mean = |s: &SetResult, p: usize| -> (usize, Option<f64>) {
             let v: Vec<f64> = (0..13).filter_map(|r| s.summary.cells[r][p].score.filter(|_| self.relevant[r][p] > 0)).collect();
             (v.len(), (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64))
         };
         for (p, name) in PHENOMENA.iter().enumerate() {
             let c: Vec<(usize, Option<f64>)> = self.sets.iter().map(|s| cell_mean(s, p)).collect();
-            let _ = writeln!(out, "| {name} | {} | {} | {} | {} |", c[0].0, f3(c[0].1), f3(c.get(1).and_then(|x| x.1)), f3(c.get(2).and_then(|x| x.1)));
+            let vals: Vec<String> = c.iter().map(|x| f3(x.1)).collect();
+            let _ = writeln!(out, "| {name} | {} | {} |", c[0].0, vals.join(" | "));
         }
         let _ = writeln!(
             out,
