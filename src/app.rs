@@ -146,13 +146,14 @@ pub fn App() -> impl IntoView {
                     send_query(q);
                 }
             }
-            FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder } => {
+            FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder, warning } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
                 }
                 let t_render = now_ms();
-                set_query_error.set(None);
+                // Part of a partitioned index missing: say so above the results from the rest.
+                set_query_error.set(warning);
                 set_nothing_close.set(nothing_close && !new_hits.is_empty());
                 set_hits.set(new_hits);
                 set_shown_for.set(text);

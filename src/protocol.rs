@@ -92,6 +92,10 @@ pub enum FromWorker {
         nothing_close: bool,
         #[serde(default)]
         encoder: String,
+        /// Set when part of a partitioned index could not be loaded (named in it): the hits
+        /// come from the rest.
+        #[serde(default)]
+        warning: Option<String>,
     },
     /// Milliseconds of each benchmark scan.
     BenchRank { ms: Vec<f64> },

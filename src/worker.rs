@@ -24,6 +24,8 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 use crate::fetch::{self, js_message, BundleCache, Pin};
 use crate::protocol::{FromWorker, HitOut, OfflineState, ToWorker};
 
+mod parts;
+
 thread_local! {
     static SEARCHER: RefCell<Option<Searcher>> = const { RefCell::new(None) };
     /// The bundle's base URL, ending in `/`.
@@ -85,8 +87,8 @@ pub fn start() {
                 let answered = query(&text, k, &filters, lang.as_deref() == Some("ko")).await;
                 let ok = answered.is_ok();
                 post(&match answered {
-                    Ok((hits, encode_ms, rank_ms, nothing_close, side)) => {
-                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into() }
+                    Ok((hits, encode_ms, rank_ms, nothing_close, side, warning)) => {
+                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning }
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
@@ -94,12 +96,14 @@ pub fn start() {
                     prefetch_after(PREFETCH_AFTER_ANSWER_MS);
                 }
             }),
-            Ok(ToWorker::Similar { id, shard, frame, vector, k, filters }) => {
-                post(&match similar(shard, frame, vector, k, &filters) {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new() },
+            Ok(ToWorker::Similar { id, shard, frame, vector, k, filters }) => spawn_local(async move {
+                let partitioned = with_searcher(|s| Ok(s.partitions().is_some())).unwrap_or(false);
+                let found = if partitioned { parts::similar(shard, frame, vector, k, &filters).await } else { similar(shard, frame, vector, k, &filters) };
+                post(&match found {
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
-            }
+            }),
             Ok(ToWorker::BenchRank { frames, dim, reps }) => post(&bench_rank(frames, dim, reps)),
             Err(e) => post(&FromWorker::Error { id: None, message: format!("bad message to worker: {e}") }),
         }
@@ -315,8 +319,10 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
         )
         .into(),
     );
-    let frames = searcher.frames();
-    let periods = searcher.shards().iter().map(|s| s.period().to_string()).collect();
+    let (frames, periods) = match searcher.partitions() {
+        Some(index) => parts::summary(index),
+        None => (searcher.frames(), searcher.shards().iter().map(|s| s.period().to_string()).collect()),
+    };
     SEARCHER.with(|s| *s.borrow_mut() = Some(searcher));
     post(&FromWorker::Ready { frames, periods, vectors, init_ms: now_ms() - t0, bytes: total, overlay });
     prefetch_after(PREFETCH_WHEN_IDLE_MS);
@@ -398,6 +404,9 @@ async fn save_offline() -> Result<usize, String> {
         let chunks = download_chunks(&base, batch).await?;
         with_searcher_mut(|s| insert_chunks(s, chunks))?;
     }
+    // A partitioned index small enough for one query to fetch whole is saved whole (its
+    // lists name the partitions); a larger one keeps what its queries fetched.
+    parts::prefetch_if_small().await?;
     let set = offline_set()?;
     let total = set.len();
     let mut done = 0;
@@ -449,6 +458,7 @@ fn offline_set() -> Result<Vec<FileEntry>, String> {
         thumbs.sort_unstable();
         thumbs.dedup();
         set.extend(thumbs.into_iter().filter_map(|t| page_files.get(t).cloned()));
+        set.extend(parts::offline_entries(s, &page_files));
         Ok(set)
     })
 }
@@ -491,7 +501,7 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// Picks the text encoder (the multilingual one for Hangul or `korean`, loading it on first
 /// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks.
-async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide), String> {
+async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let side = with_searcher(|s| Ok(s.pick_side(text, korean)))?;
     if side == TextSide::Multilingual {
         ensure_multilingual().await?;
@@ -502,10 +512,13 @@ async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<
         let chunks = download_chunks(&base, &needed).await?;
         with_searcher_mut(|s| insert_chunks_of(s, side, chunks))?;
     }
+    if with_searcher(|s| Ok(s.partitions().is_some()))? {
+        return parts::query(side, text, k, filters).await;
+    }
     with_searcher(|searcher| {
         let answer = searcher.search_on(side, text, k, filters, now_ms).map_err(|e| e.to_string())?;
         let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
-        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close, side))
+        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close, side, None))
     })
 }
 

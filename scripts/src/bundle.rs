@@ -46,3 +46,29 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     }
     Ok(searcher)
 }
+
+/// Answers a query on a partitioned bundle as the browser does: embeds it, plans, reads the
+/// lists and partitions the plan names (each verified against its entry), ranks exactly
+/// inside them. Returns the answer (hits name the partition: index into the returned list)
+/// and the partitions with their references, in plan order.
+pub fn search_partitioned(
+    searcher: &Searcher,
+    dir: &Path,
+    prepared: skycase_core::search::Prepared,
+    k: usize,
+    filters: &skycase_core::Filters,
+    nprobe: Option<usize>,
+    clock: impl Fn() -> f64,
+) -> Result<(skycase_core::Answer, Vec<(skycase_core::partition::PartRef, skycase_core::partition::Partition)>)> {
+    let index = searcher.partitions().context("the bundle is not partitioned")?;
+    let mut get = |f: &FileEntry| -> skycase_core::Result<Vec<u8>> {
+        let path = dir.join(&f.path);
+        let bytes = std::fs::read(&path).map_err(|e| skycase_core::Error::Usage(format!("{}: cannot read ({e}); the manifest lists it", path.display())))?;
+        f.verify(&bytes)?;
+        Ok(bytes)
+    };
+    let fetched = index.fetch_plan(&prepared.query, filters, nprobe, &mut get).with_context(|| format!("bundle {}", dir.display()))?;
+    let parts: Vec<&skycase_core::partition::Partition> = fetched.iter().map(|(_, p)| p).collect();
+    let answer = searcher.answer_parts(prepared, &parts, k, filters, clock)?;
+    Ok((answer, fetched))
+}

@@ -32,6 +32,12 @@ enum Command {
     Sample(cmd::sample::Args),
     /// Write a versioned web bundle (manifest, encoder, tokenizer, shard, thumbnails).
     Export(cmd::export::Args),
+    /// Turn a bundle's shards into the partitioned index fetched per query (in place).
+    Partition(cmd::partition::Args),
+    /// Write a SYNTHETIC partitioned decade bundle around real embeddings (for benchmarks).
+    Decade(cmd::decade::Args),
+    /// Recall@k of a partitioned bundle's plan against the exact scan, over nprobe.
+    Recall(cmd::decade::RecallArgs),
     /// Rank a bundle's frames for a query, exactly as the browser does.
     Search(cmd::search::Args),
     /// Retrieval on held-out months with template, English and Korean queries (report in docs/).
@@ -54,6 +60,9 @@ fn main() -> ExitCode {
         Command::Embed(args) => cmd::embed::run(args),
         Command::Sample(args) => cmd::sample::run(args),
         Command::Export(args) => cmd::export::run(args),
+        Command::Partition(args) => cmd::partition::run(args),
+        Command::Decade(args) => cmd::decade::run(args),
+        Command::Recall(args) => cmd::decade::recall(args),
         Command::Search(args) => cmd::search::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Calibrate(args) => cmd::calibrate::run(args),

@@ -136,7 +136,7 @@ const section = `<!-- skycase-bench:start -->
 ## Browser and native search (\`cd tests/e2e && node bench.mjs\`)
 
 Run ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} × ${cpus()[0].model}, ${chromium} headless,
-bundle: ${manifest.shards.reduce((a, s) => a + s.frames, 0)} frames, vectors \`${manifest.vectors}\`, encoder \`${manifest.model.quantization}\`,
+bundle: ${manifest.partitions?.frames ?? manifest.shards.reduce((a, s) => a + s.frames, 0)} frames${manifest.partitions ? ' (partitioned)' : ''}, vectors \`${manifest.vectors}\`, encoder \`${manifest.model.quantization}\`,
 served gzip by \`skycase serve\` (gzipped before the run; byte counts are bodies as sent, i.e. gzipped). Query latencies over ${QUERIES.length} queries × ${REPS} passes.
 
 | what | measured | target |

@@ -11,7 +11,10 @@ import { startFaultServer } from './faultserver.mjs';
 
 mkdirSync(join(ROOT, 'tests/e2e/screenshots'), { recursive: true });
 const manifest = JSON.parse(readFileSync(join(DIST, 'bundle/manifest.json'), 'utf8'));
-const SHARD = `/bundle/${manifest.shards[0].path}`;
+// A startup file whose loss stops the app: the shard, or (partitioned index, issue 11) the
+// projection, since partitions load per query.
+const STARTUP = manifest.shards[0]?.path ?? manifest.files.find((f) => f.role === 'projection').path;
+const SHARD = `/bundle/${STARTUP}`;
 
 /** A fresh browser profile against a fault server on dist/; `body` gets both. */
 async function withFaults(fault, body) {
@@ -54,12 +57,12 @@ test('HTTP 500: retried with backoff; one that persists is named with a retry bu
     const t0 = Date.now();
     await openApp(page, server.url);
     const failed = await status(page);
-    assert.match(failed, new RegExp(`could not start: .*${manifest.shards[0].path}: the server answered HTTP 500.*gave up after 4 tries`));
+    assert.match(failed, new RegExp(`could not start: .*${STARTUP}: the server answered HTTP 500.*gave up after 4 tries`));
     assert.ok(Date.now() - t0 >= 250 + 1000 + 3000, 'the tries were spaced out (backoff)');
     assert.equal(server.count(SHARD), 4);
     assert.equal(server.count('/bundle/tokenizer.json'), 3, 'the transient 500s were retried and got through');
     const cached = await bundleCacheCheck(page);
-    assert.ok(!cached.files.includes(manifest.shards[0].path), 'nothing of the failed shard is cached');
+    assert.ok(!cached.files.includes(STARTUP), 'nothing of the failed file is cached');
     assert.ok(cached.files.includes('tokenizer.json') && cached.files.includes('encoder.gguf'), cached.files.join(', '));
     assert.deepEqual(cached.wrong, []);
 

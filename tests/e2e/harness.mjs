@@ -142,6 +142,19 @@ export async function waitUntilOfflineReady(page, timeout = 90000) {
     const chunks = manifest.model.word_embeddings.chunks.map((c) => c.path);
     const files = [...manifest.files.filter((f) => !f.role.startsWith('multilingual-')).map((f) => f.path),
       ...manifest.shards.map((s) => s.path), ...chunks];
+    // A partitioned index small enough for one query to fetch whole is saved whole
+    // (src/worker/parts.rs); a larger one keeps what queries fetched.
+    const p = manifest.partitions;
+    if (p && p.lists.reduce((a, l) => a + l.part_bytes, 0) <= p.exact_below) {
+      const pad = (n) => String(n).padStart(3, '0');
+      for (const l of p.lists) {
+        files.push(l.path);
+        const res = await bundle.match(`./bundle/${l.path}`);
+        if (!res) continue;
+        const list = await res.json();
+        list.sub.forEach((sub, i) => files.push(`parts/${p.periods[list.period[i]].period}/${pad(list.list)}-${pad(sub)}-${list.sha256.slice(i * 64, i * 64 + 16)}.skypart`));
+      }
+    }
     for (const p of files) if (!await bundle.match(`./bundle/${p}`)) missing.push(`./bundle/${p}`);
     return { names, missing, chunks: chunks.length };
   }, SHELL);
@@ -170,6 +183,18 @@ export async function bundleCacheCheck(page) {
       if (await hex(buf) !== pinSha || buf.byteLength !== Number(pinBytes)) wrong.push('manifest.json');
       const m = JSON.parse(new TextDecoder().decode(buf));
       for (const f of [...m.files, ...m.shards, ...m.model.word_embeddings.chunks]) entries.set(f.path, f);
+      // The partitioned index: list files by the manifest, partitions by their (cached) list.
+      const p = m.partitions;
+      const pad = (n) => String(n).padStart(3, '0');
+      for (const l of p?.lists ?? []) {
+        entries.set(l.path, l);
+        const res = await cache.match(`./bundle/${l.path}`);
+        const list = res && await res.json().catch(() => null);
+        list?.sub.forEach((sub, i) => {
+          const sha256 = list.sha256.slice(i * 64, (i + 1) * 64);
+          entries.set(`parts/${p.periods[list.period[i]].period}/${pad(list.list)}-${pad(sub)}-${sha256.slice(0, 16)}.skypart`, { sha256, bytes: list.bytes[i] });
+        });
+      }
     }
     const files = [];
     for (const req of await cache.keys()) {

@@ -129,6 +129,10 @@ pub struct Manifest {
     /// in `files` under the `multilingual-*` roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multilingual: Option<ModelInfo>,
+    /// The partitioned index (then `shards` is empty): only this manifest is fetched at
+    /// start, partitions per query (see [`crate::partition`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<crate::partition::PartitionIndex>,
 }
 
 impl Manifest {
@@ -154,6 +158,12 @@ impl Manifest {
         let paths = manifest.files.iter().chain(&manifest.model.word_embeddings.chunks).map(|f| &f.path);
         for path in paths.chain(manifest.shards.iter().map(|s| &s.path)) {
             confined(path)?;
+        }
+        if let Some(p) = &manifest.partitions {
+            p.check()?;
+            if p.dim != manifest.joint_dim {
+                return Err(Error::format("manifest.json", format!("partitions hold vectors of {}, the joint space is {}", p.dim, manifest.joint_dim)));
+            }
         }
         Ok(manifest)
     }
@@ -325,6 +335,7 @@ pub(crate) mod tests {
             files: vec![FileEntry::describe("tokenizer.json", "tokenizer", b"{}")],
             shards: vec![],
             multilingual: None,
+            partitions: None,
         }
     }
 

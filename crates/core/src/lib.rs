@@ -16,6 +16,8 @@
 //! - [`overlay`]: coastlines and region outlines drawn over result thumbnails.
 //! - [`shard`]: a period's frames: embeddings (int8 + per-vector scale), times, captions,
 //!   thumbnail references.
+//! - [`partition`]: the partitioned index of long archives: a two-level coarse quantizer,
+//!   content-hashed partition files per leaf and month, the plan of what a query fetches.
 //! - [`rank`]: exact nearest-neighbour scan over a shard with integer dot products.
 //! - [`search`]: a loaded bundle answering queries ([`Searcher`], [`Filters`]);
 //!   [`load`]: which bundle files it needs, in which order ([`load::StartupFiles`]).
@@ -33,6 +35,7 @@ pub mod format;
 pub mod kernel;
 pub mod load;
 pub mod overlay;
+pub mod partition;
 pub mod projection;
 pub mod rank;
 pub mod search;

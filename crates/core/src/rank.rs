@@ -41,6 +41,16 @@ impl QueryVector {
     pub fn dim(&self) -> usize {
         self.f32.len()
     }
+
+    /// The i16 components (`v ≈ scale · q`).
+    pub fn quantized(&self) -> &[i16] {
+        &self.i16
+    }
+
+    /// The scale of the i16 components.
+    pub fn scale(&self) -> f32 {
+        self.scale
+    }
 }
 
 /// One ranked frame.

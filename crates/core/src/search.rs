@@ -24,6 +24,7 @@ use crate::bundle::{Manifest, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION, MUL
 use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::projection::Projection;
+use crate::partition::{rank_parts, Partition, PartitionIndex};
 use crate::rank::{rank_bound, rank_filtered, Hit, QueryVector};
 use crate::shard::Shard;
 use crate::strength::Calibration;
@@ -362,6 +363,28 @@ impl Searcher {
 
     /// As [`search`](Self::search) with the encoder chosen by the caller.
     pub fn search_on(&self, side: TextSide, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
+        let prepared = self.prepare(side, text, &clock)?;
+        let t1 = clock();
+        let q = &prepared.query;
+        let refs: Vec<&Shard> = self.shards.iter().collect();
+        let bound_vectors = |s: usize| -> Vec<usize> {
+            let names = refs[s].vector_names();
+            prepared.regions.iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect()
+        };
+        let hits = rank_bound(&refs, q, k, |s, f| filters.keeps(&refs[s].records()[f]), bound_vectors)?;
+        let region_aware = self.shards.iter().any(|s| s.vectors_per_frame() > 1);
+        let row = |h: &Hit| {
+            let shard = self.shards.get(h.shard)?;
+            let r = region_index(shard.vector_names().get(h.vector)?)?;
+            Some((r, shard.row_f32(h.frame * shard.vectors_per_frame() + h.vector)))
+        };
+        Ok(self.finish_answer(prepared, hits, region_aware, row, t1, clock()))
+    }
+
+    /// Embeds a query with `side`'s encoder and pulls it towards the cells it names
+    /// ([`anchored`]): the first half of every search, shared by the shard scan and the
+    /// partitioned index (whose plan depends on this vector).
+    pub fn prepare(&self, side: TextSide, text: &str, clock: impl Fn() -> f64) -> Result<Prepared> {
         let text = match text.char_indices().nth(MAX_QUERY_CHARS) {
             Some((cut, _)) => &text[..cut],
             None => text,
@@ -378,37 +401,49 @@ impl Searcher {
         if let Some(c) = self.calibration.as_ref().filter(|_| self.anchor_weight > 0.0) {
             v = anchored(&v, c, &intent.regions, &intent.phenomena, self.anchor_weight);
         }
+        let query = QueryVector::new(&v)?;
+        let encode = Duration::from_secs_f64(((clock() - t0) / 1000.0).max(0.0));
+        Ok(Prepared { side, vector: v, query, regions: intent.regions, phenomena: intent.phenomena, encode })
+    }
+
+    /// A stored vector as a query ("more like this" on a partitioned index): no regions, no
+    /// phenomena named.
+    pub fn prepare_vector(&self, v: &[f32]) -> Result<Prepared> {
+        Ok(Prepared { side: TextSide::Primary, vector: v.to_vec(), query: QueryVector::new(v)?, regions: Vec::new(), phenomena: Vec::new(), encode: Duration::ZERO })
+    }
+
+    /// The partitioned index of the bundle (`manifest.partitions`), if it has one.
+    pub fn partitions(&self) -> Option<&PartitionIndex> {
+        self.manifest.partitions.as_ref()
+    }
+
+    /// Answers a prepared query from the partitions its plan fetched
+    /// ([`PartitionIndex::plan_lists`], [`PartitionIndex::plan_parts`]); hits name the
+    /// partition (`shard`: index into `parts`) and the frame's record in it.
+    pub fn answer_parts(&self, prepared: Prepared, parts: &[&Partition], k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
         let t1 = clock();
-        let q = QueryVector::new(&v)?;
-        let refs: Vec<&Shard> = self.shards.iter().collect();
-        let bound_vectors = |s: usize| -> Vec<usize> {
-            let names = refs[s].vector_names();
-            intent.regions.iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect()
+        let names: Vec<String> = self.partitions().map(|p| p.vector_names.clone()).unwrap_or_default();
+        let bound: Vec<usize> = prepared.regions.iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect();
+        let hits = rank_parts(parts, &prepared.query, k, filters, &bound)?;
+        let row = |h: &Hit| {
+            let part = parts.get(h.shard)?;
+            let r = region_index(part.vector_names().get(h.vector)?)?;
+            Some((r, part.row_f32(part.find_row(h.frame, h.vector)?)))
         };
-        let hits = rank_bound(&refs, &q, k, |s, f| filters.keeps(&refs[s].records()[f]), bound_vectors)?;
-        let region_aware = self.shards.iter().any(|s| s.vectors_per_frame() > 1);
-        let bound = if region_aware { intent.regions.clone() } else { Vec::new() };
+        Ok(self.finish_answer(prepared, hits, names.len() > 1, row, t1, clock()))
+    }
+
+    /// Strengths and "nothing close" of ranked hits; `row(hit)` gives the matched region
+    /// and the hit's stored vector.
+    fn finish_answer(&self, prepared: Prepared, hits: Vec<Hit>, region_aware: bool, row: impl Fn(&Hit) -> Option<(usize, Vec<f32>)>, t1: f64, t2: f64) -> Answer {
+        let bound = if region_aware { prepared.regions.clone() } else { Vec::new() };
         let strengths = match &self.calibration {
-            Some(c) if region_aware => hits.iter().map(|h| self.strength(c, h, &intent.phenomena, &v)).collect(),
+            Some(c) if region_aware => hits.iter().map(|h| row(h).map_or(0.0, |(r, v)| strength_of(c, r, &v, &prepared.phenomena, &prepared.vector))).collect(),
             _ => Vec::new(),
         };
         let nothing_close = hits.is_empty() || self.calibration.as_ref().is_some_and(|c| !strengths.is_empty() && c.nothing_close(&strengths));
-        let t2 = clock();
-        let ms = |a: f64, b: f64| Duration::from_secs_f64(((b - a) / 1000.0).max(0.0));
-        Ok(Answer { hits, side, encode: ms(t0, t1), rank: ms(t1, t2), bound, strengths, nothing_close })
-    }
-
-    /// Strength of `hit` for the phenomena the query names (the best of them), or, if it
-    /// names none, for the phenomenon its vector `q` is nearest to in the hit's region.
-    fn strength(&self, c: &Calibration, hit: &Hit, phenomena: &[usize], q: &[f32]) -> f32 {
-        let Some(shard) = self.shards.get(hit.shard) else { return 0.0 };
-        let Some(r) = shard.vector_names().get(hit.vector).and_then(|n| region_index(n)) else { return 0.0 };
-        let v = shard.row_f32(hit.frame * shard.vectors_per_frame() + hit.vector);
-        if phenomena.is_empty() {
-            c.strength(&v, r, c.nearest_phenomenon(q, r))
-        } else {
-            phenomena.iter().map(|&p| c.strength(&v, r, p)).fold(0.0, f32::max)
-        }
+        let rank = Duration::from_secs_f64(((t2 - t1) / 1000.0).max(0.0));
+        Answer { hits, side: prepared.side, encode: prepared.encode, rank, bound, strengths, nothing_close }
     }
 
     /// "More like this": ranks by one stored vector of a frame.
@@ -425,6 +460,34 @@ impl Searcher {
         let names = self.shards.get(hit.shard)?.vector_names();
         (names.len() > 1).then(|| names.get(hit.vector).map(String::as_str)).flatten()
     }
+}
+
+/// Strength of a hit whose matched region is `r` and stored vector `v`, for the phenomena
+/// the query names (the best of them), or, if it names none, for the phenomenon the query
+/// vector `q` is nearest to in that region.
+fn strength_of(c: &Calibration, r: usize, v: &[f32], phenomena: &[usize], q: &[f32]) -> f32 {
+    if phenomena.is_empty() {
+        c.strength(v, r, c.nearest_phenomenon(q, r))
+    } else {
+        phenomena.iter().map(|&p| c.strength(v, r, p)).fold(0.0, f32::max)
+    }
+}
+
+/// A query embedded, anchored and quantized ([`Searcher::prepare`]).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The encoder that embedded it.
+    pub side: TextSide,
+    /// The joint-space vector (anchored).
+    pub vector: Vec<f32>,
+    /// The same, ready to rank.
+    pub query: QueryVector,
+    /// Regions the query names (indices into `REGIONS`).
+    pub regions: Vec<usize>,
+    /// Phenomena it names.
+    pub phenomena: Vec<usize>,
+    /// Time spent embedding.
+    pub encode: Duration,
 }
 
 #[cfg(test)]

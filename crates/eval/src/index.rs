@@ -436,6 +436,7 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
             word_embeddings: WordTableInfo { format: format.into(), rows: text.rows, dim: text.dim, rows_per_chunk, chunks },
         },
         multilingual: ml_info,
+        partitions: None,
         joint_dim: archives[0].dim,
         vectors: match ckpt.model.config().granularity {
             Granularity::Region => "image-region".into(),

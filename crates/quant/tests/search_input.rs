@@ -68,6 +68,7 @@ fn searcher(calibrated: bool) -> Searcher {
         generator: "test".into(),
         model: ModelInfo { id: "all-MiniLM-L6-v2".into(), text_dim: 384, quantization: opts.name(), max_tokens: 256, word_embeddings: words },
         multilingual: None,
+        partitions: None,
         joint_dim: 384,
         vectors: "image-region".into(),
         files: vec![],

@@ -240,6 +240,7 @@ pub fn run(args: Args) -> Result<()> {
         files,
         shards,
         multilingual,
+        partitions: None,
     };
     write_atomic(&staging.join("manifest.json"), manifest.to_json().as_bytes())?;
     swap_into_place(&staging, &args.out)?;

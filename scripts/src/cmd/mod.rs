@@ -2,11 +2,13 @@
 pub mod bench;
 pub mod calibrate;
 pub mod caption;
+pub mod decade;
 pub mod embed;
 pub mod embed_store;
 pub mod eval;
 pub mod export;
 pub mod ingest;
+pub mod partition;
 pub mod sample;
 pub mod search;
 pub mod serve;

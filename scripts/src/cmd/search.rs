@@ -7,7 +7,7 @@ use anyhow::{anyhow, Result};
 use skycase_core::filters::{FilterArgs, Filters};
 use skycase_vocab::REGIONS;
 
-use crate::bundle::load_searcher;
+use crate::bundle::{load_searcher, search_partitioned};
 
 /// Arguments of `skycase search`.
 #[derive(clap::Args)]
@@ -43,6 +43,10 @@ pub struct Args {
     /// (as the browser's `?lang=ko`); by default a query with Hangul goes there, others to MiniLM.
     #[arg(long)]
     lang: Option<String>,
+    /// On a partitioned bundle: leaves to probe (default: the manifest's); the browser's
+    /// `?nprobe=` takes the same.
+    #[arg(long)]
+    nprobe: Option<usize>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -61,16 +65,31 @@ pub fn run(args: Args) -> Result<()> {
     }
     let start = Instant::now();
     let clock = move || start.elapsed().as_secs_f64() * 1e3;
-    let answer = searcher.search(&args.query, args.k, &filters, clock)?;
+    // A partitioned bundle: the plan's lists and partitions, read and verified as the browser
+    // fetches them; otherwise every shard.
+    let (answer, fetched) = if searcher.partitions().is_some() {
+        let prepared = searcher.prepare(searcher.side_for(&args.query), &args.query, &clock)?;
+        search_partitioned(&searcher, &args.bundle, prepared, args.k, &filters, args.nprobe, &clock)?
+    } else {
+        (searcher.search(&args.query, args.k, &filters, clock)?, Vec::new())
+    };
+    let record = |h: &skycase_core::Hit| match fetched.get(h.shard) {
+        Some((_, p)) => &p.records()[h.frame],
+        None => &searcher.shards()[h.shard].records()[h.frame],
+    };
+    let region = |h: &skycase_core::Hit| match fetched.get(h.shard) {
+        Some((_, p)) => p.vector_names().get(h.vector).filter(|_| p.vector_names().len() > 1).cloned(),
+        None => searcher.matched_region(h).map(str::to_string),
+    };
     let rows: Vec<serde_json::Value> = answer
         .hits
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let rec = &searcher.shards()[h.shard].records()[h.frame];
+            let rec = record(h);
             serde_json::json!({
                 "rank": i + 1, "id": rec.id, "time": rec.time, "score": h.score,
-                "region": searcher.matched_region(h), "caption": rec.caption,
+                "region": region(h), "caption": rec.caption,
                 "strength": answer.strengths.get(i),
             })
         })
@@ -81,6 +100,7 @@ pub fn run(args: Args) -> Result<()> {
             "rank_ms": answer.rank.as_secs_f64() * 1e3, "hits": rows,
             "bound_regions": answer.bound.iter().map(|&r| REGIONS[r]).collect::<Vec<_>>(),
             "nothing_close": answer.nothing_close,
+            "partitions": fetched.iter().map(|(r, _)| r.path.clone()).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -91,11 +111,18 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", skycase_core::strength::NOTHING_CLOSE_NOTICE);
     }
     for (i, (row, h)) in rows.iter().zip(&answer.hits).enumerate() {
-        let rec = &searcher.shards()[h.shard].records()[h.frame];
-        let matched = searcher.matched_region(h).map(|r| format!("  [{r}]")).unwrap_or_default();
+        let rec = record(h);
+        let matched = region(h).map(|r| format!("  [{r}]")).unwrap_or_default();
         let strength = answer.strengths.get(i).map(|s| format!("  strength {s:.2}")).unwrap_or_default();
         println!("{:>3}. {}  {:.4}  {}{matched}{strength}", row["rank"], rec.time, h.score, rec.id);
     }
-    eprintln!("encoder {} · encode {:.1} ms · rank {:.2} ms over {} frames", answer.side.name(), answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames());
+    match searcher.partitions() {
+        Some(p) => eprintln!(
+            "encoder {} · encode {:.1} ms · rank {:.2} ms over {} of {} partition files ({} frames in the index)",
+            answer.side.name(), answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, fetched.len(),
+            p.lists.iter().map(|l| l.periods.len()).sum::<usize>(), p.frames
+        ),
+        None => eprintln!("encoder {} · encode {:.1} ms · rank {:.2} ms over {} frames", answer.side.name(), answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames()),
+    }
     Ok(())
 }

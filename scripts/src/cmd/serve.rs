@@ -81,7 +81,7 @@ fn mime(path: &Path) -> &'static str {
 }
 
 fn compressible(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("html" | "js" | "css" | "json" | "wasm" | "gguf" | "skyshard" | "svg"))
+    matches!(path.extension().and_then(|e| e.to_str()), Some("html" | "js" | "css" | "json" | "wasm" | "gguf" | "skyshard" | "skypart" | "svg"))
 }
 
 /// Decodes `%XX` escapes; `None` for a broken escape, bytes that are not UTF-8, or a NUL.

@@ -1,0 +1,298 @@
+//! Writing a partitioned index (export time): the two-level k-means quantizer and the writer
+//! of partition and list files.
+//!
+//! Contract: [`Quantizer::train`] is deterministic for a given sample, sizes and seed
+//! (spherical k-means: vectors and centroids compared by dot product, centroids
+//! re-normalised each pass), so a rebuilt bundle has the same partitions and names.
+//! [`IndexWriter`] takes months oldest first, each as int8 rows (frame-major, as in a
+//! [`Shard`](crate::Shard)), and hands every file it makes to a `write(path, bytes)` callback:
+//! the caller decides where (a staging folder, atomically) — this crate does no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::bundle::sha256_hex;
+use crate::error::{Error, Result};
+use crate::shard::FrameRecord;
+
+use super::{list_path, part_path, Centroids, ListEntry, ListFile, Partition, PartitionIndex, PeriodEntry, PARTITION_FORMAT};
+
+/// The two-level coarse quantizer.
+#[derive(Debug, Clone)]
+pub struct Quantizer {
+    dim: usize,
+    lists: Vec<Vec<f32>>,
+    subs: Vec<Vec<Vec<f32>>>,
+}
+
+/// Dot product in eight independent lanes (the compiler vectorises them; one running sum
+/// could not be reordered), then the lanes summed in order: deterministic on every platform.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+fn normalise(v: &mut [f32]) {
+    let n = dot(v, v).sqrt();
+    if n > 0.0 && n.is_finite() {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+fn nearest(centroids: &[Vec<f32>], v: &[f32]) -> usize {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, c) in centroids.iter().enumerate() {
+        let s = dot(c, v);
+        if s > best.1 {
+            best = (i, s);
+        }
+    }
+    best.0
+}
+
+/// A fixed-seed generator (64-bit LCG, high bits), the same on every platform.
+pub struct Lcg(u64);
+
+impl Lcg {
+    /// Starts from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407))
+    }
+    /// Next 32 random bits.
+    pub fn next_u32(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u32
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (((self.next_u32() as u64) << 32 | self.next_u32() as u64) % n.max(1) as u64) as usize
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u32() >> 8) as f32 / (1u32 << 24) as f32
+    }
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u = self.unit().max(1e-7);
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    }
+}
+
+/// Spherical k-means of `points` (indices into `data`) into at most `k` centroids.
+fn kmeans(data: &[Vec<f32>], points: &[usize], k: usize, iters: usize, rng: &mut Lcg) -> Vec<Vec<f32>> {
+    let k = k.min(points.len()).max(1);
+    if points.is_empty() {
+        return Vec::new();
+    }
+    // Distinct starting points: a seeded shuffle of the members.
+    let mut order = points.to_vec();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let mut centroids: Vec<Vec<f32>> = order[..k].iter().map(|&i| data[i].clone()).collect();
+    centroids.iter_mut().for_each(|c| normalise(c));
+    let dim = data[points[0]].len();
+    for _ in 0..iters {
+        let mut sums = vec![vec![0f32; dim]; k];
+        let mut counts = vec![0usize; k];
+        for &p in points {
+            let c = nearest(&centroids, &data[p]);
+            counts[c] += 1;
+            sums[c].iter_mut().zip(&data[p]).for_each(|(s, x)| *s += x);
+        }
+        for (c, (sum, n)) in centroids.iter_mut().zip(sums.into_iter().zip(counts)) {
+            if n > 0 {
+                *c = sum;
+                normalise(c);
+            }
+        }
+    }
+    centroids
+}
+
+impl Quantizer {
+    /// Trains `lists` centroids on `sample`, then up to `subs` sub-centroids within each list
+    /// on the sample vectors it holds (a list holding fewer vectors gets fewer).
+    pub fn train(sample: &[Vec<f32>], lists: usize, subs: usize, iters: usize, seed: u64) -> Result<Self> {
+        let dim = sample.first().map(Vec::len).ok_or_else(|| Error::Usage("the quantizer needs a sample of at least one vector".into()))?;
+        if lists == 0 || subs == 0 {
+            return Err(Error::Usage(format!("{lists} lists × {subs} sub-centroids: both must be at least 1")));
+        }
+        if let Some(bad) = sample.iter().position(|v| v.len() != dim) {
+            return Err(Error::Usage(format!("sample vector {bad} has {} values, expected {dim}", sample[bad].len())));
+        }
+        let mut rng = Lcg::new(seed);
+        let all: Vec<usize> = (0..sample.len()).collect();
+        let top = kmeans(sample, &all, lists, iters, &mut rng);
+        let mut members = vec![Vec::new(); top.len()];
+        for (i, v) in sample.iter().enumerate() {
+            members[nearest(&top, v)].push(i);
+        }
+        let subs = members.iter().enumerate().map(|(l, m)| if m.is_empty() { vec![top[l].clone()] } else { kmeans(sample, m, subs, iters, &mut rng) }).collect();
+        Ok(Self { dim, lists: top, subs })
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Number of lists.
+    pub fn lists(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// The leaf `(list, sub)` of a vector.
+    pub fn assign(&self, v: &[f32]) -> (usize, usize) {
+        let l = nearest(&self.lists, v);
+        (l, nearest(&self.subs[l], v))
+    }
+}
+
+/// Per list: its partition table as it grows.
+#[derive(Default)]
+struct ListAcc {
+    table: Vec<(u32, u32, String, u64, u32, u8, u8)>,
+    rows: u64,
+    part_bytes: u64,
+    periods: BTreeSet<u32>,
+}
+
+/// Settings of a partitioned index's query plan (stored in the manifest).
+#[derive(Debug, Clone, Copy)]
+pub struct PlanDefaults {
+    /// Leaves probed by default.
+    pub nprobe: usize,
+    /// Lists probed by default.
+    pub list_probe: usize,
+    /// Fetch everything allowed when it is at most this many bytes (exact answers).
+    pub exact_below: u64,
+}
+
+/// Writes partitions month by month, then the list files; see the module header.
+pub struct IndexWriter<'a> {
+    quantizer: Quantizer,
+    vector_names: Vec<String>,
+    periods: Vec<PeriodEntry>,
+    lists: Vec<ListAcc>,
+    frames: usize,
+    rows: u64,
+    write: &'a mut dyn FnMut(&str, &[u8]) -> Result<()>,
+}
+
+impl<'a> IndexWriter<'a> {
+    /// A writer for frames with `vector_names` vectors each.
+    pub fn new(quantizer: Quantizer, vector_names: Vec<String>, write: &'a mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<Self> {
+        if vector_names.is_empty() || vector_names.len() > 256 {
+            return Err(Error::Usage(format!("{} vectors per frame: a partition index takes 1 to 256", vector_names.len())));
+        }
+        let lists = (0..quantizer.lists()).map(|_| ListAcc::default()).collect();
+        Ok(Self { quantizer, vector_names, periods: Vec::new(), lists, frames: 0, rows: 0, write })
+    }
+
+    /// Adds one month: `records` (time order) with `vector_names.len()` int8 rows each
+    /// (`scales`, `data` frame-major). Months must come oldest first, each once.
+    pub fn add_period(&mut self, period: &str, records: &[FrameRecord], scales: &[f32], data: &[i8]) -> Result<()> {
+        let (vpf, dim) = (self.vector_names.len(), self.quantizer.dim());
+        if crate::filters::Date::parse(&format!("{period}-01")).is_err() || period.len() != 7 {
+            return Err(Error::Usage(format!("period {period:?} is not YYYY-MM")));
+        }
+        if self.periods.last().is_some_and(|p| p.period.as_str() >= period) {
+            return Err(Error::Usage(format!("period {period} comes after {} (months go oldest first, each once)", self.periods[self.periods.len() - 1].period)));
+        }
+        let rows = records.len() * vpf;
+        if scales.len() != rows || data.len() != rows * dim {
+            return Err(Error::Usage(format!("period {period}: {} frames × {vpf} vectors need {rows} scales and {} values, got {} and {}", records.len(), rows * dim, scales.len(), data.len())));
+        }
+        if let Some(r) = records.iter().find(|r| !r.time.starts_with(period)) {
+            return Err(Error::Usage(format!("frame {} at {} is not in period {period}", r.id, r.time)));
+        }
+        let pi = self.periods.len() as u32;
+        let mut leaves: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        let mut v = vec![0f32; dim];
+        for row in 0..rows {
+            let q = &data[row * dim..(row + 1) * dim];
+            v.iter_mut().zip(q).for_each(|(x, &qi)| *x = qi as f32 * scales[row]);
+            leaves.entry(self.quantizer.assign(&v)).or_default().push(row);
+        }
+        for ((list, sub), members) in leaves {
+            let mut frame_ids: Vec<usize> = members.iter().map(|r| r / vpf).collect();
+            frame_ids.dedup();
+            let local: BTreeMap<usize, u32> = frame_ids.iter().enumerate().map(|(i, &f)| (f, i as u32)).collect();
+            let recs: Vec<FrameRecord> = frame_ids.iter().map(|&f| records[f].clone()).collect();
+            let day = |r: &FrameRecord| r.time.get(8..10).and_then(|d| d.parse::<u8>().ok()).unwrap_or(1);
+            let (first, last) = (recs.iter().map(day).min().unwrap_or(1), recs.iter().map(day).max().unwrap_or(31));
+            let part = Partition::new(
+                dim,
+                self.vector_names.clone(),
+                recs,
+                members.iter().map(|r| local[&(r / vpf)]).collect(),
+                members.iter().map(|r| (r % vpf) as u8).collect(),
+                members.iter().map(|&r| scales[r]).collect(),
+                members.iter().flat_map(|&r| data[r * dim..(r + 1) * dim].iter().copied()).collect(),
+            )?;
+            let bytes = part.to_bytes();
+            let sha = sha256_hex(&bytes);
+            (self.write)(&part_path(period, list, sub, &sha), &bytes)?;
+            let acc = &mut self.lists[list];
+            acc.table.push((sub as u32, pi, sha, bytes.len() as u64, members.len() as u32, first, last));
+            acc.rows += members.len() as u64;
+            acc.part_bytes += bytes.len() as u64;
+            acc.periods.insert(pi);
+        }
+        self.periods.push(PeriodEntry {
+            period: period.to_string(),
+            frames: records.len(),
+            start: records.first().map(|r| r.time.clone()).unwrap_or_default(),
+            end: records.last().map(|r| r.time.clone()).unwrap_or_default(),
+        });
+        self.frames += records.len();
+        self.rows += rows as u64;
+        Ok(())
+    }
+
+    /// Writes the list files and returns the manifest's partition index.
+    pub fn finish(self, plan: PlanDefaults) -> Result<PartitionIndex> {
+        let dim = self.quantizer.dim();
+        let mut lists = Vec::with_capacity(self.lists.len());
+        for (l, acc) in self.lists.into_iter().enumerate() {
+            let file = ListFile {
+                list: l,
+                centroids: Centroids::from_f32(&self.quantizer.subs[l], dim).to_hex(),
+                sub: acc.table.iter().map(|t| t.0).collect(),
+                period: acc.table.iter().map(|t| t.1).collect(),
+                sha256: acc.table.iter().map(|t| t.2.as_str()).collect(),
+                bytes: acc.table.iter().map(|t| t.3).collect(),
+                rows: acc.table.iter().map(|t| t.4).collect(),
+                first: acc.table.iter().map(|t| t.5).collect(),
+                last: acc.table.iter().map(|t| t.6).collect(),
+            };
+            let bytes = serde_json::to_vec(&file).map_err(|e| Error::Usage(format!("list {l}: {e}")))?;
+            let sha = sha256_hex(&bytes);
+            let path = list_path(l, &sha);
+            (self.write)(&path, &bytes)?;
+            lists.push(ListEntry { path, sha256: sha, bytes: bytes.len() as u64, rows: acc.rows, part_bytes: acc.part_bytes, periods: acc.periods.into_iter().collect() });
+        }
+        Ok(PartitionIndex {
+            format: PARTITION_FORMAT.into(),
+            dim,
+            vector_names: self.vector_names,
+            frames: self.frames,
+            rows: self.rows,
+            periods: self.periods,
+            subs: self.quantizer.subs.iter().map(Vec::len).max().unwrap_or(0),
+            centroids: Centroids::from_f32(&self.quantizer.lists, dim).to_hex(),
+            lists,
+            nprobe: plan.nprobe,
+            list_probe: plan.list_probe,
+            exact_below: plan.exact_below,
+        })
+    }
+}

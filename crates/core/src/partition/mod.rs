@@ -1,0 +1,635 @@
+//! The partitioned index: an archive of any length searched from static files, fetching only
+//! what one query needs (issue 11).
+//!
+//! A two-level coarse quantizer (k-means centroids over the region vectors, trained on a
+//! sample; [`build`]) sends every region vector to one *leaf* `(list, sub)`. The vectors of
+//! one leaf and one month form a *partition* file: immutable, named after its content hash,
+//! holding int8 rows with a per-row scale, each row's frame reference and region, and the
+//! frame records those rows belong to. So:
+//!
+//! ```text
+//! manifest.json   partitions: periods (months, frame counts, first/last times),
+//!                 the list centroids (int8 hex), one entry per list (file, sha256, size,
+//!                 rows, the periods it holds)            ← fetched at start
+//! parts/lists/<list>-<sha16>.json   a list's sub-centroids and its partition table
+//!                 (sub, period, sha256, bytes, rows, first/last day)   ← per query, cached
+//! parts/<YYYY-MM>/<list>-<sub>-<sha16>.skypart   one leaf × one month ← per query, cached
+//! ```
+//!
+//! A query ([`PartitionIndex::plan_lists`], then [`PartitionIndex::plan_parts`]) scores the
+//! list centroids with the integer dot product of [`crate::rank`], fetches the lists it
+//! probes, scores their sub-centroids, and picks leaves best first; date and month filters
+//! drop partitions before anything is fetched (a one-month filter fetches only that month's
+//! files), and the number of leaves grows when filters leave fewer rows per leaf (adaptive
+//! nprobe). When everything the filters allow is small ([`PartitionIndex::exact_below`]
+//! bytes), every allowed partition is fetched and the answer is the exact scan. Ranking
+//! inside the fetched partitions ([`rank_parts`]) is exact and uses the same i16 × i8
+//! arithmetic as the shard scan, so the browser and `skycase search` answer identically
+//! when they fetch the same partitions, which the plan guarantees (it depends only on the
+//! query vector, the filters and the index).
+//!
+//! Partition file layout (little endian), version 1:
+//! ```text
+//! 0   magic  b"SKYPART\0"
+//! 8   u32    version (1)
+//! 12  u32    dim
+//! 16  u32    rows
+//! 20  u32    meta_len
+//! 24  meta   JSON: {"vector_names": [...], "records": [FrameRecord…]}
+//! ..  pad    zero bytes up to a multiple of 4
+//! ..  u32 × rows   frame: index into records
+//! ..  u8 × rows    vector: index into vector_names, then zero bytes up to a multiple of 4
+//! ..  f32 × rows   scale
+//! ..  i8 × rows·dim
+//! ```
+
+pub mod build;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::filters::{Date, Filters};
+use crate::rank::{dot_i16_i8, Hit, QueryVector};
+use crate::shard::FrameRecord;
+
+const MAGIC: &[u8; 8] = b"SKYPART\0";
+const VERSION: u32 = 1;
+const HEADER: usize = 24;
+
+/// The `format` string of a manifest's partition index.
+pub const PARTITION_FORMAT: &str = "skypart-1";
+
+/// One partition: the rows of one leaf in one month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    dim: usize,
+    vector_names: Vec<String>,
+    records: Vec<FrameRecord>,
+    frames: Vec<u32>,
+    vectors: Vec<u8>,
+    scales: Vec<f32>,
+    data: Vec<i8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PartMeta {
+    vector_names: Vec<String>,
+    records: Vec<FrameRecord>,
+}
+
+impl Partition {
+    /// A partition of `scales.len()` int8 rows; row `i` belongs to frame `records[frames[i]]`
+    /// and is its vector `vector_names[vectors[i]]`.
+    pub fn new(dim: usize, vector_names: Vec<String>, records: Vec<FrameRecord>, frames: Vec<u32>, vectors: Vec<u8>, scales: Vec<f32>, data: Vec<i8>) -> Result<Self> {
+        let rows = scales.len();
+        if dim == 0 || frames.len() != rows || vectors.len() != rows || data.len() != rows * dim {
+            return Err(Error::Usage(format!(
+                "a partition of {rows} rows of {dim} needs as many frame refs, vector refs and {} values (got {}, {}, {})",
+                rows * dim,
+                frames.len(),
+                vectors.len(),
+                data.len()
+            )));
+        }
+        if let Some(i) = frames.iter().position(|&f| f as usize >= records.len()) {
+            return Err(Error::Usage(format!("row {i} refers to frame {} of {}", frames[i], records.len())));
+        }
+        if let Some(i) = vectors.iter().position(|&v| v as usize >= vector_names.len()) {
+            return Err(Error::Usage(format!("row {i} refers to vector {} of {}", vectors[i], vector_names.len())));
+        }
+        Ok(Self { dim, vector_names, records, frames, vectors, scales, data })
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.scales.len()
+    }
+    /// The frames its rows belong to.
+    pub fn records(&self) -> &[FrameRecord] {
+        &self.records
+    }
+    /// Names of the vectors a frame has (region names, or `global`).
+    pub fn vector_names(&self) -> &[String] {
+        &self.vector_names
+    }
+    /// `(frame, vector)` of row `row`.
+    pub fn row_ref(&self, row: usize) -> (usize, usize) {
+        (self.frames[row] as usize, self.vectors[row] as usize)
+    }
+    /// The row holding vector `vector` of frame `frame`, if this partition has it.
+    pub fn find_row(&self, frame: usize, vector: usize) -> Option<usize> {
+        (0..self.rows()).find(|&r| self.row_ref(r) == (frame, vector))
+    }
+    /// Row `row` as f32 (dequantized).
+    pub fn row_f32(&self, row: usize) -> Vec<f32> {
+        let d = self.dim;
+        self.data[row * d..(row + 1) * d].iter().map(|&q| q as f32 * self.scales[row]).collect()
+    }
+
+    /// Serialises to the binary layout above.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let meta = PartMeta { vector_names: self.vector_names.clone(), records: self.records.clone() };
+        let meta = serde_json::to_vec(&meta).expect("partition metadata always serialises");
+        let rows = self.rows();
+        let mut out = Vec::with_capacity(HEADER + meta.len() + rows * (self.dim + 10));
+        out.extend_from_slice(MAGIC);
+        for v in [VERSION, self.dim as u32, rows as u32, meta.len() as u32] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&meta);
+        pad4(&mut out);
+        self.frames.iter().for_each(|f| out.extend_from_slice(&f.to_le_bytes()));
+        out.extend_from_slice(&self.vectors);
+        pad4(&mut out);
+        self.scales.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
+        out.extend(self.data.iter().map(|&q| q as u8));
+        out
+    }
+
+    /// Parses a partition; `file` names it in errors.
+    pub fn from_bytes(bytes: &[u8], file: &str) -> Result<Self> {
+        let bad = |reason: String| Error::format(file, reason);
+        if bytes.len() < HEADER {
+            return Err(bad(format!("{} bytes is shorter than the {HEADER}-byte partition header", bytes.len())));
+        }
+        if &bytes[..8] != MAGIC {
+            return Err(bad("wrong magic: not a skycase partition".into()));
+        }
+        let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+        let usize_at = |o: usize| usize::try_from(u32_at(o)).map_err(|_| bad(format!("header field at {o} overflows")));
+        if u32_at(8) != VERSION {
+            return Err(bad(format!("partition version {} is not supported (this build reads {VERSION})", u32_at(8))));
+        }
+        let (dim, rows, meta_len) = (usize_at(12)?, usize_at(16)?, usize_at(20)?);
+        let meta_end = HEADER.checked_add(meta_len).filter(|&e| e <= bytes.len()).ok_or_else(|| bad(format!("metadata of {meta_len} bytes runs past the end of the file")))?;
+        let meta: PartMeta = serde_json::from_slice(&bytes[HEADER..meta_end]).map_err(|e| bad(format!("metadata is not valid JSON: {e}")))?;
+        let frames_at = meta_end.div_ceil(4) * 4;
+        let vectors_at = rows.checked_mul(4).and_then(|n| n.checked_add(frames_at)).ok_or_else(|| bad("row count overflows".into()))?;
+        let scales_at = vectors_at.checked_add(rows.div_ceil(4) * 4).ok_or_else(|| bad("row count overflows".into()))?;
+        let data_at = rows.checked_mul(4).and_then(|n| n.checked_add(scales_at)).ok_or_else(|| bad("row count overflows".into()))?;
+        let need = rows.checked_mul(dim).and_then(|n| n.checked_add(data_at)).ok_or_else(|| bad("size overflows".into()))?;
+        if bytes.len() != need {
+            return Err(bad(format!("expected {need} bytes for {rows} rows of {dim}, file has {} (truncated or padded)", bytes.len())));
+        }
+        let frames = bytes[frames_at..vectors_at].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let vectors = bytes[vectors_at..vectors_at + rows].to_vec();
+        let scales = bytes[scales_at..data_at].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let data = bytes[data_at..].iter().map(|&b| b as i8).collect();
+        Self::new(dim, meta.vector_names, meta.records, frames, vectors, scales, data).map_err(|e| bad(e.to_string()))
+    }
+}
+
+fn pad4(out: &mut Vec<u8>) {
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+}
+
+/// One month of the index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodEntry {
+    /// `YYYY-MM`.
+    pub period: String,
+    /// Frames in the month.
+    pub frames: usize,
+    /// First frame time (UTC, ISO 8601).
+    pub start: String,
+    /// Last frame time.
+    pub end: String,
+}
+
+/// One list (first-level cell) as the manifest gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListEntry {
+    /// Path of its list file, relative to the manifest.
+    pub path: String,
+    /// Lower-case hex sha256 of the list file.
+    pub sha256: String,
+    /// Size of the list file in bytes.
+    pub bytes: u64,
+    /// Rows in all its partitions.
+    pub rows: u64,
+    /// Bytes of all its partitions.
+    pub part_bytes: u64,
+    /// Indices into [`PartitionIndex::periods`] of the months it has rows in.
+    pub periods: Vec<u32>,
+}
+
+/// A manifest's partitioned index (`manifest.partitions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionIndex {
+    /// Always [`PARTITION_FORMAT`].
+    pub format: String,
+    /// Vector dimension (= the manifest's `joint_dim`).
+    pub dim: usize,
+    /// Names of a frame's vectors (the 13 regions, or `global`).
+    pub vector_names: Vec<String>,
+    /// Frames in the whole index.
+    pub frames: usize,
+    /// Region vectors in the whole index.
+    pub rows: u64,
+    /// The months, oldest first.
+    pub periods: Vec<PeriodEntry>,
+    /// Sub-centroids per list.
+    pub subs: usize,
+    /// The list centroids: hex of, per list, an f32 scale (little endian) then `dim` int8.
+    pub centroids: String,
+    /// One entry per list.
+    pub lists: Vec<ListEntry>,
+    /// Leaves probed by default (more when filters thin the leaves out).
+    pub nprobe: usize,
+    /// Lists probed by default.
+    pub list_probe: usize,
+    /// When the partitions the filters allow add up to at most this many bytes, all of them
+    /// are fetched: the answer is then the exact scan.
+    pub exact_below: u64,
+}
+
+/// One row of a list file's partition table, with its derived path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PartRef {
+    /// The list.
+    pub list: usize,
+    /// The sub-centroid within it.
+    pub sub: usize,
+    /// Index into [`PartitionIndex::periods`].
+    pub period: usize,
+    /// Path relative to the manifest.
+    pub path: String,
+    /// Lower-case hex sha256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Rows.
+    pub rows: u32,
+    /// Day of the month of its first and last frame.
+    pub days: (u8, u8),
+}
+
+impl PartRef {
+    /// The file entry to fetch and verify it by.
+    pub fn file(&self) -> crate::bundle::FileEntry {
+        crate::bundle::FileEntry { path: self.path.clone(), role: PART_ROLE.into(), sha256: self.sha256.clone(), bytes: self.bytes }
+    }
+}
+
+/// Role of partition files in messages and caches.
+pub const PART_ROLE: &str = "partition";
+/// Role of list files.
+pub const LIST_ROLE: &str = "partition-list";
+
+/// A list file: its sub-centroids and its partitions, as columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListFile {
+    /// The list's index.
+    pub list: usize,
+    /// Hex of, per sub-centroid, an f32 scale then `dim` int8.
+    pub centroids: String,
+    /// Per partition: its sub-centroid.
+    pub sub: Vec<u32>,
+    /// Per partition: index into the manifest's periods.
+    pub period: Vec<u32>,
+    /// Per partition: 64 hex digits of its sha256, concatenated.
+    pub sha256: String,
+    /// Per partition: bytes.
+    pub bytes: Vec<u64>,
+    /// Per partition: rows.
+    pub rows: Vec<u32>,
+    /// Per partition: day of month of its first frame.
+    pub first: Vec<u8>,
+    /// Per partition: day of month of its last frame.
+    pub last: Vec<u8>,
+}
+
+/// Path of a partition file, from what its list file says of it.
+pub fn part_path(period: &str, list: usize, sub: usize, sha256: &str) -> String {
+    format!("parts/{period}/{list:03}-{sub:03}-{}.skypart", &sha256[..16.min(sha256.len())])
+}
+
+/// Path of a list file.
+pub fn list_path(list: usize, sha256: &str) -> String {
+    format!("parts/lists/{list:03}-{}.json", &sha256[..16.min(sha256.len())])
+}
+
+/// Centroids stored as an f32 scale and `dim` int8 each, hex encoded.
+#[derive(Debug, Clone)]
+pub struct Centroids {
+    dim: usize,
+    scales: Vec<f32>,
+    data: Vec<i8>,
+}
+
+impl Centroids {
+    /// Quantizes f32 centroids.
+    pub fn from_f32(rows: &[Vec<f32>], dim: usize) -> Self {
+        let mut scales = Vec::with_capacity(rows.len());
+        let mut data = Vec::with_capacity(rows.len() * dim);
+        for r in rows {
+            let (s, q) = crate::shard::quantize_i8(r);
+            scales.push(s);
+            data.extend(q);
+        }
+        Self { dim, scales, data }
+    }
+
+    /// Reads the hex form; `file` names it in errors.
+    pub fn from_hex(hex_text: &str, dim: usize, file: &str) -> Result<Self> {
+        let bytes = hex::decode(hex_text).map_err(|e| Error::format(file, format!("centroids are not hex: {e}")))?;
+        let per = 4 + dim;
+        if dim == 0 || bytes.len() % per != 0 {
+            return Err(Error::format(file, format!("centroids of {} bytes are not whole rows of 4 + {dim}", bytes.len())));
+        }
+        let mut scales = Vec::with_capacity(bytes.len() / per);
+        let mut data = Vec::with_capacity(bytes.len() / per * dim);
+        for row in bytes.chunks_exact(per) {
+            scales.push(f32::from_le_bytes([row[0], row[1], row[2], row[3]]));
+            data.extend(row[4..].iter().map(|&b| b as i8));
+        }
+        Ok(Self { dim, scales, data })
+    }
+
+    /// The hex form.
+    pub fn to_hex(&self) -> String {
+        let mut bytes = Vec::with_capacity(self.scales.len() * (4 + self.dim));
+        for (s, row) in self.scales.iter().zip(self.data.chunks_exact(self.dim)) {
+            bytes.extend_from_slice(&s.to_le_bytes());
+            bytes.extend(row.iter().map(|&q| q as u8));
+        }
+        hex::encode(bytes)
+    }
+
+    /// Number of centroids.
+    pub fn len(&self) -> usize {
+        self.scales.len()
+    }
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.scales.is_empty()
+    }
+
+    /// Score of every centroid for a query, with the shard scan's arithmetic.
+    pub fn scores(&self, q: &QueryVector) -> Vec<f32> {
+        if q.dim() != self.dim {
+            return vec![f32::NEG_INFINITY; self.len()];
+        }
+        self.data.chunks_exact(self.dim).zip(&self.scales).map(|(row, &s)| (q.scale() * s) * dot_i16_i8(q.quantized(), row) as f32).collect()
+    }
+}
+
+/// Indices sorted by score, best first, ties to the lower index.
+fn by_score(scores: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    order
+}
+
+/// `(year·12 + month, day)` of a date, from its canonical spelling.
+fn ymd(d: Date) -> (u32, u8) {
+    let s = d.to_string();
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok()).unwrap_or(0);
+    (num(0..4) * 12 + num(5..7), num(8..10) as u8)
+}
+
+/// Which months the date and month filters allow, per index of [`PartitionIndex::periods`],
+/// with the allowed day range within each month (`None`: the month is out).
+fn allowed_days(periods: &[PeriodEntry], filters: &Filters) -> Vec<Option<(u8, u8)>> {
+    let from = filters.from.as_deref().and_then(|d| Date::parse(d).ok());
+    let to = filters.to.as_deref().and_then(|d| Date::parse(d).ok());
+    let broken = (filters.from.is_some() && from.is_none()) || (filters.to.is_some() && to.is_none());
+    periods
+        .iter()
+        .map(|p| {
+            if broken {
+                return None;
+            }
+            let first = Date::parse(&format!("{}-01", p.period)).ok()?;
+            if !filters.months.is_empty() && !filters.months.contains(&first.month()) {
+                return None;
+            }
+            let month = ymd(first).0;
+            let (mut lo, mut hi) = (1u8, 31u8);
+            if let Some(f) = from.map(ymd) {
+                if f.0 > month {
+                    return None;
+                }
+                if f.0 == month {
+                    lo = f.1;
+                }
+            }
+            if let Some(t) = to.map(ymd) {
+                if t.0 < month {
+                    return None;
+                }
+                if t.0 == month {
+                    hi = t.1;
+                }
+            }
+            Some((lo, hi))
+        })
+        .collect()
+}
+
+impl PartitionIndex {
+    /// Checks what readers rely on: the format, the periods' spelling, one list per
+    /// centroid, list periods in range, list paths inside the bundle.
+    pub fn check(&self) -> Result<()> {
+        let bad = |why: String| Err(Error::format("manifest.json", format!("partitions: {why}")));
+        if self.format != PARTITION_FORMAT {
+            return bad(format!("format {:?} is not {PARTITION_FORMAT}", self.format));
+        }
+        for p in &self.periods {
+            if Date::parse(&format!("{}-01", p.period)).is_err() || p.period.len() != 7 {
+                return bad(format!("period {:?} is not YYYY-MM", p.period));
+            }
+        }
+        let centroids = Centroids::from_hex(&self.centroids, self.dim, "manifest.json")?;
+        if centroids.len() != self.lists.len() {
+            return bad(format!("{} centroids for {} lists", centroids.len(), self.lists.len()));
+        }
+        for (i, l) in self.lists.iter().enumerate() {
+            crate::bundle::confined(&l.path)?;
+            if let Some(p) = l.periods.iter().find(|&&p| p as usize >= self.periods.len()) {
+                return bad(format!("list {i} names period {p} of {}", self.periods.len()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The list centroids.
+    pub fn list_centroids(&self) -> Result<Centroids> {
+        Centroids::from_hex(&self.centroids, self.dim, "manifest.json")
+    }
+
+    /// Bytes of the partitions the filters allow, summed over lists (an upper bound: a list
+    /// counts whole if it has any allowed month).
+    fn allowed_bytes(&self, allowed: &[Option<(u8, u8)>]) -> u64 {
+        self.lists.iter().filter(|l| l.periods.iter().any(|&p| allowed[p as usize].is_some())).map(|l| l.part_bytes).sum()
+    }
+
+    /// How much more to probe when filters leave a fraction of the index: the allowed
+    /// months' frames against all frames, inverted, between 1 and 8.
+    fn widen(&self, allowed: &[Option<(u8, u8)>]) -> usize {
+        let all: usize = self.periods.iter().map(|p| p.frames).sum();
+        let kept: usize = self.periods.iter().zip(allowed).filter(|(_, a)| a.is_some()).map(|(p, _)| p.frames).sum();
+        if kept == 0 {
+            return 1;
+        }
+        (all.div_ceil(kept)).clamp(1, 8)
+    }
+
+    /// The lists a query fetches (their list files), best first: every list with an allowed
+    /// month when the allowed partitions are small ([`exact_below`](Self::exact_below)),
+    /// else the `list_probe` best (more under filters).
+    pub fn plan_lists(&self, q: &QueryVector, filters: &Filters, nprobe: Option<usize>) -> Result<Vec<usize>> {
+        let allowed = allowed_days(&self.periods, filters);
+        let has_allowed = |l: &ListEntry| l.periods.iter().any(|&p| allowed[p as usize].is_some());
+        let scores = self.list_centroids()?.scores(q);
+        let candidates: Vec<usize> = by_score(&scores).into_iter().filter(|&i| has_allowed(&self.lists[i])).collect();
+        if self.allowed_bytes(&allowed) <= self.exact_below {
+            return Ok(candidates);
+        }
+        let n = self.list_probe_for(nprobe).saturating_mul(self.widen(&allowed));
+        Ok(candidates.into_iter().take(n).collect())
+    }
+
+    /// Lists probed for a given nprobe: the manifest's `list_probe` at its own nprobe, and in
+    /// proportion otherwise (at least 1).
+    fn list_probe_for(&self, nprobe: Option<usize>) -> usize {
+        match nprobe {
+            Some(n) if self.nprobe > 0 => self.list_probe.saturating_mul(n).div_ceil(self.nprobe).max(1),
+            _ => self.list_probe.max(1),
+        }
+    }
+
+    /// The partitions a query fetches, given the list files of [`plan_lists`](Self::plan_lists)
+    /// (`lists[i]` for list `planned[i]`): leaves best first by sub-centroid score, only
+    /// allowed months and days, until `nprobe` leaves with allowed rows (more under filters),
+    /// or all allowed ones when they are small.
+    pub fn plan_parts(&self, q: &QueryVector, filters: &Filters, lists: &[&ListFile], nprobe: Option<usize>) -> Result<Vec<PartRef>> {
+        let allowed = allowed_days(&self.periods, filters);
+        let exact = self.allowed_bytes(&allowed) <= self.exact_below;
+        let mut leaves: Vec<(f32, usize, usize, Vec<PartRef>)> = Vec::new();
+        for lf in lists {
+            let entry = self.lists.get(lf.list).ok_or_else(|| Error::format("partition list", format!("list {} is not in the manifest", lf.list)))?;
+            let file = entry.path.as_str();
+            let centroids = Centroids::from_hex(&lf.centroids, self.dim, file)?;
+            let n = lf.sub.len();
+            if [lf.period.len(), lf.bytes.len(), lf.rows.len(), lf.first.len(), lf.last.len()].iter().any(|&m| m != n) || lf.sha256.len() != n * 64 {
+                return Err(Error::format(file, "partition table columns differ in length"));
+            }
+            let scores = centroids.scores(q);
+            let mut by_sub: BTreeMap<usize, Vec<PartRef>> = BTreeMap::new();
+            for i in 0..n {
+                let (sub, period) = (lf.sub[i] as usize, lf.period[i] as usize);
+                let p = self.periods.get(period).ok_or_else(|| Error::format(file, format!("partition {i} names period {period} of {}", self.periods.len())))?;
+                if sub >= centroids.len() {
+                    return Err(Error::format(file, format!("partition {i} names sub-centroid {sub} of {}", centroids.len())));
+                }
+                let Some((lo, hi)) = allowed[period] else { continue };
+                if lf.last[i] < lo || lf.first[i] > hi {
+                    continue;
+                }
+                let sha = lf.sha256[i * 64..(i + 1) * 64].to_string();
+                by_sub.entry(sub).or_default().push(PartRef {
+                    list: lf.list,
+                    sub,
+                    period,
+                    path: part_path(&p.period, lf.list, sub, &sha),
+                    sha256: sha,
+                    bytes: lf.bytes[i],
+                    rows: lf.rows[i],
+                    days: (lf.first[i], lf.last[i]),
+                });
+            }
+            for (sub, parts) in by_sub {
+                leaves.push((scores[sub], lf.list, sub, parts));
+            }
+        }
+        leaves.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let take = if exact { leaves.len() } else { nprobe.unwrap_or(self.nprobe).max(1).saturating_mul(self.widen(&allowed)) };
+        Ok(leaves.into_iter().take(take).flat_map(|(_, _, _, parts)| parts).collect())
+    }
+}
+
+impl PartitionIndex {
+    /// The whole plan with files read synchronously (the companion reads them from disk):
+    /// `get(entry)` returns a file's bytes verified against its entry. Returns the
+    /// partitions in plan order with their references.
+    pub fn fetch_plan(&self, q: &QueryVector, filters: &Filters, nprobe: Option<usize>, get: &mut dyn FnMut(&crate::bundle::FileEntry) -> Result<Vec<u8>>) -> Result<Vec<(PartRef, Partition)>> {
+        let mut lists = Vec::new();
+        for l in self.plan_lists(q, filters, nprobe)? {
+            let entry = &self.lists[l];
+            let file = crate::bundle::FileEntry { path: entry.path.clone(), role: LIST_ROLE.into(), sha256: entry.sha256.clone(), bytes: entry.bytes };
+            let list = ListFile::from_json(&get(&file)?, &entry.path)?;
+            if list.list != l {
+                return Err(Error::format(&entry.path, format!("is list {}, the manifest lists it as {l}", list.list)));
+            }
+            lists.push(list);
+        }
+        let refs: Vec<&ListFile> = lists.iter().collect();
+        let mut out = Vec::new();
+        for part in self.plan_parts(q, filters, &refs, nprobe)? {
+            let bytes = get(&part.file())?;
+            let p = Partition::from_bytes(&bytes, &part.path)?;
+            out.push((part, p));
+        }
+        Ok(out)
+    }
+}
+
+impl ListFile {
+    /// Parses a list file (already verified against its manifest entry).
+    pub fn from_json(bytes: &[u8], file: &str) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| Error::format(file, format!("not a partition list: {e}")))
+    }
+}
+
+/// The `k` best frames across partitions, best first, exactly: a frame scores as its best
+/// row among those fetched (only rows of the `bound` vector indices when any of them is a
+/// vector of the index), frames the filters drop are skipped, and a frame found in several
+/// partitions counts once. Hits name the partition (`shard`: index into `parts`), the
+/// frame's record index in it and the matched vector. Ties go to the earlier frame time,
+/// then id.
+pub fn rank_parts(parts: &[&Partition], query: &QueryVector, k: usize, filters: &Filters, bound: &[usize]) -> Result<Vec<Hit>> {
+    let mut best: HashMap<&str, (Hit, &FrameRecord)> = HashMap::new();
+    for (pi, part) in parts.iter().enumerate() {
+        let d = part.dim();
+        if d != query.dim() {
+            return Err(Error::Usage(format!("query has {} dimensions, the partitions {d}", query.dim())));
+        }
+        let only: Vec<usize> = bound.iter().copied().filter(|&j| j < part.vector_names.len()).collect();
+        let mut kept: Vec<Option<bool>> = vec![None; part.records.len()];
+        for (row, (data, &s)) in part.data.chunks_exact(d).zip(&part.scales).enumerate() {
+            let (frame, vector) = part.row_ref(row);
+            if !only.is_empty() && !only.contains(&vector) {
+                continue;
+            }
+            let rec = &part.records[frame];
+            if !*kept[frame].get_or_insert_with(|| filters.keeps(rec)) {
+                continue;
+            }
+            let score = (query.scale() * s) * dot_i16_i8(query.quantized(), data) as f32;
+            let hit = Hit { shard: pi, frame, vector, score };
+            match best.get_mut(rec.id.as_str()) {
+                Some((b, _)) if score > b.score || (score == b.score && vector < b.vector) => *b = hit,
+                Some(_) => {}
+                None => {
+                    best.insert(rec.id.as_str(), (hit, rec));
+                }
+            }
+        }
+    }
+    let mut hits: Vec<(Hit, &FrameRecord)> = best.into_values().collect();
+    hits.sort_by(|(a, ra), (b, rb)| b.score.total_cmp(&a.score).then(ra.time.cmp(&rb.time)).then(ra.id.cmp(&rb.id)));
+    hits.truncate(k);
+    Ok(hits.into_iter().map(|(h, _)| h).collect())
+}
+
+#[cfg(test)]
+mod tests;

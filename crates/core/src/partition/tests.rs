@@ -1,0 +1,199 @@
+//! Partition files, the plan and exact ranking inside partitions, on a small synthetic index
+//! of three months.
+
+use std::collections::HashMap;
+
+use super::build::{IndexWriter, Lcg, PlanDefaults, Quantizer};
+use super::*;
+use crate::bundle::{sha256_hex, FileEntry};
+use crate::rank::rank_bound;
+use crate::shard::{quantize_i8, Shard};
+
+const DIM: usize = 16;
+const VPF: usize = 3;
+
+fn unit(rng: &mut Lcg) -> Vec<f32> {
+    let mut v: Vec<f32> = (0..DIM).map(|_| rng.normal()).collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+/// Three months (2017-10..12) of 40 frames, 3 vectors each, clustered around 6 directions.
+fn months() -> Vec<Shard> {
+    let mut rng = Lcg::new(3);
+    let seeds: Vec<Vec<f32>> = (0..6).map(|_| unit(&mut rng)).collect();
+    ["2017-10", "2017-11", "2017-12"]
+        .iter()
+        .map(|period| {
+            let records: Vec<FrameRecord> = (0..40)
+                .map(|i| FrameRecord {
+                    id: format!("{period}-{i:02}"),
+                    time: format!("{period}-{:02}T{:02}:00Z", 1 + i / 2, (i % 2) * 12),
+                    caption: String::new(),
+                    thumb: String::new(),
+                    source: "test".into(),
+                })
+                .collect();
+            let rows: Vec<Vec<f32>> = (0..40 * VPF)
+                .map(|_| {
+                    let s = &seeds[rng.below(6)];
+                    let mut v: Vec<f32> = s.iter().map(|x| x + 0.3 * rng.normal() / (DIM as f32).sqrt()).collect();
+                    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    v.iter_mut().for_each(|x| *x /= n);
+                    v
+                })
+                .collect();
+            Shard::from_f32(*period, (0..VPF).map(|j| format!("v{j}")).collect(), records, DIM, &rows, crate::shard::VectorKind::Int8).unwrap()
+        })
+        .collect()
+}
+
+/// Writes the index into a map of files.
+fn build(shards: &[Shard], plan: PlanDefaults) -> (PartitionIndex, HashMap<String, Vec<u8>>) {
+    let sample: Vec<Vec<f32>> = shards.iter().flat_map(|s| (0..s.len() * VPF).map(move |r| s.row_f32(r))).collect();
+    let q = Quantizer::train(&sample, 3, 4, 8, 1).unwrap();
+    let mut files = HashMap::new();
+    let mut write = |path: &str, bytes: &[u8]| -> crate::Result<()> {
+        files.insert(path.to_string(), bytes.to_vec());
+        Ok(())
+    };
+    let mut w = IndexWriter::new(q, shards[0].vector_names().to_vec(), &mut write).unwrap();
+    for s in shards {
+        let crate::shard::Vectors::Int8 { scales, data } = s.vectors() else { panic!("int8") };
+        w.add_period(s.period(), s.records(), scales, data).unwrap();
+    }
+    let index = w.finish(plan).unwrap();
+    (index, files)
+}
+
+fn getter(files: &HashMap<String, Vec<u8>>) -> impl FnMut(&FileEntry) -> crate::Result<Vec<u8>> + '_ {
+    move |e: &FileEntry| {
+        let b = files.get(&e.path).cloned().ok_or_else(|| crate::Error::Usage(format!("{}: missing", e.path)))?;
+        e.verify(&b)?;
+        Ok(b)
+    }
+}
+
+fn exact_ids(shards: &[Shard], q: &QueryVector, k: usize, filters: &Filters) -> Vec<(String, f32)> {
+    let refs: Vec<&Shard> = shards.iter().collect();
+    let hits = rank_bound(&refs, q, k, |s, f| filters.keeps(&refs[s].records()[f]), |_| Vec::new()).unwrap();
+    hits.iter().map(|h| (refs[h.shard].records()[h.frame].id.clone(), h.score)).collect()
+}
+
+fn part_ids(index: &PartitionIndex, files: &HashMap<String, Vec<u8>>, q: &QueryVector, k: usize, filters: &Filters, nprobe: Option<usize>) -> (Vec<(String, f32)>, Vec<PartRef>) {
+    let fetched = index.fetch_plan(q, filters, nprobe, &mut getter(files)).unwrap();
+    let parts: Vec<&Partition> = fetched.iter().map(|(_, p)| p).collect();
+    let hits = rank_parts(&parts, q, k, filters, &[]).unwrap();
+    (hits.iter().map(|h| (parts[h.shard].records()[h.frame].id.clone(), h.score)).collect(), fetched.into_iter().map(|(r, _)| r).collect())
+}
+
+const EXACT: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: u64::MAX };
+const PROBE: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: 0 };
+
+#[test]
+fn partition_files_round_trip_and_refuse_damage() {
+    let (index, files) = build(&months(), EXACT);
+    let (path, bytes) = files.iter().find(|(p, _)| p.ends_with(".skypart")).unwrap();
+    let part = Partition::from_bytes(bytes, path).unwrap();
+    assert_eq!(part.to_bytes(), *bytes);
+    assert!(path.contains(&sha256_hex(bytes)[..16]), "content-hashed name {path}");
+    let err = Partition::from_bytes(&bytes[..bytes.len() - 1], "p.skypart").unwrap_err().to_string();
+    assert!(err.starts_with("p.skypart: expected"), "{err}");
+    assert!(Partition::from_bytes(b"SKYSHARD and more bytes to pass the header", "x").unwrap_err().to_string().contains("wrong magic"));
+    // Every row of every month lands in exactly one partition.
+    let rows: usize = files.iter().filter(|(p, _)| p.ends_with(".skypart")).map(|(p, b)| Partition::from_bytes(b, p).unwrap().rows()).sum();
+    assert_eq!((rows as u64, index.rows, index.frames), (3 * 40 * VPF as u64, 3 * 40 * VPF as u64, 120));
+    // The manifest's form reads back and checks.
+    let json = serde_json::to_string(&index).unwrap();
+    let back: PartitionIndex = serde_json::from_str(&json).unwrap();
+    back.check().unwrap();
+    assert_eq!(back, index);
+}
+
+#[test]
+fn fetching_everything_ranks_exactly_like_the_shard_scan() {
+    let shards = months();
+    let (index, files) = build(&shards, EXACT);
+    let mut rng = Lcg::new(9);
+    for _ in 0..10 {
+        let q = QueryVector::new(&unit(&mut rng)).unwrap();
+        for filters in [Filters::default(), Filters { months: vec![11], ..Default::default() }] {
+            let (got, _) = part_ids(&index, &files, &q, 15, &filters, None);
+            let want = exact_ids(&shards, &q, 15, &filters);
+            // Bit-identical scores; ids equal up to the order of exact ties.
+            assert_eq!(got.iter().map(|x| x.1.to_bits()).collect::<Vec<_>>(), want.iter().map(|x| x.1.to_bits()).collect::<Vec<_>>());
+            let (mut g, mut w): (Vec<_>, Vec<_>) = (got.iter().map(|x| x.0.clone()).collect(), want.iter().map(|x| x.0.clone()).collect());
+            g.sort();
+            w.sort();
+            assert_eq!(g, w);
+        }
+    }
+}
+
+#[test]
+fn a_month_filter_fetches_only_that_months_partitions() {
+    let shards = months();
+    for plan in [EXACT, PROBE] {
+        let (index, files) = build(&shards, plan);
+        let q = QueryVector::new(&shards[1].row_f32(0)).unwrap();
+        let filters = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-30".into()), ..Default::default() };
+        let (hits, fetched) = part_ids(&index, &files, &q, 10, &filters, None);
+        assert!(!fetched.is_empty() && fetched.iter().all(|p| p.path.starts_with("parts/2017-11/")), "{fetched:?}");
+        assert!(hits.iter().all(|(id, _)| id.starts_with("2017-11")));
+        // A day range inside the month skips partitions whose days lie outside it.
+        let days = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-02".into()), ..Default::default() };
+        let (_, fetched) = part_ids(&index, &files, &q, 10, &days, None);
+        assert!(fetched.iter().all(|p| p.days.0 <= 2), "{fetched:?}");
+        // A month the index does not hold fetches nothing.
+        let none = Filters { months: vec![6], ..Default::default() };
+        assert!(part_ids(&index, &files, &q, 10, &none, None).1.is_empty());
+    }
+}
+
+#[test]
+fn recall_grows_with_nprobe_and_reaches_the_exact_scan() {
+    let shards = months();
+    let (index, files) = build(&shards, PROBE);
+    let leaves: usize = 3 * 4;
+    let mut rng = Lcg::new(5);
+    let queries: Vec<QueryVector> = (0..20).map(|_| QueryVector::new(&unit(&mut rng)).unwrap()).collect();
+    let recall = |nprobe: usize| -> f64 {
+        let mut sum = 0.0;
+        for q in &queries {
+            let want: Vec<String> = exact_ids(&shards, q, 20, &Filters::default()).into_iter().map(|x| x.0).collect();
+            let (got, _) = part_ids(&index, &files, q, 20, &Filters::default(), Some(nprobe));
+            sum += got.iter().filter(|(id, _)| want.contains(id)).count() as f64 / want.len() as f64;
+        }
+        sum / queries.len() as f64
+    };
+    let curve: Vec<f64> = [1, 2, 4, leaves].iter().map(|&n| recall(n)).collect();
+    assert!(curve.windows(2).all(|w| w[1] + 1e-9 >= w[0]), "{curve:?}");
+    assert!(curve[0] < 1.0, "one leaf of {leaves} should miss some: {curve:?}");
+    assert_eq!(curve[3], 1.0, "{curve:?}");
+}
+
+#[test]
+fn a_partition_with_a_bad_hash_is_refused_by_name() {
+    let (index, mut files) = build(&months(), EXACT);
+    let victim = files.keys().find(|p| p.ends_with(".skypart")).unwrap().clone();
+    files.get_mut(&victim).unwrap()[30] ^= 1;
+    let q = QueryVector::new(&[1.0; DIM]).unwrap();
+    let err = index.fetch_plan(&q, &Filters::default(), None, &mut getter(&files)).unwrap_err().to_string();
+    assert!(err.contains(&victim) && err.contains("sha256 mismatch"), "{err}");
+}
+
+#[test]
+fn quantize_i8_is_what_partitions_store() {
+    // Rows keep their shard quantization: the same scale and values as the month's shard.
+    let shards = months();
+    let (_, files) = build(&shards, EXACT);
+    let (path, bytes) = files.iter().find(|(p, _)| p.starts_with("parts/2017-10")).unwrap();
+    let part = Partition::from_bytes(bytes, path).unwrap();
+    let (frame, vector) = part.row_ref(0);
+    let id = &part.records()[frame].id;
+    let i = shards[0].records().iter().position(|r| &r.id == id).unwrap();
+    assert_eq!(part.row_f32(0), shards[0].row_f32(i * VPF + vector));
+    let (s, q) = quantize_i8(&[0.5, -1.0]);
+    assert_eq!((s, q), (1.0 / 127.0, vec![64, -127]));
+}

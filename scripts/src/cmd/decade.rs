@@ -1,0 +1,294 @@
+//! `skycase decade`: writes a SYNTHETIC partitioned bundle of many months (a decade of
+//! GK-2A-like 10-minute frames by default: ~526,000 frames × 13 region vectors ≈ 6.8 M
+//! vectors) to test and benchmark the partitioned index at the scale it is built for.
+//!
+//! Nothing in it is an observation. Every frame copies a real frame of the source shard
+//! (the demo month's learned image-region embeddings, data/demo/index): its caption and
+//! thumbnail, and its 13 region vectors, each moved by a seasonal drift and noise:
+//!
+//! ```text
+//! v = normalise(seed_r + a · cos(2π (month − 11) / 12) · D_r + b · sin(2π (month − 11) / 12) · E_r + σ · n / √dim)
+//! ```
+//!
+//! with fixed random unit directions `D_r`, `E_r` per region, `n` standard normal, and the
+//! seed frame drawn at random for each 6-hour episode (consecutive frames share a seed, as
+//! weather persists). Frame ids start `syn-`, their source is `synthetic`. The model files
+//! (encoder, tokenizer, projection, calibration, thumbnails) are copied from a real bundle,
+//! so the app runs on it unchanged.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use skycase_core::partition::build::{IndexWriter, Lcg, Quantizer};
+use skycase_core::shard::{quantize_i8, FrameRecord, Shard};
+use skycase_core::Manifest;
+
+use crate::cmd::partition::{report, Layout};
+use crate::util::{read, write_atomic};
+
+/// Arguments of `skycase decade`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Shard of real embeddings the synthetic vectors are drawn around.
+    #[arg(long, default_value = "data/demo/index/2017-11.skyshard")]
+    shard: PathBuf,
+    /// A bundle whose model files and thumbnails the synthetic bundle copies.
+    #[arg(long, default_value = "www/bundle")]
+    bundle: PathBuf,
+    /// Output folder (must not exist, or be empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// First month, YYYY-MM.
+    #[arg(long, default_value = "2015-01")]
+    start: String,
+    /// Number of months.
+    #[arg(long, default_value_t = 120)]
+    months: usize,
+    /// Minutes between frames.
+    #[arg(long, default_value_t = 10)]
+    cadence: usize,
+    /// Seasonal drift amplitude `a` (and `b` = a / 2).
+    #[arg(long, default_value_t = 0.3)]
+    drift: f32,
+    /// Noise σ.
+    #[arg(long, default_value_t = 0.25)]
+    noise: f32,
+    /// Random seed.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    #[command(flatten)]
+    layout: Layout,
+}
+
+/// The generator: real seeds, per-region drift directions.
+struct Generator {
+    seeds: Shard,
+    dim: usize,
+    vpf: usize,
+    d: Vec<Vec<f32>>,
+    e: Vec<Vec<f32>>,
+    drift: f32,
+    noise: f32,
+}
+
+impl Generator {
+    fn unit(rng: &mut Lcg, dim: usize) -> Vec<f32> {
+        let mut v: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= n);
+        v
+    }
+
+    /// The 13 vectors of a frame in month-of-year `moy` copying seed frame `f`.
+    fn frame(&self, f: usize, moy: u32, rng: &mut Lcg, out: &mut Vec<Vec<f32>>) {
+        let phase = std::f32::consts::TAU * (moy as f32 - 11.0) / 12.0;
+        let (a, b) = (self.drift * phase.cos() - self.drift, 0.5 * self.drift * phase.sin());
+        let sigma = self.noise / (self.dim as f32).sqrt();
+        for r in 0..self.vpf {
+            let seed = self.seeds.row_f32(f * self.vpf + r);
+            let mut v: Vec<f32> = (0..self.dim).map(|i| seed[i] + a * self.d[r][i] + b * self.e[r][i] + sigma * rng.normal()).collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if n > 0.0 {
+                v.iter_mut().for_each(|x| *x /= n);
+            }
+            out.push(v);
+        }
+    }
+}
+
+/// Days in a month.
+fn days_in(year: u32, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let (y0, m0) = args
+        .start
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<u32>().ok()?, m.parse::<u32>().ok().filter(|m| (1..=12).contains(m))?)))
+        .with_context(|| format!("--start {:?}: not YYYY-MM", args.start))?;
+    if args.cadence == 0 || 1440 % args.cadence != 0 {
+        bail!("--cadence {}: must divide a day (1440 minutes)", args.cadence);
+    }
+    if args.out.exists() && std::fs::read_dir(&args.out)?.next().is_some() {
+        bail!("--out {}: exists and is not empty; give a new folder", args.out.display());
+    }
+    let seeds = Shard::from_bytes(&read(&args.shard)?, &args.shard.display().to_string())?;
+    let source = Manifest::from_json(&read(&args.bundle.join("manifest.json"))?).with_context(|| format!("bundle {}", args.bundle.display()))?;
+    if source.joint_dim != seeds.dim() {
+        bail!("{}: vectors of {}, bundle {} has a joint space of {}", args.shard.display(), seeds.dim(), args.bundle.display(), source.joint_dim);
+    }
+    // The model files and thumbnails, as they are.
+    for f in &source.files {
+        let bytes = read(&args.bundle.join(&f.path))?;
+        f.verify(&bytes).with_context(|| format!("bundle {}", args.bundle.display()))?;
+        write_atomic(&args.out.join(&f.path), &bytes)?;
+    }
+    for c in source.model.word_embeddings.chunks.iter().chain(source.multilingual.iter().flat_map(|m| &m.word_embeddings.chunks)) {
+        write_atomic(&args.out.join(&c.path), &read(&args.bundle.join(&c.path))?)?;
+    }
+    let (dim, vpf) = (seeds.dim(), seeds.vectors_per_frame());
+    let mut rng = Lcg::new(args.seed);
+    let d = (0..vpf).map(|_| Generator::unit(&mut rng, dim)).collect();
+    let e = (0..vpf).map(|_| Generator::unit(&mut rng, dim)).collect();
+    let gen = Generator { seeds, dim, vpf, d, e, drift: args.drift, noise: args.noise };
+    let months: Vec<(u32, u32)> = (0..args.months).map(|i| {
+        let m = m0 - 1 + i as u32;
+        (y0 + m / 12, m % 12 + 1)
+    }).collect();
+    let per_day = 1440 / args.cadence;
+    let frames: usize = months.iter().map(|&(y, m)| days_in(y, m) as usize * per_day).sum();
+    let rows = (frames * vpf) as u64;
+
+    // The quantizer's sample: frames drawn from random months by the same process.
+    let want = args.layout.sample.max(1);
+    let mut sample = Vec::with_capacity(want + vpf);
+    while sample.len() < want {
+        let (_, m) = months[rng.below(months.len())];
+        gen.frame(rng.below(gen.seeds.len()), m, &mut rng, &mut sample);
+    }
+    let (lists, subs) = args.layout.sizes(rows);
+    eprintln!("SYNTHETIC decade: {} months, {frames} frames, {rows} vectors; training {lists} lists × {subs} sub-centroids on {} vectors", months.len(), sample.len());
+    let quantizer = Quantizer::train(&sample, lists, subs, args.layout.iters, args.seed)?;
+    drop(sample);
+    let out = args.out.clone();
+    let mut write = |rel: &str, bytes: &[u8]| -> skycase_core::Result<()> {
+        write_atomic(&out.join(rel), bytes).map_err(|e| skycase_core::Error::Usage(format!("{e:#}")))
+    };
+    let mut writer = IndexWriter::new(quantizer, gen.seeds.vector_names().to_vec(), &mut write)?;
+    let bar = crate::util::progress(months.len() as u64, "months");
+    let mut seed_frame = 0usize;
+    for &(y, m) in &months {
+        let period = format!("{y:04}-{m:02}");
+        let n = days_in(y, m) as usize * per_day;
+        let mut records = Vec::with_capacity(n);
+        let mut scales = Vec::with_capacity(n * vpf);
+        let mut data = Vec::with_capacity(n * vpf * dim);
+        let mut vs = Vec::with_capacity(vpf);
+        for i in 0..n {
+            let minutes = i * args.cadence;
+            if minutes % 360 == 0 {
+                seed_frame = rng.below(gen.seeds.len());
+            }
+            let (day, hh, mm) = (1 + minutes / 1440, minutes % 1440 / 60, minutes % 60);
+            let seed = &gen.seeds.records()[seed_frame];
+            records.push(FrameRecord {
+                id: format!("syn-{y:04}{m:02}{day:02}{hh:02}{mm:02}"),
+                time: format!("{period}-{day:02}T{hh:02}:{mm:02}Z"),
+                caption: seed.caption.clone(),
+                thumb: seed.thumb.clone(),
+                source: "synthetic".into(),
+            });
+            vs.clear();
+            gen.frame(seed_frame, m, &mut rng, &mut vs);
+            for v in &vs {
+                let (s, q) = quantize_i8(v);
+                scales.push(s);
+                data.extend(q);
+            }
+        }
+        writer.add_period(&period, &records, &scales, &data)?;
+        bar.inc(1);
+    }
+    bar.finish();
+    let index = writer.finish(args.layout.plan())?;
+    let manifest = Manifest { shards: Vec::new(), partitions: Some(index), generator: format!("skycase {} (SYNTHETIC decade, skycase decade)", env!("CARGO_PKG_VERSION")), ..source };
+    write_atomic(&args.out.join("manifest.json"), manifest.to_json().as_bytes())?;
+    report(&args.out, &manifest);
+    Ok(())
+}
+
+/// Arguments of `skycase recall`.
+#[derive(clap::Args)]
+pub struct RecallArgs {
+    /// A partitioned bundle.
+    #[arg(long, default_value = "www/bundle")]
+    bundle: PathBuf,
+    /// Leaves probed, comma-separated.
+    #[arg(long, default_value = "1,2,4,8,16,32")]
+    nprobe: String,
+    /// Results compared.
+    #[arg(short, long, default_value_t = 20)]
+    k: usize,
+}
+
+/// `skycase recall`: recall@k of the partitioned plan against the exact scan of every
+/// partition, over nprobe, for the benchmark queries (`skycase_core::BENCH_QUERIES`), with the
+/// bytes each plan reads (list files + partitions, uncompressed). The exact scan goes month
+/// by month (frames never cross months, so the top k of the union of each month's top k is
+/// the exact top k).
+pub fn recall(args: RecallArgs) -> Result<()> {
+    use skycase_core::partition::{ListFile, Partition, rank_parts};
+    use skycase_core::search::TextSide;
+    use skycase_core::Filters;
+    let dir = &args.bundle;
+    let searcher = crate::bundle::load_searcher(dir)?;
+    let index = searcher.partitions().context("the bundle is not partitioned")?.clone();
+    let nprobes: Vec<usize> = args.nprobe.split(',').map(|n| n.trim().parse::<usize>().with_context(|| format!("--nprobe {:?}: not a list of numbers", args.nprobe))).collect::<Result<_>>()?;
+    let queries: Vec<_> = skycase_core::BENCH_QUERIES.iter().map(|q| searcher.prepare(TextSide::Primary, q, || 0.0)).collect::<skycase_core::Result<_>>()?;
+    let filters = Filters::default();
+    let read_checked = |f: &skycase_core::FileEntry| -> Result<Vec<u8>> {
+        let bytes = read(&dir.join(&f.path))?;
+        f.verify(&bytes)?;
+        Ok(bytes)
+    };
+    // Every partition, by month.
+    let mut lists = Vec::new();
+    for (l, e) in index.lists.iter().enumerate() {
+        let entry = skycase_core::FileEntry { path: e.path.clone(), role: "partition-list".into(), sha256: e.sha256.clone(), bytes: e.bytes };
+        let lf = ListFile::from_json(&read_checked(&entry)?, &e.path)?;
+        if lf.list != l {
+            bail!("{}: is list {}, the manifest lists it as {l}", e.path, lf.list);
+        }
+        lists.push(lf);
+    }
+    let refs: Vec<&ListFile> = lists.iter().collect();
+    let all = index.plan_parts(&queries[0].query, &filters, &refs, Some(usize::MAX))?;
+    let mut by_month: std::collections::BTreeMap<usize, Vec<_>> = std::collections::BTreeMap::new();
+    for p in all {
+        by_month.entry(p.period).or_default().push(p);
+    }
+    let bar = crate::util::progress(by_month.len() as u64, "exact scan");
+    let mut exact: Vec<Vec<(String, f32)>> = vec![Vec::new(); queries.len()];
+    for parts in by_month.values() {
+        let loaded: Vec<Partition> = parts.iter().map(|p| Ok(Partition::from_bytes(&read_checked(&p.file())?, &p.path)?)).collect::<Result<_>>()?;
+        let refs: Vec<&Partition> = loaded.iter().collect();
+        for (qi, q) in queries.iter().enumerate() {
+            for h in rank_parts(&refs, &q.query, args.k, &filters, &[])? {
+                exact[qi].push((refs[h.shard].records()[h.frame].id.clone(), h.score));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish();
+    for e in &mut exact {
+        e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        e.truncate(args.k);
+    }
+    println!("| nprobe | recall@{} (mean over {} queries) | min | read per query, MB (p50) | partition files (p50) |", args.k, queries.len());
+    println!("|---:|---:|---:|---:|---:|");
+    for &n in &nprobes {
+        let (mut recalls, mut bytes, mut files) = (Vec::new(), Vec::new(), Vec::new());
+        for (qi, q) in queries.iter().enumerate() {
+            let list_bytes: u64 = index.plan_lists(&q.query, &filters, Some(n))?.iter().map(|&l| index.lists[l].bytes).sum();
+            let fetched = index.fetch_plan(&q.query, &filters, Some(n), &mut |f| read_checked(f).map_err(|e| skycase_core::Error::Usage(format!("{e:#}"))))?;
+            let parts: Vec<&Partition> = fetched.iter().map(|(_, p)| p).collect();
+            let got: Vec<String> = rank_parts(&parts, &q.query, args.k, &filters, &[])?.iter().map(|h| parts[h.shard].records()[h.frame].id.clone()).collect();
+            let want: Vec<&String> = exact[qi].iter().map(|(id, _)| id).collect();
+            recalls.push(got.iter().filter(|id| want.contains(id)).count() as f64 / want.len().max(1) as f64);
+            bytes.push(list_bytes + fetched.iter().map(|(r, _)| r.bytes).sum::<u64>());
+            files.push(fetched.len());
+        }
+        bytes.sort_unstable();
+        files.sort_unstable();
+        let mean = recalls.iter().sum::<f64>() / recalls.len() as f64;
+        let min = recalls.iter().copied().fold(1.0, f64::min);
+        println!("| {n} | {mean:.3} | {min:.2} | {:.2} | {} |", bytes[bytes.len() / 2] as f64 / 1e6, files[files.len() / 2]);
+    }
+    Ok(())
+}

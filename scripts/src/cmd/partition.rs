@@ -1,0 +1,154 @@
+//! `skycase partition`: turns a bundle's shards into the partitioned index (issue 11), in
+//! place, so the browser fetches only the manifest at start and then, per query, the
+//! partitions its plan names (see `skycase_core::partition`).
+//!
+//! Order of writes, so an interrupted run never leaves a bundle the app cannot read: the
+//! partition and list files first (new, content-hashed names), then `manifest.json`
+//! atomically, then the shard files are deleted.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use skycase_core::partition::build::{IndexWriter, PlanDefaults, Quantizer};
+use skycase_core::partition::PartitionIndex;
+use skycase_core::shard::{Shard, Vectors};
+use skycase_core::Manifest;
+
+use crate::util::{read, write_atomic};
+
+/// How the index is partitioned; shared by `skycase partition` and `skycase decade`.
+#[derive(clap::Args, Clone)]
+pub struct Layout {
+    /// First-level lists (k-means centroids over the region vectors); 0 picks from the size.
+    #[arg(long, default_value_t = 0)]
+    pub lists: usize,
+    /// Sub-centroids per list; 0 picks from the size.
+    #[arg(long, default_value_t = 0)]
+    pub subs: usize,
+    /// Leaves a query probes by default (more when filters thin them out).
+    #[arg(long, default_value_t = 8)]
+    pub nprobe: usize,
+    /// Lists a query probes by default.
+    #[arg(long, default_value_t = 4)]
+    pub list_probe: usize,
+    /// Fetch every allowed partition (exact answers) when they add up to at most this many
+    /// bytes.
+    #[arg(long, default_value_t = 8_000_000)]
+    pub exact_below: u64,
+    /// Vectors the quantizer is trained on (an even sample).
+    #[arg(long, default_value_t = 100_000)]
+    pub sample: usize,
+    /// k-means passes.
+    #[arg(long, default_value_t = 10)]
+    pub iters: usize,
+}
+
+impl Layout {
+    /// `(lists, subs)`: as given, or about 600 rows per leaf (4 to 4096 leaves), split
+    /// evenly between the two levels.
+    pub fn sizes(&self, rows: u64) -> (usize, usize) {
+        let leaves = ((rows / 600) as usize).clamp(4, 4096);
+        let lists = if self.lists > 0 { self.lists } else { (leaves as f64).sqrt().ceil() as usize };
+        let subs = if self.subs > 0 { self.subs } else { leaves.div_ceil(lists) };
+        (lists, subs)
+    }
+
+    /// The plan settings written into the manifest.
+    pub fn plan(&self) -> PlanDefaults {
+        PlanDefaults { nprobe: self.nprobe.max(1), list_probe: self.list_probe.max(1), exact_below: self.exact_below }
+    }
+}
+
+/// Arguments of `skycase partition`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The bundle folder (as written by `skycase export`).
+    #[arg(long, default_value = "www/bundle")]
+    bundle: PathBuf,
+    #[command(flatten)]
+    layout: Layout,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let dir = &args.bundle;
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest = Manifest::from_json(&read(&manifest_path)?).with_context(|| format!("bundle {}", dir.display()))?;
+    if manifest.partitions.is_some() {
+        bail!("bundle {}: already partitioned (re-export it to partition it differently)", dir.display());
+    }
+    if manifest.shards.is_empty() {
+        bail!("bundle {}: has no shards to partition", dir.display());
+    }
+    let mut shards = Vec::new();
+    for s in &manifest.shards {
+        let bytes = read(&dir.join(&s.path))?;
+        s.verify(&bytes).with_context(|| format!("bundle {}", dir.display()))?;
+        shards.push(Shard::from_bytes(&bytes, &s.path)?);
+    }
+    let index = partition_shards(&shards, &args.layout, &mut |rel, bytes| write_atomic(&dir.join(rel), bytes).map_err(|e| skycase_core::Error::Usage(format!("{e:#}"))))?;
+    let old: Vec<String> = manifest.shards.iter().map(|s| s.path.clone()).collect();
+    manifest.shards.clear();
+    manifest.partitions = Some(index);
+    write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
+    for p in old {
+        std::fs::remove_file(dir.join(&p)).with_context(|| format!("{}: cannot delete the shard now partitioned", dir.join(&p).display()))?;
+    }
+    let _ = std::fs::remove_dir(dir.join("shards"));
+    report(dir, &manifest);
+    Ok(())
+}
+
+/// Prints what the index looks like.
+pub fn report(dir: &Path, manifest: &Manifest) {
+    let Some(p) = &manifest.partitions else { return };
+    let bytes: u64 = p.lists.iter().map(|l| l.part_bytes).sum();
+    eprintln!(
+        "bundle {}: {} frames, {} vectors in {} lists × ≤ {} leaves × {} month(s) ({:.1} MB of partitions); manifest {:.1} kB, {:.1} MB before the first query",
+        dir.display(),
+        p.frames,
+        p.rows,
+        p.lists.len(),
+        p.subs,
+        p.periods.len(),
+        bytes as f64 / 1e6,
+        manifest.to_json().len() as f64 / 1e3,
+        manifest.startup_bytes() as f64 / 1e6,
+    );
+}
+
+/// Trains the quantizer on an even sample of the shards' rows and writes their partitions.
+pub fn partition_shards(shards: &[Shard], layout: &Layout, write: &mut dyn FnMut(&str, &[u8]) -> skycase_core::Result<()>) -> Result<PartitionIndex> {
+    let first = shards.first().context("no shards")?;
+    let names = first.vector_names().to_vec();
+    for s in shards {
+        if s.vector_names() != names.as_slice() || s.dim() != first.dim() {
+            bail!("shard {} has other vectors ({} of {}) than shard {} ({} of {})", s.period(), s.vectors_per_frame(), s.dim(), first.period(), names.len(), first.dim());
+        }
+        if !matches!(s.vectors(), Vectors::Int8 { .. }) {
+            bail!("shard {}: partitions hold int8 vectors, this shard is {:?} (export with --vectors int8)", s.period(), s.kind());
+        }
+    }
+    let rows: u64 = shards.iter().map(|s| (s.len() * s.vectors_per_frame()) as u64).sum();
+    let step = (rows as usize).div_ceil(layout.sample.max(1)).max(1);
+    let mut sample = Vec::new();
+    let mut i = 0usize;
+    for s in shards {
+        for r in 0..s.len() * s.vectors_per_frame() {
+            if i % step == 0 {
+                sample.push(s.row_f32(r));
+            }
+            i += 1;
+        }
+    }
+    let (lists, subs) = layout.sizes(rows);
+    eprintln!("training the quantizer: {lists} lists × {subs} sub-centroids on {} of {rows} vectors", sample.len());
+    let quantizer = Quantizer::train(&sample, lists, subs, layout.iters, 1)?;
+    let mut writer = IndexWriter::new(quantizer, names, write)?;
+    let mut by_period: Vec<&Shard> = shards.iter().collect();
+    by_period.sort_by(|a, b| a.period().cmp(b.period()));
+    for s in by_period {
+        let Vectors::Int8 { scales, data } = s.vectors() else { unreachable!("checked above") };
+        writer.add_period(s.period(), s.records(), scales, data)?;
+    }
+    Ok(writer.finish(layout.plan())?)
+}

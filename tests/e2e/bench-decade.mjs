@@ -1,0 +1,107 @@
+// Browser benchmark of the partitioned index on a SYNTHETIC decade (not a test): the manifest,
+// the first load, cold and warm queries with and without filters, counted as the server sends
+// them (gzip bodies). The decade bundle comes from `skycase decade` (vectors drawn around the
+// demo month's real embeddings with a seasonal drift; scripts/src/cmd/decade.rs) inside a
+// copy of the built app:
+//
+//   SITE=/tmp/decade-site; rm -rf $SITE; mkdir $SITE; (cd dist && cp -r $(ls | grep -v '^bundle$') $SITE/)
+//   nice -n 10 $CARGO_TARGET_DIR/release/skycase decade --bundle dist/bundle --out $SITE/bundle [layout flags]
+//   cd tests/e2e && nice -n 10 node bench-decade.mjs $SITE
+//
+// Prints a Markdown table (docs/benchmarks.md carries it with the command).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SKYCASE, launch, openApp, search } from './harness.mjs';
+
+const SITE = process.argv[2];
+if (!SITE) throw new Error('usage: node bench-decade.mjs SITE (a built app folder whose bundle/ is a decade from skycase decade)');
+const manifestBytes = readFileSync(join(SITE, 'bundle/manifest.json'));
+const manifest = JSON.parse(manifestBytes);
+const P = manifest.partitions;
+if (!P) throw new Error(`${SITE}/bundle is not partitioned`);
+
+function startLoggingServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(SKYCASE, ['serve', SITE, '--port', '0', '--log-requests'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const state = { log: [], url: null, stop: () => child.kill() };
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i); buf = buf.slice(i + 1);
+        const m = line.match(/^served \d+ (\d+) (\S+)/);
+        if (m) state.log.push({ bytes: Number(m[1]), path: m[2] });
+        const u = line.match(/http:\/\/127\.0\.0\.1:\d+\//);
+        if (u && !state.url) { state.url = u[0]; resolve(state); }
+      }
+    });
+    child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+}
+
+const QUERIES = ['typhoon approaching Kyushu', 'heavy snow over Hokkaido', 'clear skies across Mongolia',
+  'rain along the Pacific coast of Japan', 'snow in Manchuria and the Korean Peninsula', 'cloudy East China Sea'];
+const FILTERS = [
+  ['none', {}],
+  ['one month (2019-02)', { from: '2019-02-01', to: '2019-02-28' }],
+  ['season DJF', { months: 'DJF' }],
+];
+
+const server = await startLoggingServer();
+const p50 = (v) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+const sum = (l) => l.reduce((a, e) => a + e.bytes, 0);
+const rows = [];
+const mark = () => server.log.length;
+const since = (i) => server.log.slice(i);
+
+// Cold: a fresh profile per filter setting; the first query of each is cold, the rest of the
+// queries in that browser are cold too for the partitions they alone need, so the cold
+// figure is each query's first visit to a fresh profile: one browser per query.
+for (const [label, filters] of FILTERS) {
+  const cold = [];
+  const warm = [];
+  let firstLoad = null;
+  for (const q of QUERIES) {
+    const browser = await launch();
+    const i0 = mark();
+    const params = new URLSearchParams(filters);
+    await openApp(browser.page, `${server.url}?${params}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const load = since(i0);
+    firstLoad ??= { bytes: sum(load), requests: load.length };
+    const i1 = mark();
+    await search(browser.page, q);
+    const t = await browser.page.$eval('[data-testid=timings]', (el) => Number(el.dataset.totalMs));
+    await new Promise((r) => setTimeout(r, 200));
+    const got = since(i1).filter((e) => e.path.includes('/bundle/parts/') || e.path.includes('/bundle/words/'));
+    cold.push({ ms: t, bytes: sum(got), requests: got.length, parts: got.filter((e) => e.path.endsWith('.skypart')).length });
+    // Warm: the same query again (everything it needs is in memory), three times.
+    for (let r = 0; r < 3; r++) {
+      await browser.page.fill('[data-testid=search-input]', '');
+      await browser.page.press('[data-testid=search-input]', 'Enter');
+      await browser.page.waitForFunction(() => document.querySelectorAll('[data-testid=result]').length === 0);
+      await search(browser.page, q);
+      warm.push(await browser.page.$eval('[data-testid=timings]', (el) => Number(el.dataset.totalMs)));
+    }
+    await browser.close();
+  }
+  rows.push({ label, firstLoad, cold, warm });
+}
+server.stop();
+
+const mb = (b) => (b / 1e6).toFixed(2);
+const kb = (b) => (b / 1e3).toFixed(0);
+const { gzipSync } = await import('node:zlib');
+console.log(`decade bundle: ${P.frames} frames, ${P.rows} region vectors, ${P.periods.length} months, ${P.lists.length} lists × ≤ ${P.subs} sub-centroids; nprobe ${P.nprobe}, list_probe ${P.list_probe}`);
+console.log(`manifest.json: ${kb(manifestBytes.length)} kB (${kb(gzipSync(manifestBytes).length)} kB gzip)\n`);
+console.log('| filters | first load (before the first query) | cold query: bytes (requests, partitions) p50 / max | cold query ms p50 / max | warm query ms p50 / max |');
+console.log('|---|---|---|---|---|');
+for (const r of rows) {
+  const b = r.cold.map((c) => c.bytes);
+  const ms = r.cold.map((c) => c.ms);
+  const reqs = r.cold.map((c) => c.requests);
+  const parts = r.cold.map((c) => c.parts);
+  console.log(`| ${r.label} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} |`);
+}

@@ -1,0 +1,119 @@
+// The partitioned index (issue 11) in real Chromium: a small SYNTHETIC three-month bundle from
+// `skycase decade` (vectors drawn around the demo month's real embeddings; see
+// scripts/src/cmd/decade.rs), partitioned finely enough that queries fetch only part of it.
+// Requests are counted as the browser makes them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, SKYCASE, startServer, launch, openApp, results, copyDist, repin } from './harness.mjs';
+
+let copy;
+let server;
+let bundle;
+
+before(async () => {
+  copy = copyDist();
+  bundle = join(copy.dir, 'bundle');
+  const out = join(copy.dir, 'synthetic');
+  execFileSync(SKYCASE, ['decade', '--shard', join(ROOT, 'data/demo/index/2017-11.skyshard'), '--bundle', bundle, '--out', out,
+    '--start', '2015-01', '--months', '3', '--cadence', '360', '--lists', '3', '--subs', '4', '--nprobe', '2', '--list-probe', '1',
+    '--exact-below', '0', '--sample', '5000'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(bundle, { recursive: true, force: true });
+  execFileSync('mv', [out, bundle]);
+  repin(copy.dir); // the page pins its bundle's manifest
+  server = await startServer(copy.dir);
+});
+after(() => {
+  server?.stop();
+  copy?.remove();
+});
+
+/** Native answer and the partitions its plan read. */
+function native(q, args = []) {
+  const out = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', ...args], { encoding: 'utf8' }));
+  return { ids: out.hits.map((h) => h.id), scores: out.hits.map((h) => h.score), parts: out.partitions };
+}
+
+/** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits and bundle requests. */
+async function ask(params) {
+  const browser = await launch();
+  const requests = [];
+  // The service worker's own fetches (it passes the worker's on) are not counted twice.
+  browser.context.on('request', (r) => { if (r.url().includes('/bundle/parts/') && !r.serviceWorker()) requests.push(new URL(r.url()).pathname.replace(/^\/bundle\//, '')); });
+  await openApp(browser.page, `${server.url}?${new URLSearchParams(params)}`);
+  await browser.page.waitForSelector('[data-testid=result], [data-testid=query-error], [data-testid=no-results]', { timeout: 30000 });
+  const hits = await results(browser.page);
+  const error = await browser.page.locator('[data-testid=query-error]').allInnerTexts();
+  await browser.close();
+  return { hits, requests, error: error.join(' ') };
+}
+
+test('the manifest is all that loads before a query; wasm = native on the partitioned index', async () => {
+  const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  assert.equal(manifest.shards.length, 0);
+  assert.equal(manifest.partitions.periods.length, 3);
+  const q = 'typhoon approaching Kyushu';
+  const { hits, requests } = await ask({ q });
+  const want = native(q);
+  assert.deepEqual(hits.map((h) => h.id), want.ids);
+  hits.forEach((h, i) => assert.ok(Math.abs(h.score - want.scores[i]) <= 1e-4, `#${i + 1}: wasm ${h.score} vs native ${want.scores[i]}`));
+  const fetched = requests.filter((p) => p.endsWith('.skypart'));
+  assert.deepEqual([...fetched].sort(), [...want.parts].sort(), 'the browser fetched exactly the partitions of the plan');
+  const all = execFileSync('find', [join(bundle, 'parts'), '-name', '*.skypart'], { encoding: 'utf8' }).trim().split('\n');
+  assert.ok(fetched.length < all.length, `a query fetches part of the index (${fetched.length} of ${all.length} files)`);
+});
+
+test('a one-month date filter fetches only that month\'s partitions', async () => {
+  const q = 'heavy snow over Hokkaido';
+  const { hits, requests } = await ask({ q, from: '2015-02-01', to: '2015-02-28' });
+  const parts = requests.filter((p) => p.endsWith('.skypart'));
+  assert.ok(parts.length > 0, 'some partitions were fetched');
+  assert.deepEqual(parts.filter((p) => !p.startsWith('parts/2015-02/')), [], 'only February 2015');
+  assert.ok(hits.length > 0 && hits.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(hits.map((h) => h.id)));
+  const want = native(q, ['--from', '2015-02-01', '--to', '2015-02-28']);
+  assert.deepEqual(hits.map((h) => h.id), want.ids);
+  assert.deepEqual([...parts].sort(), [...want.parts].sort());
+});
+
+test('a partition failing its hash is fetched once more, then named while the other partitions answer', async () => {
+  const q = 'clear skies across Mongolia';
+  const victim = native(q).parts[0];
+  const file = join(bundle, victim);
+  const good = readFileSync(file);
+  const bad = Buffer.from(good);
+  bad[bad.length - 1] ^= 0xff;
+  writeFileSync(file, bad);
+  try {
+    const { hits, requests, error } = await ask({ q });
+    assert.equal(requests.filter((p) => p === victim).length, 2, `fetched twice: ${victim}`);
+    assert.match(error, /could not be loaded/);
+    assert.ok(error.includes(victim) && error.includes('sha256 mismatch'), error);
+    assert.ok(hits.length > 0, 'the other partitions still answer');
+  } finally {
+    writeFileSync(file, good);
+  }
+});
+
+test('a manifest listing a missing file fails the query with a message naming it', async () => {
+  const q = 'rain along the Pacific coast of Japan';
+  const manifestPath = join(bundle, 'manifest.json');
+  const original = readFileSync(manifestPath, 'utf8');
+  const m = JSON.parse(original);
+  const { ids } = native(q);
+  assert.ok(ids.length > 0);
+  // Every list points at a file that is not there.
+  for (const l of m.partitions.lists) l.path = l.path.replace('.json', '-gone.json');
+  writeFileSync(manifestPath, JSON.stringify(m));
+  repin(copy.dir);
+  try {
+    const { hits, error } = await ask({ q });
+    assert.equal(hits.length, 0);
+    assert.match(error, /-gone\.json/);
+    assert.match(error, /404/);
+  } finally {
+    writeFileSync(manifestPath, original);
+    repin(copy.dir);
+  }
+});
