@@ -30,10 +30,14 @@ enum Command {
     Embed(cmd::embed::Args),
     /// Build the demo sample data from the simulated archive.
     Sample(cmd::sample::Args),
+    /// Copy a store's image index, thumbnails and grids into a self-contained folder (data/demo).
+    Pack(cmd::pack::Args),
     /// Write a versioned web bundle (manifest, encoder, tokenizer, shard, thumbnails).
     Export(cmd::export::Args),
     /// Rank a bundle's frames for a query, exactly as the browser does.
     Search(cmd::search::Args),
+    /// Draw the top results of a few queries as one PNG of thumbnails (docs/img).
+    ContactSheet(cmd::sheet::Args),
     /// Retrieval on held-out months with template, English and Korean queries (report in docs/).
     Eval(cmd::eval::Args),
     /// Measure native query encode and ranking latency.
@@ -51,8 +55,10 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(args),
         Command::Embed(args) => cmd::embed::run(args),
         Command::Sample(args) => cmd::sample::run(args),
+        Command::Pack(args) => cmd::pack::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Search(args) => cmd::search::run(args),
+        Command::ContactSheet(args) => cmd::sheet::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),

@@ -172,7 +172,7 @@ mod tests {
     use crate::shard::{FrameRecord, VectorKind};
 
     fn rec(i: usize) -> FrameRecord {
-        FrameRecord { id: format!("f{i}"), time: String::new(), caption: String::new(), thumb: String::new(), source: String::new() }
+        FrameRecord { id: format!("f{i}"), time: String::new(), caption: String::new(), thumb: String::new(), source: String::new(), origin: String::new() }
     }
 
     fn unit(angle: f32) -> Vec<f32> {

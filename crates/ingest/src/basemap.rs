@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn an_unmapped_grid_has_no_basemap() {
-        let storm = Grid { width: 512, height: 512, nav: Navigation::StormCentred { centre_lon: 130.0, centre_lat: 25.0 } };
+        let storm = Grid { width: 512, height: 512, nav: Navigation::StormCentred { centre_lon: 130.0, centre_lat: 25.0, laea: None } };
         assert!(grid_basemap(&storm, &Coastlines::bundled(), &Regions::bundled()).is_none());
         assert!(storm.id().starts_with("storm-512x512-"));
         assert_ne!(sim().id(), Grid { width: 818, ..sim() }.id());

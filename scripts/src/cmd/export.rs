@@ -373,7 +373,7 @@ fn caption_shards(encoder: &TextEncoder, frames: &[DemoFrame], frames_dir: &Path
         let mut rows = Vec::with_capacity(members.len());
         for f in members {
             let thumb = put_thumb(frames_dir, &f.thumb, put)?;
-            records.push(FrameRecord { id: f.id.clone(), time: f.time.clone(), caption: f.caption.clone(), thumb, source: f.source.clone() });
+            records.push(FrameRecord { id: f.id.clone(), time: f.time.clone(), caption: f.caption.clone(), thumb, source: f.source.clone(), origin: f.origin.clone() });
             rows.push(by_caption[f.caption.as_str()].clone());
         }
         let shard = Shard::from_f32(period.clone(), vec!["global".into()], records, encoder.model().dim(), &rows, kind)?;

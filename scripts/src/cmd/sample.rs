@@ -35,6 +35,9 @@ pub struct DemoFrame {
     /// Thumbnail, relative to the folder of frames.jsonl.
     pub thumb: String,
     pub source: String,
+    /// The origin key the `source` filter reads (`simulated`, `kma`, …).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub origin: String,
     /// The frame's image grid: a key of `grids.json` beside frames.jsonl (size and
     /// navigation), from which export draws the thumbnail's basemap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +83,7 @@ pub fn run(args: Args) -> Result<()> {
             caption: label.caption.clone(),
             thumb,
             source: "wxsim simulated COMS-like IR1".into(),
+            origin: skycase_core::source::SIMULATED.into(),
             grid: Some(grid_id),
         });
         bar.inc(1);
