@@ -28,8 +28,6 @@ enum Command {
     Train(cmd::train::Args),
     /// Embed an archive's frames with a trained image model into index shards.
     Embed(cmd::embed::Args),
-    /// Build the demo sample data from the simulated archive.
-    Sample(cmd::sample::Args),
     /// Copy a store's image index, thumbnails and grids into a self-contained folder (data/demo).
     Pack(cmd::pack::Args),
     /// Write a versioned web bundle (manifest, encoder, tokenizer, shard, thumbnails).
@@ -54,7 +52,6 @@ fn main() -> ExitCode {
         Command::Caption(args) => cmd::caption::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Embed(args) => cmd::embed::run(args),
-        Command::Sample(args) => cmd::sample::run(args),
         Command::Pack(args) => cmd::pack::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Search(args) => cmd::search::run(args),

@@ -31,7 +31,7 @@ const EXTRACT_BOX: (f64, f64, f64, f64) = (80.0, 0.0, 180.0, 66.0);
 /// Longest lon/lat edge (degrees) projected as a straight segment.
 const DENSIFY_DEG: f64 = 0.25;
 
-/// The grids of the frames, beside `frames.jsonl` (written by `skycase sample`): a JSON map
+/// The grids of the frames, beside `frames.jsonl` (written by `skycase pack`): a JSON map
 /// of grid id ([`Grid::id`]) → [`Grid`].
 pub const GRIDS_FILE: &str = "grids.json";
 

@@ -26,7 +26,7 @@ use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
 use skycase_train::{Archive, Granularity, ImageModel, ModelConfig};
 use skycase_vocab::REGIONS;
 
-use super::sample::DemoFrame;
+use super::pack::DemoFrame;
 use crate::util::{command_line, progress, read, write_atomic};
 
 /// Arguments of `skycase embed`.

@@ -86,6 +86,13 @@ pub fn run(store: &Path, index: &Path, checkpoint: &Path, periods: &[String], st
     let ckpt = open_checkpoint(checkpoint)?;
     let caps: Vec<(CaptionSource, CaptionStore)> =
         sources.iter().map(|&s| CaptionStore::open_source(store, s).map(|c| (s, c))).collect::<std::result::Result<_, _>>()?;
+    if caps.iter().all(|(_, c)| c.ids().map_or(true, |ids| ids.is_empty())) {
+        eprintln!(
+            "warning: no captions in {}: the shard records carry none (the app shows no caption line); run `skycase caption --store {}` first",
+            caps.iter().map(|(_, c)| c.dir().display().to_string()).collect::<Vec<_>>().join(", "),
+            store.display()
+        );
+    }
     let periods: Vec<String> = if periods.is_empty() { store_periods(&frames)? } else { periods.to_vec() };
     if periods.is_empty() {
         bail!("{}: the store has no frames", store.display());

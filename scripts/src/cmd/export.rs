@@ -26,13 +26,13 @@ use skycase_ingest::coast::Coastlines;
 use skycase_ingest::Regions;
 use skycase_quant::{default_model_dir, quantize, QuantizeOptions, QuantizedEncoder};
 
-use crate::cmd::sample::DemoFrame;
+use crate::cmd::pack::DemoFrame;
 use crate::util::{progress, read, write_atomic};
 
 /// Arguments of `skycase export`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Captioned frames to index (frames.jsonl from `skycase sample`); thumbnails are
+    /// Captioned frames to index (frames.jsonl from `skycase pack`); thumbnails are
     /// resolved relative to its folder.
     #[arg(long, default_value = "data/demo/frames.jsonl")]
     frames: PathBuf,

@@ -7,7 +7,6 @@ pub mod eval;
 pub mod export;
 pub mod ingest;
 pub mod pack;
-pub mod sample;
 pub mod search;
 pub mod serve;
 pub mod sheet;

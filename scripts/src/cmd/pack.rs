@@ -21,14 +21,32 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
 use skycase_ingest::basemap::{Grid, GRIDS_FILE};
 use skycase_ingest::FrameStore;
 use skycase_train::calibration::CALIBRATION_FILE;
 use skycase_train::model::PROJECTION_FILE;
 use skycase_train::period_index::{check_period, read_period};
 
-use crate::cmd::sample::DemoFrame;
 use crate::util::write_atomic;
+
+/// One line of `frames.jsonl`: what the demo index shows about a frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoFrame {
+    pub id: String,
+    pub time: String,
+    pub caption: String,
+    /// Thumbnail, relative to the folder of frames.jsonl.
+    pub thumb: String,
+    pub source: String,
+    /// The origin key the `source` filter reads (`simulated`, `kma`, …).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub origin: String,
+    /// The frame's image grid: a key of `grids.json` beside frames.jsonl (size and
+    /// navigation), from which export draws the thumbnail's basemap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<String>,
+}
 
 /// Arguments of `skycase pack`.
 #[derive(clap::Args)]
