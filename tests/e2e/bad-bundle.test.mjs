@@ -25,14 +25,16 @@ async function withBrokenBundle(mutate, then = (page) => page.locator('[data-tes
 const statusFor = (mutate) => withBrokenBundle(mutate);
 
 test('a corrupted shard is reported with its name and the hash mismatch', async () => {
+  let name;
   const status = await statusFor((bundle) => {
     const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
-    const shard = join(bundle, manifest.shards[0].path);
+    name = manifest.shards[0].path;
+    const shard = join(bundle, name);
     const bytes = readFileSync(shard);
     bytes[bytes.length - 1] ^= 0xff;
     writeFileSync(shard, bytes);
   });
-  assert.match(status, /could not start: shards\/2017-11\.skyshard: sha256 mismatch/);
+  assert.ok(name.startsWith('shards/') && status.includes(`could not start: ${name}: sha256 mismatch`), status);
 });
 
 test('an unknown bundle version is refused with both versions named', async () => {
