@@ -17,8 +17,6 @@ use crate::url;
 
 /// Results shown per query.
 const TOP_K: usize = 20;
-/// Where the bundle lives, relative to the page.
-const BUNDLE_BASE: &str = "bundle/";
 
 /// Where the app is in its life.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +97,12 @@ pub fn App() -> impl IntoView {
 
     // The search worker, started by index.html before the app (see startup).
     let worker = StoredValue::new_local(None::<Worker>);
+    // Thumbnails and the overlay, checked by the worker (src/verified.rs); releases and
+    // offline use (src/offline.rs).
+    let files = crate::verified::provide(worker);
+    let offline = crate::offline::start();
+    let overlay_path = StoredValue::new(None::<String>);
+    let (bundle_base, pin) = crate::startup::bundle();
     let post_to_worker = move |msg: &ToWorker| worker.with_value(|w| if let Some(w) = w { post(w, msg) });
 
     let send_query = move |text: String| {
@@ -128,17 +132,14 @@ pub fn App() -> impl IntoView {
             }
         };
         match msg {
-            FromWorker::Started => post_to_worker(&ToWorker::Load { base: BUNDLE_BASE.into() }),
+            FromWorker::Started => post_to_worker(&ToWorker::Load { base: bundle_base.clone(), pin: pin.clone() }),
             FromWorker::Progress { stage, loaded, total } => set_phase.set(Phase::Loading { stage, loaded, total }),
-            FromWorker::Ready { frames, periods, init_ms, bytes, .. } => {
+            FromWorker::Ready { frames, periods, init_ms, bytes, overlay: overlay_file, .. } => {
                 set_phase.set(Phase::Ready { frames, periods, init_ms, bytes });
-                leptos::task::spawn_local(async move {
-                    match crate::basemap::load(BUNDLE_BASE).await {
-                        Ok(o) => set_overlay.set(o.map(Arc::new)),
-                        // The results work without it; say why the maps are missing.
-                        Err(e) => web_sys::console::warn_1(&format!("no basemap over the results: {e}").into()),
-                    }
-                });
+                if let Some(path) = overlay_file {
+                    overlay_path.set_value(Some(path.clone()));
+                    files.request(&path);
+                }
                 let q = query.get_untracked();
                 if !q.trim().is_empty() {
                     send_query(q);
@@ -173,13 +174,25 @@ pub fn App() -> impl IntoView {
                 }
             }
             FromWorker::Error { id: None, message } => set_phase.set(Phase::Failed(message)),
+            FromWorker::File { path, error } => {
+                let why = error.clone();
+                let bytes = files.receive(&ev.data(), &path, error);
+                if overlay_path.with_value(|o| o.as_deref() == Some(path.as_str())) {
+                    match bytes.map(|b| Overlay::from_json(&b).map_err(|e| e.to_string())) {
+                        Some(Ok(o)) => set_overlay.set(Some(Arc::new(o))),
+                        // The results work without it; say why the maps are missing.
+                        Some(Err(e)) => web_sys::console::warn_1(&format!("no basemap over the results: {e}").into()),
+                        None => web_sys::console::warn_1(&format!("no basemap over the results: {}", why.unwrap_or(path)).into()),
+                    }
+                }
+            }
+            FromWorker::Offline(state) => offline.saving.set(Some(state)),
             FromWorker::BenchRank { .. } => {}
         }
     });
     let on_error = Closure::<dyn Fn(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
         set_phase.set(Phase::Failed(format!("the search worker failed: {}", ev.message())));
     });
-    leptos::task::spawn_local(crate::offline::register());
     match crate::startup::search_worker(on_message.as_ref().unchecked_ref(), on_error.as_ref().unchecked_ref()) {
         Ok(w) => worker.set_value(Some(w)),
         Err(e) => set_phase.set(Phase::Failed(format!("cannot start the search worker: {e:?}"))),
@@ -214,8 +227,19 @@ pub fn App() -> impl IntoView {
     };
 
     let open_full = move || url::full_app_href(query.get().trim(), &filters.get(), None);
+    // After a failed start: load again (what was verified and cached is not downloaded again).
+    let (retry_base, retry_pin) = crate::startup::bundle();
+    let retry_load = move || {
+        set_phase.set(Phase::Starting);
+        post_to_worker(&ToWorker::Load { base: retry_base.clone(), pin: retry_pin.clone() });
+    };
+    let retry_offline = move || {
+        offline.saving.set(Some(crate::protocol::OfflineState::Saving { done: 0, total: 0 }));
+        post_to_worker(&ToWorker::SaveOffline);
+    };
     view! {
-        <Shell phase=phase embed=embed />
+        <Shell phase=phase embed=embed on_retry=retry_load />
+        <crate::offline::OfflineBar status=offline on_retry=retry_offline />
         <form class="search" role="search" on:submit=on_submit>
             <input
                 type="search"
@@ -258,12 +282,17 @@ pub fn App() -> impl IntoView {
 
 /// Header and load status.
 #[component]
-fn Shell(
+fn Shell<F>(
     /// Current phase of the app.
     phase: ReadSignal<Phase>,
     /// Embedded in an iframe: no header.
     embed: bool,
-) -> impl IntoView {
+    /// Called by the retry button after a failed start.
+    on_retry: F,
+) -> impl IntoView
+where
+    F: Fn() + Clone + Send + Sync + 'static,
+{
     view! {
         {(!embed).then(|| view! {
             <header>
@@ -286,9 +315,14 @@ fn Shell(
                         {(t().ready)(frames, &periods.join(", "), &format_mb(bytes), init_ms / 1000.0)}
                     </span>
                 }.into_any(),
-                Phase::Failed(message) => view! {
-                    <span data-state="failed" class="error" role="alert">{(t().failed)(&message)}</span>
-                }.into_any(),
+                Phase::Failed(message) => {
+                    let retry = on_retry.clone();
+                    view! {
+                        <span data-state="failed" class="error" role="alert" data-testid="load-error">{(t().failed)(&message)}</span>
+                        " "
+                        <button type="button" data-testid="retry" on:click=move |_| retry()>{t().retry}</button>
+                    }.into_any()
+                }
             }}
         </div>
     }
@@ -329,7 +363,7 @@ where
         <li class="result" data-testid="result" data-id=hit.id.clone() data-score=format!("{:.6}", hit.score)
             data-region=hit.region.clone() tabindex="0" aria-label=card_label>
             <div class="thumb">
-                <img src=format!("{BUNDLE_BASE}{}", hit.thumb) alt=(t().image_alt)(&hit.time) loading="lazy" width="256" height="147" />
+                <crate::verified::VerifiedImg path=hit.thumb.clone() alt=(t().image_alt)(&hit.time) />
                 {move || overlay.get().map(|o| view! { <Basemap overlay=o frame_id=frame_id.clone() region=region.clone() /> })}
             </div>
             <div class="meta">

@@ -1,30 +1,11 @@
 //! The basemap over result thumbnails: the bundle's `overlay.json` (coastlines and region
-//! outlines per image grid, projected by `skycase export`), drawn as SVG over each `<img>`
-//! with the matched region highlighted.
+//! outlines per image grid, projected by `skycase export`; checked and handed to the page by
+//! the search worker), drawn as SVG over each thumbnail with the matched region highlighted.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use skycase_core::overlay::{Overlay, OVERLAY_ROLE};
-use skycase_core::Manifest;
-
-async fn fetch(url: &str) -> Result<Vec<u8>, String> {
-    let resp = gloo_net::http::Request::get(url).send().await.map_err(|e| format!("{url}: cannot download ({e})"))?;
-    if !resp.ok() {
-        return Err(format!("{url}: the server answered HTTP {} {}", resp.status(), resp.status_text()));
-    }
-    resp.binary().await.map_err(|e| format!("{url}: download interrupted ({e})"))
-}
-
-/// Downloads and verifies the overlay the manifest under `base` lists; `None` when it lists
-/// none (the frames have no navigation).
-pub async fn load(base: &str) -> Result<Option<Overlay>, String> {
-    let manifest = Manifest::from_json(&fetch(&format!("{base}manifest.json")).await?).map_err(|e| e.to_string())?;
-    let Some(entry) = manifest.files.iter().find(|f| f.role == OVERLAY_ROLE) else { return Ok(None) };
-    let bytes = fetch(&format!("{base}{}", entry.path)).await?;
-    entry.verify(&bytes).map_err(|e| e.to_string())?;
-    Overlay::from_json(&bytes).map(Some).map_err(|e| e.to_string())
-}
+use skycase_core::overlay::Overlay;
 
 /// Coastlines and the matched region's outline over a thumbnail, or nothing when the
 /// frame's grid is not in the overlay.

@@ -128,6 +128,22 @@ pub struct Strings {
     pub strength_title: &'static str,
     /// A result's calibrated strength (a probability, 0–1) as a short label.
     pub strength_label: fn(strength: f32) -> String,
+    // Updates, offline use and recovery (src/offline.rs, src/verified.rs).
+    /// Retry button after a failed download.
+    pub retry: &'static str,
+    /// In place of a result's image that could not be downloaded or checked.
+    pub image_unavailable: &'static str,
+    /// A downloaded update waits for a reload.
+    pub update_ready: &'static str,
+    pub reload: &'static str,
+    /// Badge: the network or the server cannot be reached.
+    pub offline_badge: &'static str,
+    pub offline_saving: fn(done: usize, total: usize) -> String,
+    /// Shown only once every file a search can show offline is in the cache.
+    pub offline_ready: &'static str,
+    pub offline_failed: fn(message: &str) -> String,
+    /// The service worker did not install, so the page itself is not saved.
+    pub shell_not_saved: &'static str,
 }
 
 /// English.
@@ -167,6 +183,15 @@ pub static EN: Strings = Strings {
     nothing_close: "Nothing close found in this archive — the nearest cases:",
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
     strength_label: |s| format!("{} ({:.0} %)", if s >= 0.7 { "strong match" } else if s >= 0.4 { "possible match" } else { "weak match" }, s * 100.0),
+    retry: "Retry",
+    image_unavailable: "Image not available",
+    update_ready: "A new version of skycase is ready.",
+    reload: "Reload",
+    offline_badge: "Offline",
+    offline_saving: |done, total| format!("Saving for offline use: {done} of {total} files"),
+    offline_ready: "Works offline",
+    offline_failed: |m| format!("Not available offline: {m}"),
+    shell_not_saved: "the app's own files could not be saved (its service worker did not install; is the storage full?)",
 };
 
 /// Korean.
@@ -220,6 +245,15 @@ pub static KO: Strings = Strings {
     nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
     strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",
     strength_label: |s| format!("{} ({:.0}%)", if s >= 0.7 { "일치 가능성 높음" } else if s >= 0.4 { "일치 가능성 있음" } else { "일치 가능성 낮음" }, s * 100.0),
+    retry: "다시 시도",
+    image_unavailable: "영상을 표시할 수 없음",
+    update_ready: "skycase 새 버전이 준비되었습니다.",
+    reload: "새로 고침",
+    offline_badge: "오프라인",
+    offline_saving: |done, total| format!("오프라인용 저장 중: 파일 {total}개 중 {done}개"),
+    offline_ready: "오프라인에서 사용 가능",
+    offline_failed: |m| format!("오프라인에서 사용할 수 없음: {m}"),
+    shell_not_saved: "앱 자체 파일을 저장하지 못했습니다(서비스 워커가 설치되지 않음; 저장 공간이 가득 찼나요?)",
 };
 
 #[cfg(test)]

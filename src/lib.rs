@@ -4,9 +4,11 @@
 
 pub mod app;
 pub mod basemap;
+pub mod fetch;
 pub mod i18n;
 pub mod offline;
 pub mod protocol;
 pub mod startup;
 pub mod url;
+pub mod verified;
 pub mod worker;

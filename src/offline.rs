@@ -1,19 +1,232 @@
-//! Registers the service worker (www/sw.js) that keeps the app usable offline after the first
-//! visit. Nothing waits for it: the search worker caches the bundle files it downloads itself
-//! (src/worker.rs), and the service worker precaches the page shell when it installs.
+//! Releases and offline use on the page: registers the service worker (www/sw.js), offers a
+//! downloaded update ("a new version is ready — reload"), shows whether the server can be
+//! reached (the offline badge) and where saving the offline set stands.
+//!
+//! Contract:
+//! - A new release (any change to the app's files or the bundle changes `sw.js`, see
+//!   scripts/post-build) is installed in the background by the browser; the running version
+//!   keeps serving, online and offline, until the user presses "Reload" here, which lets the
+//!   new service worker take over and reloads the page once it has. The new worker then
+//!   deletes the old release's caches.
+//! - "Works offline" is shown only when the search worker has checked that every file of the
+//!   offline set is in its cache ([`OfflineState::Ready`]) and a service worker is active
+//!   (its install precached the page shell, or it would not be active).
+//! - The badge says "Offline" while the browser is offline or the last update check could
+//!   not reach the server.
 
-use js_sys::Reflect;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Object, Reflect};
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+use web_sys::{ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState};
 
-/// Registers `./sw.js` where service workers are available (elsewhere the app simply works
-/// online).
-pub async fn register() {
-    let Some(window) = web_sys::window() else { return };
-    let navigator = window.navigator();
-    if !Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
-        return;
+use crate::i18n::t;
+use crate::protocol::OfflineState;
+
+/// How often a page left open checks for a new release.
+const UPDATE_CHECK_MS: i32 = 30 * 60 * 1000;
+
+/// The page's view of releases and offline use.
+#[derive(Clone, Copy)]
+pub struct OfflineStatus {
+    /// A new release is installed and waits for a reload.
+    pub update_ready: RwSignal<bool>,
+    /// The browser is offline, or the server did not answer the last update check.
+    pub unreachable: RwSignal<bool>,
+    /// A service worker is active (so the page shell is cached).
+    pub sw_active: RwSignal<bool>,
+    /// Saving the offline set, as the search worker reports it.
+    pub saving: RwSignal<Option<OfflineState>>,
+    /// Why no service worker is active (it did not register or install: a full storage
+    /// quota, most likely), so the page itself is not available offline.
+    pub sw_error: RwSignal<Option<String>>,
+}
+
+/// Registers the service worker and starts watching for updates and reachability.
+pub fn start() -> OfflineStatus {
+    let status = OfflineStatus {
+        update_ready: RwSignal::new(false),
+        unreachable: RwSignal::new(!online()),
+        sw_active: RwSignal::new(false),
+        saving: RwSignal::new(None),
+        sw_error: RwSignal::new(None),
+    };
+    leptos::task::spawn_local(register(status));
+    status
+}
+
+fn online() -> bool {
+    web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true)
+}
+
+fn container() -> Option<ServiceWorkerContainer> {
+    let navigator = web_sys::window()?.navigator();
+    Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false).then(|| navigator.service_worker())
+}
+
+/// Registers `./sw.js` where service workers are available (elsewhere the app works online
+/// only) and wires the update and reachability signals.
+async fn register(status: OfflineStatus) {
+    let Some(sw) = container() else { return };
+    let reg: ServiceWorkerRegistration = match JsFuture::from(sw.register("./sw.js")).await {
+        Ok(reg) => reg.unchecked_into(),
+        Err(e) => {
+            let message = format!("the service worker did not register ({})", crate::fetch::js_message(&e));
+            web_sys::console::warn_1(&format!("no offline use: {message}").into());
+            status.sw_error.set(Some(message));
+            return;
+        }
+    };
+    // An update that was installed during an earlier visit and still waits.
+    if reg.waiting().is_some() && sw.controller().is_some() {
+        status.update_ready.set(true);
     }
-    if let Err(e) = JsFuture::from(navigator.service_worker().register("./sw.js")).await {
-        web_sys::console::warn_1(&format!("no offline use: the service worker did not register ({e:?})").into());
+    let watch_installing = {
+        let reg = reg.clone();
+        move || {
+            let Some(installing) = reg.installing() else { return };
+            let worker = installing.clone();
+            let on_state = Closure::<dyn Fn()>::new(move || {
+                // "installed" with a controller: an update (not the first install) waits.
+                if worker.state() == ServiceWorkerState::Installed && container().and_then(|c| c.controller()).is_some() {
+                    status.update_ready.set(true);
+                }
+                if worker.state() == ServiceWorkerState::Activated {
+                    status.sw_active.set(true);
+                    status.sw_error.set(None);
+                }
+                // Its install failed (it could not store the page's files).
+                if worker.state() == ServiceWorkerState::Redundant && !status.sw_active.get_untracked() {
+                    status.sw_error.set(Some(t().shell_not_saved.to_string()));
+                }
+            });
+            installing.set_onstatechange(Some(on_state.as_ref().unchecked_ref()));
+            on_state.forget();
+        }
+    };
+    watch_installing();
+    let on_update_found = Closure::<dyn Fn()>::new(watch_installing);
+    reg.set_onupdatefound(Some(on_update_found.as_ref().unchecked_ref()));
+    on_update_found.forget();
+    status.sw_active.set(reg.active().is_some());
+
+    // Reachability: the update check is the one request a repeat visit makes.
+    check_for_update(&reg, status).await;
+    if let Some(window) = web_sys::window() {
+        let reg2 = reg.clone();
+        let recheck = Closure::<dyn Fn()>::new(move || {
+            let reg = reg2.clone();
+            leptos::task::spawn_local(async move { check_for_update(&reg, status).await });
+        });
+        let went_offline = Closure::<dyn Fn()>::new(move || status.unreachable.set(true));
+        let _ = window.add_event_listener_with_callback("online", recheck.as_ref().unchecked_ref());
+        let _ = window.add_event_listener_with_callback("offline", went_offline.as_ref().unchecked_ref());
+        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(recheck.as_ref().unchecked_ref(), UPDATE_CHECK_MS);
+        recheck.forget();
+        went_offline.forget();
+    }
+    if let Ok(ready) = sw.ready() {
+        if JsFuture::from(ready).await.is_ok() {
+            status.sw_active.set(true);
+        }
+    }
+}
+
+/// Asks the browser to look for a new `sw.js`; a failure to reach the server (a `TypeError`:
+/// other failures, such as a registration whose install failed, say nothing about the
+/// network) shows the badge.
+async fn check_for_update(reg: &ServiceWorkerRegistration, status: OfflineStatus) {
+    let unreachable = match reg.update() {
+        Ok(p) => JsFuture::from(p).await.err().is_some_and(|e| e.is_instance_of::<js_sys::TypeError>()),
+        Err(e) => e.is_instance_of::<js_sys::TypeError>(),
+    };
+    status.unreachable.set(unreachable || !online());
+}
+
+/// Registers the service worker again after it failed (the retry button).
+fn retry_register(status: OfflineStatus) {
+    if status.sw_error.get_untracked().is_some() {
+        status.sw_error.set(None);
+        leptos::task::spawn_local(register(status));
+    }
+}
+
+/// Lets the waiting release take over, then reloads the page (once it controls the page).
+fn apply_update() {
+    let Some(sw) = container() else { return };
+    let reload_once = Rc::new(Cell::new(false));
+    let on_change = Closure::<dyn Fn()>::new(move || {
+        if !reload_once.replace(true) {
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
+            }
+        }
+    });
+    sw.set_oncontrollerchange(Some(on_change.as_ref().unchecked_ref()));
+    on_change.forget();
+    let reg = sw.get_registration();
+    leptos::task::spawn_local(async move {
+        let Ok(reg) = JsFuture::from(reg).await else { return };
+        let Some(waiting) = reg.dyn_ref::<ServiceWorkerRegistration>().and_then(|r| r.waiting()) else {
+            // Nothing waits (another tab applied it already): a plain reload runs the new one.
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
+            }
+            return;
+        };
+        let msg = Object::new();
+        let _ = Reflect::set(&msg, &"type".into(), &"skip-waiting".into());
+        let _ = waiting.post_message(&msg);
+    });
+}
+
+/// The update offer, the offline badge and the offline-saving state; `on_retry` asks the
+/// search worker to save the offline set again.
+#[component]
+pub fn OfflineBar<F>(
+    /// What to show.
+    status: OfflineStatus,
+    /// Called by the retry button after saving failed.
+    on_retry: F,
+) -> impl IntoView
+where
+    F: Fn() + Copy + Send + Sync + 'static,
+{
+    view! {
+        <div class="offline-bar" data-testid="offline-bar">
+            {move || status.update_ready.get().then(|| view! {
+                <span class="update" role="status" data-testid="update-ready">
+                    {t().update_ready} " "
+                    <button type="button" data-testid="update-reload" on:click=move |_| apply_update()>{t().reload}</button>
+                </span>
+            })}
+            {move || status.unreachable.get().then(|| view! {
+                <span class="badge badge-offline" data-testid="offline-badge">{t().offline_badge}</span>
+            })}
+            {move || match status.saving.get() {
+                Some(OfflineState::Saving { done, total }) => Some(view! {
+                    <span class="offline-saving" data-testid="offline-saving">{(t().offline_saving)(done, total)}</span>
+                }.into_any()),
+                Some(OfflineState::Ready { files }) if status.sw_active.get() => Some(view! {
+                    <span class="badge badge-ready" data-testid="offline-ready" data-files=files.to_string()>{t().offline_ready}</span>
+                }.into_any()),
+                Some(OfflineState::Failed { message }) => Some(view! {
+                    <span class="error" role="alert" data-testid="offline-failed">{(t().offline_failed)(&message)}</span>
+                    " "
+                    <button type="button" data-testid="retry-offline" on:click=move |_| { retry_register(status); on_retry() }>{t().retry}</button>
+                }.into_any()),
+                // The bundle is saved, but the page itself is not: still not offline.
+                Some(OfflineState::Ready { .. }) => status.sw_error.get().map(|message| view! {
+                    <span class="error" role="alert" data-testid="offline-failed">{(t().offline_failed)(&message)}</span>
+                    " "
+                    <button type="button" data-testid="retry-offline" on:click=move |_| { retry_register(status); on_retry() }>{t().retry}</button>
+                }.into_any()),
+                _ => None,
+            }}
+        </div>
     }
 }

@@ -8,7 +8,19 @@ pub use skycase_core::Filters;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ToWorker {
     /// Download and verify the bundle under `base` (e.g. `bundle/`), then build the encoder.
-    Load { base: String },
+    /// `pin`: the manifest's sha256 and size as the page carries them (`"<hex> <bytes>"`, see
+    /// `src/fetch.rs`); a manifest that does not match is refused. Sent again to retry after
+    /// a failure: files already verified and cached are not downloaded again.
+    Load {
+        base: String,
+        #[serde(default)]
+        pin: String,
+    },
+    /// A bundle file the page shows (a thumbnail or the overlay), by its manifest path: the
+    /// worker answers [`FromWorker::File`] with the checked bytes or why there are none.
+    File { path: String },
+    /// Save (again) everything a search can show offline; answered by [`FromWorker::Offline`].
+    SaveOffline,
     /// Rank frames for a text query. `lang: Some("ko")` sends it to the multilingual encoder
     /// even without Hangul (`?lang=ko`); a query with Hangul goes there anyway.
     Query {
@@ -58,8 +70,23 @@ pub enum FromWorker {
     Started,
     /// Download progress over everything needed before the first answer.
     Progress { stage: String, loaded: u64, total: u64 },
-    /// The bundle is verified and the encoder built.
-    Ready { frames: usize, periods: Vec<String>, vectors: String, init_ms: f64, bytes: u64 },
+    /// The bundle is verified and the encoder built. `overlay`: the manifest path of the
+    /// basemap overlay, when the bundle has one.
+    Ready {
+        frames: usize,
+        periods: Vec<String>,
+        vectors: String,
+        init_ms: f64,
+        bytes: u64,
+        #[serde(default)]
+        overlay: Option<String>,
+    },
+    /// A file the page asked for: `error` is `None` when its checked bytes are attached to the
+    /// message as a `Uint8Array` in the field `bytes` (outside serde, so they are not copied
+    /// element by element).
+    File { path: String, error: Option<String> },
+    /// Where saving for offline use stands.
+    Offline(OfflineState),
     /// Ranked results of query `id`; `encoder` names the text encoder that embedded it
     /// (`minilm` or `multilingual`; empty for "more like this").
     /// `nothing_close`: no hit is a case like the query; the hits are the nearest ones.
@@ -76,4 +103,16 @@ pub enum FromWorker {
     BenchRank { ms: Vec<f64> },
     /// Loading failed, or query `id` failed.
     Error { id: Option<u32>, message: String },
+}
+
+/// Saving the offline set: every file a search can show (the index, the encoder, every word
+/// chunk, the thumbnails of the loaded periods and the overlay), each checked and stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OfflineState {
+    /// `done` of `total` files are stored.
+    Saving { done: usize, total: usize },
+    /// Everything is stored and was checked to be in the cache: the app works offline.
+    Ready { files: usize },
+    /// Saving stopped; the message names the file and the reason.
+    Failed { message: String },
 }

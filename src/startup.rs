@@ -30,3 +30,18 @@ fn mark(name: &str) {
         let _ = performance.mark(name);
     }
 }
+
+/// The bundle's base URL (`<meta name="skycase-bundle">`, default `bundle/`) and the pin of
+/// its manifest (`<meta name="skycase-manifest">`: sha256 and size, written by
+/// scripts/post-build; empty when missing, which the search worker refuses).
+pub fn bundle() -> (String, String) {
+    let document = web_sys::window().and_then(|w| w.document());
+    let meta = |name: &str| {
+        document
+            .as_ref()
+            .and_then(|d| d.query_selector(&format!("meta[name={name}]")).ok().flatten())
+            .and_then(|e| e.get_attribute("content"))
+            .filter(|c| !c.trim().is_empty())
+    };
+    (meta("skycase-bundle").unwrap_or_else(|| "bundle/".to_string()), meta("skycase-manifest").unwrap_or_default())
+}

@@ -1,15 +1,17 @@
 //! The search worker: downloads and verifies the bundle, runs the text encoder and ranks.
 //! Keeping it off the page's thread keeps typing smooth while a query encodes.
 //!
-//! It also keeps the bundle for offline use: every file it downloads and checks against the
-//! manifest goes into the Cache Storage cache the service worker serves from (www/sw.js),
-//! named after the manifest's hash. The worker starts before the service worker controls the
-//! page (index.html), so on a first visit nothing else would cache them.
+//! It also keeps the bundle for offline use: every file it downloads is checked against the
+//! manifest, itself checked against the sha256 pinned in the page, and only then used and
+//! stored in the bundle cache (src/fetch.rs: retries, resumption, one refetch of wrong bytes).
+//! The page's thumbnails and overlay come through it too ([`ToWorker::File`]), so nothing the
+//! page shows is unchecked. After the first answer it saves the offline set and says so only
+//! once every file of it is in the cache ([`FromWorker::Offline`]).
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 use js_sys::{Promise, Reflect, Uint8Array};
-use skycase_core::bundle::{sha256_hex, StreamCheck};
 use skycase_core::rank::Hit;
 use skycase_core::load::{StartupFiles, SHARD_ROLE};
 use skycase_core::search::TextSide;
@@ -17,15 +19,20 @@ use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{Cache, DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, RequestCache, RequestInit, Response};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
-use crate::protocol::{FromWorker, HitOut, ToWorker};
+use crate::fetch::{self, js_message, BundleCache, Pin};
+use crate::protocol::{FromWorker, HitOut, OfflineState, ToWorker};
 
 thread_local! {
     static SEARCHER: RefCell<Option<Searcher>> = const { RefCell::new(None) };
     /// The bundle's base URL, ending in `/`.
     static BASE: RefCell<String> = const { RefCell::new(String::new()) };
-    static CACHE: RefCell<BundleCache> = const { RefCell::new(BundleCache(None)) };
+    static CACHE: RefCell<BundleCache> = const { RefCell::new(BundleCache::NONE) };
+    /// The manifest entries of the files the page may ask for (thumbnails, overlay), by path.
+    static PAGE_FILES: RefCell<HashMap<String, FileEntry>> = RefCell::new(HashMap::new());
+    /// The pinned manifest, as the offline set's first file.
+    static PIN: RefCell<Option<Pin>> = const { RefCell::new(None) };
     /// Whether the background download of the remaining word-embedding chunks has begun.
     static PREFETCH_STARTED: Cell<bool> = const { Cell::new(false) };
     /// Whether the multilingual encoder's files are being downloaded.
@@ -37,14 +44,10 @@ thread_local! {
 const PREFETCH_AFTER_ANSWER_MS: i32 = 1000;
 /// Without a query, the same happens this long after the index is ready.
 const PREFETCH_WHEN_IDLE_MS: i32 = 5000;
-/// Chunk downloads in flight at once during the background prefetch.
+/// Downloads in flight at once while saving the offline set.
 const PREFETCH_BATCH: usize = 8;
-/// The cache's name is this and the first 16 hex digits of the manifest's sha256, the name
-/// scripts/build-app stamps into www/sw.js. `v2`: caches of earlier versions also hold bundle
-/// files the service worker stored unchecked; their names differ, so they are never read.
-const CACHE_PREFIX: &str = "skycase-v2-";
-/// The worker's own files (Trunk's names; see index.html), cached for the next visit.
-const WORKER_FILES: [&str; 3] = ["./worker_loader.js", "./worker.js", "./worker_bg.wasm"];
+/// Progress messages while saving the offline set: one per this many files.
+const OFFLINE_REPORT_EVERY: usize = 25;
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -68,11 +71,16 @@ pub fn start() {
     console_error_panic_hook::set_once();
     let onmessage = Closure::<dyn Fn(MessageEvent)>::new(|ev: MessageEvent| {
         match serde_wasm_bindgen::from_value::<ToWorker>(ev.data()) {
-            Ok(ToWorker::Load { base }) => spawn_local(async move {
-                if let Err(message) = load(&base).await {
+            Ok(ToWorker::Load { base, pin }) => spawn_local(async move {
+                if let Err(message) = load(&base, &pin).await {
                     post(&FromWorker::Error { id: None, message });
                 }
             }),
+            Ok(ToWorker::File { path }) => spawn_local(async move { post_file(&path, page_file(&path).await) }),
+            Ok(ToWorker::SaveOffline) => {
+                PREFETCH_STARTED.with(|p| p.set(true));
+                spawn_local(save_offline_and_report());
+            }
             Ok(ToWorker::Query { id, text, k, filters, lang }) => spawn_local(async move {
                 let answered = query(&text, k, &filters, lang.as_deref() == Some("ko")).await;
                 let ok = answered.is_ok();
@@ -104,107 +112,14 @@ pub fn start() {
 /// Starts a GET at once: requests started together download in parallel while their bodies
 /// are read one after another.
 fn request(url: &str) -> Promise {
-    scope().fetch_with_str(url)
-}
-
-/// The response of a started request, when it succeeded.
-async fn response(url: &str, started: Promise) -> Result<Response, String> {
-    let resp: Response = JsFuture::from(started)
-        .await
-        .map_err(|e| format!("{url}: cannot download ({})", js_message(&e)))?
-        .unchecked_into();
-    if !resp.ok() {
-        return Err(format!("{url}: the server answered HTTP {} {}", resp.status(), resp.status_text()));
-    }
-    Ok(resp)
-}
-
-/// Reads a response's body, handing each piece to `piece` as it arrives.
-async fn read_stream(url: &str, resp: &Response, capacity: usize, mut piece: impl FnMut(&[u8]) -> Result<(), String>) -> Result<Vec<u8>, String> {
-    let body = resp.body().ok_or_else(|| format!("{url}: empty response"))?;
-    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut buf = Vec::with_capacity(capacity);
-    loop {
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| format!("{url}: download interrupted ({})", js_message(&e)))?;
-        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
-            break;
-        }
-        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
-            .map_err(|_| format!("{url}: malformed stream chunk"))?
-            .unchecked_into();
-        let start = buf.len();
-        buf.resize(start + value.length() as usize, 0);
-        value.copy_to(&mut buf[start..]);
-        piece(&buf[start..])?;
-    }
-    Ok(buf)
-}
-
-/// The versioned cache the service worker serves from, as far as Cache Storage is available
-/// (`None`: the app works online only).
-///
-/// Only this worker writes bundle files into it (the service worker leaves the worker's
-/// requests alone), and only bytes it has checked against the manifest the cache is named
-/// after. So a file found there already matched the sha256 that manifest gives, and is not
-/// hashed again; its length is still checked, and a short copy is downloaded anew.
-#[derive(Clone)]
-struct BundleCache(Option<Cache>);
-
-impl BundleCache {
-    /// Opens the cache for the bundle whose manifest is `manifest`.
-    async fn open(manifest: &[u8]) -> Self {
-        let name = format!("{CACHE_PREFIX}{}", &sha256_hex(manifest)[..16]);
-        let Ok(caches) = scope().caches() else { return Self(None) };
-        match JsFuture::from(caches.open(&name)).await {
-            Ok(cache) => Self(Some(cache.unchecked_into())),
-            Err(e) => {
-                web_sys::console::warn_1(&format!("no offline use: cannot open cache {name} ({})", js_message(&e)).into());
-                Self(None)
-            }
-        }
-    }
-
-    /// Starts looking up `url`; resolves to its response or `undefined`.
-    fn lookup(&self, url: &str) -> Promise {
-        match &self.0 {
-            Some(cache) => cache.match_with_str(url),
-            None => Promise::resolve(&JsValue::UNDEFINED),
-        }
-    }
-
-    /// Where `url` comes from: this cache when it holds it, else a request started now.
-    async fn source(&self, url: &str, lookup: Promise) -> Source {
-        match JsFuture::from(lookup).await {
-            Ok(hit) if hit.is_instance_of::<Response>() => Source::Cached(hit.unchecked_into()),
-            _ => Source::Network(request(url)),
-        }
-    }
-
-    /// Stores `resp` under `url` in the background; a failure only costs offline use.
-    fn put(&self, url: &str, resp: Response) {
-        let Some(cache) = self.0.clone() else { return };
-        let url = url.to_string();
-        spawn_local(async move {
-            if let Err(e) = JsFuture::from(cache.put_with_str(&url, &resp)).await {
-                web_sys::console::warn_1(&format!("{url}: not kept for offline use ({})", js_message(&e)).into());
-            }
-        });
-    }
-
-    /// Whether there is a cache and it lacks `url`.
-    async fn lacks(&self, url: &str) -> bool {
-        self.0.is_some() && !JsFuture::from(self.lookup(url)).await.is_ok_and(|hit| hit.is_instance_of::<Response>())
-    }
+    fetch::start(url, 0, false)
 }
 
 /// Where a bundle file comes from.
 enum Source {
-    /// The versioned cache: checked when it was stored (see [`BundleCache`]).
+    /// The bundle cache: checked when it was stored (see [`BundleCache`]).
     Cached(Response),
-    /// A request started over the network (through the service worker where it controls this
-    /// worker, which then answers from its cache only what the page shell needs).
+    /// A request started over the network.
     Network(Promise),
 }
 
@@ -218,37 +133,30 @@ async fn sources(urls: &[String]) -> Vec<Source> {
     let lookups: Vec<Promise> = urls.iter().map(|u| cache.lookup(u)).collect();
     let mut out = Vec::with_capacity(urls.len());
     for (url, lookup) in urls.iter().zip(lookups) {
-        out.push(cache.source(url, lookup).await);
+        out.push(match JsFuture::from(lookup).await {
+            Ok(hit) if hit.is_instance_of::<Response>() => Source::Cached(hit.unchecked_into()),
+            _ => Source::Network(request(url)),
+        });
     }
     out
 }
 
 /// Reads a bundle file, reporting progress in bytes. From the network it is checked against
-/// its manifest entry (size and sha256) while it streams in, then cached.
+/// its manifest entry (size and sha256) while it streams in, with retries, then cached
+/// (src/fetch.rs); a cached copy of the wrong length is downloaded anew.
 async fn read_file(base: &str, entry: &FileEntry, source: Source, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
     let url = format!("{base}{}", entry.path);
-    let capacity = usize::try_from(entry.bytes).unwrap_or(0);
     let started = match source {
-        Source::Cached(resp) => match read_cached(&url, &resp).await? {
-            bytes if bytes.len() == capacity => {
+        Source::Cached(resp) => match read_cached(&url, &resp).await {
+            Ok(bytes) if bytes.len() as u64 == entry.bytes => {
                 progress(entry.bytes);
                 return Ok(bytes);
             }
-            _ => request(&url),
+            _ => None,
         },
-        Source::Network(started) => started,
+        Source::Network(started) => Some(started),
     };
-    let resp = response(&url, started).await?;
-    let keep = resp.clone().map_err(|e| format!("{url}: {}", js_message(&e)))?;
-    let mut check = StreamCheck::new(entry);
-    let bytes = read_stream(&url, &resp, capacity, |piece| {
-        progress(piece.len() as u64);
-        check.update(piece).map_err(|e| e.to_string())
-    })
-    .await?;
-    check.finish().map_err(|e| e.to_string())?;
-    cache().put(&url, keep);
-    Ok(bytes)
+    fetch::download(&url, entry, started, &cache(), progress).await
 }
 
 /// The body of a cached response, in one piece.
@@ -258,53 +166,32 @@ async fn read_cached(url: &str, resp: &Response) -> Result<Vec<u8>, String> {
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
-fn js_message(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| format!("{e:?}"))
-}
-
-/// A word-embedding chunk as downloaded, not yet checked.
+/// A word-embedding chunk, checked against its manifest entry (and cached) by [`read_file`].
 struct Chunk {
     k: usize,
-    url: String,
     bytes: Vec<u8>,
-    /// The network response, to cache once the chunk has been checked; `None` when it came
-    /// from the cache.
-    keep: Option<Response>,
 }
 
-/// Gets word-embedding chunks in parallel; [`insert_chunks`] checks them.
+/// Gets word-embedding chunks in parallel (checked and cached as every bundle file).
 async fn download_chunks(base: &str, chunks: &[(usize, FileEntry)]) -> Result<Vec<Chunk>, String> {
     let urls: Vec<String> = chunks.iter().map(|(_, f)| format!("{base}{}", f.path)).collect();
     let mut out = Vec::with_capacity(chunks.len());
-    for (((k, f), url), source) in chunks.iter().zip(urls.iter()).zip(sources(&urls).await) {
-        let capacity = usize::try_from(f.bytes).unwrap_or(0);
-        let (bytes, keep) = match source {
-            Source::Cached(resp) => (read_cached(url, &resp).await?, None),
-            Source::Network(started) => {
-                let resp = response(url, started).await?;
-                let keep = resp.clone().map_err(|e| format!("{url}: {}", js_message(&e)))?;
-                (read_stream(url, &resp, capacity, |_| Ok(())).await?, Some(keep))
-            }
-        };
-        out.push(Chunk { k: *k, url: url.clone(), bytes, keep });
+    for ((k, f), source) in chunks.iter().zip(sources(&urls).await) {
+        out.push(Chunk { k: *k, bytes: read_file(base, f, source, |_| {}).await? });
     }
     Ok(out)
 }
 
-/// Adds downloaded chunks to the main encoder's word table, which checks each against the
-/// manifest, and caches those that came from the network.
+/// Adds downloaded chunks to the main encoder's word table (which checks each against the
+/// manifest once more).
 fn insert_chunks(searcher: &mut Searcher, chunks: Vec<Chunk>) -> Result<(), String> {
     insert_chunks_of(searcher, TextSide::Primary, chunks)
 }
 
 /// As [`insert_chunks`], into the word table of `side`'s encoder.
 fn insert_chunks_of(searcher: &mut Searcher, side: TextSide, chunks: Vec<Chunk>) -> Result<(), String> {
-    let cache = cache();
-    for Chunk { k, url, bytes, keep } in chunks {
+    for Chunk { k, bytes } in chunks {
         searcher.insert_chunk_of(side, k, bytes).map_err(|e| e.to_string())?;
-        if let Some(resp) = keep {
-            cache.put(&url, resp);
-        }
     }
     Ok(())
 }
@@ -354,21 +241,30 @@ async fn load_multilingual() -> Result<(), String> {
     Ok(())
 }
 
-async fn load(base: &str) -> Result<(), String> {
+/// Loads the bundle pinned by `pin` (see [`ToWorker::Load`]); again after a failure, it
+/// downloads only what the cache does not hold.
+async fn load(base: &str, pin: &str) -> Result<(), String> {
     let t0 = now_ms();
     let base = if base.ends_with('/') { base.to_string() } else { format!("{base}/") };
+    let pin = Pin::parse(pin).ok_or_else(|| {
+        "this page carries no pin for its bundle (<meta name=\"skycase-manifest\">), so no bundle can be trusted; build the app with Trunk (its post-build hook, scripts/post-build, writes the pin)".to_string()
+    })?;
     BASE.with(|b| *b.borrow_mut() = base.clone());
     mark("skycase worker: load");
-    let manifest_url = format!("{base}manifest.json");
-    let manifest_resp = response(&manifest_url, request(&manifest_url)).await?;
-    let manifest_copy = manifest_resp.clone().map_err(|e| format!("{manifest_url}: {}", js_message(&e)))?;
-    let manifest_bytes = read_stream(&manifest_url, &manifest_resp, 0, |_| Ok(())).await?;
-    let manifest = Manifest::from_json(&manifest_bytes).map_err(|e| e.to_string())?;
-    let cache = BundleCache::open(&manifest_bytes).await;
+    let cache = BundleCache::open(&pin).await;
     CACHE.with(|c| *c.borrow_mut() = cache.clone());
-    if cache.lacks(&manifest_url).await {
-        cache.put(&manifest_url, manifest_copy);
-    }
+    PIN.with(|p| *p.borrow_mut() = Some(pin.clone()));
+    let manifest_bytes = fetch::get(&base, &pin.entry(), &cache, |_| {}).await?;
+    let manifest = Manifest::from_json(&manifest_bytes).map_err(|e| e.to_string())?;
+    let overlay = manifest.files.iter().find(|f| f.role == skycase_core::overlay::OVERLAY_ROLE).map(|f| f.path.clone());
+    PAGE_FILES.with(|p| {
+        *p.borrow_mut() = manifest
+            .files
+            .iter()
+            .filter(|f| f.role == "thumbnail" || f.role == skycase_core::overlay::OVERLAY_ROLE)
+            .map(|f| (f.path.clone(), f.clone()))
+            .collect()
+    });
     mark("skycase worker: manifest");
     let total = manifest.startup_bytes();
     let mut loaded = 0u64;
@@ -422,27 +318,35 @@ async fn load(base: &str) -> Result<(), String> {
     let frames = searcher.frames();
     let periods = searcher.shards().iter().map(|s| s.period().to_string()).collect();
     SEARCHER.with(|s| *s.borrow_mut() = Some(searcher));
-    post(&FromWorker::Ready { frames, periods, vectors, init_ms: now_ms() - t0, bytes: total });
+    post(&FromWorker::Ready { frames, periods, vectors, init_ms: now_ms() - t0, bytes: total, overlay });
     prefetch_after(PREFETCH_WHEN_IDLE_MS);
-    // This worker's own files came from the network on a first visit, before the service
-    // worker was there to cache them; the browser's HTTP cache still holds this very copy.
-    for url in WORKER_FILES {
-        if cache.lacks(url).await {
-            match response(url, from_http_cache(url)).await {
-                Ok(resp) => cache.put(url, resp),
-                Err(e) => web_sys::console::warn_1(&format!("not kept for offline use: {e}").into()),
-            }
-        }
-    }
     Ok(())
 }
 
-/// Starts a GET answered from the browser's HTTP cache however old the entry (the network
-/// only when it has none).
-fn from_http_cache(url: &str) -> Promise {
-    let init = RequestInit::new();
-    init.set_cache(RequestCache::ForceCache);
-    scope().fetch_with_str_and_init(url, &init)
+/// A thumbnail or the overlay for the page, checked (see [`ToWorker::File`]).
+async fn page_file(path: &str) -> Result<Vec<u8>, String> {
+    let entry = PAGE_FILES.with(|p| p.borrow().get(path).cloned());
+    let entry = entry.ok_or_else(|| format!("{path}: not a thumbnail or overlay of the loaded bundle"))?;
+    let base = BASE.with(|b| b.borrow().clone());
+    fetch::get(&base, &entry, &cache(), |_| {}).await
+}
+
+/// Answers [`ToWorker::File`]: the bytes travel as a `Uint8Array` beside the serde message.
+fn post_file(path: &str, file: Result<Vec<u8>, String>) {
+    let (error, bytes) = match file {
+        Ok(bytes) => (None, Some(bytes)),
+        Err(e) => (Some(e), None),
+    };
+    let msg = match serde_wasm_bindgen::to_value(&FromWorker::File { path: path.to_string(), error }) {
+        Ok(v) => v,
+        Err(e) => return web_sys::console::error_1(&format!("cannot serialise worker message: {e}").into()),
+    };
+    if let Some(bytes) = bytes {
+        if let Ok(inner) = Reflect::get(&msg, &"File".into()) {
+            let _ = Reflect::set(&inner, &"bytes".into(), &Uint8Array::from(&bytes[..]));
+        }
+    }
+    let _ = scope().post_message(&msg);
 }
 
 /// Records a Performance mark in the worker's timeline (the browser's profiler shows it).
@@ -452,32 +356,101 @@ fn mark(name: &str) {
     }
 }
 
-/// After `delay_ms`, downloads every word-embedding chunk not loaded yet (once per worker),
-/// so that later queries need no network and the service worker holds the whole table.
+/// After `delay_ms`, saves the offline set (once per worker; [`ToWorker::SaveOffline`] asks
+/// again), so that later queries need no network and the app works offline.
 fn prefetch_after(delay_ms: i32) {
     spawn_local(async move {
-        let sleep = Promise::new(&mut |resolve, _| {
-            let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, delay_ms);
-        });
-        let _ = JsFuture::from(sleep).await;
+        fetch::sleep(delay_ms).await;
         if PREFETCH_STARTED.with(|p| p.replace(true)) {
             return;
         }
-        if let Err(e) = prefetch().await {
-            // Queries still fetch what they need; only offline use is affected.
-            web_sys::console::warn_1(&format!("background download of the word embeddings stopped: {e}").into());
-        }
+        save_offline_and_report().await;
     });
 }
 
-async fn prefetch() -> Result<(), String> {
+async fn save_offline_and_report() {
+    let state = match save_offline().await {
+        Ok(files) => OfflineState::Ready { files },
+        Err(message) => {
+            // Queries still fetch what they need; only offline use is affected, and the page
+            // says so with the reason and a retry button.
+            web_sys::console::warn_1(&format!("not saved for offline use: {message}").into());
+            OfflineState::Failed { message }
+        }
+    };
+    post(&FromWorker::Offline(state));
+}
+
+/// Downloads, checks and stores every file of the offline set the cache lacks (the manifest,
+/// the startup files, every word chunk, the thumbnails of the loaded periods, the overlay),
+/// then checks that the cache holds every one of them; resolves to their number.
+async fn save_offline() -> Result<usize, String> {
     let base = BASE.with(|b| b.borrow().clone());
+    let cache = cache();
+    if !cache.is_some() {
+        return Err("this browser keeps no offline copy here (no Cache Storage)".into());
+    }
+    // A failure to store a file before now is stale: every file is looked up again below.
+    let _ = fetch::take_store_error();
+    // Chunks first: they also go into the encoder's table, so later queries need no network.
     let missing = with_searcher(|s| Ok(chunk_files(s, s.word_embeddings().missing())))?;
     for batch in missing.chunks(PREFETCH_BATCH) {
         let chunks = download_chunks(&base, batch).await?;
         with_searcher_mut(|s| insert_chunks(s, chunks))?;
     }
-    Ok(())
+    let set = offline_set()?;
+    let total = set.len();
+    let mut done = 0;
+    post(&FromWorker::Offline(OfflineState::Saving { done, total }));
+    for batch in set.chunks(PREFETCH_BATCH) {
+        let urls: Vec<String> = batch.iter().map(|f| format!("{base}{}", f.path)).collect();
+        let mut held = Vec::with_capacity(batch.len());
+        for url in &urls {
+            held.push(cache.holds(url).await);
+        }
+        let started: Vec<Option<Promise>> = urls.iter().zip(&held).map(|(u, h)| (!h).then(|| request(u))).collect();
+        for ((entry, url), started) in batch.iter().zip(&urls).zip(started) {
+            if let Some(started) = started {
+                // Stored here, awaited, so a full quota stops saving with its reason.
+                let bytes = fetch::download(url, entry, Some(started), &BundleCache::NONE, |_| {}).await?;
+                cache.put(url, &bytes).await?;
+            }
+            done += 1;
+            if done % OFFLINE_REPORT_EVERY == 0 {
+                post(&FromWorker::Offline(OfflineState::Saving { done, total }));
+            }
+        }
+    }
+    if let Some(e) = fetch::take_store_error() {
+        return Err(e);
+    }
+    // Claimed only when verified: every file must be found in the cache.
+    for entry in &set {
+        let url = format!("{base}{}", entry.path);
+        if !cache.holds(&url).await {
+            return Err(format!("{url}: not in the offline cache after saving it"));
+        }
+    }
+    Ok(total)
+}
+
+/// The files a search can show offline: the manifest, the startup files, every word chunk of
+/// the main encoder, the overlay and the thumbnails of the loaded periods' frames.
+fn offline_set() -> Result<Vec<FileEntry>, String> {
+    let pin = PIN.with(|p| p.borrow().clone()).ok_or("the search index is still loading")?;
+    let page_files = PAGE_FILES.with(|p| p.borrow().clone());
+    with_searcher(|s| {
+        let mut set = vec![pin.entry()];
+        set.extend(StartupFiles::of(s.manifest()).map_err(|e| e.to_string())?.entries().into_iter().cloned());
+        let table = s.word_embeddings();
+        set.extend((0..table.chunk_count()).filter_map(|k| table.chunk_file(k).cloned()));
+        set.extend(page_files.values().filter(|f| f.role == skycase_core::overlay::OVERLAY_ROLE).cloned());
+        let mut thumbs: Vec<&str> = s.shards().iter().flat_map(|sh| sh.records().iter().map(|r| r.thumb.as_str())).collect();
+        thumbs.sort_unstable();
+        thumbs.dedup();
+        set.extend(thumbs.into_iter().filter_map(|t| page_files.get(t).cloned()));
+        Ok(set)
+    })
 }
 
 fn to_out(searcher: &Searcher, hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut> {

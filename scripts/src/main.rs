@@ -38,6 +38,8 @@ enum Command {
     ContactSheet(cmd::sheet::Args),
     /// Retrieval on held-out months with template, English and Korean queries (report in docs/).
     Eval(cmd::eval::Args),
+    /// Refit a checkpoint's "nothing close" calibration (logistic on training months, notice on dev queries).
+    Calibrate(cmd::calibrate::Args),
     /// Measure native query encode and ranking latency.
     Bench(cmd::bench::Args),
     /// Serve a built app folder on 127.0.0.1.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Search(args) => cmd::search::run(args),
         Command::ContactSheet(args) => cmd::sheet::run(args),
         Command::Eval(args) => cmd::eval::run(args),
+        Command::Calibrate(args) => cmd::calibrate::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),
     };

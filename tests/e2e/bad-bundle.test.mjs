@@ -3,16 +3,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, openApp, copyDist } from './harness.mjs';
+import { startServer, launch, openApp, copyDist, repin } from './harness.mjs';
 
 /** Serves a copy of dist/ whose bundle `mutate` has broken, opens the app and hands the page
- *  to `then` (default: read the status line). */
-async function withBrokenBundle(mutate, then = (page) => page.locator('[data-testid=status]').innerText()) {
+ *  to `then` (default: read the status line). `rebuilt`: the app is pinned to the changed
+ *  manifest (as a build with that bundle would be); otherwise it keeps its pin. */
+async function withBrokenBundle(mutate, then = (page) => page.locator('[data-testid=status]').innerText(), { rebuilt = true } = {}) {
   const copy = copyDist();
   const server = await startServer(copy.dir);
   const browser = await launch();
   try {
     mutate(join(copy.dir, 'bundle'));
+    if (rebuilt) repin(copy.dir);
     await openApp(browser.page, server.url);
     return await then(browser.page);
   } finally {
@@ -78,4 +80,25 @@ test('a missing encoder file is reported as such', async () => {
     writeFileSync(path, JSON.stringify(manifest));
   });
   assert.match(missing, /nope\.gguf: the server answered HTTP 404/);
+});
+
+test('a manifest changed after the build is refused: the app is pinned to its sha256', async () => {
+  // Whoever serves the bundle swaps a shard and rewrites the manifest to match; the page
+  // still carries the original manifest's hash.
+  const status = await withBrokenBundle((bundle) => {
+    const path = join(bundle, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(path, 'utf8'));
+    manifest.generator = `${manifest.generator} (swapped)`;
+    writeFileSync(path, JSON.stringify(manifest));
+  }, undefined, { rebuilt: false });
+  assert.match(status, /could not start: manifest\.json: (sha256|size) mismatch/);
+  // Retry does not help against a wrong manifest: it is downloaded again and refused again.
+});
+
+test('a page without its pin loads nothing', async () => {
+  const status = await withBrokenBundle((bundle) => {
+    const index = join(bundle, '..', 'index.html');
+    writeFileSync(index, readFileSync(index, 'utf8').replace(/(<meta name="skycase-manifest" content=")[^"]*/, '$1MANIFEST-PIN'));
+  }, undefined, { rebuilt: false });
+  assert.match(status, /carries no pin for its bundle/);
 });

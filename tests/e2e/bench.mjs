@@ -89,7 +89,8 @@ await page.waitForTimeout(500);
 const coldBytes = server.bytes; const coldRequests = server.requests;
 const coldLog = [...server.log];
 const coldChunks = coldLog.filter((r) => /\/words\//.test(r.path));
-// Then the rest of the word-embedding table arrives in the background (offline after this).
+// Then the offline set arrives in the background: the rest of the word-embedding table, the
+// overlay and every thumbnail (the app says it works offline after this).
 await waitUntilOfflineReady(page);
 const offlineBytes = server.bytes; const offlineRequests = server.requests;
 
@@ -142,7 +143,7 @@ served gzip by \`skycase serve\` (gzipped before the run; byte counts are bodies
 |---|---|---|
 | cold load: bytes before the first answer | ${mb(coldBytes)} MB in ${coldRequests} requests | ≤ 12 MB |
 | … of which the encoder's layers / word-embedding chunks (${coldChunks.length}) / shards / thumbnails | ${mb(sum(coldLog, /encoder\.gguf$/))} / ${mb(sum(coldLog, /\/words\//))} / ${mb(sum(coldLog, /\.skyshard$/))} / ${mb(sum(coldLog, /\/thumbs\//))} MB | |
-| cold load: bytes until offline-ready (rest of the word table in the background) | ${mb(offlineBytes)} MB in ${offlineRequests} requests | |
+| cold load: bytes until offline-ready (rest of the word table, overlay and thumbnails in the background) | ${mb(offlineBytes)} MB in ${offlineRequests} requests | |
 | cold load: page open → index ready | ${f(coldReadyMs)} ms (navigation start → ready: ${f(coldReadyPageMs)} ms; worker's own load + init: ${f(initMs)} ms) | ≤ 1500 ms |
 | … the worker's load, cold / repeat | ${workerLog.map((l) => l.replace('skycase worker: ', '')).join(' / ') || 'not logged'} | |
 | cold load: page open → first answer shown | ${f(coldFirstAnswerMs)} ms | |

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startServer, launch, openApp, search, results, nativeSearch, copyDist } from './harness.mjs';
+import { ROOT, startServer, launch, openApp, search, results, nativeSearch, copyDist, repin, thumbnailsSettled } from './harness.mjs';
 
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
 
@@ -31,12 +31,13 @@ after(async () => {
   server?.stop();
 });
 
-/** Per result card: its region and what its basemap draws. */
-function basemaps(page) {
+/** Per result card (once its thumbnail is there): its region and what its basemap draws. */
+async function basemaps(page) {
+  await thumbnailsSettled(page);
   return page.$$eval('[data-testid=result]', (cards) => cards.map((card) => {
     const svg = card.querySelector('svg[data-testid=basemap]');
     const region = card.querySelector('[data-testid=matched-region]');
-    const img = card.querySelector('img').getBoundingClientRect();
+    const img = card.querySelector('.thumb img').getBoundingClientRect();
     const box = svg?.getBoundingClientRect();
     return {
       id: card.dataset.id,
@@ -103,6 +104,8 @@ function distWithOverlay(edit, { updateManifest }) {
     entry.sha256 = createHash('sha256').update(bytes).digest('hex');
     entry.bytes = bytes.length;
     writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+    // A rebuild pins the app to the changed manifest.
+    repin(copy.dir);
   }
   return copy;
 }

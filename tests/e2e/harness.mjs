@@ -115,34 +115,84 @@ export function nativeSearch(text, bundle = BUNDLE, flags = []) {
   return JSON.parse(out).hits.map((h) => ({ id: h.id, score: h.score, caption: h.caption }));
 }
 
-/** Waits until the app's cache (there must be exactly one `skycase-` cache: the service
- *  worker and the search worker name it alike) holds everything a visit needs offline: the
- *  page shell, the search worker's script and wasm, and every bundle file the worker loads,
- *  including all word-embedding chunks (those no query needed yet arrive in the background);
- *  the multilingual encoder's files are cached only once a Korean query has needed them.
- *  Resolves to the number of chunks. */
-export async function waitUntilOfflineReady(page, timeout = 60000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const state = await page.evaluate(async () => {
-      const manifest = await (await fetch('./bundle/manifest.json')).json();
-      const names = (await caches.keys()).filter((n) => n.startsWith('skycase-'));
-      const cache = names.length === 1 && await caches.open(names[0]);
-      const chunks = manifest.model.word_embeddings.chunks.map((c) => `./bundle/${c.path}`);
-      const bundle = ['manifest.json', ...manifest.files.filter((f) => f.role !== 'thumbnail' && !f.role.startsWith('multilingual-')).map((f) => f.path),
-        ...manifest.shards.map((s) => s.path)].map((p) => `./bundle/${p}`);
-      const app = ['./', './style.css', './app.js', './app_bg.wasm', './worker_loader.js', './worker.js', './worker_bg.wasm'];
-      const missing = [];
-      for (const url of [...app, ...bundle, ...chunks]) if (!cache || !await cache.match(url)) missing.push(url);
-      return { names, missing, chunks: chunks.length };
-    });
-    if (state.names.length > 1) throw new Error(`more than one app cache: ${state.names.join(', ')}`);
-    if (state.missing.length === 0) return state.chunks;
-    if (Date.now() > deadline) {
-      throw new Error(`not cached for offline use (cache ${state.names[0] ?? 'missing'}): ${state.missing.slice(0, 8).join(', ')}${state.missing.length > 8 ? ` and ${state.missing.length - 8} more` : ''}`);
-    }
-    await page.waitForTimeout(200);
+/** The shell files the service worker precaches (www/sw.js). */
+export const SHELL = ['./', './style.css', './app.js', './app_bg.wasm', './worker_loader.js', './worker.js', './worker_bg.wasm'];
+
+/** Waits until the app says it works offline (`offline-ready`; fails at once on
+ *  `offline-failed`), then checks that claim independently: exactly one app cache
+ *  (`skycase-app-…`, the page shell) and one bundle cache (`skycase-v3-…`), holding the shell
+ *  and every file a search can show offline: the manifest, the startup files, every
+ *  word-embedding chunk, the overlay and every thumbnail (the multilingual encoder's files
+ *  are cached only once a Korean query has needed them). Resolves to the number of chunks. */
+export async function waitUntilOfflineReady(page, timeout = 90000) {
+  await page.waitForSelector('[data-testid=offline-ready], [data-testid=offline-failed]', { timeout });
+  const failed = page.locator('[data-testid=offline-failed]');
+  if (await failed.count()) throw new Error(`the app could not save for offline use: ${await failed.innerText()}`);
+  const state = await page.evaluate(async (shell) => {
+    const names = (await caches.keys()).filter((n) => n.startsWith('skycase-'));
+    const appNames = names.filter((n) => n.startsWith('skycase-app-'));
+    const bundleNames = names.filter((n) => n.startsWith('skycase-v3-'));
+    const app = appNames.length === 1 && await caches.open(appNames[0]);
+    const bundle = bundleNames.length === 1 && await caches.open(bundleNames[0]);
+    const manifestRes = bundle && await bundle.match('./bundle/manifest.json');
+    const missing = [];
+    for (const url of shell) if (!app || !await app.match(url)) missing.push(url);
+    if (!manifestRes) return { names, missing: [...missing, './bundle/manifest.json'], chunks: 0 };
+    const manifest = await manifestRes.json();
+    const chunks = manifest.model.word_embeddings.chunks.map((c) => c.path);
+    const files = [...manifest.files.filter((f) => !f.role.startsWith('multilingual-')).map((f) => f.path),
+      ...manifest.shards.map((s) => s.path), ...chunks];
+    for (const p of files) if (!await bundle.match(`./bundle/${p}`)) missing.push(`./bundle/${p}`);
+    return { names, missing, chunks: chunks.length };
+  }, SHELL);
+  if (state.names.length !== 2) throw new Error(`expected one app cache and one bundle cache, found: ${state.names.join(', ')}`);
+  if (state.missing.length) {
+    throw new Error(`the app says it works offline, but the cache lacks ${state.missing.slice(0, 8).join(', ')}${state.missing.length > 8 ? ` and ${state.missing.length - 8} more` : ''}`);
   }
+  return state.chunks;
+}
+
+/** Every bundle file in the bundle cache, each checked against the manifest (the cached
+ *  manifest checked against the page's pin): resolves to { files, wrong } where `wrong` lists
+ *  the paths whose bytes do not match (there must be none: nothing unchecked is cached). */
+export async function bundleCacheCheck(page) {
+  return page.evaluate(async () => {
+    const hex = async (buf) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', buf))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const name = (await caches.keys()).find((n) => n.startsWith('skycase-v3-'));
+    if (!name) return { files: [], wrong: [] };
+    const cache = await caches.open(name);
+    const [pinSha, pinBytes] = document.querySelector('meta[name=skycase-manifest]').content.split(' ');
+    const entries = new Map();
+    const wrong = [];
+    const manifestRes = await cache.match('./bundle/manifest.json');
+    if (manifestRes) {
+      const buf = await manifestRes.arrayBuffer();
+      if (await hex(buf) !== pinSha || buf.byteLength !== Number(pinBytes)) wrong.push('manifest.json');
+      const m = JSON.parse(new TextDecoder().decode(buf));
+      for (const f of [...m.files, ...m.shards, ...m.model.word_embeddings.chunks]) entries.set(f.path, f);
+    }
+    const files = [];
+    for (const req of await cache.keys()) {
+      const path = new URL(req.url).pathname.replace(/^.*?\/bundle\//, '');
+      files.push(path);
+      if (path === 'manifest.json') continue;
+      const e = entries.get(path);
+      const buf = await (await cache.match(req)).arrayBuffer();
+      if (!e || e.bytes !== buf.byteLength || await hex(buf) !== e.sha256) wrong.push(path);
+    }
+    return { files, wrong };
+  });
+}
+
+/** Runs scripts/post-build on a built folder again, as a rebuild would after its bundle or
+ *  app files changed: the page is pinned to the folder's manifest and sw.js restamped. */
+export function repin(dir) {
+  execFileSync('python3', [join(ROOT, 'scripts/post-build'), dir], { stdio: 'pipe' });
+}
+
+/** Waits until no result thumbnail is still on its way (each is an image or says why not). */
+export async function thumbnailsSettled(page, timeout = 30000) {
+  await page.waitForFunction(() => !document.querySelector('[data-testid=thumb-loading]'), null, { timeout });
 }
 
 /** A throwaway copy of dist/ to break on purpose. */

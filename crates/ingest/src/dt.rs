@@ -96,18 +96,7 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
         return Err(Error::unsupported(path, format!("`infrared` units {units:?}, expected \"kelvin\"")));
     }
     let arr = ds.read_array::<f64>().map_err(|e| bad(format!("reading `infrared`: {e}")))?;
-    let mut fill = 0usize;
-    let bt: Vec<f32> = arr
-        .iter()
-        .map(|&v| {
-            if BT_RANGE.contains(&v) {
-                v as f32
-            } else {
-                fill += 1;
-                f32::NAN
-            }
-        })
-        .collect();
+    let (bt, fill) = to_kelvin(arr.iter().copied());
     if bt.len() != width * height {
         return Err(bad(format!("`infrared` has {} values for {width}×{height}", bt.len())));
     }
@@ -118,7 +107,8 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
         "satellite {sat}; storm-centred crop; geometry assumed from the dataset's description (not in the file): Lambert azimuthal equal-area about the track centre, {PIXEL_KM} km pixels"
     )];
     if fill > 0 {
-        notes.push(format!("{fill} pixels outside {BT_RANGE:?} K → NaN"));
+        let share = 100.0 * fill as f64 / bt.len().max(1) as f64;
+        notes.push(format!("incomplete: {fill} pixels ({share:.2} %) missing or outside {BT_RANGE:?} K → NaN"));
     }
     let meta = FrameMeta {
         id: format!("{}-{storm_id}_{}", source.short(), time.format("%Y%m%d%H%M")),
@@ -130,7 +120,8 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
         nav: nav.clone(),
         masks: MaskStatus::Available { grid_id: grid_id(width, height, &nav) },
         calibration: Calibration::Calibrated { method: "kelvin in the file (Digital Typhoon)".into() },
-        complete: true,
+        // Any missing pixel makes the frame incomplete (it says how many in its notes).
+        complete: fill == 0,
         storm: Some(StormInfo { id: storm_id, lat, lon, grade: Some(grade) }),
         inputs: vec![],
         checksum: bt_checksum(&bt),
@@ -139,9 +130,42 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
     Ok(Frame { meta, bt })
 }
 
+/// Brightness temperatures as stored, with values outside [`BT_RANGE`] (fill, missing scan
+/// lines) as NaN; also how many there were.
+fn to_kelvin(values: impl Iterator<Item = f64>) -> (Vec<f32>, usize) {
+    let mut fill = 0usize;
+    let bt = values
+        .map(|v| {
+            if BT_RANGE.contains(&v) {
+                v as f32
+            } else {
+                fill += 1;
+                f32::NAN
+            }
+        })
+        .collect();
+    (bt, fill)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_pixels_are_counted_as_fill() {
+        let (bt, fill) = to_kelvin([250.0, 0.0, 400.0, f64::NAN, 150.0, 350.0].into_iter());
+        assert_eq!(fill, 3);
+        assert_eq!(bt.iter().filter(|v| v.is_nan()).count(), 3);
+        assert_eq!((bt[0], bt[4], bt[5]), (250.0, 150.0, 350.0));
+    }
+
+    #[test]
+    fn the_real_fixture_is_complete() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ingest/digital-typhoon/2007101512-200718-MTS1-1.h5");
+        let f = read_frame(&path).unwrap();
+        assert!(f.meta.complete, "{:?}", f.meta.notes);
+        assert!(f.bt.iter().all(|v| v.is_finite()));
+    }
 
     #[test]
     fn names() {

@@ -84,6 +84,7 @@ fn searcher(calibrated: bool) -> Searcher {
             intercept: -2.0,
             top: 3,
             threshold: 0.5,
+            cell_bias: Vec::new(),
             fit: serde_json::Value::Null,
         };
         s.set_calibration(&cal.to_json(), "calibration.json").unwrap();

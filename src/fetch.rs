@@ -1,0 +1,340 @@
+//! Verified downloads of bundle files for the search worker, and the cache that keeps them.
+//!
+//! Contract:
+//! - **Nothing unverified is used or cached.** Every byte of a bundle file passes a
+//!   [`StreamCheck`] against its manifest entry (size and sha256) before the worker uses it or
+//!   stores it in the [`BundleCache`]; the manifest itself is checked against the sha256 and
+//!   size pinned in the page ([`Pin`], stamped by `scripts/post-build`), so whoever serves the
+//!   bundle cannot swap any file.
+//! - **Transient failures are retried** with backoff ([`BACKOFF_MS`], [`ATTEMPTS`] tries in
+//!   all): a failed request, an interrupted body, HTTP 408, 429 and 5xx. An interrupted body
+//!   resumes from the bytes already received (`Range: bytes=N-`; a server that answers 200
+//!   instead starts the file over). Other HTTP errors (404, 403) are final at once.
+//! - **Wrong bytes are refetched once**, from scratch and past the HTTP cache; a second
+//!   mismatch is final. Every final error names the file and the reason.
+//! - The cache is named after the pinned manifest (`skycase-v3-` + its first 16 hex digits,
+//!   the name `scripts/post-build` stamps into `www/sw.js`, which deletes every other bundle
+//!   cache when a new release takes over). Only this module writes into it, and only checked
+//!   bytes, so a file found there is used without hashing it again (its length is checked).
+
+use std::cell::RefCell;
+
+use js_sys::{Promise, Reflect, Uint8Array};
+use skycase_core::bundle::StreamCheck;
+use skycase_core::FileEntry;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{Cache, DedicatedWorkerGlobalScope, ReadableStreamDefaultReader, RequestCache, RequestInit, Response};
+
+/// Prefix of the bundle cache's name. `v3`: earlier versions' caches also hold thumbnails
+/// the service worker stored unchecked; their names differ, so they are never read, and the
+/// service worker deletes them.
+pub const CACHE_PREFIX: &str = "skycase-v3-";
+/// Tries per file for transient failures (the first one included).
+pub const ATTEMPTS: usize = 4;
+/// Waits before the 2nd, 3rd and 4th try.
+pub const BACKOFF_MS: [i32; ATTEMPTS - 1] = [250, 1000, 3000];
+
+thread_local! {
+    /// The first failure to store a checked file (a full quota, most likely): the app is then
+    /// not offline-ready, and the page says why.
+    static STORE_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// The manifest the app is pinned to: its sha256 and size, from the page's
+/// `<meta name="skycase-manifest">` (see `scripts/post-build`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pin {
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl Pin {
+    /// Reads `"<sha256 hex> <bytes>"`; `None` for anything else (an unstamped page).
+    pub fn parse(text: &str) -> Option<Pin> {
+        let mut parts = text.split_whitespace();
+        let (sha, bytes) = (parts.next()?, parts.next()?);
+        let ok = sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        (ok && parts.next().is_none()).then_some(())?;
+        Some(Pin { sha256: sha.to_string(), bytes: bytes.parse().ok()? })
+    }
+
+    /// The manifest as a file entry, so it is checked like every other file.
+    pub fn entry(&self) -> FileEntry {
+        FileEntry { path: "manifest.json".into(), role: "manifest".into(), sha256: self.sha256.clone(), bytes: self.bytes }
+    }
+
+    /// The name of the bundle cache.
+    pub fn cache_name(&self) -> String {
+        format!("{CACHE_PREFIX}{}", &self.sha256[..16])
+    }
+}
+
+/// The Cache Storage cache of checked bundle files (`None`: no Cache Storage here, the app
+/// works online only).
+#[derive(Clone)]
+pub struct BundleCache(Option<Cache>);
+
+impl BundleCache {
+    /// No cache: everything comes from the network.
+    pub const NONE: BundleCache = BundleCache(None);
+
+    /// Opens the cache for the pinned bundle.
+    pub async fn open(pin: &Pin) -> Self {
+        let name = pin.cache_name();
+        let Ok(caches) = scope().caches() else { return Self(None) };
+        match JsFuture::from(caches.open(&name)).await {
+            Ok(cache) => Self(Some(cache.unchecked_into())),
+            Err(e) => {
+                note_store_error(format!("cannot open the offline cache {name}: {}", js_message(&e)));
+                Self(None)
+            }
+        }
+    }
+
+    /// Whether there is a cache at all.
+    pub fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Starts looking up `url`; resolves to its response or `undefined`.
+    pub fn lookup(&self, url: &str) -> Promise {
+        match &self.0 {
+            Some(cache) => cache.match_with_str(url),
+            None => Promise::resolve(&JsValue::UNDEFINED),
+        }
+    }
+
+    /// The cached bytes of `url` when the cache holds exactly `len` of them.
+    pub async fn get(&self, url: &str, len: u64, lookup: Promise) -> Option<Vec<u8>> {
+        let hit = JsFuture::from(lookup).await.ok().filter(|h| h.is_instance_of::<Response>())?;
+        let bytes = read_whole(url, &hit.unchecked_into()).await.ok()?;
+        (bytes.len() as u64 == len).then_some(bytes)
+    }
+
+    /// Whether the cache holds `url`.
+    pub async fn holds(&self, url: &str) -> bool {
+        JsFuture::from(self.lookup(url)).await.is_ok_and(|hit| hit.is_instance_of::<Response>())
+    }
+
+    /// Stores checked bytes under `url`; the error says why not (a full quota is named so).
+    pub async fn put(&self, url: &str, bytes: &[u8]) -> Result<(), String> {
+        let Some(cache) = &self.0 else { return Ok(()) };
+        let body = Uint8Array::from(bytes);
+        let resp = Response::new_with_opt_buffer_source(Some(&body)).map_err(|e| format!("{url}: {}", js_message(&e)))?;
+        JsFuture::from(cache.put_with_str(url, &resp)).await.map(|_| ()).map_err(|e| store_message(url, &e))
+    }
+
+    /// As [`put`](Self::put), in the background; a failure is kept for [`take_store_error`].
+    pub fn put_later(&self, url: &str, bytes: &[u8]) {
+        if self.0.is_none() {
+            return;
+        }
+        let (cache, url, bytes) = (self.clone(), url.to_string(), bytes.to_vec());
+        spawn_local(async move {
+            if let Err(e) = cache.put(&url, &bytes).await {
+                note_store_error(e);
+            }
+        });
+    }
+}
+
+fn note_store_error(message: String) {
+    web_sys::console::warn_1(&format!("not kept for offline use: {message}").into());
+    STORE_ERROR.with(|s| {
+        s.borrow_mut().get_or_insert(message);
+    });
+}
+
+/// The first failure to store a file since the last call, if any.
+pub fn take_store_error() -> Option<String> {
+    STORE_ERROR.with(|s| s.borrow_mut().take())
+}
+
+fn store_message(url: &str, e: &JsValue) -> String {
+    let name = Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
+    if name == "QuotaExceededError" {
+        format!("{url}: the browser's storage quota for this site is full, so it cannot be kept for offline use (free space or allow more storage)")
+    } else {
+        format!("{url}: cannot be kept for offline use ({})", js_message(e))
+    }
+}
+
+/// A failed try.
+enum Failure {
+    /// Worth another try after a wait (network, 5xx, an interrupted body).
+    Transient(String),
+    /// Not worth another try (404, 403).
+    Final(String),
+    /// Bytes that do not match the manifest.
+    Wrong(String),
+}
+
+/// Starts a GET. `from`: resume at this byte (`Range`); `reload`: past the HTTP cache.
+pub fn start(url: &str, from: usize, reload: bool) -> Promise {
+    let init = RequestInit::new();
+    if reload {
+        init.set_cache(RequestCache::Reload);
+    }
+    if let Some(headers) = (from > 0).then(web_sys::Headers::new).and_then(Result::ok) {
+        let _ = headers.set("Range", &format!("bytes={from}-"));
+        init.set_headers(&headers);
+        // A partial answer must not come from or go into the HTTP cache as the whole file.
+        init.set_cache(RequestCache::NoStore);
+    }
+    scope().fetch_with_str_and_init(url, &init)
+}
+
+/// Sleeps `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let wait = Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(wait).await;
+}
+
+/// Downloads `url` (the file of `entry`) and checks it while it streams in, retrying as the
+/// module header says; `first` is a request already started for it, if any. `progress` gets
+/// each new byte count once (a restarted file does not count twice). The checked bytes are
+/// stored in `cache` in the background.
+pub async fn download(url: &str, entry: &FileEntry, first: Option<Promise>, cache: &BundleCache, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
+    let capacity = usize::try_from(entry.bytes).unwrap_or(0);
+    let mut buf: Vec<u8> = Vec::with_capacity(capacity);
+    let mut check = StreamCheck::new(entry);
+    let mut reported = 0usize;
+    let mut first = first;
+    let mut failures = 0usize;
+    let mut refetched = false;
+    loop {
+        let started = first.take().unwrap_or_else(|| start(url, buf.len(), refetched && buf.is_empty()));
+        let outcome = attempt(url, started, &mut buf, &mut check, entry, |len| {
+            if len > reported {
+                progress((len - reported) as u64);
+                reported = len;
+            }
+        })
+        .await;
+        let message = match outcome {
+            Ok(()) => match std::mem::replace(&mut check, StreamCheck::new(entry)).finish() {
+                Ok(()) => {
+                    cache.put_later(url, &buf);
+                    return Ok(buf);
+                }
+                Err(e) => e.to_string(),
+            },
+            Err(Failure::Wrong(message)) => message,
+            Err(Failure::Final(message)) => return Err(message),
+            Err(Failure::Transient(message)) => {
+                failures += 1;
+                if failures >= ATTEMPTS {
+                    return Err(format!("{message} (gave up after {failures} tries)"));
+                }
+                web_sys::console::warn_1(&format!("{message}; trying again").into());
+                sleep(BACKOFF_MS[failures - 1]).await;
+                continue;
+            }
+        };
+        // The bytes do not match the manifest: once more from scratch, past the HTTP cache.
+        if refetched {
+            return Err(format!("{message} (also after downloading it again); not used"));
+        }
+        web_sys::console::warn_1(&format!("{message}; downloading it again").into());
+        refetched = true;
+        buf.clear();
+        check = StreamCheck::new(entry);
+    }
+}
+
+/// One try: reads the answer to `started` into `buf` (appending when the server resumes at
+/// `buf.len()`), feeding `check`.
+async fn attempt(url: &str, started: Promise, buf: &mut Vec<u8>, check: &mut StreamCheck, entry: &FileEntry, mut seen: impl FnMut(usize)) -> Result<(), Failure> {
+    let resp: Response = JsFuture::from(started)
+        .await
+        .map_err(|e| Failure::Transient(format!("{url}: cannot download ({})", js_message(&e))))?
+        .unchecked_into();
+    let status = resp.status();
+    match status {
+        206 if !buf.is_empty() && resumes_at(&resp, buf.len()) => {}
+        200 | 206 => {
+            // The whole file (also when a resumed request was answered in full).
+            buf.clear();
+            *check = StreamCheck::new(entry);
+            if status == 206 {
+                return Err(Failure::Transient(format!("{url}: the server answered a range that was not asked for")));
+            }
+        }
+        408 | 429 | 500..=599 => return Err(Failure::Transient(format!("{url}: the server answered HTTP {status} {}", resp.status_text()))),
+        _ => return Err(Failure::Final(format!("{url}: the server answered HTTP {status} {}", resp.status_text()))),
+    }
+    let body = resp.body().ok_or_else(|| Failure::Transient(format!("{url}: empty response")))?;
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| Failure::Transient(format!("{url}: download interrupted after {} of {} bytes ({})", buf.len(), entry.bytes, js_message(&e))))?;
+        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            return Ok(());
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
+            .map_err(|_| Failure::Transient(format!("{url}: malformed stream chunk")))?
+            .unchecked_into();
+        let start = buf.len();
+        buf.resize(start + value.length() as usize, 0);
+        value.copy_to(&mut buf[start..]);
+        if let Err(e) = check.update(&buf[start..]) {
+            // More bytes than the manifest says: wrong content, refetched once by the caller.
+            let _ = reader.cancel();
+            return Err(Failure::Wrong(e.to_string()));
+        }
+        seen(buf.len());
+    }
+}
+
+/// Whether a 206 answer's `Content-Range` starts at `from`.
+fn resumes_at(resp: &Response, from: usize) -> bool {
+    let range = resp.headers().get("Content-Range").ok().flatten().unwrap_or_default();
+    range.trim().strip_prefix("bytes ").and_then(|r| r.split('-').next()).and_then(|s| s.trim().parse::<usize>().ok()) == Some(from)
+}
+
+/// The body of a response, in one piece.
+async fn read_whole(url: &str, resp: &Response) -> Result<Vec<u8>, String> {
+    let body = resp.array_buffer().map_err(|e| format!("{url}: unreadable cached copy ({})", js_message(&e)))?;
+    let buffer = JsFuture::from(body).await.map_err(|e| format!("{url}: unreadable cached copy ({})", js_message(&e)))?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// A JavaScript error's message.
+pub fn js_message(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Gets one bundle file: from the cache when it holds it whole, else [`download`]ed.
+pub async fn get(base: &str, entry: &FileEntry, cache: &BundleCache, progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
+    let url = format!("{base}{}", entry.path);
+    if let Some(bytes) = cache.get(&url, entry.bytes, cache.lookup(&url)).await {
+        return Ok(bytes);
+    }
+    download(&url, entry, None, cache, progress).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_is_a_lower_case_sha256_and_a_size() {
+        let sha = "ab".repeat(32);
+        assert_eq!(Pin::parse(&format!("{sha} 1234")), Some(Pin { sha256: sha.clone(), bytes: 1234 }));
+        assert_eq!(Pin::parse(&format!("{sha} 1234")).map(|p| p.cache_name()), Some(format!("skycase-v3-{}", &sha[..16])));
+        assert_eq!(Pin::parse("MANIFEST-PIN"), None, "the unstamped placeholder");
+        assert_eq!(Pin::parse(&format!("{} 1", "AB".repeat(32))), None, "upper case");
+        assert_eq!(Pin::parse(&format!("{sha}")), None, "no size");
+        assert_eq!(Pin::parse(&format!("{sha} 12 x")), None);
+        assert_eq!(Pin::parse(&format!("{} 1", &sha[..62])), None);
+    }
+}
