@@ -32,7 +32,8 @@ use skycase_vocab::{PHENOMENA, REGIONS};
 use crate::captions::physical_labels;
 use crate::error::{Error, Result};
 use crate::figures::{figure_three, figure_two, write_png, BackPoint, Map, Panel, QueryPoint};
-use crate::index::{build_searcher, embed_archive, text_side, ArchiveIndex, Checkpoint};
+use crate::index::{build_searcher, embed_archive, multilingual_side, text_side, ArchiveIndex, Checkpoint};
+use crate::report::MultilingualOptions;
 use crate::projection::{neighbour_overlap, pca, tsne, TsneOptions};
 use crate::queries::{template_queries, Query, QuerySet, Split};
 use crate::report::StudyTable;
@@ -77,6 +78,8 @@ pub struct StudyOptions {
     pub background: usize,
     /// t-SNE gradient steps.
     pub tsne_iterations: usize,
+    /// multilingual-e5 for Hangul queries, as the browser runs them (`None`: MiniLM).
+    pub multilingual: Option<MultilingualOptions>,
     /// Cache of image vectors, the quantized encoder and physical captions.
     pub cache: Option<PathBuf>,
     /// Progress bars on stderr.
@@ -365,7 +368,11 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
         }
     };
     let text = text_side(&opts.text_model, opts.cache.as_deref())?;
-    let (searcher, origin) = build_searcher(&text, &ckpt, &archives)?;
+    let ml = match &opts.multilingual {
+        Some(m) => Some(multilingual_side(&m.model, &m.projection, ckpt.model.config().joint_dim)?),
+        None => None,
+    };
+    let (searcher, origin) = build_searcher(&text, &ckpt, &archives, ml.as_ref())?;
     let truth = Truth::new(&archives, &origin);
     let where_is: HashMap<String, (usize, usize)> = archives
         .iter()
@@ -395,7 +402,7 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
     for set in &sets {
         let refs: Vec<&Query> = set.queries.iter().collect();
         let bar = if opts.progress { crate::index::bar(refs.len() as u64, &format!("{} queries", set.name)) } else { indicatif::ProgressBar::hidden() };
-        let outcomes = run_queries(&searcher, &truth, &refs, K, Some(&bar))?;
+        let outcomes = run_queries(&searcher, &truth, &refs, K, None, Some(&bar))?;
         bar.finish_and_clear();
         let graded_each: Vec<Option<f64>> = outcomes
             .iter()
@@ -420,13 +427,13 @@ pub fn run_study(opts: &StudyOptions) -> Result<Study> {
         });
     }
     // The same sets with the gazetteer's help switched off: no region binding, no anchoring.
-    let (mut bare, _) = build_searcher(&text, &ckpt, &archives)?;
+    let (mut bare, _) = build_searcher(&text, &ckpt, &archives, ml.as_ref())?;
     bare.set_region_binding(false);
     bare.set_anchor_weight(0.0);
     let mut encoder_alone = Vec::new();
     for set in &sets {
         let refs: Vec<&Query> = set.queries.iter().collect();
-        let outcomes = run_queries(&bare, &truth, &refs, K, None)?;
+        let outcomes = run_queries(&bare, &truth, &refs, K, None, None)?;
         encoder_alone.push((set.name.clone(), summarise(&outcomes, K).hits_any, text_recall(&outcomes)));
     }
     drop(bare);

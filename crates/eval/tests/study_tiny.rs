@@ -165,6 +165,7 @@ fn report_numbers_match_an_independent_recount() {
         figure_queries: vec!["Honshu, Japan is experiencing a typhoon.".into()],
         background: 40,
         tsne_iterations: 120,
+        multilingual: None,
         cache: Some(base.join("cache")),
         progress: false,
     };

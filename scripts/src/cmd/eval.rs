@@ -117,7 +117,35 @@ pub fn run(args: Args) -> Result<()> {
         Some("none") => None,
         _ => Some(read_study_table(&args.study).with_context(|| "--study (\"none\" to leave the study's table out)")?),
     };
-    let projection = match &args.e5_projection {
+    let projection = e5_projection(&args)?;
+    let sets: Vec<String> = args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let sets = if projection.is_none() { sets.into_iter().filter(|s| !s.ends_with("@minilm")).collect() } else { sets };
+    let opts = EvalOptions {
+        checkpoint: args.checkpoint.clone(),
+        text_model: args.model.clone().unwrap_or_else(default_model_dir),
+        runs,
+        query_dir: args.queries.clone(),
+        sets,
+        multilingual: multilingual_options(&args, projection),
+        k: args.k,
+        cache,
+        progress: !args.quiet,
+    };
+    let report = evaluate(&opts)?;
+    write_atomic(&args.out, report.to_markdown(&command_line(), study.as_ref()).as_bytes())?;
+    if let Some(path) = &args.json {
+        write_atomic(path, &serde_json::to_vec_pretty(&report)?)?;
+    }
+    print!("{}", report.summary_text());
+    eprintln!("report written to {}", args.out.display());
+    Ok(())
+}
+
+/// The multilingual-e5 projection Hangul queries go through, as in the browser: `--e5-projection`
+/// ("none": Korean goes to MiniLM), else the checkpoint's own `e5/`, else the demo's for the
+/// demo checkpoint.
+fn e5_projection(args: &Args) -> Result<Option<PathBuf>> {
+    Ok(match &args.e5_projection {
         Some(p) if p.to_str() == Some("none") => None,
         Some(p) => Some(p.clone()),
         None => {
@@ -131,28 +159,11 @@ pub fn run(args: Args) -> Result<()> {
                 bail!("no multilingual projection for {}: give --e5-projection (or \"none\" to send Korean queries to MiniLM)", args.checkpoint.display())
             }
         }
-    };
-    let sets: Vec<String> = args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
-    let sets = if projection.is_none() { sets.into_iter().filter(|s| !s.ends_with("@minilm")).collect() } else { sets };
-    let opts = EvalOptions {
-        checkpoint: args.checkpoint.clone(),
-        text_model: args.model.clone().unwrap_or_else(default_model_dir),
-        runs,
-        query_dir: args.queries.clone(),
-        sets,
-        multilingual: projection.map(|projection| MultilingualOptions { model: args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path), projection }),
-        k: args.k,
-        cache,
-        progress: !args.quiet,
-    };
-    let report = evaluate(&opts)?;
-    write_atomic(&args.out, report.to_markdown(&command_line(), study.as_ref()).as_bytes())?;
-    if let Some(path) = &args.json {
-        write_atomic(path, &serde_json::to_vec_pretty(&report)?)?;
-    }
-    print!("{}", report.summary_text());
-    eprintln!("report written to {}", args.out.display());
-    Ok(())
+    })
+}
+
+fn multilingual_options(args: &Args, projection: Option<PathBuf>) -> Option<MultilingualOptions> {
+    projection.map(|projection| MultilingualOptions { model: args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path), projection })
 }
 
 fn cache_dir(args: &Args) -> Option<PathBuf> {
@@ -209,6 +220,7 @@ fn run_report(args: Args) -> Result<()> {
         figure_queries,
         background: args.background,
         tsne_iterations: args.tsne_steps,
+        multilingual: multilingual_options(&args, e5_projection(&args)?),
         cache: cache_dir(&args),
         progress: !args.quiet,
     };
