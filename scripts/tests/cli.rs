@@ -98,7 +98,7 @@ fn export_writes_the_basemap_of_the_frames_grid() {
     let overlay = skycase_core::overlay::Overlay::from_json(&bytes).unwrap();
     // The three frames share the simulator's grid; its thumbnails are 256×147.
     assert_eq!(overlay.grids.len(), 1);
-    let grid = overlay.for_frame("sim-201711101200").expect("the frame's grid");
+    let grid = overlay.for_frame("sim_201711101200").expect("the frame's grid");
     assert_eq!((grid.width, grid.height, grid.frames.len()), (256.0, 147.0, 3));
     assert_eq!(grid.regions.len(), 13);
     assert!(bytes.len() < 80_000, "overlay.json is {} bytes", bytes.len());
