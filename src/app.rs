@@ -379,6 +379,7 @@ where
                 })}
             </div>
             {region_line.map(|l| view! { <p class="matched">{l}</p> })}
+            <p class="source" data-testid="result-source" data-origin=hit.origin.clone()>{hit.source.clone()}</p>
             <details>
                 <summary>{t().show_caption}</summary>
                 <pre class="caption">{hit.caption.clone()}</pre>
@@ -446,6 +447,7 @@ where
                     }).collect_view()}
                 </select>
             </label>
+            <SourceSelect filters=filters on_change=on_change />
             <label>{t().phenomenon}
                 <select data-testid="filter-phenomenon"
                     on:change=move |ev| { filters.update(|f| f.phenomenon = text(event_target_value(&ev))); on_change() }>
@@ -456,5 +458,33 @@ where
                 </select>
             </label>
         </fieldset>
+    }
+}
+
+/// The source filter: every frame, the real ones, or one satellite / product
+/// (`skycase_core::source::ORIGINS`); `source=` in the address.
+#[component]
+fn SourceSelect<F>(
+    /// The filters the worker applies.
+    filters: RwSignal<Filters>,
+    /// Called after a change.
+    on_change: F,
+) -> impl IntoView
+where
+    F: Fn() + Copy + 'static,
+{
+    use skycase_core::source::{parse_source, ORIGINS};
+    let current = move || filters.with(|f| f.source.as_ref().map(|s| s.key().to_string()).unwrap_or_default());
+    view! {
+        <label>{t().source}
+            <select data-testid="filter-source"
+                on:change=move |ev| { filters.update(|f| f.source = parse_source(&event_target_value(&ev)).ok()); on_change() }>
+                <option value="" prop:selected=move || current().is_empty()>{t().any}</option>
+                <option value="real" prop:selected=move || current() == "real">{t().source_real}</option>
+                {ORIGINS.iter().map(|(key, name)| view! {
+                    <option value=*key prop:selected=move || current() == *key>{*name}</option>
+                }).collect_view()}
+            </select>
+        </label>
     }
 }

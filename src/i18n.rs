@@ -119,6 +119,9 @@ pub struct Strings {
     pub phenomenon: &'static str,
     /// The five phenomena, in `skycase_vocab::PHENOMENA` order.
     pub phenomenon_names: [&'static str; 5],
+    /// The source filter's label and its "every real frame" choice.
+    pub source: &'static str,
+    pub source_real: &'static str,
     /// Shown above results whose best score is below the calibrated "relevant" level.
     pub nothing_close: &'static str,
     /// Tooltip of a result's calibrated strength.
@@ -174,6 +177,8 @@ pub static EN: Strings = Strings {
     region: "Region ",
     region_names: REGIONS,
     phenomenon: "Phenomenon ",
+    source: "Source ",
+    source_real: "Real satellites (all)",
     phenomenon_names: PHENOMENA,
     nothing_close: "Nothing close found in this archive — the nearest cases:",
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
@@ -234,6 +239,8 @@ pub static KO: Strings = Strings {
         "일본 태평양 연안",
     ],
     phenomenon: "현상 ",
+    source: "출처 ",
+    source_real: "실제 위성 (전체)",
     phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
     nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
     strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",

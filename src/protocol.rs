@@ -55,6 +55,12 @@ pub struct HitOut {
     /// when the bundle has a calibration.
     #[serde(default)]
     pub strength: Option<f32>,
+    /// Where the frame comes from and who captioned it, as the card says it.
+    #[serde(default)]
+    pub source: String,
+    /// The frame's origin key (`simulated`, `kma`, …), as the source filter reads it.
+    #[serde(default)]
+    pub origin: String,
 }
 
 /// Worker → page.

@@ -479,6 +479,8 @@ fn to_out(searcher: &Searcher, hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut>
                 score: h.score,
                 region: searcher.matched_region(&h).map(str::to_string),
                 strength: strengths.get(i).copied(),
+                source: rec.source.clone(),
+                origin: rec.origin.clone(),
             }
         })
         .collect()

@@ -28,8 +28,8 @@ enum Command {
     Train(cmd::train::Args),
     /// Embed an archive's frames with a trained image model into index shards.
     Embed(cmd::embed::Args),
-    /// Build the demo sample data from the simulated archive.
-    Sample(cmd::sample::Args),
+    /// Copy a store's image index, thumbnails and grids into a self-contained folder (data/demo).
+    Pack(cmd::pack::Args),
     /// Write a versioned web bundle (manifest, encoder, tokenizer, shard, thumbnails).
     Export(cmd::export::Args),
     /// Turn a bundle's shards into the partitioned index fetched per query (in place).
@@ -40,6 +40,8 @@ enum Command {
     Recall(cmd::decade::RecallArgs),
     /// Rank a bundle's frames for a query, exactly as the browser does.
     Search(cmd::search::Args),
+    /// Draw the top results of a few queries as one PNG of thumbnails (docs/img).
+    ContactSheet(cmd::sheet::Args),
     /// Retrieval on held-out months with template, English and Korean queries (report in docs/).
     Eval(cmd::eval::Args),
     /// Refit a checkpoint's "nothing close" calibration (logistic on training months, notice on dev queries).
@@ -58,12 +60,13 @@ fn main() -> ExitCode {
         Command::Caption(args) => cmd::caption::run(args),
         Command::Train(args) => cmd::train::run(args),
         Command::Embed(args) => cmd::embed::run(args),
-        Command::Sample(args) => cmd::sample::run(args),
+        Command::Pack(args) => cmd::pack::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Partition(args) => cmd::partition::run(args),
         Command::Decade(args) => cmd::decade::run(args),
         Command::Recall(args) => cmd::decade::recall(args),
         Command::Search(args) => cmd::search::run(args),
+        Command::ContactSheet(args) => cmd::sheet::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Calibrate(args) => cmd::calibrate::run(args),
         Command::Bench(args) => cmd::bench::run(args),

@@ -98,7 +98,7 @@ fn export_writes_the_basemap_of_the_frames_grid() {
     let overlay = skycase_core::overlay::Overlay::from_json(&bytes).unwrap();
     // The three frames share the simulator's grid; its thumbnails are 256×147.
     assert_eq!(overlay.grids.len(), 1);
-    let grid = overlay.for_frame("sim-201711101200").expect("the frame's grid");
+    let grid = overlay.for_frame("sim_201711101200").expect("the frame's grid");
     assert_eq!((grid.width, grid.height, grid.frames.len()), (256.0, 147.0, 3));
     assert_eq!(grid.regions.len(), 13);
     assert!(bytes.len() < 80_000, "overlay.json is {} bytes", bytes.len());
@@ -320,4 +320,72 @@ fn ingest_skips_bad_links_and_fails_only_when_nothing_usable_was_written() {
     let o = skycase(&["ingest", dir.join("in").to_str().unwrap(), "--store", store.to_str().unwrap(), "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 frames written"), "the quarantined frame is redone: {}", stderr(&o));
+}
+
+#[test]
+fn source_filter_keeps_real_or_simulated_frames_and_names_a_bad_value() {
+    // See issue 10: the demo mixes real frames with the simulated month; every record
+    // carries its origin, and `--source` (the app's `source=`) filters by it.
+    let dir = tempdir("source");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo");
+    let lines: Vec<String> = std::fs::read_to_string(demo.join("frames.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"sim_201711101200\"") || l.contains("\"sim_201711200000\"") || l.contains("\"kma-png_201212220100\""))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 3, "data/demo/frames.jsonl should hold two simulated frames and a KMA one");
+    std::fs::create_dir_all(dir.join("src/thumbs")).unwrap();
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let thumb = v["thumb"].as_str().unwrap();
+        std::fs::copy(demo.join(thumb), dir.join("src").join(thumb)).unwrap();
+    }
+    std::fs::write(dir.join("src/frames.jsonl"), lines.join("\n")).unwrap();
+    std::fs::copy(demo.join("grids.json"), dir.join("src/grids.json")).unwrap();
+    let out = dir.join("bundle");
+    let o = skycase(&["export", "--frames", dir.join("src/frames.jsonl").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "export failed: {}", stderr(&o));
+    let b = out.to_str().unwrap();
+    let ids = |source: &str| {
+        let o = skycase(&["search", "snow over the Korean Peninsula", "--bundle", b, "--json", "--source", source]);
+        assert!(o.status.success(), "{source}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mut ids: Vec<String> = v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect();
+        ids.sort();
+        (ids, v)
+    };
+    let (real, v) = ids("REAL");
+    assert_eq!(real, ["kma-png_201212220100"]);
+    assert_eq!(v["hits"][0]["origin"], "kma");
+    assert!(v["hits"][0]["source"].as_str().unwrap().contains("physical captioner"), "{}", v["hits"][0]["source"]);
+    assert_eq!(ids("kma").0, ["kma-png_201212220100"]);
+    assert_eq!(ids("simulated").0, ["sim_201711101200", "sim_201711200000"]);
+    assert!(ids("coms").0.is_empty());
+    let o = skycase(&["search", "snow", "--bundle", b, "--source", "himawari"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--source \"himawari\": not one of: real, simulated, coms, kma"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_caption_rerun_does_no_work_and_does_not_retry_frames_that_cannot_be_captioned() {
+    // See issue 10: the GK-2A crop covers none of the 13 regions; the physical captioner is
+    // deterministic, so a rerun skips it (and the frame already captioned) and succeeds.
+    let dir = tempdir("caption-rerun");
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/ingest");
+    let store = dir.join("store");
+    let s = store.to_str().unwrap();
+    let o = skycase(&["ingest", fx.join("sim").to_str().unwrap(), fx.join("gk2a").to_str().unwrap(), "--store", s, "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = skycase(&["caption", "--store", s]);
+    let err = stderr(&first);
+    assert!(first.status.success(), "{err}");
+    assert!(err.contains("captioned 1 frames, 1 failed") && err.contains("gk2a-fd_202609281200"), "{err}");
+    let again = skycase(&["caption", "--store", s]);
+    let err = stderr(&again);
+    assert!(again.status.success(), "{err}");
+    assert!(err.contains("1 frames failed before with the same rules") && err.contains("captioned 0 frames, 0 failed"), "{err}");
+    // --force tries again, and fails again with the reason.
+    let forced = skycase(&["caption", "--store", s, "--force"]);
+    assert!(stderr(&forced).contains("gk2a-fd_202609281200: no region masks") || stderr(&forced).contains("1 failed"), "{}", stderr(&forced));
 }

@@ -64,13 +64,14 @@ fn periods_embed_incrementally_and_survive_kill_9() {
     let periods = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(periods.lines().collect::<Vec<_>>(), ["2007-10", "2011-12", "2012-01", "2012-12", "2017-11", "2026-09"], "{periods}");
 
-    // Uninterrupted run. Digital Typhoon (storm-centred) and the HRIT segment (the north
-    // polar cap of the disk, no region) cannot be embedded: named, the others go on.
+    // Uninterrupted run. The Digital Typhoon crop (storm 200718 at 2007-10-15 12 UTC, east
+    // of every region), the HRIT segment (the north polar cap of the disk) and the GK-2A crop
+    // cover no region: named, the others go on.
     let full = base.join("full");
     let o = skycase(&["embed", "--store", s, "--checkpoint", ck, "--out", full.to_str().unwrap()]);
     let err = stderr(&o);
     assert!(!o.status.success(), "{err}");
-    assert!(err.contains("2007-10: error") && err.contains("storm-centred"), "{err}");
+    assert!(err.contains("2007-10: error") && err.contains("dt-200718_200710151200") && err.contains("covers none of the 13 regions"), "{err}");
     assert!(err.contains("3 of 6 periods not embedded: 2007-10, 2012-01, 2026-09"), "{err}");
     let want = files(&full);
     for p in ["2011-12", "2012-12", "2017-11"] {
@@ -106,6 +107,28 @@ fn periods_embed_incrementally_and_survive_kill_9() {
     let err = stderr(&o);
     assert_eq!(err.matches("up to date, nothing written").count(), 2, "{err}");
     assert_eq!(files(&full), want);
+
+    // Pack the index into a self-contained folder (the demo's data/demo): a rerun writes
+    // nothing, and export reads the folder without the store.
+    let packed = base.join("packed");
+    let pack = || skycase(&["pack", "--store", s, "--index", full.to_str().unwrap(), "--out", packed.to_str().unwrap()]);
+    let o = pack();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("3 period(s)"), "{}", stderr(&o));
+    let frames = std::fs::read_to_string(packed.join("frames.jsonl")).unwrap();
+    let origins: Vec<String> = frames.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["origin"].as_str().unwrap().to_string()).collect();
+    assert!(origins.contains(&"simulated".to_string()) && origins.contains(&"kma".to_string()), "{origins:?}");
+    assert!(stderr(&pack()).contains("0 file(s) written, 0 removed"));
+    let o = skycase(&[
+        "export",
+        "--frames",
+        packed.join("frames.jsonl").to_str().unwrap(),
+        "--index",
+        packed.join("index").to_str().unwrap(),
+        "--out",
+        base.join("packed-bundle").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
 
     // Export the store's periods into a bundle; a period never embedded is named.
     let o = skycase(&["export", "--store", s, "--index", full.to_str().unwrap(), "--periods", "2012-01", "--out", base.join("bundle").to_str().unwrap()]);

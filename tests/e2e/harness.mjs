@@ -109,9 +109,9 @@ export async function results(page) {
   })));
 }
 
-/** Native ranking of the same bundle: `skycase search --json`. */
-export function nativeSearch(text, bundle = BUNDLE) {
-  const out = execFileSync(SKYCASE, ['search', text, '--bundle', bundle, '--json'], { encoding: 'utf8' });
+/** Native ranking of the same bundle: `skycase search --json` (plus `flags`, e.g. a filter). */
+export function nativeSearch(text, bundle = BUNDLE, flags = []) {
+  const out = execFileSync(SKYCASE, ['search', text, '--bundle', bundle, '--json', ...flags], { encoding: 'utf8' });
   return JSON.parse(out).hits.map((h) => ({ id: h.id, score: h.score, caption: h.caption }));
 }
 

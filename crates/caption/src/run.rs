@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use skycase_ingest::frame::grid_id;
 use skycase_ingest::{Frame, FrameMeta, FrameStore};
 
-use crate::besttrack::BestTrack;
+use crate::besttrack::{BestTrack, StormFix};
 use crate::composite::{for_each_with_composite, Item};
 use crate::error::{chain, Error, Result};
 use crate::frame::{image_png, lonlat_grid, satellite_name};
@@ -109,7 +109,8 @@ impl PhysicalRun<'_> {
             reason: "no region masks (its grid has no lon/lat mapping)".into(),
         })?;
         let ll = lonlat.entry(grid_id(meta.width, meta.height, &meta.nav)).or_insert_with(|| lonlat_grid(meta));
-        let storms = self.besttrack.map(|b| b.at(meta.time)).unwrap_or_default();
+        let mut storms = self.besttrack.map(|b| b.at(meta.time)).unwrap_or_default();
+        storms.extend(own_storm(meta, &storms));
         let view = FrameView {
             id: &meta.id,
             time: meta.time,
@@ -130,6 +131,25 @@ impl PhysicalRun<'_> {
             details: serde_json::json!({ "regions": stats, "storms": storms }),
         })
     }
+}
+
+/// The storm a storm-centred frame follows (its own track, e.g. Digital Typhoon's), as a
+/// fix, when the best track given has none within 2° of it (no best track for its year, or
+/// none given). Its wind is the lower bound of its JMA grade (TS 34 kt, STS 48 kt, TY 64 kt;
+/// 25 kt otherwise), since these tracks carry the grade but not always the wind.
+fn own_storm(meta: &FrameMeta, storms: &[StormFix]) -> Option<StormFix> {
+    let s = meta.storm.as_ref()?;
+    let grade = s.grade?;
+    if storms.iter().any(|f| (f.lat - s.lat).abs() < 2.0 && (f.lon - s.lon).abs() < 2.0) {
+        return None;
+    }
+    let vmax_kt = match grade {
+        3 => 34.0,
+        4 => 48.0,
+        5 => 64.0,
+        _ => crate::besttrack::BLANK_WIND_KT,
+    };
+    Some(StormFix { id: s.id.clone(), name: String::new(), lat: s.lat, lon: s.lon, vmax_kt, grade })
 }
 
 /// Consecutive endpoint failures after which an [`MllmRun`] stops taking frames (the

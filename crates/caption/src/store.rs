@@ -242,6 +242,12 @@ impl CaptionStore {
         write_atomic(&p, &bytes)
     }
 
+    /// A frame's recorded failure, if any (`None` also for an unreadable record: the frame is
+    /// then simply tried again).
+    pub fn get_failure(&self, id: &str) -> Option<FailureRecord> {
+        std::fs::read(self.failed_path(id)).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
     /// A frame's caption, if stored. The bullet text and the labels must agree.
     pub fn get(&self, id: &str) -> Result<Option<CaptionRecord>> {
         let p = self.path(id);

@@ -28,7 +28,7 @@ fn storm_centred(id: &str, time: &str) -> Frame {
         channel: "IR1".into(),
         width: 16,
         height: 16,
-        nav: Navigation::StormCentred { centre_lon: 130.0, centre_lat: 20.0 },
+        nav: Navigation::StormCentred { centre_lon: 130.0, centre_lat: 20.0, laea: None },
         calibration: Calibration::Calibrated { method: "test".into() },
         complete: true,
         masks: MaskStatus::NotApplicable { reason: "storm-centred frame without navigation".into() },

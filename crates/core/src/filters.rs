@@ -10,6 +10,7 @@
 //!   no month at all (`""`) is refused.
 //! - Region and phenomenon names are matched without regard to ASCII case and stored in
 //!   their canonical spelling (`typhoon` → `Typhoon`).
+//! - Source: `real` or an origin key ([`crate::source`]), any ASCII case.
 //! - Strict for the CLI ([`Filters::parse`]: the first bad value is an error naming the
 //!   parameter and the value); lenient for links ([`Filters::from_params`]: the same parser
 //!   decides, and a value it refuses is dropped so the page still opens).
@@ -19,6 +20,7 @@ use std::cmp::Ordering;
 use crate::error::{Error, Result};
 use skycase_vocab::{parse_bullet, phenomenon_of, PHENOMENA, REGIONS};
 use crate::shard::FrameRecord;
+use crate::source::{parse_source, SourceFilter};
 
 /// Which frames a query may return. Values built by [`Filters::parse`] or
 /// [`Filters::from_params`] are canonical: dates valid and in order, names spelled as in
@@ -40,6 +42,9 @@ pub struct Filters {
     /// … (or any region, if `region` is unset) this phenomenon.
     #[serde(default)]
     pub phenomenon: Option<String>,
+    /// Keep frames of this origin (`real`: every origin but the simulator).
+    #[serde(default)]
+    pub source: Option<SourceFilter>,
 }
 
 /// Filters as typed: each value as given on the command line or in a link, `None` when
@@ -56,6 +61,8 @@ pub struct FilterArgs {
     pub region: Option<String>,
     /// `phenomenon`: a phenomenon name.
     pub phenomenon: Option<String>,
+    /// `source`: `real` or an origin key.
+    pub source: Option<String>,
 }
 
 /// A calendar date (proleptic Gregorian), ordered as dates are.
@@ -237,13 +244,17 @@ impl Filters {
             Some(name) => Some(find_phenomenon(name).ok_or_else(|| bad("phenomenon", name, format!("not one of: {}", PHENOMENA.join(", "))))?),
             None => None,
         };
-        Ok(Filters { from: from.map(|d| d.to_string()), to: to.map(|d| d.to_string()), months, region, phenomenon: phenomenon.map(str::to_string) })
+        let source = args.source.as_deref().map(|v| parse_source(v).map_err(|reason| bad("source", v, reason))).transpose()?;
+        Ok(Filters { from: from.map(|d| d.to_string()), to: to.map(|d| d.to_string()), months, region, phenomenon: phenomenon.map(str::to_string), source })
     }
 
     /// True if the frame passes every filter. Dates are compared as dates; a bound that is
     /// not a date (only possible in a value built by hand, not by [`Filters::parse`]) keeps
     /// nothing rather than something arbitrary.
     pub fn keeps(&self, rec: &FrameRecord) -> bool {
+        if self.source.as_ref().is_some_and(|s| !s.keeps_record(rec)) {
+            return false;
+        }
         let bound = |b: &Option<String>| b.as_deref().map(|s| Date::parse(s).ok());
         let (from, to) = (bound(&self.from), bound(&self.to));
         if from.is_some() || to.is_some() || !self.months.is_empty() {
@@ -275,6 +286,7 @@ impl Filters {
         put("months", (!self.months.is_empty()).then(|| months_spec(&self.months)));
         put("region", self.region.and_then(|r| REGIONS.get(r)).map(|r| r.to_string()));
         put("phenomenon", self.phenomenon.clone());
+        put("source", self.source.as_ref().map(|s| s.key().to_string()));
         params
     }
 
@@ -297,6 +309,7 @@ impl Filters {
             months: one(FilterArgs { months: get("months"), ..Default::default() }).map(|f| f.months).unwrap_or_default(),
             region: one(FilterArgs { region: get("region"), ..Default::default() }).and_then(|f| f.region),
             phenomenon: one(FilterArgs { phenomenon: get("phenomenon"), ..Default::default() }).and_then(|f| f.phenomenon),
+            source: one(FilterArgs { source: get("source"), ..Default::default() }).and_then(|f| f.source),
         }
     }
 }
@@ -306,12 +319,12 @@ mod tests {
     use super::*;
 
     fn rec(time: &str, caption: &str) -> FrameRecord {
-        FrameRecord { id: time.into(), time: time.into(), caption: caption.into(), thumb: String::new(), source: String::new() }
+        FrameRecord { id: time.into(), time: time.into(), caption: caption.into(), thumb: String::new(), source: String::new(), origin: String::new() }
     }
 
     fn args(pairs: &[(&str, &str)]) -> FilterArgs {
         let get = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string());
-        FilterArgs { from: get("from"), to: get("to"), months: get("months"), region: get("region"), phenomenon: get("phenomenon") }
+        FilterArgs { from: get("from"), to: get("to"), months: get("months"), region: get("region"), phenomenon: get("phenomenon"), source: get("source") }
     }
 
     fn parse_err(pairs: &[(&str, &str)]) -> String {
@@ -429,6 +442,7 @@ mod tests {
             months: vec![12, 1, 2],
             region: Some(7),
             phenomenon: Some("Snow".into()),
+            ..Default::default()
         };
         let params = f.to_params();
         assert_eq!(
@@ -462,5 +476,25 @@ mod tests {
         // A reversed range drops both ends: the page opens unfiltered rather than empty.
         let reversed = read(&[("from", "2017-11-20"), ("to", "2017-11-01")]);
         assert_eq!((reversed.from, reversed.to), (None, None));
+    }
+
+    #[test]
+    fn source_filter_parses_strictly_round_trips_and_keeps_by_origin() {
+        let mut kma = rec("2012-12-22T01:00Z", "- Korean Peninsula - Snow");
+        kma.origin = "kma".into();
+        let mut sim = rec("2017-11-20T03:00Z", "- Korean Peninsula - Snow");
+        sim.origin = "simulated".into();
+        let unknown = rec("2017-11-20T03:00Z", "- Korean Peninsula - Snow");
+        let f = Filters::parse(&args(&[("source", "REAL")])).unwrap();
+        assert!(f.keeps(&kma) && !f.keeps(&sim) && !f.keeps(&unknown));
+        let f = Filters::parse(&args(&[("source", "simulated"), ("phenomenon", "snow")])).unwrap();
+        assert!(!f.keeps(&kma) && f.keeps(&sim));
+        assert_eq!(parse_err(&[("source", "himawari")]), "source \"himawari\": not one of: real, simulated, coms, kma, gk2a, digital-typhoon, png-sidecar");
+        let params = Filters::parse(&args(&[("source", "Digital-Typhoon")])).unwrap().to_params();
+        assert_eq!(params, [("source", "digital-typhoon".to_string())]);
+        let get = |key: &str| params.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+        assert_eq!(Filters::from_params(get).source, Some(SourceFilter::Origin("digital-typhoon".into())));
+        // A link with an unknown source opens unfiltered.
+        assert_eq!(Filters::from_params(|k| (k == "source").then(|| "himawari".to_string())), Filters::default());
     }
 }

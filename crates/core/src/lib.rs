@@ -40,6 +40,7 @@ pub mod projection;
 pub mod rank;
 pub mod search;
 pub mod shard;
+pub mod source;
 pub mod strength;
 pub mod text;
 pub mod unigram;

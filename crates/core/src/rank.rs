@@ -128,6 +128,18 @@ pub fn score_rows(shard: &Shard, query: &QueryVector) -> Result<Vec<f32>> {
     })
 }
 
+/// Per row of a shard, whether it is the zero vector: a region the frame does not cover
+/// (a sector crop, a storm-centred frame) has no vector, stored as zeros. Such a row is
+/// never a match: a frame competes only with the vectors it has.
+pub fn empty_rows(shard: &Shard) -> Vec<bool> {
+    let d = shard.dim().max(1);
+    match shard.vectors() {
+        Vectors::Int8 { scales, data } => scales.iter().zip(data.chunks_exact(d)).map(|(&s, row)| s == 0.0 || row.iter().all(|&v| v == 0)).collect(),
+        Vectors::F16(v) => v.chunks_exact(d).map(|row| row.iter().all(|x| x.to_f32() == 0.0)).collect(),
+        Vectors::F32(v) => v.chunks_exact(d).map(|row| row.iter().all(|&x| x == 0.0)).collect(),
+    }
+}
+
 /// The `k` best frames across `shards`, best first; ties go to the earlier shard and frame.
 /// `keep(shard, frame)` filters frames (date range, region, phenomenon…).
 pub fn rank_filtered(shards: &[&Shard], query: &QueryVector, k: usize, keep: impl Fn(usize, usize) -> bool) -> Result<Vec<Hit>> {
@@ -136,7 +148,8 @@ pub fn rank_filtered(shards: &[&Shard], query: &QueryVector, k: usize, keep: imp
 
 /// As [`rank_filtered`], but a frame of shard `s` scores as the best of its vectors listed
 /// in `bound(s)` (e.g. the regions the query names); an empty list, or one with no index
-/// inside the shard's vectors, means all of them.
+/// inside the shard's vectors, means all of them. Zero vectors ([`empty_rows`]) never
+/// count; a frame with no other vector among them is not a hit.
 pub fn rank_bound(
     shards: &[&Shard],
     query: &QueryVector,
@@ -147,6 +160,7 @@ pub fn rank_bound(
     let mut hits = Vec::new();
     for (si, shard) in shards.iter().enumerate() {
         let scores = score_rows(shard, query)?;
+        let empty = empty_rows(shard);
         let vpf = shard.vectors_per_frame();
         let mut only: Vec<usize> = bound(si).into_iter().filter(|&j| j < vpf).collect();
         if only.is_empty() {
@@ -156,9 +170,14 @@ pub fn rank_bound(
             if !keep(si, frame) {
                 continue;
             }
-            let (vector, score) =
-                only.iter().map(|&j| (j, per_frame[j])).fold((only[0], f32::NEG_INFINITY), |best, (j, s)| if s > best.1 { (j, s) } else { best });
-            hits.push(Hit { shard: si, frame, vector, score });
+            let best = only
+                .iter()
+                .filter(|&&j| !empty[frame * vpf + j])
+                .map(|&j| (j, per_frame[j]))
+                .fold(None, |best: Option<(usize, f32)>, (j, s)| if best.is_none_or(|b| s > b.1) { Some((j, s)) } else { best });
+            if let Some((vector, score)) = best {
+                hits.push(Hit { shard: si, frame, vector, score });
+            }
         }
     }
     let order = |a: &Hit, b: &Hit| b.score.total_cmp(&a.score).then(a.shard.cmp(&b.shard)).then(a.frame.cmp(&b.frame));
@@ -182,7 +201,7 @@ mod tests {
     use crate::shard::{FrameRecord, VectorKind};
 
     fn rec(i: usize) -> FrameRecord {
-        FrameRecord { id: format!("f{i}"), time: String::new(), caption: String::new(), thumb: String::new(), source: String::new() }
+        FrameRecord { id: format!("f{i}"), time: String::new(), caption: String::new(), thumb: String::new(), source: String::new(), origin: String::new() }
     }
 
     fn unit(angle: f32) -> Vec<f32> {
@@ -201,6 +220,24 @@ mod tests {
             assert_eq!(frames, vec![1, 2, 0], "{kind:?}");
             // cos(0.1) = 0.99500
             assert!((hits[0].score - 0.1f32.cos()).abs() < 2e-2, "{kind:?} {hits:?}");
+        }
+    }
+
+    #[test]
+    fn a_region_without_a_vector_is_never_the_match() {
+        // Frame 0 covers only region b (a zero vector for a); frame 1 covers neither.
+        let rows = vec![vec![0.0, 0.0], unit(1.2), vec![0.0, 0.0], vec![0.0, 0.0]];
+        for kind in [VectorKind::Int8, VectorKind::F16, VectorKind::F32] {
+            let s = Shard::from_f32("p", vec!["a".into(), "b".into()], vec![rec(0), rec(1)], 2, &rows, kind).unwrap();
+            assert_eq!(empty_rows(&s), [true, false, true, true], "{kind:?}");
+            // A query opposite to b's vector still gets b (score < 0), never a's zero row.
+            let q = QueryVector::new(&unit(1.2 + std::f32::consts::PI)).unwrap();
+            let hits = rank(&[&s], &q, 5).unwrap();
+            assert_eq!(hits.len(), 1, "{kind:?} {hits:?}");
+            assert_eq!((hits[0].frame, hits[0].vector), (0, 1));
+            assert!(hits[0].score < -0.9);
+            // Bound to region a, the frame has nothing to offer.
+            assert!(rank_bound(&[&s], &q, 5, |_, _| true, |_| vec![0]).unwrap().is_empty());
         }
     }
 

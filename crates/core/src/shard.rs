@@ -76,9 +76,14 @@ pub struct FrameRecord {
     pub caption: String,
     /// Thumbnail path relative to the manifest.
     pub thumb: String,
-    /// Where the frame came from (`sim`, `coms-hrit`, …).
+    /// Where the frame came from, as a card says it (satellite or product, and who wrote
+    /// the caption).
     #[serde(default)]
     pub source: String,
+    /// The origin key the `source` filter reads (`simulated`, `kma`, …; see
+    /// [`crate::source`]); empty in bundles exported before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub origin: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -169,7 +174,7 @@ impl Shard {
         let data: Vec<i8> = (0..frames * dim).map(|_| (next() % 255) as i8).collect();
         let scales = vec![1.0 / (127.0 * (dim as f32).sqrt()); frames];
         let records = (0..frames)
-            .map(|i| FrameRecord { id: format!("synthetic-{i}"), time: String::new(), caption: String::new(), thumb: String::new(), source: String::new() })
+            .map(|i| FrameRecord { id: format!("synthetic-{i}"), time: String::new(), caption: String::new(), thumb: String::new(), source: String::new(), origin: String::new() })
             .collect();
         Self { period: "synthetic".into(), dim, vector_names: vec!["global".into()], records, vectors: Vectors::Int8 { scales, data } }
     }
@@ -323,7 +328,7 @@ mod tests {
     use super::*;
 
     fn record(i: usize) -> FrameRecord {
-        FrameRecord { id: format!("f{i}"), time: format!("2017-11-01T{i:02}:00Z"), caption: "- Mongolia - Clear".into(), thumb: format!("thumbs/f{i}.jpg"), source: "sim".into() }
+        FrameRecord { id: format!("f{i}"), time: format!("2017-11-01T{i:02}:00Z"), caption: "- Mongolia - Clear".into(), thumb: format!("thumbs/f{i}.jpg"), source: "sim".into(), origin: "simulated".into() }
     }
 
     fn shard(kind: VectorKind) -> Shard {

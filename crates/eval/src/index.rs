@@ -379,7 +379,7 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
             .iter()
             .map(|&(a, i)| {
                 let s = &archives[a].samples[i];
-                FrameRecord { id: format!("{}/{}", archives[a].name, s.time), time: s.time.clone(), caption: s.caption.clone(), thumb: String::new(), source: "sim".into() }
+                FrameRecord { id: format!("{}/{}", archives[a].name, s.time), time: s.time.clone(), caption: s.caption.clone(), thumb: String::new(), source: "sim".into(), origin: "simulated".into() }
             })
             .collect();
         let n = archives[0].names.len();

@@ -31,7 +31,7 @@ const EXTRACT_BOX: (f64, f64, f64, f64) = (80.0, 0.0, 180.0, 66.0);
 /// Longest lon/lat edge (degrees) projected as a straight segment.
 const DENSIFY_DEG: f64 = 0.25;
 
-/// The grids of the frames, beside `frames.jsonl` (written by `skycase sample`): a JSON map
+/// The grids of the frames, beside `frames.jsonl` (written by `skycase pack`): a JSON map
 /// of grid id ([`Grid::id`]) → [`Grid`].
 pub const GRIDS_FILE: &str = "grids.json";
 
@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn an_unmapped_grid_has_no_basemap() {
-        let storm = Grid { width: 512, height: 512, nav: Navigation::StormCentred { centre_lon: 130.0, centre_lat: 25.0 } };
+        let storm = Grid { width: 512, height: 512, nav: Navigation::StormCentred { centre_lon: 130.0, centre_lat: 25.0, laea: None } };
         assert!(grid_basemap(&storm, &Coastlines::bundled(), &Regions::bundled()).is_none());
         assert!(storm.id().starts_with("storm-512x512-"));
         assert_ne!(sim().id(), Grid { width: 818, ..sim() }.id());

@@ -1,9 +1,18 @@
 //! Digital Typhoon storm-centred IR frames (HDF5): `YYYYMMDDHH-<TCid>-<sat>-1.h5`, one
 //! dataset `infrared` (512 × 512, float64, kelvin), no navigation inside. The time and the
 //! storm id come from the name, the centre from the track `<TCid>.tsv` beside it (pyphoon
-//! columns: year, month, day, hour, class, latitude, longitude, …). The crop's projection
-//! and pixel spacing are undocumented, so these frames carry no lon/lat per pixel and no
-//! region masks (their metadata says so).
+//! columns: year, month, day, hour, class, latitude, longitude, …).
+//!
+//! **Geometry.** The files carry none. The dataset's makers describe it: each image is the
+//! region about the best-track centre "map projected (Lambert Azimuthal Equal-Area
+//! Projection) ... centered on the image ... usually 2600km width" (A. Kitamoto, *Typhoon
+//! image collection*, agora.ex.nii.ac.jp/~kitamoto/research/typhoon/collection.html.en;
+//! the kitamoto-lab/digital-typhoon README: "typhoon-centered image ... using Lambert
+//! azimuthal equal-area projection referring to the best track data"). So a frame gets
+//! [`StormLaea`] with the track centre at the array centre and [`PIXEL_KM`] = 5 km
+//! (512 px × 5 km = 2560 km, the published ~2600 km; a 2 % scale error would misplace the
+//! crop's edge by 25 km, about three canonical pixels). The assumption is in each frame's
+//! notes.
 
 use std::path::{Path, PathBuf};
 
@@ -11,10 +20,13 @@ use chrono::NaiveDate;
 use hdf5_reader::Hdf5File;
 
 use crate::error::{Error, Result};
-use crate::frame::{bt_checksum, Calibration, Frame, FrameMeta, MaskStatus, Source, StormInfo};
-use crate::nav::Navigation;
+use crate::frame::{bt_checksum, grid_id, Calibration, Frame, FrameMeta, MaskStatus, Source, StormInfo};
+use crate::nav::{Navigation, StormLaea};
 
 const FORMAT: &str = "Digital Typhoon HDF5";
+
+/// Pixel size (km) of a Digital Typhoon crop (see the module docs).
+pub const PIXEL_KM: f64 = 5.0;
 
 /// Plausible IR window brightness temperatures; values outside are fill → NaN.
 const BT_RANGE: std::ops::RangeInclusive<f64> = 150.0..=350.0;
@@ -89,7 +101,11 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
         return Err(bad(format!("`infrared` has {} values for {width}×{height}", bt.len())));
     }
     let source = Source::DigitalTyphoon;
-    let mut notes = vec![format!("satellite {sat}; storm-centred crop, projection and pixel spacing undocumented")];
+    let laea = StormLaea { pixel_km: PIXEL_KM, centre_x: (width as f64 - 1.0) / 2.0, centre_y: (height as f64 - 1.0) / 2.0 };
+    let nav = Navigation::StormCentred { centre_lon: lon, centre_lat: lat, laea: Some(laea) };
+    let mut notes = vec![format!(
+        "satellite {sat}; storm-centred crop; geometry assumed from the dataset's description (not in the file): Lambert azimuthal equal-area about the track centre, {PIXEL_KM} km pixels"
+    )];
     if fill > 0 {
         let share = 100.0 * fill as f64 / bt.len().max(1) as f64;
         notes.push(format!("incomplete: {fill} pixels ({share:.2} %) missing or outside {BT_RANGE:?} K → NaN"));
@@ -101,10 +117,8 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
         channel: "IR1 10.8um".into(),
         width,
         height,
-        nav: Navigation::StormCentred { centre_lon: lon, centre_lat: lat },
-        masks: MaskStatus::NotApplicable {
-            reason: "storm-centred crop: no per-pixel lon/lat, so no region masks".into(),
-        },
+        nav: nav.clone(),
+        masks: MaskStatus::Available { grid_id: grid_id(width, height, &nav) },
         calibration: Calibration::Calibrated { method: "kelvin in the file (Digital Typhoon)".into() },
         // Any missing pixel makes the frame incomplete (it says how many in its notes).
         complete: fill == 0,

@@ -50,7 +50,7 @@ pub mod xrit;
 pub use canonical::{resample, GridSpec, Resampled};
 pub use error::{Error, Result};
 pub use frame::{Calibration, Frame, FrameMeta, InputFile, MaskStatus, Source, StormInfo};
-pub use nav::{GeosNav, Navigation, PolarStereoNav};
+pub use nav::{GeosNav, Navigation, PolarStereoNav, StormLaea};
 pub use regions::{RegionMasks, Regions};
 pub use sidecar::{read_sim_frame, Sidecar};
 pub use store::FrameStore;

@@ -15,8 +15,14 @@
 //!   `(c, l) = (first_column + i, first_line + j)`. A point is visible when
 //!   `r1(h − r1) − r2² − k·r3² > 0`.
 //! * [`PolarStereoNav`]: ellipsoidal north polar stereographic (the KMA `ea040ps` products).
-//! * `StormCentred`: a storm-centred crop whose projection is undocumented; only its centre
-//!   is known, so it has no pixel ↔ lon/lat mapping.
+//! * `StormCentred`: a storm-centred crop (Digital Typhoon). Its files carry no geometry;
+//!   with [`StormLaea`] (the geometry the dataset's makers describe: a spherical Lambert
+//!   azimuthal equal-area projection centred on the best-track position, a fixed pixel size)
+//!   it maps pixels to the Earth, without it (stores written before) only the centre is known.
+//!   Forward, on a sphere of radius [`AUTHALIC_RADIUS_KM`] (φ₁, λ₀ the centre):
+//!   `k = √(2 / (1 + sin φ₁ sin φ + cos φ₁ cos φ cos(λ − λ₀)))`,
+//!   `x = R k cos φ sin(λ − λ₀)`, `y = R k (cos φ₁ sin φ − sin φ₁ cos φ cos(λ − λ₀))`,
+//!   column `= centre_x + x / pixel_km`, row `= centre_y − y / pixel_km`.
 //!
 //! ```
 //! use skycase_ingest::{GeosNav, Navigation};
@@ -40,13 +46,67 @@ pub enum Navigation {
     Geos(GeosNav),
     /// Ellipsoidal north polar stereographic.
     PolarStereo(PolarStereoNav),
-    /// A storm-centred crop: only the centre is known (no pixel ↔ lon/lat mapping).
+    /// A storm-centred crop: the centre, and the crop's geometry when it is known.
     StormCentred {
         /// Storm centre longitude (degrees east; may exceed 180).
         centre_lon: f64,
         /// Storm centre latitude (degrees north).
         centre_lat: f64,
+        /// The crop's projection; `None` = unknown (no pixel ↔ lon/lat mapping).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        laea: Option<StormLaea>,
     },
+}
+
+/// Radius (km) of the sphere with the WGS84 ellipsoid's area: the usual sphere for a
+/// spherical equal-area projection.
+pub const AUTHALIC_RADIUS_KM: f64 = 6371.0072;
+
+/// A storm-centred crop in a spherical Lambert azimuthal equal-area projection centred on
+/// the storm (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StormLaea {
+    /// Pixel size (km) in the projection plane.
+    pub pixel_km: f64,
+    /// Column of the storm centre (pixel coordinates, `(width − 1) / 2` for a centred crop).
+    pub centre_x: f64,
+    /// Row of the storm centre.
+    pub centre_y: f64,
+}
+
+impl StormLaea {
+    /// Pixel of `(lon, lat)` for a crop centred on `(lon0, lat0)`; `None` at the antipode.
+    fn lonlat_to_pixel(&self, lon0: f64, lat0: f64, lon: f64, lat: f64) -> Option<(f64, f64)> {
+        let (p1, p) = (lat0.to_radians(), lat.to_radians());
+        let dl = (lon - lon0).to_radians();
+        let denom = 1.0 + p1.sin() * p.sin() + p1.cos() * p.cos() * dl.cos();
+        if denom <= 1e-12 {
+            return None;
+        }
+        let k = (2.0 / denom).sqrt();
+        let x = AUTHALIC_RADIUS_KM * k * p.cos() * dl.sin();
+        let y = AUTHALIC_RADIUS_KM * k * (p1.cos() * p.sin() - p1.sin() * p.cos() * dl.cos());
+        Some((self.centre_x + x / self.pixel_km, self.centre_y - y / self.pixel_km))
+    }
+
+    /// `(lon, lat)` of a pixel; `None` beyond the projection's disc (ρ > 2R).
+    fn pixel_to_lonlat(&self, lon0: f64, lat0: f64, px: f64, py: f64) -> Option<(f64, f64)> {
+        let x = (px - self.centre_x) * self.pixel_km;
+        let y = (self.centre_y - py) * self.pixel_km;
+        let rho = x.hypot(y);
+        if rho < 1e-9 {
+            return Some((lon0, lat0));
+        }
+        let s = rho / (2.0 * AUTHALIC_RADIUS_KM);
+        if s > 1.0 {
+            return None;
+        }
+        let c = 2.0 * s.asin();
+        let p1 = lat0.to_radians();
+        let lat = (c.cos() * p1.sin() + y * c.sin() * p1.cos() / rho).clamp(-1.0, 1.0).asin();
+        let lon = lon0.to_radians() + (x * c.sin()).atan2(rho * p1.cos() * c.cos() - y * p1.sin() * c.sin());
+        Some((lon.to_degrees(), lat.to_degrees()))
+    }
 }
 
 impl Navigation {
@@ -56,7 +116,9 @@ impl Navigation {
         match self {
             Navigation::Geos(g) => g.lonlat_to_pixel(lon, lat),
             Navigation::PolarStereo(p) => p.lonlat_to_pixel(lon, lat),
-            Navigation::StormCentred { .. } => None,
+            Navigation::StormCentred { centre_lon, centre_lat, laea } => {
+                laea.as_ref()?.lonlat_to_pixel(*centre_lon, *centre_lat, lon, lat)
+            }
         }
     }
 
@@ -65,7 +127,9 @@ impl Navigation {
         match self {
             Navigation::Geos(g) => g.pixel_to_lonlat(x, y),
             Navigation::PolarStereo(p) => p.pixel_to_lonlat(x, y),
-            Navigation::StormCentred { .. } => None,
+            Navigation::StormCentred { centre_lon, centre_lat, laea } => {
+                laea.as_ref()?.pixel_to_lonlat(*centre_lon, *centre_lat, x, y)
+            }
         }
     }
 
@@ -75,13 +139,18 @@ impl Navigation {
         match self {
             Navigation::Geos(g) => Navigation::Geos(GeosNav { first_column: g.first_column + dx, first_line: g.first_line + dy, ..g.clone() }),
             Navigation::PolarStereo(p) => Navigation::PolarStereo(PolarStereoNav { pole_x: p.pole_x - dx, pole_y: p.pole_y - dy, ..p.clone() }),
-            other => other.clone(),
+            Navigation::StormCentred { centre_lon, centre_lat, laea } => Navigation::StormCentred {
+                centre_lon: *centre_lon,
+                centre_lat: *centre_lat,
+                laea: laea.as_ref().map(|l| StormLaea { centre_x: l.centre_x - dx, centre_y: l.centre_y - dy, ..l.clone() }),
+            },
         }
     }
 
-    /// Whether this navigation maps pixels to the Earth (false for storm-centred crops).
+    /// Whether this navigation maps pixels to the Earth (false for a storm-centred crop of
+    /// unknown geometry).
     pub fn is_mapped(&self) -> bool {
-        !matches!(self, Navigation::StormCentred { .. })
+        !matches!(self, Navigation::StormCentred { laea: None, .. })
     }
 }
 
@@ -317,6 +386,29 @@ mod tests {
             let (lon2, lat2) = nav.pixel_to_lonlat(x, y).unwrap();
             assert!((lon2 - lon).abs() < 1e-9 && (lat2 - lat).abs() < 1e-9, "{lon},{lat} -> {lon2},{lat2}");
         }
+    }
+
+    #[test]
+    fn storm_laea_round_trip_and_scale() {
+        let l = StormLaea { pixel_km: 5.0, centre_x: 255.5, centre_y: 255.5 };
+        let nav = Navigation::StormCentred { centre_lon: 125.0, centre_lat: 22.0, laea: Some(l) };
+        assert!(nav.is_mapped());
+        let (x, y) = nav.lonlat_to_pixel(125.0, 22.0).unwrap();
+        assert!((x - 255.5).abs() < 1e-9 && (y - 255.5).abs() < 1e-9);
+        // One degree of latitude due north is 111.2 km on the authalic sphere (2πR/360) and
+        // equal-area keeps radial distances near the centre: 22.24 px up.
+        let (x, y) = nav.lonlat_to_pixel(125.0, 23.0).unwrap();
+        assert!((x - 255.5).abs() < 1e-9 && (255.5 - y - 22.237).abs() < 0.01, "{x} {y}");
+        for (px, py) in [(0.0, 0.0), (511.0, 0.0), (100.3, 400.7), (511.0, 511.0)] {
+            let (lon, lat) = nav.pixel_to_lonlat(px, py).unwrap();
+            let (bx, by) = nav.lonlat_to_pixel(lon, lat).unwrap();
+            assert!((bx - px).abs() < 1e-6 && (by - py).abs() < 1e-6, "{px},{py} → {lon},{lat} → {bx},{by}");
+        }
+        // North is up: the top row lies north of the centre, the left column west.
+        assert!(nav.pixel_to_lonlat(255.5, 0.0).unwrap().1 > 33.0);
+        assert!(nav.pixel_to_lonlat(0.0, 255.5).unwrap().0 < 113.0);
+        let unknown = Navigation::StormCentred { centre_lon: 125.0, centre_lat: 22.0, laea: None };
+        assert!(!unknown.is_mapped() && unknown.pixel_to_lonlat(1.0, 1.0).is_none());
     }
 
     #[test]

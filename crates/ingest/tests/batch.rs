@@ -75,8 +75,12 @@ fn ingest_fixtures_twice_and_refuse_bad_files() {
     // The stored frames load back with masks where applicable.
     let sim = store.meta("sim_201711081200").unwrap();
     assert!(store.masks(&sim).unwrap().unwrap().count(0) > 2000);
+    // The Digital Typhoon crop is placed (Lambert azimuthal equal-area about its track
+    // centre, 181.2°E 37.5°N): masks exist, and no region reaches that far east.
     let dt = store.meta("dt-200718_200710151200").unwrap();
-    assert!(store.masks(&dt).unwrap().is_none());
+    let dt_masks = store.masks(&dt).unwrap().unwrap();
+    assert_eq!((dt_masks.width(), dt_masks.height()), (512, 512));
+    assert!((0..13).all(|k| dt_masks.count(k) == 0));
     std::fs::remove_dir_all(&work).unwrap();
 }
 

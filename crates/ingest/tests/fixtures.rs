@@ -106,8 +106,13 @@ fn digital_typhoon_frame_from_name_and_track() {
     assert_eq!(f.meta.time.to_rfc3339(), "2007-10-15T12:00:00+00:00");
     let storm = f.meta.storm.as_ref().unwrap();
     assert_eq!(storm.id, "200718");
-    assert!(matches!(f.meta.masks, MaskStatus::NotApplicable { .. }));
-    assert!(!f.meta.nav.is_mapped());
+    // Placed through the dataset's described geometry: the track centre at the array
+    // centre, 5 km pixels (LAEA), so the centre pixel maps back to the track position.
+    assert!(matches!(f.meta.masks, MaskStatus::Available { .. }));
+    assert!(f.meta.nav.is_mapped());
+    let (lon, lat) = f.meta.nav.pixel_to_lonlat(255.5, 255.5).unwrap();
+    assert!((lon - storm.lon).abs() < 1e-9 && (lat - storm.lat).abs() < 1e-9, "{lon} {lat}");
+    assert!(f.meta.notes.iter().any(|n| n.contains("Lambert azimuthal equal-area") && n.contains("not in the file")), "{:?}", f.meta.notes);
     // PROVENANCE file list: min 204.10, max 296.31 K.
     let (mn, mx) = f.bt.iter().fold((f32::MAX, f32::MIN), |a, &v| (a.0.min(v), a.1.max(v)));
     assert!((mn - 204.10).abs() < 0.01 && (mx - 296.31).abs() < 0.01, "{mn} {mx}");

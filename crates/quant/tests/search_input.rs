@@ -57,7 +57,7 @@ fn searcher(calibrated: bool) -> Searcher {
         chunks: vec![FileEntry::describe("words/000".to_string(), "word-embeddings", &chunk)],
     };
     let records: Vec<FrameRecord> = (0..30)
-        .map(|i| FrameRecord { id: format!("f{i}"), time: format!("2017-11-{:02}T00:00Z", i + 1), caption: String::new(), thumb: String::new(), source: String::new() })
+        .map(|i| FrameRecord { id: format!("f{i}"), time: format!("2017-11-{:02}T00:00Z", i + 1), caption: String::new(), thumb: String::new(), source: String::new(), origin: String::new() })
         .collect();
     let rows: Vec<Vec<f32>> = (0..30 * 13).map(|i| unit(384, i as u64 + 1)).collect();
     let names = REGIONS.iter().map(|r| r.to_string()).collect();

@@ -97,6 +97,10 @@ pub struct PeriodInfo {
     pub frames: Vec<IndexedFrame>,
     /// Frames of the period left out, with the reason.
     pub skipped: Vec<(String, String)>,
+    /// BT checksum of each frame left out, so a rerun does not resample it again to find
+    /// the same reason (the reasons depend on the frame alone, not on the checkpoint).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub skipped_checksums: std::collections::BTreeMap<String, String>,
     /// The command that wrote it.
     pub command: String,
 }
@@ -229,6 +233,12 @@ pub fn embed_period(
             reused += 1;
             continue;
         }
+        if let Some(why) = existing.as_ref().and_then(|(info, _)| {
+            (info.skipped_checksums.get(&meta.id) == Some(&meta.checksum)).then(|| info.skipped.iter().find(|(id, _)| *id == meta.id)).flatten()
+        }) {
+            skipped.push(why.clone());
+            continue;
+        }
         let frame = store.load(&meta.id)?;
         let r = match resample(&frame, &canon) {
             Ok(r) => r,
@@ -309,6 +319,7 @@ pub fn embed_period(
         shard_sha256: hex::encode(Sha256::digest(&bytes)),
         frames: frames.clone(),
         skipped: skipped.clone(),
+        skipped_checksums: metas.iter().filter(|m| skipped.iter().any(|(id, _)| *id == m.id)).map(|m| (m.id.clone(), m.checksum.clone())).collect(),
         command: opts.command.clone(),
     };
     let info_path = index.join(format!("{period}.json"));
@@ -433,7 +444,7 @@ mod tests {
     }
 
     fn rec(m: &FrameMeta) -> Result<FrameRecord> {
-        Ok(FrameRecord { id: m.id.clone(), time: m.time.format("%Y-%m-%dT%H:%MZ").to_string(), caption: String::new(), thumb: format!("thumbs/{}.png", m.id), source: "sim".into() })
+        Ok(FrameRecord { id: m.id.clone(), time: m.time.format("%Y-%m-%dT%H:%MZ").to_string(), caption: String::new(), thumb: format!("thumbs/{}.png", m.id), source: "sim".into(), origin: "simulated".into() })
     }
 
     fn opts() -> EmbedOptions {
@@ -456,7 +467,7 @@ mod tests {
         store.put(&west, None).unwrap();
         let mut storm = variant(&f, "201711010300", 0.0);
         storm.meta.id = "dt_201711010300".into();
-        storm.meta.nav = Navigation::StormCentred { centre_lon: 130.0, centre_lat: 20.0 };
+        storm.meta.nav = Navigation::StormCentred { centre_lon: 130.0, centre_lat: 20.0, laea: None };
         storm.meta.masks = MaskStatus::NotApplicable { reason: "test".into() };
         store.put(&storm, None).unwrap();
         let ck = checkpoint(&base.join("ckpt"), 819, 7);

@@ -237,6 +237,17 @@ fn run_physical(args: &Args, store: &FrameStore, captions: &CaptionStore, todo: 
         besttrack: besttrack_path.as_ref().map(|p| p.display().to_string()),
     };
     let captioner = PhysicalCaptioner::new(rules)?;
+    // The physical captioner is deterministic: a frame it failed on with the same rules and
+    // best track fails again (a storm-centred crop, a frame outside the regions), so a rerun
+    // skips it; --force retries.
+    let (todo, known): (Vec<FrameMeta>, Vec<FrameMeta>) = todo
+        .iter()
+        .cloned()
+        .partition(|m| args.force || captions.get_failure(&m.id).is_none_or(|f| f.captioner != info));
+    if !known.is_empty() {
+        eprintln!("{} frames failed before with the same rules and best track (see {}/failed/); not retried (--force retries)", known.len(), captions.dir().display());
+    }
+    let todo = todo.as_slice();
     let job = PhysicalRun {
         store,
         captioner: &captioner,

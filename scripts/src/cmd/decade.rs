@@ -183,6 +183,8 @@ pub fn run(args: Args) -> Result<()> {
                 caption: seed.caption.clone(),
                 thumb: seed.thumb.clone(),
                 source: "synthetic".into(),
+                // Drawn around simulated frames' vectors: never "real" to the source filter.
+                origin: skycase_core::source::SIMULATED.into(),
             });
             vs.clear();
             gen.frame(seed_frame, m, &mut rng, &mut vs);

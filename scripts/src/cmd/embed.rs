@@ -26,7 +26,7 @@ use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
 use skycase_train::{Archive, Granularity, ImageModel, ModelConfig};
 use skycase_vocab::REGIONS;
 
-use super::sample::DemoFrame;
+use super::pack::DemoFrame;
 use crate::util::{command_line, progress, read, write_atomic};
 
 /// Arguments of `skycase embed`.
@@ -53,12 +53,14 @@ pub struct Args {
     #[arg(long, conflicts_with = "frames")]
     store: Option<PathBuf>,
     /// With --store: the periods (YYYY-MM) to embed; default every period of the store.
-    #[arg(long = "period", value_name = "YYYY-MM", requires = "store")]
+    #[arg(long = "period", value_name = "YYYY-MM", num_args = 1.., requires = "store")]
     periods: Vec<String>,
     /// With --store: print the store's periods, one per line, and exit (for `xargs -P`).
     #[arg(long, requires = "store")]
     list_periods: bool,
-    /// With --store: the caption source whose text the shard records carry.
+    /// With --store: the caption sources whose text the shard records carry, in order of
+    /// preference (`truth,physical`: a frame's truth caption if it has one, else its
+    /// physical one); each record names the source it got.
     #[arg(long, default_value = "physical", requires = "store")]
     captions: String,
     /// Vector storage in the shards: int8 (per-vector scale), f16 or f32.
@@ -194,6 +196,7 @@ pub fn run(args: Args) -> Result<()> {
                     caption: f.caption.clone(),
                     thumb: format!("thumbs/{}.png", f.id),
                     source: f.source.clone(),
+                    origin: f.origin.clone(),
                 }
             })
             .collect();

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use skycase_caption::{CaptionSource, CaptionStore};
 use skycase_core::shard::{FrameRecord, VectorKind};
 use skycase_ingest::{FrameMeta, FrameStore, Source};
+use skycase_train::calibration::CALIBRATION_FILE;
 use skycase_train::model::PROJECTION_FILE;
 use skycase_train::period_index::{embed_period, store_periods, Checkpoint, EmbedOptions};
 
@@ -25,37 +26,96 @@ pub fn source_label(meta: &FrameMeta) -> &'static str {
         Source::ComsLrit => "COMS MI LRIT (real)",
         Source::Gk2aAmiL1b => "GK-2A AMI IR105 (real)",
         Source::KmaPng => "KMA COMS ea040ps PNG (real, uncalibrated)",
-        Source::DigitalTyphoon => "Digital Typhoon MTSAT (real)",
+        Source::DigitalTyphoon => "Digital Typhoon MTSAT-1R, storm-centred (real)",
+    }
+}
+
+/// The origin key the `source` filter reads (`skycase_core::source::ORIGINS`).
+pub fn origin_key(meta: &FrameMeta) -> &'static str {
+    match meta.source {
+        Source::SimPng => skycase_core::source::SIMULATED,
+        Source::SidecarPng => "png-sidecar",
+        Source::ComsHrit | Source::ComsLrit => "coms",
+        Source::Gk2aAmiL1b => "gk2a",
+        Source::KmaPng => "kma",
+        Source::DigitalTyphoon => "digital-typhoon",
+    }
+}
+
+/// For an uncaptioned storm-centred frame: the storm it follows, from its own track (the
+/// physical captioner captions only frames that cover all 13 regions).
+fn storm_note(meta: &FrameMeta) -> String {
+    meta.storm
+        .as_ref()
+        .map(|s| {
+            let grade = match s.grade {
+                Some(2) => "tropical depression",
+                Some(3) => "tropical storm",
+                Some(4) => "severe tropical storm",
+                Some(5) => "typhoon",
+                Some(6) => "extratropical cyclone",
+                _ => "storm",
+            };
+            format!(" (a storm-centred crop covers too few of the 13 regions for one) · track: {grade} {} at {:.1}°N {:.1}°E", s.id, s.lat, s.lon)
+        })
+        .unwrap_or_default()
+}
+
+/// What a card says about who wrote a caption.
+fn captioner_label(source: CaptionSource) -> &'static str {
+    match source {
+        CaptionSource::Physical => "caption by the physical captioner (IR statistics, best track)",
+        CaptionSource::Mllm => "caption by a multimodal LLM",
+        CaptionSource::Truth => "caption = the simulator's truth",
     }
 }
 
 /// Embeds `periods` (all of the store's when empty) of `store` with `checkpoint` into
-/// `index`; captions and card labels come from the `captions` source.
+/// `index`; captions come from the first of the comma-separated `captions` sources that
+/// holds the frame, and the card label names the frame's source and that captioner.
 pub fn run(store: &Path, index: &Path, checkpoint: &Path, periods: &[String], storage: &str, batch: usize, captions: &str, command: String) -> Result<()> {
     let kind = VectorKind::parse(storage)?;
-    let source = CaptionSource::parse(captions)?;
+    let sources: Vec<CaptionSource> = captions
+        .split(',')
+        .map(|s| CaptionSource::parse(s.trim()).with_context(|| format!("--captions {captions:?}")))
+        .collect::<Result<_>>()?;
     if !store.join("frames").is_dir() {
         bail!("{}: not a frame store (no frames/ folder); run `skycase ingest` first", store.display());
     }
     let frames = FrameStore::open(store)?;
     let ckpt = open_checkpoint(checkpoint)?;
-    let caps = CaptionStore::open_source(store, source)?;
+    let caps: Vec<(CaptionSource, CaptionStore)> =
+        sources.iter().map(|&s| CaptionStore::open_source(store, s).map(|c| (s, c))).collect::<std::result::Result<_, _>>()?;
+    if caps.iter().all(|(_, c)| c.ids().map_or(true, |ids| ids.is_empty())) {
+        eprintln!(
+            "warning: no captions in {}: the shard records carry none (the app shows no caption line); run `skycase caption --store {}` first",
+            caps.iter().map(|(_, c)| c.dir().display().to_string()).collect::<Vec<_>>().join(", "),
+            store.display()
+        );
+    }
     let periods: Vec<String> = if periods.is_empty() { store_periods(&frames)? } else { periods.to_vec() };
     if periods.is_empty() {
         bail!("{}: the store has no frames", store.display());
     }
     let record = |m: &FrameMeta| -> skycase_train::Result<FrameRecord> {
-        let caption = caps
-            .get(&m.id)
-            .map_err(|e| skycase_train::Error::Usage(e.to_string()))?
-            .map(|r| r.caption)
-            .unwrap_or_default();
+        let mut found = None;
+        for (s, c) in &caps {
+            if let Some(r) = c.get(&m.id).map_err(|e| skycase_train::Error::Usage(e.to_string()))? {
+                found = Some((*s, r.caption));
+                break;
+            }
+        }
+        let (source, caption) = match found {
+            Some((s, caption)) => (format!("{} · {}", source_label(m), captioner_label(s)), caption),
+            None => (format!("{} · no caption{}", source_label(m), storm_note(m)), String::new()),
+        };
         Ok(FrameRecord {
             id: m.id.clone(),
             time: m.time.format("%Y-%m-%dT%H:%MZ").to_string(),
             caption,
             thumb: format!("thumbs/{}.png", m.id),
-            source: format!("{} · {} captions", source_label(m), source.name()),
+            source,
+            origin: origin_key(m).to_string(),
         })
     };
     let opts = EmbedOptions { kind, batch, command };
@@ -82,12 +142,20 @@ pub fn run(store: &Path, index: &Path, checkpoint: &Path, periods: &[String], st
             t0.elapsed().as_secs_f32()
         );
     }
-    // The projection beside the shards (export ships it). Same bytes for the same checkpoint.
-    let proj = std::fs::read(checkpoint.join(PROJECTION_FILE)).with_context(|| format!("{}", checkpoint.join(PROJECTION_FILE).display()))?;
-    let dst = index.join(PROJECTION_FILE);
-    if std::fs::read(&dst).ok().as_deref() != Some(proj.as_slice()) {
-        std::fs::create_dir_all(index).with_context(|| format!("{}: cannot create", index.display()))?;
-        crate::util::write_atomic(&dst, &proj)?;
+    // The projection (and the "nothing close" calibration, when the checkpoint has one)
+    // beside the shards: export ships them. Same bytes for the same checkpoint.
+    for (name, required) in [(PROJECTION_FILE, true), (CALIBRATION_FILE, false)] {
+        let src = checkpoint.join(name);
+        let bytes = match std::fs::read(&src) {
+            Ok(b) => b,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("{}", src.display())),
+        };
+        let dst = index.join(name);
+        if std::fs::read(&dst).ok().as_deref() != Some(bytes.as_slice()) {
+            std::fs::create_dir_all(index).with_context(|| format!("{}: cannot create", index.display()))?;
+            crate::util::write_atomic(&dst, &bytes)?;
+        }
     }
     if !failed.is_empty() {
         bail!("{} of {} periods not embedded: {} (reasons above)", failed.len(), periods.len(), failed.join(", "));

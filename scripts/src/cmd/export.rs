@@ -26,13 +26,13 @@ use skycase_ingest::coast::Coastlines;
 use skycase_ingest::Regions;
 use skycase_quant::{default_model_dir, quantize, QuantizeOptions, QuantizedEncoder};
 
-use crate::cmd::sample::DemoFrame;
+use crate::cmd::pack::DemoFrame;
 use crate::util::{progress, read, write_atomic};
 
 /// Arguments of `skycase export`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Captioned frames to index (frames.jsonl from `skycase sample`); thumbnails are
+    /// Captioned frames to index (frames.jsonl from `skycase pack`); thumbnails are
     /// resolved relative to its folder.
     #[arg(long, default_value = "data/demo/frames.jsonl")]
     frames: PathBuf,
@@ -374,7 +374,7 @@ fn caption_shards(encoder: &TextEncoder, frames: &[DemoFrame], frames_dir: &Path
         let mut rows = Vec::with_capacity(members.len());
         for f in members {
             let thumb = put_thumb(frames_dir, &f.thumb, put)?;
-            records.push(FrameRecord { id: f.id.clone(), time: f.time.clone(), caption: f.caption.clone(), thumb, source: f.source.clone() });
+            records.push(FrameRecord { id: f.id.clone(), time: f.time.clone(), caption: f.caption.clone(), thumb, source: f.source.clone(), origin: f.origin.clone() });
             rows.push(by_caption[f.caption.as_str()].clone());
         }
         let shard = Shard::from_f32(period.clone(), vec!["global".into()], records, encoder.model().dim(), &rows, kind)?;

@@ -39,6 +39,10 @@ pub struct Args {
     /// … or any region, this phenomenon (Snow, Clear, Cloudy, Rain, Typhoon; any case).
     #[arg(long)]
     phenomenon: Option<String>,
+    /// Only frames from this source: `real` (every satellite or product, not the simulator)
+    /// or one of simulated, coms, kma, gk2a, digital-typhoon, png-sidecar.
+    #[arg(long)]
+    source: Option<String>,
     /// Query language: `ko` sends the query to the multilingual encoder even without Hangul
     /// (as the browser's `?lang=ko`); by default a query with Hangul goes there, others to MiniLM.
     #[arg(long)]
@@ -50,7 +54,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let raw = FilterArgs { from: args.from.clone(), to: args.to.clone(), months: args.months.clone(), region: args.region.clone(), phenomenon: args.phenomenon.clone() };
+    let raw = FilterArgs { from: args.from.clone(), to: args.to.clone(), months: args.months.clone(), region: args.region.clone(), phenomenon: args.phenomenon.clone(), source: args.source.clone() };
     // The filters are checked before the bundle loads: a typo is reported at once, naming its flag.
     let filters = Filters::parse(&raw).map_err(|e| match e {
         skycase_core::Error::Filter { key, value, reason } => anyhow!("--{key} {value:?}: {reason}"),
@@ -90,6 +94,7 @@ pub fn run(args: Args) -> Result<()> {
             serde_json::json!({
                 "rank": i + 1, "id": rec.id, "time": rec.time, "score": h.score,
                 "region": region(h), "caption": rec.caption,
+                "source": rec.source, "origin": rec.origin,
                 "strength": answer.strengths.get(i),
             })
         })
