@@ -300,6 +300,9 @@ pub fn embed_period(
     let bytes = shard.to_bytes();
     let shard_name = format!("{period}.skyshard");
     let shard_path = index.join(&shard_name);
+    if index.is_dir() {
+        remove_stale_temporaries(index, period)?;
+    }
     if embedded == 0 && std::fs::read(&shard_path).is_ok_and(|old| old == bytes) {
         return Ok(PeriodSummary { period: period.into(), frames: frames.len(), embedded, reused, skipped, written: false });
     }
@@ -398,6 +401,19 @@ fn kind_name(kind: VectorKind) -> &'static str {
         VectorKind::F16 => "f16",
         VectorKind::F32 => "f32",
     }
+}
+
+/// Removes the period's temporary files (`<period>.tmp-<pid>`, see [`write_atomic`]) left by a
+/// run that was killed before its rename: one job owns a period, so none is in use.
+fn remove_stale_temporaries(index: &Path, period: &str) -> Result<()> {
+    let prefix = format!("{period}.tmp-");
+    for entry in std::fs::read_dir(index).map_err(|e| Error::io(index, e))?.flatten() {
+        if entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+            let p = entry.path();
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
