@@ -104,6 +104,8 @@ fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strength
                 score: h.score,
                 region: (names.len() > 1).then(|| names.get(h.vector).cloned()).flatten(),
                 strength: strengths.get(i).copied(),
+                source: rec.source.clone(),
+                origin: rec.origin.clone(),
             }
         })
         .collect()

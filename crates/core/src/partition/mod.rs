@@ -610,6 +610,11 @@ pub fn rank_parts(parts: &[&Partition], query: &QueryVector, k: usize, filters: 
             if !only.is_empty() && !only.contains(&vector) {
                 continue;
             }
+            // A zero row is a region the frame does not cover: never a match
+            // (as `rank::empty_rows` in the shard scan).
+            if s == 0.0 || data.iter().all(|&x| x == 0) {
+                continue;
+            }
             let rec = &part.records[frame];
             if !*kept[frame].get_or_insert_with(|| filters.keeps(rec)) {
                 continue;

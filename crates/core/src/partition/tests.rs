@@ -33,6 +33,7 @@ fn months() -> Vec<Shard> {
                     caption: String::new(),
                     thumb: String::new(),
                     source: "test".into(),
+                    origin: String::new(),
                 })
                 .collect();
             let rows: Vec<Vec<f32>> = (0..40 * VPF)
@@ -128,6 +129,34 @@ fn fetching_everything_ranks_exactly_like_the_shard_scan() {
             w.sort();
             assert_eq!(g, w);
         }
+    }
+}
+
+#[test]
+fn a_zero_vector_is_never_a_match_in_partitions_as_in_the_shard_scan() {
+    // Frames 0..10 of each month cover only their first region (the others are zero rows, as
+    // for a storm-centred crop); a query bound to another region must not return them at 0.
+    let shards: Vec<Shard> = months()
+        .into_iter()
+        .map(|s| {
+            let rows: Vec<Vec<f32>> = (0..s.len() * VPF).map(|r| if r / VPF < 10 && r % VPF > 0 { vec![0.0; DIM] } else { s.row_f32(r) }).collect();
+            Shard::from_f32(s.period(), s.vector_names().to_vec(), s.records().to_vec(), DIM, &rows, crate::shard::VectorKind::Int8).unwrap()
+        })
+        .collect();
+    let (index, files) = build(&shards, EXACT);
+    let mut rng = Lcg::new(5);
+    for _ in 0..5 {
+        let mut v = unit(&mut rng);
+        v.iter_mut().for_each(|x| *x = -*x);
+        let q = QueryVector::new(&v).unwrap();
+        let fetched = index.fetch_plan(&q, &Filters::default(), None, &mut getter(&files)).unwrap();
+        let parts: Vec<&Partition> = fetched.iter().map(|(_, p)| p).collect();
+        let got = rank_parts(&parts, &q, 120, &Filters::default(), &[1]).unwrap();
+        let refs: Vec<&Shard> = shards.iter().collect();
+        let want = rank_bound(&refs, &q, 120, |_, _| true, |_| vec![1]).unwrap();
+        assert_eq!((got.len(), want.len()), (90, 90), "the 30 frames without a vector for region 1 are no hits");
+        let uncovered = |id: &str| id.rsplit('-').next().and_then(|i| i.parse::<usize>().ok()).is_some_and(|i| i < 10);
+        assert!(got.iter().all(|h| !uncovered(&parts[h.shard].records()[h.frame].id)));
     }
 }
 
