@@ -277,24 +277,39 @@ fn parse_caption(caption: &str, what: &Path) -> Result<[u8; 13]> {
 /// The demo folder as an archive: vectors from its shard (dequantized), truth from
 /// `frames.jsonl`, frames from day `from_day` on. Also returns the demo's grid navigation.
 fn demo_archive(dir: &Path, from_day: u32, ckpt: &Checkpoint) -> Result<(ArchiveIndex, Navigation, (usize, usize))> {
+    // The demo also holds real frames of other months (their own period shards, physical
+    // captions): the report reads the simulated month, whose captions are the truth.
     let index = dir.join("index");
-    let shard_path = std::fs::read_dir(&index)
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&index)
         .map_err(|e| Error::io(&index, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "skyshard"))
-        .ok_or_else(|| Error::format(&index, "no .skyshard file"))?;
-    let bytes = std::fs::read(&shard_path).map_err(|e| Error::io(&shard_path, e))?;
-    let shard = Shard::from_bytes(&bytes, &shard_path.display().to_string())?;
+        .filter(|p| p.extension().is_some_and(|e| e == "skyshard"))
+        .collect();
+    paths.sort();
+    let mut simulated: Option<(PathBuf, Shard)> = None;
+    for path in paths {
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let shard = Shard::from_bytes(&bytes, &path.display().to_string())?;
+        let is_simulated = !shard.records().is_empty() && shard.records().iter().all(|r| r.origin == skycase_core::source::SIMULATED || (r.origin.is_empty() && !r.caption.is_empty()));
+        if is_simulated && simulated.as_ref().is_none_or(|(_, s)| shard.len() > s.len()) {
+            simulated = Some((path, shard));
+        }
+    }
+    let (shard_path, shard) = simulated.ok_or_else(|| Error::format(&index, "no shard of simulated frames (the report scores against the simulator's truth)"))?;
     if shard.vector_names() != ckpt.vector_names().as_slice() || shard.dim() != ckpt.model.config().joint_dim {
         return Err(Error::format(&shard_path, "its vectors are not of this checkpoint's kind (names or dimension differ)"));
     }
     let frames_path = dir.join("frames.jsonl");
     let text = std::fs::read_to_string(&frames_path).map_err(|e| Error::io(&frames_path, e))?;
     let mut thumbs = HashMap::new();
+    let mut grid_of = HashMap::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Error::format(&frames_path, format!("line {}: {e}", i + 1)))?;
         if let (Some(id), Some(thumb)) = (v["id"].as_str(), v["thumb"].as_str()) {
             thumbs.insert(id.to_string(), thumb.to_string());
+        }
+        if let (Some(id), Some(grid)) = (v["id"].as_str(), v["grid"].as_str()) {
+            grid_of.insert(id.to_string(), grid.to_string());
         }
     }
     let per = shard.vectors_per_frame();
@@ -318,7 +333,15 @@ fn demo_archive(dir: &Path, from_day: u32, ckpt: &Checkpoint) -> Result<(Archive
     let grids_path = dir.join("grids.json");
     let grids: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&grids_path).map_err(|e| Error::io(&grids_path, e))?).map_err(|e| Error::format(&grids_path, e.to_string()))?;
-    let grid = grids.as_object().and_then(|o| o.values().next()).ok_or_else(|| Error::format(&grids_path, "no grid"))?;
+    // The simulated frames' grid (frames.jsonl names it; older demos have one grid only).
+    let grids = grids.as_object().ok_or_else(|| Error::format(&grids_path, "not an object"))?;
+    let grid = shard
+        .records()
+        .first()
+        .and_then(|r| grid_of.get(&r.id))
+        .and_then(|g| grids.get(g))
+        .or_else(|| grids.values().next())
+        .ok_or_else(|| Error::format(&grids_path, "no grid"))?;
     let nav: Navigation = serde_json::from_value(grid["nav"].clone()).map_err(|e| Error::format(&grids_path, format!("nav: {e}")))?;
     let size = (grid["width"].as_u64().unwrap_or(0) as usize, grid["height"].as_u64().unwrap_or(0) as usize);
     let arch =
