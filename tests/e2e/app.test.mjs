@@ -1,15 +1,12 @@
 // The app in real Chromium against the served demo bundle.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, BUNDLE, startServer, launch, openApp, search, results, nativeSearch, waitUntilOfflineReady } from './harness.mjs';
+import { ROOT, startServer, launch, openApp, search, results, nativeSearch, waitUntilOfflineReady, readyLine } from './harness.mjs';
 
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
-// What the status line must say: every frame of every period the bundle ships (the demo mixes
-// the simulated month with real frames of other months: data/demo/PROVENANCE.md).
-const MANIFEST = JSON.parse(readFileSync(join(BUNDLE, 'manifest.json'), 'utf8'));
-const READY = `${MANIFEST.shards.reduce((n, s) => n + s.frames, 0)} frames (${MANIFEST.shards.map((s) => s.period).join(', ')}) ready`;
+const READY = readyLine();
 let server;
 let browser;
 

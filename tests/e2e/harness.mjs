@@ -2,7 +2,7 @@
 // static server on 127.0.0.1, launch Debian's Chromium headless with a fresh profile, and
 // drive the app through the elements it marks with data-testid.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, cpSync } from 'node:fs';
+import { mkdtempSync, rmSync, cpSync, readFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,15 @@ import assert from 'node:assert/strict';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = join(ROOT, 'dist');
 export const BUNDLE = join(ROOT, 'www/bundle');
+
+/** What the status line says once `bundle` is ready: every frame of every period it ships
+ *  (its partitioned index's periods, or its shards'; the demo mixes the simulated month with
+ *  real frames of other months, data/demo/PROVENANCE.md). */
+export function readyLine(bundle = BUNDLE) {
+  const m = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  const periods = m.partitions ? m.partitions.periods : m.shards;
+  return `${periods.reduce((n, p) => n + p.frames, 0)} frames (${periods.map((p) => p.period).join(', ')}) ready`;
+}
 const targetDir = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache/skycase/target');
 export const SKYCASE = join(targetDir, 'release/skycase');
 
