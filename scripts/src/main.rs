@@ -46,6 +46,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Refit a checkpoint's "nothing close" calibration (logistic on training months, notice on dev queries).
     Calibrate(cmd::calibrate::Args),
+    /// Write a checkpoint in fewer joint dimensions (its leading directions), without retraining.
+    Reduce(cmd::reduce::Args),
     /// Measure native query encode and ranking latency.
     Bench(cmd::bench::Args),
     /// Serve a built app folder on 127.0.0.1.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::ContactSheet(args) => cmd::sheet::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Calibrate(args) => cmd::calibrate::run(args),
+        Command::Reduce(args) => cmd::reduce::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Serve(args) => cmd::serve::run(args),
     };

@@ -13,6 +13,10 @@
 //!    among the (top, threshold) pairs that allow it, the one giving the notice for the most
 //!    queries whose cell has none wins (ties: fewer false notices, then the lower threshold).
 //!
+//! With no `fit` archives, step 1 is skipped: the logistic and offsets stay the checkpoint's
+//! and only `top` and `threshold` are chosen again (e.g. after `skycase reduce`, whose
+//! margins move by the energy it drops).
+//!
 //! The anchors stay the checkpoint's (the projected caption bullets the search anchors
 //! queries with); only the four numbers change. The notice of a query is
 //! `no hit, or every one of the first top hits has strength < threshold`, as in
@@ -104,8 +108,8 @@ pub fn choose_notice(outcomes: &[&Outcome], max_false: f64) -> NoticeRates {
 /// Refits the calibration (see the module header) and returns it with the dev rates it was
 /// chosen with; nothing is written.
 pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)> {
-    if opts.fit.is_empty() || opts.dev.is_empty() {
-        return Err(Error::Usage("give at least one archive to fit on and one dev archive".into()));
+    if opts.dev.is_empty() {
+        return Err(Error::Usage("give at least one dev archive".into()));
     }
     let ckpt = Checkpoint::open(&opts.checkpoint)?;
     let cal_path = opts.checkpoint.join(skycase_train::calibration::CALIBRATION_FILE);
@@ -125,15 +129,17 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
         }
         names.push(a.name.clone());
     }
-    let all: Vec<usize> = (0..frames.len()).collect();
-    let logistic = fit(&frames, old.anchors.clone(), &[all])?;
     let mut cal = old.clone();
-    cal.slope = logistic.slope;
-    cal.intercept = logistic.intercept;
-    cal.cell_bias = match opts.cell_bias {
-        Some(lambda) => fit_cell_bias(&frames, &cal, lambda),
-        None => Vec::new(),
-    };
+    if !frames.is_empty() {
+        let all: Vec<usize> = (0..frames.len()).collect();
+        let logistic = fit(&frames, old.anchors.clone(), &[all])?;
+        cal.slope = logistic.slope;
+        cal.intercept = logistic.intercept;
+        cal.cell_bias = match opts.cell_bias {
+            Some(lambda) => fit_cell_bias(&frames, &cal, lambda),
+            None => Vec::new(),
+        };
+    }
 
     // 2. top and threshold on the dev archives, through the search.
     let text = text_side(&opts.text_model, opts.cache.as_deref())?;
@@ -157,13 +163,17 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
     cal.threshold = chosen.threshold;
     let dev_names: Vec<String> = archives.iter().map(|a| a.name.clone()).collect();
     cal.fit = serde_json::json!({
-        "method": "skycase calibrate: logistic on the fit archives, top/threshold on the dev queries through the search",
+        "method": if frames.is_empty() {
+            "skycase calibrate: logistic and cell offsets kept, top/threshold on the dev queries through the search"
+        } else {
+            "skycase calibrate: logistic on the fit archives, top/threshold on the dev queries through the search"
+        },
         "logistic_archives": names,
         "logistic_frames": frames.len(),
         "dev_archives": dev_names,
         "dev_sets": opts.sets,
         "max_false": opts.max_false,
-        "cell_bias_l2": opts.cell_bias,
+        "cell_bias_l2": if frames.is_empty() { old.fit.get("cell_bias_l2").cloned().unwrap_or_default() } else { serde_json::json!(opts.cell_bias) },
         "dev_queries_without_relevant": chosen.empty_queries,
         "dev_queries_with_5_or_more": chosen.full_queries,
         "notice_rate_without_relevant": chosen.empty,

@@ -16,6 +16,8 @@
 //! - [`eval`]: R@k both ways and the study's Table I hit rate, per storage (f32/f16/int8).
 //! - [`multilingual`]: a second text encoder's projection (Korean queries) into a frozen
 //!   checkpoint's joint space.
+//! - [`reduce`]: a trained checkpoint in fewer joint dimensions (its leading directions),
+//!   without retraining.
 //! - [`rng`]: the seeded generator behind initialisation and shuffling.
 
 pub mod archive;
@@ -27,6 +29,7 @@ pub mod loss;
 pub mod model;
 pub mod multilingual;
 pub mod period_index;
+pub mod reduce;
 pub mod rng;
 pub mod store_data;
 pub mod text;

@@ -15,8 +15,9 @@ pub struct Args {
     /// Checkpoint folder (`skycase train`); its calibration.json is rewritten.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// A captioned archive for the logistic fit (training months); repeat for several.
-    #[arg(long = "fit", value_name = "ARCHIVE", required = true)]
+    /// A captioned archive for the logistic fit (training months); repeat for several. None:
+    /// the checkpoint's logistic and cell offsets are kept, only top and threshold are chosen.
+    #[arg(long = "fit", value_name = "ARCHIVE")]
     fit: Vec<PathBuf>,
     /// A dev archive on which top and threshold are chosen; repeat for several.
     #[arg(long = "dev", value_name = "ARCHIVE", required = true)]

@@ -10,6 +10,7 @@ pub mod export;
 pub mod ingest;
 pub mod pack;
 pub mod partition;
+pub mod reduce;
 pub mod search;
 pub mod serve;
 pub mod sheet;
