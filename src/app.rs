@@ -386,7 +386,7 @@ pub fn App() -> impl IntoView {
             <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>
         })}
         <ol class="results" data-testid="results" aria-label=t().results_label>
-            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits()) let:item>
+            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits(), h.episode.as_ref().map(|e| (e.start.clone(), e.end.clone(), e.members.len()))) let:item>
                 <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like on_open=open overlay=overlay
                     link_out=embed.then_some((query, filters)) />
             </For>

@@ -232,7 +232,7 @@ fn Why(
     rows.sort_by(|a, b| b.score.total_cmp(&a.score));
     let max = rows.iter().map(|r| r.score).fold(0f32, f32::max).max(1e-6);
     const ROW: usize = 20;
-    const BAR_X: f32 = 150.0;
+    const BAR_X: f32 = 185.0;
     const BAR_W: f32 = 130.0;
     let height = (rows.len() * ROW).max(ROW);
     let matched = case.matched.clone();
@@ -272,7 +272,7 @@ fn Why(
             })}
             {(!rows.is_empty()).then(|| view! {
                 <svg class="why-chart" data-testid="why-chart" role="img" aria-label=t().case.why_chart
-                    viewBox=format!("0 0 320 {height}") width="320" height=height.to_string()>
+                    viewBox=format!("0 0 360 {height}") width="360" height=height.to_string()>
                     {rows.iter().enumerate().map(|(i, r)| {
                         let y = i * ROW;
                         let w = (r.score.max(0.0) / max * BAR_W).max(1.0);
@@ -337,9 +337,9 @@ fn save(bytes: &[u8], name: &str) -> Result<(), wasm_bindgen::JsValue> {
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(&js_sys::Uint8Array::from(bytes)), &options)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
-    a.set_href(&url);
-    a.set_download(name);
+    let a: web_sys::HtmlElement = document.create_element("a")?.dyn_into()?;
+    a.set_attribute("href", &url)?;
+    a.set_attribute("download", name)?;
     a.click();
     // The download has its own copy once started.
     set_timeout(move || { let _ = web_sys::Url::revoke_object_url(&url); }, Duration::from_secs(30));

@@ -56,14 +56,15 @@ test('the browser (wasm) and the companion (native) rank identically', async () 
   }
 });
 
-test('more like this ranks by the frame\'s own embedding', async () => {
+test('more like this ranks by the frame\'s own embedding, leaving the frame itself out', async () => {
   const { page } = browser;
   const hits = await search(page, 'snow in Manchuria');
   await page.locator('[data-testid=result]').first().getByRole('button', { name: 'More like this' }).click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('frames like'));
+  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('“like '));
   const similar = await results(page);
-  assert.equal(similar[0].id, hits[0].id, 'a frame is most similar to itself');
-  assert.ok(similar[0].score > 0.99, `self-similarity ${similar[0].score}`);
+  assert.ok(similar.length > 0);
+  assert.ok(!similar.some((h) => h.id === hits[0].id), 'the frame itself is not a result (issue 13)');
+  assert.ok(similar[0].score > 0.8, `nearest neighbour ${similar[0].score}`);
 });
 
 test('the query lives in the URL and an empty query clears the results', async () => {
