@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { ROOT, startServer, launch, openApp, search, results, nativeHits, readyLine } from './harness.mjs';
 
@@ -43,6 +44,7 @@ function unzip(buf) {
   let at = 0;
   while (buf.readUInt32LE(at) === 0x04034b50) {
     const method = buf.readUInt16LE(at + 8);
+    const crc = buf.readUInt32LE(at + 14);
     const size = buf.readUInt32LE(at + 18);
     const nameLen = buf.readUInt16LE(at + 26);
     const extra = buf.readUInt16LE(at + 28);
@@ -50,6 +52,7 @@ function unzip(buf) {
     assert.equal(method, 0, `${name} is stored`);
     const start = at + 30 + nameLen + extra;
     files[name] = buf.subarray(start, start + size);
+    assert.equal(crc32(files[name]), crc, `${name}: CRC-32 as the zip says`);
     at = start + size;
   }
   assert.equal(buf.readUInt32LE(at), 0x02014b50, 'the central directory follows the files');
