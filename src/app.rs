@@ -11,9 +11,30 @@ use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
 use crate::basemap::Basemap;
+use crate::case::{span, utc_and_local, CaseView, LOOP_HOURS};
 use crate::i18n::{self, t};
-use crate::protocol::{Filters, FromWorker, HitOut, ToWorker};
-use crate::url;
+use crate::protocol::{CaseOut, Filters, FromWorker, HitOut, ToWorker};
+use crate::url::{self, Route};
+
+/// The case view's state.
+#[derive(Debug, Clone, PartialEq)]
+enum CaseState {
+    /// Asked the worker for this frame.
+    Loading(String),
+    /// The case, and the query its scores answer.
+    Open(Box<CaseOut>, String),
+    Failed(String),
+}
+
+/// Largest step between two frames of one episode (`skycase_core::episodes`).
+const GAP_HOURS: f64 = skycase_core::episodes::DEFAULT_GAP_HOURS;
+
+/// Typed queries wait this long after the last keystroke.
+const DEBOUNCE_MS: u64 = 250;
+
+/// A typed query shorter than this (in characters, Hangul syllables included) is not run
+/// while typing ("s" would redraw the results); Enter runs it anyway.
+const MIN_TYPED_CHARS: usize = 2;
 
 /// Results shown per query.
 const TOP_K: usize = 20;
@@ -88,6 +109,14 @@ pub fn App() -> impl IntoView {
     let (shown_for, set_shown_for) = signal(String::new());
     let (nothing_close, set_nothing_close) = signal(false);
     let filters = RwSignal::new(start.filters.clone());
+    let every_frame = RwSignal::new(start.every_frame);
+    let episodes = move || (!every_frame.get_untracked()).then_some(GAP_HOURS);
+    let case = RwSignal::new(None::<CaseState>);
+    // The case asked for last (its request id), whether this page pushed its history entry,
+    // and when it was asked for (the case view's `data-open-ms`).
+    let case_req = StoredValue::new((0u32, false, 0f64));
+    // The text query the results answer (none after "more like this"), for the case's scores.
+    let last_text = StoredValue::new(None::<String>);
     let (overlay, set_overlay) = signal(None::<Arc<Overlay>>);
     // Id of the newest query and when it was sent; older answers are dropped.
     let latest = StoredValue::new((0u32, 0f64, String::new()));
@@ -118,9 +147,59 @@ pub fn App() -> impl IntoView {
         if !matches!(phase.get_untracked(), Phase::Ready { .. }) {
             return;
         }
-        let id = latest.get_value().0 + 1;
+        let id = latest.get_value().0.max(case_req.get_value().0) + 1;
         latest.set_value((id, now_ms(), text.clone()));
-        post_to_worker(&ToWorker::Query { id, text, k: TOP_K, filters: filters.get_untracked(), lang: url::read().query_lang });
+        last_text.set_value(Some(text.clone()));
+        post_to_worker(&ToWorker::Query { id, text, k: TOP_K, filters: filters.get_untracked(), lang: url::read().query_lang, episodes: episodes() });
+    };
+    // Opens the case view of a frame (`push`: as a new history entry, so Back closes it).
+    let open_case = move |frame_id: String, push: bool| {
+        if push {
+            url::push_route(Some(&Route::Case(frame_id.clone())));
+        }
+        let id = latest.get_value().0.max(case_req.get_value().0) + 1;
+        case_req.set_value((id, push, now_ms()));
+        case.set(Some(CaseState::Loading(frame_id.clone())));
+        let query = last_text.get_value();
+        post_to_worker(&ToWorker::Case { id, frame_id, query, lang: url::read().query_lang, filters: filters.get_untracked(), hours: LOOP_HOURS });
+    };
+    // "More like this": frames like one frame's region, with its own address.
+    let run_similar = move |frame_id: String, region: Option<String>, time: String, push: bool| {
+        if push {
+            url::push_route(Some(&Route::Similar { id: frame_id.clone(), region: region.clone() }));
+        }
+        case.set(None);
+        focus_next.set_value(Some(None));
+        let region_name = region.as_deref().and_then(skycase_vocab::region_index).map(|r| t().region_names[r]).unwrap_or("");
+        let text = (t().case.like_text)(&utc_and_local(&time).0, region_name);
+        set_query.set(text.clone());
+        last_text.set_value(None);
+        let id = latest.get_value().0.max(case_req.get_value().0) + 1;
+        latest.set_value((id, now_ms(), text));
+        post_to_worker(&ToWorker::Similar { id, frame_id, region, k: TOP_K, filters: filters.get_untracked(), episodes: episodes() });
+    };
+    // What the address names: a case, "more like this", or the search itself.
+    let apply_route = move |state: url::UrlState, from_history: bool| match state.route {
+        Some(Route::Case(id)) => open_case(id, false),
+        Some(Route::Similar { id, region }) => run_similar(id.clone(), region, id_time(&id), false),
+        None => {
+            case.set(None);
+            if from_history {
+                set_query.set(state.query.clone());
+                send_query(state.query);
+            }
+        }
+    };
+    let close_case = move || {
+        if case_req.get_value().1 && url::read().route.is_some() {
+            // Opened here: Back closes it, as the browser's own Back would.
+            if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+                let _ = h.back();
+            }
+        } else {
+            url::clear_route();
+            case.set(None);
+        }
     };
 
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -145,6 +224,13 @@ pub fn App() -> impl IntoView {
                 if !q.trim().is_empty() {
                     send_query(q);
                 }
+                apply_route(url::read(), false);
+            }
+            FromWorker::Case { id, case: found } => {
+                if id == case_req.get_value().0 {
+                    let query = last_text.get_value().unwrap_or_default();
+                    case.set(Some(CaseState::Open(Box::new(found), query)));
+                }
             }
             FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder, warning } => {
                 let (latest_id, sent_at, text) = latest.get_value();
@@ -166,6 +252,9 @@ pub fn App() -> impl IntoView {
                 }
                 let encoder = if encoder == "multilingual" { "multilingual" } else { "minilm" };
                 set_timings.set(Some(Timings { id, encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at, encoder }));
+            }
+            FromWorker::Error { id: Some(id), message } if id == case_req.get_value().0 => {
+                case.set(Some(CaseState::Failed(message)));
             }
             FromWorker::Error { id: Some(id), message } => {
                 if id == latest.get_value().0 {
@@ -202,6 +291,8 @@ pub fn App() -> impl IntoView {
     // The handlers live as long as the page.
     on_message.forget();
     on_error.forget();
+    // Back and Forward move between the search, "more like this" and cases.
+    let _ = window_event_listener(leptos::ev::popstate, move |_| apply_route(url::read(), true));
 
     // Instant search: re-query shortly after typing stops.
     let debounce = StoredValue::new(None::<leptos::leptos_dom::helpers::TimeoutHandle>);
@@ -211,7 +302,10 @@ pub fn App() -> impl IntoView {
         if let Some(h) = debounce.get_value() {
             h.clear();
         }
-        let handle = set_timeout_with_handle(move || send_query(text), std::time::Duration::from_millis(120)).ok();
+        // A new query replaces "more like this" in the address.
+        url::clear_route();
+        let long_enough = text.trim().chars().count() >= MIN_TYPED_CHARS || text.trim().is_empty();
+        let handle = long_enough.then(|| set_timeout_with_handle(move || send_query(text), std::time::Duration::from_millis(DEBOUNCE_MS)).ok()).flatten();
         debounce.set_value(handle);
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -219,13 +313,15 @@ pub fn App() -> impl IntoView {
         if let Some(h) = debounce.get_value() {
             h.clear();
         }
+        url::clear_route();
         send_query(query.get_untracked());
     };
-    let more_like = move |shard: usize, frame: usize, vector: usize, label: String| {
-        focus_next.set_value(Some(None));
-        let id = latest.get_value().0 + 1;
-        latest.set_value((id, now_ms(), (t().frames_like)(&label)));
-        post_to_worker(&ToWorker::Similar { id, shard, frame, vector, k: TOP_K, filters: filters.get_untracked() });
+    let more_like = move |frame_id: String, region: Option<String>, time: String| run_similar(frame_id, region, time, true);
+    let open = move |frame_id: String| open_case(frame_id, true);
+    let run_example = move |text: &'static str| {
+        set_query.set(text.to_string());
+        url::clear_route();
+        send_query(text.to_string());
     };
 
     let open_full = move || url::full_app_href(query.get().trim(), &filters.get(), None);
@@ -257,7 +353,22 @@ pub fn App() -> impl IntoView {
                 <a class="open-full" data-testid="open-full" href=open_full target="_blank" rel="noopener">{t().open_full}</a>
             })}
         </form>
-        {(!embed).then(|| view! { <FilterBar filters=filters on_change=move || send_query(query.get_untracked()) /> })}
+        {(!embed).then(|| view! {
+            <FilterBar filters=filters every_frame=every_frame on_change=move || {
+                url::write_every_frame(every_frame.get_untracked());
+                send_query(query.get_untracked())
+            } />
+        })}
+        {move || (query.with(|q| q.trim().is_empty()) && hits.with(Vec::is_empty)).then(|| view! {
+            <div class="landing" data-testid="landing">
+                <p class="coverage" data-testid="coverage">{t().case.coverage}</p>
+                <p class="examples"><span>{t().case.examples_label}</span>
+                    {t().case.examples.iter().map(|&e| view! {
+                        <button type="button" class="example" data-testid="example" on:click=move |_| run_example(e)>{e}</button>
+                    }).collect_view()}
+                </p>
+            </div>
+        })}
         {move || query_error.get().map(|e| view! { <p class="error" role="alert" data-testid="query-error">{e}</p> })}
         {move || timings.get().map(|t| view! {
             <p class="timings" data-testid="timings" data-query-id=t.id.to_string()
@@ -266,18 +377,36 @@ pub fn App() -> impl IntoView {
                 {(i18n::t().timings)(hits.get().len(), &shown_for.get(), t.encode, t.rank, t.render)}
             </p>
         })}
-        {move || (timings.get().is_some() && hits.with(Vec::is_empty)).then(|| view! {
-            <p class="empty" data-testid="no-results">{t().no_match}</p>
+        {move || (timings.get().is_some() && hits.with(Vec::is_empty)).then(|| {
+            let set = filters.with(describe_filters);
+            let text = if set.is_empty() { t().no_match.to_string() } else { (t().case.empty_filters)(&set) };
+            view! { <p class="empty" data-testid="no-results">{text}</p> }
         })}
         {move || nothing_close.get().then(|| view! {
             <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>
         })}
         <ol class="results" data-testid="results" aria-label=t().results_label>
-            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits()) let:item>
-                <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like overlay=overlay
+            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits(), h.episode.as_ref().map(|e| (e.start.clone(), e.end.clone(), e.members.len()))) let:item>
+                <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like on_open=open overlay=overlay
                     link_out=embed.then_some((query, filters)) />
             </For>
         </ol>
+        {move || case.get().map(|state| match state {
+            CaseState::Open(found, q) => view! {
+                <div class="case-backdrop" data-testid="case-backdrop" data-open-ms=format!("{:.1}", now_ms() - case_req.get_value().2)>
+                    <CaseView case=*found query=q overlay=overlay on_close=close_case on_more=more_like />
+                </div>
+            }.into_any(),
+            CaseState::Loading(id) => view! {
+                <div class="case-backdrop"><section class="case" data-testid="case-loading" data-id=id>{t().case.case_loading}</section></div>
+            }.into_any(),
+            CaseState::Failed(message) => view! {
+                <div class="case-backdrop"><section class="case" role="alert">
+                    <p class="error" data-testid="case-error">{message}</p>
+                    <button type="button" class="close" on:click=move |_| close_case()>{t().case.close}</button>
+                </section></div>
+            }.into_any(),
+        })}
     }
     .into_any()
 }
@@ -333,29 +462,39 @@ where
 /// One result: a card that takes keyboard focus, its thumbnail under the basemap, and
 /// buttons for the caption and "more like this".
 #[component]
-fn ResultCard<F>(
+fn ResultCard<F, O>(
     /// 1-based rank.
     rank: usize,
     /// The result.
     hit: HitOut,
-    /// Called with (shard, frame, vector, label) for "more like this".
+    /// Called with (frame id, matched region, time) for "more like this".
     on_more: F,
+    /// Opens the case view of a frame (by id).
+    on_open: O,
     /// The bundle's basemap, once loaded.
     overlay: ReadSignal<Option<Arc<Overlay>>>,
     /// In embed mode, the search (query, filters) that the card's link out opens in the full app.
     link_out: Option<(ReadSignal<String>, RwSignal<Filters>)>,
 ) -> impl IntoView
 where
-    F: Fn(usize, usize, usize, String) + Copy + 'static,
+    F: Fn(String, Option<String>, String) + Copy + 'static,
+    O: Fn(String) + Copy + 'static,
 {
+    // The matched region's caption line, without the bullet's dash.
     let region_line = hit
         .region
         .as_ref()
-        .and_then(|r| hit.caption.lines().find(|l| l.contains(r.as_str())).map(str::to_string));
-    let label = hit.time.clone();
-    let (shard, frame, vector) = (hit.shard, hit.frame, hit.vector);
-    let time = hit.time.replace('T', " ").replace('Z', " UTC");
-    let card_label = (t().result_label)(rank, &time, hit.score, &region_line.as_ref().map(|l| format!(", {}", l.trim_start_matches("- "))).unwrap_or_default());
+        .and_then(|r| hit.caption.lines().find(|l| skycase_vocab::parse_bullet(l).is_some_and(|(name, _)| name == r.as_str())))
+        .map(|l| l.trim().trim_start_matches('-').trim().to_string());
+    let (time, local) = utc_and_local(&hit.time);
+    let more = (hit.id.clone(), hit.region.clone(), hit.time.clone());
+    let (open_id, open_id2) = (hit.id.clone(), hit.id.clone());
+    let episode = hit.episode.clone().map(|e| {
+        let (a, b) = span(&e.start, &e.end);
+        (e.members.len(), (t().case.episode)(e.members.len(), &a, &b), e.start, e.end)
+    });
+    let card_label = (t().result_label)(rank, &time, hit.score, &region_line.as_ref().map(|l| format!(", {l}")).unwrap_or_default());
+    let matched_region = hit.region.clone();
     let (frame_id, region) = (hit.id.clone(), hit.region.clone());
     let link = link_out.map(|(query, filters)| {
         let id = hit.id.clone();
@@ -364,13 +503,14 @@ where
     view! {
         <li class="result" data-testid="result" data-id=hit.id.clone() data-score=format!("{:.6}", hit.score)
             data-region=hit.region.clone() tabindex="0" aria-label=card_label>
-            <div class="thumb">
+            <div class="thumb" data-testid="open-thumb" on:click=move |_| on_open(open_id.clone())>
                 <crate::verified::VerifiedImg path=hit.thumb.clone() alt=(t().image_alt)(&hit.time) />
                 {move || overlay.get().map(|o| view! { <Basemap overlay=o frame_id=frame_id.clone() region=region.clone() /> })}
             </div>
             <div class="meta">
                 <span class="rank">{format!("#{rank}")}</span>
                 <time datetime=hit.time.clone()>{time.clone()}</time>
+                {local.map(|l| view! { <span class="local" data-testid="local-time">{l}</span> })}
                 <span class="score" title=t().score_title>{format!("{:.3}", hit.score)}</span>
                 {hit.strength.map(|s| view! {
                     <span class="strength" data-testid="strength" data-strength=format!("{s:.3}") title=t().strength_title>
@@ -378,14 +518,19 @@ where
                     </span>
                 })}
             </div>
-            {region_line.map(|l| view! { <p class="matched">{l}</p> })}
+            {region_line.map(|l| view! { <p class="matched" data-testid="matched-line">{l}</p> })}
+            {episode.map(|(n, text, start, end)| view! {
+                <p class="episode" data-testid="episode" data-frames=n.to_string() data-start=start data-end=end>{text}</p>
+            })}
             <p class="source" data-testid="result-source" data-origin=hit.origin.clone()>{hit.source.clone()}</p>
             <details>
                 <summary>{t().show_caption}</summary>
                 <pre class="caption">{hit.caption.clone()}</pre>
             </details>
             <div class="actions">
-                <button type="button" class="more" on:click=move |_| on_more(shard, frame, vector, label.clone())>{t().more_like_this}</button>
+                <button type="button" class="more" data-testid="more-like-this" data-region=matched_region
+                    on:click=move |_| on_more(more.0.clone(), more.1.clone(), more.2.clone())>{t().more_like_this}</button>
+                <button type="button" class="open-case" data-testid="open-case" on:click=move |_| on_open(open_id2.clone())>{t().case.open_case}</button>
                 {link.map(|href| view! {
                     <a class="open" data-testid="open-result" href=href target="_blank" rel="noopener">{t().open_full}</a>
                 })}
@@ -400,6 +545,8 @@ where
 fn FilterBar<F>(
     /// The filters the worker applies.
     filters: RwSignal<Filters>,
+    /// Every frame instead of one result per episode.
+    every_frame: RwSignal<bool>,
     /// Called after any change.
     on_change: F,
 ) -> impl IntoView
@@ -412,16 +559,46 @@ where
     let months = move || filters.with(|f| months_spec(&f.months));
     let region = move || filters.with(|f| f.region);
     let phenomenon = move || filters.with(|f| f.phenomenon.clone());
+    // A date range that ends before it starts is refused with a message, not applied.
+    let (range_error, set_range_error) = signal(None::<String>);
+    let set_date = move |from: Option<String>, to: Option<String>| {
+        let (from, to) = (from.or_else(|| filters.with_untracked(|f| f.from.clone())), to.or_else(|| filters.with_untracked(|f| f.to.clone())));
+        let args = skycase_core::filters::FilterArgs { from: from.clone(), to: to.clone(), ..Default::default() };
+        match skycase_core::filters::Filters::parse(&args) {
+            Err(_) if from.is_some() && to.is_some() && to < from => {
+                set_range_error.set(Some((t().case.reversed_range)(from.as_deref().unwrap_or(""), to.as_deref().unwrap_or(""))));
+            }
+            _ => {
+                set_range_error.set(None);
+                filters.update(|f| {
+                    f.from = from;
+                    f.to = to;
+                });
+                on_change();
+            }
+        }
+    };
+    // A compact drawer: closed on a phone's first screen, open on a wide one.
+    let wide = web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|w| w.as_f64()).is_none_or(|w| w > 600.0);
+    let count = move || filters.with(|f| f.to_params().len()) + usize::from(every_frame.get());
     view! {
+        <details class="filter-drawer" data-testid="filter-drawer" open=wide>
+        <summary data-testid="filter-summary">{move || (t().case.filters_summary)(count())}</summary>
         <fieldset class="filters" data-testid="filters">
             <legend>{t().filters}</legend>
             <label>{t().from}
                 <input type="date" data-testid="filter-from" prop:value=move || filters.with(|f| f.from.clone().unwrap_or_default())
-                    on:change=move |ev| { filters.update(|f| f.from = text(event_target_value(&ev))); on_change() } />
+                    on:change=move |ev| match text(event_target_value(&ev)) {
+                        Some(v) => set_date(Some(v), None),
+                        None => { set_range_error.set(None); filters.update(|f| f.from = None); on_change() }
+                    } />
             </label>
             <label>{t().to}
                 <input type="date" data-testid="filter-to" prop:value=move || filters.with(|f| f.to.clone().unwrap_or_default())
-                    on:change=move |ev| { filters.update(|f| f.to = text(event_target_value(&ev))); on_change() } />
+                    on:change=move |ev| match text(event_target_value(&ev)) {
+                        Some(v) => set_date(None, Some(v)),
+                        None => { set_range_error.set(None); filters.update(|f| f.to = None); on_change() }
+                    } />
             </label>
             <label>{t().months}
                 <select data-testid="filter-months"
@@ -457,8 +634,39 @@ where
                     }).collect_view()}
                 </select>
             </label>
+            <label class="toggle">
+                <input type="checkbox" data-testid="every-frame" prop:checked=move || every_frame.get()
+                    on:change=move |ev| { every_frame.set(event_target_checked(&ev)); on_change() } />
+                {t().case.every_frame}
+            </label>
         </fieldset>
+        {move || range_error.get().map(|e| view! { <p class="error" role="alert" data-testid="range-error">{e}</p> })}
+        </details>
     }
+}
+
+/// The filters that are set, as a short list for the "nothing matches" message.
+fn describe_filters(f: &Filters) -> String {
+    let mut parts = Vec::new();
+    if let Some(r) = f.region {
+        parts.push(format!("{}= {}", t().region, t().region_names.get(r).copied().unwrap_or("?")));
+    }
+    if let Some(p) = f.phenomenon.as_deref() {
+        let name = skycase_vocab::phenomenon_index(p).map(|i| t().phenomenon_names[i]).unwrap_or(p);
+        parts.push(format!("{}= {name}", t().phenomenon));
+    }
+    for (key, value) in f.to_params() {
+        if matches!(key, "from" | "to" | "months" | "source") {
+            parts.push(format!("{key} = {value}"));
+        }
+    }
+    parts.join(", ")
+}
+
+/// The time of a frame id's record is not known before its results arrive; "more like this"
+/// from an address uses the id in the box until then.
+fn id_time(id: &str) -> String {
+    id.to_string()
 }
 
 /// The source filter: every frame, the real ones, or one satellite / product

@@ -144,7 +144,114 @@ pub struct Strings {
     pub offline_failed: fn(message: &str) -> String,
     /// The service worker did not install, so the page itself is not saved.
     pub shell_not_saved: &'static str,
+    /// Weather cases: episodes, the case view, why a frame matched (issue 13).
+    pub case: &'static CaseStrings,
 }
+
+/// Strings of weather cases: episodes on the cards, the case view and its loop, the
+/// explanation chart, the landing page and the filter messages.
+pub struct CaseStrings {
+    /// The landing page: what the archive holds and where it comes from.
+    pub coverage: &'static str,
+    pub examples_label: &'static str,
+    /// Example queries (shown as buttons that run them), in the interface language.
+    pub examples: [&'static str; 6],
+    /// Toggle: every frame instead of one result per episode.
+    pub every_frame: &'static str,
+    /// An episode on a card: its frame count and span.
+    pub episode: fn(frames: usize, start: &str, end: &str) -> String,
+    /// Button on a card that opens the case view.
+    pub open_case: &'static str,
+    pub close: &'static str,
+    pub play: &'static str,
+    pub pause: &'static str,
+    pub previous: &'static str,
+    pub next: &'static str,
+    pub download: &'static str,
+    /// The loop's position: frame `i` of `n`.
+    pub frame_of: fn(i: usize, n: usize) -> String,
+    pub keys_help: &'static str,
+    pub colour_bar: &'static str,
+    pub why_title: &'static str,
+    /// Chart caption: per-region scores of this frame for the query.
+    pub why_chart: &'static str,
+    pub no_query: &'static str,
+    pub matched_region: fn(region: &str) -> String,
+    pub scale_strong: &'static str,
+    pub scale_weak: &'static str,
+    pub scale_nothing: &'static str,
+    pub case_loading: &'static str,
+    /// The full caption, with the matched line marked.
+    pub caption_title: &'static str,
+    /// No result passes the filters: which filters are set.
+    pub empty_filters: fn(filters: &str) -> String,
+    pub reversed_range: fn(from: &str, to: &str) -> String,
+    pub filters_summary: fn(n: usize) -> String,
+    /// The "more like this" query's text in the box.
+    pub like_text: fn(time: &str, region: &str) -> String,
+}
+
+static CASE_EN: CaseStrings = CaseStrings {
+    coverage: "The archive: a simulated month of hourly infrared images (November 2017, made by a weather simulator with real typhoon tracks) and real satellite frames (COMS, KMA, GK-2A, Digital Typhoon; 2007–2012). Captions are per region: snow, clear, cloudy, rain or typhoon.",
+    examples_label: "Try:",
+    examples: ["typhoon approaching Kyushu", "heavy snow over Hokkaido", "clear skies across Mongolia", "rain along the Pacific coast of Japan", "typhoon over the Philippine Sea", "cloudy East China Sea"],
+    every_frame: "Every frame (no episodes)",
+    episode: |n, a, b| if n == 1 { format!("1 frame · {a}") } else { format!("episode: {n} frames · {a} – {b}") },
+    open_case: "Open case",
+    close: "Close",
+    play: "Play",
+    pause: "Pause",
+    previous: "Previous frame",
+    next: "Next frame",
+    download: "Download case (zip: frames + JSON)",
+    frame_of: |i, n| format!("frame {i} of {n}"),
+    keys_help: "Space: play/pause · ←/→: step · Esc: close",
+    colour_bar: "Brightness temperature (K): cold cloud tops are bright",
+    why_title: "Why it matched",
+    why_chart: "Score of each region of this frame for the query",
+    no_query: "Opened without a query: no scores to show.",
+    matched_region: |r| format!("Matched region: {r}"),
+    scale_strong: "strong",
+    scale_weak: "weak",
+    scale_nothing: "nothing close",
+    case_loading: "Opening the case…",
+    caption_title: "Caption (matched line marked)",
+    empty_filters: |f| format!("No frame matches these filters ({f}). Clear one of them to see results."),
+    reversed_range: |a, b| format!("The date range ends ({b}) before it starts ({a}): not applied."),
+    filters_summary: |n| if n == 0 { "Filters".to_string() } else { format!("Filters ({n})") },
+    like_text: |time, region| if region.is_empty() { format!("like {time}") } else { format!("like {time}, {region}") },
+};
+
+static CASE_KO: CaseStrings = CaseStrings {
+    coverage: "자료: 시간별 적외 영상 한 달(2017년 11월, 실제 태풍 경로를 쓴 기상 시뮬레이터로 만든 모의 자료)과 실제 위성 영상(COMS, 기상청, GK-2A, Digital Typhoon; 2007–2012년). 설명은 지역별로 눈, 맑음, 흐림, 비, 태풍입니다.",
+    examples_label: "예시:",
+    examples: ["규슈에 접근하는 태풍", "홋카이도에 폭설", "몽골 전역 맑음", "일본 태평양 연안에 비", "필리핀해의 태풍", "동중국해 흐림"],
+    every_frame: "모든 영상 보기(사례로 묶지 않음)",
+    episode: |n, a, b| if n == 1 { format!("영상 1장 · {a}") } else { format!("사례: 영상 {n}장 · {a} – {b}") },
+    open_case: "사례 열기",
+    close: "닫기",
+    play: "재생",
+    pause: "일시정지",
+    previous: "이전 영상",
+    next: "다음 영상",
+    download: "사례 내려받기(zip: 영상 + JSON)",
+    frame_of: |i, n| format!("{n}장 중 {i}번째"),
+    keys_help: "스페이스: 재생/일시정지 · ←/→: 한 장씩 · Esc: 닫기",
+    colour_bar: "휘도 온도(K): 차가운 구름 꼭대기가 밝게 보임",
+    why_title: "일치한 이유",
+    why_chart: "이 영상의 지역별 질의 점수",
+    no_query: "질의 없이 열었습니다: 보여 줄 점수가 없습니다.",
+    matched_region: |r| format!("일치한 지역: {r}"),
+    scale_strong: "강함",
+    scale_weak: "약함",
+    scale_nothing: "가까운 사례 없음",
+    case_loading: "사례를 여는 중…",
+    caption_title: "설명(일치한 줄 표시)",
+    empty_filters: |f| format!("이 필터({f})에 맞는 영상이 없습니다. 필터를 하나 지워 보세요."),
+    reversed_range: |a, b| format!("기간의 끝({b})이 시작({a})보다 앞섭니다: 적용하지 않았습니다."),
+    filters_summary: |n| if n == 0 { "필터".to_string() } else { format!("필터 ({n})") },
+    like_text: |time, region| if region.is_empty() { format!("{time}과 비슷한 영상") } else { format!("{time}, {region}과 비슷한 영상") },
+};
 
 /// English.
 pub static EN: Strings = Strings {
@@ -192,6 +299,7 @@ pub static EN: Strings = Strings {
     offline_ready: "Works offline",
     offline_failed: |m| format!("Not available offline: {m}"),
     shell_not_saved: "the app's own files could not be saved (its service worker did not install; is the storage full?)",
+    case: &CASE_EN,
 };
 
 /// Korean.
@@ -254,6 +362,7 @@ pub static KO: Strings = Strings {
     offline_ready: "오프라인에서 사용 가능",
     offline_failed: |m| format!("오프라인에서 사용할 수 없음: {m}"),
     shell_not_saved: "앱 자체 파일을 저장하지 못했습니다(서비스 워커가 설치되지 않음; 저장 공간이 가득 찼나요?)",
+    case: &CASE_KO,
 };
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod basemap;
+pub mod case;
 pub mod fetch;
 pub mod i18n;
 pub mod offline;
@@ -12,3 +13,4 @@ pub mod startup;
 pub mod url;
 pub mod verified;
 pub mod worker;
+pub mod zip;

@@ -30,9 +30,38 @@ pub enum ToWorker {
         filters: Filters,
         #[serde(default)]
         lang: Option<String>,
+        /// Weather cases, not frames: fold consecutive hits of one region (steps of at most
+        /// this many hours) into episodes and answer the `k` best episodes
+        /// (`skycase_core::episodes`); `None` answers every frame.
+        #[serde(default)]
+        episodes: Option<f64>,
     },
-    /// Rank frames by similarity to one frame's own embedding ("more like this").
-    Similar { id: u32, shard: usize, frame: usize, vector: usize, k: usize, filters: Filters },
+    /// Rank frames by similarity to one frame's own embedding ("more like this"), by the
+    /// frame's id and the vector (region) to compare; the frame itself is left out.
+    Similar {
+        id: u32,
+        frame_id: String,
+        #[serde(default)]
+        region: Option<String>,
+        k: usize,
+        filters: Filters,
+        #[serde(default)]
+        episodes: Option<f64>,
+    },
+    /// Open a case: the frame `frame_id`, the frames of the same source within `hours` of it
+    /// (its loop), and, for `query` (if any), the score and strength of each of its regions;
+    /// answered by [`FromWorker::Case`].
+    Case {
+        id: u32,
+        frame_id: String,
+        #[serde(default)]
+        query: Option<String>,
+        #[serde(default)]
+        lang: Option<String>,
+        #[serde(default)]
+        filters: Filters,
+        hours: f64,
+    },
     /// Benchmark: time `reps` exact top-20 scans of a synthetic int8 shard.
     BenchRank { frames: usize, dim: usize, reps: usize },
 }
@@ -61,6 +90,60 @@ pub struct HitOut {
     /// The frame's origin key (`simulated`, `kma`, …), as the source filter reads it.
     #[serde(default)]
     pub origin: String,
+    /// The episode this hit is the best frame of, when the query asked for episodes.
+    #[serde(default)]
+    pub episode: Option<EpisodeOut>,
+}
+
+/// An episode as a card shows it (`skycase_core::episodes::Episode`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeOut {
+    /// Time of its first frame.
+    pub start: String,
+    /// Time of its last frame.
+    pub end: String,
+    /// Ids of its frames, in time order.
+    pub members: Vec<String>,
+}
+
+/// One frame of a case's loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopFrame {
+    pub id: String,
+    pub time: String,
+    pub thumb: String,
+    #[serde(default)]
+    pub caption: String,
+}
+
+/// How one region of a case's frame answers the query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionScore {
+    /// Region name.
+    pub region: String,
+    /// Cosine of the region's vector with the query (as ranking computes it).
+    pub score: f32,
+    /// Calibrated strength, when the bundle has a calibration.
+    pub strength: Option<f32>,
+}
+
+/// A case ([`ToWorker::Case`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseOut {
+    /// The frame.
+    pub frame: LoopFrame,
+    pub caption: String,
+    pub source: String,
+    pub origin: String,
+    /// The frames of the same source around it, in time order (the frame included).
+    pub frames: Vec<LoopFrame>,
+    /// Per region, for the query; empty without one (or for an index of one vector per frame).
+    pub regions: Vec<RegionScore>,
+    /// The region that answers best (the match), if any.
+    pub matched: Option<String>,
+    /// "Nothing close" threshold and "strong" level of the strength scale, when calibrated.
+    pub threshold: Option<f32>,
+    pub strong: Option<f32>,
 }
 
 /// Worker → page.
@@ -103,6 +186,8 @@ pub enum FromWorker {
         #[serde(default)]
         warning: Option<String>,
     },
+    /// A case ([`ToWorker::Case`]).
+    Case { id: u32, case: CaseOut },
     /// Milliseconds of each benchmark scan.
     BenchRank { ms: Vec<f64> },
     /// Loading failed, or query `id` failed.

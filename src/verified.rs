@@ -31,12 +31,14 @@ pub enum FileState {
 #[derive(Clone, Copy)]
 pub struct PageFiles {
     states: RwSignal<HashMap<String, FileState>>,
+    /// The checked bytes of each file received (a case's download packs them).
+    bytes: StoredValue<HashMap<String, Vec<u8>>, LocalStorage>,
     worker: StoredValue<Option<Worker>, LocalStorage>,
 }
 
 /// Makes the page's checked files available to [`VerifiedImg`]s; `worker` is the search worker.
 pub fn provide(worker: StoredValue<Option<Worker>, LocalStorage>) -> PageFiles {
-    let files = PageFiles { states: RwSignal::new(HashMap::new()), worker };
+    let files = PageFiles { states: RwSignal::new(HashMap::new()), bytes: StoredValue::new_local(HashMap::new()), worker };
     provide_context(files);
     files
 }
@@ -57,6 +59,11 @@ impl PageFiles {
                 let _ = w.post_message(&v);
             }
         });
+    }
+
+    /// The checked bytes of `path`, if received.
+    pub fn bytes(&self, path: &str) -> Option<Vec<u8>> {
+        self.bytes.with_value(|m| m.get(path).cloned())
     }
 
     /// The state of `path` (tracked).
@@ -85,7 +92,13 @@ impl PageFiles {
         self.states.update(|m| {
             m.insert(path.to_string(), state);
         });
-        bytes.ok().map(|b| b.to_vec())
+        let bytes = bytes.ok().map(|b| b.to_vec());
+        if let Some(b) = &bytes {
+            self.bytes.update_value(|m| {
+                m.insert(path.to_string(), b.clone());
+            });
+        }
+        bytes
     }
 }
 

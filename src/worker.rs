@@ -24,6 +24,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 use crate::fetch::{self, js_message, BundleCache, Pin};
 use crate::protocol::{FromWorker, HitOut, OfflineState, ToWorker};
 
+mod cases;
 mod parts;
 
 thread_local! {
@@ -83,8 +84,9 @@ pub fn start() {
                 PREFETCH_STARTED.with(|p| p.set(true));
                 spawn_local(save_offline_and_report());
             }
-            Ok(ToWorker::Query { id, text, k, filters, lang }) => spawn_local(async move {
-                let answered = query(&text, k, &filters, lang.as_deref() == Some("ko")).await;
+            Ok(ToWorker::Query { id, text, k, filters, lang, episodes }) => spawn_local(async move {
+                let answered = query(&text, cases::pool(k, episodes), &filters, lang.as_deref() == Some("ko")).await;
+                let answered = answered.map(|(hits, e, r, n, side, w)| (cases::fold(hits, k, episodes), e, r, n, side, w));
                 let ok = answered.is_ok();
                 post(&match answered {
                     Ok((hits, encode_ms, rank_ms, nothing_close, side, warning)) => {
@@ -96,11 +98,17 @@ pub fn start() {
                     prefetch_after(PREFETCH_AFTER_ANSWER_MS);
                 }
             }),
-            Ok(ToWorker::Similar { id, shard, frame, vector, k, filters }) => spawn_local(async move {
-                let partitioned = with_searcher(|s| Ok(s.partitions().is_some())).unwrap_or(false);
-                let found = if partitioned { parts::similar(shard, frame, vector, k, &filters).await } else { similar(shard, frame, vector, k, &filters) };
+            Ok(ToWorker::Similar { id, frame_id, region, k, filters, episodes }) => spawn_local(async move {
+                let found = cases::similar(&frame_id, region.as_deref(), k, &filters, episodes).await;
                 post(&match found {
                     Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None },
+                    Err(message) => FromWorker::Error { id: Some(id), message },
+                })
+            }),
+            Ok(ToWorker::Case { id, frame_id, query, lang, filters, hours }) => spawn_local(async move {
+                let korean = lang.as_deref() == Some("ko");
+                post(&match cases::case(&frame_id, query.as_deref(), korean, &filters, hours).await {
+                    Ok(case) => FromWorker::Case { id, case },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }),
@@ -481,6 +489,7 @@ fn to_out(searcher: &Searcher, hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut>
                 strength: strengths.get(i).copied(),
                 source: rec.source.clone(),
                 origin: rec.origin.clone(),
+                episode: None,
             }
         })
         .collect()
@@ -504,16 +513,7 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks.
 async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
-    let side = with_searcher(|s| Ok(s.pick_side(text, korean)))?;
-    if side == TextSide::Multilingual {
-        ensure_multilingual().await?;
-    }
-    let needed = with_searcher(|s| chunk_files_of(s, side, s.missing_chunks_on(side, text).map_err(|e| e.to_string())?))?;
-    if !needed.is_empty() {
-        let base = BASE.with(|b| b.borrow().clone());
-        let chunks = download_chunks(&base, &needed).await?;
-        with_searcher_mut(|s| insert_chunks_of(s, side, chunks))?;
-    }
+    let side = ready_to_embed(text, korean).await?;
     if with_searcher(|s| Ok(s.partitions().is_some()))? {
         return parts::query(side, text, k, filters).await;
     }
@@ -524,6 +524,23 @@ async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<
     })
 }
 
+/// Picks the text encoder of `text` (loading the multilingual one on first use) and fetches
+/// the word-embedding chunks its tokens need; then the query can be embedded.
+async fn ready_to_embed(text: &str, korean: bool) -> Result<TextSide, String> {
+    let side = with_searcher(|s| Ok(s.pick_side(text, korean)))?;
+    if side == TextSide::Multilingual {
+        ensure_multilingual().await?;
+    }
+    let needed = with_searcher(|s| chunk_files_of(s, side, s.missing_chunks_on(side, text).map_err(|e| e.to_string())?))?;
+    if !needed.is_empty() {
+        let base = BASE.with(|b| b.borrow().clone());
+        let chunks = download_chunks(&base, &needed).await?;
+        with_searcher_mut(|s| insert_chunks_of(s, side, chunks))?;
+    }
+    Ok(side)
+}
+
+/// "More like this" on the shard scan: vector `vector` of frame `frame` of shard `shard`.
 fn similar(shard: usize, frame: usize, vector: usize, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64), String> {
     with_searcher(|searcher| {
         let t0 = now_ms();

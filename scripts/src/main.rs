@@ -40,6 +40,8 @@ enum Command {
     Recall(cmd::decade::RecallArgs),
     /// Rank a bundle's frames for a query, exactly as the browser does.
     Search(cmd::search::Args),
+    /// Distinct episodes in the top results of the study's 65 template queries (issue 13).
+    Episodes(cmd::episodes::Args),
     /// Draw the top results of a few queries as one PNG of thumbnails (docs/img).
     ContactSheet(cmd::sheet::Args),
     /// Retrieval on held-out months with template, English and Korean queries (report in docs/).
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Decade(args) => cmd::decade::run(args),
         Command::Recall(args) => cmd::decade::recall(args),
         Command::Search(args) => cmd::search::run(args),
+        Command::Episodes(args) => cmd::episodes::run(args),
         Command::ContactSheet(args) => cmd::sheet::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Calibrate(args) => cmd::calibrate::run(args),

@@ -129,6 +129,31 @@ fn months_filter_searches_a_season() {
 }
 
 #[test]
+fn episodes_fold_hits_and_the_gap_is_checked() {
+    // See issue 13: --episodes lists one result per episode, with its span, frame count and
+    // members; the fixture's three frames are days apart, so each is its own episode.
+    let b = bundle().to_str().unwrap();
+    let o = skycase(&["search", "typhoon", "--bundle", b, "--json", "--episodes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    for h in hits {
+        let e = &h["episode"];
+        assert_eq!((e["frames"].as_u64(), e["start"].as_str(), e["end"].as_str()), (Some(1), h["time"].as_str(), h["time"].as_str()), "{h}");
+        assert_eq!(e["members"], serde_json::json!([h["id"]]));
+    }
+    // A gap of four weeks joins the frames of one region (and source) into one episode.
+    let o = skycase(&["search", "typhoon", "--bundle", b, "--json", "--episodes", "--gap-hours", "700", "--region", "south china sea"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["hits"][0]["episode"]["frames"].as_u64(), Some(3));
+    let o = skycase(&["search", "typhoon", "--bundle", b, "--episodes", "--gap-hours=-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--gap-hours -1: not a number of hours"), "{}", stderr(&o));
+}
+
+#[test]
 fn filters_are_parsed_strictly_and_name_the_flag() {
     // See issue 12: dates were compared as text and never checked, names were case-sensitive.
     let b = bundle().to_str().unwrap();

@@ -106,6 +106,7 @@ fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strength
                 strength: strengths.get(i).copied(),
                 source: rec.source.clone(),
                 origin: rec.origin.clone(),
+                episode: None,
             }
         })
         .collect()
@@ -141,6 +142,21 @@ pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize,
     let prepared = with_searcher(|s| s.prepare_vector(&part.row_f32(row)).map_err(|e| e.to_string()))?;
     let (hits, _, rank, _, _, _) = answer(prepared, k, filters).await?;
     Ok((hits, rank))
+}
+
+/// Fetches (when the plan allows: a small index whole, else the leaves a neutral query
+/// reaches) the partitions of the days `from`..=`to`, so a case's loop and its frame's
+/// vectors are at hand.
+pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
+    let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
+    let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
+    let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
+    plan_and_fetch(&q, &days).await.map(|_| ())
+}
+
+/// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
+pub(super) fn loaded() -> Vec<(usize, Rc<Partition>)> {
+    PARTS.with(|v| v.borrow().iter().cloned().enumerate().collect())
 }
 
 /// Frames and months of a partitioned bundle, for the ready message.

@@ -35,7 +35,9 @@ test('loads the demo index with progress and answers a query about a typhoon', a
   assert.ok(seen.includes('loading'), `a download progress state was shown (saw ${[...new Set(seen)]})`);
 
   const hits = await search(page, 'typhoon over the South China Sea');
-  assert.equal(hits.length, 20);
+  // One result per episode (issue 13): as many as the companion finds, up to 20.
+  assert.equal(hits.length, nativeSearch('typhoon over the South China Sea').length);
+  assert.ok(hits.length >= 5, `${hits.length} episodes`);
   // The demo month has 126 frames with a typhoon in the South China Sea; the best match is one.
   assert.match(hits[0].text, /South China Sea - Typhoon/);
   const scores = hits.map((h) => h.score);
@@ -56,14 +58,15 @@ test('the browser (wasm) and the companion (native) rank identically', async () 
   }
 });
 
-test('more like this ranks by the frame\'s own embedding', async () => {
+test('more like this ranks by the frame\'s own embedding, leaving the frame itself out', async () => {
   const { page } = browser;
   const hits = await search(page, 'snow in Manchuria');
   await page.locator('[data-testid=result]').first().getByRole('button', { name: 'More like this' }).click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('frames like'));
+  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('“like '));
   const similar = await results(page);
-  assert.equal(similar[0].id, hits[0].id, 'a frame is most similar to itself');
-  assert.ok(similar[0].score > 0.99, `self-similarity ${similar[0].score}`);
+  assert.ok(similar.length > 0);
+  assert.ok(!similar.some((h) => h.id === hits[0].id), 'the frame itself is not a result (issue 13)');
+  assert.ok(similar[0].score > 0.8, `nearest neighbour ${similar[0].score}`);
 });
 
 test('the query lives in the URL and an empty query clears the results', async () => {
@@ -90,9 +93,11 @@ test('after the first visit the app works offline', async () => {
     const status = await openApp(page, `${server.url}?q=${encodeURIComponent('typhoon over the South China Sea')}`);
     assert.match(status, /ready/);
     const hits = await search(page, 'clear skies across Mongolia');
-    assert.equal(hits.length, 20);
+    assert.equal(hits.length, nativeSearch('clear skies across Mongolia').length);
+    assert.ok(hits.length > 0);
     // Words no earlier query used: their chunks come from the background download.
-    assert.equal((await search(page, 'blizzard near Vladivostok, quiet Okinawa')).length, 20);
+    const q = 'blizzard near Vladivostok, quiet Okinawa';
+    assert.equal((await search(page, q)).length, nativeSearch(q).length);
   } finally {
     await context.setOffline(false);
   }
@@ -117,7 +122,7 @@ test('a first visit whose search worker started before the service worker contro
       assert.ok(status.includes(READY), `${status} (expected ${READY})`);
       assert.equal(await page.evaluate(() => window.__controlledAtStart), true, 'second visit: served by the service worker');
       const hits = await search(page, 'typhoon approaching Kyushu');
-      assert.equal(hits.length, 20);
+      assert.ok(hits.length > 0);
       assert.deepEqual(hits.map((h) => h.id), nativeSearch('typhoon approaching Kyushu').map((h) => h.id));
     } finally {
       await context.setOffline(false);

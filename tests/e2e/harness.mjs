@@ -118,10 +118,16 @@ export async function results(page) {
   })));
 }
 
-/** Native ranking of the same bundle: `skycase search --json` (plus `flags`, e.g. a filter). */
+/** Native ranking of the same bundle as the app shows it by default, one result per
+ *  episode: `skycase search --episodes --json` (plus `flags`, e.g. a filter). */
 export function nativeSearch(text, bundle = BUNDLE, flags = []) {
+  return nativeHits(text, bundle, ['--episodes', ...flags]).map((h) => ({ id: h.id, score: h.score, caption: h.caption }));
+}
+
+/** The full hits of `skycase search --json` (every frame unless `flags` has --episodes). */
+export function nativeHits(text, bundle = BUNDLE, flags = []) {
   const out = execFileSync(SKYCASE, ['search', text, '--bundle', bundle, '--json', ...flags], { encoding: 'utf8' });
-  return JSON.parse(out).hits.map((h) => ({ id: h.id, score: h.score, caption: h.caption }));
+  return JSON.parse(out).hits;
 }
 
 /** The shell files the service worker precaches (www/sw.js). */

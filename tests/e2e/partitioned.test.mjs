@@ -32,7 +32,8 @@ after(() => {
 
 /** Native answer and the partitions its plan read. */
 function native(q, args = []) {
-  const out = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', ...args], { encoding: 'utf8' }));
+  // --episodes: one result per episode, as the app shows them by default (issue 13).
+  const out = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', '--episodes', ...args], { encoding: 'utf8' }));
   return { ids: out.hits.map((h) => h.id), scores: out.hits.map((h) => h.score), parts: out.partitions };
 }
 

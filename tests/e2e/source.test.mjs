@@ -28,7 +28,8 @@ function cards(page) {
 
 /** `skycase search --json --source S` on the same bundle. */
 function nativeIds(query, source) {
-  const out = execFileSync(SKYCASE, ['search', query, '--bundle', BUNDLE, '--json', '--source', source], { encoding: 'utf8' });
+  // --episodes: one result per episode, as the app shows them by default (issue 13).
+  const out = execFileSync(SKYCASE, ['search', query, '--bundle', BUNDLE, '--json', '--episodes', '--source', source], { encoding: 'utf8' });
   return JSON.parse(out).hits.map((h) => ({ id: h.id, score: h.score }));
 }
 

@@ -11,6 +11,12 @@
 //! - Region and phenomenon names are matched without regard to ASCII case and stored in
 //!   their canonical spelling (`typhoon` → `Typhoon`).
 //! - Source: `real` or an origin key ([`crate::source`]), any ASCII case.
+//! - Region and phenomenon mean "this region has this phenomenon" and decide which of a
+//!   frame's region vectors may be its match ([`Filters::allows_vector`]): a region filter
+//!   ranks that region only (whatever regions the query names, [`Filters::bind`]); a
+//!   phenomenon filter alone lets a frame match only through a region whose caption line
+//!   gives that phenomenon; both together, only through that region, if it has it. A frame
+//!   with no such vector is not a result.
 //! - Strict for the CLI ([`Filters::parse`]: the first bad value is an error naming the
 //!   parameter and the value); lenient for links ([`Filters::from_params`]: the same parser
 //!   decides, and a value it refuses is dropped so the page still opens).
@@ -36,10 +42,12 @@ pub struct Filters {
     /// Months (1–12) to keep; empty keeps all.
     #[serde(default)]
     pub months: Vec<u32>,
-    /// Keep frames whose caption gives this region (index into the study's 13) …
+    /// Rank this region only (index into the study's 13): a frame matches through this
+    /// region's vector, and its caption must give the region …
     #[serde(default)]
     pub region: Option<usize>,
-    /// … (or any region, if `region` is unset) this phenomenon.
+    /// … with this phenomenon; without `region`, a frame matches only through a region
+    /// whose caption line gives this phenomenon.
     #[serde(default)]
     pub phenomenon: Option<String>,
     /// Keep frames of this origin (`real`: every origin but the simulator).
@@ -276,6 +284,46 @@ impl Filters {
         }
     }
 
+    /// Whether the vector named `name` (a region name, or `global` for an index with one
+    /// vector per frame) may be the match of frame `rec`: with a region filter only that
+    /// region's; with a phenomenon filter only a region whose caption line gives that
+    /// phenomenon. A vector that is no region's is decided by [`keeps`](Self::keeps) alone.
+    ///
+    /// ```
+    /// use skycase_core::filters::Filters;
+    /// use skycase_core::FrameRecord;
+    /// let rec = FrameRecord { caption: "- Mongolia - Clear\n- Kyushu (Japan) - Rain".into(), ..Default::default() };
+    /// let kyushu = Filters { region: Some(8), ..Default::default() };
+    /// assert!(kyushu.allows_vector(&rec, "Kyushu (Japan)") && !kyushu.allows_vector(&rec, "Mongolia"));
+    /// let clear = Filters { phenomenon: Some("Clear".into()), ..Default::default() };
+    /// assert!(clear.allows_vector(&rec, "Mongolia") && !clear.allows_vector(&rec, "Kyushu (Japan)"));
+    /// ```
+    pub fn allows_vector(&self, rec: &FrameRecord, name: &str) -> bool {
+        let Some(r) = skycase_vocab::region_index(name) else { return true };
+        if self.region.is_some_and(|want| want != r) {
+            return false;
+        }
+        match self.phenomenon.as_deref() {
+            Some(p) => phenomenon_of(&rec.caption, r).is_some_and(|q| q.eq_ignore_ascii_case(p)),
+            None => true,
+        }
+    }
+
+    /// The regions a query is scored on: the region filter if set (it overrides the regions
+    /// the query names, so "typhoon near Kyushu" with Region = Honshu ranks Honshu), else
+    /// `named`.
+    pub fn bind(&self, named: &[usize]) -> Vec<usize> {
+        match self.region {
+            Some(r) => vec![r],
+            None => named.to_vec(),
+        }
+    }
+
+    /// True if the filters restrict which region may match (region or phenomenon set).
+    pub fn restricts_regions(&self) -> bool {
+        self.region.is_some() || self.phenomenon.is_some()
+    }
+
     /// The filters as URL query parameters (`from`, `to`, `months`, `region` by name,
     /// `phenomenon`), unset ones left out, so a search can be shared as a link.
     pub fn to_params(&self) -> Vec<(&'static str, String)> {
@@ -342,6 +390,30 @@ mod tests {
         assert!(!Filters { region: Some(1), phenomenon: Some("Snow".into()), ..Default::default() }.keeps(&r));
         assert!(Filters { phenomenon: Some("Clear".into()), ..Default::default() }.keeps(&r));
         assert!(!Filters { phenomenon: Some("Typhoon".into()), ..Default::default() }.keeps(&r));
+    }
+
+    #[test]
+    fn region_and_phenomenon_decide_which_vector_may_match() {
+        // See: issue 13 ("Region = Kyushu still lists 'Mongolia - Clear'", "Typhoon keeps
+        // frames with a typhoon anywhere, so cards read 'Kyushu - Rain'").
+        let r = rec("2017-11-20T03:00Z", "- Mongolia - Clear\n- Kyushu (Japan) - Rain\n- Philippine Sea - Typhoon");
+        let kyushu = Filters { region: Some(8), ..Default::default() };
+        assert!(kyushu.keeps(&r));
+        assert!(kyushu.allows_vector(&r, "Kyushu (Japan)"));
+        assert!(!kyushu.allows_vector(&r, "Mongolia"));
+        let typhoon = Filters { phenomenon: Some("typhoon".into()), ..Default::default() };
+        assert!(typhoon.keeps(&r));
+        assert!(typhoon.allows_vector(&r, "Philippine Sea"));
+        assert!(!typhoon.allows_vector(&r, "Kyushu (Japan)"));
+        assert!(!typhoon.allows_vector(&r, "Mongolia"));
+        let kyushu_typhoon = Filters { region: Some(8), phenomenon: Some("Typhoon".into()), ..Default::default() };
+        assert!(!kyushu_typhoon.keeps(&r));
+        assert!(!kyushu_typhoon.allows_vector(&r, "Philippine Sea") && !kyushu_typhoon.allows_vector(&r, "Kyushu (Japan)"));
+        // A global vector is the frame's: the frame-level check decides.
+        assert!(typhoon.allows_vector(&r, "global"));
+        // The region filter overrides the regions the query names.
+        assert_eq!(kyushu.bind(&[1, 2]), [8]);
+        assert_eq!(Filters::default().bind(&[1, 2]), [1, 2]);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!   `skycase-quant` writes that file at export time, this crate only reads it.
 //! - [`embeddings`]: the word-embedding table, loaded chunk by chunk as queries need rows.
 //! - [`projection`]: the learned map from text embeddings into the joint space.
+//! - [`episodes`]: consecutive matching frames of one region folded into one weather case.
 //! - [`filters`]: which frames a query may return, parsed strictly (dates, months, names).
 //! - [`bundle`]: the versioned web bundle — `manifest.json`, hashes, sizes.
 //! - [`overlay`]: coastlines and region outlines drawn over result thumbnails.
@@ -29,6 +30,7 @@
 
 pub mod bundle;
 pub mod embeddings;
+pub mod episodes;
 pub mod error;
 pub mod filters;
 pub mod format;

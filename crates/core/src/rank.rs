@@ -128,6 +128,30 @@ pub fn score_rows(shard: &Shard, query: &QueryVector) -> Result<Vec<f32>> {
     })
 }
 
+/// Score of row `row` of a shard (as [`score_rows`] computes it), `None` past the end or for
+/// a zero row ([`empty_rows`]: a region the frame does not cover).
+pub fn score_row(shard: &Shard, row: usize, query: &QueryVector) -> Option<f32> {
+    let d = shard.dim();
+    if d != query.dim() {
+        return None;
+    }
+    let range = row * d..(row + 1) * d;
+    match shard.vectors() {
+        Vectors::Int8 { scales, data } => {
+            let (s, v) = (*scales.get(row)?, data.get(range)?);
+            (s != 0.0 && v.iter().any(|&x| x != 0)).then(|| (query.scale * s) * dot_i16_i8(&query.i16, v) as f32)
+        }
+        Vectors::F16(v) => {
+            let v = v.get(range)?;
+            v.iter().any(|x| x.to_f32() != 0.0).then(|| v.iter().zip(&query.f32).map(|(a, b)| a.to_f32() * b).sum())
+        }
+        Vectors::F32(v) => {
+            let v = v.get(range)?;
+            v.iter().any(|&x| x != 0.0).then(|| v.iter().zip(&query.f32).map(|(a, b)| a * b).sum())
+        }
+    }
+}
+
 /// Per row of a shard, whether it is the zero vector: a region the frame does not cover
 /// (a sector crop, a storm-centred frame) has no vector, stored as zeros. Such a row is
 /// never a match: a frame competes only with the vectors it has.
@@ -157,6 +181,20 @@ pub fn rank_bound(
     keep: impl Fn(usize, usize) -> bool,
     bound: impl Fn(usize) -> Vec<usize>,
 ) -> Result<Vec<Hit>> {
+    rank_where(shards, query, k, keep, bound, |_, _, _| true)
+}
+
+/// As [`rank_bound`], and vector `v` of frame `f` in shard `s` counts only if
+/// `allow(s, f, v)` (the region and phenomenon filters: [`crate::filters::Filters::allows_vector`]);
+/// a frame with no allowed vector is not a hit.
+pub fn rank_where(
+    shards: &[&Shard],
+    query: &QueryVector,
+    k: usize,
+    keep: impl Fn(usize, usize) -> bool,
+    bound: impl Fn(usize) -> Vec<usize>,
+    allow: impl Fn(usize, usize, usize) -> bool,
+) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     for (si, shard) in shards.iter().enumerate() {
         let scores = score_rows(shard, query)?;
@@ -172,7 +210,7 @@ pub fn rank_bound(
             }
             let best = only
                 .iter()
-                .filter(|&&j| !empty[frame * vpf + j])
+                .filter(|&&j| !empty[frame * vpf + j] && allow(si, frame, j))
                 .map(|&j| (j, per_frame[j]))
                 .fold(None, |best: Option<(usize, f32)>, (j, s)| if best.is_none_or(|b| s > b.1) { Some((j, s)) } else { best });
             if let Some((vector, score)) = best {

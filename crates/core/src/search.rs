@@ -25,7 +25,7 @@ use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::projection::Projection;
 use crate::partition::{rank_parts, Partition, PartitionIndex};
-use crate::rank::{rank_bound, rank_filtered, Hit, QueryVector};
+use crate::rank::{rank_where, Hit, QueryVector};
 use crate::shard::Shard;
 use crate::strength::Calibration;
 use crate::text::TextEncoder;
@@ -346,7 +346,7 @@ impl Searcher {
     pub fn rank_vector(&self, v: &[f32], k: usize, filters: &Filters) -> Result<Vec<Hit>> {
         let q = QueryVector::new(v)?;
         let refs: Vec<&Shard> = self.shards.iter().collect();
-        rank_filtered(&refs, &q, k, |s, f| filters.keeps(&refs[s].records()[f]))
+        rank_shards(&refs, &q, k, filters, &[])
     }
 
     /// Answers a text query; `clock` returns milliseconds (the browser's
@@ -365,20 +365,15 @@ impl Searcher {
     pub fn search_on(&self, side: TextSide, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
         let prepared = self.prepare(side, text, &clock)?;
         let t1 = clock();
-        let q = &prepared.query;
         let refs: Vec<&Shard> = self.shards.iter().collect();
-        let bound_vectors = |s: usize| -> Vec<usize> {
-            let names = refs[s].vector_names();
-            prepared.regions.iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect()
-        };
-        let hits = rank_bound(&refs, q, k, |s, f| filters.keeps(&refs[s].records()[f]), bound_vectors)?;
+        let hits = rank_shards(&refs, &prepared.query, k, filters, &prepared.regions)?;
         let region_aware = self.shards.iter().any(|s| s.vectors_per_frame() > 1);
         let row = |h: &Hit| {
             let shard = self.shards.get(h.shard)?;
             let r = region_index(shard.vector_names().get(h.vector)?)?;
             Some((r, shard.row_f32(h.frame * shard.vectors_per_frame() + h.vector)))
         };
-        Ok(self.finish_answer(prepared, hits, region_aware, row, t1, clock()))
+        Ok(self.finish_answer(prepared, hits, region_aware, filters, row, t1, clock()))
     }
 
     /// Embeds a query with `side`'s encoder and pulls it towards the cells it names
@@ -423,27 +418,40 @@ impl Searcher {
     pub fn answer_parts(&self, prepared: Prepared, parts: &[&Partition], k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
         let t1 = clock();
         let names: Vec<String> = self.partitions().map(|p| p.vector_names.clone()).unwrap_or_default();
-        let bound: Vec<usize> = prepared.regions.iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect();
+        let bound: Vec<usize> = filters.bind(&prepared.regions).iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect();
         let hits = rank_parts(parts, &prepared.query, k, filters, &bound)?;
         let row = |h: &Hit| {
             let part = parts.get(h.shard)?;
             let r = region_index(part.vector_names().get(h.vector)?)?;
             Some((r, part.row_f32(part.find_row(h.frame, h.vector)?)))
         };
-        Ok(self.finish_answer(prepared, hits, names.len() > 1, row, t1, clock()))
+        Ok(self.finish_answer(prepared, hits, names.len() > 1, filters, row, t1, clock()))
     }
 
     /// Strengths and "nothing close" of ranked hits; `row(hit)` gives the matched region
     /// and the hit's stored vector.
-    fn finish_answer(&self, prepared: Prepared, hits: Vec<Hit>, region_aware: bool, row: impl Fn(&Hit) -> Option<(usize, Vec<f32>)>, t1: f64, t2: f64) -> Answer {
-        let bound = if region_aware { prepared.regions.clone() } else { Vec::new() };
+    #[allow(clippy::too_many_arguments)]
+    fn finish_answer(&self, prepared: Prepared, hits: Vec<Hit>, region_aware: bool, filters: &Filters, row: impl Fn(&Hit) -> Option<(usize, Vec<f32>)>, t1: f64, t2: f64) -> Answer {
+        let bound = if region_aware { filters.bind(&prepared.regions) } else { Vec::new() };
         let strengths = match &self.calibration {
-            Some(c) if region_aware => hits.iter().map(|h| row(h).map_or(0.0, |(r, v)| strength_of(c, r, &v, &prepared.phenomena, &prepared.vector))).collect(),
+            Some(_) if region_aware => hits.iter().map(|h| row(h).and_then(|(r, v)| self.strength_for(r, &v, &prepared, filters)).unwrap_or(0.0)).collect(),
             _ => Vec::new(),
         };
         let nothing_close = hits.is_empty() || self.calibration.as_ref().is_some_and(|c| !strengths.is_empty() && c.nothing_close(&strengths));
         let rank = Duration::from_secs_f64(((t2 - t1) / 1000.0).max(0.0));
         Answer { hits, side: prepared.side, encode: prepared.encode, rank, bound, strengths, nothing_close }
+    }
+
+    /// Strength of region `r` with stored vector `v` for a prepared query (what the case
+    /// view's chart shows per region); `None` without a calibration. A phenomenon filter
+    /// stands in for the phenomenon when the query names none, as in the answer.
+    pub fn strength_for(&self, r: usize, v: &[f32], prepared: &Prepared, filters: &Filters) -> Option<f32> {
+        let c = self.calibration.as_ref()?;
+        let phenomena: Vec<usize> = match (&filters.phenomenon, prepared.phenomena.is_empty()) {
+            (Some(p), true) => skycase_vocab::phenomenon_index(p).into_iter().collect(),
+            _ => prepared.phenomena.clone(),
+        };
+        Some(strength_of(c, r, v, &phenomena, &prepared.vector))
     }
 
     /// "More like this": ranks by one stored vector of a frame.
@@ -460,6 +468,23 @@ impl Searcher {
         let names = self.shards.get(hit.shard)?.vector_names();
         (names.len() > 1).then(|| names.get(hit.vector).map(String::as_str)).flatten()
     }
+}
+
+/// The `k` best frames of `shards` for `q` under `filters`: a frame scores as the best of
+/// its vectors that the filters allow ([`Filters::allows_vector`]) among the regions it is
+/// bound to ([`Filters::bind`] of the regions the query names; all if none). The one ranking
+/// of the shard scan, for text queries and "more like this" alike.
+pub fn rank_shards(shards: &[&Shard], q: &QueryVector, k: usize, filters: &Filters, named: &[usize]) -> Result<Vec<Hit>> {
+    let bound = filters.bind(named);
+    let bound_vectors = |s: usize| -> Vec<usize> {
+        let names = shards[s].vector_names();
+        bound.iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect()
+    };
+    let restricts = filters.restricts_regions();
+    let allow = |s: usize, f: usize, v: usize| {
+        !restricts || shards[s].vector_names().get(v).is_none_or(|name| filters.allows_vector(&shards[s].records()[f], name))
+    };
+    rank_where(shards, q, k, |s, f| filters.keeps(&shards[s].records()[f]), bound_vectors, allow)
 }
 
 /// Strength of a hit whose matched region is `r` and stored vector `v`, for the phenomena
@@ -493,6 +518,66 @@ pub struct Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::shard::{FrameRecord, VectorKind};
+    use skycase_vocab::PHENOMENA;
+
+    /// One frame per caption; region `r`'s vector points at angle `angles[r]` in 2-d, so
+    /// the query at angle 0 prefers the smallest angle.
+    fn shard(captions: &[&str], angles: &[[f32; 13]]) -> Shard {
+        let names: Vec<String> = REGIONS.iter().map(|r| r.to_string()).collect();
+        let records = captions.iter().enumerate().map(|(i, c)| FrameRecord { id: format!("f{i}"), time: format!("2017-11-{:02}T00:00Z", i + 1), caption: c.to_string(), ..Default::default() }).collect();
+        let rows: Vec<Vec<f32>> = angles.iter().flat_map(|a| a.iter().map(|&t| vec![t.cos(), t.sin()])).collect();
+        Shard::from_f32("2017-11", names, records, 2, &rows, VectorKind::F32).unwrap()
+    }
+
+    fn caption(phenomena: [usize; 13]) -> String {
+        phenomena.iter().enumerate().map(|(r, &p)| skycase_vocab::bullet(r, p)).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn the_region_filter_ranks_that_region_only() {
+        // See: issue 13. Mongolia (1) answers best, Kyushu (8) worst; Region = Kyushu must
+        // match through Kyushu, even when the query names Mongolia.
+        let mut a = [1.0f32; 13];
+        a[1] = 0.0;
+        a[8] = 1.5;
+        let s = shard(&[&caption([1; 13])], &[a]);
+        let q = QueryVector::new(&[1.0, 0.0]).unwrap();
+        let unfiltered = rank_shards(&[&s], &q, 5, &Filters::default(), &[]).unwrap();
+        assert_eq!(unfiltered[0].vector, 1);
+        let kyushu = Filters { region: Some(8), ..Default::default() };
+        for named in [&[][..], &[1][..]] {
+            let hits = rank_shards(&[&s], &q, 5, &kyushu, named).unwrap();
+            assert_eq!(hits.len(), 1);
+            assert_eq!(hits[0].vector, 8, "named {named:?}");
+            assert!((hits[0].score - 1.5f32.cos()).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn the_phenomenon_filter_matches_through_a_region_that_has_it() {
+        // Frame 0: a typhoon over the Philippine Sea (10), rain over Kyushu (8), which answers
+        // the query best; frame 1: no typhoon anywhere.
+        let typhoon = PHENOMENA.iter().position(|p| *p == "Typhoon").unwrap();
+        let mut c0 = [1; 13];
+        c0[10] = typhoon;
+        c0[8] = 3;
+        let mut a0 = [1.0f32; 13];
+        a0[8] = 0.0;
+        a0[10] = 0.5;
+        let s = shard(&[&caption(c0), &caption([1; 13])], &[a0, [0.1; 13]]);
+        let q = QueryVector::new(&[1.0, 0.0]).unwrap();
+        assert_eq!(rank_shards(&[&s], &q, 5, &Filters::default(), &[]).unwrap()[0].vector, 8);
+        let f = Filters { phenomenon: Some("Typhoon".into()), ..Default::default() };
+        let hits = rank_shards(&[&s], &q, 5, &f, &[]).unwrap();
+        assert_eq!(hits.iter().map(|h| (h.frame, h.vector)).collect::<Vec<_>>(), [(0, 10)]);
+        // Region and phenomenon together: that region, if it has it.
+        let both = Filters { region: Some(10), phenomenon: Some("Typhoon".into()), ..Default::default() };
+        assert_eq!(rank_shards(&[&s], &q, 5, &both, &[]).unwrap().len(), 1);
+        let kyushu_typhoon = Filters { region: Some(8), phenomenon: Some("Typhoon".into()), ..Default::default() };
+        assert!(rank_shards(&[&s], &q, 5, &kyushu_typhoon, &[]).unwrap().is_empty());
+    }
 
     #[test]
     fn hangul_is_found_in_syllables_and_jamo() {

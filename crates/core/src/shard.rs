@@ -66,7 +66,7 @@ impl VectorKind {
 }
 
 /// What a result shows about a frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FrameRecord {
     /// Stable id, unique within a bundle.
     pub id: String,

@@ -24,6 +24,21 @@ pub const NOTHING_CLOSE_NOTICE: &str = "Nothing close found in this archive — 
 
 use crate::error::{Error, Result};
 
+/// A strength at or above this is a strong match (the app's wording; below it and at or
+/// above the calibration's threshold, a weak one).
+pub const STRONG: f32 = 0.7;
+
+/// A strength in words: where a hit stands on the scale a person reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Scale {
+    /// At least [`STRONG`].
+    Strong,
+    /// Below [`STRONG`], at least the calibration's "nothing close" threshold.
+    Weak,
+    /// Below the threshold: not a case like the query.
+    NothingClose,
+}
+
 /// Regions × phenomena the anchors cover.
 pub const CELLS: usize = 13 * 5;
 
@@ -118,6 +133,23 @@ impl Calibration {
     /// query that names no phenomenon asks for, as the joint space reads it.
     pub fn nearest_phenomenon(&self, q: &[f32], r: usize) -> usize {
         (0..5).map(|p| (p, cos(q, &self.anchors[(r % 13) * 5 + p]))).fold((0, f32::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b }).0
+    }
+
+    /// Where strength `s` stands: strong, weak, or below the "nothing close" threshold.
+    ///
+    /// ```
+    /// use skycase_core::strength::{Calibration, Scale};
+    /// let c = Calibration { version: 1, joint_dim: 0, anchors: vec![], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.13, cell_bias: vec![], fit: Default::default() };
+    /// assert_eq!([c.scale(0.9), c.scale(0.3), c.scale(0.05)], [Scale::Strong, Scale::Weak, Scale::NothingClose]);
+    /// ```
+    pub fn scale(&self, s: f32) -> Scale {
+        if s >= STRONG.max(self.threshold) {
+            Scale::Strong
+        } else if s >= self.threshold {
+            Scale::Weak
+        } else {
+            Scale::NothingClose
+        }
     }
 
     /// Whether strengths of the first hits (best first) say that nothing close was found.

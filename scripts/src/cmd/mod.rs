@@ -5,6 +5,7 @@ pub mod caption;
 pub mod decade;
 pub mod embed;
 pub mod embed_store;
+pub mod episodes;
 pub mod eval;
 pub mod export;
 pub mod ingest;

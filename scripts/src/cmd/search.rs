@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{anyhow, Result};
+use skycase_core::episodes::{group, Episode, EpisodeKey, POOL_FACTOR};
 use skycase_core::filters::{FilterArgs, Filters};
-use skycase_vocab::REGIONS;
+use skycase_vocab::{region_index, REGIONS};
 
 use crate::bundle::{load_searcher, search_partitioned};
 
@@ -33,10 +34,12 @@ pub struct Args {
     /// names, comma-separated (e.g. "SON" or "dec,jan").
     #[arg(long)]
     months: Option<String>,
-    /// Only frames whose caption gives this region (its name in any case, e.g. "Kyushu (Japan)") …
+    /// Rank this region only (its name in any case, e.g. "Kyushu (Japan)"): each frame
+    /// matches through this region, whatever regions the query names …
     #[arg(long)]
     region: Option<String>,
-    /// … or any region, this phenomenon (Snow, Clear, Cloudy, Rain, Typhoon; any case).
+    /// … and only if the region has this phenomenon (Snow, Clear, Cloudy, Rain, Typhoon; any
+    /// case); without --region, a frame matches only through a region that has it.
     #[arg(long)]
     phenomenon: Option<String>,
     /// Only frames from this source: `real` (every satellite or product, not the simulator)
@@ -47,6 +50,14 @@ pub struct Args {
     /// (as the browser's `?lang=ko`); by default a query with Hangul goes there, others to MiniLM.
     #[arg(long)]
     lang: Option<String>,
+    /// Weather cases, not frames: fold consecutive hits of the same region (steps of at most
+    /// --gap-hours) into one episode and list the k best episodes, each with its time span,
+    /// frame count and best frame (as the browser does unless "every frame" is on).
+    #[arg(long)]
+    episodes: bool,
+    /// With --episodes: the largest step between two frames of one episode, in hours.
+    #[arg(long, default_value_t = skycase_core::episodes::DEFAULT_GAP_HOURS)]
+    gap_hours: f64,
     /// On a partitioned bundle: leaves to probe (default: the manifest's); the browser's
     /// `?nprobe=` takes the same.
     #[arg(long)]
@@ -67,15 +78,20 @@ pub fn run(args: Args) -> Result<()> {
         Some("ko") => anyhow::bail!("--lang ko: bundle {} has no multilingual encoder (export it with --multilingual-projection)", args.bundle.display()),
         Some(other) => anyhow::bail!("--lang '{other}' is not one of en, ko"),
     }
+    if !(args.gap_hours.is_finite() && args.gap_hours >= 0.0) {
+        anyhow::bail!("--gap-hours {}: not a number of hours ≥ 0", args.gap_hours);
+    }
+    // Episodes are grouped from a pool of frames, so that k distinct cases remain.
+    let k = if args.episodes { args.k.saturating_mul(POOL_FACTOR) } else { args.k };
     let start = Instant::now();
     let clock = move || start.elapsed().as_secs_f64() * 1e3;
     // A partitioned bundle: the plan's lists and partitions, read and verified as the browser
     // fetches them; otherwise every shard.
     let (answer, fetched) = if searcher.partitions().is_some() {
         let prepared = searcher.prepare(searcher.side_for(&args.query), &args.query, &clock)?;
-        search_partitioned(&searcher, &args.bundle, prepared, args.k, &filters, args.nprobe, &clock)?
+        search_partitioned(&searcher, &args.bundle, prepared, k, &filters, args.nprobe, &clock)?
     } else {
-        (searcher.search(&args.query, args.k, &filters, clock)?, Vec::new())
+        (searcher.search(&args.query, k, &filters, clock)?, Vec::new())
     };
     let record = |h: &skycase_core::Hit| match fetched.get(h.shard) {
         Some((_, p)) => &p.records()[h.frame],
@@ -85,18 +101,39 @@ pub fn run(args: Args) -> Result<()> {
         Some((_, p)) => p.vector_names().get(h.vector).filter(|_| p.vector_names().len() > 1).cloned(),
         None => searcher.matched_region(h).map(str::to_string),
     };
-    let rows: Vec<serde_json::Value> = answer
-        .hits
+    // The hits shown (indices into answer.hits), each with its episode when grouping.
+    let shown: Vec<(usize, Option<Episode>)> = if args.episodes {
+        let keys: Vec<EpisodeKey> = answer
+            .hits
+            .iter()
+            .map(|h| {
+                let rec = record(h);
+                EpisodeKey { time: &rec.time, region: region(h).and_then(|r| region_index(&r)), origin: &rec.origin }
+            })
+            .collect();
+        group(&keys, args.gap_hours).into_iter().take(args.k).map(|e| (e.best, Some(e))).collect()
+    } else {
+        (0..answer.hits.len()).map(|i| (i, None)).collect()
+    };
+    let rows: Vec<serde_json::Value> = shown
         .iter()
         .enumerate()
-        .map(|(i, h)| {
+        .map(|(rank, (i, episode))| {
+            let h = &answer.hits[*i];
             let rec = record(h);
-            serde_json::json!({
-                "rank": i + 1, "id": rec.id, "time": rec.time, "score": h.score,
+            let mut row = serde_json::json!({
+                "rank": rank + 1, "id": rec.id, "time": rec.time, "score": h.score,
                 "region": region(h), "caption": rec.caption,
                 "source": rec.source, "origin": rec.origin,
-                "strength": answer.strengths.get(i),
-            })
+                "strength": answer.strengths.get(*i),
+            });
+            if let Some(e) = episode {
+                row["episode"] = serde_json::json!({
+                    "start": e.start, "end": e.end, "frames": e.frames(),
+                    "members": e.members.iter().map(|&m| record(&answer.hits[m]).id.clone()).collect::<Vec<_>>(),
+                });
+            }
+            row
         })
         .collect();
     if args.json {
@@ -115,11 +152,13 @@ pub fn run(args: Args) -> Result<()> {
     } else if answer.nothing_close {
         println!("{}", skycase_core::strength::NOTHING_CLOSE_NOTICE);
     }
-    for (i, (row, h)) in rows.iter().zip(&answer.hits).enumerate() {
+    for (row, (i, episode)) in rows.iter().zip(&shown) {
+        let h = &answer.hits[*i];
         let rec = record(h);
         let matched = region(h).map(|r| format!("  [{r}]")).unwrap_or_default();
-        let strength = answer.strengths.get(i).map(|s| format!("  strength {s:.2}")).unwrap_or_default();
-        println!("{:>3}. {}  {:.4}  {}{matched}{strength}", row["rank"], rec.time, h.score, rec.id);
+        let strength = answer.strengths.get(*i).map(|s| format!("  strength {s:.2}")).unwrap_or_default();
+        let span = episode.as_ref().map(|e| format!("  episode {} – {}, {} frame{}", e.start, e.end, e.frames(), if e.frames() == 1 { "" } else { "s" })).unwrap_or_default();
+        println!("{:>3}. {}  {:.4}  {}{matched}{strength}{span}", row["rank"], rec.time, h.score, rec.id);
     }
     match searcher.partitions() {
         Some(p) => eprintln!(

@@ -126,6 +126,14 @@ impl Partition {
     pub fn find_row(&self, frame: usize, vector: usize) -> Option<usize> {
         (0..self.rows()).find(|&r| self.row_ref(r) == (frame, vector))
     }
+    /// Score of row `row` for `query` with the arithmetic of [`rank_parts`]; `None` past the
+    /// end, for a zero row (a region the frame does not cover) or a dimension mismatch.
+    pub fn score_row(&self, row: usize, query: &QueryVector) -> Option<f32> {
+        let d = self.dim;
+        let (s, data) = (*self.scales.get(row)?, self.data.get(row * d..(row + 1) * d)?);
+        (d == query.dim() && s != 0.0 && data.iter().any(|&x| x != 0)).then(|| (query.scale() * s) * dot_i16_i8(query.quantized(), data) as f32)
+    }
+
     /// Row `row` as f32 (dequantized).
     pub fn row_f32(&self, row: usize) -> Vec<f32> {
         let d = self.dim;
@@ -592,12 +600,14 @@ impl ListFile {
 
 /// The `k` best frames across partitions, best first, exactly: a frame scores as its best
 /// row among those fetched (only rows of the `bound` vector indices when any of them is a
-/// vector of the index), frames the filters drop are skipped, and a frame found in several
+/// vector of the index, and only rows the region and phenomenon filters allow:
+/// [`Filters::allows_vector`]), frames the filters drop are skipped, and a frame found in several
 /// partitions counts once. Hits name the partition (`shard`: index into `parts`), the
 /// frame's record index in it and the matched vector. Ties go to the earlier frame time,
 /// then id.
 pub fn rank_parts(parts: &[&Partition], query: &QueryVector, k: usize, filters: &Filters, bound: &[usize]) -> Result<Vec<Hit>> {
     let mut best: HashMap<&str, (Hit, &FrameRecord)> = HashMap::new();
+    let restricts = filters.restricts_regions();
     for (pi, part) in parts.iter().enumerate() {
         let d = part.dim();
         if d != query.dim() {
@@ -617,6 +627,9 @@ pub fn rank_parts(parts: &[&Partition], query: &QueryVector, k: usize, filters: 
             }
             let rec = &part.records[frame];
             if !*kept[frame].get_or_insert_with(|| filters.keeps(rec)) {
+                continue;
+            }
+            if restricts && !filters.allows_vector(rec, &part.vector_names[vector]) {
                 continue;
             }
             let score = (query.scale() * s) * dot_i16_i8(query.quantized(), data) as f32;

@@ -1,0 +1,288 @@
+// Weather cases, not frames (issue 13), in real Chromium against the served demo bundle:
+// episodes (browser = `skycase search --episodes`), the case view (its URL, keys, loop and
+// speed), why it matched (the per-region chart), the download, "more like this" with its own
+// URL, filters that mean what they say, and the phone layout. Screenshots of the case view go
+// to docs/img (desktop and phone).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { join } from 'node:path';
+import { ROOT, startServer, launch, openApp, search, results, nativeHits, readyLine } from './harness.mjs';
+
+const IMG = join(ROOT, 'docs/img');
+let server;
+let browser;
+
+before(async () => {
+  mkdirSync(IMG, { recursive: true });
+  server = await startServer();
+  browser = await launch();
+  const status = await openApp(browser.page, server.url);
+  assert.ok(status.includes(readyLine()), status);
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** The cards with their episode attributes. */
+async function cards(page) {
+  return page.$$eval('[data-testid=result]', (els) => els.map((el) => {
+    const e = el.querySelector('[data-testid=episode]');
+    return {
+      id: el.dataset.id, score: Number(el.dataset.score), region: el.dataset.region || null,
+      frames: e ? Number(e.dataset.frames) : null, start: e?.dataset.start, end: e?.dataset.end,
+      line: el.querySelector('[data-testid=matched-line]')?.textContent || '',
+    };
+  }));
+}
+
+/** The entries of a zip of stored files: { name: Buffer }. */
+function unzip(buf) {
+  const files = {};
+  let at = 0;
+  while (buf.readUInt32LE(at) === 0x04034b50) {
+    const method = buf.readUInt16LE(at + 8);
+    const crc = buf.readUInt32LE(at + 14);
+    const size = buf.readUInt32LE(at + 18);
+    const nameLen = buf.readUInt16LE(at + 26);
+    const extra = buf.readUInt16LE(at + 28);
+    const name = buf.subarray(at + 30, at + 30 + nameLen).toString('utf8');
+    assert.equal(method, 0, `${name} is stored`);
+    const start = at + 30 + nameLen + extra;
+    files[name] = buf.subarray(start, start + size);
+    assert.equal(crc32(files[name]), crc, `${name}: CRC-32 as the zip says`);
+    at = start + size;
+  }
+  assert.equal(buf.readUInt32LE(at), 0x02014b50, 'the central directory follows the files');
+  return files;
+}
+
+test('the top results are distinct episodes, as skycase search --episodes ranks them; a toggle shows every frame', async () => {
+  const { page } = browser;
+  for (const q of ['clear skies over the Korean Peninsula', 'typhoon approaching Kyushu', 'heavy snow over Hokkaido']) {
+    await search(page, q);
+    const web = await cards(page);
+    const native = nativeHits(q, undefined, ['--episodes']);
+    assert.deepEqual(web.map((c) => c.id), native.map((h) => h.id), `episodes' best frames for "${q}"`);
+    web.forEach((c, i) => {
+      assert.ok(Math.abs(c.score - native[i].score) <= 1e-4, `"${q}" #${i + 1}: ${c.score} vs ${native[i].score}`);
+      assert.deepEqual([c.frames, c.start, c.end], [native[i].episode.frames, native[i].episode.start, native[i].episode.end], `"${q}" #${i + 1} episode`);
+    });
+    // Distinct: no two results of one region lie within the gap (3 h) of each other's spans.
+    const hours = (t) => Date.parse(t.replace('Z', ':00Z')) / 3.6e6;
+    for (let i = 0; i < web.length; i++) {
+      for (let j = i + 1; j < web.length; j++) {
+        if (web[i].region !== web[j].region) continue;
+        const apart = Math.max(hours(web[j].start) - hours(web[i].end), hours(web[i].start) - hours(web[j].end));
+        assert.ok(apart > 3, `"${q}": #${i + 1} and #${j + 1} are one episode (${web[i].start}–${web[i].end}, ${web[j].start}–${web[j].end})`);
+      }
+    }
+  }
+  // "Clear skies over the Korean Peninsula" filled the first row with 03, 04, 05 UTC of one
+  // morning before (the issue); every frame is still there behind the toggle.
+  const q = 'clear skies over the Korean Peninsula';
+  await search(page, q);
+  const before = await page.evaluate(() => Number(document.querySelector('[data-testid=timings]').dataset.queryId));
+  await page.check('[data-testid=every-frame]');
+  await page.waitForFunction((prev) => Number(document.querySelector('[data-testid=timings]').dataset.queryId) > prev, before);
+  assert.match(page.url(), /frames=all/);
+  const frames = await cards(page);
+  assert.deepEqual(frames.map((c) => c.id), nativeHits(q).map((h) => h.id), 'every frame = skycase search without --episodes');
+  assert.ok(frames.every((c) => c.frames === null), 'no episode lines');
+  await page.uncheck('[data-testid=every-frame]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=episode]'));
+  assert.doesNotMatch(page.url(), /frames=all/);
+});
+
+test('a case opens from a result with its own URL, plays its loop (keys, ≥ 10 frames/s) and Back closes it', async () => {
+  const { page, errors } = browser;
+  await search(page, 'typhoon approaching Kyushu');
+  // Warm the cache: open and close one case first, then measure a second open.
+  await page.locator('[data-testid=result]').nth(1).locator('[data-testid=open-case]').click();
+  await page.waitForSelector('[data-testid=case-view]');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=case-view]', { state: 'detached' });
+  const first = (await cards(page))[0];
+  const t0 = await page.evaluate(() => performance.now());
+  await page.locator('[data-testid=result]').first().locator('[data-testid=open-case]').click();
+  await page.waitForFunction(() => {
+    const v = document.querySelector('[data-testid=case-view]');
+    const img = v?.querySelector('.loop-frame.current img');
+    return v && img && img.complete && img.naturalWidth > 0;
+  });
+  const openMs = (await page.evaluate(() => performance.now())) - t0;
+  console.log(`case view interactive ${openMs.toFixed(0)} ms after the click (warm cache)`);
+  assert.ok(openMs <= 300, `case view interactive in ${openMs.toFixed(0)} ms (target ≤ 300 ms)`);
+  assert.match(page.url(), new RegExp(`#case=${encodeURIComponent(first.id)}$`));
+  const view = page.locator('[data-testid=case-view]');
+  assert.equal(await view.getAttribute('data-id'), first.id);
+  const n = Number(await view.getAttribute('data-frames'));
+  assert.ok(n >= 10, `the loop holds the frames ±12 h around it (${n})`);
+  // Every loop frame is within 12 h of the case's frame, in time order, each with its time shown.
+  const times = await page.$$eval('[data-testid=loop-frame]', (els) => els.map((e) => e.dataset.time));
+  const hours = (t) => Date.parse(t.replace('Z', ':00Z')) / 3.6e6;
+  const caseTime = await page.getAttribute('[data-testid=case-time]', 'datetime');
+  assert.ok(times.every((t) => Math.abs(hours(t) - hours(caseTime)) <= 12), times.join(' '));
+  assert.deepEqual(times, [...times].sort());
+  assert.match(await page.innerText('[data-testid=case-local-time]'), /KST\/JST/);
+  // Keys: → steps one frame (the time shown follows), ← back, Space plays and pauses.
+  const index = async () => Number(await view.getAttribute('data-frame-index'));
+  const i0 = await index();
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await index(), (i0 + 1) % n);
+  assert.equal(await page.getAttribute('[data-testid=case-time]', 'datetime'), times[(i0 + 1) % n]);
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await index(), i0);
+  // Every loop image is fetched before measuring the rate.
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=loop-frame] img')].length
+    === document.querySelectorAll('[data-testid=loop-frame]').length);
+  const fps = await page.evaluate(async () => {
+    const v = document.querySelector('[data-testid=case-view]');
+    let changes = 0;
+    const seen = new MutationObserver(() => { changes += 1; });
+    seen.observe(v, { attributes: true, attributeFilter: ['data-frame-index'] });
+    v.dispatchEvent(new KeyboardEvent('keydown', { key: ' ', bubbles: true }));
+    const t = performance.now();
+    await new Promise((r) => setTimeout(r, 2000));
+    const s = (performance.now() - t) / 1000;
+    seen.disconnect();
+    return changes / s;
+  });
+  console.log(`loop plays at ${fps.toFixed(1)} frames/s`);
+  assert.ok(fps >= 10, `loop at ${fps.toFixed(1)} frames/s (target ≥ 10)`);
+  assert.equal(await view.getAttribute('data-playing'), 'true');
+  await page.keyboard.press(' ');
+  assert.equal(await view.getAttribute('data-playing'), 'false');
+  await page.keyboard.press('Home');
+  await page.screenshot({ path: join(IMG, 'case-view.png') });
+  // Back closes the case and keeps the search.
+  await page.goBack();
+  await page.waitForSelector('[data-testid=case-view]', { state: 'detached' });
+  assert.doesNotMatch(page.url(), /#case=/);
+  assert.equal((await cards(page))[0].id, first.id);
+  // The case's address opens it on a fresh page too.
+  await page.goto(`${server.url}?q=${encodeURIComponent('typhoon approaching Kyushu')}#case=${encodeURIComponent(first.id)}`);
+  await page.waitForSelector(`[data-testid=case-view][data-id="${first.id}"]`, { timeout: 60000 });
+  assert.deepEqual(errors, []);
+});
+
+test('why it matched: every region\'s score as bars, the matched one marked, its strength on a scale, its caption line marked', async () => {
+  const { page } = browser;
+  await openApp(page, server.url);
+  await search(page, 'typhoon approaching Kyushu');
+  const first = (await cards(page))[0];
+  await page.locator('[data-testid=result]').first().locator('[data-testid=open-case]').click();
+  await page.waitForSelector('[data-testid=why-chart]');
+  const rows = await page.$$eval('[data-testid=why-row]', (els) => els.map((e) => ({
+    region: e.dataset.region, score: Number(e.dataset.score), matched: e.classList.contains('matched'),
+  })));
+  assert.equal(rows.length, 13, 'one bar per region');
+  assert.deepEqual(rows.map((r) => r.score), [...rows.map((r) => r.score)].sort((a, b) => b - a), 'bars sorted by score');
+  const matched = rows.filter((r) => r.matched);
+  assert.equal(matched.length, 1);
+  assert.equal(matched[0].region, first.region, 'the chart marks the region the card matched');
+  assert.ok(Math.abs(matched[0].score - first.score) <= 1e-4, `the matched bar is the card's score (${matched[0].score} vs ${first.score})`);
+  const scale = page.locator('[data-testid=why-scale]');
+  assert.ok(['strong', 'weak', 'nothing'].includes(await scale.getAttribute('data-level')));
+  const line = await page.innerText('[data-testid=caption-matched]');
+  assert.ok(line.startsWith(first.region), `marked caption line "${line}"`);
+  assert.equal(await page.locator('[data-testid=case-caption] li').count(), 13);
+  assert.equal(await page.locator('[data-testid=colour-bar]').count(), 1);
+  // The matched region is outlined, not filled.
+  const fill = await page.$eval('[data-testid=case-view] [data-testid=matched-region]', (el) => getComputedStyle(el).fill);
+  assert.equal(fill, 'none');
+  await page.keyboard.press('Escape');
+});
+
+test('the case downloads as a zip of its loop frames and a JSON of times, scores and captions', async () => {
+  const { page } = browser;
+  await search(page, 'heavy snow over Hokkaido');
+  await page.locator('[data-testid=result]').first().locator('[data-testid=open-case]').click();
+  await page.waitForSelector('[data-testid=why-chart]');
+  const n = Number(await page.getAttribute('[data-testid=case-view]', 'data-frames'));
+  await page.waitForFunction((k) => document.querySelectorAll('[data-testid=loop-frame] img').length === k, n);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=case-download]')]);
+  assert.match(download.suggestedFilename(), /^skycase-case-.*\.zip$/);
+  const files = unzip(readFileSync(await download.path()));
+  const json = JSON.parse(files['case.json'].toString('utf8'));
+  assert.equal(json.query, 'heavy snow over Hokkaido');
+  assert.equal(json.frames.length, n);
+  assert.equal(json.regions.length, 13);
+  assert.ok(json.regions.every((r) => typeof r.score === 'number'));
+  assert.equal(json.frame.matched_region, 'Hokkaido (Japan)');
+  assert.ok(json.frame.caption.includes('Hokkaido (Japan)'));
+  for (const f of json.frames) {
+    assert.ok(f.file, `${f.id} is in the zip`);
+    assert.deepEqual([...files[f.file].subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${f.file} is a PNG`);
+    assert.ok(typeof f.time === 'string' && typeof f.caption === 'string');
+  }
+  await page.keyboard.press('Escape');
+});
+
+test('"more like this" has its own URL, says what it shows, leaves the frame out, and Back returns', async () => {
+  const { page } = browser;
+  const q = 'snow in Manchuria';
+  const hits = await search(page, q);
+  await page.locator('[data-testid=result]').first().locator('[data-testid=more-like-this]').click();
+  await page.waitForFunction(() => location.hash.startsWith('#similar='));
+  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('“like '));
+  assert.match(await page.inputValue('[data-testid=search-input]'), /^like \d{4}-\d\d-\d\d \d\d:\d\d UTC, Manchuria/);
+  const similar = await results(page);
+  assert.ok(!similar.some((h) => h.id === hits[0].id), 'the frame itself is left out');
+  await page.goBack();
+  await page.waitForFunction((text) => document.querySelector('[data-testid=search-input]').value === text, q);
+  await page.waitForFunction((id) => document.querySelector('[data-testid=result]')?.dataset.id === id, hits[0].id);
+});
+
+test('filters mean what they say: Region ranks that region, Phenomenon matches through a region that has it', async () => {
+  const { page } = browser;
+  await openApp(page, `${server.url}?region=${encodeURIComponent('Kyushu (Japan)')}`);
+  await search(page, 'clear skies across Mongolia');
+  const kyushu = await cards(page);
+  assert.ok(kyushu.length > 0);
+  assert.ok(kyushu.every((c) => c.region === 'Kyushu (Japan)'), kyushu.map((c) => c.region).join(', '));
+  assert.ok(kyushu.every((c) => c.line.startsWith('Kyushu (Japan) - ')), 'no stray dash, the region\'s own line');
+  // A query that names no region: with Phenomenon = Typhoon every card matched through a
+  // region with a typhoon (it read "Kyushu - Rain" before).
+  await openApp(page, `${server.url}?phenomenon=Typhoon`);
+  await search(page, 'heavy rain');
+  const typhoon = await cards(page);
+  assert.ok(typhoon.length > 0);
+  assert.ok(typhoon.every((c) => c.line.endsWith(' - Typhoon')), typhoon.map((c) => c.line).join(' | '));
+  // A filter that keeps nothing says which filters are set; a reversed range is refused.
+  await openApp(page, `${server.url}?region=${encodeURIComponent('Mongolia')}&phenomenon=Typhoon`);
+  await search(page, 'typhoon');
+  assert.match(await page.innerText('[data-testid=no-results]'), /Region = Mongolia, Phenomenon = Typhoon/);
+  await page.fill('[data-testid=filter-from]', '2017-11-20');
+  await page.fill('[data-testid=filter-to]', '2017-11-10');
+  assert.match(await page.innerText('[data-testid=range-error]'), /ends \(2017-11-10\) before it starts \(2017-11-20\)/);
+  assert.doesNotMatch(page.url(), /to=2017-11-10/);
+});
+
+test('landing page and phone: examples, coverage, a compact filter drawer, 44 px targets, a case view that fits', async () => {
+  const { page } = browser;
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await openApp(page, server.url);
+    assert.match(await page.innerText('[data-testid=coverage]'), /simulated month.*real satellite frames/s);
+    assert.ok(await page.locator('[data-testid=example]').count() >= 4);
+    assert.equal(await page.getAttribute('[data-testid=filter-drawer]', 'open'), null, 'filters start folded on a phone');
+    await page.locator('[data-testid=example]').first().click();
+    await page.waitForSelector('[data-testid=result]');
+    const small = await page.$$eval('button, input, select, summary', (els) => els
+      .filter((e) => e.offsetParent !== null)
+      .map((e) => ({ what: e.dataset.testid || e.textContent.trim().slice(0, 20), h: e.getBoundingClientRect().height }))
+      .filter((b) => b.h < 44));
+    assert.deepEqual(small, [], 'every visible control is at least 44 px tall');
+    await page.locator('[data-testid=result]').first().locator('[data-testid=open-case]').click();
+    await page.waitForSelector('[data-testid=why-chart]');
+    const width = await page.$eval('[data-testid=case-view]', (el) => el.getBoundingClientRect().width);
+    assert.ok(width <= 390, `case view fits the phone (${width} px)`);
+    await page.screenshot({ path: join(IMG, 'case-view-phone.png') });
+    await page.keyboard.press('Escape');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+});
