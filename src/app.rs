@@ -100,7 +100,7 @@ pub fn App() -> impl IntoView {
     // Thumbnails and the overlay, checked by the worker (src/verified.rs); releases and
     // offline use (src/offline.rs).
     let files = crate::verified::provide(worker);
-    let offline = crate::offline::start();
+    let offline = crate::offline::start(worker);
     let overlay_path = StoredValue::new(None::<String>);
     let (bundle_base, pin) = crate::startup::bundle();
     let post_to_worker = move |msg: &ToWorker| worker.with_value(|w| if let Some(w) = w { post(w, msg) });
@@ -189,6 +189,7 @@ pub fn App() -> impl IntoView {
                 }
             }
             FromWorker::Offline(state) => offline.saving.set(Some(state)),
+            FromWorker::OfflinePeriod(state) => offline.period.set(Some(state)),
             FromWorker::BenchRank { .. } => {}
         }
     });

@@ -22,7 +22,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
 use crate::fetch::{self, js_message, BundleCache, Pin};
-use crate::protocol::{FromWorker, HitOut, OfflineState, ToWorker};
+use crate::protocol::{FromWorker, HitOut, OfflineState, PeriodState, ToWorker};
 
 mod parts;
 
@@ -83,6 +83,15 @@ pub fn start() {
                 PREFETCH_STARTED.with(|p| p.set(true));
                 spawn_local(save_offline_and_report());
             }
+            Ok(ToWorker::OfflinePeriod { from, to, save }) => spawn_local(async move {
+                let state = if save {
+                    PREFETCH_STARTED.with(|p| p.set(true));
+                    parts::save_period(from, to).await
+                } else {
+                    parts::estimate_period(from, to)
+                };
+                post(&FromWorker::OfflinePeriod(state.unwrap_or_else(|message| PeriodState::Failed { message })));
+            }),
             Ok(ToWorker::Query { id, text, k, filters, lang }) => spawn_local(async move {
                 let answered = query(&text, k, &filters, lang.as_deref() == Some("ko")).await;
                 let ok = answered.is_ok();

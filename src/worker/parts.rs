@@ -15,6 +15,8 @@ use std::rc::Rc;
 use skycase_core::partition::{ListFile, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 
+use crate::protocol::PeriodState;
+
 use super::*;
 
 thread_local! {
@@ -186,4 +188,172 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
     thumbs.dedup();
     out.extend(thumbs.iter().filter_map(|t| page_files.get(t).cloned()));
     out
+}
+
+/// Files in flight at once while saving a period.
+const PERIOD_BATCH: usize = 8;
+
+/// The filters of a period to save: its dates only.
+fn period_filters(from: Option<String>, to: Option<String>) -> Filters {
+    Filters { from, to, ..Default::default() }
+}
+
+/// Sizes "make this period available offline" from the manifest alone: the list files of
+/// every list with a month in it, its months' partitions (each month records their number
+/// and bytes) and their thumbnails (each month records how many; at the bundle's average
+/// thumbnail size, at most all of them). A bound: a period of a few days counts whole months.
+pub(super) fn estimate_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
+    let filters = period_filters(from, to);
+    let page_files = PAGE_FILES.with(|p| p.borrow().clone());
+    with_searcher(|s| {
+        let index = s.partitions().ok_or("this index is not partitioned: all of it is saved for offline use after the first answer")?;
+        let periods = index.periods_in(&filters);
+        if periods.is_empty() {
+            return Err("the index holds no month in these dates".to_string());
+        }
+        let lists = index.lists_in(&filters);
+        let list_bytes: u64 = lists.iter().map(|&l| index.lists[l].bytes).sum();
+        let recorded = periods.iter().all(|&p| index.periods[p].bytes > 0);
+        let (parts, part_bytes) = if recorded {
+            (periods.iter().map(|&p| index.periods[p].parts).sum::<usize>(), periods.iter().map(|&p| index.periods[p].bytes).sum::<u64>())
+        } else {
+            // An index written before months recorded their sizes: each list's partitions
+            // in proportion to the share of its months that are in the period.
+            let share = |l: usize| {
+                let e = &index.lists[l];
+                let n = e.periods.iter().filter(|&&p| periods.contains(&(p as usize))).count() as u64;
+                (e.part_bytes * n).div_ceil(e.periods.len().max(1) as u64)
+            };
+            (0, lists.iter().map(|&l| share(l)).sum())
+        };
+        let thumbs: Vec<u64> = page_files.values().filter(|f| f.role == "thumbnail").map(|f| f.bytes).collect();
+        let n_thumbs = periods.iter().map(|&p| index.periods[p].thumbs).sum::<usize>().min(thumbs.len());
+        let thumb_bytes = (thumbs.iter().sum::<u64>() * n_thumbs as u64).div_ceil(thumbs.len().max(1) as u64);
+        Ok(PeriodState::Estimate {
+            months: periods.iter().map(|&p| index.periods[p].period.clone()).collect(),
+            files: lists.len() + parts + n_thumbs,
+            bytes: list_bytes + part_bytes + thumb_bytes,
+        })
+    })
+}
+
+/// Stores `entries` checked in the bundle cache, those it lacks downloaded in parallel, each
+/// write awaited so that a full quota stops saving with its reason; returns their bytes when
+/// `want` (from the cache when it holds them whole).
+async fn keep(base: &str, cache: &BundleCache, entries: &[FileEntry], want: bool) -> Result<Vec<Vec<u8>>, String> {
+    let urls: Vec<String> = entries.iter().map(|e| format!("{base}{}", e.path)).collect();
+    let lookups: Vec<Promise> = urls.iter().map(|u| cache.lookup(u)).collect();
+    let mut cached = Vec::with_capacity(urls.len());
+    for lookup in lookups {
+        cached.push(JsFuture::from(lookup).await.ok().filter(|h| h.is_instance_of::<Response>()).map(|h| h.unchecked_into::<Response>()));
+    }
+    let started: Vec<Option<Promise>> = urls.iter().zip(&cached).map(|(u, c)| c.is_none().then(|| request(u))).collect();
+    let mut out = Vec::with_capacity(if want { urls.len() } else { 0 });
+    for ((entry, url), (hit, started)) in entries.iter().zip(&urls).zip(cached.into_iter().zip(started)) {
+        if let Some(resp) = hit {
+            if !want {
+                continue;
+            }
+            if let Ok(bytes) = read_cached(url, &resp).await {
+                if bytes.len() as u64 == entry.bytes {
+                    out.push(bytes);
+                    continue;
+                }
+            }
+        }
+        let bytes = fetch::download(url, entry, started, &BundleCache::NONE, |_| {}).await?;
+        cache.put(url, &bytes).await?;
+        if want {
+            out.push(bytes);
+        }
+    }
+    Ok(out)
+}
+
+/// "Make this period available offline": the files every search needs offline (the set the
+/// app saves after its first answer), then the period's list files, every partition of its
+/// months and days, and the thumbnails of their frames, each checked against the manifest or
+/// its list file and stored; then every one is looked up in the cache. Reports progress in
+/// bytes; resolves to the months, files and bytes saved.
+pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
+    let filters = period_filters(from.clone(), to.clone());
+    let PeriodState::Estimate { months, bytes: estimate, .. } = estimate_period(from, to)? else {
+        return Err("no estimate for this period".into());
+    };
+    post(&FromWorker::OfflinePeriod(PeriodState::Saving { done: 0, total: estimate }));
+    // The encoder, word chunks and the rest that any search needs offline.
+    let files = super::save_offline().await?;
+    post(&FromWorker::Offline(OfflineState::Ready { files }));
+    let base = BASE.with(|b| b.borrow().clone());
+    let cache = cache();
+    let _ = fetch::take_store_error();
+    let (list_entries, thumb_estimate) = with_searcher(|s| {
+        let index = s.partitions().ok_or("the bundle is not partitioned")?;
+        let lists: Vec<(usize, FileEntry)> = index
+            .lists_in(&filters)
+            .into_iter()
+            .map(|l| {
+                let e = &index.lists[l];
+                (l, FileEntry { path: e.path.clone(), role: LIST_ROLE.into(), sha256: e.sha256.clone(), bytes: e.bytes })
+            })
+            .collect();
+        let parts: u64 = index.periods_in(&filters).iter().map(|&p| index.periods[p].bytes).sum();
+        let lists_bytes: u64 = lists.iter().map(|(_, e)| e.bytes).sum();
+        Ok((lists, estimate.saturating_sub(parts + lists_bytes)))
+    })?;
+    let mut done = 0u64;
+    let mut total = estimate;
+    let report = |done: u64, total: u64| post(&FromWorker::OfflinePeriod(PeriodState::Saving { done, total }));
+    let mut lists = Vec::with_capacity(list_entries.len());
+    for batch in list_entries.chunks(PERIOD_BATCH) {
+        let entries: Vec<FileEntry> = batch.iter().map(|(_, e)| e.clone()).collect();
+        for ((l, entry), bytes) in batch.iter().zip(keep(&base, &cache, &entries, true).await?) {
+            let list = ListFile::from_json(&bytes, &entry.path).map_err(|e| e.to_string())?;
+            if list.list != *l {
+                return Err(format!("{}: is list {}, the manifest lists it as {l}", entry.path, list.list));
+            }
+            let list = Rc::new(list);
+            LISTS.with(|m| m.borrow_mut().insert(*l, list.clone()));
+            lists.push(list);
+            done += entry.bytes;
+        }
+        report(done, total);
+    }
+    let parts = with_searcher(|s| {
+        let index = s.partitions().ok_or("the bundle is not partitioned")?;
+        index.parts_in(&filters, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>()).map_err(|e| e.to_string())
+    })?;
+    total = done + parts.iter().map(|p| p.bytes).sum::<u64>() + thumb_estimate;
+    let mut thumbs: Vec<String> = Vec::new();
+    for batch in parts.chunks(PERIOD_BATCH) {
+        let entries: Vec<FileEntry> = batch.iter().map(|p| p.file()).collect();
+        for (entry, bytes) in entries.iter().zip(keep(&base, &cache, &entries, true).await?) {
+            let p = Partition::from_bytes(&bytes, &entry.path).map_err(|e| e.to_string())?;
+            thumbs.extend(p.records().iter().map(|r| r.thumb.clone()));
+            done += entry.bytes;
+        }
+        thumbs.sort_unstable();
+        thumbs.dedup();
+        report(done, total);
+    }
+    let page_files = PAGE_FILES.with(|p| p.borrow().clone());
+    let thumb_entries: Vec<FileEntry> = thumbs.iter().filter_map(|t| page_files.get(t).cloned()).collect();
+    total = done + thumb_entries.iter().map(|e| e.bytes).sum::<u64>();
+    for batch in thumb_entries.chunks(PERIOD_BATCH) {
+        keep(&base, &cache, batch, false).await?;
+        done += batch.iter().map(|e| e.bytes).sum::<u64>();
+        report(done, total);
+    }
+    if let Some(e) = fetch::take_store_error() {
+        return Err(e);
+    }
+    // Claimed only when verified: every file must be found in the cache.
+    let all: Vec<FileEntry> = list_entries.into_iter().map(|(_, e)| e).chain(parts.iter().map(|p| p.file())).chain(thumb_entries).collect();
+    for entry in &all {
+        let url = format!("{base}{}", entry.path);
+        if !cache.holds(&url).await {
+            return Err(format!("{url}: not in the offline cache after saving it"));
+        }
+    }
+    Ok(PeriodState::Saved { months, files: all.len(), bytes: done })
 }
