@@ -87,6 +87,8 @@ pub fn App() -> impl IntoView {
     let (timings, set_timings) = signal(None::<Timings>);
     let (shown_for, set_shown_for) = signal(String::new());
     let (nothing_close, set_nothing_close) = signal(false);
+    // A partitioned index's answer on its way: (partitions at hand, partitions planned).
+    let (streaming, set_streaming) = signal(None::<(usize, usize)>);
     let filters = RwSignal::new(start.filters.clone());
     let (overlay, set_overlay) = signal(None::<Arc<Overlay>>);
     // Id of the newest query and when it was sent; older answers are dropped.
@@ -146,11 +148,18 @@ pub fn App() -> impl IntoView {
                     send_query(q);
                 }
             }
+            FromWorker::Partial { id, hits: new_hits, done, total } => {
+                if id == latest.get_value().0 {
+                    set_hits.set(new_hits);
+                    set_streaming.set(Some((done, total)));
+                }
+            }
             FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder, warning } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
                 }
+                set_streaming.set(None);
                 let t_render = now_ms();
                 // Part of a partitioned index missing: say so above the results from the rest.
                 set_query_error.set(warning);
@@ -169,6 +178,7 @@ pub fn App() -> impl IntoView {
             }
             FromWorker::Error { id: Some(id), message } => {
                 if id == latest.get_value().0 {
+                    set_streaming.set(None);
                     focus_next.set_value(None);
                     set_hits.set(Vec::new());
                     set_nothing_close.set(false);
@@ -269,6 +279,9 @@ pub fn App() -> impl IntoView {
         })}
         {move || (timings.get().is_some() && hits.with(Vec::is_empty)).then(|| view! {
             <p class="empty" data-testid="no-results">{t().no_match}</p>
+        })}
+        {move || streaming.get().map(|(done, total)| view! {
+            <p class="streaming" role="status" data-testid="streaming" data-done=done.to_string() data-total=total.to_string()>{(t().streaming)(done, total)}</p>
         })}
         {move || nothing_close.get().then(|| view! {
             <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>

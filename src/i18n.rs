@@ -144,6 +144,8 @@ pub struct Strings {
     pub offline_failed: fn(message: &str) -> String,
     /// The service worker did not install, so the page itself is not saved.
     pub shell_not_saved: &'static str,
+    /// Results shown while a partitioned index's partitions arrive.
+    pub streaming: fn(done: usize, total: usize) -> String,
     // "Make this period available offline" (src/offline.rs, a partitioned index).
     pub period_title: &'static str,
     pub period_all: &'static str,
@@ -210,6 +212,7 @@ pub static EN: Strings = Strings {
     offline_ready: "Works offline",
     offline_failed: |m| format!("Not available offline: {m}"),
     shell_not_saved: "the app's own files could not be saved (its service worker did not install; is the storage full?)",
+    streaming: |done, total| format!("Searching: {done} of {total} parts of the index so far…"),
     period_title: "Make a period available offline",
     period_all: "Everything",
     period_dates: "Dates",
@@ -285,6 +288,7 @@ pub static KO: Strings = Strings {
     offline_ready: "오프라인에서 사용 가능",
     offline_failed: |m| format!("오프라인에서 사용할 수 없음: {m}"),
     shell_not_saved: "앱 자체 파일을 저장하지 못했습니다(서비스 워커가 설치되지 않음; 저장 공간이 가득 찼나요?)",
+    streaming: |done, total| format!("검색 중: 색인 {total}개 부분 중 {done}개까지…"),
     period_title: "기간을 오프라인에서 사용할 수 있게 저장",
     period_all: "전체",
     period_dates: "날짜",

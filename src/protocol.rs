@@ -114,6 +114,10 @@ pub enum FromWorker {
         #[serde(default)]
         warning: Option<String>,
     },
+    /// Part of the answer to query `id` while the partitions of a partitioned index arrive:
+    /// the best hits among the `done` of `total` partitions at hand. [`FromWorker::Results`]
+    /// follows with the whole answer.
+    Partial { id: u32, hits: Vec<HitOut>, done: usize, total: usize },
     /// Milliseconds of each benchmark scan.
     BenchRank { ms: Vec<f64> },
     /// Loading failed, or query `id` failed.

@@ -93,7 +93,7 @@ pub fn start() {
                 post(&FromWorker::OfflinePeriod(state.unwrap_or_else(|message| PeriodState::Failed { message })));
             }),
             Ok(ToWorker::Query { id, text, k, filters, lang }) => spawn_local(async move {
-                let answered = query(&text, k, &filters, lang.as_deref() == Some("ko")).await;
+                let answered = query(id, &text, k, &filters, lang.as_deref() == Some("ko")).await;
                 let ok = answered.is_ok();
                 post(&match answered {
                     Ok((hits, encode_ms, rank_ms, nothing_close, side, warning)) => {
@@ -107,7 +107,7 @@ pub fn start() {
             }),
             Ok(ToWorker::Similar { id, shard, frame, vector, k, filters }) => spawn_local(async move {
                 let partitioned = with_searcher(|s| Ok(s.partitions().is_some())).unwrap_or(false);
-                let found = if partitioned { parts::similar(shard, frame, vector, k, &filters).await } else { similar(shard, frame, vector, k, &filters) };
+                let found = if partitioned { parts::similar(id, shard, frame, vector, k, &filters).await } else { similar(shard, frame, vector, k, &filters) };
                 post(&match found {
                     Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None },
                     Err(message) => FromWorker::Error { id: Some(id), message },
@@ -334,6 +334,14 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     };
     SEARCHER.with(|s| *s.borrow_mut() = Some(searcher));
     post(&FromWorker::Ready { frames, periods, vectors, init_ms: now_ms() - t0, bytes: total, overlay });
+    // A partitioned index small enough that every query reads all of it (the demo): fetch it
+    // now rather than on the first query, which would wait for it (a query that comes
+    // meanwhile waits only for the partitions still on their way).
+    spawn_local(async {
+        if let Err(e) = parts::prefetch_if_small().await {
+            web_sys::console::warn_1(&format!("skycase worker: the index was not prefetched: {e}").into());
+        }
+    });
     prefetch_after(PREFETCH_WHEN_IDLE_MS);
     Ok(())
 }
@@ -512,7 +520,7 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// Picks the text encoder (the multilingual one for Hangul or `korean`, loading it on first
 /// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks.
-async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+async fn query(id: u32, text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let side = with_searcher(|s| Ok(s.pick_side(text, korean)))?;
     if side == TextSide::Multilingual {
         ensure_multilingual().await?;
@@ -524,7 +532,7 @@ async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<
         with_searcher_mut(|s| insert_chunks_of(s, side, chunks))?;
     }
     if with_searcher(|s| Ok(s.partitions().is_some()))? {
-        return parts::query(side, text, k, filters).await;
+        return parts::query(id, side, text, k, filters).await;
     }
     with_searcher(|searcher| {
         let answer = searcher.search_on(side, text, k, filters, now_ms).map_err(|e| e.to_string())?;

@@ -9,7 +9,7 @@
 //! plan cannot name that list's partitions.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use skycase_core::partition::{ListFile, Partition, LIST_ROLE};
@@ -24,6 +24,8 @@ thread_local! {
     /// Every partition fetched so far, in fetch order; a hit's `shard` indexes this.
     static PARTS: RefCell<Vec<Rc<Partition>>> = const { RefCell::new(Vec::new()) };
     static PART_AT: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+    /// Partitions being downloaded, by path: a query that needs one waits for it.
+    static IN_FLIGHT: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
 }
 
 /// A file checked against its entry: from the cache (checked when it was stored) or the
@@ -35,8 +37,11 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
 /// returns the indices into [`PARTS`] of the plan's partitions, with a message for those
-/// that could not be had.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters) -> Result<(Vec<usize>, Option<String>), String> {
+/// that could not be had. `arrived(ids, total)` is called each time a partition of the plan
+/// is at hand (`ids`: those at hand so far, in plan order), so an answer can stream. A
+/// partition that another query (or the prefetch) is fetching already is waited for, not
+/// fetched twice.
+async fn plan_and_fetch(q: &QueryVector, filters: &Filters, mut arrived: impl FnMut(&[usize], usize)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
@@ -65,26 +70,51 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters) -> Result<(Vec<usize
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         index.plan_parts(q, filters, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
+    let total = refs.len();
+    let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.path).copied())).collect() };
     let missing: Vec<FileEntry> = refs.iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.path))).map(|r| r.file()).collect();
-    let urls: Vec<String> = missing.iter().map(|e| format!("{base}{}", e.path)).collect();
+    let (theirs, mine): (Vec<FileEntry>, Vec<FileEntry>) = missing.into_iter().partition(|e| IN_FLIGHT.with(|f| f.borrow().contains(&e.path)));
     let mut failed = Vec::new();
-    for (entry, source) in missing.iter().zip(sources(&urls).await) {
-        match fetch_checked(&base, entry, source).await.and_then(|b| Partition::from_bytes(&b, &entry.path).map_err(|e| e.to_string())) {
+    fetch_parts(&base, &mine, &mut failed, || arrived(&at_hand(), total)).await;
+    // Those another query is fetching: wait for them; any it could not get, try here once.
+    let mut seen = at_hand().len();
+    while theirs.iter().any(|e| IN_FLIGHT.with(|f| f.borrow().contains(&e.path))) {
+        fetch::sleep(10).await;
+        let now = at_hand();
+        if now.len() > seen {
+            seen = now.len();
+            arrived(&now, total);
+        }
+    }
+    let again: Vec<FileEntry> = theirs.into_iter().filter(|e| PART_AT.with(|m| !m.borrow().contains_key(&e.path))).collect();
+    fetch_parts(&base, &again, &mut failed, || arrived(&at_hand(), total)).await;
+    let ids = at_hand();
+    let warning = (!failed.is_empty()).then(|| {
+        format!("{} of {} parts of the index could not be loaded; these results leave them out: {}", failed.len(), refs.len(), failed.join("; "))
+    });
+    Ok((ids, warning))
+}
+
+/// Fetches partitions (all requests at once, bodies read in order), keeps each in [`PARTS`]
+/// as it arrives and calls `each`; failures are added to `failed`. Marked in flight meanwhile.
+async fn fetch_parts(base: &str, entries: &[FileEntry], failed: &mut Vec<String>, mut each: impl FnMut()) {
+    IN_FLIGHT.with(|f| f.borrow_mut().extend(entries.iter().map(|e| e.path.clone())));
+    let urls: Vec<String> = entries.iter().map(|e| format!("{base}{}", e.path)).collect();
+    for (entry, source) in entries.iter().zip(sources(&urls).await) {
+        let got = fetch_checked(base, entry, source).await.and_then(|b| Partition::from_bytes(&b, &entry.path).map_err(|e| e.to_string()));
+        IN_FLIGHT.with(|f| f.borrow_mut().remove(&entry.path));
+        match got {
             Ok(p) => {
                 let i = PARTS.with(|v| {
                     v.borrow_mut().push(Rc::new(p));
                     v.borrow().len() - 1
                 });
                 PART_AT.with(|m| m.borrow_mut().insert(entry.path.clone(), i));
+                each();
             }
             Err(e) => failed.push(e),
         }
     }
-    let ids = refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.path).copied())).collect();
-    let warning = (!failed.is_empty()).then(|| {
-        format!("{} of {} parts of the index could not be loaded; these results leave them out: {}", failed.len(), refs.len(), failed.join("; "))
-    });
-    Ok((ids, warning))
 }
 
 /// The page's form of hits on partitions `ids`.
@@ -113,35 +143,58 @@ fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strength
         .collect()
 }
 
-/// Ranks a prepared query on the partitions its plan names.
-async fn answer(prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
-    let t0 = now_ms();
-    let (ids, warning) = plan_and_fetch(&prepared.query, filters).await?;
-    let fetched_ms = now_ms() - t0;
+/// Ranks `prepared` on partitions `ids` (indices into [`PARTS`]).
+fn rank_on(prepared: skycase_core::search::Prepared, ids: &[usize], k: usize, filters: &Filters) -> Result<(Vec<HitOut>, skycase_core::search::Answer), String> {
     let parts: Vec<Rc<Partition>> = PARTS.with(|v| ids.iter().map(|&i| v.borrow()[i].clone()).collect());
-    let side = prepared.side;
     with_searcher(|s| {
         let refs: Vec<&Partition> = parts.iter().map(|p| p.as_ref()).collect();
-        let encode = prepared.encode.as_secs_f64() * 1e3;
-        let a = s.answer_parts(prepared, &refs, k, filters, now_ms).map_err(|e| e.to_string())?;
-        // "rank" here is fetching what the plan needs plus ranking inside it.
-        let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
-        Ok((to_out_parts(&parts, &ids, a.hits, &a.strengths), encode, rank, a.nothing_close, side, warning))
+        let mut a = s.answer_parts(prepared, &refs, k, filters, now_ms).map_err(|e| e.to_string())?;
+        let hits = to_out_parts(&parts, ids, std::mem::take(&mut a.hits), &a.strengths);
+        Ok((hits, a))
     })
 }
 
-/// A text query on a partitioned bundle (the word chunks it needs are loaded already).
-pub(super) async fn query(side: TextSide, text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+/// While partitions arrive, a partial answer at most this often.
+const PARTIAL_EVERY_MS: f64 = 100.0;
+
+/// Ranks a prepared query on the partitions its plan names. With `id` (a query from the
+/// page), the answer streams: [`FromWorker::Partial`] with the best hits among the
+/// partitions at hand, as they arrive, before the whole answer.
+async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+    let t0 = now_ms();
+    let mut last: Option<f64> = None;
+    let stream = |ids: &[usize], total: usize| {
+        let Some(id) = id else { return };
+        if ids.len() >= total || last.is_some_and(|t| now_ms() - t < PARTIAL_EVERY_MS) {
+            return;
+        }
+        last = Some(now_ms());
+        if let Ok((hits, _)) = rank_on(prepared.clone(), ids, k, filters) {
+            post(&FromWorker::Partial { id, hits, done: ids.len(), total });
+        }
+    };
+    let (ids, warning) = plan_and_fetch(&prepared.query, filters, stream).await?;
+    let fetched_ms = now_ms() - t0;
+    let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
+    let (hits, a) = rank_on(prepared, &ids, k, filters)?;
+    // "rank" here is fetching what the plan needs plus ranking inside it.
+    let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
+    Ok((hits, encode, rank, a.nothing_close, side, warning))
+}
+
+/// A text query on a partitioned bundle (the word chunks it needs are loaded already);
+/// `id`: the page's query, whose answer streams.
+pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let prepared = with_searcher(|s| s.prepare(side, text, now_ms).map_err(|e| e.to_string()))?;
-    answer(prepared, k, filters).await
+    answer(Some(id), prepared, k, filters).await
 }
 
 /// "More like this" on a partitioned bundle: the stored vector of hit `(shard, frame, vector)`.
-pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64), String> {
+pub(super) async fn similar(id: u32, shard: usize, frame: usize, vector: usize, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64), String> {
     let part = PARTS.with(|v| v.borrow().get(shard).cloned()).ok_or_else(|| format!("no partition {shard} is loaded"))?;
     let row = part.find_row(frame, vector).ok_or_else(|| format!("partition {shard} has no vector {vector} of frame {frame}"))?;
     let prepared = with_searcher(|s| s.prepare_vector(&part.row_f32(row)).map_err(|e| e.to_string()))?;
-    let (hits, _, rank, _, _, _) = answer(prepared, k, filters).await?;
+    let (hits, _, rank, _, _, _) = answer(Some(id), prepared, k, filters).await?;
     Ok((hits, rank))
 }
 
@@ -157,7 +210,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    match plan_and_fetch(&q, &Filters::default()).await? {
+    match plan_and_fetch(&q, &Filters::default(), |_, _| {}).await? {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
