@@ -108,6 +108,8 @@ pub fn App() -> impl IntoView {
     let (timings, set_timings) = signal(None::<Timings>);
     let (shown_for, set_shown_for) = signal(String::new());
     let (nothing_close, set_nothing_close) = signal(false);
+    // A partitioned index's answer on its way: (partitions at hand, partitions planned).
+    let (streaming, set_streaming) = signal(None::<(usize, usize)>);
     let filters = RwSignal::new(start.filters.clone());
     let every_frame = RwSignal::new(start.every_frame);
     let episodes = move || (!every_frame.get_untracked()).then_some(GAP_HOURS);
@@ -129,7 +131,7 @@ pub fn App() -> impl IntoView {
     // Thumbnails and the overlay, checked by the worker (src/verified.rs); releases and
     // offline use (src/offline.rs).
     let files = crate::verified::provide(worker);
-    let offline = crate::offline::start();
+    let offline = crate::offline::start(worker);
     let overlay_path = StoredValue::new(None::<String>);
     let (bundle_base, pin) = crate::startup::bundle();
     let post_to_worker = move |msg: &ToWorker| worker.with_value(|w| if let Some(w) = w { post(w, msg) });
@@ -232,11 +234,18 @@ pub fn App() -> impl IntoView {
                     case.set(Some(CaseState::Open(Box::new(found), query)));
                 }
             }
+            FromWorker::Partial { id, hits: new_hits, done, total } => {
+                if id == latest.get_value().0 {
+                    set_hits.set(new_hits);
+                    set_streaming.set(Some((done, total)));
+                }
+            }
             FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder, warning } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
                 }
+                set_streaming.set(None);
                 let t_render = now_ms();
                 // Part of a partitioned index missing: say so above the results from the rest.
                 set_query_error.set(warning);
@@ -258,6 +267,7 @@ pub fn App() -> impl IntoView {
             }
             FromWorker::Error { id: Some(id), message } => {
                 if id == latest.get_value().0 {
+                    set_streaming.set(None);
                     focus_next.set_value(None);
                     set_hits.set(Vec::new());
                     set_nothing_close.set(false);
@@ -278,6 +288,7 @@ pub fn App() -> impl IntoView {
                 }
             }
             FromWorker::Offline(state) => offline.saving.set(Some(state)),
+            FromWorker::OfflinePeriod(state) => offline.period.set(Some(state)),
             FromWorker::BenchRank { .. } => {}
         }
     });
@@ -381,6 +392,9 @@ pub fn App() -> impl IntoView {
             let set = filters.with(describe_filters);
             let text = if set.is_empty() { t().no_match.to_string() } else { (t().case.empty_filters)(&set) };
             view! { <p class="empty" data-testid="no-results">{text}</p> }
+        })}
+        {move || streaming.get().map(|(done, total)| view! {
+            <p class="streaming" role="status" data-testid="streaming" data-done=done.to_string() data-total=total.to_string()>{(t().streaming)(done, total)}</p>
         })}
         {move || nothing_close.get().then(|| view! {
             <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>

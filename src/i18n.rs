@@ -146,6 +146,26 @@ pub struct Strings {
     pub shell_not_saved: &'static str,
     /// Weather cases: episodes, the case view, why a frame matched (issue 13).
     pub case: &'static CaseStrings,
+    /// Results shown while a partitioned index's partitions arrive.
+    pub streaming: fn(done: usize, total: usize) -> String,
+    // "Make this period available offline" (src/offline.rs, a partitioned index).
+    pub period_title: &'static str,
+    pub period_all: &'static str,
+    pub period_dates: &'static str,
+    pub period_estimate: &'static str,
+    /// The size estimate: megabytes, files, first and last month.
+    pub period_size: fn(mb: &str, files: usize, first: &str, last: &str) -> String,
+    /// What the browser offers this site (quota less usage).
+    pub period_room: fn(mb: &str) -> String,
+    /// The estimate exceeds what the browser offers.
+    pub period_no_room: fn(need: &str, room: &str) -> String,
+    pub period_save: &'static str,
+    pub period_saving: fn(done: &str, total: &str) -> String,
+    pub period_saved: fn(first: &str, last: &str, files: usize, mb: &str) -> String,
+    pub period_failed: fn(message: &str) -> String,
+    /// `navigator.storage.persist()` granted, or refused.
+    pub period_persisted: &'static str,
+    pub period_not_persisted: &'static str,
 }
 
 /// Strings of weather cases: episodes on the cards, the case view and its loop, the
@@ -300,6 +320,20 @@ pub static EN: Strings = Strings {
     offline_failed: |m| format!("Not available offline: {m}"),
     shell_not_saved: "the app's own files could not be saved (its service worker did not install; is the storage full?)",
     case: &CASE_EN,
+    streaming: |done, total| format!("Searching: {done} of {total} parts of the index so far…"),
+    period_title: "Make a period available offline",
+    period_all: "Everything",
+    period_dates: "Dates",
+    period_estimate: "Estimate size",
+    period_size: |mb, files, first, last| format!("About {mb} in {files} files ({first} – {last})"),
+    period_room: |mb| format!("This browser offers this site about {mb} more."),
+    period_no_room: |need, room| format!("Probably too large: it needs about {need} and this browser offers {room}; saving stops when the storage is full."),
+    period_save: "Save for offline use",
+    period_saving: |done, total| format!("Saving: {done} of {total}"),
+    period_saved: |first, last, files, mb| format!("{first} – {last} is available offline ({files} files, {mb})."),
+    period_failed: |m| format!("Not saved for offline use: {m}"),
+    period_persisted: "The browser keeps it until you clear it (persistent storage granted).",
+    period_not_persisted: "The browser did not grant persistent storage: it may delete this copy when space runs low.",
 };
 
 /// Korean.
@@ -363,6 +397,20 @@ pub static KO: Strings = Strings {
     offline_failed: |m| format!("오프라인에서 사용할 수 없음: {m}"),
     shell_not_saved: "앱 자체 파일을 저장하지 못했습니다(서비스 워커가 설치되지 않음; 저장 공간이 가득 찼나요?)",
     case: &CASE_KO,
+    streaming: |done, total| format!("검색 중: 색인 {total}개 부분 중 {done}개까지…"),
+    period_title: "기간을 오프라인에서 사용할 수 있게 저장",
+    period_all: "전체",
+    period_dates: "날짜",
+    period_estimate: "크기 계산",
+    period_size: |mb, files, first, last| format!("약 {mb}, 파일 {files}개 ({first} – {last})"),
+    period_room: |mb| format!("이 브라우저가 이 사이트에 약 {mb}를 더 허용합니다."),
+    period_no_room: |need, room| format!("너무 클 수 있습니다: 약 {need}가 필요하지만 브라우저가 허용하는 공간은 {room}입니다. 저장 공간이 가득 차면 저장이 멈춥니다."),
+    period_save: "오프라인용으로 저장",
+    period_saving: |done, total| format!("저장 중: {total} 중 {done}"),
+    period_saved: |first, last, files, mb| format!("{first} – {last} 기간을 오프라인에서 사용할 수 있습니다 (파일 {files}개, {mb})."),
+    period_failed: |m| format!("오프라인용으로 저장하지 못함: {m}"),
+    period_persisted: "지울 때까지 브라우저가 보관합니다 (영구 저장소 허용됨).",
+    period_not_persisted: "브라우저가 영구 저장소를 허용하지 않았습니다: 공간이 부족하면 이 사본을 지울 수 있습니다.",
 };
 
 #[cfg(test)]

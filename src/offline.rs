@@ -22,10 +22,10 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState};
+use web_sys::{ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState, Worker};
 
 use crate::i18n::t;
-use crate::protocol::OfflineState;
+use crate::protocol::{OfflineState, PeriodState, ToWorker};
 
 /// How often a page left open checks for a new release.
 const UPDATE_CHECK_MS: i32 = 30 * 60 * 1000;
@@ -44,18 +44,34 @@ pub struct OfflineStatus {
     /// Why no service worker is active (it did not register or install: a full storage
     /// quota, most likely), so the page itself is not available offline.
     pub sw_error: RwSignal<Option<String>>,
+    /// "Make this period available offline", as the search worker reports it.
+    pub period: RwSignal<Option<PeriodState>>,
+    /// The search worker, which sizes and saves periods.
+    worker: StoredValue<Option<Worker>, LocalStorage>,
 }
 
 /// The page's offline state; the service worker registers with [`register_after_ready`].
-pub fn start() -> OfflineStatus {
-    let status = OfflineStatus {
+/// `worker`: the search worker.
+pub fn start(worker: StoredValue<Option<Worker>, LocalStorage>) -> OfflineStatus {
+    OfflineStatus {
         update_ready: RwSignal::new(false),
         unreachable: RwSignal::new(!online()),
         sw_active: RwSignal::new(false),
         saving: RwSignal::new(None),
         sw_error: RwSignal::new(None),
-    };
-    status
+        period: RwSignal::new(None),
+        worker,
+    }
+}
+
+impl OfflineStatus {
+    fn post(&self, msg: &ToWorker) {
+        self.worker.with_value(|w| {
+            if let (Some(w), Ok(v)) = (w, serde_wasm_bindgen::to_value(msg)) {
+                let _ = w.post_message(&v);
+            }
+        });
+    }
 }
 
 thread_local! {
@@ -244,6 +260,122 @@ where
                 }.into_any()),
                 _ => None,
             }}
+            {(!crate::url::read().embed).then(|| view! { <OfflinePeriod status=status /> })}
         </div>
+    }
+}
+
+/// Free bytes the browser offers this site (quota less usage), where it says.
+async fn storage_room() -> Option<u64> {
+    let storage = web_sys::window()?.navigator().storage();
+    let estimate = JsFuture::from(storage.estimate().ok()?).await.ok()?;
+    let field = |name: &str| Reflect::get(&estimate, &name.into()).ok().and_then(|v| v.as_f64());
+    Some((field("quota")? - field("usage").unwrap_or(0.0)).max(0.0) as u64)
+}
+
+/// Asks the browser to keep this site's storage until the user clears it
+/// (`navigator.storage.persist()`); whether it agreed.
+async fn persist() -> bool {
+    let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else { return false };
+    match storage.persist() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_bool()).unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.trim().to_string())
+}
+
+/// "Make this period available offline": a date range (from the address's filters at first)
+/// or everything; its size first (from the manifest) beside what the browser offers, then, on
+/// "Save", `navigator.storage.persist()` and a progress bar while the search worker
+/// downloads, checks and stores the period; a refusal or a full quota is said plainly.
+#[component]
+fn OfflinePeriod(
+    /// Where saving stands and the worker to ask.
+    status: OfflineStatus,
+) -> impl IntoView {
+    let start = crate::url::read().filters;
+    let everything = RwSignal::new(start.from.is_none() && start.to.is_none());
+    let from = RwSignal::new(start.from.unwrap_or_default());
+    let to = RwSignal::new(start.to.unwrap_or_default());
+    let room = RwSignal::new(None::<u64>);
+    let persisted = RwSignal::new(None::<bool>);
+    let ask = move |save: bool| {
+        let (from, to) = if everything.get_untracked() { (None, None) } else { (non_empty(from.get_untracked()), non_empty(to.get_untracked())) };
+        status.post(&ToWorker::OfflinePeriod { from, to, save });
+    };
+    let estimate = move || {
+        status.period.set(None);
+        persisted.set(None);
+        ask(false);
+        leptos::task::spawn_local(async move { room.set(storage_room().await) });
+    };
+    let save = move || {
+        status.period.set(Some(PeriodState::Saving { done: 0, total: 0 }));
+        ask(true);
+        leptos::task::spawn_local(async move { persisted.set(Some(persist().await)) });
+    };
+    view! {
+        <details class="offline-period" data-testid="offline-period">
+            <summary>{t().period_title}</summary>
+            <fieldset>
+                <label><input type="radio" name="offline-period" data-testid="offline-period-all"
+                    prop:checked=move || everything.get() on:change=move |_| everything.set(true) />{t().period_all}</label>
+                " "
+                <label><input type="radio" name="offline-period" data-testid="offline-period-dates"
+                    prop:checked=move || !everything.get() on:change=move |_| everything.set(false) />{t().period_dates}</label>
+                " "
+                <label>{t().from}<input type="date" data-testid="offline-period-from" prop:value=move || from.get()
+                    on:change=move |ev| { from.set(event_target_value(&ev)); everything.set(false) } /></label>
+                " "
+                <label>{t().to}<input type="date" data-testid="offline-period-to" prop:value=move || to.get()
+                    on:change=move |ev| { to.set(event_target_value(&ev)); everything.set(false) } /></label>
+                " "
+                <button type="button" data-testid="offline-period-estimate" on:click=move |_| estimate()>{t().period_estimate}</button>
+            </fieldset>
+            {move || match status.period.get() {
+                Some(PeriodState::Estimate { months, files, bytes }) => {
+                    let (first, last) = (months.first().cloned().unwrap_or_default(), months.last().cloned().unwrap_or_default());
+                    let fits = room.get().is_none_or(|r| bytes <= r);
+                    view! {
+                        <p data-testid="offline-period-estimate-text" data-bytes=bytes.to_string() data-files=files.to_string() data-months=months.join(",")>
+                            {(t().period_size)(&mb(bytes), files, &first, &last)} " "
+                            {move || room.get().map(|r| if fits {
+                                view! { <span data-testid="offline-period-room" data-room=r.to_string()>{(t().period_room)(&mb(r))}</span> }.into_any()
+                            } else {
+                                view! { <span class="error" role="alert" data-testid="offline-period-noroom" data-room=r.to_string()>{(t().period_no_room)(&mb(bytes), &mb(r))}</span> }.into_any()
+                            })}
+                        </p>
+                        <button type="button" data-testid="offline-period-save" on:click=move |_| save()>{t().period_save}</button>
+                    }.into_any()
+                }
+                Some(PeriodState::Saving { done, total }) => view! {
+                    <label data-testid="offline-period-saving">{(t().period_saving)(&mb(done), &mb(total))}
+                        <progress data-testid="offline-period-progress" max=total.max(1).to_string() value=done.to_string()></progress>
+                    </label>
+                }.into_any(),
+                Some(PeriodState::Saved { months, files, bytes }) => view! {
+                    <p class="badge-ready" role="status" data-testid="offline-period-saved" data-files=files.to_string() data-bytes=bytes.to_string() data-months=months.join(",")>
+                        {(t().period_saved)(&months.first().cloned().unwrap_or_default(), &months.last().cloned().unwrap_or_default(), files, &mb(bytes))}
+                    </p>
+                }.into_any(),
+                Some(PeriodState::Failed { message }) => view! {
+                    <p class="error" role="alert" data-testid="offline-period-failed">{(t().period_failed)(&message)}</p>
+                    <button type="button" data-testid="offline-period-retry" on:click=move |_| estimate()>{t().retry}</button>
+                }.into_any(),
+                None => ().into_any(),
+            }}
+            {move || persisted.get().map(|granted| view! {
+                <p class=if granted { "persist" } else { "persist error" } role="status" data-testid="offline-period-persist" data-persisted=granted.to_string()>
+                    {if granted { t().period_persisted } else { t().period_not_persisted }}
+                </p>
+            })}
+        </details>
     }
 }

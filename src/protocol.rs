@@ -21,6 +21,15 @@ pub enum ToWorker {
     File { path: String },
     /// Save (again) everything a search can show offline; answered by [`FromWorker::Offline`].
     SaveOffline,
+    /// "Make this period available offline" (a partitioned index): the months from `from` to
+    /// `to` (`YYYY-MM-DD`, inclusive; both `None`: everything). `save: false` only sizes it;
+    /// `save: true` downloads, checks and stores every partition, list file and thumbnail of
+    /// it. Answered by [`FromWorker::OfflinePeriod`].
+    OfflinePeriod {
+        from: Option<String>,
+        to: Option<String>,
+        save: bool,
+    },
     /// Rank frames for a text query. `lang: Some("ko")` sends it to the multilingual encoder
     /// even without Hangul (`?lang=ko`); a query with Hangul goes there anyway.
     Query {
@@ -170,6 +179,8 @@ pub enum FromWorker {
     File { path: String, error: Option<String> },
     /// Where saving for offline use stands.
     Offline(OfflineState),
+    /// Where "make this period available offline" stands.
+    OfflinePeriod(PeriodState),
     /// Ranked results of query `id`; `encoder` names the text encoder that embedded it
     /// (`minilm` or `multilingual`; empty for "more like this").
     /// `nothing_close`: no hit is a case like the query; the hits are the nearest ones.
@@ -188,6 +199,10 @@ pub enum FromWorker {
     },
     /// A case ([`ToWorker::Case`]).
     Case { id: u32, case: CaseOut },
+    /// Part of the answer to query `id` while the partitions of a partitioned index arrive:
+    /// the best hits among the `done` of `total` partitions at hand. [`FromWorker::Results`]
+    /// follows with the whole answer.
+    Partial { id: u32, hits: Vec<HitOut>, done: usize, total: usize },
     /// Milliseconds of each benchmark scan.
     BenchRank { ms: Vec<f64> },
     /// Loading failed, or query `id` failed.
@@ -203,5 +218,20 @@ pub enum OfflineState {
     /// Everything is stored and was checked to be in the cache: the app works offline.
     Ready { files: usize },
     /// Saving stopped; the message names the file and the reason.
+    Failed { message: String },
+}
+
+/// "Make this period available offline" (see [`ToWorker::OfflinePeriod`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PeriodState {
+    /// What saving would download at most: the months, files (list files, partitions,
+    /// thumbnails) and bytes, from the manifest alone (thumbnails at their average size).
+    Estimate { months: Vec<String>, files: usize, bytes: u64 },
+    /// `done` of `total` bytes are checked and stored (`total` becomes exact once the list
+    /// files name the partitions and the partitions their thumbnails).
+    Saving { done: u64, total: u64 },
+    /// Every file of the period is checked and was found in the cache afterwards.
+    Saved { months: Vec<String>, files: usize, bytes: u64 },
+    /// Sizing or saving stopped; the message says why (a full quota is named so).
     Failed { message: String },
 }

@@ -22,7 +22,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
 use crate::fetch::{self, js_message, BundleCache, Pin};
-use crate::protocol::{FromWorker, HitOut, OfflineState, ToWorker};
+use crate::protocol::{FromWorker, HitOut, OfflineState, PeriodState, ToWorker};
 
 mod cases;
 mod parts;
@@ -84,8 +84,17 @@ pub fn start() {
                 PREFETCH_STARTED.with(|p| p.set(true));
                 spawn_local(save_offline_and_report());
             }
+            Ok(ToWorker::OfflinePeriod { from, to, save }) => spawn_local(async move {
+                let state = if save {
+                    PREFETCH_STARTED.with(|p| p.set(true));
+                    parts::save_period(from, to).await
+                } else {
+                    parts::estimate_period(from, to)
+                };
+                post(&FromWorker::OfflinePeriod(state.unwrap_or_else(|message| PeriodState::Failed { message })));
+            }),
             Ok(ToWorker::Query { id, text, k, filters, lang, episodes }) => spawn_local(async move {
-                let answered = query(&text, cases::pool(k, episodes), &filters, lang.as_deref() == Some("ko")).await;
+                let answered = query(id, &text, cases::pool(k, episodes), &filters, lang.as_deref() == Some("ko")).await;
                 let answered = answered.map(|(hits, e, r, n, side, w)| (cases::fold(hits, k, episodes), e, r, n, side, w));
                 let ok = answered.is_ok();
                 post(&match answered {
@@ -333,6 +342,14 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     };
     SEARCHER.with(|s| *s.borrow_mut() = Some(searcher));
     post(&FromWorker::Ready { frames, periods, vectors, init_ms: now_ms() - t0, bytes: total, overlay });
+    // A partitioned index small enough that every query reads all of it (the demo): fetch it
+    // now rather than on the first query, which would wait for it (a query that comes
+    // meanwhile waits only for the partitions still on their way).
+    spawn_local(async {
+        if let Err(e) = parts::prefetch_if_small().await {
+            web_sys::console::warn_1(&format!("skycase worker: the index was not prefetched: {e}").into());
+        }
+    });
     prefetch_after(PREFETCH_WHEN_IDLE_MS);
     Ok(())
 }
@@ -512,10 +529,10 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// Picks the text encoder (the multilingual one for Hangul or `korean`, loading it on first
 /// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks.
-async fn query(text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+async fn query(id: u32, text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let side = ready_to_embed(text, korean).await?;
     if with_searcher(|s| Ok(s.partitions().is_some()))? {
-        return parts::query(side, text, k, filters).await;
+        return parts::query(id, side, text, k, filters).await;
     }
     with_searcher(|searcher| {
         let answer = searcher.search_on(side, text, k, filters, now_ms).map_err(|e| e.to_string())?;

@@ -9,11 +9,13 @@
 //! plan cannot name that list's partitions.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use skycase_core::partition::{ListFile, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
+
+use crate::protocol::PeriodState;
 
 use super::*;
 
@@ -22,6 +24,8 @@ thread_local! {
     /// Every partition fetched so far, in fetch order; a hit's `shard` indexes this.
     static PARTS: RefCell<Vec<Rc<Partition>>> = const { RefCell::new(Vec::new()) };
     static PART_AT: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+    /// Partitions being downloaded, by path: a query that needs one waits for it.
+    static IN_FLIGHT: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
 }
 
 /// A file checked against its entry: from the cache (checked when it was stored) or the
@@ -33,8 +37,11 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
 /// returns the indices into [`PARTS`] of the plan's partitions, with a message for those
-/// that could not be had.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters) -> Result<(Vec<usize>, Option<String>), String> {
+/// that could not be had. `arrived(ids, total)` is called each time a partition of the plan
+/// is at hand (`ids`: those at hand so far, in plan order), so an answer can stream. A
+/// partition that another query (or the prefetch) is fetching already is waited for, not
+/// fetched twice.
+async fn plan_and_fetch(q: &QueryVector, filters: &Filters, mut arrived: impl FnMut(&[usize], usize)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
@@ -63,26 +70,51 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters) -> Result<(Vec<usize
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         index.plan_parts(q, filters, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
+    let total = refs.len();
+    let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.path).copied())).collect() };
     let missing: Vec<FileEntry> = refs.iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.path))).map(|r| r.file()).collect();
-    let urls: Vec<String> = missing.iter().map(|e| format!("{base}{}", e.path)).collect();
+    let (theirs, mine): (Vec<FileEntry>, Vec<FileEntry>) = missing.into_iter().partition(|e| IN_FLIGHT.with(|f| f.borrow().contains(&e.path)));
     let mut failed = Vec::new();
-    for (entry, source) in missing.iter().zip(sources(&urls).await) {
-        match fetch_checked(&base, entry, source).await.and_then(|b| Partition::from_bytes(&b, &entry.path).map_err(|e| e.to_string())) {
+    fetch_parts(&base, &mine, &mut failed, || arrived(&at_hand(), total)).await;
+    // Those another query is fetching: wait for them; any it could not get, try here once.
+    let mut seen = at_hand().len();
+    while theirs.iter().any(|e| IN_FLIGHT.with(|f| f.borrow().contains(&e.path))) {
+        fetch::sleep(10).await;
+        let now = at_hand();
+        if now.len() > seen {
+            seen = now.len();
+            arrived(&now, total);
+        }
+    }
+    let again: Vec<FileEntry> = theirs.into_iter().filter(|e| PART_AT.with(|m| !m.borrow().contains_key(&e.path))).collect();
+    fetch_parts(&base, &again, &mut failed, || arrived(&at_hand(), total)).await;
+    let ids = at_hand();
+    let warning = (!failed.is_empty()).then(|| {
+        format!("{} of {} parts of the index could not be loaded; these results leave them out: {}", failed.len(), refs.len(), failed.join("; "))
+    });
+    Ok((ids, warning))
+}
+
+/// Fetches partitions (all requests at once, bodies read in order), keeps each in [`PARTS`]
+/// as it arrives and calls `each`; failures are added to `failed`. Marked in flight meanwhile.
+async fn fetch_parts(base: &str, entries: &[FileEntry], failed: &mut Vec<String>, mut each: impl FnMut()) {
+    IN_FLIGHT.with(|f| f.borrow_mut().extend(entries.iter().map(|e| e.path.clone())));
+    let urls: Vec<String> = entries.iter().map(|e| format!("{base}{}", e.path)).collect();
+    for (entry, source) in entries.iter().zip(sources(&urls).await) {
+        let got = fetch_checked(base, entry, source).await.and_then(|b| Partition::from_bytes(&b, &entry.path).map_err(|e| e.to_string()));
+        IN_FLIGHT.with(|f| f.borrow_mut().remove(&entry.path));
+        match got {
             Ok(p) => {
                 let i = PARTS.with(|v| {
                     v.borrow_mut().push(Rc::new(p));
                     v.borrow().len() - 1
                 });
                 PART_AT.with(|m| m.borrow_mut().insert(entry.path.clone(), i));
+                each();
             }
             Err(e) => failed.push(e),
         }
     }
-    let ids = refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.path).copied())).collect();
-    let warning = (!failed.is_empty()).then(|| {
-        format!("{} of {} parts of the index could not be loaded; these results leave them out: {}", failed.len(), refs.len(), failed.join("; "))
-    });
-    Ok((ids, warning))
 }
 
 /// The page's form of hits on partitions `ids`.
@@ -112,27 +144,50 @@ fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strength
         .collect()
 }
 
-/// Ranks a prepared query on the partitions its plan names.
-async fn answer(prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
-    let t0 = now_ms();
-    let (ids, warning) = plan_and_fetch(&prepared.query, filters).await?;
-    let fetched_ms = now_ms() - t0;
+/// Ranks `prepared` on partitions `ids` (indices into [`PARTS`]).
+fn rank_on(prepared: skycase_core::search::Prepared, ids: &[usize], k: usize, filters: &Filters) -> Result<(Vec<HitOut>, skycase_core::search::Answer), String> {
     let parts: Vec<Rc<Partition>> = PARTS.with(|v| ids.iter().map(|&i| v.borrow()[i].clone()).collect());
-    let side = prepared.side;
     with_searcher(|s| {
         let refs: Vec<&Partition> = parts.iter().map(|p| p.as_ref()).collect();
-        let encode = prepared.encode.as_secs_f64() * 1e3;
-        let a = s.answer_parts(prepared, &refs, k, filters, now_ms).map_err(|e| e.to_string())?;
-        // "rank" here is fetching what the plan needs plus ranking inside it.
-        let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
-        Ok((to_out_parts(&parts, &ids, a.hits, &a.strengths), encode, rank, a.nothing_close, side, warning))
+        let mut a = s.answer_parts(prepared, &refs, k, filters, now_ms).map_err(|e| e.to_string())?;
+        let hits = to_out_parts(&parts, ids, std::mem::take(&mut a.hits), &a.strengths);
+        Ok((hits, a))
     })
 }
 
-/// A text query on a partitioned bundle (the word chunks it needs are loaded already).
-pub(super) async fn query(side: TextSide, text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+/// While partitions arrive, a partial answer at most this often.
+const PARTIAL_EVERY_MS: f64 = 100.0;
+
+/// Ranks a prepared query on the partitions its plan names. With `id` (a query from the
+/// page), the answer streams: [`FromWorker::Partial`] with the best hits among the
+/// partitions at hand, as they arrive, before the whole answer.
+async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+    let t0 = now_ms();
+    let mut last: Option<f64> = None;
+    let stream = |ids: &[usize], total: usize| {
+        let Some(id) = id else { return };
+        if ids.len() >= total || last.is_some_and(|t| now_ms() - t < PARTIAL_EVERY_MS) {
+            return;
+        }
+        last = Some(now_ms());
+        if let Ok((hits, _)) = rank_on(prepared.clone(), ids, k, filters) {
+            post(&FromWorker::Partial { id, hits, done: ids.len(), total });
+        }
+    };
+    let (ids, warning) = plan_and_fetch(&prepared.query, filters, stream).await?;
+    let fetched_ms = now_ms() - t0;
+    let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
+    let (hits, a) = rank_on(prepared, &ids, k, filters)?;
+    // "rank" here is fetching what the plan needs plus ranking inside it.
+    let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
+    Ok((hits, encode, rank, a.nothing_close, side, warning))
+}
+
+/// A text query on a partitioned bundle (the word chunks it needs are loaded already);
+/// `id`: the page's query, whose answer streams.
+pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let prepared = with_searcher(|s| s.prepare(side, text, now_ms).map_err(|e| e.to_string()))?;
-    answer(prepared, k, filters).await
+    answer(Some(id), prepared, k, filters).await
 }
 
 /// "More like this" on a partitioned bundle: the stored vector of hit `(shard, frame, vector)`.
@@ -140,7 +195,7 @@ pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize,
     let part = PARTS.with(|v| v.borrow().get(shard).cloned()).ok_or_else(|| format!("no partition {shard} is loaded"))?;
     let row = part.find_row(frame, vector).ok_or_else(|| format!("partition {shard} has no vector {vector} of frame {frame}"))?;
     let prepared = with_searcher(|s| s.prepare_vector(&part.row_f32(row)).map_err(|e| e.to_string()))?;
-    let (hits, _, rank, _, _, _) = answer(prepared, k, filters).await?;
+    let (hits, _, rank, _, _, _) = answer(None, prepared, k, filters).await?;
     Ok((hits, rank))
 }
 
@@ -151,7 +206,7 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(&q, &days).await.map(|_| ())
+    plan_and_fetch(&q, &days, |_, _| {}).await.map(|_| ())
 }
 
 /// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
@@ -171,7 +226,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    match plan_and_fetch(&q, &Filters::default()).await? {
+    match plan_and_fetch(&q, &Filters::default(), |_, _| {}).await? {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
@@ -202,4 +257,172 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
     thumbs.dedup();
     out.extend(thumbs.iter().filter_map(|t| page_files.get(t).cloned()));
     out
+}
+
+/// Files in flight at once while saving a period.
+const PERIOD_BATCH: usize = 8;
+
+/// The filters of a period to save: its dates only.
+fn period_filters(from: Option<String>, to: Option<String>) -> Filters {
+    Filters { from, to, ..Default::default() }
+}
+
+/// Sizes "make this period available offline" from the manifest alone: the list files of
+/// every list with a month in it, its months' partitions (each month records their number
+/// and bytes) and their thumbnails (each month records how many; at the bundle's average
+/// thumbnail size, at most all of them). A bound: a period of a few days counts whole months.
+pub(super) fn estimate_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
+    let filters = period_filters(from, to);
+    let page_files = PAGE_FILES.with(|p| p.borrow().clone());
+    with_searcher(|s| {
+        let index = s.partitions().ok_or("this index is not partitioned: all of it is saved for offline use after the first answer")?;
+        let periods = index.periods_in(&filters);
+        if periods.is_empty() {
+            return Err("the index holds no month in these dates".to_string());
+        }
+        let lists = index.lists_in(&filters);
+        let list_bytes: u64 = lists.iter().map(|&l| index.lists[l].bytes).sum();
+        let recorded = periods.iter().all(|&p| index.periods[p].bytes > 0);
+        let (parts, part_bytes) = if recorded {
+            (periods.iter().map(|&p| index.periods[p].parts).sum::<usize>(), periods.iter().map(|&p| index.periods[p].bytes).sum::<u64>())
+        } else {
+            // An index written before months recorded their sizes: each list's partitions
+            // in proportion to the share of its months that are in the period.
+            let share = |l: usize| {
+                let e = &index.lists[l];
+                let n = e.periods.iter().filter(|&&p| periods.contains(&(p as usize))).count() as u64;
+                (e.part_bytes * n).div_ceil(e.periods.len().max(1) as u64)
+            };
+            (0, lists.iter().map(|&l| share(l)).sum())
+        };
+        let thumbs: Vec<u64> = page_files.values().filter(|f| f.role == "thumbnail").map(|f| f.bytes).collect();
+        let n_thumbs = periods.iter().map(|&p| index.periods[p].thumbs).sum::<usize>().min(thumbs.len());
+        let thumb_bytes = (thumbs.iter().sum::<u64>() * n_thumbs as u64).div_ceil(thumbs.len().max(1) as u64);
+        Ok(PeriodState::Estimate {
+            months: periods.iter().map(|&p| index.periods[p].period.clone()).collect(),
+            files: lists.len() + parts + n_thumbs,
+            bytes: list_bytes + part_bytes + thumb_bytes,
+        })
+    })
+}
+
+/// Stores `entries` checked in the bundle cache, those it lacks downloaded in parallel, each
+/// write awaited so that a full quota stops saving with its reason; returns their bytes when
+/// `want` (from the cache when it holds them whole).
+async fn keep(base: &str, cache: &BundleCache, entries: &[FileEntry], want: bool) -> Result<Vec<Vec<u8>>, String> {
+    let urls: Vec<String> = entries.iter().map(|e| format!("{base}{}", e.path)).collect();
+    let lookups: Vec<Promise> = urls.iter().map(|u| cache.lookup(u)).collect();
+    let mut cached = Vec::with_capacity(urls.len());
+    for lookup in lookups {
+        cached.push(JsFuture::from(lookup).await.ok().filter(|h| h.is_instance_of::<Response>()).map(|h| h.unchecked_into::<Response>()));
+    }
+    let started: Vec<Option<Promise>> = urls.iter().zip(&cached).map(|(u, c)| c.is_none().then(|| request(u))).collect();
+    let mut out = Vec::with_capacity(if want { urls.len() } else { 0 });
+    for ((entry, url), (hit, started)) in entries.iter().zip(&urls).zip(cached.into_iter().zip(started)) {
+        if let Some(resp) = hit {
+            if !want {
+                continue;
+            }
+            if let Ok(bytes) = read_cached(url, &resp).await {
+                if bytes.len() as u64 == entry.bytes {
+                    out.push(bytes);
+                    continue;
+                }
+            }
+        }
+        let bytes = fetch::download(url, entry, started, &BundleCache::NONE, |_| {}).await?;
+        cache.put(url, &bytes).await?;
+        if want {
+            out.push(bytes);
+        }
+    }
+    Ok(out)
+}
+
+/// "Make this period available offline": the files every search needs offline (the set the
+/// app saves after its first answer), then the period's list files, every partition of its
+/// months and days, and the thumbnails of their frames, each checked against the manifest or
+/// its list file and stored; then every one is looked up in the cache. Reports progress in
+/// bytes; resolves to the months, files and bytes saved.
+pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
+    let filters = period_filters(from.clone(), to.clone());
+    let PeriodState::Estimate { months, bytes: estimate, .. } = estimate_period(from, to)? else {
+        return Err("no estimate for this period".into());
+    };
+    post(&FromWorker::OfflinePeriod(PeriodState::Saving { done: 0, total: estimate }));
+    // The encoder, word chunks and the rest that any search needs offline.
+    let files = super::save_offline().await?;
+    post(&FromWorker::Offline(OfflineState::Ready { files }));
+    let base = BASE.with(|b| b.borrow().clone());
+    let cache = cache();
+    let _ = fetch::take_store_error();
+    let (list_entries, thumb_estimate) = with_searcher(|s| {
+        let index = s.partitions().ok_or("the bundle is not partitioned")?;
+        let lists: Vec<(usize, FileEntry)> = index
+            .lists_in(&filters)
+            .into_iter()
+            .map(|l| {
+                let e = &index.lists[l];
+                (l, FileEntry { path: e.path.clone(), role: LIST_ROLE.into(), sha256: e.sha256.clone(), bytes: e.bytes })
+            })
+            .collect();
+        let parts: u64 = index.periods_in(&filters).iter().map(|&p| index.periods[p].bytes).sum();
+        let lists_bytes: u64 = lists.iter().map(|(_, e)| e.bytes).sum();
+        Ok((lists, estimate.saturating_sub(parts + lists_bytes)))
+    })?;
+    let mut done = 0u64;
+    let mut total = estimate;
+    let report = |done: u64, total: u64| post(&FromWorker::OfflinePeriod(PeriodState::Saving { done, total }));
+    let mut lists = Vec::with_capacity(list_entries.len());
+    for batch in list_entries.chunks(PERIOD_BATCH) {
+        let entries: Vec<FileEntry> = batch.iter().map(|(_, e)| e.clone()).collect();
+        for ((l, entry), bytes) in batch.iter().zip(keep(&base, &cache, &entries, true).await?) {
+            let list = ListFile::from_json(&bytes, &entry.path).map_err(|e| e.to_string())?;
+            if list.list != *l {
+                return Err(format!("{}: is list {}, the manifest lists it as {l}", entry.path, list.list));
+            }
+            let list = Rc::new(list);
+            LISTS.with(|m| m.borrow_mut().insert(*l, list.clone()));
+            lists.push(list);
+            done += entry.bytes;
+        }
+        report(done, total);
+    }
+    let parts = with_searcher(|s| {
+        let index = s.partitions().ok_or("the bundle is not partitioned")?;
+        index.parts_in(&filters, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>()).map_err(|e| e.to_string())
+    })?;
+    total = done + parts.iter().map(|p| p.bytes).sum::<u64>() + thumb_estimate;
+    let mut thumbs: Vec<String> = Vec::new();
+    for batch in parts.chunks(PERIOD_BATCH) {
+        let entries: Vec<FileEntry> = batch.iter().map(|p| p.file()).collect();
+        for (entry, bytes) in entries.iter().zip(keep(&base, &cache, &entries, true).await?) {
+            let p = Partition::from_bytes(&bytes, &entry.path).map_err(|e| e.to_string())?;
+            thumbs.extend(p.records().iter().map(|r| r.thumb.clone()));
+            done += entry.bytes;
+        }
+        thumbs.sort_unstable();
+        thumbs.dedup();
+        report(done, total);
+    }
+    let page_files = PAGE_FILES.with(|p| p.borrow().clone());
+    let thumb_entries: Vec<FileEntry> = thumbs.iter().filter_map(|t| page_files.get(t).cloned()).collect();
+    total = done + thumb_entries.iter().map(|e| e.bytes).sum::<u64>();
+    for batch in thumb_entries.chunks(PERIOD_BATCH) {
+        keep(&base, &cache, batch, false).await?;
+        done += batch.iter().map(|e| e.bytes).sum::<u64>();
+        report(done, total);
+    }
+    if let Some(e) = fetch::take_store_error() {
+        return Err(e);
+    }
+    // Claimed only when verified: every file must be found in the cache.
+    let all: Vec<FileEntry> = list_entries.into_iter().map(|(_, e)| e).chain(parts.iter().map(|p| p.file())).chain(thumb_entries).collect();
+    for entry in &all {
+        let url = format!("{base}{}", entry.path);
+        if !cache.holds(&url).await {
+            return Err(format!("{url}: not in the offline cache after saving it"));
+        }
+    }
+    Ok(PeriodState::Saved { months, files: all.len(), bytes: done })
 }

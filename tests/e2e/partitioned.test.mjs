@@ -118,3 +118,29 @@ test('a manifest listing a missing file fails the query with a message naming it
     repin(copy.dir);
   }
 });
+
+test('the answer streams as partitions arrive, then the whole answer = native', async () => {
+  const q = 'snow in Manchuria and the Korean Peninsula';
+  const want = native(q);
+  assert.ok(want.parts.length >= 2, `a plan of several partitions (${want.parts.length})`);
+  const browser = await launch();
+  const { page } = browser;
+  // Record every partial answer the page shows: partitions at hand and the results then.
+  await page.addInitScript(() => {
+    window.__partials = [];
+    const seen = () => {
+      const s = document.querySelector('[data-testid=streaming]');
+      if (s) window.__partials.push({ done: Number(s.dataset.done), total: Number(s.dataset.total), results: document.querySelectorAll('[data-testid=result]').length });
+    };
+    document.addEventListener('DOMContentLoaded', () => new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true }));
+  });
+  await openApp(page, `${server.url}?${new URLSearchParams({ q })}`);
+  await page.waitForSelector('[data-testid=timings]', { timeout: 30000 });
+  const partials = await page.evaluate(() => window.__partials);
+  assert.ok(partials.length > 0, 'a partial answer showed before the whole one');
+  assert.ok(partials.every((p) => p.done >= 1 && p.done < p.total && p.total === want.parts.length), JSON.stringify(partials));
+  assert.ok(partials.some((p) => p.results > 0), 'with results');
+  assert.equal(await page.locator('[data-testid=streaming]').count(), 0, 'gone once the answer is whole');
+  assert.deepEqual((await results(page)).map((h) => h.id), want.ids);
+  await browser.close();
+});

@@ -217,6 +217,16 @@ pub struct RecallArgs {
     /// Results compared.
     #[arg(short, long, default_value_t = 20)]
     k: usize,
+    /// Adaptive nprobe: score margins to try (each with every --nprobe as the minimum and
+    /// --probe-max as the cap); 0 is the fixed plan.
+    #[arg(long, default_value = "0")]
+    margins: String,
+    /// The cap on leaves of an adaptive plan.
+    #[arg(long, default_value_t = 32)]
+    probe_max: usize,    /// Also the study's 65 template queries ("Kyushu (Japan) is experiencing a typhoon."),
+    /// for a steadier mean than the eight benchmark queries.
+    #[arg(long)]
+    template: bool,
 }
 
 /// `skycase recall`: recall@k of the partitioned plan against the exact scan of every
@@ -230,9 +240,15 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     use skycase_core::Filters;
     let dir = &args.bundle;
     let searcher = crate::bundle::load_searcher(dir)?;
-    let index = searcher.partitions().context("the bundle is not partitioned")?.clone();
+    let mut index = searcher.partitions().context("the bundle is not partitioned")?.clone();
+    let margins: Vec<f32> = args.margins.split(',').map(|m| m.trim().parse::<f32>().with_context(|| format!("--margins {:?}: not a list of numbers", args.margins))).collect::<Result<_>>()?;
     let nprobes: Vec<usize> = args.nprobe.split(',').map(|n| n.trim().parse::<usize>().with_context(|| format!("--nprobe {:?}: not a list of numbers", args.nprobe))).collect::<Result<_>>()?;
-    let queries: Vec<_> = skycase_core::BENCH_QUERIES.iter().map(|q| searcher.prepare(TextSide::Primary, q, || 0.0)).collect::<skycase_core::Result<_>>()?;
+    let mut texts: Vec<String> = skycase_core::BENCH_QUERIES.iter().map(|q| q.to_string()).collect();
+    if args.template {
+        use skycase_vocab::{PHENOMENA_PROSE, REGIONS};
+        texts.extend(REGIONS.iter().flat_map(|r| PHENOMENA_PROSE.iter().map(move |p| format!("{r} is experiencing {p}."))));
+    }
+    let queries: Vec<_> = texts.iter().map(|q| searcher.prepare(TextSide::Primary, q, || 0.0)).collect::<skycase_core::Result<_>>()?;
     let filters = Filters::default();
     let read_checked = |f: &skycase_core::FileEntry| -> Result<Vec<u8>> {
         let bytes = read(&dir.join(&f.path))?;
@@ -272,9 +288,10 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         e.truncate(args.k);
     }
-    println!("| nprobe | recall@{} (mean over {} queries) | min | read per query, MB (p50) | partition files (p50) |", args.k, queries.len());
-    println!("|---:|---:|---:|---:|---:|");
-    for &n in &nprobes {
+    println!("| nprobe (min) | margin | recall@{} (mean over {} queries) | min | read per query, MB (p50 / max) | partition files (p50 / max) |", args.k, queries.len());
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for (n, margin) in margins.iter().flat_map(|&m| nprobes.iter().map(move |&n| (n, m))) {
+        (index.probe_margin, index.probe_max) = (margin, args.probe_max.max(n));
         let (mut recalls, mut bytes, mut files) = (Vec::new(), Vec::new(), Vec::new());
         for (qi, q) in queries.iter().enumerate() {
             let list_bytes: u64 = index.plan_lists(&q.query, &filters, Some(n))?.iter().map(|&l| index.lists[l].bytes).sum();
@@ -290,7 +307,8 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         files.sort_unstable();
         let mean = recalls.iter().sum::<f64>() / recalls.len() as f64;
         let min = recalls.iter().copied().fold(1.0, f64::min);
-        println!("| {n} | {mean:.3} | {min:.2} | {:.2} | {} |", bytes[bytes.len() / 2] as f64 / 1e6, files[files.len() / 2]);
+        let (bmax, fmax) = (bytes[bytes.len() - 1], files[files.len() - 1]);
+        println!("| {n} | {margin} | {mean:.3} | {min:.2} | {:.2} / {:.2} | {} / {fmax} |", bytes[bytes.len() / 2] as f64 / 1e6, bmax as f64 / 1e6, files[files.len() / 2]);
     }
     Ok(())
 }

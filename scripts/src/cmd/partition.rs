@@ -35,6 +35,14 @@ pub struct Layout {
     /// bytes.
     #[arg(long, default_value_t = 8_000_000)]
     pub exact_below: u64,
+    /// Adaptive nprobe by probe scores: also probe every leaf (and list) whose centroid
+    /// scores within this margin of the best one, up to --probe-max leaves; 0 keeps nprobe
+    /// fixed.
+    #[arg(long, default_value_t = 0.0)]
+    pub probe_margin: f32,
+    /// The most leaves an adaptive plan probes (0: nprobe).
+    #[arg(long, default_value_t = 0)]
+    pub probe_max: usize,
     /// Vectors the quantizer is trained on (an even sample).
     #[arg(long, default_value_t = 100_000)]
     pub sample: usize,
@@ -55,7 +63,8 @@ impl Layout {
 
     /// The plan settings written into the manifest.
     pub fn plan(&self) -> PlanDefaults {
-        PlanDefaults { nprobe: self.nprobe.max(1), list_probe: self.list_probe.max(1), exact_below: self.exact_below }
+        let nprobe = self.nprobe.max(1);
+        PlanDefaults { nprobe, list_probe: self.list_probe.max(1), exact_below: self.exact_below, probe_margin: self.probe_margin.max(0.0), probe_max: self.probe_max.max(nprobe) }
     }
 }
 

@@ -174,6 +174,10 @@ pub struct PlanDefaults {
     pub list_probe: usize,
     /// Fetch everything allowed when it is at most this many bytes (exact answers).
     pub exact_below: u64,
+    /// Adaptive nprobe: also probe leaves within this score margin of the best (0: fixed).
+    pub probe_margin: f32,
+    /// The most leaves an adaptive plan probes.
+    pub probe_max: usize,
 }
 
 /// Writes partitions month by month, then the list files; see the module header.
@@ -215,6 +219,7 @@ impl<'a> IndexWriter<'a> {
             return Err(Error::Usage(format!("frame {} at {} is not in period {period}", r.id, r.time)));
         }
         let pi = self.periods.len() as u32;
+        let (mut period_bytes, mut period_parts) = (0u64, 0usize);
         let mut leaves: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
         let mut v = vec![0f32; dim];
         for row in 0..rows {
@@ -245,6 +250,8 @@ impl<'a> IndexWriter<'a> {
             acc.table.push((sub as u32, pi, sha, bytes.len() as u64, members.len() as u32, first, last));
             acc.rows += members.len() as u64;
             acc.part_bytes += bytes.len() as u64;
+            period_bytes += bytes.len() as u64;
+            period_parts += 1;
             acc.periods.insert(pi);
         }
         self.periods.push(PeriodEntry {
@@ -252,6 +259,9 @@ impl<'a> IndexWriter<'a> {
             frames: records.len(),
             start: records.first().map(|r| r.time.clone()).unwrap_or_default(),
             end: records.last().map(|r| r.time.clone()).unwrap_or_default(),
+            parts: period_parts,
+            bytes: period_bytes,
+            thumbs: records.iter().map(|r| r.thumb.as_str()).filter(|t| !t.is_empty()).collect::<BTreeSet<_>>().len(),
         });
         self.frames += records.len();
         self.rows += rows as u64;
@@ -293,6 +303,8 @@ impl<'a> IndexWriter<'a> {
             nprobe: plan.nprobe,
             list_probe: plan.list_probe,
             exact_below: plan.exact_below,
+            probe_margin: plan.probe_margin,
+            probe_max: plan.probe_max,
         })
     }
 }

@@ -210,6 +210,15 @@ pub struct PeriodEntry {
     pub start: String,
     /// Last frame time.
     pub end: String,
+    /// Its partition files (0 in indexes written before it was recorded).
+    #[serde(default)]
+    pub parts: usize,
+    /// Bytes of its partition files (0 likewise).
+    #[serde(default)]
+    pub bytes: u64,
+    /// Distinct thumbnails its frames show.
+    #[serde(default)]
+    pub thumbs: usize,
 }
 
 /// One list (first-level cell) as the manifest gives it.
@@ -257,6 +266,15 @@ pub struct PartitionIndex {
     /// When the partitions the filters allow add up to at most this many bytes, all of them
     /// are fetched: the answer is then the exact scan.
     pub exact_below: u64,
+    /// Adaptive nprobe by probe scores: besides the `nprobe` best leaves (and the
+    /// `list_probe` best lists), every further leaf (list) whose centroid scores within this
+    /// margin of the best one is probed too, up to [`probe_max`](Self::probe_max) leaves.
+    /// 0 (and indexes written before it): a fixed nprobe.
+    #[serde(default)]
+    pub probe_margin: f32,
+    /// The most leaves an adaptive plan probes (lists in proportion), before filters widen it.
+    #[serde(default)]
+    pub probe_max: usize,
 }
 
 /// One row of a list file's partition table, with its derived path.
@@ -502,8 +520,25 @@ impl PartitionIndex {
         if self.allowed_bytes(&allowed) <= self.exact_below {
             return Ok(candidates);
         }
-        let n = self.list_probe_for(nprobe).saturating_mul(self.widen(&allowed));
-        Ok(candidates.into_iter().take(n).collect())
+        let widen = self.widen(&allowed);
+        let n = self.list_probe_for(nprobe).saturating_mul(widen);
+        let cap = self.list_probe_for(Some(self.probe_max.max(nprobe.unwrap_or(self.nprobe)))).saturating_mul(widen).max(n);
+        let scored: Vec<f32> = candidates.iter().map(|&l| scores[l]).collect();
+        let take = self.adaptive_take(&scored, n, cap);
+        Ok(candidates.into_iter().take(take).collect())
+    }
+
+    /// How many of `scores` (best first) to probe: at least `n`, then, when the plan is
+    /// adaptive ([`probe_margin`](Self::probe_margin) > 0), every further one within the
+    /// margin of the best, up to `cap`.
+    fn adaptive_take(&self, scores: &[f32], n: usize, cap: usize) -> usize {
+        let n = n.min(scores.len());
+        if self.probe_margin <= 0.0 || scores.is_empty() {
+            return n;
+        }
+        let floor = scores[0] - self.probe_margin;
+        let close = scores.iter().take(cap.min(scores.len())).take_while(|&&s| s >= floor).count();
+        n.max(close)
     }
 
     /// Lists probed for a given nprobe: the manifest's `list_probe` at its own nprobe, and in
@@ -522,6 +557,40 @@ impl PartitionIndex {
     pub fn plan_parts(&self, q: &QueryVector, filters: &Filters, lists: &[&ListFile], nprobe: Option<usize>) -> Result<Vec<PartRef>> {
         let allowed = allowed_days(&self.periods, filters);
         let exact = self.allowed_bytes(&allowed) <= self.exact_below;
+        let leaves = self.allowed_leaves(q, &allowed, lists)?;
+        let take = if exact {
+            leaves.len()
+        } else {
+            let (n, widen) = (nprobe.unwrap_or(self.nprobe).max(1), self.widen(&allowed));
+            let cap = self.probe_max.max(n).saturating_mul(widen);
+            let scores: Vec<f32> = leaves.iter().map(|l| l.0).collect();
+            self.adaptive_take(&scores, n.saturating_mul(widen), cap)
+        };
+        Ok(leaves.into_iter().take(take).flat_map(|(_, _, _, parts)| parts).collect())
+    }
+
+    /// Every partition of `lists` whose month and days the date and month filters allow
+    /// (what "make this period available offline" saves), in list file order.
+    pub fn parts_in(&self, filters: &Filters, lists: &[&ListFile]) -> Result<Vec<PartRef>> {
+        let allowed = allowed_days(&self.periods, filters);
+        let q = QueryVector::new(&vec![0.0; self.dim])?;
+        Ok(self.allowed_leaves(&q, &allowed, lists)?.into_iter().flat_map(|(_, _, _, parts)| parts).collect())
+    }
+
+    /// The lists with a month the filters allow.
+    pub fn lists_in(&self, filters: &Filters) -> Vec<usize> {
+        let allowed = allowed_days(&self.periods, filters);
+        (0..self.lists.len()).filter(|&l| self.lists[l].periods.iter().any(|&p| allowed[p as usize].is_some())).collect()
+    }
+
+    /// The months the filters allow (indices into [`periods`](Self::periods)).
+    pub fn periods_in(&self, filters: &Filters) -> Vec<usize> {
+        allowed_days(&self.periods, filters).iter().enumerate().filter(|(_, a)| a.is_some()).map(|(i, _)| i).collect()
+    }
+
+    /// The allowed partitions of `lists` grouped by leaf, best leaf first for `q`.
+    #[allow(clippy::type_complexity)]
+    fn allowed_leaves(&self, q: &QueryVector, allowed: &[Option<(u8, u8)>], lists: &[&ListFile]) -> Result<Vec<(f32, usize, usize, Vec<PartRef>)>> {
         let mut leaves: Vec<(f32, usize, usize, Vec<PartRef>)> = Vec::new();
         for lf in lists {
             let entry = self.lists.get(lf.list).ok_or_else(|| Error::format("partition list", format!("list {} is not in the manifest", lf.list)))?;
@@ -560,8 +629,7 @@ impl PartitionIndex {
             }
         }
         leaves.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let take = if exact { leaves.len() } else { nprobe.unwrap_or(self.nprobe).max(1).saturating_mul(self.widen(&allowed)) };
-        Ok(leaves.into_iter().take(take).flat_map(|(_, _, _, parts)| parts).collect())
+        Ok(leaves)
     }
 }
 

@@ -89,8 +89,8 @@ fn part_ids(index: &PartitionIndex, files: &HashMap<String, Vec<u8>>, q: &QueryV
     (hits.iter().map(|h| (parts[h.shard].records()[h.frame].id.clone(), h.score)).collect(), fetched.into_iter().map(|(r, _)| r).collect())
 }
 
-const EXACT: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: u64::MAX };
-const PROBE: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: 0 };
+const EXACT: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: u64::MAX, probe_margin: 0.0, probe_max: 2 };
+const PROBE: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: 0, probe_margin: 0.0, probe_max: 2 };
 
 #[test]
 fn partition_files_round_trip_and_refuse_damage() {
@@ -181,6 +181,34 @@ fn a_month_filter_fetches_only_that_months_partitions() {
 }
 
 #[test]
+fn a_saved_period_is_every_partition_of_its_months_and_the_manifest_sizes_it() {
+    let shards = months();
+    let (index, files) = build(&shards, PROBE);
+    // Each month records the bytes of its partition files, for the size estimate.
+    for (i, p) in index.periods.iter().enumerate() {
+        let on_disk: u64 = files.iter().filter(|(path, _)| path.starts_with(&format!("parts/{}/", p.period))).map(|(_, b)| b.len() as u64).sum();
+        assert_eq!(p.bytes, on_disk, "period {i}");
+        assert_eq!(p.parts, files.keys().filter(|path| path.starts_with(&format!("parts/{}/", p.period))).count());
+    }
+    let november = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-30".into()), ..Default::default() };
+    assert_eq!(index.periods_in(&november), vec![1]);
+    let lists: Vec<ListFile> = index.lists_in(&november).iter().map(|&l| ListFile::from_json(&files[&index.lists[l].path], "list").unwrap()).collect();
+    let refs: Vec<&ListFile> = lists.iter().collect();
+    let saved = index.parts_in(&november, &refs).unwrap();
+    let mut want: Vec<&String> = files.keys().filter(|p| p.starts_with("parts/2017-11/")).collect();
+    let mut got: Vec<&String> = saved.iter().map(|p| &p.path).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "every partition of November, nothing else");
+    assert_eq!(saved.iter().map(|p| p.bytes).sum::<u64>(), index.periods[1].bytes);
+    // Whatever the plan probes for a November query is among them, so a saved month answers
+    // offline.
+    let q = QueryVector::new(&shards[1].row_f32(5)).unwrap();
+    let (_, fetched) = part_ids(&index, &files, &q, 10, &november, None);
+    assert!(fetched.iter().all(|p| got.contains(&&p.path)), "{fetched:?}");
+}
+
+#[test]
 fn recall_grows_with_nprobe_and_reaches_the_exact_scan() {
     let shards = months();
     let (index, files) = build(&shards, PROBE);
@@ -200,6 +228,35 @@ fn recall_grows_with_nprobe_and_reaches_the_exact_scan() {
     assert!(curve.windows(2).all(|w| w[1] + 1e-9 >= w[0]), "{curve:?}");
     assert!(curve[0] < 1.0, "one leaf of {leaves} should miss some: {curve:?}");
     assert_eq!(curve[3], 1.0, "{curve:?}");
+}
+
+#[test]
+fn adaptive_nprobe_adds_the_leaves_that_score_close_to_the_best_and_no_more_than_probe_max() {
+    let shards = months();
+    let mut rng = Lcg::new(9);
+    let queries: Vec<QueryVector> = (0..20).map(|_| QueryVector::new(&unit(&mut rng)).unwrap()).collect();
+    let leaves = |index: &PartitionIndex, files: &HashMap<String, Vec<u8>>, q: &QueryVector| -> usize {
+        let (_, parts) = part_ids(index, files, q, 20, &Filters::default(), Some(1));
+        let set: std::collections::BTreeSet<(usize, usize)> = parts.iter().map(|p| (p.list, p.sub)).collect();
+        set.len()
+    };
+    let (fixed, files) = build(&shards, PlanDefaults { nprobe: 1, probe_max: 1, ..PROBE });
+    // A zero margin is the fixed plan; the same index with a margin probes at least as much,
+    // more for some queries, never past probe_max; a huge margin probes probe_max.
+    let mut wide = fixed.clone();
+    (wide.probe_margin, wide.probe_max) = (0.15, 5);
+    let mut all = fixed.clone();
+    (all.probe_margin, all.probe_max) = (10.0, 5);
+    let (mut grew, mut total) = (0, 0);
+    for q in &queries {
+        let (a, b) = (leaves(&fixed, &files, q), leaves(&wide, &files, q));
+        assert_eq!(a, 1);
+        assert!((1..=5).contains(&b), "{b}");
+        grew += (b > a) as usize;
+        total += b;
+        assert_eq!(leaves(&all, &files, q), 5);
+    }
+    assert!(grew > 0 && total < 5 * queries.len(), "adaptive: {total} leaves over {} queries, {grew} grew", queries.len());
 }
 
 #[test]
