@@ -186,17 +186,6 @@ fn quantize_rows(x: &[f32], inp: usize) -> Rows {
     Rows { m, blocks, a, scale }
 }
 
-impl Rows {
-    /// `a[t, i]` as a signed level.
-    #[inline(always)]
-    fn level(&self, t: usize, i: usize, inp: usize) -> i32 {
-        #[cfg(not(feature = "relaxed-simd"))]
-        return i32::from(self.a[t * inp + i]);
-        #[cfg(feature = "relaxed-simd")]
-        return i32::from(self.a[t * inp + i]) - ACT_OFFSET;
-    }
-}
-
 /// `y[t, o] = b[o] + Σ … ` (module docs) for the `m = x.len() / in` rows of `x`.
 ///
 /// # Panics
@@ -217,20 +206,31 @@ pub fn linear(x: &[f32], w: &QMatrix, b: &[f32], y: &mut [f32]) {
     linear_reference(&rows, w, b, y, 0);
 }
 
-/// The contract, one value at a time, for output rows from `from` on.
+/// The contract, one output at a time, for output rows from `from` on (natively, where the
+/// compiler vectorizes each block's integer dot product).
 fn linear_reference(rows: &Rows, w: &QMatrix, b: &[f32], y: &mut [f32], from: usize) {
-    let (inp, blocks) = (w.inp, rows.blocks);
-    for t in 0..rows.m {
+    let (inp, blocks, m) = (w.inp, rows.blocks, rows.m);
+    for (t, a_row) in rows.a.chunks_exact(inp).enumerate() {
         for o in from..w.out {
+            let w_row = &w.q[o * inp..(o + 1) * inp];
             let mut acc = 0f32;
-            for k in 0..blocks {
-                let wq = &w.q[o * inp + k * BLOCK..][..BLOCK];
-                let dot: i32 = wq.iter().enumerate().map(|(i, &v)| i32::from(v) * rows.level(t, k * BLOCK + i, inp)).sum();
-                acc += dot as f32 * (w.scale[o * blocks + k] * rows.scale[k * rows.m + t]);
+            for (k, (wb, ab)) in w_row.chunks_exact(BLOCK).zip(a_row.chunks_exact(BLOCK)).enumerate() {
+                acc += block_dot(wb, ab) as f32 * (w.scale[o * blocks + k] * rows.scale[k * m + t]);
             }
             y[t * w.out + o] = acc + b[o];
         }
     }
+}
+
+/// `Σ w[i] · a[i]` over one block, `a` as signed levels.
+#[inline(always)]
+fn block_dot<A: Copy + Into<i32>>(w: &[i8], a: &[A]) -> i32 {
+    let (w, a): (&[i8; BLOCK], &[A; BLOCK]) = (w.try_into().expect("a block"), a.try_into().expect("a block"));
+    #[cfg(feature = "relaxed-simd")]
+    let offset = ACT_OFFSET;
+    #[cfg(not(feature = "relaxed-simd"))]
+    let offset = 0;
+    w.iter().zip(a).map(|(&w, &a)| i32::from(w) * (a.into() - offset)).sum()
 }
 
 /// The wasm kernels: two weight rows × two token rows per step, so each weight and
