@@ -3,6 +3,8 @@
 // them. Writes docs/benchmarks.md (the section between the skycase-bench markers).
 //
 //   cd tests/e2e && node bench.mjs        (after scripts/build-app)
+//   cd tests/e2e && node bench.mjs --peers  (after tests/e2e/peers/setup: skycase against
+//                                             transformers.js, tests/e2e/peers/run.mjs)
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +37,11 @@ function startLoggingServer() {
     });
     child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
+}
+
+if (process.argv.includes('--peers')) {
+  await import('./peers/run.mjs');
+  process.exit(0);
 }
 
 const server = await startLoggingServer();

@@ -6,7 +6,9 @@
 //! - [`unigram`]: the SentencePiece Unigram tokenizer of multilingual-e5-small, the
 //!   encoder of Korean queries (same BERT forward as MiniLM, 12 layers).
 //! - [`kernel`]: the f32 kernels of the encoder's forward pass (thin matrix products,
-//!   layer norm, GELU, softmax), with one summation order in wasm and natively.
+//!   layer norm, GELU, softmax), with one summation order in wasm and natively;
+//!   [`qkernel`]: the integer products of the quantized linear layers (plain SIMD, or
+//!   relaxed SIMD with the `relaxed-simd` feature), exact and the same everywhere.
 //! - [`format`]: the weight formats of the bundle's encoder file ([`format::Quantization`]);
 //!   `skycase-quant` writes that file at export time, this crate only reads it.
 //! - [`embeddings`]: the word-embedding table, loaded chunk by chunk as queries need rows.
@@ -39,6 +41,7 @@ pub mod load;
 pub mod overlay;
 pub mod partition;
 pub mod projection;
+pub mod qkernel;
 pub mod rank;
 pub mod search;
 pub mod shard;

@@ -236,6 +236,11 @@ impl Searcher {
         ])
     }
 
+    /// The bundle's main text encoder (before its projection into the joint space).
+    pub fn text_encoder(&self) -> &TextEncoder {
+        &self.primary.encoder
+    }
+
     /// True if the bundle has a multilingual encoder.
     pub fn has_multilingual(&self) -> bool {
         self.manifest.multilingual.is_some()

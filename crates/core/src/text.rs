@@ -5,8 +5,9 @@
 //! One code path serves the browser (wasm32) and the companion. Weights come either from the
 //! original f32 `model.safetensors` (parity with sentence-transformers) or from the quantized
 //! GGUF file that a bundle ships (written by `skycase-quant`; formats in [`crate::format`]) plus its word-embedding table, which
-//! may be only partly loaded (see [`crate::embeddings`]). Quantized linear weights are
-//! dequantized once at load: the arithmetic is f32 on both sides.
+//! may be only partly loaded (see [`crate::embeddings`]). Quantized linear layers in the
+//! `_0` block formats run as integer dot products ([`crate::qkernel`]); everything else is
+//! f32. Either way the arithmetic is the same on both sides.
 //!
 //! candle reads the weights (safetensors, GGUF, the ggml block formats); the forward pass
 //! runs on plain row-major `Vec<f32>`s with the kernels of [`crate::kernel`], which fit a
@@ -19,7 +20,7 @@
 use std::io::Cursor;
 
 use candle_core::quantized::ggml_file::qtensor_from_ggml;
-use candle_core::quantized::{gguf_file, QTensor};
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::embeddings::WordEmbeddings;
 use crate::error::{Error, Result};
 use crate::kernel;
+use crate::qkernel::{self, QMatrix};
 use crate::format::{Quantization, GGUF_CONFIG_KEY, GGUF_QUERY_PREFIX_KEY};
 use crate::unigram::Unigram;
 
@@ -117,11 +119,10 @@ enum Weights<'a> {
 }
 
 impl Weights<'_> {
-    fn qtensor(&self, name: &str) -> Result<QTensor> {
+    /// A GGUF tensor's block format, bytes and shape, straight from the file.
+    fn raw(&self, name: &str) -> Result<(GgmlDType, &[u8], Vec<usize>)> {
         match self {
             Weights::Gguf { content, bytes } => {
-                // Straight from the file's bytes: candle's `Content::tensor` reads into a
-                // buffer first and then copies it again.
                 let info = content
                     .tensor_infos
                     .get(name)
@@ -132,10 +133,17 @@ impl Weights<'_> {
                     .ok()
                     .and_then(|start| bytes.get(start..start.checked_add(len)?))
                     .ok_or_else(|| Error::format("encoder.gguf", format!("tensor {name} lies past the end of the file")))?;
-                Ok(qtensor_from_ggml(dtype, data, info.shape.dims().to_vec(), &Device::Cpu)?)
+                Ok((dtype, data, info.shape.dims().to_vec()))
             }
-            Weights::F32(_) => unreachable!("qtensor is only asked of GGUF weights"),
+            Weights::F32(_) => unreachable!("raw is only asked of GGUF weights"),
         }
+    }
+
+    fn qtensor(&self, name: &str) -> Result<QTensor> {
+        // Straight from the file's bytes: candle's `Content::tensor` reads into a buffer
+        // first and then copies it again.
+        let (dtype, data, dims) = self.raw(name)?;
+        Ok(qtensor_from_ggml(dtype, data, dims, &Device::Cpu)?)
     }
 
     /// A dense tensor (dequantized if stored quantized).
@@ -153,28 +161,31 @@ impl Weights<'_> {
         Ok(t)
     }
 
-    /// A weight matrix `(out, in)` used as `x · Wᵀ`, row-major.
-    fn matrix(&self, name: &str, out_dim: usize, in_dim: usize) -> Result<Vec<f32>> {
+    /// A weight matrix `(out, in)` used as `x · Wᵀ`, row-major: as integers and block
+    /// scales where the file stores it in a format [`qkernel`] multiplies directly, else f32.
+    fn matrix(&self, name: &str, out_dim: usize, in_dim: usize) -> Result<Weight> {
         let t = match self {
             Weights::F32(vb) => vb.get((out_dim, in_dim), name)?,
             Weights::Gguf { .. } => {
-                let q = self.qtensor(name)?;
-                if q.shape().dims() != [out_dim, in_dim] {
+                let (dtype, data, dims) = self.raw(name)?;
+                if dims != [out_dim, in_dim] {
                     return Err(Error::format(
                         "encoder weights",
-                        format!("tensor {name} has shape {:?}, expected [{out_dim}, {in_dim}]", q.shape().dims()),
+                        format!("tensor {name} has shape {dims:?}, expected [{out_dim}, {in_dim}]"),
                     ));
                 }
-                // Quantized for the download, f32 for the arithmetic: ggml's quantized
-                // matmul also rounds the activations to 8 bits, and a value near a rounding
-                // boundary then flips differently on x86 and wasm (different float
-                // summation order), which moved scores by ~2e-4 between browser and
-                // companion. Dequantized weights keep them within ~1e-6, and f32 matmul is
-                // faster than q8 in wasm as well.
-                q.dequantize(&Device::Cpu)?
+                // The integer kernel quantizes the activations too, but in a fixed way
+                // (qkernel's contract, exact integer sums), so browser and companion still
+                // compute the same bits. (ggml's own quantized matmul did not: its float sums
+                // ran in a different order on x86 and wasm, and a value near a rounding
+                // boundary then flipped differently, moving scores by ~2e-4.)
+                if let Some(q) = QMatrix::from_ggml(dtype, data, out_dim, in_dim) {
+                    return Ok(Weight::Int(q));
+                }
+                self.qtensor(name)?.dequantize(&Device::Cpu)?
             }
         };
-        Ok(t.flatten_all()?.to_vec1::<f32>()?)
+        Ok(Weight::F32(t.flatten_all()?.to_vec1::<f32>()?))
     }
 
     /// A vector or matrix as row-major values.
@@ -200,24 +211,58 @@ impl Weights<'_> {
 
 /// `y = x · Wᵀ + b`, with `W` `(out, in)` row-major as the checkpoint stores it.
 struct Linear {
-    weight: Vec<f32>,
+    weight: Weight,
     bias: Vec<f32>,
+}
+
+/// A linear layer's weights: f32 (the original model, or a format [`qkernel`] does not
+/// read) or block integers.
+enum Weight {
+    F32(Vec<f32>),
+    Int(QMatrix),
+}
+
+impl Weight {
+    fn to_f32(&self) -> Vec<f32> {
+        match self {
+            Weight::F32(w) => w.clone(),
+            Weight::Int(q) => q.dequantize(),
+        }
+    }
 }
 
 impl Linear {
     /// One layer from several with the same input, their outputs side by side.
     fn concat(parts: [Linear; 3]) -> Linear {
-        Linear {
-            weight: parts.iter().flat_map(|p| p.weight.iter().copied()).collect(),
-            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
-        }
+        let ints: Vec<QMatrix> = parts
+            .iter()
+            .filter_map(|p| match &p.weight {
+                Weight::Int(q) => Some(q.clone()),
+                Weight::F32(_) => None,
+            })
+            .collect();
+        let weight = match (ints.len() == parts.len()).then(|| QMatrix::concat(&ints)).flatten() {
+            Some(q) => Weight::Int(q),
+            None => Weight::F32(parts.iter().flat_map(|p| p.weight.to_f32()).collect()),
+        };
+        Linear { weight, bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect() }
     }
 
     /// `x`: rows of the input width; returns rows of the output width.
     fn forward(&self, x: &[f32]) -> Vec<f32> {
-        let mut y = vec![0.0; x.len() / (self.weight.len() / self.bias.len()) * self.bias.len()];
-        kernel::linear(x, &self.weight, &self.bias, &mut y);
-        y
+        let out = self.bias.len();
+        match &self.weight {
+            Weight::F32(w) => {
+                let mut y = vec![0.0; x.len() / (w.len() / out) * out];
+                kernel::linear(x, w, &self.bias, &mut y);
+                y
+            }
+            Weight::Int(q) => {
+                let mut y = vec![0.0; x.len() / q.inp() * out];
+                qkernel::linear(x, q, &self.bias, &mut y);
+                y
+            }
+        }
     }
 }
 

@@ -21,9 +21,31 @@ pub struct Args {
     /// Frames in the synthetic ranking benchmark (256-d int8).
     #[arg(long, default_value_t = 100_000)]
     scan_frames: usize,
+    /// Also embed the sentences of a reference file (tests/fixtures/minilm_reference.json:
+    /// sentence-transformers' f32 embeddings) with the bundle's encoder and report the worst
+    /// cosine to them (the browser computes the same bits: crates/core/src/qkernel.rs).
+    #[arg(long)]
+    fixture: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The worst cosine of the bundle encoder's embeddings to a reference file's.
+fn fixture_worst_cosine(encoder: &skycase_core::TextEncoder, path: &std::path::Path) -> Result<f64> {
+    use anyhow::Context;
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?)
+        .with_context(|| format!("{}: not JSON", path.display()))?;
+    let items = json["items"].as_array().with_context(|| format!("{}: no \"items\" list", path.display()))?;
+    let mut worst = 1f64;
+    for it in items {
+        let text = it["text"].as_str().with_context(|| format!("{}: an item without \"text\"", path.display()))?;
+        let want: Vec<f32> = it["embedding"].as_array().into_iter().flatten().filter_map(|v| v.as_f64()).map(|v| v as f32).collect();
+        let got = encoder.embed(text)?;
+        anyhow::ensure!(want.len() == got.len(), "{}: {text:?} has {} values, the encoder gives {}", path.display(), want.len(), got.len());
+        worst = worst.min(f64::from(skycase_core::text::cosine(&got, &want)));
+    }
+    Ok(worst)
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -53,7 +75,9 @@ pub fn run(args: Args) -> Result<()> {
         rank(&[&shard], &qv, 20)?;
         scan.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    let fixture_cosine = args.fixture.as_deref().map(|p| fixture_worst_cosine(searcher.text_encoder(), p)).transpose()?;
     let out = serde_json::json!({
+        "fixture_worst_cosine": fixture_cosine,
         "frames": searcher.frames(),
         "encode_p50_ms": percentile(&mut encode, 0.5), "encode_p95_ms": percentile(&mut encode, 0.95),
         "rank_p50_ms": percentile(&mut rank_ms, 0.5), "rank_p95_ms": percentile(&mut rank_ms, 0.95),

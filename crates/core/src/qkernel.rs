@@ -1,0 +1,450 @@
+//! Integer matrix products for the encoder's quantized linear layers.
+//!
+//! The bundle's encoder stores its linear layers in ggml blocks of 32 values with one scale
+//! each (`q8_0` for attention, `q5_0` for the feed-forward layers): every weight is an
+//! integer `w ∈ [−128, 127]` times its block's scale `s_w`. [`QMatrix`] keeps them as such
+//! (1 byte a weight instead of 4), and [`linear`] multiplies them with activations that are
+//! quantized the same way, per token row and block of 32:
+//!
+//! ```text
+//! a = round_ties_even(x · 63 / amax) ∈ [−63, 63],  s_a = amax / 63,   amax = max |x| in the block
+//! y[t, o] = b[o] + Σ_blocks f32(Σ_{i in block} w[o, i] · a[t, i]) · (s_w[o, block] · s_a[t, block])
+//! ```
+//!
+//! The inner sums are exact integers (|Σ| ≤ 32 · 128 · 63 < 2²⁴, so also exact as f32);
+//! the outer sum runs over the blocks in increasing order, one rounded multiply and one
+//! rounded add at a time (never fused), starting from 0, and the bias comes last. That is the
+//! contract: every implementation below gives the same bits, so the browser (wasm32
+//! simd128, with or without relaxed SIMD) and the companion score identically.
+//!
+//! Why 63 (7 bits) rather than 127: relaxed SIMD's `i32x4.relaxed_dot_i8x16_i7x16_add`
+//! multiplies 16 signed bytes by 16 bytes in [0, 127] and adds groups of four into i32 lanes
+//! in one instruction — 16 multiply–adds, against 4 for f32 — and its result is the same on
+//! every engine only while that second operand stays in [0, 127]. The relaxed build stores
+//! `a + 64 ∈ [1, 127]` and subtracts `64 · Σ w` per block (kept in [`QMatrix`]), which gives
+//! the exact same integer. The plain-SIMD build (Safari has no relaxed SIMD) widens both to
+//! i16 and uses `i32x4.dot_i16x8_s` (8 multiply–adds an instruction). docs/encoder.md has
+//! the parity this costs (the worst cosine to the f32 model) and the speed it buys.
+
+use candle_core::quantized::GgmlDType;
+use half::f16;
+
+/// Values per block: ggml's `_0` formats and the activations alike.
+pub const BLOCK: usize = 32;
+
+/// Largest activation level: `a ∈ [−ACT_MAX, ACT_MAX]` (see the module docs for why 7 bits).
+pub const ACT_MAX: i32 = 63;
+
+/// The offset that makes activations unsigned for relaxed SIMD (`a + ACT_OFFSET ∈ [1, 127]`).
+const ACT_OFFSET: i32 = 64;
+
+/// A `(out, in)` weight matrix as integers with one scale per row and block of [`BLOCK`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct QMatrix {
+    out: usize,
+    inp: usize,
+    /// `out × in`, row-major.
+    q: Vec<i8>,
+    /// `out × in / BLOCK`: the weight is `q · scale`.
+    scale: Vec<f32>,
+    /// `out × in / BLOCK`: `ACT_OFFSET · Σ q` over each block, what the offset adds to a
+    /// relaxed-SIMD dot product.
+    offset_sum: Vec<i32>,
+    /// The scales again as the wasm kernel reads them: per pair of rows and block,
+    /// `[s(r0), s(r0), s(r1), s(r1)]` (one vector load).
+    pair_scale: Vec<f32>,
+    /// `offset_sum` in the same layout, for the relaxed-SIMD kernel.
+    pair_offset: Vec<i32>,
+}
+
+impl QMatrix {
+    /// Reads `out` rows of `inp` values in a ggml block format, exactly (the integers and
+    /// scales as stored). `None` for formats that are not one signed integer times one scale
+    /// per block of 32 (`q5_1`, `q4_1` carry a minimum; the k-quants sub-scales; f16/f32 are
+    /// not quantized): those stay f32.
+    pub fn from_ggml(dtype: GgmlDType, data: &[u8], out: usize, inp: usize) -> Option<Self> {
+        let block_bytes = match dtype {
+            GgmlDType::Q8_0 => 2 + BLOCK,
+            GgmlDType::Q5_0 => 2 + 4 + BLOCK / 2,
+            GgmlDType::Q4_0 => 2 + BLOCK / 2,
+            _ => return None,
+        };
+        if inp == 0 || !inp.is_multiple_of(BLOCK) || data.len() != out.checked_mul(inp / BLOCK)?.checked_mul(block_bytes)? {
+            return None;
+        }
+        let mut q = Vec::with_capacity(out * inp);
+        let mut scale = Vec::with_capacity(out * inp / BLOCK);
+        for block in data.chunks_exact(block_bytes) {
+            scale.push(f16::from_le_bytes([block[0], block[1]]).to_f32());
+            let mut v = [0i8; BLOCK];
+            match dtype {
+                GgmlDType::Q8_0 => v.iter_mut().zip(&block[2..]).for_each(|(v, b)| *v = *b as i8),
+                GgmlDType::Q5_0 => {
+                    // ggml's block_q5_0: d (f16), qh (the 5th bits, u32 LE), qs (low nibbles:
+                    // value j in the low half of byte j, value j + 16 in the high half).
+                    let qh = u32::from_le_bytes([block[2], block[3], block[4], block[5]]);
+                    for (j, b) in block[6..].iter().enumerate() {
+                        let hi0 = ((qh >> j) << 4) & 0x10;
+                        let hi1 = (qh >> (j + 12)) & 0x10;
+                        v[j] = ((u32::from(b & 0x0f) | hi0) as i32 - 16) as i8;
+                        v[j + 16] = ((u32::from(b >> 4) | hi1) as i32 - 16) as i8;
+                    }
+                }
+                _ => {
+                    // block_q4_0: d (f16), qs (value j low nibble, value j + 16 high), offset 8.
+                    for (j, b) in block[2..].iter().enumerate() {
+                        v[j] = (i32::from(b & 0x0f) - 8) as i8;
+                        v[j + 16] = (i32::from(b >> 4) - 8) as i8;
+                    }
+                }
+            }
+            q.extend_from_slice(&v);
+        }
+        Some(Self::new(out, inp, q, scale))
+    }
+
+    fn new(out: usize, inp: usize, q: Vec<i8>, scale: Vec<f32>) -> Self {
+        let offset_sum: Vec<i32> = q.chunks_exact(BLOCK).map(|b| ACT_OFFSET * b.iter().map(|&v| i32::from(v)).sum::<i32>()).collect();
+        let blocks = inp / BLOCK;
+        let mut pair_scale = Vec::with_capacity(out / 2 * blocks * 4);
+        let mut pair_offset = Vec::with_capacity(out / 2 * blocks * 4);
+        for pair in 0..out / 2 {
+            for k in 0..blocks {
+                let (r0, r1) = (2 * pair * blocks + k, (2 * pair + 1) * blocks + k);
+                pair_scale.extend_from_slice(&[scale[r0], scale[r0], scale[r1], scale[r1]]);
+                pair_offset.extend_from_slice(&[offset_sum[r0], offset_sum[r0], offset_sum[r1], offset_sum[r1]]);
+            }
+        }
+        Self { out, inp, q, scale, offset_sum, pair_scale, pair_offset }
+    }
+
+    /// Matrices with the same input width, their rows one after another (`[q; k; v]`).
+    pub fn concat(parts: &[QMatrix]) -> Option<QMatrix> {
+        let inp = parts.first()?.inp;
+        if parts.iter().any(|p| p.inp != inp) {
+            return None;
+        }
+        Some(Self::new(
+            parts.iter().map(|p| p.out).sum(),
+            inp,
+            parts.iter().flat_map(|p| p.q.iter().copied()).collect(),
+            parts.iter().flat_map(|p| p.scale.iter().copied()).collect(),
+        ))
+    }
+
+    /// Output rows.
+    pub fn out(&self) -> usize {
+        self.out
+    }
+
+    /// Input width.
+    pub fn inp(&self) -> usize {
+        self.inp
+    }
+
+    /// The weights as f32 (`q · scale`, what candle's dequantization gives).
+    pub fn dequantize(&self) -> Vec<f32> {
+        self.q.chunks_exact(BLOCK).zip(&self.scale).flat_map(|(b, &s)| b.iter().map(move |&v| f32::from(v) * s)).collect()
+    }
+}
+
+/// Token rows quantized per block of [`BLOCK`] (module docs), in the layout the running
+/// build's kernel reads.
+struct Rows {
+    m: usize,
+    blocks: usize,
+    /// `a` (plain builds) as i16, or `a + 64` (relaxed SIMD) as u8; `m × in`.
+    #[cfg(not(feature = "relaxed-simd"))]
+    a: Vec<i16>,
+    #[cfg(feature = "relaxed-simd")]
+    a: Vec<u8>,
+    /// `s_a`, block-major: `scale[block · m + t]`, so two tokens' scales of one block are
+    /// next to each other.
+    scale: Vec<f32>,
+}
+
+/// Quantizes `m` rows of `inp` values (module docs).
+fn quantize_rows(x: &[f32], inp: usize) -> Rows {
+    let m = x.len() / inp;
+    let blocks = inp / BLOCK;
+    let mut a = Vec::with_capacity(x.len());
+    let mut scale = vec![0f32; m * blocks];
+    for (t, row) in x.chunks_exact(inp).enumerate() {
+        for (k, block) in row.chunks_exact(BLOCK).enumerate() {
+            let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let (inv, s) = if amax > 0.0 { (ACT_MAX as f32 / amax, amax / ACT_MAX as f32) } else { (0.0, 0.0) };
+            scale[k * m + t] = s;
+            for v in block {
+                let q = (v * inv).round_ties_even().clamp(-ACT_MAX as f32, ACT_MAX as f32) as i32;
+                #[cfg(not(feature = "relaxed-simd"))]
+                a.push(q as i16);
+                #[cfg(feature = "relaxed-simd")]
+                a.push((q + ACT_OFFSET) as u8);
+            }
+        }
+    }
+    Rows { m, blocks, a, scale }
+}
+
+/// `y[t, o] = b[o] + Σ … ` (module docs) for the `m = x.len() / in` rows of `x`.
+///
+/// # Panics
+/// If the lengths do not fit together.
+pub fn linear(x: &[f32], w: &QMatrix, b: &[f32], y: &mut [f32]) {
+    assert_eq!(b.len(), w.out, "{} biases for {} rows", b.len(), w.out);
+    assert!(x.len().is_multiple_of(w.inp), "input of {} values is not rows of {}", x.len(), w.inp);
+    let m = x.len() / w.inp;
+    assert_eq!(y.len(), m * w.out, "output of {} values for {m} × {}", y.len(), w.out);
+    let rows = quantize_rows(x, w.inp);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        // SAFETY: lengths checked above; in the relaxed-SIMD build the worker is loaded only
+        // where the engine validated a module with relaxed SIMD (src/worker_loader.js).
+        unsafe { simd::linear(&rows, w, b, y) };
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    linear_reference(&rows, w, b, y, 0);
+}
+
+/// The contract, one output at a time, for output rows from `from` on (natively, where the
+/// compiler vectorizes each block's integer dot product).
+fn linear_reference(rows: &Rows, w: &QMatrix, b: &[f32], y: &mut [f32], from: usize) {
+    let (inp, blocks, m) = (w.inp, rows.blocks, rows.m);
+    for (t, a_row) in rows.a.chunks_exact(inp).enumerate() {
+        for o in from..w.out {
+            let w_row = &w.q[o * inp..(o + 1) * inp];
+            let mut acc = 0f32;
+            for (k, (wb, ab)) in w_row.chunks_exact(BLOCK).zip(a_row.chunks_exact(BLOCK)).enumerate() {
+                acc += block_dot(wb, ab) as f32 * (w.scale[o * blocks + k] * rows.scale[k * m + t]);
+            }
+            y[t * w.out + o] = acc + b[o];
+        }
+    }
+}
+
+/// `Σ w[i] · a[i]` over one block, `a` as signed levels.
+#[inline(always)]
+fn block_dot<A: Copy + Into<i32>>(w: &[i8], a: &[A]) -> i32 {
+    let (w, a): (&[i8; BLOCK], &[A; BLOCK]) = (w.try_into().expect("a block"), a.try_into().expect("a block"));
+    #[cfg(feature = "relaxed-simd")]
+    let offset = ACT_OFFSET;
+    #[cfg(not(feature = "relaxed-simd"))]
+    let offset = 0;
+    w.iter().zip(a).map(|(&w, &a)| i32::from(w) * (a.into() - offset)).sum()
+}
+
+/// The wasm kernels: two weight rows × two token rows per step, so each weight and
+/// activation vector loaded is used twice; the four integer dot products of a block are
+/// added across their lanes together, then scaled and accumulated in one f32x4
+/// `[r0·t0, r0·t1, r1·t0, r1·t1]`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::*;
+
+    use super::{linear_reference, QMatrix, Rows, BLOCK};
+
+    /// # Safety
+    /// Lengths as [`super::linear`] checks them; with the `relaxed-simd` feature, an engine
+    /// with relaxed SIMD.
+    #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
+    pub(super) unsafe fn linear(rows: &Rows, w: &QMatrix, b: &[f32], y: &mut [f32]) {
+        let (out, m) = (w.out, rows.m);
+        let mut o = 0;
+        while o + 1 < out {
+            let mut t = 0;
+            // Relaxed SIMD: four tokens at a time (each row pair's weights loaded once for
+            // them; measured faster), then two. The plain build's i16 vectors take twice the
+            // registers, so it goes two at a time (four spilled, measured slower). An odd last
+            // token is paired with itself and only its own lanes are stored.
+            #[cfg(feature = "relaxed-simd")]
+            while t + 4 <= m {
+                tile::<2>(rows, w, b, y, o, [t, t + 1, t + 2, t + 3]);
+                t += 4;
+            }
+            while t < m {
+                let t1 = if t + 1 < m { t + 1 } else { t };
+                tile::<1>(rows, w, b, y, o, [t, t1, t, t1]);
+                t += 2;
+            }
+            o += 2;
+        }
+        if out % 2 == 1 {
+            linear_reference(rows, w, b, y, out - 1);
+        }
+    }
+
+    /// Rows `o, o + 1` × the tokens `ts[..2P]` (pairs `(ts[0], ts[1])`, `(ts[2], ts[3])`).
+    #[inline(always)]
+    unsafe fn tile<const P: usize>(rows: &Rows, w: &QMatrix, b: &[f32], y: &mut [f32], o: usize, ts: [usize; 4]) {
+        let (inp, out, m, blocks) = (w.inp, w.out, rows.m, rows.blocks);
+        let mut acc = [f32x4_splat(0.0); P];
+        for k in 0..blocks {
+            let w0 = w.q.as_ptr().add(o * inp + k * BLOCK);
+            let a: [_; 4] = core::array::from_fn(|j| rows.a.as_ptr().add(ts[j] * inp + k * BLOCK));
+            let dots = block_dots::<P>(w0, w0.add(inp), a);
+            // [s_w(r0), s_w(r0), s_w(r1), s_w(r1)] · [s_a(t0), s_a(t1), s_a(t0), s_a(t1)]
+            let pair = (o / 2 * blocks + k) * 4;
+            let ws = v128_load(w.pair_scale.as_ptr().add(pair).cast());
+            #[cfg(feature = "relaxed-simd")]
+            let offset = v128_load(w.pair_offset.as_ptr().add(pair).cast());
+            for p in 0..P {
+                let d = dots[p];
+                #[cfg(feature = "relaxed-simd")]
+                let d = i32x4_sub(d, offset);
+                let (t0, t1) = (ts[2 * p], ts[2 * p + 1]);
+                let us = if t1 != t0 {
+                    v128_load64_splat(rows.scale.as_ptr().add(k * m + t0).cast())
+                } else {
+                    f32x4_splat(*rows.scale.get_unchecked(k * m + t0))
+                };
+                acc[p] = f32x4_add(acc[p], f32x4_mul(f32x4_convert_i32x4(d), f32x4_mul(ws, us)));
+            }
+        }
+        let (b0, b1) = (b[o], b[o + 1]);
+        for p in 0..P {
+            let (t0, t1) = (ts[2 * p], ts[2 * p + 1]);
+            y[t0 * out + o] = f32x4_extract_lane::<0>(acc[p]) + b0;
+            y[t0 * out + o + 1] = f32x4_extract_lane::<2>(acc[p]) + b1;
+            if t1 != t0 {
+                y[t1 * out + o] = f32x4_extract_lane::<1>(acc[p]) + b0;
+                y[t1 * out + o + 1] = f32x4_extract_lane::<3>(acc[p]) + b1;
+            }
+        }
+    }
+
+    /// Per pair `p` of the tokens `a[2p], a[2p + 1]`: `[Σ w0·a0, Σ w0·a1, Σ w1·a0, Σ w1·a1]`
+    /// over one block, as signed levels.
+    #[cfg(not(feature = "relaxed-simd"))]
+    #[inline(always)]
+    unsafe fn block_dots<const P: usize>(w0: *const i8, w1: *const i8, a: [*const i16; 4]) -> [v128; P] {
+        let mut acc = [[i32x4_splat(0); 4]; P];
+        for half in 0..2 {
+            let (v0, v1) = (v128_load(w0.add(half * 16).cast()), v128_load(w1.add(half * 16).cast()));
+            let w = [i16x8_extend_low_i8x16(v0), i16x8_extend_high_i8x16(v0), i16x8_extend_low_i8x16(v1), i16x8_extend_high_i8x16(v1)];
+            for p in 0..P {
+                let x0 = [v128_load(a[2 * p].add(half * 16).cast()), v128_load(a[2 * p].add(half * 16 + 8).cast())];
+                let x1 = [v128_load(a[2 * p + 1].add(half * 16).cast()), v128_load(a[2 * p + 1].add(half * 16 + 8).cast())];
+                for j in 0..2 {
+                    acc[p][0] = i32x4_add(acc[p][0], i32x4_dot_i16x8(w[j], x0[j]));
+                    acc[p][1] = i32x4_add(acc[p][1], i32x4_dot_i16x8(w[j], x1[j]));
+                    acc[p][2] = i32x4_add(acc[p][2], i32x4_dot_i16x8(w[2 + j], x0[j]));
+                    acc[p][3] = i32x4_add(acc[p][3], i32x4_dot_i16x8(w[2 + j], x1[j]));
+                }
+            }
+        }
+        core::array::from_fn(|p| lane_sums(acc[p]))
+    }
+
+    /// As the plain build's, on `a + 64` (the offset is taken off by the caller).
+    #[cfg(feature = "relaxed-simd")]
+    #[inline(always)]
+    unsafe fn block_dots<const P: usize>(w0: *const i8, w1: *const i8, a: [*const u8; 4]) -> [v128; P] {
+        let mut acc = [[i32x4_splat(0); 4]; P];
+        for half in 0..2 {
+            let (v0, v1) = (v128_load(w0.add(half * 16).cast()), v128_load(w1.add(half * 16).cast()));
+            for p in 0..P {
+                let (x0, x1) = (v128_load(a[2 * p].add(half * 16).cast()), v128_load(a[2 * p + 1].add(half * 16).cast()));
+                acc[p][0] = i32x4_relaxed_dot_i8x16_i7x16_add(v0, x0, acc[p][0]);
+                acc[p][1] = i32x4_relaxed_dot_i8x16_i7x16_add(v0, x1, acc[p][1]);
+                acc[p][2] = i32x4_relaxed_dot_i8x16_i7x16_add(v1, x0, acc[p][2]);
+                acc[p][3] = i32x4_relaxed_dot_i8x16_i7x16_add(v1, x1, acc[p][3]);
+            }
+        }
+        core::array::from_fn(|p| lane_sums(acc[p]))
+    }
+
+    /// `[Σ lanes of v[0], …, Σ lanes of v[3]]` (exact: integers).
+    #[inline(always)]
+    fn lane_sums(v: [v128; 4]) -> v128 {
+        let s01 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v[0], v[1]), i32x4_shuffle::<2, 6, 3, 7>(v[0], v[1]));
+        let s23 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v[2], v[3]), i32x4_shuffle::<2, 6, 3, 7>(v[2], v[3]));
+        i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(s01, s23), i32x4_shuffle::<2, 3, 6, 7>(s01, s23))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32 * 2.0 - 1.0) * [1.0, 1e-3, 37.0][s as usize % 3]
+            })
+            .collect()
+    }
+
+    /// A q8_0 matrix with integers in [−127, 127] and varied scales.
+    fn q8_matrix(out: usize, inp: usize, seed: u32) -> QMatrix {
+        let v = values(out * inp + out * inp / BLOCK, seed);
+        let q = v[..out * inp].iter().map(|x| ((x * 1e4) as i32 % 128) as i8).collect();
+        let scale = v[out * inp..].iter().map(|x| f16::from_f32(x.abs() * 0.01 + 1e-4).to_f32()).collect();
+        QMatrix::new(out, inp, q, scale)
+    }
+
+    #[test]
+    fn small_case_by_hand() {
+        // One block: x = [1, −0.5, 0, …] → amax 1, a = [63, −32 (−31.5 to even), 0, …], s_a = 1/63.
+        // W row 0 = [2, 4, 0, …] · 0.5, row 1 = [−1, 0, …] · 0.25; b = [0.25, 0].
+        let mut q = vec![0i8; 2 * BLOCK];
+        q[0] = 2;
+        q[1] = 4;
+        q[BLOCK] = -1;
+        let w = QMatrix::new(2, BLOCK, q, vec![0.5, 0.25]);
+        let mut x = vec![0f32; BLOCK];
+        x[0] = 1.0;
+        x[1] = -0.5;
+        let mut y = vec![0f32; 2];
+        linear(&x, &w, &[0.25, 0.0], &mut y);
+        // row 0: (2·63 + 4·(−32)) · 0.5/63 + 0.25 = −2 · 0.5/63 + 0.25; row 1: −63 · 0.25/63
+        assert!((y[0] - (0.25 - 1.0 / 63.0)).abs() < 1e-6, "{y:?}");
+        assert!((y[1] + 0.25).abs() < 1e-6, "{y:?}");
+    }
+
+    #[test]
+    fn close_to_the_f32_product_of_the_same_weights() {
+        for (m, inp, out) in [(1, 384, 384), (5, 384, 1152), (7, 1536, 384), (3, 64, 5)] {
+            let w = q8_matrix(out, inp, 7);
+            let x: Vec<f32> = values(m * inp, 9).iter().map(|v| v.clamp(-3.0, 3.0)).collect();
+            let b = values(out, 11);
+            let mut got = vec![0f32; m * out];
+            linear(&x, &w, &b, &mut got);
+            let mut want = vec![0f32; m * out];
+            crate::kernel::linear(&x, &w.dequantize(), &b, &mut want);
+            let (num, den) = got.iter().zip(&want).fold((0f64, 0f64), |(n, d), (g, w)| (n + f64::from(g - w).powi(2), d + f64::from(*w).powi(2)));
+            // 7-bit activations: relative error ≈ 1/(2·63·√3) per value, far less summed.
+            assert!((num / den).sqrt() < 0.02, "{m} × {inp} → {out}: relative error {}", (num / den).sqrt());
+        }
+    }
+
+    #[test]
+    fn ggml_blocks_read_exactly() {
+        // Each format through candle's own quantize/dequantize: the integers × scales equal
+        // candle's dequantized values bit for bit.
+        use candle_core::quantized::QTensor;
+        use candle_core::{Device, Tensor};
+        let (out, inp) = (6, 64);
+        let t = Tensor::from_vec(values(out * inp, 3), (out, inp), &Device::Cpu).unwrap();
+        for dtype in [GgmlDType::Q8_0, GgmlDType::Q5_0, GgmlDType::Q4_0] {
+            let qt = QTensor::quantize(&t, dtype).unwrap();
+            let want = qt.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let bytes = qt.data().unwrap();
+            let m = QMatrix::from_ggml(dtype, &bytes, out, inp).unwrap();
+            let got = m.dequantize();
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{dtype:?}");
+        }
+        assert!(QMatrix::from_ggml(GgmlDType::Q4_1, &[0; 20 * 2], 1, 64).is_none());
+    }
+
+    #[test]
+    fn concat_stacks_rows() {
+        let (a, b) = (q8_matrix(2, 64, 1), q8_matrix(3, 64, 2));
+        let c = QMatrix::concat(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(c.out(), 5);
+        assert_eq!(c.dequantize(), [a.dequantize(), b.dequantize()].concat());
+    }
+}

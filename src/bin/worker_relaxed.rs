@@ -1,0 +1,3 @@
+fn main() {
+    skycase_web::worker::start();
+}
