@@ -330,6 +330,22 @@ impl PhysicalCaptioner {
     /// Caption a frame; `storms` are the best-track fixes at the frame time.
     /// Errors when the view is inconsistent or a region has too few valid pixels.
     pub fn caption(&self, v: &FrameView, storms: &[StormFix]) -> Result<(Caption, Vec<RegionStats>)> {
+        self.caption_regions(v, storms, None)
+    }
+
+    /// Caption only the regions `covered` marks (a storm-centred or sector frame resampled
+    /// onto a grid that holds every region); the others get no line. The returned
+    /// [`Caption`] holds [`Phenomenon::Clear`] for them as a placeholder only: callers keep
+    /// the list of uncovered regions beside it ([`crate::store::CaptionRecord::uncovered`])
+    /// and write [`Caption::bullets_of`] the covered ones.
+    pub fn caption_covered(&self, v: &FrameView, storms: &[StormFix], covered: &[bool; 13]) -> Result<(Caption, Vec<RegionStats>)> {
+        if !covered.contains(&true) {
+            return Err(Error::Frame { frame: v.id.to_string(), reason: "the frame covers none of the 13 regions".into() });
+        }
+        self.caption_regions(v, storms, Some(covered))
+    }
+
+    fn caption_regions(&self, v: &FrameView, storms: &[StormFix], only: Option<&[bool; 13]>) -> Result<(Caption, Vec<RegionStats>)> {
         let n = v.width * v.height;
         let bad = |reason: String| Error::Frame { frame: v.id.to_string(), reason };
         if v.bt.len() != n || v.region_bits.len() != n || v.lonlat.len() != n {
@@ -357,7 +373,8 @@ impl PhysicalCaptioner {
                 }
             }
         }
-        let empty: Vec<&str> = Region::ALL.iter().filter(|r| members[r.index()].is_empty()).map(|r| r.name()).collect();
+        let wanted = |r: &Region| only.is_none_or(|c| c[r.index()]);
+        let empty: Vec<&str> = Region::ALL.iter().filter(|r| wanted(r) && members[r.index()].is_empty()).map(|r| r.name()).collect();
         if empty.len() == 13 {
             return Err(bad("no region masks (the frame has no pixel in any of the 13 regions)".into()));
         }
@@ -367,7 +384,7 @@ impl PhysicalCaptioner {
         let strong: Vec<&StormFix> = storms.iter().filter(|s| self.rules.typhoon.grades.contains(&s.grade)).collect();
         let mut labels = [Phenomenon::Clear; 13];
         let mut stats = Vec::with_capacity(13);
-        for r in Region::ALL {
+        for r in Region::ALL.into_iter().filter(wanted) {
             let idx = &members[r.index()];
             let st = self.region(v, r, idx, &strong)?;
             labels[r.index()] = st.phenomenon;

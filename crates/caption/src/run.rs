@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use skycase_ingest::canonical::{resample, GridSpec, MIN_REGION_COVERAGE};
 use skycase_ingest::frame::grid_id;
 use skycase_ingest::{Frame, FrameMeta, FrameStore};
 
@@ -25,7 +26,8 @@ use crate::error::{chain, Error, Result};
 use crate::frame::{image_png, lonlat_grid, satellite_name};
 use crate::mllm::{cache_key, fill_prompt, MllmClient};
 use crate::parse::parse_answer;
-use crate::physical::{FrameView, PhysicalCaptioner};
+use crate::physical::{FrameView, PhysicalCaptioner, RegionStats};
+use crate::vocab::{Caption, Region};
 use crate::store::{CaptionRecord, CaptionerInfo, FailureReason, FailureRecord};
 
 /// Everything one physical captioning pass needs.
@@ -121,15 +123,54 @@ impl PhysicalRun<'_> {
             lonlat: ll,
             clear_sky: composite,
         };
-        let (cap, stats) = self.captioner.caption(&view, &storms)?;
+        let covers_all = (0..13).all(|k| masks.bits().iter().any(|b| b & (1 << k) != 0));
+        let (cap, stats, covered) = if covers_all {
+            let (cap, stats) = self.captioner.caption(&view, &storms)?;
+            (cap, stats, [true; 13])
+        } else {
+            self.caption_part(meta, frame, &storms)?
+        };
         Ok(CaptionRecord {
             frame_id: meta.id.clone(),
             time: meta.time,
-            caption: cap.to_bullets(),
+            caption: cap.bullets_of(&covered),
             labels: cap,
+            uncovered: Region::ALL.iter().filter(|r| !covered[r.index()]).map(|r| r.name().to_string()).collect(),
             captioner: self.info.clone(),
             details: serde_json::json!({ "regions": stats, "storms": storms }),
         })
+    }
+
+    /// A frame that holds part of the map (a storm-centred crop, a sector): resampled onto
+    /// the canonical East-Asia grid, where every region is whole, and captioned for the
+    /// regions it covers to [`MIN_REGION_COVERAGE`], the share that gets a region an image
+    /// vector, so a caption line exists exactly where the index can match.
+    fn caption_part(&self, meta: &FrameMeta, frame: &Frame, storms: &[StormFix]) -> Result<(Caption, Vec<RegionStats>, [bool; 13])> {
+        let grid = GridSpec::canonical();
+        let on_grid = resample(frame, &grid)?;
+        let masks = self.store.masks_for_grid(grid.width, grid.height, &grid.nav)?;
+        let cov = on_grid.region_coverage(&masks);
+        let covered: [bool; 13] = std::array::from_fn(|k| cov[k] >= MIN_REGION_COVERAGE);
+        if !covered.contains(&true) {
+            return Err(Error::Frame {
+                frame: meta.id.clone(),
+                reason: format!("covers none of the 13 regions to {:.0} %", 100.0 * MIN_REGION_COVERAGE),
+            });
+        }
+        let canonical = on_grid.to_frame(frame);
+        let lonlat = lonlat_grid(&canonical.meta);
+        let view = FrameView {
+            id: &meta.id,
+            time: meta.time,
+            width: grid.width,
+            height: grid.height,
+            bt: &on_grid.bt,
+            region_bits: masks.bits(),
+            lonlat: &lonlat,
+            clear_sky: None,
+        };
+        let (cap, stats) = self.captioner.caption_covered(&view, storms, &covered)?;
+        Ok((cap, stats, covered))
     }
 }
 
@@ -261,6 +302,7 @@ impl MllmRun<'_> {
                         time: meta.time,
                         caption: cap.to_bullets(),
                         labels: cap,
+                        uncovered: Vec::new(),
                         captioner: info.clone(),
                         details: serde_json::json!({ "raw_answer": answer.text }),
                     },

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::parse::ParseError;
-use crate::vocab::Caption;
+use crate::vocab::{Caption, Region};
 
 /// Write `bytes` to `path` atomically (temp file in the same folder + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -86,11 +86,28 @@ pub struct CaptionRecord {
     pub caption: String,
     /// The same as structured labels `{region: phenomenon}`.
     pub labels: Caption,
+    /// Regions the frame does not cover (a storm-centred crop, a sector): `caption` has no
+    /// line for them and their `labels` entry is a placeholder, not an observation. Empty for
+    /// frames that cover the whole map.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncovered: Vec<String>,
     /// Who wrote it.
     pub captioner: CaptionerInfo,
     /// Captioner-specific evidence (region statistics, storms, the raw MLLM answer).
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub details: serde_json::Value,
+}
+
+impl CaptionRecord {
+    /// The regions this caption has a line for (all but [`CaptionRecord::uncovered`]).
+    pub fn covered(&self) -> std::result::Result<[bool; 13], String> {
+        let mut covered = [true; 13];
+        for name in &self.uncovered {
+            let r = Region::from_name(name).ok_or_else(|| format!("unknown region {name:?} in `uncovered`"))?;
+            covered[r.index()] = false;
+        }
+        Ok(covered)
+    }
 }
 
 /// A frame that could not be captioned.
@@ -257,7 +274,8 @@ impl CaptionStore {
             Err(e) => return Err(Error::io(&p, e)),
         };
         let rec: CaptionRecord = serde_json::from_slice(&bytes).map_err(|e| Error::json(&p, e))?;
-        if Caption::from_bullets(&rec.caption)? != rec.labels {
+        let covered = rec.covered().map_err(|e| Error::json(&p, e))?;
+        if rec.labels.bullets_of(&covered) != rec.caption {
             return Err(Error::json(&p, "caption text and labels disagree"));
         }
         if rec.frame_id != id {
@@ -286,7 +304,7 @@ impl CaptionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vocab::{Phenomenon, Region};
+    use crate::vocab::Phenomenon;
 
     fn tmpdir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("skycase-caption-{name}-{}", fastrand::u64(..)));
@@ -305,6 +323,7 @@ mod tests {
             time: "2017-11-01T00:00:00Z".parse().unwrap(),
             caption: c.to_bullets(),
             labels: c,
+            uncovered: Vec::new(),
             captioner: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
             details: serde_json::Value::Null,
         };
@@ -327,6 +346,7 @@ mod tests {
             time: "2017-11-01T00:00:00Z".parse().unwrap(),
             caption: Caption::filled(Phenomenon::Rain).to_bullets(),
             labels: c,
+            uncovered: Vec::new(),
             captioner: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
             details: serde_json::Value::Null,
         };

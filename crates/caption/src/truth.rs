@@ -71,6 +71,7 @@ pub fn import_truth(labels: &Path, frames: &[FrameMeta], out: &CaptionStore) -> 
             time: meta.time,
             caption: caption.to_bullets(),
             labels: caption,
+            uncovered: Vec::new(),
             captioner: info.clone(),
             details: serde_json::json!({ "file": file }),
         };
@@ -191,6 +192,7 @@ mod tests {
             time: "2017-11-01T00:00:00Z".parse().unwrap(),
             caption: c.to_bullets(),
             labels: c,
+            uncovered: Vec::new(),
             captioner: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
             details: serde_json::Value::Null,
         };

@@ -226,6 +226,12 @@ impl Caption {
         Ok(Caption { labels })
     }
 
+    /// The bullet lines of the regions `covered` marks only (a frame that covers part of
+    /// the map), in region order.
+    pub fn bullets_of(&self, covered: &[bool; 13]) -> String {
+        self.iter().filter(|(r, _)| covered[r.index()]).map(|(r, p)| bullet(r.index(), p.index())).collect::<Vec<_>>().join("\n")
+    }
+
     /// The line of one region, e.g. `- Hokkaido (Japan) - Snow`.
     pub fn bullet(&self, r: Region) -> String {
         bullet(r.index(), self.get(r).index())

@@ -101,3 +101,39 @@ fn a_lone_frame_falls_back_to_the_percentile_reference() {
     assert_eq!(records[0].caption.lines().count(), 13);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_storm_centred_frame_is_captioned_for_the_regions_it_covers() {
+    // A real Digital Typhoon crop: storm 200717 at 2007-10-03 00 UTC, east of the Philippines.
+    let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/caption/digital-typhoon/2007100300-200717-MTS1-1.h5");
+    let frame = skycase_ingest::dt::read_frame(&fx).unwrap();
+    let dir = tmp_store("dt");
+    let store = FrameStore::open(&dir).unwrap();
+    store.put(&frame, None).unwrap();
+    let cap = PhysicalCaptioner::new(Rules::shipped().unwrap()).unwrap();
+    let job = PhysicalRun {
+        store: &store,
+        captioner: &cap,
+        besttrack: None,
+        info: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
+        composite_days: 0,
+    };
+    let mut records = vec![];
+    job.run(&store.list().unwrap(), |_, outcome| {
+        records.push(outcome.unwrap());
+        Ok(())
+    })
+    .unwrap();
+    let rec = &records[0];
+    let lines: Vec<&str> = rec.caption.lines().collect();
+    // Some regions, not all: one line each for the covered ones, the others named as uncovered.
+    assert!(!lines.is_empty() && lines.len() < 13, "{}", rec.caption);
+    assert_eq!(lines.len() + rec.uncovered.len(), 13, "{:?}", rec.uncovered);
+    assert!(rec.uncovered.iter().any(|r| r == "Mongolia"), "{:?}", rec.uncovered);
+    assert!(lines.iter().all(|l| !rec.uncovered.iter().any(|r| l.contains(r.as_str()))), "{}", rec.caption);
+    // The crop (2560 km about 19.7°N 146.7°E) holds enough of the Philippine Sea only; its
+    // storm is a tropical depression then (grade 2 in the track beside it), below the
+    // typhoon rule's grades, so the sea is cloud, not Typhoon.
+    assert_eq!(lines, ["- Philippine Sea - Cloudy"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -96,10 +96,11 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
         return Err(Error::unsupported(path, format!("`infrared` units {units:?}, expected \"kelvin\"")));
     }
     let arr = ds.read_array::<f64>().map_err(|e| bad(format!("reading `infrared`: {e}")))?;
-    let (bt, fill) = to_kelvin(arr.iter().copied());
+    let (mut bt, fill) = to_kelvin(arr.iter().copied());
     if bt.len() != width * height {
         return Err(bad(format!("`infrared` has {} values for {width}×{height}", bt.len())));
     }
+    let masked = crate::artefacts::mask_artefacts(&mut bt, width, height);
     let source = Source::DigitalTyphoon;
     let laea = StormLaea { pixel_km: PIXEL_KM, centre_x: (width as f64 - 1.0) / 2.0, centre_y: (height as f64 - 1.0) / 2.0 };
     let nav = Navigation::StormCentred { centre_lon: lon, centre_lat: lat, laea: Some(laea) };
@@ -110,6 +111,7 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
         let share = 100.0 * fill as f64 / bt.len().max(1) as f64;
         notes.push(format!("incomplete: {fill} pixels ({share:.2} %) missing or outside {BT_RANGE:?} K → NaN"));
     }
+    notes.extend(masked.note());
     let meta = FrameMeta {
         id: format!("{}-{storm_id}_{}", source.short(), time.format("%Y%m%d%H%M")),
         time,
@@ -120,7 +122,8 @@ pub fn read_frame(path: &Path) -> Result<Frame> {
         nav: nav.clone(),
         masks: MaskStatus::Available { grid_id: grid_id(width, height, &nav) },
         calibration: Calibration::Calibrated { method: "kelvin in the file (Digital Typhoon)".into() },
-        // Any missing pixel makes the frame incomplete (it says how many in its notes).
+        // Any missing pixel makes the frame incomplete (it says how many in its notes); a
+        // masked artefact is not missing data, and the notes say what was masked.
         complete: fill == 0,
         storm: Some(StormInfo { id: storm_id, lat, lon, grade: Some(grade) }),
         inputs: vec![],
@@ -165,6 +168,37 @@ mod tests {
         let f = read_frame(&path).unwrap();
         assert!(f.meta.complete, "{:?}", f.meta.notes);
         assert!(f.bt.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn a_real_hot_pixel_is_masked_and_said() {
+        // The only pixel of this real frame above 305 K (PROVENANCE.md of the source folder).
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ingest/dt-artefacts/2007101118-200718-MTS1-1.h5");
+        let f = read_frame(&path).unwrap();
+        let masked: Vec<usize> = (0..f.bt.len()).filter(|&i| f.bt[i].is_nan()).collect();
+        assert_eq!(masked, vec![373 * f.meta.width + 192]);
+        assert!(f.bt.iter().filter(|v| v.is_finite()).all(|&v| v < 305.0));
+        assert!(f.meta.notes.iter().any(|n| n.contains("1 isolated hot pixel")), "{:?}", f.meta.notes);
+        assert!(f.meta.complete);
+    }
+
+    #[test]
+    #[ignore = "needs ../shared/data/real/digital-typhoon (88 frames): cargo test --release -p skycase-ingest -- --ignored every_real_digital_typhoon"]
+    fn every_real_digital_typhoon_frame_loses_only_its_documented_spikes() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real/digital-typhoon");
+        let mut total = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "h5") {
+                let f = read_frame(&p).unwrap();
+                let n = f.bt.iter().filter(|v| v.is_nan()).count();
+                assert!(n == 0 || f.meta.notes.iter().any(|n| n.contains("hot pixel")), "{}", p.display());
+                assert!(!f.meta.notes.iter().any(|n| n.contains("wedge")), "{}: {:?}", p.display(), f.meta.notes);
+                total += n;
+            }
+        }
+        // The 5 pixels above 305 K that PROVENANCE.md lists, and one 301.8 K pixel beside them.
+        assert_eq!(total, 6);
     }
 
     #[test]

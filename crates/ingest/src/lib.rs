@@ -30,6 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod artefacts;
 pub mod basemap;
 pub mod batch;
 pub mod canonical;

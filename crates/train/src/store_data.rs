@@ -78,6 +78,7 @@ pub fn load_store(
     }
     let by_id: HashMap<&str, usize> = metas.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect();
     let mut captioned: Vec<(usize, String)> = Vec::new();
+    let mut report_partial = Vec::new();
     for id in &ids {
         let file = captions.record_path(id);
         let rec = captions.get(id).map_err(|e| Error::format(&file, e.to_string()))?.ok_or_else(|| Error::format(&file, "vanished while reading"))?;
@@ -90,6 +91,12 @@ pub fn load_store(
         if rec.time != metas[i].time {
             return Err(Error::format(&file, format!("caption time {} differs from the frame's {} (captions of another store?)", rec.time, metas[i].time)));
         }
+        if !rec.uncovered.is_empty() {
+            // A storm-centred or sector frame, captioned for the regions it covers: never a
+            // training frame (every region is needed), counted like the partial ones below.
+            report_partial.push((id.clone(), format!("caption covers {} of 13 regions", 13 - rec.uncovered.len())));
+            continue;
+        }
         captioned.push((i, rec.caption));
     }
     captioned.sort_by_key(|(i, _)| *i);
@@ -97,7 +104,12 @@ pub fn load_store(
     let masks = store.masks_for_grid(canon.width, canon.height, &canon.nav)?;
     let mask_vecs: Vec<Vec<bool>> = (0..N_REGIONS).map(|k| masks.mask(k)).collect();
     let weights = RegionWeights::from_masks(cfg, &mask_vecs, device)?;
-    let mut report = StoreDataReport { frames: metas.len(), uncaptioned: metas.len() - captioned.len(), ..Default::default() };
+    let mut report = StoreDataReport {
+        frames: metas.len(),
+        uncaptioned: metas.len() - captioned.len() - report_partial.len(),
+        partial: report_partial,
+        ..Default::default()
+    };
 
     let key = {
         let mut h = DefaultHasher::new();
@@ -122,7 +134,7 @@ pub fn load_store(
                 if x.dims() == [kept.len(), h, w, 3] {
                     let samples = samples_of(&metas, &captioned, &kept, &cap_dir)?;
                     report.samples = samples.len();
-                    report.partial = captioned.iter().filter(|(i, _)| !kept.contains(i)).map(|(i, _)| (metas[*i].id.clone(), "cached: partial coverage".into())).collect();
+                    report.partial.extend(captioned.iter().filter(|(i, _)| !kept.contains(i)).map(|(i, _)| (metas[*i].id.clone(), "cached: partial coverage".into())));
                     let ds = Dataset { root: store_root.to_path_buf(), samples, inputs: x.to_dtype(DType::F32)?, weights, masks: mask_vecs, config: cfg.clone(), train_only: 0 };
                     return Ok((ds, report));
                 }

@@ -25,7 +25,7 @@ fn variant(base: &Frame, id: &str, time: &str, dk: f32) -> Frame {
 fn record(id: &str, time: &str, p: Phenomenon, info: CaptionerInfo) -> CaptionRecord {
     let mut c = Caption::filled(Phenomenon::Clear);
     c.set(Region::Kyushu, p);
-    CaptionRecord { frame_id: id.into(), time: time.parse().unwrap(), caption: c.to_bullets(), labels: c, captioner: info, details: serde_json::Value::Null }
+    CaptionRecord { frame_id: id.into(), time: time.parse().unwrap(), caption: c.to_bullets(), labels: c, uncovered: Vec::new(), captioner: info, details: serde_json::Value::Null }
 }
 
 fn physical() -> CaptionerInfo {

@@ -153,6 +153,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         extra_data: args.extra_data.iter().map(|p| p.display().to_string()).collect(),
         ..TrainConfig::default()
     };
+    let stamp = inputs_stamp(&args, &cfg)?;
+    let stamp_path = out.join(INPUTS_FILE);
+    if args.resume && out.join("train.json").is_file() && std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
+        let s = read_summary(out)?;
+        println!(
+            "{}: finished (best epoch {} of {}) with these options and inputs; nothing to do (without --resume it retrains)",
+            out.display(),
+            s.best_epoch,
+            s.history.len()
+        );
+        return Ok(());
+    }
     let cache = args.cache_dir.clone().or_else(|| std::env::var_os("SKYCASE_CACHE").map(PathBuf::from)).unwrap_or_else(default_cache);
     let mut ds = match (&args.store, &args.data) {
         (Some(store), _) => {
@@ -220,6 +232,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let opts = RunOptions { resume: args.resume, progress: !args.quiet, backbone: args.backbone.clone(), stop_after: None };
     let s = skycase_train::train(&ds, &bank, &cfg, out, &opts)?;
+    crate::util::write_atomic(&stamp_path, stamp.as_bytes())?;
     println!(
         "{} / {}: best epoch {} of {}, {:.0}s",
         cfg.granularity.name(),
@@ -301,6 +314,53 @@ fn train_text_projection(args: &Args, encoder: &str, data: &Path, out: &Path) ->
     Ok(())
 }
 
+/// Written beside `train.json` when a run finishes: what it was trained on.
+const INPUTS_FILE: &str = "inputs.json";
+
+/// The options and every input file (path, size, modification time) of a run: the frame
+/// records and caption files of a store, or an archive's `meta.json` and `labels.jsonl`.
+/// A `--resume` whose stamp equals the finished run's does no work; any change retrains.
+fn inputs_stamp(args: &Args, cfg: &TrainConfig) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut list = |dir: &Path| -> anyhow::Result<()> {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd {
+                let p = e.with_context(|| format!("{}: cannot list", dir.display()))?.path();
+                if p.extension().is_some_and(|x| x == "json") {
+                    files.push(p);
+                }
+            }
+        }
+        Ok(())
+    };
+    if let Some(store) = &args.store {
+        list(&store.join("frames"))?;
+        for c in std::iter::once(&args.captions).chain(&args.eval_captions) {
+            list(&store.join("captions").join(c))?;
+        }
+    }
+    for d in args.data.iter().chain(&args.extra_data) {
+        files.extend([d.join("meta.json"), d.join("labels.jsonl")]);
+    }
+    files.extend(args.backbone.clone());
+    files.sort();
+    let mut h = Sha256::new();
+    for f in &files {
+        let m = std::fs::metadata(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        let mtime = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        h.update(format!("{}\t{}\t{mtime}\n", f.display(), m.len()));
+    }
+    let stamp = serde_json::json!({
+        "config": cfg,
+        "context_blocks": args.context_blocks,
+        "clear_ref": args.clear_ref,
+        "files": files.len(),
+        "files_sha256": format!("{:x}", h.finalize()),
+    });
+    Ok(serde_json::to_string_pretty(&stamp)?)
+}
+
 fn default_cache() -> PathBuf {
     std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cache/skycase/train")
 }
@@ -355,4 +415,44 @@ fn print_table(dirs: &[PathBuf]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn stamp_of(argv: &[&str]) -> String {
+        let args = Cli::try_parse_from(std::iter::once("train").chain(argv.iter().copied())).unwrap().args;
+        let cfg = TrainConfig { epochs: args.epochs, joint_dim: args.dim, ..TrainConfig::default() };
+        inputs_stamp(&args, &cfg).unwrap()
+    }
+
+    #[test]
+    fn a_finished_run_is_stamped_by_its_options_and_every_input_file() {
+        let store = std::env::temp_dir().join(format!("skycase-train-stamp-{}", std::process::id()));
+        std::fs::create_dir_all(store.join("frames")).unwrap();
+        std::fs::create_dir_all(store.join("captions/physical")).unwrap();
+        std::fs::write(store.join("frames/a.json"), "{}").unwrap();
+        std::fs::write(store.join("captions/physical/a.json"), "{}").unwrap();
+        let s = store.to_str().unwrap();
+        let argv = ["--store", s, "--out", "/tmp/x", "--epochs", "3"];
+        let first = stamp_of(&argv);
+        assert_eq!(stamp_of(&argv), first, "the same inputs and options: the same stamp");
+        assert_ne!(stamp_of(&["--store", s, "--out", "/tmp/x", "--epochs", "4"]), first, "another option");
+        assert_ne!(stamp_of(&["--store", s, "--out", "/tmp/x", "--epochs", "3", "--clear-ref"]), first, "a model option");
+        std::fs::write(store.join("captions/physical/b.json"), "{}").unwrap();
+        let more = stamp_of(&argv);
+        assert_ne!(more, first, "a new caption");
+        std::fs::write(store.join("captions/physical/b.json"), "{\"changed\": 1}").unwrap();
+        assert_ne!(stamp_of(&argv), more, "a rewritten caption");
+        std::fs::remove_dir_all(&store).ok();
+    }
 }
