@@ -63,6 +63,29 @@ fn bundle() -> &'static Path {
     })
 }
 
+#[test]
+fn an_export_rerun_with_the_same_inputs_writes_nothing_and_a_changed_input_exports_anew() {
+    let b = bundle();
+    let src = b.parent().unwrap().join("src");
+    let dir = tempdir("export-rerun");
+    let out = dir.join("bundle");
+    let frames = src.join("frames.jsonl");
+    let export = || skycase(&["export", "--frames", frames.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = export();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest = out.join("manifest.json");
+    let written = std::fs::metadata(&manifest).unwrap().modified().unwrap();
+    let o = export();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("up to date"), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(std::fs::metadata(&manifest).unwrap().modified().unwrap(), written, "the rerun rewrote the bundle");
+    // A bundle edited since is rebuilt (an output that no longer matches is never trusted).
+    std::fs::write(out.join("overlay.json"), b"{}").unwrap();
+    let o = export();
+    assert!(o.status.success() && !String::from_utf8_lossy(&o.stdout).contains("up to date"), "{}", stderr(&o));
+    assert_ne!(std::fs::read(out.join("overlay.json")).unwrap(), b"{}");
+}
+
 fn search_json(bundle: &Path, query: &str) -> serde_json::Value {
     let o = skycase(&["search", query, "--bundle", bundle.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -268,12 +291,12 @@ fn export_replaces_an_existing_bundle() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!b.join("stale.txt").exists());
     assert_eq!(search_json(&b, "snow")["hits"].as_array().unwrap().len(), 3);
-    // No staging or old folder is left beside it.
+    // No staging or old folder is left beside it (only the export's stamp, a file).
     let name = b.file_name().unwrap().to_str().unwrap();
     let leftovers: Vec<_> = std::fs::read_dir(b.parent().unwrap())
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&format!(".{name}.")))
+        .filter(|n| n.starts_with(&format!(".{name}.")) && *n != format!(".{name}.skycase-export-stamp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

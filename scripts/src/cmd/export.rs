@@ -141,6 +141,63 @@ fn swap_into_place(staging: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What an export is made from: its command line and working folder, this program (size and
+/// modification time), and every file (path, size, modification time) under the frames'
+/// folder or the store, the index, the text model and the multilingual files. Stored beside
+/// `<out>` with [`tree_stamp`] of what it wrote, so that a rerun with the same inputs and an
+/// untouched bundle writes nothing; anything else exports anew.
+fn inputs_stamp(args: &Args, model_dir: &Path, frames_dir: &Path) -> Result<String> {
+    let mut roots: Vec<PathBuf> = vec![frames_dir.to_path_buf(), model_dir.to_path_buf()];
+    roots.extend(args.index.clone());
+    roots.extend(args.multilingual_projection.clone());
+    if args.multilingual_projection.is_some() {
+        roots.push(args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path));
+    }
+    roots.extend(std::env::current_exe().ok());
+    let mut lines = vec![
+        std::env::args().skip(1).collect::<Vec<_>>().join("\u{1f}"),
+        std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+    ];
+    for root in &roots {
+        lines.push(tree_stamp(root)?);
+    }
+    Ok(sha256_hex(lines.join("\n").as_bytes()))
+}
+
+/// sha256 over every file under `root` (or `root` itself): relative path, size, modification
+/// time; "missing" when it does not exist.
+fn tree_stamp(root: &Path) -> Result<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) -> Result<()> {
+        for e in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
+            let e = e.with_context(|| format!("{}: cannot list", dir.display()))?;
+            let m = e.metadata().with_context(|| format!("{}: cannot read", e.path().display()))?;
+            if m.is_dir() {
+                walk(&e.path(), out)?;
+            } else {
+                out.push(file_line(&e.path(), &m));
+            }
+        }
+        Ok(())
+    }
+    fn file_line(p: &Path, m: &std::fs::Metadata) -> String {
+        let mtime = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        format!("{}\t{}\t{mtime}", p.display(), m.len())
+    }
+    let mut lines = Vec::new();
+    match std::fs::metadata(root) {
+        Err(_) => lines.push(format!("missing {}", root.display())),
+        Ok(m) if m.is_dir() => walk(root, &mut lines)?,
+        Ok(m) => lines.push(file_line(root, &m)),
+    }
+    lines.sort();
+    Ok(sha256_hex(lines.join("\n").as_bytes()))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(bytes))
+}
+
 /// `index.json` written by `skycase embed`.
 #[derive(serde::Deserialize)]
 struct IndexInfo {
@@ -162,6 +219,12 @@ pub fn run(args: Args) -> Result<()> {
         None => args.frames.parent().unwrap_or(Path::new(".")).to_path_buf(),
     };
 
+    let stamp_path = beside(&args.out, "skycase-export-stamp");
+    let inputs = inputs_stamp(&args, &model_dir, &frames_dir)?;
+    if args.out.join("manifest.json").is_file() && std::fs::read_to_string(&stamp_path).ok() == Some(format!("{inputs}\n{}", tree_stamp(&args.out)?)) {
+        println!("bundle {}: up to date (the same inputs and options, the bundle untouched since), nothing written", args.out.display());
+        return Ok(());
+    }
     if let Some(store) = &args.store {
         // Check the periods before the slow encoder quantization.
         let index = args.index.clone().unwrap_or_else(|| store.join("index"));
@@ -244,6 +307,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     write_atomic(&staging.join("manifest.json"), manifest.to_json().as_bytes())?;
     swap_into_place(&staging, &args.out)?;
+    write_atomic(&stamp_path, format!("{inputs}\n{}", tree_stamp(&args.out)?).as_bytes())?;
     let words = &manifest.model.word_embeddings;
     eprintln!(
         "bundle {}: {} frames in {} shard(s), {:.1} MB to load before the first query, then per query the word-embedding chunks it needs (of {} × {:.0} kB)",
