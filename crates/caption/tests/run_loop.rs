@@ -19,6 +19,11 @@ fn fastrand_like() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
 
+/// The shipped rules, no best track, a clear-sky window of `composite_days`.
+fn physical_run<'a>(store: &'a FrameStore, cap: &'a PhysicalCaptioner, composite_days: i64) -> PhysicalRun<'a> {
+    PhysicalRun { store, captioner: cap, besttrack: None, info: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None }, composite_days }
+}
+
 fn storm_centred(id: &str, time: &str) -> Frame {
     let bt = vec![250.0f32; 16 * 16];
     let meta = FrameMeta {
@@ -48,13 +53,7 @@ fn frames_without_region_masks_fail_clearly_and_the_run_goes_on() {
         store.put(&storm_centred(id, t), None).unwrap();
     }
     let cap = PhysicalCaptioner::new(Rules::shipped().unwrap()).unwrap();
-    let job = PhysicalRun {
-        store: &store,
-        captioner: &cap,
-        besttrack: None,
-        info: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
-        composite_days: 3,
-    };
+    let job = physical_run(&store, &cap, 3);
     let metas = store.list().unwrap();
     let mut errors = vec![];
     job.run(&metas, |meta, outcome| {
@@ -80,13 +79,7 @@ fn a_lone_frame_falls_back_to_the_percentile_reference() {
     let store = FrameStore::open(&dir).unwrap();
     store.put(&skycase_ingest::read_sim_frame(&png).unwrap(), None).unwrap();
     let cap = PhysicalCaptioner::new(Rules::shipped().unwrap()).unwrap();
-    let job = PhysicalRun {
-        store: &store,
-        captioner: &cap,
-        besttrack: None,
-        info: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
-        composite_days: 3,
-    };
+    let job = physical_run(&store, &cap, 3);
     let metas = store.list().unwrap();
     let mut records = vec![];
     job.run(&metas, |_, outcome| {
@@ -111,13 +104,7 @@ fn a_storm_centred_frame_is_captioned_for_the_regions_it_covers() {
     let store = FrameStore::open(&dir).unwrap();
     store.put(&frame, None).unwrap();
     let cap = PhysicalCaptioner::new(Rules::shipped().unwrap()).unwrap();
-    let job = PhysicalRun {
-        store: &store,
-        captioner: &cap,
-        besttrack: None,
-        info: CaptionerInfo::Physical { rules_sha256: "x".into(), besttrack: None },
-        composite_days: 0,
-    };
+    let job = physical_run(&store, &cap, 0);
     let mut records = vec![];
     job.run(&store.list().unwrap(), |_, outcome| {
         records.push(outcome.unwrap());
