@@ -39,28 +39,29 @@ fn copy_dir(from: &Path, to: &Path) {
 fn bundle() -> &'static Path {
     static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
     BUNDLE.get_or_init(|| {
-        let dir = tempdir("bundle");
-        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo");
-        let lines: Vec<String> = std::fs::read_to_string(demo.join("frames.jsonl"))
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains("2017-11-10T12:00Z") || l.contains("2017-11-20T00:00Z") || l.contains("2017-11-25T12:00Z"))
-            .map(str::to_string)
-            .collect();
-        assert_eq!(lines.len(), 3);
-        std::fs::create_dir_all(dir.join("src/thumbs")).unwrap();
-        for l in &lines {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let thumb = v["thumb"].as_str().unwrap();
-            std::fs::copy(demo.join(thumb), dir.join("src").join(thumb)).unwrap();
-        }
-        std::fs::write(dir.join("src/frames.jsonl"), lines.join("\n")).unwrap();
-        std::fs::copy(demo.join("grids.json"), dir.join("src/grids.json")).unwrap();
-        let out = dir.join("bundle");
-        let o = skycase(&["export", "--frames", dir.join("src/frames.jsonl").to_str().unwrap(), "--out", out.to_str().unwrap()]);
-        assert!(o.status.success(), "export failed: {}", stderr(&o));
-        out
+        let keep = ["2017-11-10T12:00Z", "2017-11-20T00:00Z", "2017-11-25T12:00Z"];
+        export_demo_frames(&tempdir("bundle"), |l| keep.iter().any(|k| l.contains(k)))
     })
+}
+
+/// Exports the demo's frames whose frames.jsonl line `keep` accepts (with their real
+/// thumbnails and the grids) from `<dir>/src` into `<dir>/bundle`.
+fn export_demo_frames(dir: &Path, keep: impl Fn(&str) -> bool) -> PathBuf {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo");
+    let lines: Vec<String> = std::fs::read_to_string(demo.join("frames.jsonl")).unwrap().lines().filter(|l| keep(l)).map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "three frames of data/demo/frames.jsonl");
+    std::fs::create_dir_all(dir.join("src/thumbs")).unwrap();
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let thumb = v["thumb"].as_str().unwrap();
+        std::fs::copy(demo.join(thumb), dir.join("src").join(thumb)).unwrap();
+    }
+    std::fs::write(dir.join("src/frames.jsonl"), lines.join("\n")).unwrap();
+    std::fs::copy(demo.join("grids.json"), dir.join("src/grids.json")).unwrap();
+    let out = dir.join("bundle");
+    let o = skycase(&["export", "--frames", dir.join("src/frames.jsonl").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "export failed: {}", stderr(&o));
+    out
 }
 
 #[test]
@@ -375,25 +376,8 @@ fn source_filter_keeps_real_or_simulated_frames_and_names_a_bad_value() {
     // See issue 10: the demo mixes real frames with the simulated month; every record
     // carries its origin, and `--source` (the app's `source=`) filters by it.
     let dir = tempdir("source");
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo");
-    let lines: Vec<String> = std::fs::read_to_string(demo.join("frames.jsonl"))
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("\"sim_201711101200\"") || l.contains("\"sim_201711200000\"") || l.contains("\"kma-png_201212220100\""))
-        .map(str::to_string)
-        .collect();
-    assert_eq!(lines.len(), 3, "data/demo/frames.jsonl should hold two simulated frames and a KMA one");
-    std::fs::create_dir_all(dir.join("src/thumbs")).unwrap();
-    for l in &lines {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        let thumb = v["thumb"].as_str().unwrap();
-        std::fs::copy(demo.join(thumb), dir.join("src").join(thumb)).unwrap();
-    }
-    std::fs::write(dir.join("src/frames.jsonl"), lines.join("\n")).unwrap();
-    std::fs::copy(demo.join("grids.json"), dir.join("src/grids.json")).unwrap();
-    let out = dir.join("bundle");
-    let o = skycase(&["export", "--frames", dir.join("src/frames.jsonl").to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "export failed: {}", stderr(&o));
+    let keep = ["\"sim_201711101200\"", "\"sim_201711200000\"", "\"kma-png_201212220100\""];
+    let out = export_demo_frames(&dir, |l| keep.iter().any(|k| l.contains(k)));
     let b = out.to_str().unwrap();
     let ids = |source: &str| {
         let o = skycase(&["search", "snow over the Korean Peninsula", "--bundle", b, "--json", "--source", source]);
