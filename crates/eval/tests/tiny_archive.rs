@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use skycase_vocab::{PHENOMENA, REGIONS};
 use skycase_eval::{evaluate, EvalOptions, Split};
 use skycase_ingest::{Navigation, RegionMasks, Regions, Sidecar};
-use skycase_train::{Granularity, ImageModel, ModelConfig};
+use skycase_train::{ImageModel, ModelConfig};
 
 fn model_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("SKYCASE_MODEL_DIR") {
@@ -53,12 +53,7 @@ fn build(base: &Path) -> (PathBuf, PathBuf, PathBuf) {
     }
     std::fs::write(archive.join("labels.jsonl"), lines.join("\n")).unwrap();
 
-    let mut c = ModelConfig::for_frame(819, 471, Granularity::Region);
-    c.stem_channels = 4;
-    c.channels = 8;
-    c.region_embed = 4;
-    c.hidden = 16;
-    c.joint_dim = 16;
+    let c = ModelConfig { downsample: 4, hidden: 16, joint_dim: 16, text_dim: 384, global_pool: 4, ..ModelConfig::tiny(819, 471) };
     let ckpt = base.join("ckpt");
     ImageModel::new(c, 11, &candle_core::Device::Cpu).unwrap().save(&ckpt).unwrap();
 

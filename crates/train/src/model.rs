@@ -115,6 +115,12 @@ impl ModelConfig {
         }
     }
 
+    /// A model of a few thousand weights for a frame of `width × height` pixels: what the tests
+    /// of this crate and its users train, save and load in milliseconds.
+    pub fn tiny(width: usize, height: usize) -> Self {
+        Self { downsample: 2, stem_channels: 4, channels: 8, region_embed: 4, hidden: 8, joint_dim: 6, text_dim: 5, global_pool: 2, ..Self::for_frame(width, height, Granularity::Region) }
+    }
+
     /// Input grid (rows, columns): the frame in `downsample` cells, padded to a multiple of 4.
     pub fn input_hw(&self) -> (usize, usize) {
         let cell = self.downsample * 4;
@@ -672,17 +678,7 @@ mod tests {
     use super::*;
 
     pub(crate) fn tiny_config() -> ModelConfig {
-        let mut c = ModelConfig::for_frame(40, 24, Granularity::Region);
-        c.downsample = 2;
-        c.stem_channels = 4;
-        c.channels = 8;
-        c.region_embed = 4;
-        c.hidden = 8;
-        c.joint_dim = 6;
-        c.text_dim = 5;
-        c.global_pool = 2;
-        c.context_blocks = 2;
-        c
+        ModelConfig { context_blocks: 2, ..ModelConfig::tiny(40, 24) }
     }
 
     fn tiny_masks(c: &ModelConfig) -> Vec<Vec<bool>> {

@@ -448,13 +448,7 @@ mod tests {
     }
 
     fn checkpoint(dir: &Path, width: usize, seed: u64) -> Checkpoint {
-        let mut c = ModelConfig::for_frame(width, 471, Granularity::Region);
-        c.stem_channels = 4;
-        c.channels = 8;
-        c.region_embed = 4;
-        c.hidden = 8;
-        c.joint_dim = 6;
-        c.text_dim = 5;
+        let c = ModelConfig { downsample: 4, global_pool: 4, ..ModelConfig::tiny(width, 471) };
         ImageModel::new(c, seed, &Device::Cpu).unwrap().save(dir).unwrap();
         Checkpoint::open(dir).unwrap()
     }

@@ -297,7 +297,7 @@ pub fn reduce_checkpoint(input: &Path, out: &Path, basis: &Basis) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Granularity, ImageModel, N_REGIONS};
+    use crate::model::{ImageModel, N_REGIONS};
     use crate::rng::Rng;
 
     #[test]
@@ -350,15 +350,7 @@ mod tests {
 
     #[test]
     fn a_reduced_checkpoint_loads_and_keeps_its_scores() {
-        let mut c = ModelConfig::for_frame(40, 24, Granularity::Region);
-        c.downsample = 2;
-        c.stem_channels = 4;
-        c.channels = 8;
-        c.region_embed = 4;
-        c.hidden = 8;
-        c.joint_dim = 6;
-        c.text_dim = 5;
-        c.global_pool = 2;
+        let c = ModelConfig::tiny(40, 24);
         let dir = std::env::temp_dir().join(format!("skycase-train-reduce-{}", std::process::id()));
         let (a, b) = (dir.join("a"), dir.join("b"));
         let model = ImageModel::new(c.clone(), 3, &Device::Cpu).unwrap();

@@ -332,16 +332,7 @@ mod tests {
     }
 
     fn tiny_model(dir: &Path, width: usize) -> ImageModel {
-        let mut c = ModelConfig::for_frame(width, 24, Granularity::Region);
-        c.downsample = 2;
-        c.stem_channels = 4;
-        c.channels = 8;
-        c.region_embed = 4;
-        c.hidden = 8;
-        c.joint_dim = 6;
-        c.text_dim = 5;
-        c.global_pool = 2;
-        let m = ImageModel::new(c, 7, &candle_core::Device::Cpu).unwrap();
+        let m = ImageModel::new(ModelConfig::tiny(width, 24), 7, &candle_core::Device::Cpu).unwrap();
         m.save(dir).unwrap();
         m
     }
