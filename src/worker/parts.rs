@@ -36,16 +36,17 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 }
 
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
-/// returns the indices into [`PARTS`] of the plan's partitions, with a message for those
+/// returns the indices into [`PARTS`] of the plan's partitions (`bound`: the vectors the
+/// ranking scores, `Searcher::bound_vectors`; the plan prefers leaves holding them), with a message for those
 /// that could not be had. `arrived(ids, total)` is called each time a partition of the plan
 /// is at hand (`ids`: those at hand so far, in plan order), so an answer can stream. A
 /// partition that another query (or the prefetch) is fetching already is waited for, not
 /// fetched twice.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters, mut arrived: impl FnMut(&[usize], usize)) -> Result<(Vec<usize>, Option<String>), String> {
+async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut arrived: impl FnMut(&[usize], usize)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
-        let planned = index.plan_lists(q, filters, None).map_err(|e| e.to_string())?;
+        let planned = index.plan_lists(q, filters, bound, None).map_err(|e| e.to_string())?;
         let entries: Vec<(usize, FileEntry)> = planned
             .iter()
             .filter(|l| LISTS.with(|m| !m.borrow().contains_key(l)))
@@ -68,7 +69,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, mut arrived: impl Fn
     let lists: Vec<Rc<ListFile>> = planned.iter().filter_map(|l| LISTS.with(|m| m.borrow().get(l).cloned())).collect();
     let refs = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
-        index.plan_parts(q, filters, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
+        index.plan_parts(q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
     let total = refs.len();
     let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.path).copied())).collect() };
@@ -174,7 +175,8 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
             post(&FromWorker::Partial { id, hits, done: ids.len(), total });
         }
     };
-    let (ids, warning) = plan_and_fetch(&prepared.query, filters, stream).await?;
+    let bound = with_searcher(|s| Ok(s.bound_vectors(&prepared, filters)))?;
+    let (ids, warning) = plan_and_fetch(&prepared.query, filters, &bound, stream).await?;
     let fetched_ms = now_ms() - t0;
     let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
     let (hits, a) = rank_on(prepared, &ids, k, filters)?;
@@ -206,7 +208,7 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(&q, &days, |_, _| {}).await.map(|_| ())
+    plan_and_fetch(&q, &days, &[], |_, _| {}).await.map(|_| ())
 }
 
 /// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
@@ -226,7 +228,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    match plan_and_fetch(&q, &Filters::default(), |_, _| {}).await? {
+    match plan_and_fetch(&q, &Filters::default(), &[], |_, _| {}).await? {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
