@@ -15,7 +15,7 @@ use std::rc::Rc;
 use skycase_core::partition::{ListFile, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 
-use crate::protocol::PeriodState;
+use crate::protocol::{PeriodState, SavedPeriod};
 
 use super::*;
 
@@ -348,7 +348,7 @@ async fn keep(base: &str, cache: &BundleCache, entries: &[FileEntry], want: bool
 /// bytes; resolves to the months, files and bytes saved.
 pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
     let filters = period_filters(from.clone(), to.clone());
-    let PeriodState::Estimate { months, bytes: estimate, .. } = estimate_period(from, to)? else {
+    let PeriodState::Estimate { months, bytes: estimate, .. } = estimate_period(from.clone(), to.clone())? else {
         return Err("no estimate for this period".into());
     };
     post(&FromWorker::OfflinePeriod(PeriodState::Saving { done: 0, total: estimate }));
@@ -426,5 +426,54 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
             return Err(format!("{url}: not in the offline cache after saving it"));
         }
     }
+    let saved = SavedPeriod { from, to, months: months.clone(), files: all.len(), bytes: done, missing: 0 };
+    let mut record: Vec<SavedPeriod> = read_saved(&base, &cache).await.into_iter().filter(|p| (&p.from, &p.to) != (&saved.from, &saved.to)).collect();
+    record.push(saved);
+    let json = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
+    cache.put(&format!("{base}{SAVED_PERIODS}"), &json).await?;
     Ok(PeriodState::Saved { months, files: all.len(), bytes: done })
+}
+
+/// Where the bundle's cache records the periods saved for offline use (beside the bundle's
+/// files, under a name no bundle file has; it goes with the cache when a new bundle replaces it).
+pub(super) const SAVED_PERIODS: &str = ".saved-periods.json";
+
+/// The periods recorded as saved (none if there is no record or it does not read).
+async fn read_saved(base: &str, cache: &BundleCache) -> Vec<SavedPeriod> {
+    let url = format!("{base}{SAVED_PERIODS}");
+    let Some(resp) = JsFuture::from(cache.lookup(&url)).await.ok().filter(|h| h.is_instance_of::<Response>()) else { return Vec::new() };
+    let Ok(bytes) = read_cached(&url, &resp.unchecked_into()).await else { return Vec::new() };
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+/// The periods saved for offline use in this bundle's cache, oldest first, each checked:
+/// its list files and the partitions they name for its dates are looked up in the cache
+/// (`missing` counts those that are not there any more).
+pub(super) async fn saved_periods() -> Vec<SavedPeriod> {
+    let (base, cache) = (BASE.with(|b| b.borrow().clone()), cache());
+    let mut out = read_saved(&base, &cache).await;
+    for period in &mut out {
+        let filters = period_filters(period.from.clone(), period.to.clone());
+        let Ok(entries) = with_searcher(|s| {
+            let index = s.partitions().ok_or("the bundle is not partitioned")?;
+            Ok(index.lists_in(&filters).into_iter().map(|l| (l, index.lists[l].clone())).collect::<Vec<_>>())
+        }) else {
+            continue;
+        };
+        let mut missing = 0;
+        let mut lists = Vec::new();
+        for (l, e) in entries {
+            let url = format!("{base}{}", e.path);
+            match cache.get(&url, e.bytes, cache.lookup(&url)).await.and_then(|b| ListFile::from_json(&b, &e.path).ok()).filter(|f| f.list == l) {
+                Some(list) => lists.push(list),
+                None => missing += 1,
+            }
+        }
+        let parts = with_searcher(|s| s.partitions().ok_or_else(String::new)?.parts_in(&filters, &lists.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())).unwrap_or_default();
+        for p in parts {
+            missing += !cache.holds(&format!("{base}{}", p.path)).await as usize;
+        }
+        period.missing = missing;
+    }
+    out
 }
