@@ -149,6 +149,19 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   // Offline too, the panel lists it.
   assert.equal((await savedItems(page, 1))[0].months, '2015-02');
   await context.setOffline(false);
+  // A partition the browser has lost since (deleted from the cache here) is noticed at the
+  // next start: the period is listed as incomplete.
+  const evicted = await page.evaluate(async () => {
+    const cache = await caches.open((await caches.keys()).find((n) => n.startsWith('skycase-v3-')));
+    const req = (await cache.keys()).find((r) => r.url.includes('/parts/2015-02/'));
+    await cache.delete(req);
+    return req.url;
+  });
+  assert.ok(evicted.endsWith('.skypart'), evicted);
+  await openApp(page, server.url);
+  const [lost] = await savedItems(page, 1);
+  assert.equal(lost.missing, '1', JSON.stringify(lost));
+  assert.match(await page.locator('[data-testid=offline-period-item]').innerText(), /1 of its files are no longer stored: save it again\./);
   await browser.close();
 });
 
