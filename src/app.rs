@@ -289,6 +289,7 @@ pub fn App() -> impl IntoView {
             }
             FromWorker::Offline(state) => offline.saving.set(Some(state)),
             FromWorker::OfflinePeriod(state) => offline.period.set(Some(state)),
+            FromWorker::SavedPeriods(saved) => offline.saved.set(Some(saved)),
             FromWorker::BenchRank { .. } => {}
         }
     });

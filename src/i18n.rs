@@ -166,6 +166,12 @@ pub struct Strings {
     /// `navigator.storage.persist()` granted, or refused.
     pub period_persisted: &'static str,
     pub period_not_persisted: &'static str,
+    /// Heading of the periods saved earlier (listed from the browser's cache).
+    pub period_saved_list: &'static str,
+    /// One saved period: its dates (or everything), months, files and megabytes.
+    pub period_saved_item: fn(dates: &str, first: &str, last: &str, files: usize, mb: &str) -> String,
+    /// Part of a saved period is no longer in the browser's storage.
+    pub period_saved_missing: fn(files: usize) -> String,
 }
 
 /// Strings of weather cases: episodes on the cards, the case view and its loop, the
@@ -334,6 +340,9 @@ pub static EN: Strings = Strings {
     period_failed: |m| format!("Not saved for offline use: {m}"),
     period_persisted: "The browser keeps it until you clear it (persistent storage granted).",
     period_not_persisted: "The browser did not grant persistent storage: it may delete this copy when space runs low.",
+    period_saved_list: "Saved for offline use in this browser:",
+    period_saved_item: |dates, first, last, files, mb| format!("{dates} ({first} – {last}): {files} files, {mb}"),
+    period_saved_missing: |files| format!("{files} of its files are no longer stored: save it again."),
 };
 
 /// Korean.
@@ -411,6 +420,9 @@ pub static KO: Strings = Strings {
     period_failed: |m| format!("오프라인용으로 저장하지 못함: {m}"),
     period_persisted: "지울 때까지 브라우저가 보관합니다 (영구 저장소 허용됨).",
     period_not_persisted: "브라우저가 영구 저장소를 허용하지 않았습니다: 공간이 부족하면 이 사본을 지울 수 있습니다.",
+    period_saved_list: "이 브라우저에 오프라인용으로 저장된 기간:",
+    period_saved_item: |dates, first, last, files, mb| format!("{dates} ({first} – {last}): 파일 {files}개, {mb}"),
+    period_saved_missing: |files| format!("파일 {files}개가 더 이상 저장되어 있지 않습니다: 다시 저장하세요."),
 };
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState, Worker};
 
 use crate::i18n::t;
-use crate::protocol::{OfflineState, PeriodState, ToWorker};
+use crate::protocol::{OfflineState, PeriodState, SavedPeriod, ToWorker};
 
 /// How often a page left open checks for a new release.
 const UPDATE_CHECK_MS: i32 = 30 * 60 * 1000;
@@ -46,6 +46,9 @@ pub struct OfflineStatus {
     pub sw_error: RwSignal<Option<String>>,
     /// "Make this period available offline", as the search worker reports it.
     pub period: RwSignal<Option<PeriodState>>,
+    /// The periods saved for offline use, as the search worker found them in the cache
+    /// (`None` until it said).
+    pub saved: RwSignal<Option<Vec<SavedPeriod>>>,
     /// The search worker, which sizes and saves periods.
     worker: StoredValue<Option<Worker>, LocalStorage>,
 }
@@ -60,6 +63,7 @@ pub fn start(worker: StoredValue<Option<Worker>, LocalStorage>) -> OfflineStatus
         saving: RwSignal::new(None),
         sw_error: RwSignal::new(None),
         period: RwSignal::new(None),
+        saved: RwSignal::new(None),
         worker,
     }
 }
@@ -370,6 +374,31 @@ fn OfflinePeriod(
                     <button type="button" data-testid="offline-period-retry" on:click=move |_| estimate()>{t().retry}</button>
                 }.into_any(),
                 None => ().into_any(),
+            }}
+            {move || {
+                let saved = status.saved.get()?;
+                let (count, any) = (saved.len().to_string(), !saved.is_empty());
+                Some(view! {
+                    <div data-testid="offline-period-list" data-count=count>
+                        {any.then(|| view! { <p>{t().period_saved_list}</p> })}
+                        <ul>
+                            {saved.into_iter().map(|p| {
+                                let dates = match (&p.from, &p.to) {
+                                    (None, None) => t().period_all.to_string(),
+                                    (f, to) => format!("{} – {}", f.as_deref().unwrap_or("…"), to.as_deref().unwrap_or("…")),
+                                };
+                                let (first, last) = (p.months.first().cloned().unwrap_or_default(), p.months.last().cloned().unwrap_or_default());
+                                view! {
+                                    <li data-testid="offline-period-item" data-months=p.months.join(",") data-files=p.files.to_string()
+                                        data-bytes=p.bytes.to_string() data-missing=p.missing.to_string()>
+                                        {(t().period_saved_item)(&dates, &first, &last, p.files, &mb(p.bytes))}
+                                        {(p.missing > 0).then(|| view! { " " <span class="error">{(t().period_saved_missing)(p.missing)}</span> })}
+                                    </li>
+                                }
+                            }).collect::<Vec<_>>()}
+                        </ul>
+                    </div>
+                })
             }}
             {move || persisted.get().map(|granted| view! {
                 <p class=if granted { "persist" } else { "persist error" } role="status" data-testid="offline-period-persist" data-persisted=granted.to_string()>

@@ -181,6 +181,9 @@ pub enum FromWorker {
     Offline(OfflineState),
     /// Where "make this period available offline" stands.
     OfflinePeriod(PeriodState),
+    /// The periods saved for offline use in this bundle's cache (after loading, and after
+    /// each save), each checked to be still there.
+    SavedPeriods(Vec<SavedPeriod>),
     /// Ranked results of query `id`; `encoder` names the text encoder that embedded it
     /// (`minilm` or `multilingual`; empty for "more like this").
     /// `nothing_close`: no hit is a case like the query; the hits are the nearest ones.
@@ -219,6 +222,24 @@ pub enum OfflineState {
     Ready { files: usize },
     /// Saving stopped; the message names the file and the reason.
     Failed { message: String },
+}
+
+/// A period saved for offline use, as the worker records it in the bundle's cache once
+/// saving finished and every file was found there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPeriod {
+    /// The dates asked for (`YYYY-MM-DD`; both `None`: everything).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Its months.
+    pub months: Vec<String>,
+    /// Files and bytes saved.
+    pub files: usize,
+    pub bytes: u64,
+    /// Its list files and partitions no longer in the cache when it was last checked (the
+    /// browser may evict storage that is not persistent); 0: all there.
+    #[serde(default)]
+    pub missing: usize,
 }
 
 /// "Make this period available offline" (see [`ToWorker::OfflinePeriod`]).

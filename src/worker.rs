@@ -91,7 +91,11 @@ pub fn start() {
                 } else {
                     parts::estimate_period(from, to)
                 };
+                let saved = matches!(state, Ok(PeriodState::Saved { .. }));
                 post(&FromWorker::OfflinePeriod(state.unwrap_or_else(|message| PeriodState::Failed { message })));
+                if saved {
+                    post(&FromWorker::SavedPeriods(parts::saved_periods().await));
+                }
             }),
             Ok(ToWorker::Query { id, text, k, filters, lang, episodes }) => spawn_local(async move {
                 let answered = query(id, &text, cases::pool(k, episodes), &filters, lang.as_deref() == Some("ko")).await;
@@ -341,7 +345,12 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
         None => (searcher.frames(), searcher.shards().iter().map(|s| s.period().to_string()).collect()),
     };
     SEARCHER.with(|s| *s.borrow_mut() = Some(searcher));
+    let partitioned = SEARCHER.with(|s| s.borrow().as_ref().is_some_and(|s| s.partitions().is_some()));
     post(&FromWorker::Ready { frames, periods, vectors, init_ms: now_ms() - t0, bytes: total, overlay });
+    // What earlier visits saved for offline use, for the offline-period panel.
+    if partitioned {
+        spawn_local(async { post(&FromWorker::SavedPeriods(parts::saved_periods().await)) });
+    }
     // A partitioned index small enough that every query reads all of it (the demo): fetch it
     // now rather than on the first query, which would wait for it (a query that comes
     // meanwhile waits only for the partitions still on their way).

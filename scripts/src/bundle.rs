@@ -67,7 +67,8 @@ pub fn search_partitioned(
         f.verify(&bytes)?;
         Ok(bytes)
     };
-    let fetched = index.fetch_plan(&prepared.query, filters, nprobe, &mut get).with_context(|| format!("bundle {}", dir.display()))?;
+    let bound = searcher.bound_vectors(&prepared, filters);
+    let fetched = index.fetch_plan(&prepared.query, filters, &bound, nprobe, &mut get).with_context(|| format!("bundle {}", dir.display()))?;
     let parts: Vec<&skycase_core::partition::Partition> = fetched.iter().map(|(_, p)| p).collect();
     let answer = searcher.answer_parts(prepared, &parts, k, filters, clock)?;
     Ok((answer, fetched))

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use skycase_core::partition::{ListFile, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 
-use crate::protocol::PeriodState;
+use crate::protocol::{PeriodState, SavedPeriod};
 
 use super::*;
 
@@ -36,16 +36,17 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 }
 
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
-/// returns the indices into [`PARTS`] of the plan's partitions, with a message for those
+/// returns the indices into [`PARTS`] of the plan's partitions (`bound`: the vectors the
+/// ranking scores, `Searcher::bound_vectors`; the plan prefers leaves holding them), with a message for those
 /// that could not be had. `arrived(ids, total)` is called each time a partition of the plan
 /// is at hand (`ids`: those at hand so far, in plan order), so an answer can stream. A
 /// partition that another query (or the prefetch) is fetching already is waited for, not
 /// fetched twice.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters, mut arrived: impl FnMut(&[usize], usize)) -> Result<(Vec<usize>, Option<String>), String> {
+async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut arrived: impl FnMut(&[usize], usize)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
-        let planned = index.plan_lists(q, filters, None).map_err(|e| e.to_string())?;
+        let planned = index.plan_lists(q, filters, bound, None).map_err(|e| e.to_string())?;
         let entries: Vec<(usize, FileEntry)> = planned
             .iter()
             .filter(|l| LISTS.with(|m| !m.borrow().contains_key(l)))
@@ -68,7 +69,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, mut arrived: impl Fn
     let lists: Vec<Rc<ListFile>> = planned.iter().filter_map(|l| LISTS.with(|m| m.borrow().get(l).cloned())).collect();
     let refs = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
-        index.plan_parts(q, filters, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
+        index.plan_parts(q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
     let total = refs.len();
     let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.path).copied())).collect() };
@@ -174,7 +175,8 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
             post(&FromWorker::Partial { id, hits, done: ids.len(), total });
         }
     };
-    let (ids, warning) = plan_and_fetch(&prepared.query, filters, stream).await?;
+    let bound = with_searcher(|s| Ok(s.bound_vectors(&prepared, filters)))?;
+    let (ids, warning) = plan_and_fetch(&prepared.query, filters, &bound, stream).await?;
     let fetched_ms = now_ms() - t0;
     let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
     let (hits, a) = rank_on(prepared, &ids, k, filters)?;
@@ -206,7 +208,7 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(&q, &days, |_, _| {}).await.map(|_| ())
+    plan_and_fetch(&q, &days, &[], |_, _| {}).await.map(|_| ())
 }
 
 /// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
@@ -226,7 +228,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    match plan_and_fetch(&q, &Filters::default(), |_, _| {}).await? {
+    match plan_and_fetch(&q, &Filters::default(), &[], |_, _| {}).await? {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
@@ -346,7 +348,7 @@ async fn keep(base: &str, cache: &BundleCache, entries: &[FileEntry], want: bool
 /// bytes; resolves to the months, files and bytes saved.
 pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
     let filters = period_filters(from.clone(), to.clone());
-    let PeriodState::Estimate { months, bytes: estimate, .. } = estimate_period(from, to)? else {
+    let PeriodState::Estimate { months, bytes: estimate, .. } = estimate_period(from.clone(), to.clone())? else {
         return Err("no estimate for this period".into());
     };
     post(&FromWorker::OfflinePeriod(PeriodState::Saving { done: 0, total: estimate }));
@@ -424,5 +426,61 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
             return Err(format!("{url}: not in the offline cache after saving it"));
         }
     }
+    let saved = SavedPeriod { from, to, months: months.clone(), files: all.len(), bytes: done, missing: 0 };
+    let mut record: Vec<SavedPeriod> = read_saved(&base, &cache).await.into_iter().filter(|p| (&p.from, &p.to) != (&saved.from, &saved.to)).collect();
+    record.push(saved);
+    let json = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
+    cache.put(&format!("{base}{SAVED_PERIODS}"), &json).await?;
     Ok(PeriodState::Saved { months, files: all.len(), bytes: done })
+}
+
+/// Where the bundle's cache records the periods saved for offline use (beside the bundle's
+/// files, under a name no bundle file has; it goes with the cache when a new bundle replaces it).
+pub(super) const SAVED_PERIODS: &str = ".saved-periods.json";
+
+/// Cache lookups in flight at once while checking the saved periods.
+const LOOKUP_BATCH: usize = 256;
+
+/// The periods recorded as saved (none if there is no record or it does not read).
+async fn read_saved(base: &str, cache: &BundleCache) -> Vec<SavedPeriod> {
+    let url = format!("{base}{SAVED_PERIODS}");
+    let Some(resp) = JsFuture::from(cache.lookup(&url)).await.ok().filter(|h| h.is_instance_of::<Response>()) else { return Vec::new() };
+    let Ok(bytes) = read_cached(&url, &resp.unchecked_into()).await else { return Vec::new() };
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+/// The periods saved for offline use in this bundle's cache, oldest first, each checked:
+/// its list files and the partitions they name for its dates are looked up in the cache
+/// (`missing` counts those that are not there any more).
+pub(super) async fn saved_periods() -> Vec<SavedPeriod> {
+    let (base, cache) = (BASE.with(|b| b.borrow().clone()), cache());
+    let mut out = read_saved(&base, &cache).await;
+    for period in &mut out {
+        let filters = period_filters(period.from.clone(), period.to.clone());
+        let Ok(entries) = with_searcher(|s| {
+            let index = s.partitions().ok_or("the bundle is not partitioned")?;
+            Ok(index.lists_in(&filters).into_iter().map(|l| (l, index.lists[l].clone())).collect::<Vec<_>>())
+        }) else {
+            continue;
+        };
+        let mut missing = 0;
+        let mut lists = Vec::new();
+        for (l, e) in entries {
+            let url = format!("{base}{}", e.path);
+            match cache.get(&url, e.bytes, cache.lookup(&url)).await.and_then(|b| ListFile::from_json(&b, &e.path).ok()).filter(|f| f.list == l) {
+                Some(list) => lists.push(list),
+                None => missing += 1,
+            }
+        }
+        let parts = with_searcher(|s| s.partitions().ok_or_else(String::new)?.parts_in(&filters, &lists.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())).unwrap_or_default();
+        // Looked up a batch at a time, all of a batch at once (a saved decade has ~10^5).
+        for batch in parts.chunks(LOOKUP_BATCH) {
+            let lookups: Vec<Promise> = batch.iter().map(|p| cache.lookup(&format!("{base}{}", p.path))).collect();
+            for lookup in lookups {
+                missing += !JsFuture::from(lookup).await.is_ok_and(|hit| hit.is_instance_of::<Response>()) as usize;
+            }
+        }
+        period.missing = missing;
+    }
+    out
 }

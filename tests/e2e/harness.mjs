@@ -216,6 +216,11 @@ export async function bundleCacheCheck(page) {
       const path = new URL(req.url).pathname.replace(/^.*?\/bundle\//, '');
       files.push(path);
       if (path === 'manifest.json') continue;
+      // The worker's record of the periods saved for offline use (src/worker/parts.rs).
+      if (path === '.saved-periods.json') {
+        if (!Array.isArray(await (await cache.match(req)).json().catch(() => null))) wrong.push(path);
+        continue;
+      }
       const e = entries.get(path);
       const buf = await (await cache.match(req)).arrayBuffer();
       if (!e || e.bytes !== buf.byteLength || await hex(buf) !== e.sha256) wrong.push(path);

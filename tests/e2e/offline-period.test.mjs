@@ -55,6 +55,17 @@ async function estimate(page, from, to) {
   return { bytes: Number(await el.getAttribute('data-bytes')), files: Number(await el.getAttribute('data-files')), months: await el.getAttribute('data-months'), text: await el.innerText() };
 }
 
+/** Opens the panel and waits until the worker has listed the saved periods (`count` of
+ *  them); resolves to each one's data attributes. */
+async function savedItems(page, count) {
+  if (!await page.locator('[data-testid=offline-period]').evaluate((d) => d.open)) await page.click('[data-testid=offline-period] summary');
+  const list = page.locator('[data-testid=offline-period-list]');
+  await list.waitFor({ state: 'attached', timeout: 30000 });
+  assert.equal(await list.getAttribute('data-count'), String(count));
+  return page.locator('[data-testid=offline-period-item]').evaluateAll((els) => els.map((e) => ({
+    months: e.dataset.months, files: e.dataset.files, bytes: e.dataset.bytes, missing: e.dataset.missing })));
+}
+
 /** Records every value the progress bar shows into window.__progress. */
 async function watchProgress(page) {
   await page.evaluate(() => {
@@ -117,6 +128,13 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   const cachedThumbs = files.filter((f) => f.startsWith('thumbs/'));
   assert.ok(cachedThumbs.length > 0, 'thumbnails saved');
 
+  // After a reload the panel lists what was saved, from the browser's cache.
+  const [savedFiles, savedBytes] = [await saved.getAttribute('data-files'), await saved.getAttribute('data-bytes')];
+  await openApp(page, server.url);
+  const item = await savedItems(page, 1);
+  assert.deepEqual(item, [{ months: '2015-02', files: savedFiles, bytes: savedBytes, missing: '0' }]);
+  assert.match(await page.locator('[data-testid=offline-period-item]').innerText(), /^2015-02-03 – 2015-02-20 \(2015-02 – 2015-02\): \d+ files, \d+\.\d MB$/);
+
   // Offline (the network gone, the page reloaded from the service worker): a February
   // query answers from the saved period, as `skycase search` does.
   await page.waitForSelector('[data-testid=offline-ready]', { timeout: 60000 });
@@ -128,7 +146,22 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   const hits = await results(page);
   const want = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', '--from', '2015-02-03', '--to', '2015-02-20'], { encoding: 'utf8' }));
   assert.deepEqual(hits.map((h) => h.id), want.hits.map((h) => h.id));
+  // Offline too, the panel lists it.
+  assert.equal((await savedItems(page, 1))[0].months, '2015-02');
   await context.setOffline(false);
+  // A partition the browser has lost since (deleted from the cache here) is noticed at the
+  // next start: the period is listed as incomplete.
+  const evicted = await page.evaluate(async () => {
+    const cache = await caches.open((await caches.keys()).find((n) => n.startsWith('skycase-v3-')));
+    const req = (await cache.keys()).find((r) => r.url.includes('/parts/2015-02/'));
+    await cache.delete(req);
+    return req.url;
+  });
+  assert.ok(evicted.endsWith('.skypart'), evicted);
+  await openApp(page, server.url);
+  const [lost] = await savedItems(page, 1);
+  assert.equal(lost.missing, '1', JSON.stringify(lost));
+  assert.match(await page.locator('[data-testid=offline-period-item]').innerText(), /1 of its files are no longer stored: save it again\./);
   await browser.close();
 });
 
@@ -172,6 +205,9 @@ test('a storage quota too small: saving stops naming the full quota, never claim
     assert.equal(await failed.count(), 1, 'not claimed as saved');
     assert.match(await failed.innerText(), /Not saved for offline use: .*storage quota for this site is full/);
     assert.equal(await page.locator('[data-testid=offline-period-retry]').count(), 1);
+    // Nothing is listed as saved after a reload.
+    await openApp(page, server.url);
+    assert.deepEqual(await savedItems(page, 0), []);
   } finally {
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });
     await browser.close();

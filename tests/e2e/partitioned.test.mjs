@@ -66,6 +66,19 @@ test('the manifest is all that loads before a query; wasm = native on the partit
   assert.ok(fetched.length < all.length, `a query fetches part of the index (${fetched.length} of ${all.length} files)`);
 });
 
+test('a query naming a region finds that region\'s frames whichever leaves the query is near (browser = native)', async () => {
+  // Before region-aware probing, these came back with 0 and 3 hits on this bundle: the
+  // leaves nearest the query held (almost) no row of the named region.
+  for (const q of ['clear skies over the Korean Peninsula', 'typhoon approaching Kyushu']) {
+    const want = native(q);
+    assert.equal(want.ids.length, 20, `${q}: native ${want.ids.length} hits`);
+    const { hits, requests } = await ask({ q });
+    assert.deepEqual(hits.map((h) => h.id), want.ids, q);
+    const fetched = requests.filter((p) => p.endsWith('.skypart'));
+    assert.deepEqual([...fetched].sort(), [...want.parts].sort(), `${q}: the browser fetched the plan's partitions`);
+  }
+});
+
 test('a one-month date filter fetches only that month\'s partitions', async () => {
   const q = 'heavy snow over Hokkaido';
   const { hits, requests } = await ask({ q, from: '2015-02-01', to: '2015-02-28' });

@@ -417,13 +417,23 @@ impl Searcher {
         self.manifest.partitions.as_ref()
     }
 
+    /// The vectors of the partitioned index (indices into its `vector_names`) that the
+    /// ranking scores for a prepared query under `filters`: those of the regions it is bound
+    /// to ([`Filters::bind`]); empty (all) when none, or without a partitioned index. The
+    /// plan takes them too ([`PartitionIndex::plan_parts`]), so it fetches leaves that hold
+    /// those regions' rows.
+    pub fn bound_vectors(&self, prepared: &Prepared, filters: &Filters) -> Vec<usize> {
+        let names: &[String] = self.partitions().map(|p| p.vector_names.as_slice()).unwrap_or_default();
+        filters.bind(&prepared.regions).iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect()
+    }
+
     /// Answers a prepared query from the partitions its plan fetched
     /// ([`PartitionIndex::plan_lists`], [`PartitionIndex::plan_parts`]); hits name the
     /// partition (`shard`: index into `parts`) and the frame's record in it.
     pub fn answer_parts(&self, prepared: Prepared, parts: &[&Partition], k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
         let t1 = clock();
         let names: Vec<String> = self.partitions().map(|p| p.vector_names.clone()).unwrap_or_default();
-        let bound: Vec<usize> = filters.bind(&prepared.regions).iter().filter_map(|&r| names.iter().position(|n| REGIONS.get(r) == Some(&n.as_str()))).collect();
+        let bound = self.bound_vectors(&prepared, filters);
         let hits = rank_parts(parts, &prepared.query, k, filters, &bound)?;
         let row = |h: &Hit| {
             let part = parts.get(h.shard)?;

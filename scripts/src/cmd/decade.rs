@@ -227,6 +227,11 @@ pub struct RecallArgs {
     /// for a steadier mean than the eight benchmark queries.
     #[arg(long)]
     template: bool,
+    /// Rank as the app does: each query bound to the regions it names (the exact scan
+    /// too), with the region-aware plan (leaves holding those regions' rows). Without it,
+    /// every region of a frame counts, and the plan is the unbound one.
+    #[arg(long)]
+    bound: bool,
 }
 
 /// `skycase recall`: recall@k of the partitioned plan against the exact scan of every
@@ -250,6 +255,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     }
     let queries: Vec<_> = texts.iter().map(|q| searcher.prepare(TextSide::Primary, q, || 0.0)).collect::<skycase_core::Result<_>>()?;
     let filters = Filters::default();
+    let bound: Vec<Vec<usize>> = queries.iter().map(|q| if args.bound { searcher.bound_vectors(q, &filters) } else { Vec::new() }).collect();
     let read_checked = |f: &skycase_core::FileEntry| -> Result<Vec<u8>> {
         let bytes = read(&dir.join(&f.path))?;
         f.verify(&bytes)?;
@@ -266,7 +272,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         lists.push(lf);
     }
     let refs: Vec<&ListFile> = lists.iter().collect();
-    let all = index.plan_parts(&queries[0].query, &filters, &refs, Some(usize::MAX))?;
+    let all = index.plan_parts(&queries[0].query, &filters, &[], &refs, Some(usize::MAX))?;
     let mut by_month: std::collections::BTreeMap<usize, Vec<_>> = std::collections::BTreeMap::new();
     for p in all {
         by_month.entry(p.period).or_default().push(p);
@@ -277,7 +283,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         let loaded: Vec<Partition> = parts.iter().map(|p| Ok(Partition::from_bytes(&read_checked(&p.file())?, &p.path)?)).collect::<Result<_>>()?;
         let refs: Vec<&Partition> = loaded.iter().collect();
         for (qi, q) in queries.iter().enumerate() {
-            for h in rank_parts(&refs, &q.query, args.k, &filters, &[])? {
+            for h in rank_parts(&refs, &q.query, args.k, &filters, &bound[qi])? {
                 exact[qi].push((refs[h.shard].records()[h.frame].id.clone(), h.score));
             }
         }
@@ -294,10 +300,10 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         (index.probe_margin, index.probe_max) = (margin, args.probe_max.max(n));
         let (mut recalls, mut bytes, mut files) = (Vec::new(), Vec::new(), Vec::new());
         for (qi, q) in queries.iter().enumerate() {
-            let list_bytes: u64 = index.plan_lists(&q.query, &filters, Some(n))?.iter().map(|&l| index.lists[l].bytes).sum();
-            let fetched = index.fetch_plan(&q.query, &filters, Some(n), &mut |f| read_checked(f).map_err(|e| skycase_core::Error::Usage(format!("{e:#}"))))?;
+            let list_bytes: u64 = index.plan_lists(&q.query, &filters, &bound[qi], Some(n))?.iter().map(|&l| index.lists[l].bytes).sum();
+            let fetched = index.fetch_plan(&q.query, &filters, &bound[qi], Some(n), &mut |f| read_checked(f).map_err(|e| skycase_core::Error::Usage(format!("{e:#}"))))?;
             let parts: Vec<&Partition> = fetched.iter().map(|(_, p)| p).collect();
-            let got: Vec<String> = rank_parts(&parts, &q.query, args.k, &filters, &[])?.iter().map(|h| parts[h.shard].records()[h.frame].id.clone()).collect();
+            let got: Vec<String> = rank_parts(&parts, &q.query, args.k, &filters, &bound[qi])?.iter().map(|h| parts[h.shard].records()[h.frame].id.clone()).collect();
             let want: Vec<&String> = exact[qi].iter().map(|(id, _)| id).collect();
             recalls.push(got.iter().filter(|id| want.contains(id)).count() as f64 / want.len().max(1) as f64);
             bytes.push(list_bytes + fetched.iter().map(|(r, _)| r.bytes).sum::<u64>());

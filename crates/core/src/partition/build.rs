@@ -160,6 +160,8 @@ impl Quantizer {
 #[derive(Default)]
 struct ListAcc {
     table: Vec<(u32, u32, String, u64, u32, u8, u8)>,
+    /// Per partition of `table`: its non-zero rows of each vector.
+    vector_rows: Vec<Vec<u32>>,
     rows: u64,
     part_bytes: u64,
     periods: BTreeSet<u32>,
@@ -246,8 +248,13 @@ impl<'a> IndexWriter<'a> {
             let bytes = part.to_bytes();
             let sha = sha256_hex(&bytes);
             (self.write)(&part_path(period, list, sub, &sha), &bytes)?;
+            let mut counts = vec![0u32; vpf];
+            for &r in members.iter().filter(|&&r| scales[r] != 0.0 && data[r * dim..(r + 1) * dim].iter().any(|&x| x != 0)) {
+                counts[r % vpf] += 1;
+            }
             let acc = &mut self.lists[list];
             acc.table.push((sub as u32, pi, sha, bytes.len() as u64, members.len() as u32, first, last));
+            acc.vector_rows.push(counts);
             acc.rows += members.len() as u64;
             acc.part_bytes += bytes.len() as u64;
             period_bytes += bytes.len() as u64;
@@ -283,12 +290,14 @@ impl<'a> IndexWriter<'a> {
                 rows: acc.table.iter().map(|t| t.4).collect(),
                 first: acc.table.iter().map(|t| t.5).collect(),
                 last: acc.table.iter().map(|t| t.6).collect(),
+                vector_rows: acc.vector_rows.iter().flatten().copied().collect(),
             };
             let bytes = serde_json::to_vec(&file).map_err(|e| Error::Usage(format!("list {l}: {e}")))?;
             let sha = sha256_hex(&bytes);
             let path = list_path(l, &sha);
             (self.write)(&path, &bytes)?;
-            lists.push(ListEntry { path, sha256: sha, bytes: bytes.len() as u64, rows: acc.rows, part_bytes: acc.part_bytes, periods: acc.periods.into_iter().collect() });
+            let vector_rows = (0..self.vector_names.len()).map(|v| acc.vector_rows.iter().map(|c| u64::from(c[v])).sum()).collect();
+            lists.push(ListEntry { path, sha256: sha, bytes: bytes.len() as u64, rows: acc.rows, part_bytes: acc.part_bytes, periods: acc.periods.into_iter().collect(), vector_rows });
         }
         Ok(PartitionIndex {
             format: PARTITION_FORMAT.into(),

@@ -236,6 +236,12 @@ pub struct ListEntry {
     pub part_bytes: u64,
     /// Indices into [`PartitionIndex::periods`] of the months it has rows in.
     pub periods: Vec<u32>,
+    /// Its non-zero rows of each vector (index into [`PartitionIndex::vector_names`]; a zero
+    /// row is a region a frame does not cover): which lists can answer a query bound to a
+    /// region. Empty in indexes written before it was recorded (every list then counts as
+    /// holding every vector).
+    #[serde(default)]
+    pub vector_rows: Vec<u64>,
 }
 
 /// A manifest's partitioned index (`manifest.partitions`).
@@ -331,6 +337,33 @@ pub struct ListFile {
     pub first: Vec<u8>,
     /// Per partition: day of month of its last frame.
     pub last: Vec<u8>,
+    /// Per partition: its non-zero rows of each vector, `vector_names.len()` numbers per
+    /// partition, concatenated. Empty in list files written before it was recorded (every
+    /// partition then counts as holding every vector).
+    #[serde(default)]
+    pub vector_rows: Vec<u32>,
+}
+
+/// A plan bound to regions (a query naming a region, or the region filter) probes, besides
+/// its `nprobe` leaves, further leaves until those it fetches hold at least this many rows of
+/// the bound vectors, or none are left; leaves and lists without a row of them are never
+/// probed (their rows could not match).
+pub const BOUND_ROWS: u64 = 100;
+
+/// Rows of the `bound` vectors among `counts` (one number per vector); `None` when `counts`
+/// is not recorded (an older index).
+fn bound_rows<T: Copy + Into<u64>>(counts: &[T], bound: &[usize]) -> Option<u64> {
+    (!counts.is_empty()).then(|| bound.iter().filter_map(|&v| counts.get(v)).map(|&c| c.into()).sum())
+}
+
+/// One leaf of a plan: its score, list, sub-centroid, allowed partitions and their rows of
+/// the bound vectors (all their rows when the plan is not bound).
+struct Leaf {
+    score: f32,
+    list: usize,
+    sub: usize,
+    parts: Vec<PartRef>,
+    bound_rows: u64,
 }
 
 /// Path of a partition file, from what its list file says of it.
@@ -512,19 +545,40 @@ impl PartitionIndex {
     /// The lists a query fetches (their list files), best first: every list with an allowed
     /// month when the allowed partitions are small ([`exact_below`](Self::exact_below)),
     /// else the `list_probe` best (more under filters).
-    pub fn plan_lists(&self, q: &QueryVector, filters: &Filters, nprobe: Option<usize>) -> Result<Vec<usize>> {
+    ///
+    /// `bound`: the vectors (indices into [`vector_names`](Self::vector_names)) the ranking
+    /// scores, when the query is bound to regions (empty: all). A bound plan skips lists
+    /// without a row of them and takes further lists, best first, until the lists taken are
+    /// estimated to hold [`BOUND_ROWS`] such rows in the allowed months (at most as many
+    /// lists again as the plan would take otherwise).
+    pub fn plan_lists(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>) -> Result<Vec<usize>> {
         let allowed = allowed_days(&self.periods, filters);
         let has_allowed = |l: &ListEntry| l.periods.iter().any(|&p| allowed[p as usize].is_some());
+        let holds_bound = |l: &ListEntry| bound.is_empty() || bound_rows(&l.vector_rows, bound).is_none_or(|n| n > 0);
         let scores = self.list_centroids()?.scores(q);
         let candidates: Vec<usize> = by_score(&scores).into_iter().filter(|&i| has_allowed(&self.lists[i])).collect();
         if self.allowed_bytes(&allowed) <= self.exact_below {
             return Ok(candidates);
         }
+        let candidates: Vec<usize> = candidates.into_iter().filter(|&i| holds_bound(&self.lists[i])).collect();
         let widen = self.widen(&allowed);
         let n = self.list_probe_for(nprobe).saturating_mul(widen);
         let cap = self.list_probe_for(Some(self.probe_max.max(nprobe.unwrap_or(self.nprobe)))).saturating_mul(widen).max(n);
         let scored: Vec<f32> = candidates.iter().map(|&l| scores[l]).collect();
-        let take = self.adaptive_take(&scored, n, cap);
+        let mut take = self.adaptive_take(&scored, n, cap);
+        if !bound.is_empty() {
+            // The allowed share of the index, to estimate a list's bound rows in allowed months.
+            let all: usize = self.periods.iter().map(|p| p.frames).sum();
+            let kept: usize = self.periods.iter().zip(&allowed).filter(|(_, a)| a.is_some()).map(|(p, _)| p.frames).sum();
+            let share = kept as f64 / all.max(1) as f64;
+            let estimate = |l: usize| bound_rows(&self.lists[l].vector_rows, bound).unwrap_or(self.lists[l].rows) as f64 * share;
+            let most = take.saturating_mul(2).min(candidates.len());
+            let mut have: f64 = candidates.iter().take(take).map(|&l| estimate(l)).sum();
+            while take < most && have < BOUND_ROWS as f64 {
+                have += estimate(candidates[take]);
+                take += 1;
+            }
+        }
         Ok(candidates.into_iter().take(take).collect())
     }
 
@@ -554,19 +608,32 @@ impl PartitionIndex {
     /// (`lists[i]` for list `planned[i]`): leaves best first by sub-centroid score, only
     /// allowed months and days, until `nprobe` leaves with allowed rows (more under filters),
     /// or all allowed ones when they are small.
-    pub fn plan_parts(&self, q: &QueryVector, filters: &Filters, lists: &[&ListFile], nprobe: Option<usize>) -> Result<Vec<PartRef>> {
+    ///
+    /// `bound` as for [`plan_lists`](Self::plan_lists): a bound plan drops partitions (and so
+    /// leaves) without a row of the bound vectors, and takes further leaves, best first,
+    /// until the partitions taken hold [`BOUND_ROWS`] such rows or no leaf is left, so a
+    /// query naming a region finds that region's rows whenever the lists have any.
+    pub fn plan_parts(&self, q: &QueryVector, filters: &Filters, bound: &[usize], lists: &[&ListFile], nprobe: Option<usize>) -> Result<Vec<PartRef>> {
         let allowed = allowed_days(&self.periods, filters);
         let exact = self.allowed_bytes(&allowed) <= self.exact_below;
-        let leaves = self.allowed_leaves(q, &allowed, lists)?;
+        let leaves = self.allowed_leaves(q, &allowed, lists, if exact { &[] } else { bound })?;
         let take = if exact {
             leaves.len()
         } else {
             let (n, widen) = (nprobe.unwrap_or(self.nprobe).max(1), self.widen(&allowed));
             let cap = self.probe_max.max(n).saturating_mul(widen);
-            let scores: Vec<f32> = leaves.iter().map(|l| l.0).collect();
-            self.adaptive_take(&scores, n.saturating_mul(widen), cap)
+            let scores: Vec<f32> = leaves.iter().map(|l| l.score).collect();
+            let mut take = self.adaptive_take(&scores, n.saturating_mul(widen), cap);
+            if !bound.is_empty() {
+                let mut have: u64 = leaves.iter().take(take).map(|l| l.bound_rows).sum();
+                while take < leaves.len() && have < BOUND_ROWS {
+                    have += leaves[take].bound_rows;
+                    take += 1;
+                }
+            }
+            take
         };
-        Ok(leaves.into_iter().take(take).flat_map(|(_, _, _, parts)| parts).collect())
+        Ok(leaves.into_iter().take(take).flat_map(|l| l.parts).collect())
     }
 
     /// Every partition of `lists` whose month and days the date and month filters allow
@@ -574,7 +641,7 @@ impl PartitionIndex {
     pub fn parts_in(&self, filters: &Filters, lists: &[&ListFile]) -> Result<Vec<PartRef>> {
         let allowed = allowed_days(&self.periods, filters);
         let q = QueryVector::new(&vec![0.0; self.dim])?;
-        Ok(self.allowed_leaves(&q, &allowed, lists)?.into_iter().flat_map(|(_, _, _, parts)| parts).collect())
+        Ok(self.allowed_leaves(&q, &allowed, lists, &[])?.into_iter().flat_map(|l| l.parts).collect())
     }
 
     /// The lists with a month the filters allow.
@@ -588,10 +655,11 @@ impl PartitionIndex {
         allowed_days(&self.periods, filters).iter().enumerate().filter(|(_, a)| a.is_some()).map(|(i, _)| i).collect()
     }
 
-    /// The allowed partitions of `lists` grouped by leaf, best leaf first for `q`.
-    #[allow(clippy::type_complexity)]
-    fn allowed_leaves(&self, q: &QueryVector, allowed: &[Option<(u8, u8)>], lists: &[&ListFile]) -> Result<Vec<(f32, usize, usize, Vec<PartRef>)>> {
-        let mut leaves: Vec<(f32, usize, usize, Vec<PartRef>)> = Vec::new();
+    /// The allowed partitions of `lists` grouped by leaf, best leaf first for `q`; with
+    /// `bound` vectors, only partitions holding a row of them (when the list file says).
+    fn allowed_leaves(&self, q: &QueryVector, allowed: &[Option<(u8, u8)>], lists: &[&ListFile], bound: &[usize]) -> Result<Vec<Leaf>> {
+        let vpf = self.vector_names.len();
+        let mut leaves: Vec<Leaf> = Vec::new();
         for lf in lists {
             let entry = self.lists.get(lf.list).ok_or_else(|| Error::format("partition list", format!("list {} is not in the manifest", lf.list)))?;
             let file = entry.path.as_str();
@@ -600,8 +668,11 @@ impl PartitionIndex {
             if [lf.period.len(), lf.bytes.len(), lf.rows.len(), lf.first.len(), lf.last.len()].iter().any(|&m| m != n) || lf.sha256.len() != n * 64 {
                 return Err(Error::format(file, "partition table columns differ in length"));
             }
+            if !lf.vector_rows.is_empty() && lf.vector_rows.len() != n * vpf {
+                return Err(Error::format(file, format!("{} vector row counts for {n} partitions of {vpf} vectors", lf.vector_rows.len())));
+            }
             let scores = centroids.scores(q);
-            let mut by_sub: BTreeMap<usize, Vec<PartRef>> = BTreeMap::new();
+            let mut by_sub: BTreeMap<usize, (Vec<PartRef>, u64)> = BTreeMap::new();
             for i in 0..n {
                 let (sub, period) = (lf.sub[i] as usize, lf.period[i] as usize);
                 let p = self.periods.get(period).ok_or_else(|| Error::format(file, format!("partition {i} names period {period} of {}", self.periods.len())))?;
@@ -612,8 +683,14 @@ impl PartitionIndex {
                 if lf.last[i] < lo || lf.first[i] > hi {
                     continue;
                 }
+                let held = if bound.is_empty() { None } else { bound_rows(lf.vector_rows.get(i * vpf..(i + 1) * vpf).unwrap_or(&[]), bound) };
+                if held == Some(0) {
+                    continue;
+                }
                 let sha = lf.sha256[i * 64..(i + 1) * 64].to_string();
-                by_sub.entry(sub).or_default().push(PartRef {
+                let leaf = by_sub.entry(sub).or_default();
+                leaf.1 += held.unwrap_or(u64::from(lf.rows[i]));
+                leaf.0.push(PartRef {
                     list: lf.list,
                     sub,
                     period,
@@ -624,11 +701,11 @@ impl PartitionIndex {
                     days: (lf.first[i], lf.last[i]),
                 });
             }
-            for (sub, parts) in by_sub {
-                leaves.push((scores[sub], lf.list, sub, parts));
+            for (sub, (parts, bound_rows)) in by_sub {
+                leaves.push(Leaf { score: scores[sub], list: lf.list, sub, parts, bound_rows });
             }
         }
-        leaves.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        leaves.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.list.cmp(&b.list)).then(a.sub.cmp(&b.sub)));
         Ok(leaves)
     }
 }
@@ -637,9 +714,9 @@ impl PartitionIndex {
     /// The whole plan with files read synchronously (the companion reads them from disk):
     /// `get(entry)` returns a file's bytes verified against its entry. Returns the
     /// partitions in plan order with their references.
-    pub fn fetch_plan(&self, q: &QueryVector, filters: &Filters, nprobe: Option<usize>, get: &mut dyn FnMut(&crate::bundle::FileEntry) -> Result<Vec<u8>>) -> Result<Vec<(PartRef, Partition)>> {
+    pub fn fetch_plan(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>, get: &mut dyn FnMut(&crate::bundle::FileEntry) -> Result<Vec<u8>>) -> Result<Vec<(PartRef, Partition)>> {
         let mut lists = Vec::new();
-        for l in self.plan_lists(q, filters, nprobe)? {
+        for l in self.plan_lists(q, filters, bound, nprobe)? {
             let entry = &self.lists[l];
             let file = crate::bundle::FileEntry { path: entry.path.clone(), role: LIST_ROLE.into(), sha256: entry.sha256.clone(), bytes: entry.bytes };
             let list = ListFile::from_json(&get(&file)?, &entry.path)?;
@@ -650,7 +727,7 @@ impl PartitionIndex {
         }
         let refs: Vec<&ListFile> = lists.iter().collect();
         let mut out = Vec::new();
-        for part in self.plan_parts(q, filters, &refs, nprobe)? {
+        for part in self.plan_parts(q, filters, bound, &refs, nprobe)? {
             let bytes = get(&part.file())?;
             let p = Partition::from_bytes(&bytes, &part.path)?;
             out.push((part, p));
