@@ -10,7 +10,7 @@ use skycase_core::episodes::{day_of, group, hours_since_epoch, EpisodeKey, POOL_
 use skycase_core::partition::Partition;
 use skycase_core::rank::score_row;
 use skycase_core::FrameRecord;
-use skycase_vocab::region_index;
+use skycase_vocab::{phenomenon_of, region_index};
 
 use super::*;
 use crate::protocol::{CaseOut, EpisodeOut, LoopFrame, RegionScore};
@@ -28,8 +28,13 @@ pub(super) fn pool(k: usize, episodes: Option<f64>) -> usize {
 /// the hits as they are when `episodes` is `None`.
 pub(super) fn fold(hits: Vec<HitOut>, k: usize, episodes: Option<f64>) -> Vec<HitOut> {
     let Some(gap) = episodes else { return hits };
-    let keys: Vec<EpisodeKey> =
-        hits.iter().map(|h| EpisodeKey { time: &h.time, region: h.region.as_deref().and_then(region_index), origin: &h.origin }).collect();
+    let keys: Vec<EpisodeKey> = hits
+        .iter()
+        .map(|h| {
+            let region = h.region.as_deref().and_then(region_index);
+            EpisodeKey { time: &h.time, region, origin: &h.origin, phenomenon: region.and_then(|r| phenomenon_of(&h.caption, r)) }
+        })
+        .collect();
     group(&keys, gap)
         .into_iter()
         .take(k)

@@ -70,11 +70,12 @@ test('the top results are distinct episodes, as skycase search --episodes ranks 
       assert.ok(Math.abs(c.score - native[i].score) <= 1e-4, `"${q}" #${i + 1}: ${c.score} vs ${native[i].score}`);
       assert.deepEqual([c.frames, c.start, c.end], [native[i].episode.frames, native[i].episode.start, native[i].episode.end], `"${q}" #${i + 1} episode`);
     });
-    // Distinct: no two results of one region lie within the gap (3 h) of each other's spans.
+    // Distinct: no two results of one region and one captioned phenomenon there (the card's
+    // line, "Hokkaido (Japan) - Snow") lie within the gap (3 h) of each other's spans.
     const hours = (t) => Date.parse(t.replace('Z', ':00Z')) / 3.6e6;
     for (let i = 0; i < web.length; i++) {
       for (let j = i + 1; j < web.length; j++) {
-        if (web[i].region !== web[j].region) continue;
+        if (web[i].region !== web[j].region || web[i].line !== web[j].line) continue;
         const apart = Math.max(hours(web[j].start) - hours(web[i].end), hours(web[i].start) - hours(web[j].end));
         assert.ok(apart > 3, `"${q}": #${i + 1} and #${j + 1} are one episode (${web[i].start}–${web[i].end}, ${web[j].start}–${web[j].end})`);
       }
