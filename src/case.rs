@@ -1,9 +1,9 @@
 //! The case view (issue 13): a result opened large, with coastlines and the matched region
 //! outlined, a kelvin colour bar, the loop of the frames of the same source around it (fetched
-//! when the case opens, checked by the worker like every image), why it matched (each
-//! region's score for the query as a bar chart, the strength on a scale, the matched caption
-//! line marked) and a download of the case (zip: the loop's PNGs and a JSON of times, scores
-//! and captions). Its address is `#case=<frame id>`; Back closes it.
+//! when the case opens, checked by the worker like every image: each frame's medium image
+//! where the bundle has one, else its thumbnail), why it matched (each region's score for the
+//! query as a bar chart, the strength on a scale, the matched caption line marked) and a
+//! download of the case (zip: the loop's PNGs and a JSON of times, scores and captions). Its address is `#case=<frame id>`; Back closes it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,7 +83,7 @@ where
     // The loop's images, fetched now that the case is open (not with the results).
     if let Some(files) = files {
         for f in frames.iter() {
-            files.request(&f.thumb);
+            files.request(f.image());
         }
     }
     let step = move |d: isize| set_index.update(|i| *i = (*i as isize + d).rem_euclid(n as isize) as usize);
@@ -181,7 +181,7 @@ where
                     <div class="case-image" data-testid="case-image">
                         {image_frames.iter().enumerate().map(|(i, f)| view! {
                             <div class="loop-frame" class:current=move || index.get() == i data-testid="loop-frame" data-time=f.time.clone()>
-                                <VerifiedImg path=f.thumb.clone() alt=(t().image_alt)(&f.time) />
+                                <VerifiedImg path=f.image().to_string() alt=(t().image_alt)(&f.time) />
                             </div>
                         }).collect_view()}
                         {move || overlay.get().map(|o| view! { <Basemap overlay=o frame_id=basemap_id.clone() region=basemap_region.clone() /> })}
@@ -312,7 +312,7 @@ fn download_zip(case: &CaseOut, query: &str, files: &PageFiles) {
     let mut listed = Vec::new();
     for (i, f) in case.frames.iter().enumerate() {
         let name = format!("frames/{:03}_{}.png", i + 1, f.time.replace([':', '-'], ""));
-        let held = files.bytes(&f.thumb);
+        let held = files.bytes(f.image());
         listed.push(serde_json::json!({ "id": f.id, "time": f.time, "file": held.as_ref().map(|_| name.clone()), "caption": f.caption }));
         if let Some(bytes) = held {
             entries.push((name, bytes));

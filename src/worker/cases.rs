@@ -6,6 +6,7 @@
 
 use std::rc::Rc;
 
+use skycase_core::bundle::{medium_path, MEDIUM_ROLE};
 use skycase_core::episodes::{day_of, group, hours_since_epoch, EpisodeKey, POOL_FACTOR};
 use skycase_core::partition::Partition;
 use skycase_core::rank::score_row;
@@ -44,6 +45,13 @@ pub(super) fn fold(hits: Vec<HitOut>, k: usize, episodes: Option<f64>) -> Vec<Hi
             best
         })
         .collect()
+}
+
+/// A frame of a case's loop, with its medium image where the manifest lists one.
+fn loop_frame(r: &FrameRecord) -> LoopFrame {
+    let medium = medium_path(&r.thumb);
+    let medium = PAGE_FILES.with(|p| p.borrow().get(&medium).is_some_and(|f| f.role == MEDIUM_ROLE)).then_some(medium);
+    LoopFrame { id: r.id.clone(), time: r.time.clone(), thumb: r.thumb.clone(), medium, caption: r.caption.clone() }
 }
 
 /// Where a frame's vectors are: a shard (index, frame) or loaded partitions.
@@ -140,7 +148,7 @@ pub(super) async fn case(frame_id: &str, query: Option<&str>, korean: bool, filt
             .filter(|r| r.origin == rec.origin)
             .filter_map(|r| {
                 let t = hours_since_epoch(&r.time)?;
-                (t0.is_some_and(|t0| (t - t0).abs() <= hours) || r.id == rec.id).then(|| (t, LoopFrame { id: r.id.clone(), time: r.time.clone(), thumb: r.thumb.clone(), caption: r.caption.clone() }))
+                (t0.is_some_and(|t0| (t - t0).abs() <= hours) || r.id == rec.id).then(|| (t, loop_frame(r)))
             })
             .collect();
         frames.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
@@ -200,7 +208,7 @@ pub(super) async fn case(frame_id: &str, query: Option<&str>, korean: bool, filt
             .collect();
         let calibration = s.calibration();
         Ok(CaseOut {
-            frame: LoopFrame { id: rec.id.clone(), time: rec.time.clone(), thumb: rec.thumb.clone(), caption: rec.caption.clone() },
+            frame: loop_frame(&rec),
             caption: rec.caption.clone(),
             source: rec.source.clone(),
             origin: rec.origin.clone(),

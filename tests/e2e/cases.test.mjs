@@ -5,10 +5,11 @@
 // to docs/img (desktop and phone).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { crc32, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
-import { ROOT, startServer, launch, openApp, search, results, nativeHits, readyLine } from './harness.mjs';
+import { ROOT, startServer, launch, openApp, search, results, nativeHits, readyLine, copyDist, repin, thumbnailsSettled } from './harness.mjs';
 
 const IMG = join(ROOT, 'docs/img');
 let server;
@@ -220,6 +221,78 @@ test('the case downloads as a zip of its loop frames and a JSON of times, scores
     assert.ok(typeof f.time === 'string' && typeof f.caption === 'string');
   }
   await page.keyboard.press('Escape');
+});
+
+/** An 8-bit grey PNG of `w`×`h` whose pixel (x, y) is `f(x, y)`. */
+function greyPng(w, h, f) {
+  const raw = Buffer.alloc((w + 1) * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw[y * (w + 1) + 1 + x] = f(x, y);
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('the case view shows a frame\'s medium image where the bundle has one, its thumbnail where not, and the results never fetch them', async () => {
+  // The demo's packed folder carries no medium images (data/demo, README), so this release
+  // gets some the way `skycase export` lists them: medium/<thumbnail name>, role "medium",
+  // in the manifest the page is pinned to. Their pixels are a test pattern (the full frames
+  // they would be rendered from are not in the repository): every simulated frame at an even
+  // UTC hour has one, 512 × 294 (the simulated grid's aspect at 512 px); odd hours have none.
+  const dist = copyDist();
+  const manifestPath = join(dist.dir, 'bundle/manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  mkdirSync(join(dist.dir, 'bundle/medium'), { recursive: true });
+  const even = (name) => /^sim_\d{8}(\d\d)00\.png$/.test(name) && Number(name.match(/^sim_\d{8}(\d\d)/)[1]) % 2 === 0;
+  const added = [];
+  for (const f of manifest.files.filter((f) => f.role === 'thumbnail')) {
+    const name = f.path.split('/').pop();
+    if (!even(name)) continue;
+    const png = greyPng(512, 294, (x, y) => (x + y) & 255);
+    writeFileSync(join(dist.dir, 'bundle/medium', name), png);
+    added.push({ path: `medium/${name}`, role: 'medium', sha256: createHash('sha256').update(png).digest('hex'), bytes: png.length });
+  }
+  assert.ok(added.length >= 300, `${added.length} medium images`);
+  manifest.files.push(...added);
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+  repin(dist.dir);
+  const own = await startServer(dist.dir);
+  const b = await launch();
+  try {
+    const { page } = b;
+    const fetched = [];
+    b.context.on('request', (r) => { if (r.url().includes('/medium/')) fetched.push(r.url()); });
+    await openApp(page, own.url);
+    await search(page, 'heavy snow over Hokkaido');
+    await thumbnailsSettled(page);
+    assert.deepEqual(fetched, [], 'the results load thumbnails only');
+    await page.locator('[data-testid=result]').first().locator('[data-testid=open-case]').click();
+    await page.waitForSelector('[data-testid=why-chart]');
+    const n = Number(await page.getAttribute('[data-testid=case-view]', 'data-frames'));
+    await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=loop-frame] img')].filter((i) => i.complete && i.naturalWidth > 0).length === k, n, { timeout: 30000 });
+    const frames = await page.$$eval('[data-testid=loop-frame]', (els) => els.map((e) => ({ time: e.dataset.time, w: e.querySelector('img').naturalWidth, h: e.querySelector('img').naturalHeight })));
+    const evenHour = (t) => Number(t.slice(11, 13)) % 2 === 0;
+    assert.ok(frames.some((f) => evenHour(f.time)) && frames.some((f) => !evenHour(f.time)), frames.map((f) => f.time).join(' '));
+    for (const f of frames) {
+      if (evenHour(f.time)) assert.deepEqual([f.w, f.h], [512, 294], `${f.time}: its medium image`);
+      else assert.ok(f.w > 0 && f.w <= 256, `${f.time}: its thumbnail (${f.w} px)`);
+    }
+    assert.equal(new Set(fetched).size, frames.filter((f) => evenHour(f.time)).length, 'one request per medium image of the loop');
+    await page.keyboard.press('Escape');
+  } finally {
+    await b.close();
+    own.stop();
+    dist.remove();
+  }
 });
 
 test('"more like this" has its own URL, says what it shows, leaves the frame out, and Back returns', async () => {
