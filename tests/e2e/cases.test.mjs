@@ -1,7 +1,8 @@
 // Weather cases, not frames (issue 13), in real Chromium against the served demo bundle:
 // episodes (browser = `skycase search --episodes`), the case view (its URL, keys, loop and
-// speed), why it matched (the per-region chart), the download, "more like this" with its own
-// URL, filters that mean what they say, and the phone layout. Screenshots of the case view go
+// speed), why it matched (the per-region chart), the downloads (zip and animated PNG), medium
+// images, "more like this" with its own URL, filters that mean what they say, and the phone
+// layout. Screenshots of the case view go
 // to docs/img (desktop and phone).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -220,6 +221,62 @@ test('the case downloads as a zip of its loop frames and a JSON of times, scores
     assert.deepEqual([...files[f.file].subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${f.file} is a PNG`);
     assert.ok(typeof f.time === 'string' && typeof f.caption === 'string');
   }
+  await page.keyboard.press('Escape');
+});
+
+/** The chunks of a PNG, each CRC checked: [{ type, data }]. */
+function pngChunks(buf) {
+  assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  const chunks = [];
+  let at = 8;
+  while (at < buf.length) {
+    const len = buf.readUInt32BE(at);
+    const type = buf.subarray(at + 4, at + 8).toString('latin1');
+    const data = buf.subarray(at + 8, at + 8 + len);
+    assert.equal(crc32(buf.subarray(at + 4, at + 8 + len)), buf.readUInt32BE(at + 8 + len), `${type} CRC`);
+    chunks.push({ type, data });
+    at += 12 + len;
+  }
+  assert.equal(at, buf.length, 'the file ends with its last chunk');
+  return chunks;
+}
+
+test('the loop downloads as an animated PNG: one frame per loop frame, at the loop images\' size, in order', async () => {
+  const { page } = browser;
+  await search(page, 'heavy snow over Hokkaido');
+  await page.locator('[data-testid=result]').first().locator('[data-testid=open-case]').click();
+  await page.waitForSelector('[data-testid=why-chart]');
+  const n = Number(await page.getAttribute('[data-testid=case-view]', 'data-frames'));
+  await page.waitForFunction((k) => [...document.querySelectorAll('[data-testid=loop-frame] img')].filter((i) => i.complete && i.naturalWidth > 0).length === k, n);
+  const sizes = await page.$$eval('[data-testid=loop-frame] img', (els) => els.map((i) => [i.naturalWidth, i.naturalHeight]));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=case-download-animation]')]);
+  assert.match(download.suggestedFilename(), /^skycase-loop-.*\.png$/);
+  const chunks = pngChunks(readFileSync(await download.path()));
+  const types = chunks.map((c) => c.type);
+  assert.deepEqual(types.slice(0, 2), ['IHDR', 'acTL']);
+  assert.equal(types.at(-1), 'IEND');
+  const ihdr = chunks[0].data;
+  const [w, h] = [ihdr.readUInt32BE(0), ihdr.readUInt32BE(4)];
+  // The loop's frames are one source's images of one grid: all one size, the animation's.
+  const same = sizes.filter(([sw, sh]) => sw === w && sh === h).length;
+  assert.ok(same === n, `every loop image is ${w}×${h} (${JSON.stringify(sizes)})`);
+  const actl = chunks[1].data;
+  assert.equal(actl.readUInt32BE(0), n, `acTL: ${n} frames`);
+  assert.equal(actl.readUInt32BE(4), 0, 'acTL: plays forever');
+  const fctl = chunks.filter((c) => c.type === 'fcTL');
+  assert.equal(fctl.length, n, 'one fcTL per frame');
+  assert.ok(fctl.every((c) => c.data.readUInt32BE(4) === w && c.data.readUInt32BE(8) === h), 'each frame covers the image');
+  // Frame 0 is the default image (IDAT), the others fdAT; sequence numbers count up from 0.
+  assert.ok(types.indexOf('IDAT') > types.indexOf('fcTL') && types.indexOf('IDAT') < types.indexOf('fdAT'));
+  const seq = chunks.filter((c) => c.type === 'fcTL' || c.type === 'fdAT').map((c) => c.data.readUInt32BE(0));
+  assert.deepEqual(seq, seq.map((_, i) => i));
+  // Chromium decodes it (its first frame) at that size.
+  const decoded = await page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+    return [bmp.width, bmp.height];
+  }, readFileSync(await download.path()).toString('base64'));
+  assert.deepEqual(decoded, [w, h]);
   await page.keyboard.press('Escape');
 });
 
