@@ -1,8 +1,8 @@
 // Weather cases, not frames (issue 13), in real Chromium against the served demo bundle:
 // episodes (browser = `skycase search --episodes`), the case view (its URL, keys, loop and
-// speed), why it matched (the per-region chart), the downloads (zip and animated PNG), medium
-// images, "more like this" with its own URL, filters that mean what they say, and the phone
-// layout. Screenshots of the case view go
+// speed), why it matched (the per-region chart), the downloads (zip and animated PNG), "more
+// like this" with its own URL, filters that mean what they say, the debounced query, input
+// borders' contrast and caption toggles that keep the row, and the phone layout. Screenshots of the case view go
 // to docs/img (desktop and phone).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -350,6 +350,93 @@ test('the case view shows a frame\'s medium image where the bundle has one, its 
     own.stop();
     dist.remove();
   }
+});
+
+test('the query is debounced: typing "snow over hokkaido" quickly runs one search and redraws the results once', async () => {
+  const { page } = browser;
+  await openApp(page, server.url);
+  await search(page, 'typhoon approaching Kyushu');
+  const before = await page.evaluate(() => {
+    window.__redraws = [];
+    const seen = new MutationObserver(() => {
+      const t = document.querySelector('[data-testid=timings]');
+      const first = document.querySelector('[data-testid=result]')?.dataset.id;
+      const last = window.__redraws.at(-1);
+      const now = `${t?.dataset.queryId}|${first}`;
+      if (last !== now) window.__redraws.push(now);
+    });
+    seen.observe(document.querySelector('main') || document.body, { childList: true, subtree: true, attributes: true });
+    window.__stopRedraws = () => seen.disconnect();
+    return Number(document.querySelector('[data-testid=timings]').dataset.queryId);
+  });
+  await page.click('[data-testid=search-input]');
+  await page.keyboard.press('ControlOrMeta+a');
+  // 18 keys 40 ms apart (a quick typist), each well within the debounce of the one before.
+  await page.keyboard.type('snow over hokkaido', { delay: 40 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=timings]')?.textContent.includes('“snow over hokkaido”'), null, { timeout: 30000 });
+  // Time for any late answer to a partial query to show up.
+  await page.waitForTimeout(800);
+  const redraws = await page.evaluate(() => { window.__stopRedraws(); return window.__redraws; });
+  const after = await page.evaluate(() => Number(document.querySelector('[data-testid=timings]').dataset.queryId));
+  assert.equal(after, before + 1, `one query sent while typing (query ids ${before} → ${after})`);
+  const ids = new Set(redraws.map((r) => r.split('|')[0]));
+  assert.deepEqual([...ids].filter((id) => id !== String(before)), [String(before + 1)], `results drawn for one query: ${redraws.join(', ')}`);
+  assert.match(page.url(), /q=snow\+over\+hokkaido|q=snow%20over%20hokkaido/);
+});
+
+test('phone: every text input, date input and select has a border of at least 3:1 against what surrounds it', async () => {
+  const { page } = browser;
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await openApp(page, server.url);
+    await page.click('[data-testid=filter-drawer] > summary');
+    await page.waitForFunction(() => document.querySelector('[data-testid=filter-drawer]').open);
+    const found = await page.$$eval('input, select', (els) => {
+      const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+      // WCAG 2.x relative luminance and contrast ratio.
+      const lum = ([r, g, b]) => [r, g, b].map((v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; })
+        .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+      // The colour behind an element: the nearest ancestor with an opaque background.
+      const behind = (el) => {
+        for (let e = el.parentElement; e; e = e.parentElement) {
+          const c = rgb(getComputedStyle(e).backgroundColor);
+          if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+        }
+        return rgb(getComputedStyle(document.documentElement).backgroundColor).slice(0, 3);
+      };
+      return els
+        .filter((e) => e.offsetParent !== null && !['checkbox', 'radio', 'hidden'].includes(e.type))
+        .map((e) => {
+          const s = getComputedStyle(e);
+          return { what: e.dataset.testid || e.name || e.type, width: parseFloat(s.borderTopWidth), style: s.borderTopStyle,
+            ratio: ratio(rgb(s.borderTopColor).slice(0, 3), behind(e)) };
+        });
+    });
+    assert.ok(found.length >= 4, `the search box and the filter drawer's inputs (${found.map((f) => f.what).join(', ')})`);
+    const weak = found.filter((f) => !(f.width >= 1 && f.style !== 'none' && f.ratio >= 3));
+    assert.deepEqual(weak, [], `borders at ≥ 3:1: ${found.map((f) => `${f.what} ${f.ratio.toFixed(2)}:1`).join(', ')}`);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+});
+
+test('opening a card\'s full caption grows that card only, not the row', async () => {
+  const { page } = browser;
+  await openApp(page, server.url);
+  await search(page, 'clear skies over the Korean Peninsula');
+  const row = async () => page.$$eval('[data-testid=result]', (els) => {
+    const top = els[0].getBoundingClientRect().top;
+    return els.filter((e) => Math.abs(e.getBoundingClientRect().top - top) < 1).map((e) => e.getBoundingClientRect().height);
+  });
+  const before = await row();
+  assert.ok(before.length >= 2, `the first row holds several cards (${before.length})`);
+  await page.locator('[data-testid=result]').first().locator('details > summary').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=result] details').open);
+  const after = await row();
+  assert.ok(after[0] > before[0] + 50, `the opened card grows (${before[0]} → ${after[0]} px)`);
+  after.slice(1).forEach((h, i) => assert.ok(Math.abs(h - before[i + 1]) < 0.5, `neighbour #${i + 2}: ${before[i + 1]} → ${h} px`));
+  await page.locator('[data-testid=result]').first().locator('details > summary').click();
 });
 
 test('"more like this" has its own URL, says what it shows, leaves the frame out, and Back returns', async () => {
