@@ -1,9 +1,9 @@
 // Weather cases, not frames (issue 13), in real Chromium against the served demo bundle:
 // episodes (browser = `skycase search --episodes`), the case view (its URL, keys, loop and
-// speed), why it matched (the per-region chart), the downloads (zip and animated PNG), "more
-// like this" with its own URL, filters that mean what they say, the debounced query, input
-// borders' contrast and caption toggles that keep the row, and the phone layout. Screenshots of the case view go
-// to docs/img (desktop and phone).
+// speed), why it matched (the per-region chart), the downloads (zip and animated PNG), medium
+// images, "more like this" with its own URL, filters that mean what they say, the debounced
+// query, input borders' contrast, caption toggles that keep the row, and the phone layout.
+// Screenshots of the case view go to docs/img (desktop and phone).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
