@@ -1,9 +1,10 @@
 //! The case view (issue 13): a result opened large, with coastlines and the matched region
 //! outlined, a kelvin colour bar, the loop of the frames of the same source around it (fetched
-//! when the case opens, checked by the worker like every image), why it matched (each
-//! region's score for the query as a bar chart, the strength on a scale, the matched caption
-//! line marked) and a download of the case (zip: the loop's PNGs and a JSON of times, scores
-//! and captions). Its address is `#case=<frame id>`; Back closes it.
+//! when the case opens, checked by the worker like every image: each frame's medium image
+//! where the bundle has one, else its thumbnail), why it matched (each region's score for the
+//! query as a bar chart, the strength on a scale, the matched caption line marked), and
+//! downloads: the loop as an animated PNG, and the case as a zip of the loop's PNGs and a JSON
+//! of times, scores and captions. Its address is `#case=<frame id>`; Back closes it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,7 +84,7 @@ where
     // The loop's images, fetched now that the case is open (not with the results).
     if let Some(files) = files {
         for f in frames.iter() {
-            files.request(&f.thumb);
+            files.request(f.image());
         }
     }
     let step = move |d: isize| set_index.update(|i| *i = (*i as isize + d).rem_euclid(n as isize) as usize);
@@ -159,6 +160,12 @@ where
             download_zip(&download_case, &download_query, &files);
         }
     };
+    let animation_case = case.clone();
+    let download_animation = move |_: leptos::ev::MouseEvent| {
+        if let Some(files) = files {
+            download_apng(&animation_case, &files);
+        }
+    };
     let more_region = matched.clone();
     let more_id = frame_id.clone();
     let more_time = frame_time.clone();
@@ -181,7 +188,7 @@ where
                     <div class="case-image" data-testid="case-image">
                         {image_frames.iter().enumerate().map(|(i, f)| view! {
                             <div class="loop-frame" class:current=move || index.get() == i data-testid="loop-frame" data-time=f.time.clone()>
-                                <VerifiedImg path=f.thumb.clone() alt=(t().image_alt)(&f.time) />
+                                <VerifiedImg path=f.image().to_string() alt=(t().image_alt)(&f.time) />
                             </div>
                         }).collect_view()}
                         {move || overlay.get().map(|o| view! { <Basemap overlay=o frame_id=basemap_id.clone() region=basemap_region.clone() /> })}
@@ -208,6 +215,7 @@ where
                     <div class="case-actions">
                         <button type="button" class="more" data-testid="case-more" on:click=move |_| on_more(more_id.clone(), more_region.clone(), more_time.clone())>{t().more_like_this}</button>
                         <button type="button" class="download" data-testid="case-download" on:click=download>{t().case.download}</button>
+                        <button type="button" class="download" data-testid="case-download-animation" on:click=download_animation>{t().case.download_animation}</button>
                     </div>
                     <p class="source">{case.source.clone()}</p>
                 </div>
@@ -312,7 +320,7 @@ fn download_zip(case: &CaseOut, query: &str, files: &PageFiles) {
     let mut listed = Vec::new();
     for (i, f) in case.frames.iter().enumerate() {
         let name = format!("frames/{:03}_{}.png", i + 1, f.time.replace([':', '-'], ""));
-        let held = files.bytes(&f.thumb);
+        let held = files.bytes(f.image());
         listed.push(serde_json::json!({ "id": f.id, "time": f.time, "file": held.as_ref().map(|_| name.clone()), "caption": f.caption }));
         if let Some(bytes) = held {
             entries.push((name, bytes));
@@ -328,12 +336,22 @@ fn download_zip(case: &CaseOut, query: &str, files: &PageFiles) {
     entries.insert(0, ("case.json".to_string(), serde_json::to_vec_pretty(&json).unwrap_or_default()));
     let zip = crate::zip::stored(&entries);
     let name = format!("skycase-case-{}.zip", case.frame.id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_"));
-    let _ = save(&zip, &name);
+    let _ = save(&zip, &name, "application/zip");
 }
 
-fn save(bytes: &[u8], name: &str) -> Result<(), wasm_bindgen::JsValue> {
+/// The loop as an animated PNG (`crate::apng`), one frame per loop frame the page holds, each
+/// shown as long as the player shows it ([`FRAME_MS`]), repeating forever.
+fn download_apng(case: &CaseOut, files: &PageFiles) {
+    let pngs: Vec<Vec<u8>> = case.frames.iter().filter_map(|f| files.bytes(f.image())).collect();
+    if let Some((apng, _)) = crate::apng::animate(&pngs, FRAME_MS as u16) {
+        let name = format!("skycase-loop-{}.png", case.frame.id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_"));
+        let _ = save(&apng, &name, "image/apng");
+    }
+}
+
+fn save(bytes: &[u8], name: &str, mime: &str) -> Result<(), wasm_bindgen::JsValue> {
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/zip");
+    options.set_type(mime);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&js_sys::Array::of1(&js_sys::Uint8Array::from(bytes)), &options)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;

@@ -194,6 +194,8 @@ pub struct CaseStrings {
     pub previous: &'static str,
     pub next: &'static str,
     pub download: &'static str,
+    /// Downloads the loop as an animated PNG.
+    pub download_animation: &'static str,
     /// The loop's position: frame `i` of `n`.
     pub frame_of: fn(i: usize, n: usize) -> String,
     pub keys_help: &'static str,
@@ -230,6 +232,7 @@ static CASE_EN: CaseStrings = CaseStrings {
     previous: "Previous frame",
     next: "Next frame",
     download: "Download case (zip: frames + JSON)",
+    download_animation: "Download loop (animated PNG)",
     frame_of: |i, n| format!("frame {i} of {n}"),
     keys_help: "Space: play/pause · ←/→: step · Esc: close",
     colour_bar: "Brightness temperature (K): cold cloud tops are bright",
@@ -261,6 +264,7 @@ static CASE_KO: CaseStrings = CaseStrings {
     previous: "이전 영상",
     next: "다음 영상",
     download: "사례 내려받기(zip: 영상 + JSON)",
+    download_animation: "루프 내려받기(애니메이션 PNG)",
     frame_of: |i, n| format!("{n}장 중 {i}번째"),
     keys_help: "스페이스: 재생/일시정지 · ←/→: 한 장씩 · Esc: 닫기",
     colour_bar: "휘도 온도(K): 차가운 구름 꼭대기가 밝게 보임",

@@ -13,4 +13,5 @@ pub mod startup;
 pub mod url;
 pub mod verified;
 pub mod worker;
+pub mod apng;
 pub mod zip;

@@ -121,8 +121,19 @@ pub struct LoopFrame {
     pub id: String,
     pub time: String,
     pub thumb: String,
+    /// Its medium image (a bundle path) where the bundle has one (`skycase export`); the
+    /// case view shows that, else the thumbnail.
+    #[serde(default)]
+    pub medium: Option<String>,
     #[serde(default)]
     pub caption: String,
+}
+
+impl LoopFrame {
+    /// The image the case view shows: the medium image, or the thumbnail without one.
+    pub fn image(&self) -> &str {
+        self.medium.as_deref().unwrap_or(&self.thumb)
+    }
 }
 
 /// How one region of a case's frame answers the query.

@@ -32,7 +32,8 @@ thread_local! {
     /// The bundle's base URL, ending in `/`.
     static BASE: RefCell<String> = const { RefCell::new(String::new()) };
     static CACHE: RefCell<BundleCache> = const { RefCell::new(BundleCache::NONE) };
-    /// The manifest entries of the files the page may ask for (thumbnails, overlay), by path.
+    /// The manifest entries of the files the page may ask for (thumbnails, medium images,
+    /// overlay), by path.
     static PAGE_FILES: RefCell<HashMap<String, FileEntry>> = RefCell::new(HashMap::new());
     /// The pinned manifest, as the offline set's first file.
     static PIN: RefCell<Option<Pin>> = const { RefCell::new(None) };
@@ -286,7 +287,7 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
         *p.borrow_mut() = manifest
             .files
             .iter()
-            .filter(|f| f.role == "thumbnail" || f.role == skycase_core::overlay::OVERLAY_ROLE)
+            .filter(|f| f.role == "thumbnail" || f.role == skycase_core::bundle::MEDIUM_ROLE || f.role == skycase_core::overlay::OVERLAY_ROLE)
             .map(|f| (f.path.clone(), f.clone()))
             .collect()
     });

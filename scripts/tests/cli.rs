@@ -167,10 +167,15 @@ fn episodes_fold_hits_and_the_gap_is_checked() {
         assert_eq!((e["frames"].as_u64(), e["start"].as_str(), e["end"].as_str()), (Some(1), h["time"].as_str(), h["time"].as_str()), "{h}");
         assert_eq!(e["members"], serde_json::json!([h["id"]]));
     }
-    // A gap of four weeks joins the frames of one region (and source) into one episode.
+    // A gap of four weeks joins the frames into one episode. This bundle ranks one caption
+    // vector per frame (no region vectors, so no matched region and no phenomenon of it to
+    // split on): its three frames chain by time and source alone. Splitting on the matched
+    // region's phenomenon is tested in skycase-core (episodes) and, on the demo bundle, by
+    // tests/e2e/cases.test.mjs (browser = native).
     let o = skycase(&["search", "typhoon", "--bundle", b, "--json", "--episodes", "--gap-hours", "700", "--region", "south china sea"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["hits"].as_array().unwrap().len(), 1, "{v}");
+    assert!(v["hits"][0]["region"].is_null(), "{v}");
     assert_eq!(v["hits"][0]["episode"]["frames"].as_u64(), Some(3));
     let o = skycase(&["search", "typhoon", "--bundle", b, "--episodes", "--gap-hours=-1"]);
     assert_eq!(o.status.code(), Some(2));

@@ -23,6 +23,13 @@ fn fixtures() -> PathBuf {
 }
 
 /// `*.skyshard` and `*.json` files of an index, the JSON without its `command`.
+/// Width and height from a PNG's IHDR.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&png[12..16], b"IHDR");
+    (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()))
+}
+
 fn files(index: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for e in std::fs::read_dir(index).unwrap() {
@@ -111,7 +118,7 @@ fn periods_embed_incrementally_and_survive_kill_9() {
     // Pack the index into a self-contained folder (the demo's data/demo): a rerun writes
     // nothing, and export reads the folder without the store.
     let packed = base.join("packed");
-    let pack = || skycase(&["pack", "--store", s, "--index", full.to_str().unwrap(), "--out", packed.to_str().unwrap()]);
+    let pack = || skycase(&["pack", "--store", s, "--index", full.to_str().unwrap(), "--out", packed.to_str().unwrap(), "--medium-width", "512"]);
     let o = pack();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("3 period(s)"), "{}", stderr(&o));
@@ -129,6 +136,35 @@ fn periods_embed_incrementally_and_survive_kill_9() {
         base.join("packed-bundle").to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Medium images (issue 13, the case view's large image): one per frame, 512 px wide (or
+    // the frame's width if narrower), the frame's aspect, copied by export as role "medium".
+    let grids: serde_json::Value = serde_json::from_slice(&std::fs::read(packed.join("grids.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(base.join("packed-bundle/manifest.json")).unwrap()).unwrap();
+    let listed = |m: &serde_json::Value, path: &str| m["files"].as_array().unwrap().iter().find(|f| f["path"] == path).map(|f| f["role"].as_str().unwrap().to_string());
+    let mut mediums = BTreeMap::new();
+    for line in frames.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let name = v["thumb"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        let bytes = std::fs::read(packed.join("medium").join(&name)).unwrap_or_else(|e| panic!("medium/{name}: {e}"));
+        let (w, h) = png_size(&bytes);
+        let grid = &grids[v["grid"].as_str().unwrap()];
+        let (gw, gh) = (grid["width"].as_u64().unwrap() as f64, grid["height"].as_u64().unwrap() as f64);
+        let want_w = gw.min(512.0);
+        assert_eq!((w as f64, h as f64), (want_w, (gh * want_w / gw).round().max(1.0)), "medium/{name} of a {gw}×{gh} frame");
+        assert_eq!(std::fs::read(base.join("packed-bundle/medium").join(&name)).unwrap(), bytes, "export copies medium/{name}");
+        assert_eq!(listed(&manifest, &format!("medium/{name}")).as_deref(), Some("medium"));
+        mediums.insert(name, bytes);
+    }
+    eprintln!("medium images: {} frames, {} bytes in all", mediums.len(), mediums.values().map(Vec::len).sum::<usize>());
+
+    // Export the store's index: export renders the same medium images itself.
+    let o = skycase(&["export", "--store", s, "--index", full.to_str().unwrap(), "--out", base.join("store-bundle").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(base.join("store-bundle/manifest.json")).unwrap()).unwrap();
+    for (name, bytes) in &mediums {
+        assert_eq!(&std::fs::read(base.join("store-bundle/medium").join(name)).unwrap(), bytes, "export --store renders medium/{name} as pack does");
+        assert_eq!(listed(&manifest, &format!("medium/{name}")).as_deref(), Some("medium"));
+    }
 
     // Export the store's periods into a bundle; a period never embedded is named.
     let o = skycase(&["export", "--store", s, "--index", full.to_str().unwrap(), "--periods", "2012-01", "--out", base.join("bundle").to_str().unwrap()]);

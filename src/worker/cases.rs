@@ -6,11 +6,12 @@
 
 use std::rc::Rc;
 
+use skycase_core::bundle::{medium_path, MEDIUM_ROLE};
 use skycase_core::episodes::{day_of, group, hours_since_epoch, EpisodeKey, POOL_FACTOR};
 use skycase_core::partition::Partition;
 use skycase_core::rank::score_row;
 use skycase_core::FrameRecord;
-use skycase_vocab::region_index;
+use skycase_vocab::{phenomenon_of, region_index};
 
 use super::*;
 use crate::protocol::{CaseOut, EpisodeOut, LoopFrame, RegionScore};
@@ -28,8 +29,13 @@ pub(super) fn pool(k: usize, episodes: Option<f64>) -> usize {
 /// the hits as they are when `episodes` is `None`.
 pub(super) fn fold(hits: Vec<HitOut>, k: usize, episodes: Option<f64>) -> Vec<HitOut> {
     let Some(gap) = episodes else { return hits };
-    let keys: Vec<EpisodeKey> =
-        hits.iter().map(|h| EpisodeKey { time: &h.time, region: h.region.as_deref().and_then(region_index), origin: &h.origin }).collect();
+    let keys: Vec<EpisodeKey> = hits
+        .iter()
+        .map(|h| {
+            let region = h.region.as_deref().and_then(region_index);
+            EpisodeKey { time: &h.time, region, origin: &h.origin, phenomenon: region.and_then(|r| phenomenon_of(&h.caption, r)) }
+        })
+        .collect();
     group(&keys, gap)
         .into_iter()
         .take(k)
@@ -39,6 +45,13 @@ pub(super) fn fold(hits: Vec<HitOut>, k: usize, episodes: Option<f64>) -> Vec<Hi
             best
         })
         .collect()
+}
+
+/// A frame of a case's loop, with its medium image where the manifest lists one.
+fn loop_frame(r: &FrameRecord) -> LoopFrame {
+    let medium = medium_path(&r.thumb);
+    let medium = PAGE_FILES.with(|p| p.borrow().get(&medium).is_some_and(|f| f.role == MEDIUM_ROLE)).then_some(medium);
+    LoopFrame { id: r.id.clone(), time: r.time.clone(), thumb: r.thumb.clone(), medium, caption: r.caption.clone() }
 }
 
 /// Where a frame's vectors are: a shard (index, frame) or loaded partitions.
@@ -135,7 +148,7 @@ pub(super) async fn case(frame_id: &str, query: Option<&str>, korean: bool, filt
             .filter(|r| r.origin == rec.origin)
             .filter_map(|r| {
                 let t = hours_since_epoch(&r.time)?;
-                (t0.is_some_and(|t0| (t - t0).abs() <= hours) || r.id == rec.id).then(|| (t, LoopFrame { id: r.id.clone(), time: r.time.clone(), thumb: r.thumb.clone(), caption: r.caption.clone() }))
+                (t0.is_some_and(|t0| (t - t0).abs() <= hours) || r.id == rec.id).then(|| (t, loop_frame(r)))
             })
             .collect();
         frames.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
@@ -195,7 +208,7 @@ pub(super) async fn case(frame_id: &str, query: Option<&str>, korean: bool, filt
             .collect();
         let calibration = s.calibration();
         Ok(CaseOut {
-            frame: LoopFrame { id: rec.id.clone(), time: rec.time.clone(), thumb: rec.thumb.clone(), caption: rec.caption.clone() },
+            frame: loop_frame(&rec),
             caption: rec.caption.clone(),
             source: rec.source.clone(),
             origin: rec.origin.clone(),

@@ -8,6 +8,8 @@
 //! projection.safetensors optional: text → joint space
 //! shards/<period>.skyshard  one shard per period (see crate::shard)
 //! thumbs/<id>.png        thumbnails
+//! medium/<id>.png        optional: the same frames 512 px wide, for the case view and its loop
+//!                        (fetched when a case opens; a frame without one shows its thumbnail)
 //! overlay.json           optional: coastlines and region outlines per image grid (see crate::overlay)
 //! multilingual/          optional: the encoder of Korean queries (multilingual-e5-small), loaded
 //!   tokenizer.unigram    only when a query needs it: Unigram pieces (see crate::unigram)
@@ -41,6 +43,21 @@ pub const MULTILINGUAL_ENCODER: &str = "multilingual-encoder";
 pub const MULTILINGUAL_PROJECTION: &str = "multilingual-projection";
 /// Role of the multilingual encoder's word-embedding chunks.
 pub const MULTILINGUAL_WORDS: &str = "multilingual-word-embeddings";
+
+/// Role of the medium images (`medium/<thumbnail's file name>`): not part of the first load.
+pub const MEDIUM_ROLE: &str = "medium";
+/// Their folder in the bundle (and beside `thumbs/` in a packed folder).
+pub const MEDIUM_DIR: &str = "medium";
+
+/// The medium image's path for thumbnail `thumb` (`thumbs/x.png` → `medium/x.png`): one
+/// rule for export, which writes it, and the worker, which looks it up in the manifest.
+///
+/// ```
+/// assert_eq!(skycase_core::bundle::medium_path("thumbs/sim_201711031200.png"), "medium/sim_201711031200.png");
+/// ```
+pub fn medium_path(thumb: &str) -> String {
+    format!("{MEDIUM_DIR}/{}", thumb.rsplit('/').next().unwrap_or(thumb))
+}
 
 /// What the text side of the bundle is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -185,7 +202,7 @@ impl Manifest {
     /// projection and all shards. Thumbnails and word-embedding chunks load as queries
     /// need them, the overlay on the page once the index is ready.
     pub fn startup_bytes(&self) -> u64 {
-        let later = |f: &&FileEntry| f.role == "thumbnail" || f.role == crate::overlay::OVERLAY_ROLE || f.role.starts_with("multilingual-");
+        let later = |f: &&FileEntry| f.role == "thumbnail" || f.role == MEDIUM_ROLE || f.role == crate::overlay::OVERLAY_ROLE || f.role.starts_with("multilingual-");
         let files: u64 = self.files.iter().filter(|f| !later(f)).map(|f| f.bytes).sum();
         files + self.shards.iter().map(|s| s.bytes).sum::<u64>()
     }
@@ -352,6 +369,18 @@ pub(crate) mod tests {
         // The second encoder loads with the first query that needs it, not at startup.
         assert_eq!(two.startup_bytes(), m.startup_bytes());
         assert_eq!(two.multilingual_bytes(), 15);
+    }
+
+    #[test]
+    fn medium_images_and_thumbnails_are_not_part_of_the_first_load() {
+        let mut m = manifest();
+        let first = m.startup_bytes();
+        assert_eq!(first, 2, "tokenizer.json's 2 bytes");
+        m.files.push(FileEntry::describe("thumbs/a.png", "thumbnail", &[0; 100]));
+        m.files.push(FileEntry::describe(&medium_path("thumbs/a.png"), MEDIUM_ROLE, &[0; 1000]));
+        assert_eq!(m.startup_bytes(), first);
+        m.files.push(FileEntry::describe("projection.safetensors", "projection", &[0; 10]));
+        assert_eq!(m.startup_bytes(), first + 10);
     }
 
     #[test]

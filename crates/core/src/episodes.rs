@@ -5,10 +5,17 @@
 //! into episodes, the unit a forecaster looks for:
 //!
 //! ```text
-//! same episode  ⇔  same matched region, same origin, and a chain of hits in time order
-//!                  with no step longer than `gap_hours` (single linkage over time)
+//! same episode  ⇔  same matched region, same origin, the same phenomenon in that region's
+//!                  caption line, and a chain of hits in time order with no step longer
+//!                  than `gap_hours` (single linkage over time)
 //! episode score = its best hit's score;   episodes ordered by their best hit's rank
 //! ```
+//!
+//! An episode is one spell of one weather in one region: a card says "Manchuria and
+//! Primorsky Krai - Snow" and the span it shows holds snow there throughout. Chaining on the
+//! region alone joined a clear night, a cloudy morning and a snowy evening of the region into
+//! one card labelled with the best frame's line (docs/benchmarks.md, "Episodes": 3 of the 65
+//! template queries fell short of 15 distinct cases that way, all by such chains).
 //!
 //! The hits come from ranking a pool of [`POOL_FACTOR`] × k frames, so the k episodes shown
 //! are distinct cases and each episode's span and frame count cover the frames of that pool.
@@ -17,7 +24,7 @@
 //!
 //! ```
 //! use skycase_core::episodes::{group, EpisodeKey};
-//! let key = |time, region| EpisodeKey { time, region, origin: "simulated" };
+//! let key = |time, region| EpisodeKey { time, region, origin: "simulated", phenomenon: Some("Clear") };
 //! // Ranked best first: 03 and 05 UTC of one morning over Mongolia, 04 UTC over Honshu.
 //! let hits = [key("2017-11-03T03:00Z", Some(1)), key("2017-11-03T04:00Z", Some(6)), key("2017-11-03T05:00Z", Some(1))];
 //! let episodes = group(&hits, 3.0);
@@ -46,9 +53,12 @@ pub struct EpisodeKey<'a> {
     /// Where the frame comes from (`simulated`, `kma`, …): frames of different sources are
     /// different cases even at the same hour.
     pub origin: &'a str,
+    /// The phenomenon the frame's caption gives the matched region (`skycase_vocab::phenomenon_of`),
+    /// `None` without a region or a caption line for it: a change of weather is a new case.
+    pub phenomenon: Option<&'a str>,
 }
 
-/// One weather case: hits of the same region and source, chained in time.
+/// One weather case: hits of the same region, source and captioned phenomenon, chained in time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Episode {
     /// Index of its best hit (the lowest rank) in the hits given to [`group`].
@@ -133,12 +143,13 @@ pub fn day_of(hours: f64) -> String {
 pub fn group(hits: &[EpisodeKey<'_>], gap_hours: f64) -> Vec<Episode> {
     let gap = if gap_hours.is_finite() { gap_hours.max(0.0) } else { 0.0 };
     let mut order: Vec<(usize, Option<f64>)> = hits.iter().enumerate().map(|(i, h)| (i, hours_since_epoch(h.time))).collect();
-    // Same region and origin together, then by time; unreadable times last, each alone.
+    // Same region, origin and phenomenon together, then by time; unreadable times last, each alone.
     order.sort_by(|(a, ta), (b, tb)| {
         let (ka, kb) = (&hits[*a], &hits[*b]);
         ka.region
             .cmp(&kb.region)
             .then_with(|| ka.origin.cmp(kb.origin))
+            .then_with(|| ka.phenomenon.cmp(&kb.phenomenon))
             .then_with(|| ta.is_none().cmp(&tb.is_none()))
             .then_with(|| ta.unwrap_or(0.0).total_cmp(&tb.unwrap_or(0.0)))
             .then(a.cmp(b))
@@ -147,7 +158,10 @@ pub fn group(hits: &[EpisodeKey<'_>], gap_hours: f64) -> Vec<Episode> {
     let mut last: Option<(usize, f64)> = None;
     for (i, t) in order {
         let joins = match (last, t) {
-            (Some((j, tj)), Some(t)) => hits[j].region == hits[i].region && hits[j].origin == hits[i].origin && t - tj <= gap,
+            (Some((j, tj)), Some(t)) => {
+                let (a, b) = (&hits[j], &hits[i]);
+                a.region == b.region && a.origin == b.origin && a.phenomenon == b.phenomenon && t - tj <= gap
+            }
             _ => false,
         };
         match episodes.last_mut().filter(|_| joins) {
@@ -169,7 +183,7 @@ mod tests {
     use super::*;
 
     fn key(time: &str, region: usize) -> EpisodeKey<'_> {
-        EpisodeKey { time, region: Some(region), origin: "simulated" }
+        EpisodeKey { time, region: Some(region), origin: "simulated", phenomenon: Some("Snow") }
     }
 
     #[test]
@@ -199,11 +213,29 @@ mod tests {
         let hits = [
             key("2017-11-03T03:00Z", 0),
             key("2017-11-03T04:00Z", 1),
-            EpisodeKey { time: "2017-11-03T05:00Z", region: Some(0), origin: "kma" },
+            EpisodeKey { time: "2017-11-03T05:00Z", region: Some(0), origin: "kma", phenomenon: Some("Snow") },
             key("2017-11-03T05:00Z", 0),
         ];
         let e = group(&hits, 3.0);
         assert_eq!(e.iter().map(|e| e.members.clone()).collect::<Vec<_>>(), [vec![0, 3], vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn a_change_of_weather_is_a_new_case() {
+        // See: issue 13 (Manchuria snow: a clear night, a cloudy morning and a snowy evening of
+        // the region chained into one card). Hourly frames: Clear 10–11, Cloudy 12, Snow 13–14,
+        // Clear again at 15 (4 h after 11: one more case), and at 16 a frame without a caption
+        // line for the region, which joins neither.
+        const T: [&str; 7] = ["2017-11-22T10:00Z", "2017-11-22T11:00Z", "2017-11-22T12:00Z", "2017-11-22T13:00Z", "2017-11-22T14:00Z", "2017-11-22T15:00Z", "2017-11-22T16:00Z"];
+        let at = |h: usize, p: Option<&'static str>| EpisodeKey { time: T[h - 10], region: Some(5), origin: "simulated", phenomenon: p };
+        let hits = [at(13, Some("Snow")), at(10, Some("Clear")), at(12, Some("Cloudy")), at(14, Some("Snow")), at(11, Some("Clear")), at(15, Some("Clear")), at(16, None)];
+        let e = group(&hits, 3.0);
+        let members: Vec<Vec<usize>> = e.iter().map(|e| e.members.clone()).collect();
+        assert_eq!(members, [vec![0, 3], vec![1, 4], vec![2], vec![5], vec![6]]);
+        assert_eq!((e[0].start.as_str(), e[0].end.as_str()), ("2017-11-22T13:00Z", "2017-11-22T14:00Z"));
+        // Without the phenomenon (a caption with no line for the region), the chain is the region's.
+        let bare: Vec<EpisodeKey> = hits.iter().map(|h| EpisodeKey { phenomenon: None, ..*h }).collect();
+        assert_eq!(group(&bare, 3.0).len(), 1);
     }
 
     #[test]

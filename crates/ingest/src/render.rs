@@ -19,6 +19,9 @@ pub const DISPLAY_COLD_K: f32 = 190.0;
 pub const THUMB_SIDE: usize = 256;
 /// Largest thumbnail file.
 pub const THUMB_MAX_BYTES: usize = 20_000;
+/// Width of the medium image a case view shows large (`skycase export`, `skycase pack`):
+/// twice a thumbnail, so the large view and its loop are not a thumbnail scaled up.
+pub const MEDIUM_WIDTH: usize = 512;
 
 fn grey(bt: f32) -> u8 {
     if !bt.is_finite() {
@@ -85,6 +88,16 @@ pub fn thumbnail_png(frame: &Frame) -> Vec<u8> {
         }
         side = side * 4 / 5;
     }
+}
+
+/// Medium image PNG: the frame `width` px wide (never wider than the frame), the thumbnail's
+/// grey scale, no size cap (512×294 for a simulated frame; the test fixtures' three frames,
+/// simulated, KMA and COMS LRIT, are 233 kB together at 512 px).
+pub fn medium_png(frame: &Frame, width: usize) -> Vec<u8> {
+    let (w, h) = (frame.meta.width.max(1), frame.meta.height.max(1));
+    let mw = width.clamp(1, w);
+    let mh = ((h as f64 * mw as f64 / w as f64).round() as usize).max(1);
+    encode_png(&downsample(frame, mw, mh))
 }
 
 /// Overlay colours.

@@ -17,6 +17,7 @@ use skycase_core::bundle::{
     FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION,
     MULTILINGUAL_TOKENIZER, MULTILINGUAL_WORDS,
 };
+use skycase_core::bundle::{medium_path, MEDIUM_DIR, MEDIUM_ROLE};
 use skycase_core::overlay::{GridOverlay, Overlay, OVERLAY_PATH, OVERLAY_ROLE};
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
 use skycase_core::text::MAX_TOKENS;
@@ -81,6 +82,12 @@ pub struct Args {
     /// With --store: the periods (YYYY-MM) to ship; default every embedded period.
     #[arg(long, value_name = "YYYY-MM", num_args = 1.., requires = "store")]
     periods: Vec<String>,
+    /// With --store: the width of the medium image rendered per frame (`medium/<id>.png`,
+    /// the thumbnail's grey scale), which the case view and its loop show large and fetch
+    /// only when a case opens; 0 writes none. Without --store, medium images are copied
+    /// from `medium/` beside frames.jsonl where `skycase pack --medium-width` wrote them.
+    #[arg(long, default_value_t = skycase_ingest::render::MEDIUM_WIDTH)]
+    medium_width: usize,
 }
 
 /// A hidden sibling of `out` named after it: `<parent>/.<name>.<tag>`.
@@ -260,7 +267,7 @@ pub fn run(args: Args) -> Result<()> {
     let (shards, vectors, joint_dim, overlay) = match (&args.store, &args.index) {
         (Some(store), index) => {
             let index = index.clone().unwrap_or_else(|| store.join("index"));
-            let (shards, vectors, joint_dim, overlay) = store_shards(store, &index, &args.periods, &staging, &mut put)?;
+            let (shards, vectors, joint_dim, overlay) = store_shards(store, &index, &args.periods, args.medium_width, &staging, &mut put)?;
             (shards, vectors, joint_dim, overlay)
         }
         (None, Some(index)) => {
@@ -405,11 +412,17 @@ fn shard_entry(period: &str, rel: String, bytes: &[u8], shard: &Shard) -> ShardE
     }
 }
 
-/// Copies a frame's thumbnail into the bundle and returns its bundle-relative path.
+/// Copies a frame's thumbnail into the bundle and returns its bundle-relative path; copies
+/// its medium image too where one lies in `medium/` beside `thumbs/` (`skycase pack`).
 fn put_thumb(frames_dir: &Path, thumb: &str, put: &mut Put<'_>) -> Result<String> {
     let src = frames_dir.join(thumb);
-    let rel = format!("thumbs/{}", src.file_name().and_then(|n| n.to_str()).unwrap_or("thumb.png"));
+    let name = src.file_name().and_then(|n| n.to_str()).unwrap_or("thumb.png").to_string();
+    let rel = format!("thumbs/{name}");
     put(&rel, "thumbnail", &read(&src)?)?;
+    let medium = src.parent().and_then(Path::parent).map(|d| d.join(MEDIUM_DIR).join(&name));
+    if let Some(medium) = medium.filter(|m| m.is_file()) {
+        put(&medium_path(&rel), MEDIUM_ROLE, &read(&medium)?)?;
+    }
     Ok(rel)
 }
 
@@ -490,7 +503,7 @@ fn image_shards(index: &Path, frames_dir: &Path, staging: &Path, put: &mut Put<'
 /// A store's period shards (`skycase embed --store`), checked against their descriptions
 /// (one checkpoint, storage and dimension for all), the thumbnails they reference, and a
 /// basemap per frame grid (frames on storm-centred grids get none).
-fn store_shards(store: &Path, index: &Path, periods: &[String], staging: &Path, put: &mut Put<'_>) -> Result<(Vec<ShardEntry>, String, usize, Option<Overlay>)> {
+fn store_shards(store: &Path, index: &Path, periods: &[String], medium_width: usize, staging: &Path, put: &mut Put<'_>) -> Result<(Vec<ShardEntry>, String, usize, Option<Overlay>)> {
     use skycase_train::period_index::{check_period, read_period};
     let mut wanted: Vec<String> = periods.to_vec();
     if wanted.is_empty() {
@@ -534,7 +547,11 @@ fn store_shards(store: &Path, index: &Path, periods: &[String], staging: &Path, 
             Some(_) => {}
         }
         for rec in shard.records() {
-            put_thumb(store, &rec.thumb, put)?;
+            let thumb = put_thumb(store, &rec.thumb, put)?;
+            if medium_width > 0 {
+                let frame = frames.load(&rec.id).with_context(|| format!("period {p}: frame {} (its medium image)", rec.id))?;
+                put(&medium_path(&thumb), MEDIUM_ROLE, &skycase_ingest::render::medium_png(&frame, medium_width))?;
+            }
             let meta = frames.meta(&rec.id).with_context(|| format!("period {p}: frame {} of the shard", rec.id))?;
             let grid = Grid { width: meta.width, height: meta.height, nav: meta.nav };
             grids.entry(grid.id()).or_insert_with(|| (grid, Vec::new())).1.push(rec.id.clone());

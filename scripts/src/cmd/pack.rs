@@ -7,12 +7,15 @@
 //!                           (card label), origin (source-filter key), grid
 //! <out>/grids.json          every grid a frame names (size + navigation), for the basemaps
 //! <out>/thumbs/<id>.png     the store's thumbnails
+//! <out>/medium/<id>.png     with --medium-width: each frame that wide, for the case view
+//!                           (export copies them into the bundle)
 //! <out>/index/              <period>.skyshard as embed wrote them, projection.safetensors,
 //!                           calibration.json (if the index has it), index.json
 //! ```
 //!
 //! Contract: the shards are copied byte for byte (their records already carry caption,
-//! source and origin); thumbnails and shards no longer in the index are removed from `<out>`
+//! source and origin); thumbnails, medium images and shards no longer in the index (all medium
+//! images without --medium-width) are removed from `<out>`
 //! (nothing else there is touched: the model, PROVENANCE.md); every file is written
 //! atomically and only when its bytes change, so a rerun on the same index writes nothing.
 //! Every period must come from one checkpoint.
@@ -63,6 +66,12 @@ pub struct Args {
     /// Output folder.
     #[arg(long, default_value = "data/demo")]
     out: PathBuf,
+    /// Also render each frame this many pixels wide into `<out>/medium/` (the case view's
+    /// large image; 512 is `skycase export --store`'s default); 0, the default, writes none:
+    /// at about 78 kB a frame (the test fixtures' three frames at 512 px), the demo's 753
+    /// frames would add some 55 MB, too much for the repository.
+    #[arg(long, default_value_t = 0)]
+    medium_width: usize,
 }
 
 /// Writes `bytes` to `path` unless it already holds them; true when it wrote.
@@ -107,7 +116,8 @@ pub fn run(args: Args) -> Result<()> {
     }
     let out_index = args.out.join("index");
     let out_thumbs = args.out.join("thumbs");
-    let (mut lines, mut grids, mut shard_names, mut thumbs) = (String::new(), BTreeMap::new(), BTreeSet::new(), BTreeSet::new());
+    let out_medium = args.out.join(skycase_core::bundle::MEDIUM_DIR);
+    let (mut lines, mut grids, mut shard_names, mut thumbs, mut mediums) = (String::new(), BTreeMap::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let mut shards_json = Vec::new();
     let (mut first, mut written, mut n_frames) = (None::<skycase_train::period_index::PeriodInfo>, 0usize, 0usize);
     for p in &periods {
@@ -130,6 +140,11 @@ pub fn run(args: Args) -> Result<()> {
             let bytes = std::fs::read(&src).with_context(|| format!("frame {}: thumbnail {}", rec.id, src.display()))?;
             written += usize::from(put(&out_thumbs.join(&name), &bytes)?);
             thumbs.insert(name.clone());
+            if args.medium_width > 0 {
+                let frame = frames.load(&rec.id).with_context(|| format!("period {p}: frame {} (its medium image)", rec.id))?;
+                written += usize::from(put(&out_medium.join(&name), &skycase_ingest::render::medium_png(&frame, args.medium_width))?);
+                mediums.insert(name.clone());
+            }
             let line = DemoFrame {
                 id: rec.id.clone(),
                 time: rec.time.clone(),
@@ -179,7 +194,7 @@ pub fn run(args: Args) -> Result<()> {
     written += usize::from(put(&out_index.join("index.json"), format!("{}\n", serde_json::to_string_pretty(&description)?).as_bytes())?);
     written += usize::from(put(&args.out.join(GRIDS_FILE), format!("{}\n", serde_json::to_string_pretty(&grids)?).as_bytes())?);
     written += usize::from(put(&args.out.join("frames.jsonl"), lines.as_bytes())?);
-    let removed = prune(&out_thumbs, ".png", &thumbs)? + prune(&out_index, ".skyshard", &shard_names)?;
+    let removed = prune(&out_thumbs, ".png", &thumbs)? + prune(&out_medium, ".png", &mediums)? + prune(&out_index, ".skyshard", &shard_names)?;
     eprintln!(
         "{}: {n_frames} frames of {} period(s), {} grid(s); {written} file(s) written, {removed} removed",
         args.out.display(),

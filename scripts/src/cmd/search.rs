@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use skycase_core::episodes::{group, Episode, EpisodeKey, POOL_FACTOR};
 use skycase_core::filters::{FilterArgs, Filters};
-use skycase_vocab::{region_index, REGIONS};
+use skycase_vocab::{phenomenon_of, region_index, REGIONS};
 
 use crate::bundle::{load_searcher, search_partitioned};
 
@@ -50,7 +50,7 @@ pub struct Args {
     /// (as the browser's `?lang=ko`); by default a query with Hangul goes there, others to MiniLM.
     #[arg(long)]
     lang: Option<String>,
-    /// Weather cases, not frames: fold consecutive hits of the same region (steps of at most
+    /// Weather cases, not frames: fold consecutive hits of the same region with the same phenomenon in its caption line (steps of at most
     /// --gap-hours) into one episode and list the k best episodes, each with its time span,
     /// frame count and best frame (as the browser does unless "every frame" is on).
     #[arg(long)]
@@ -108,7 +108,8 @@ pub fn run(args: Args) -> Result<()> {
             .iter()
             .map(|h| {
                 let rec = record(h);
-                EpisodeKey { time: &rec.time, region: region(h).and_then(|r| region_index(&r)), origin: &rec.origin }
+                let region = region(h).and_then(|r| region_index(&r));
+                EpisodeKey { time: &rec.time, region, origin: &rec.origin, phenomenon: region.and_then(|r| phenomenon_of(&rec.caption, r)) }
             })
             .collect();
         group(&keys, args.gap_hours).into_iter().take(args.k).map(|e| (e.best, Some(e))).collect()
