@@ -101,11 +101,27 @@ fn container() -> Option<ServiceWorkerContainer> {
     Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false).then(|| navigator.service_worker())
 }
 
+/// The service worker's script: `./sw.js`, with `?simd=plain` when the page has it (the search
+/// worker then runs its plain-SIMD build, index.html), so that it precaches that build and
+/// not the one the engine would pick (www/sw.js precaches only one).
+fn sw_script() -> &'static str {
+    let forced_plain = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+        .and_then(|p| p.get("simd"))
+        .is_some_and(|v| v == "plain");
+    if forced_plain {
+        "./sw.js?simd=plain"
+    } else {
+        "./sw.js"
+    }
+}
+
 /// Registers `./sw.js` where service workers are available (elsewhere the app works online
 /// only) and wires the update and reachability signals.
 async fn register(status: OfflineStatus) {
     let Some(sw) = container() else { return };
-    let reg: ServiceWorkerRegistration = match JsFuture::from(sw.register("./sw.js")).await {
+    let reg: ServiceWorkerRegistration = match JsFuture::from(sw.register(sw_script())).await {
         Ok(reg) => reg.unchecked_into(),
         Err(e) => {
             let message = format!("the service worker did not register ({})", crate::fetch::js_message(&e));

@@ -16,7 +16,18 @@
     0x0a, body.length + 2, 0x01, body.length, ...body]);
   const forcedPlain = new URLSearchParams(self.location.search).get('simd') === 'plain';
   const relaxed = !forcedPlain && WebAssembly.validate(probe);
-  const name = relaxed ? 'worker_relaxed' : 'worker';
-  importScripts(`./${name}.js`);
-  wasm_bindgen(`./${name}_bg.wasm`);
+  // The service worker precaches only the build it expects this engine to pick (www/sw.js);
+  // should the two ever differ offline (an engine that gained relaxed SIMD since), the
+  // cached one loads instead of none.
+  const builds = relaxed ? ['worker_relaxed', 'worker'] : ['worker', 'worker_relaxed'];
+  for (const [i, name] of builds.entries()) {
+    try {
+      importScripts(`./${name}.js`);
+    } catch (e) {
+      if (i + 1 < builds.length) continue;
+      throw e;
+    }
+    wasm_bindgen(`./${name}_bg.wasm`);
+    return;
+  }
 })();

@@ -218,3 +218,27 @@ fn keep_alive_serves_several_requests_on_one_connection() {
         assert_eq!(body, b"0123456789");
     }
 }
+
+#[test]
+fn an_unchanged_file_revalidates_as_304_without_a_body() {
+    let dir = site("etag");
+    let server = serve(&dir.join("app"), &[]);
+    let gz = get(&server.addr, "/index.html", "Accept-Encoding: gzip\r\n");
+    let plain = get(&server.addr, "/index.html", "");
+    assert_eq!((gz.status, gz.header("content-encoding"), plain.status), (200, Some("gzip"), 200));
+    let (gz_tag, plain_tag) = (gz.header("etag").unwrap().to_string(), plain.header("etag").unwrap().to_string());
+    // Other bytes, so another tag.
+    assert_ne!(gz_tag, plain_tag);
+    let r = get(&server.addr, "/index.html", &format!("Accept-Encoding: gzip\r\nIf-None-Match: \"x\", {gz_tag}\r\n"));
+    assert_eq!((r.status, r.body.len(), r.header("content-length")), (304, 0, None));
+    assert_eq!(r.header("etag"), Some(gz_tag.as_str()));
+    let r = get(&server.addr, "/index.html", &format!("If-None-Match: W/{plain_tag}\r\n"));
+    assert_eq!(r.status, 304);
+    // The gzip body's tag does not match the plain body, nor an old version the new one.
+    let r = get(&server.addr, "/index.html", &format!("If-None-Match: {gz_tag}\r\n"));
+    assert_eq!((r.status, r.body.len()), (200, plain.body.len()));
+    std::fs::write(dir.join("app/index.html"), "<!DOCTYPE html><p>a new release</p>").unwrap();
+    let r = get(&server.addr, "/index.html", &format!("If-None-Match: {plain_tag}\r\n"));
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"<!DOCTYPE html><p>a new release</p>"[..]));
+    assert_ne!(r.header("etag"), Some(plain_tag.as_str()));
+}

@@ -29,8 +29,8 @@ function startLoggingServer() {
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i); buf = buf.slice(i + 1);
-        const m = line.match(/^served \d+ (\d+) (\S+)/);
-        if (m) { state.bytes += Number(m[1]); state.requests += 1; state.log.push({ bytes: Number(m[1]), path: m[2] }); }
+        const m = line.match(/^served (\d+) (\d+) (\S+)/);
+        if (m) { state.bytes += Number(m[2]); state.requests += 1; state.log.push({ status: Number(m[1]), bytes: Number(m[2]), path: m[3] }); }
         const u = line.match(/http:\/\/127\.0\.0\.1:\d+\//);
         if (u && !state.url) { state.url = u[0]; resolve(state); }
       }
@@ -148,8 +148,8 @@ served gzip by \`skycase serve\` (gzipped before the run; byte counts are bodies
 
 | what | measured | target |
 |---|---|---|
-| cold load: bytes before the first answer | ${mb(coldBytes)} MB in ${coldRequests} requests | ≤ 12 MB |
-| … of which the encoder's layers / word-embedding chunks (${coldChunks.length}) / shards / thumbnails | ${mb(sum(coldLog, /encoder\.gguf$/))} / ${mb(sum(coldLog, /\/words\//))} / ${mb(sum(coldLog, /\.skyshard$/))} / ${mb(sum(coldLog, /\/thumbs\//))} MB | |
+| cold load: bytes before the first answer | ${mb(coldBytes)} MB in ${coldRequests} requests (${coldLog.filter((r) => r.status === 304).length} of them revalidations answered 304, no body) | ≤ 12 MB |
+| … of which the encoder's layers / word-embedding chunks (${coldChunks.length}) / shards / partitions / thumbnails / app and worker wasm | ${mb(sum(coldLog, /encoder\.gguf$/))} / ${mb(sum(coldLog, /\/words\//))} / ${mb(sum(coldLog, /\.skyshard$/))} / ${mb(sum(coldLog, /\.skypart$/))} / ${mb(sum(coldLog, /\/thumbs\//))} / ${mb(sum(coldLog, /\.wasm$/))} MB | |
 | cold load: bytes until offline-ready (rest of the word table, overlay and thumbnails in the background) | ${mb(offlineBytes)} MB in ${offlineRequests} requests | |
 | cold load: page open → index ready | ${f(coldReadyMs)} ms (navigation start → ready: ${f(coldReadyPageMs)} ms; worker's own load + init: ${f(initMs)} ms) | ≤ 1500 ms |
 | … the worker's load, cold / repeat | ${workerLog.map((l) => l.replace('skycase worker: ', '')).join(' / ') || 'not logged'} | |

@@ -69,6 +69,19 @@ export async function launch() {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+  // SKYCASE_SIMD=plain runs a test file against the plain-SIMD worker build (engines without
+  // relaxed SIMD, e.g. Safari): every page of the app gets `?simd=plain` before its scripts
+  // run (index.html and the service worker's registration read it there; the app keeps
+  // parameters it does not own in the address).
+  if (process.env.SKYCASE_SIMD === 'plain') {
+    await context.addInitScript(() => {
+      const url = new URL(location.href);
+      if (/^https?:$/.test(url.protocol) && !url.searchParams.has('simd')) {
+        url.searchParams.set('simd', 'plain');
+        history.replaceState(history.state, '', url.href);
+      }
+    });
+  }
   const cspViolations = [];
   await context.exposeBinding('__skycaseCspViolation', (_source, v) => { cspViolations.push(v); });
   await context.addInitScript(() => {
@@ -130,8 +143,14 @@ export function nativeHits(text, bundle = BUNDLE, flags = []) {
   return JSON.parse(out).hits;
 }
 
-/** The shell files the service worker precaches (www/sw.js). */
-export const SHELL = ['./', './style.css', './app.js', './app_bg.wasm', './worker_loader.js', './worker.js', './worker_bg.wasm'];
+/** The shell files the service worker precaches (www/sw.js), but the search worker's build. */
+export const SHELL = ['./', './style.css', './app.js', './app_bg.wasm', './worker_loader.js'];
+
+/** The search worker's build a page at `url` runs, and the only one the service worker
+ *  precaches: Chromium has relaxed SIMD (simd.test.mjs), `?simd=plain` forces the plain one. */
+export function workerBuild(url) {
+  return new URL(url).searchParams.get('simd') === 'plain' ? 'worker' : 'worker_relaxed';
+}
 
 /** Waits until the app says it works offline (`offline-ready`; fails at once on
  *  `offline-failed`), then checks that claim independently: exactly one app cache
@@ -143,7 +162,9 @@ export async function waitUntilOfflineReady(page, timeout = 90000) {
   await page.waitForSelector('[data-testid=offline-ready], [data-testid=offline-failed]', { timeout });
   const failed = page.locator('[data-testid=offline-failed]');
   if (await failed.count()) throw new Error(`the app could not save for offline use: ${await failed.innerText()}`);
-  const state = await page.evaluate(async (shell) => {
+  const build = workerBuild(page.url());
+  const other = build === 'worker' ? 'worker_relaxed' : 'worker';
+  const state = await page.evaluate(async ([shell, other]) => {
     const names = (await caches.keys()).filter((n) => n.startsWith('skycase-'));
     const appNames = names.filter((n) => n.startsWith('skycase-app-'));
     const bundleNames = names.filter((n) => n.startsWith('skycase-v3-'));
@@ -152,6 +173,8 @@ export async function waitUntilOfflineReady(page, timeout = 90000) {
     const manifestRes = bundle && await bundle.match('./bundle/manifest.json');
     const missing = [];
     for (const url of shell) if (!app || !await app.match(url)) missing.push(url);
+    // The other build is never fetched, so never cached.
+    for (const url of [`./${other}.js`, `./${other}_bg.wasm`]) if (app && await app.match(url)) missing.push(`not ${url}`);
     if (!manifestRes) return { names, missing: [...missing, './bundle/manifest.json'], chunks: 0 };
     const manifest = await manifestRes.json();
     const chunks = manifest.model.word_embeddings.chunks.map((c) => c.path);
@@ -172,10 +195,10 @@ export async function waitUntilOfflineReady(page, timeout = 90000) {
     }
     for (const p of files) if (!await bundle.match(`./bundle/${p}`)) missing.push(`./bundle/${p}`);
     return { names, missing, chunks: chunks.length };
-  }, SHELL);
+  }, [[...SHELL, `./${build}.js`, `./${build}_bg.wasm`], other]);
   if (state.names.length !== 2) throw new Error(`expected one app cache and one bundle cache, found: ${state.names.join(', ')}`);
   if (state.missing.length) {
-    throw new Error(`the app says it works offline, but the cache lacks ${state.missing.slice(0, 8).join(', ')}${state.missing.length > 8 ? ` and ${state.missing.length - 8} more` : ''}`);
+    throw new Error(`the app says it works offline, but the cache lacks (or has, "not …") ${state.missing.slice(0, 8).join(', ')}${state.missing.length > 8 ? ` and ${state.missing.length - 8} more` : ''}`);
   }
   return state.chunks;
 }

@@ -88,8 +88,11 @@ impl TextTokenizer {
         if bytes.starts_with(crate::unigram::MAGIC) {
             return Ok(Self { inner: Inner::Unigram(Unigram::from_bytes(bytes, "tokenizer.unigram")?) });
         }
-        let mut inner = tokenizers::Tokenizer::from_bytes(bytes)
-            .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+        let mut inner = if bytes.windows(COMPACT_VOCAB.len()).any(|w| w == COMPACT_VOCAB) {
+            expand_vocab(bytes).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?
+        } else {
+            tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?
+        };
         inner.with_padding(None);
         inner
             .with_truncation(Some(tokenizers::TruncationParams {
@@ -110,6 +113,48 @@ impl TextTokenizer {
             Inner::Unigram(t) => Ok(t.encode(text, MAX_TOKENS)),
         }
     }
+}
+
+/// How a compact `tokenizer.json` ([`compact_tokenizer_json`]) starts its vocabulary.
+const COMPACT_VOCAB: &[u8] = b"\"vocab\":[";
+
+/// `tokenizer.json` with its WordPiece vocabulary as the list of tokens in id order instead
+/// of the map `{token: id}` (ids 0, 1, … n − 1): the same tokenizer, which [`TextTokenizer`]
+/// reads back, in less: all-MiniLM-L6-v2's is 193 kB gzipped as a map, 119 kB as a list
+/// (the map's ids and separators do not compress away), and the browser loads it before
+/// its first answer, so the bundle ships this form (`skycase export`). `None` when the
+/// vocabulary is not such a map: then the file is shipped as it is.
+pub fn compact_tokenizer_json(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let vocab = v.get_mut("model")?.get_mut("vocab")?;
+    let map = vocab.as_object()?;
+    let mut tokens = vec![None; map.len()];
+    for (token, id) in map {
+        let slot = tokens.get_mut(usize::try_from(id.as_u64()?).ok()?)?;
+        if slot.replace(serde_json::Value::String(token.clone())).is_some() {
+            return None;
+        }
+    }
+    *vocab = serde_json::Value::Array(tokens.into_iter().collect::<Option<Vec<_>>>()?);
+    serde_json::to_vec(&v).ok()
+}
+
+/// Reads a compact `tokenizer.json`: the vocabulary list back into the map tokenizers reads.
+fn expand_vocab(bytes: &[u8]) -> std::result::Result<tokenizers::Tokenizer, String> {
+    let mut v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if let Some(vocab) = v.get_mut("model").and_then(|m| m.get_mut("vocab")) {
+        if let serde_json::Value::Array(tokens) = vocab {
+            let mut map = serde_json::Map::with_capacity(tokens.len());
+            for (id, token) in tokens.drain(..).enumerate() {
+                let serde_json::Value::String(token) = token else { return Err(format!("vocabulary entry {id} is not a string")) };
+                if map.insert(token, id.into()).is_some() {
+                    return Err(format!("vocabulary entry {id} repeats a token"));
+                }
+            }
+            *vocab = serde_json::Value::Object(map);
+        }
+    }
+    serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
 /// Where the weights come from while building the model.
@@ -602,4 +647,54 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
     dot / (na * nb).max(1e-12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A WordPiece tokenizer.json in all-MiniLM-L6-v2's shape, with a ten-token vocabulary.
+    fn tiny_tokenizer(vocab: &str) -> String {
+        let special = |id: u32, t: &str| format!(r###"{{"id":{id},"content":"{t}","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}}"###);
+        format!(
+            r###"{{"version":"1.0","truncation":null,"padding":null,"added_tokens":[{},{},{},{}],
+"normalizer":{{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true}},
+"pre_tokenizer":{{"type":"BertPreTokenizer"}},
+"post_processor":{{"type":"TemplateProcessing","single":[{{"SpecialToken":{{"id":"[CLS]","type_id":0}}}},{{"Sequence":{{"id":"A","type_id":0}}}},{{"SpecialToken":{{"id":"[SEP]","type_id":0}}}}],
+"pair":[{{"SpecialToken":{{"id":"[CLS]","type_id":0}}}},{{"Sequence":{{"id":"A","type_id":0}}}},{{"SpecialToken":{{"id":"[SEP]","type_id":0}}}},{{"Sequence":{{"id":"B","type_id":1}}}},{{"SpecialToken":{{"id":"[SEP]","type_id":1}}}}],
+"special_tokens":{{"[CLS]":{{"id":"[CLS]","ids":[2],"tokens":["[CLS]"]}},"[SEP]":{{"id":"[SEP]","ids":[3],"tokens":["[SEP]"]}}}}}},
+"decoder":null,
+"model":{{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,"vocab":{vocab}}}}}"###,
+            special(0, "[PAD]"),
+            special(1, "[UNK]"),
+            special(2, "[CLS]"),
+            special(3, "[SEP]")
+        )
+    }
+
+    #[test]
+    fn a_compact_tokenizer_json_tokenizes_as_the_original() {
+        let json = tiny_tokenizer(r###"{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"typhoon":4,"ky":5,"##ush":6,"##u":7,"over":8,",":9}"###);
+        let compact = compact_tokenizer_json(json.as_bytes()).expect("a WordPiece map with ids 0..n");
+        let text = String::from_utf8(compact.clone()).unwrap();
+        assert!(text.contains(r###""vocab":["[PAD]","[UNK]","[CLS]","[SEP]","typhoon","ky","##ush","##u","over",","]"###), "{text}");
+        let (a, b) = (TextTokenizer::from_bytes(json.as_bytes()).unwrap(), TextTokenizer::from_bytes(&compact).unwrap());
+        for q in ["Typhoon over Kyushu, typhoon!", "", "kyu ky over,over"] {
+            assert_eq!(a.encode(q).unwrap(), b.encode(q).unwrap(), "{q:?}");
+        }
+        // [CLS] typhoon over ky ##ush ##u , typhoon [UNK] ("!" is not in the vocabulary) [SEP]
+        assert_eq!(b.encode("Typhoon over Kyushu, typhoon!").unwrap(), [2, 4, 8, 5, 6, 7, 9, 4, 1, 3]);
+    }
+
+    #[test]
+    fn only_a_map_of_ids_0_to_n_is_made_compact() {
+        // A gap (no id 4) and a repeated id: shipped as they are.
+        assert_eq!(compact_tokenizer_json(tiny_tokenizer(r###"{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"over":5}"###).as_bytes()), None);
+        assert_eq!(compact_tokenizer_json(tiny_tokenizer(r###"{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"over":3}"###).as_bytes()), None);
+        assert_eq!(compact_tokenizer_json(b"not json"), None);
+        // A list with a repeated token is refused on reading.
+        let bad = tiny_tokenizer(r###"["[PAD]","[UNK]","[CLS]","[SEP]","over","over"]"###);
+        let err = TextTokenizer::from_bytes(bad.as_bytes()).err().expect("refused").to_string();
+        assert!(err.contains("vocabulary entry 5 repeats a token"), "{err}");
+    }
 }

@@ -59,6 +59,17 @@ fn f32_encoder_matches_sentence_transformers() {
 }
 
 /// The shipped setting (export's default; docs/encoder.md has the sweep that chose it).
+/// The bundle's tokenizer.json (`skycase export` ships the vocabulary as a list) gives
+/// sentence-transformers' ids, as the model's own file does.
+#[test]
+fn compact_tokenizer_json_gives_the_reference_ids() {
+    let compact = skycase_core::text::compact_tokenizer_json(&read("tokenizer.json")).expect("MiniLM's vocabulary is a map of ids 0..n");
+    let tokenizer = skycase_core::TextTokenizer::from_bytes(&compact).unwrap();
+    for it in reference() {
+        assert_eq!(tokenizer.encode(&it.text).unwrap(), it.ids, "token ids of {:?}", it.text);
+    }
+}
+
 #[test]
 fn shipped_quantization_stays_close() {
     let (st, cfg, tok) = (read("model.safetensors"), read("config.json"), read("tokenizer.json"));

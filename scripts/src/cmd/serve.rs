@@ -16,6 +16,9 @@
 //!   its inline scripts, and `frame-ancestors` comes from `--frame-ancestors`.
 //! - Compressible files (wasm, js, json, the encoder) are sent gzip-compressed when the
 //!   browser accepts it and asks for no range; compressed bodies are cached in memory.
+//! - Every file answer carries an `ETag` (modification time, size, encoding) with
+//!   `Cache-Control: no-cache`; a request whose `If-None-Match` names it is answered `304`
+//!   without a body, so revalidating an unchanged file costs no body bytes.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -334,7 +337,10 @@ fn connection(stream: TcpStream, site: &Site) -> std::io::Result<()> {
 fn respond(out: &mut TcpStream, req: &Request, site: &Site, keep_alive: bool) -> std::io::Result<()> {
     let mut headers: Vec<(&str, String)> = vec![("X-Content-Type-Options", "nosniff".into())];
     let mut send = |status: &str, mut headers: Vec<(&str, String)>, body: &[u8], head_only: bool| -> std::io::Result<()> {
-        headers.push(("Content-Length", body.len().to_string()));
+        // A 304 has no body, and its length would be the 200's (RFC 9110 8.6): leave it out.
+        if !status.starts_with("304") {
+            headers.push(("Content-Length", body.len().to_string()));
+        }
         headers.push(("Connection", if keep_alive { "keep-alive" } else { "close" }.into()));
         let mut head = format!("HTTP/1.1 {status}\r\n");
         for (k, v) in &headers {
@@ -388,7 +394,21 @@ fn respond(out: &mut TcpStream, req: &Request, site: &Site, keep_alive: bool) ->
     headers.push(("Content-Security-Policy", policy(&hashes, &site.frame_ancestors)));
     headers.push(("Cache-Control", "no-cache".into()));
     headers.push(("Accept-Ranges", "bytes".into()));
-    if let Some(range) = req.header("Range").and_then(|r| byte_range(r, body.len())) {
+    let range = req.header("Range").and_then(|r| byte_range(r, body.len()));
+    let gzip = range.is_none() && req.header("Accept-Encoding").is_some_and(|v| v.contains("gzip")) && compressible(&path);
+    // The version of what would be sent (file version and encoding), as static hosts give
+    // it: a browser revalidating a cached copy (`Cache-Control: no-cache` above, or the
+    // service worker's precache after the page loaded the same files) gets `304` and no body.
+    let etag = entity_tag(&real, body.len(), gzip);
+    if gzip {
+        headers.push(("Vary", "Accept-Encoding".into()));
+    }
+    headers.push(("ETag", etag.clone()));
+    if req.header("If-None-Match").is_some_and(|v| etag_matches(v, &etag)) {
+        headers.retain(|(k, _)| *k != "Content-Type" && *k != "Accept-Ranges");
+        return send("304 Not Modified", headers, b"", head_only);
+    }
+    if let Some(range) = range {
         return match range {
             Ok(r) => {
                 headers.push(("Content-Range", format!("bytes {}-{}/{}", r.start, r.end - 1, body.len())));
@@ -401,14 +421,25 @@ fn respond(out: &mut TcpStream, req: &Request, site: &Site, keep_alive: bool) ->
             }
         };
     }
-    let gzip_ok = req.header("Accept-Encoding").is_some_and(|v| v.contains("gzip"));
-    if gzip_ok && compressible(&path) {
+    if gzip {
         headers.push(("Content-Encoding", "gzip".into()));
-        headers.push(("Vary", "Accept-Encoding".into()));
         let gz = gzipped(&site.gz, &real, &body);
         return send("200 OK", headers, gz.as_slice(), head_only);
     }
     send("200 OK", headers, &body, head_only)
+}
+
+/// A strong entity tag for one version of a file as sent: its modification time and size
+/// (as nginx makes them), and `-gzip` for the compressed body, which is other bytes.
+fn entity_tag(path: &Path, len: usize, gzip: bool) -> String {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let nanos = modified.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    format!("\"{nanos:x}-{len:x}{}\"", if gzip { "-gzip" } else { "" })
+}
+
+/// Whether an `If-None-Match` list names `etag` (weak comparison, RFC 9110 13.1.2), or is `*`.
+fn etag_matches(list: &str, etag: &str) -> bool {
+    list.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
 }
 
 /// The gzip body of a file, compressed once per file version (path, size, mtime). The lock is
