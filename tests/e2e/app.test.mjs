@@ -1,24 +1,16 @@
 // The app in real Chromium against the served demo bundle.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startServer, launch, openApp, search, results, nativeSearch, waitUntilOfflineReady, readyLine } from './harness.mjs';
+import { launch, ROOT, openApp, search, results, nativeSearch, waitUntilOfflineReady, readyLine, serveAndLaunch } from './harness.mjs';
 
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
 const READY = readyLine();
 let server;
 let browser;
-
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+serveAndLaunch((s, b) => { server = s; browser = b; });
+before(() => mkdirSync(SHOTS, { recursive: true }));
 
 test('loads the demo index with progress and answers a query about a typhoon', async () => {
   const { page, errors } = browser;

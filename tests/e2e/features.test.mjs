@@ -1,11 +1,11 @@
 // The basemap over results, the month/season filter, embed mode in an iframe and keyboard
 // use, in real Chromium against the served demo bundle.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startServer, launch, openApp, search, results, nativeSearch, copyDist, repin, thumbnailsSettled } from './harness.mjs';
+import { launch, startServer, ROOT, openApp, search, results, nativeSearch, copyDist, repin, thumbnailsSettled, serveAndLaunch } from './harness.mjs';
 
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
 
@@ -20,16 +20,8 @@ const CITIES = {
 
 let server;
 let browser;
-
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+serveAndLaunch((s, b) => { server = s; browser = b; });
+before(() => mkdirSync(SHOTS, { recursive: true }));
 
 /** Per result card (once its thumbnail is there): its region and what its basemap draws. */
 async function basemaps(page) {

@@ -7,7 +7,7 @@ import { tmpdir, homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { after } from 'node:test';
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -261,6 +261,38 @@ export function repin(dir) {
 /** Waits until no result thumbnail is still on its way (each is an image or says why not). */
 export async function thumbnailsSettled(page, timeout = 30000) {
   await page.waitForFunction(() => !document.querySelector('[data-testid=thumb-loading]'), null, { timeout });
+}
+
+/** For every test of the calling file: the built app served (from `dir`) and one Chromium,
+ *  started in its `before` and closed in its `after`; `use(server, browser)` receives both. */
+export function serveAndLaunch(use, dir = DIST) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer(dir);
+    browser = await launch();
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    server?.stop();
+  });
+}
+
+/** A copy of dist/ (as copyDist) whose bundle is a small SYNTHETIC three-month partitioned
+ *  index, written by `skycase decade` around the demo's November shard and pinned by the page;
+ *  `bundle` is its folder. */
+export function copyDistWithSyntheticMonths() {
+  const copy = copyDist();
+  const bundle = join(copy.dir, 'bundle');
+  const out = join(copy.dir, 'synthetic');
+  execFileSync(SKYCASE, ['decade', '--shard', join(ROOT, 'data/demo/index/2017-11.skyshard'), '--bundle', bundle, '--out', out,
+    '--start', '2015-01', '--months', '3', '--cadence', '360', '--lists', '3', '--subs', '4', '--nprobe', '2', '--list-probe', '1',
+    '--exact-below', '0', '--sample', '5000'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(bundle, { recursive: true, force: true });
+  execFileSync('mv', [out, bundle]);
+  repin(copy.dir); // the page pins its bundle's manifest
+  return { ...copy, bundle };
 }
 
 /** A throwaway copy of dist/ to break on purpose. */

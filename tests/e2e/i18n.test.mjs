@@ -1,20 +1,12 @@
 // Interface language: Korean when the browser prefers it or the address says lang=ko, English
 // otherwise, and the choice survives a search (the address keeps lang).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openApp } from './harness.mjs';
+import { openApp, serveAndLaunch } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+serveAndLaunch((s, b) => { server = s; browser = b; });
 
 /** The strings a newcomer reads first, and the page's declared language. */
 async function chrome(page) {

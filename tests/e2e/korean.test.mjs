@@ -1,25 +1,17 @@
 // Korean queries in real Chromium: the multilingual encoder (multilingual-e5-small) loads only
 // for a query that needs it, its download stays within budget, and the browser ranks exactly
 // as `skycase search` on the same bundle.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BUNDLE, SKYCASE, startServer, launch, openApp, search, nativeSearch } from './harness.mjs';
+import { BUNDLE, SKYCASE, openApp, search, nativeSearch, serveAndLaunch } from './harness.mjs';
 
 const manifest = JSON.parse(readFileSync(join(BUNDLE, 'manifest.json'), 'utf8'));
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+serveAndLaunch((s, b) => { server = s; browser = b; });
 
 function native(text, lang) {
   // --episodes: one result per episode, as the app shows them by default (issue 13).

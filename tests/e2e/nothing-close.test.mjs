@@ -5,22 +5,14 @@
 // calibration was fit there, and real KMA frames of the mixed demo score above it for
 // "typhoon hitting Hokkaido" / "typhoon over Mongolia" without any typhoon (a known failure on
 // real imagery, docs/pipeline.md "What the model does on real imagery").
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startServer, launch, openApp, search, SKYCASE, BUNDLE } from './harness.mjs';
+import { openApp, search, SKYCASE, BUNDLE, serveAndLaunch } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+serveAndLaunch((s, b) => { server = s; browser = b; });
 
 /** `skycase search --json`'s verdict for `q` on the bundle the page serves. */
 function nativeNothingClose(q) {

@@ -7,24 +7,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SKYCASE, startServer, launch, openApp, results, copyDist, repin, bundleCacheCheck } from './harness.mjs';
+import { SKYCASE, startServer, launch, openApp, results, bundleCacheCheck, copyDistWithSyntheticMonths } from './harness.mjs';
 
 let copy;
 let server;
 let bundle;
 
 before(async () => {
-  copy = copyDist();
-  bundle = join(copy.dir, 'bundle');
-  const out = join(copy.dir, 'synthetic');
-  execFileSync(SKYCASE, ['decade', '--shard', join(ROOT, 'data/demo/index/2017-11.skyshard'), '--bundle', bundle, '--out', out,
-    '--start', '2015-01', '--months', '3', '--cadence', '360', '--lists', '3', '--subs', '4', '--nprobe', '2', '--list-probe', '1',
-    '--exact-below', '0', '--sample', '5000'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  rmSync(bundle, { recursive: true, force: true });
-  execFileSync('mv', [out, bundle]);
-  repin(copy.dir);
+  copy = copyDistWithSyntheticMonths();
+  bundle = copy.bundle;
   server = await startServer(copy.dir);
 });
 after(() => {

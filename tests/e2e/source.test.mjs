@@ -1,22 +1,14 @@
 // Real frames in the demo (issue 10): every card says where its frame comes from and who
 // wrote its caption, and the source filter (`source=` in the address, the Source select)
 // keeps only the frames it names, ranked as `skycase search --source` ranks them.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { SKYCASE, BUNDLE, startServer, launch, openApp, search } from './harness.mjs';
+import { SKYCASE, BUNDLE, openApp, search, serveAndLaunch } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+serveAndLaunch((s, b) => { server = s; browser = b; });
 
 /** Per card: id, score, origin key and the source line. */
 function cards(page) {
