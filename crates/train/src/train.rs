@@ -59,6 +59,10 @@ pub struct TrainConfig {
     /// the five fixed ones (0: the five only, as before the grammar).
     #[serde(default)]
     pub grammar_phrasings: usize,
+    /// Region-aware: weight of the region-grounding loss ([`crate::loss::region_ground`]:
+    /// negatives are the same phenomenon in other regions). 0 turns it off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ground_loss: f32,
     /// Archives whose frames were added to the training set only (`--extra-data`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_data: Vec<String>,
@@ -81,9 +85,14 @@ impl Default for TrainConfig {
             joint_dim: 256,
             frame_loss: 0.0,
             grammar_phrasings: 40,
+            ground_loss: 0.0,
             extra_data: Vec::new(),
         }
     }
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 /// One epoch of history.
@@ -415,6 +424,11 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
             let mut loss = cfg.loss.compute(&img, &txt, &pos, &scale)?;
             if !frame_pos.is_empty() {
                 loss = (loss + (crate::loss::frame_rank(&img, &txt, N_REGIONS, &frame_pos, &scale)? * f64::from(cfg.frame_loss))?)?;
+            }
+            if cfg.ground_loss > 0.0 && cfg.granularity == Granularity::Region {
+                // Texts are region-major, `r · 5 + p`: a text's phenomenon is its index mod 5.
+                let group: Vec<usize> = (0..N_REGIONS * PHENOMENA.len()).map(|j| j % PHENOMENA.len()).collect();
+                loss = (loss + (crate::loss::region_ground(&img, &txt, &pos, &group, &scale)? * f64::from(cfg.ground_loss))?)?;
             }
             let grads = loss.backward()?;
             opt.step(&grads, lr)?;
