@@ -616,6 +616,25 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn grounding_term_changes_training_and_is_recorded() {
+        let ds = tiny_dataset(4);
+        let b = bank(&ds);
+        let base = std::env::temp_dir().join(format!("skycase-train-ground-{}", std::process::id()));
+        let plain = cfg(Granularity::Region, Loss::InfoNce);
+        let ground = TrainConfig { ground_loss: 1.0, ..plain.clone() };
+        let sp = train(&ds, &b, &plain, &base.join("plain"), &RunOptions::default()).unwrap();
+        let sg = train(&ds, &b, &ground, &base.join("ground"), &RunOptions::default()).unwrap();
+        // The term adds a positive loss and other gradients: other losses, other weights.
+        assert!(sg.history[0].loss > sp.history[0].loss, "{} !> {}", sg.history[0].loss, sp.history[0].loss);
+        assert_ne!(weights(&base.join("plain/last")), weights(&base.join("ground/last")));
+        let json = |d: &str| std::fs::read_to_string(base.join(d).join("train.json")).unwrap();
+        assert!(json("ground").contains("\"ground_loss\": 1.0"), "{}", json("ground"));
+        // Off (the default) leaves train.json as before the option existed.
+        assert!(!json("plain").contains("ground_loss"));
+        std::fs::remove_dir_all(&base).ok();
+    }
+
+    #[test]
     fn empty_text_bank_and_tiny_datasets_are_errors() {
         let ds = tiny_dataset(3);
         let out = std::env::temp_dir().join(format!("skycase-train-bad-{}", std::process::id()));
