@@ -126,6 +126,44 @@ pub fn frame_rank(img: &Tensor, txt: &Tensor, regions: usize, positive: &[Vec<bo
     Ok(((mass * &cols)?.sum_all()?.neg()? / n_cols)?)
 }
 
+/// Region-grounding loss of the region-aware model: negatives are the *same phenomenon in
+/// other regions*. Over `img [N, D]` (region vectors) and `txt [M, D]`, with `positive[i]` the
+/// text of row `i` and `group[j]` the phenomenon of text `j`:
+/// - row → text: softmax over the texts of row `i`'s own phenomenon only (its region's text
+///   against the same phenomenon named for every other region);
+/// - text → row: for every text with a positive row, softmax over the rows whose text has that
+///   text's phenomenon (its region's vectors against the other regions' vectors that carry the
+///   same phenomenon), multi-positive as in InfoNCE.
+///
+/// The mean of both directions, at the inverse temperature `scale`. Texts of other phenomena
+/// never enter, so the term cannot be lowered by telling phenomena apart, only regions.
+pub fn region_ground(img: &Tensor, txt: &Tensor, positive: &[usize], group: &[usize], scale: &Tensor) -> Result<Tensor> {
+    let (n, _) = img.dims2()?;
+    let (m, _) = txt.dims2()?;
+    if positive.len() != n || group.len() != m || positive.iter().any(|&p| p >= m) {
+        return Err(Error::shape("grounding positives", format!("{n} indices below {m}, {m} groups"), format!("{} indices, {} groups", positive.len(), group.len())));
+    }
+    let mut cand = vec![0f32; n * m];
+    for (i, &p) in positive.iter().enumerate() {
+        for (j, &g) in group.iter().enumerate() {
+            if g == group[p] {
+                cand[i * m + j] = 1.0;
+            }
+        }
+    }
+    let cand = Tensor::from_vec(cand, (n, m), img.device())?;
+    let mask = positive_mask(n, m, positive, img.device())?;
+    let logits = img.matmul(&txt.t()?)?.broadcast_mul(scale)?;
+    let restricted = (logits + ((cand - 1.0)? * 1e4)?)?;
+    let i2t = (candle_nn::ops::log_softmax(&restricted, D::Minus1)? * &mask)?.sum(1)?.neg()?.mean_all()?;
+    let lsm_cols = candle_nn::ops::log_softmax(&restricted, 0)?;
+    let masked = (lsm_cols + ((&mask - 1.0)? * 1e4)?)?;
+    let mass = log_sum_exp0(&masked)?; // [M]
+    let cols = mask.sum(0)?.gt(0f32)?.to_dtype(candle_core::DType::F32)?;
+    let t2i = ((mass * &cols)?.sum_all()?.neg()? / cols.sum_all()?)?;
+    Ok(((i2t + t2i)? * 0.5)?)
+}
+
 /// log Σ exp over axis 0, stable.
 fn log_sum_exp0(x: &Tensor) -> Result<Tensor> {
     let mx = x.max_keepdim(0)?.detach();
@@ -200,6 +238,37 @@ mod tests {
         let g = frame_rank(v.as_tensor(), &txt, 2, &[vec![false], vec![true]], &scalar(1.0)).unwrap().backward().unwrap();
         assert!(g.get(v.as_tensor()).is_some());
         assert!(frame_rank(&img, &txt, 3, &[vec![true], vec![false]], &scalar(1.0)).is_err());
+    }
+
+    #[test]
+    fn region_ground_by_hand_and_blind_to_other_phenomena() {
+        // Texts: (region 0, Rain) = e1, (region 1, Rain) = e2, (region 0, Snow) = e3; groups
+        // [0, 0, 1]. Rows: region 0 with Rain (e1) → text 0, region 1 with Rain (e2) → text 1.
+        // s = [[1, 0, 0], [0, 1, 0]], scale 1. Row → text over texts 0 and 1 only:
+        // −log(e/(e+1)) per row; text → row, columns 0 and 1 over rows 0 and 1: the same.
+        // Column 2 has no positive and is skipped. Loss = −log(e/(e+1)) = 0.31326.
+        let img = t(&[1., 0., 0., 0., 1., 0.], 2, 3);
+        let txt = t(&[1., 0., 0., 0., 1., 0., 0., 0., 1.], 3, 3);
+        let want = -(1f32.exp() / (1f32.exp() + 1.0)).ln();
+        let l = region_ground(&img, &txt, &[0, 1], &[0, 0, 1], &scalar(1.0)).unwrap().to_scalar::<f32>().unwrap();
+        assert!((l - want).abs() < 1e-5, "{l} vs {want}");
+        // InfoNCE over all three texts sees text 2 as a negative: a different number.
+        let full = Loss::InfoNce.compute(&img, &txt, &[0, 1], &scalar(1.0)).unwrap().to_scalar::<f32>().unwrap();
+        assert!((full - l).abs() > 1e-3);
+        // Moving the other phenomenon's text onto row 0 changes nothing here, and InfoNCE a lot.
+        let txt2 = t(&[1., 0., 0., 0., 1., 0., 1., 0., 0.], 3, 3);
+        let l2 = region_ground(&img, &txt2, &[0, 1], &[0, 0, 1], &scalar(1.0)).unwrap().to_scalar::<f32>().unwrap();
+        assert!((l2 - l).abs() < 1e-6);
+        // Confusing the regions costs: rows swapped onto the other region's text.
+        let swapped = t(&[0., 1., 0., 1., 0., 0.], 2, 3);
+        let ls = region_ground(&swapped, &txt, &[0, 1], &[0, 0, 1], &scalar(1.0)).unwrap().to_scalar::<f32>().unwrap();
+        assert!(ls > l + 0.5, "{ls} !> {l}");
+        // Gradients reach the images; bad shapes are errors.
+        let v = Var::from_tensor(&img).unwrap();
+        let g = region_ground(v.as_tensor(), &txt, &[0, 1], &[0, 0, 1], &scalar(1.0)).unwrap().backward().unwrap();
+        assert!(g.get(v.as_tensor()).is_some());
+        assert!(region_ground(&img, &txt, &[0, 1], &[0, 0], &scalar(1.0)).is_err());
+        assert!(region_ground(&img, &txt, &[0, 3], &[0, 0, 1], &scalar(1.0)).is_err());
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub struct TrainConfig {
     /// the five fixed ones (0: the five only, as before the grammar).
     #[serde(default)]
     pub grammar_phrasings: usize,
+    /// Region-aware: weight of the region-grounding loss ([`crate::loss::region_ground`]:
+    /// negatives are the same phenomenon in other regions). 0 turns it off.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ground_loss: f32,
     /// Archives whose frames were added to the training set only (`--extra-data`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_data: Vec<String>,
@@ -81,9 +85,14 @@ impl Default for TrainConfig {
             joint_dim: 256,
             frame_loss: 0.0,
             grammar_phrasings: 40,
+            ground_loss: 0.0,
             extra_data: Vec::new(),
         }
     }
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 /// One epoch of history.
@@ -416,6 +425,11 @@ pub fn train(ds: &Dataset, bank: &TextBank, cfg: &TrainConfig, out: &Path, opts:
             if !frame_pos.is_empty() {
                 loss = (loss + (crate::loss::frame_rank(&img, &txt, N_REGIONS, &frame_pos, &scale)? * f64::from(cfg.frame_loss))?)?;
             }
+            if cfg.ground_loss > 0.0 && cfg.granularity == Granularity::Region {
+                // Texts are region-major, `r · 5 + p`: a text's phenomenon is its index mod 5.
+                let group: Vec<usize> = (0..N_REGIONS * PHENOMENA.len()).map(|j| j % PHENOMENA.len()).collect();
+                loss = (loss + (crate::loss::region_ground(&img, &txt, &pos, &group, &scale)? * f64::from(cfg.ground_loss))?)?;
+            }
             let grads = loss.backward()?;
             opt.step(&grads, lr)?;
             let l = loss.to_scalar::<f32>()?;
@@ -599,6 +613,25 @@ pub(crate) mod tests {
         odd.root = PathBuf::from("other-grid");
         let err = ds.append_training(odd).unwrap_err().to_string();
         assert!(err.contains("other-grid") && err.contains("region masks"), "{err}");
+    }
+
+    #[test]
+    fn grounding_term_changes_training_and_is_recorded() {
+        let ds = tiny_dataset(4);
+        let b = bank(&ds);
+        let base = std::env::temp_dir().join(format!("skycase-train-ground-{}", std::process::id()));
+        let plain = cfg(Granularity::Region, Loss::InfoNce);
+        let ground = TrainConfig { ground_loss: 1.0, ..plain.clone() };
+        let sp = train(&ds, &b, &plain, &base.join("plain"), &RunOptions::default()).unwrap();
+        let sg = train(&ds, &b, &ground, &base.join("ground"), &RunOptions::default()).unwrap();
+        // The term adds a positive loss and other gradients: other losses, other weights.
+        assert!(sg.history[0].loss > sp.history[0].loss, "{} !> {}", sg.history[0].loss, sp.history[0].loss);
+        assert_ne!(weights(&base.join("plain/last")), weights(&base.join("ground/last")));
+        let json = |d: &str| std::fs::read_to_string(base.join(d).join("train.json")).unwrap();
+        assert!(json("ground").contains("\"ground_loss\": 1.0"), "{}", json("ground"));
+        // Off (the default) leaves train.json as before the option existed.
+        assert!(!json("plain").contains("ground_loss"));
+        std::fs::remove_dir_all(&base).ok();
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct Args {
     /// best region, as search ranks); 0 turns it off.
     #[arg(long, default_value_t = 0.0)]
     frame_loss: f32,
+    /// Region-aware: weight of the region-grounding loss (each region vector against the same
+    /// phenomenon named for the other regions, and back); 0 turns it off.
+    #[arg(long, default_value_t = 0.0)]
+    ground_loss: f32,
     /// Depthwise 3×3 context blocks on the coarse map (0: each cell sees only itself).
     #[arg(long, default_value_t = 0)]
     context_blocks: usize,
@@ -149,6 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         augment_text: !args.no_augment,
         joint_dim: args.dim,
         frame_loss: args.frame_loss,
+        ground_loss: args.ground_loss,
         grammar_phrasings: args.phrasings,
         extra_data: args.extra_data.iter().map(|p| p.display().to_string()).collect(),
         ..TrainConfig::default()
