@@ -295,6 +295,22 @@ export function copyDistWithSyntheticMonths() {
   return { ...copy, bundle };
 }
 
+/** For every test of the calling file: copyDistWithSyntheticMonths() served, made in its
+ *  `before` and removed in its `after`; `use(server, copy)` receives both. */
+export function serveSyntheticMonths(use) {
+  let copy;
+  let server;
+  before(async () => {
+    copy = copyDistWithSyntheticMonths();
+    server = await startServer(copy.dir);
+    use(server, copy);
+  });
+  after(() => {
+    server?.stop();
+    copy?.remove();
+  });
+}
+
 /** A throwaway copy of dist/ to break on purpose. */
 export function copyDist() {
   const dir = mkdtempSync(join(tmpdir(), 'skycase-dist-'));

@@ -4,26 +4,18 @@
 // partition, list file and thumbnail of the period, `navigator.storage.persist()` is asked
 // and its answer shown, and the saved month answers offline exactly as `skycase search`.
 // A storage quota too small stops saving with the full quota named, never claimed as saved.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SKYCASE, startServer, launch, openApp, results, bundleCacheCheck, copyDistWithSyntheticMonths } from './harness.mjs';
+import { SKYCASE, launch, openApp, results, bundleCacheCheck, serveSyntheticMonths } from './harness.mjs';
 
 let copy;
 let server;
 let bundle;
 
-before(async () => {
-  copy = copyDistWithSyntheticMonths();
-  bundle = copy.bundle;
-  server = await startServer(copy.dir);
-});
-after(() => {
-  server?.stop();
-  copy?.remove();
-});
+serveSyntheticMonths((s, c) => { server = s; copy = c; bundle = c.bundle; });
 
 const manifest = () => JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
 /** The partition files of one month on disk, as bundle paths. */

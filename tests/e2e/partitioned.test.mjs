@@ -2,26 +2,18 @@
 // `skycase decade` (vectors drawn around the demo month's real embeddings; see
 // scripts/src/cmd/decade.rs), partitioned finely enough that queries fetch only part of it.
 // Requests are counted as the browser makes them.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SKYCASE, startServer, launch, openApp, results, repin, copyDistWithSyntheticMonths } from './harness.mjs';
+import { SKYCASE, launch, openApp, results, repin, serveSyntheticMonths } from './harness.mjs';
 
 let copy;
 let server;
 let bundle;
 
-before(async () => {
-  copy = copyDistWithSyntheticMonths();
-  bundle = copy.bundle;
-  server = await startServer(copy.dir);
-});
-after(() => {
-  server?.stop();
-  copy?.remove();
-});
+serveSyntheticMonths((s, c) => { server = s; copy = c; bundle = c.bundle; });
 
 /** Native answer and the partitions its plan read. */
 function native(q, args = []) {

@@ -533,7 +533,7 @@ pub fn softmax(x: &mut [f32]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The summation order of the module docs, one multiply–add at a time.
@@ -553,7 +553,7 @@ mod tests {
     }
 
     /// Values in [−1, 1) of many magnitudes, so a change of summation order shows in the bits.
-    fn values(n: usize, seed: u32) -> Vec<f32> {
+    pub(crate) fn values(n: usize, seed: u32) -> Vec<f32> {
         let mut s = seed.wrapping_mul(2_654_435_761).max(1);
         (0..n)
             .map(|_| {

@@ -456,18 +456,7 @@ mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s as f32 / u32::MAX as f32 * 2.0 - 1.0) * [1.0, 1e-3, 37.0][s as usize % 3]
-            })
-            .collect()
-    }
+    use crate::kernel::tests::values;
 
     /// A q8_0 matrix with integers in [−127, 127] and varied scales.
     fn q8_matrix(out: usize, inp: usize, seed: u32) -> QMatrix {
