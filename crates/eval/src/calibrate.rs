@@ -13,6 +13,13 @@
 //!    among the (top, threshold) pairs that allow it, the one giving the notice for the most
 //!    queries whose cell has none wins (ties: fewer false notices, then the lower threshold).
 //!
+//! The dev evidence can be more than one pair of months: `groups` are further archive groups
+//! (a month alone, or several together), each searched as its own index, their outcomes
+//! pooled with the dev archives'. With `by_phenomenon`, each phenomenon with enough of that
+//! evidence gets its own threshold ([`choose_by_phenomenon`]: a winter low looks more like a
+//! typhoon than a dry autumn day looks like snow), folded into the cell offsets
+//! ([`fold_phenomenon_thresholds`]) so that the bundle still holds one threshold.
+//!
 //! With no `fit` archives, step 1 is skipped: the logistic and offsets stay the checkpoint's
 //! and only `top` and `threshold` are chosen again (e.g. after `skycase reduce`, whose
 //! margins move by the energy it drops).
@@ -43,8 +50,16 @@ pub struct CalibrateOptions {
     pub multilingual: Option<MultilingualOptions>,
     /// Archives for the logistic fit (training months).
     pub fit: Vec<PathBuf>,
-    /// Archives searched to choose `top` and `threshold` (dev months).
+    /// Archives searched to choose `top` and `threshold` (dev months), together as one index.
     pub dev: Vec<PathBuf>,
+    /// More archive groups for the same choice, each searched as one index of its own (a
+    /// month alone, or several months together); their dev queries' outcomes are pooled with
+    /// those of `dev`, so the threshold rests on more months than one pair.
+    pub groups: Vec<Vec<PathBuf>>,
+    /// Give each phenomenon its own threshold where the dev evidence allows
+    /// ([`choose_by_phenomenon`]), folded into the cell offsets
+    /// ([`fold_phenomenon_thresholds`]).
+    pub by_phenomenon: bool,
     /// Folder of `queries-<set>.tsv`.
     pub query_dir: PathBuf,
     /// Query sets whose dev half is run (`template`, `en`, `ko`, …).
@@ -90,8 +105,12 @@ pub fn notice_rates(outcomes: &[&Outcome], top: usize, threshold: f32) -> Notice
 
 /// The (top, threshold) pair of the module header, over thresholds 0.01 … 0.99 and top 1, 3, 5.
 pub fn choose_notice(outcomes: &[&Outcome], max_false: f64) -> NoticeRates {
+    choose_among(outcomes, max_false, &[1, 3, 5])
+}
+
+fn choose_among(outcomes: &[&Outcome], max_false: f64, tops: &[usize]) -> NoticeRates {
     let mut best: Option<NoticeRates> = None;
-    for top in [1, 3, 5] {
+    for &top in tops {
         for t in 1..100 {
             let r = notice_rates(outcomes, top, t as f32 / 100.0);
             if r.full > max_false {
@@ -103,6 +122,63 @@ pub fn choose_notice(outcomes: &[&Outcome], max_false: f64) -> NoticeRates {
         }
     }
     best.unwrap_or_else(|| notice_rates(outcomes, 1, 0.0))
+}
+
+/// Fewest queries of each kind (no relevant frame; ≥ 5) a phenomenon needs for a threshold of
+/// its own ([`choose_by_phenomenon`]); with fewer it keeps the shared one.
+pub const MIN_PHENOMENON_QUERIES: usize = 20;
+
+/// Per-phenomenon thresholds. For each `top` (1, 3, 5): the shared threshold of
+/// [`choose_notice`] at that `top`, then for each phenomenon with at least
+/// [`MIN_PHENOMENON_QUERIES`] queries of each kind its own threshold, chosen the same way
+/// among its queries (false notices ≤ `max_false` there); `None` where it keeps the shared
+/// one. The `top` whose thresholds together give the notice for the most queries without
+/// relevant frames wins (ties: fewer false notices). The rates are those of the thresholds
+/// together.
+pub fn choose_by_phenomenon(outcomes: &[&Outcome], max_false: f64) -> (NoticeRates, [Option<f32>; 5]) {
+    let mut best: Option<(NoticeRates, [Option<f32>; 5])> = None;
+    for top in [1, 3, 5] {
+        let shared = choose_among(outcomes, max_false, &[top]);
+        let mut own = [None; 5];
+        for (p, slot) in own.iter_mut().enumerate() {
+            let of_p: Vec<&Outcome> = outcomes.iter().copied().filter(|o| o.query.phenomenon == p).collect();
+            let r = notice_rates(&of_p, top, shared.threshold);
+            if r.empty_queries >= MIN_PHENOMENON_QUERIES && r.full_queries >= MIN_PHENOMENON_QUERIES {
+                *slot = Some(choose_among(&of_p, max_false, &[top]).threshold);
+            }
+        }
+        let th = |p: usize| own.get(p).copied().flatten().unwrap_or(shared.threshold);
+        let notice = |o: &Outcome| o.top.is_empty() || o.strengths.iter().take(top).all(|&s| s < th(o.query.phenomenon));
+        let empty: Vec<bool> = outcomes.iter().filter(|o| o.relevant == 0).map(|o| notice(o)).collect();
+        let full: Vec<bool> = outcomes.iter().filter(|o| o.relevant >= MIN_RELEVANT_STRICT).map(|o| notice(o)).collect();
+        let share = |v: &[bool]| if v.is_empty() { 0.0 } else { v.iter().filter(|&&x| x).count() as f64 / v.len() as f64 };
+        let r = NoticeRates { empty: share(&empty), full: share(&full), ..shared };
+        if best.as_ref().is_none_or(|(b, _)| r.empty > b.empty || (r.empty == b.empty && r.full < b.full)) {
+            best = Some((r, own));
+        }
+    }
+    best.unwrap_or_else(|| (notice_rates(outcomes, 1, 0.0), [None; 5]))
+}
+
+/// Folds per-phenomenon thresholds into `cal`'s cell offsets so that the one shared threshold
+/// decides: a phenomenon whose own threshold is `t_p` gets `logit(threshold) − logit(t_p)`
+/// added to each of its 13 cells, so `strength' ≥ threshold ⇔ strength ≥ t_p`. The
+/// browser and `skycase search` then need nothing new (same `calibration.json` fields).
+pub fn fold_phenomenon_thresholds(cal: &mut Calibration, own: &[Option<f32>; 5]) -> [f32; 5] {
+    let logit = |s: f32| {
+        let s = s.clamp(1e-4, 1.0 - 1e-4);
+        (s / (1.0 - s)).ln()
+    };
+    let offsets = own.map(|t| t.map_or(0.0, |t| logit(cal.threshold) - logit(t)));
+    if offsets.iter().any(|&o| o != 0.0) {
+        if cal.cell_bias.is_empty() {
+            cal.cell_bias = vec![0.0; skycase_core::strength::CELLS];
+        }
+        for (i, b) in cal.cell_bias.iter_mut().enumerate() {
+            *b = ((f64::from(*b + offsets[i % 5]) * 1e4).round() / 1e4) as f32;
+        }
+    }
+    offsets
 }
 
 /// Refits the calibration (see the module header) and returns it with the dev rates it was
@@ -147,31 +223,37 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
         Some(m) => Some(multilingual_side(&m.model, &m.projection, ckpt.model.config().joint_dim)?),
         None => None,
     };
-    let archives = opts.dev.iter().map(|r| embed_archive(&ckpt, r, opts.cache.as_deref(), opts.progress)).collect::<Result<Vec<_>>>()?;
-    let (mut searcher, origin) = build_searcher(&text, &ckpt, &archives, ml.as_ref())?;
-    searcher.set_calibration(&cal.to_json(), "calibration (refit)")?;
-    let truth = Truth::new(&archives, &origin);
     let mut outcomes = Vec::new();
-    for name in &opts.sets {
-        let (file, side) = set_encoder(name)?;
-        let set = QuerySet::load(&opts.query_dir, file)?;
-        outcomes.extend(run_queries(&searcher, &truth, &set.of_split(Split::Dev), opts.k, side, None)?);
+    let mut dev_names: Vec<String> = Vec::new();
+    for group in std::iter::once(&opts.dev).chain(&opts.groups) {
+        let archives = group.iter().map(|r| embed_archive(&ckpt, r, opts.cache.as_deref(), opts.progress)).collect::<Result<Vec<_>>>()?;
+        let (mut searcher, origin) = build_searcher(&text, &ckpt, &archives, ml.as_ref())?;
+        searcher.set_calibration(&cal.to_json(), "calibration (refit)")?;
+        let truth = Truth::new(&archives, &origin);
+        for name in &opts.sets {
+            let (file, side) = set_encoder(name)?;
+            let set = QuerySet::load(&opts.query_dir, file)?;
+            outcomes.extend(run_queries(&searcher, &truth, &set.of_split(Split::Dev), opts.k, side, None)?);
+        }
+        dev_names.push(archives.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join("+"));
     }
     let refs: Vec<&Outcome> = outcomes.iter().collect();
-    let chosen = choose_notice(&refs, opts.max_false);
+    let (chosen, own) = if opts.by_phenomenon { choose_by_phenomenon(&refs, opts.max_false) } else { (choose_notice(&refs, opts.max_false), [None; 5]) };
     cal.top = chosen.top;
     cal.threshold = chosen.threshold;
-    let dev_names: Vec<String> = archives.iter().map(|a| a.name.clone()).collect();
+    let offsets = fold_phenomenon_thresholds(&mut cal, &own);
     cal.fit = serde_json::json!({
-        "method": if frames.is_empty() {
-            "skycase calibrate: logistic and cell offsets kept, top/threshold on the dev queries through the search"
-        } else {
-            "skycase calibrate: logistic on the fit archives, top/threshold on the dev queries through the search"
-        },
+        "method": format!(
+            "skycase calibrate: {}, top/threshold on the dev queries through the search{}",
+            if frames.is_empty() { "logistic and cell offsets kept" } else { "logistic on the fit archives" },
+            if opts.by_phenomenon { ", a threshold per phenomenon folded into the cell offsets" } else { "" }
+        ),
         "logistic_archives": names,
         "logistic_frames": frames.len(),
         "dev_archives": dev_names,
         "dev_sets": opts.sets,
+        "phenomenon_thresholds": own,
+        "phenomenon_offsets": if opts.by_phenomenon { serde_json::json!(offsets) } else { serde_json::Value::Null },
         "max_false": opts.max_false,
         "cell_bias_l2": if frames.is_empty() { old.fit.get("cell_bias_l2").cloned().unwrap_or_default() } else { serde_json::json!(opts.cell_bias) },
         "dev_queries_without_relevant": chosen.empty_queries,
@@ -232,5 +314,42 @@ mod tests {
         // three empty queries (0.2, 0.35, 0.7) are caught.
         let c = choose_notice(&refs, 0.25);
         assert_eq!((c.top, c.threshold, c.empty, c.full), (1, 0.71, 1.0, 0.25));
+    }
+
+    fn outcome_of(p: usize, relevant: usize, strength: f32) -> Outcome {
+        let mut o = outcome(relevant, &[strength]);
+        o.query.phenomenon = p;
+        o
+    }
+
+    #[test]
+    fn each_phenomenon_gets_its_own_threshold_and_the_fold_keeps_the_decisions() {
+        // Snow (0): 20 empty queries at 0.05, 20 full at 0.30. Typhoon (4): 20 empty at 0.50,
+        // 20 full at 0.90. Rain (3): 2 empty, 2 full (too few: shared threshold).
+        let mut os = Vec::new();
+        for _ in 0..MIN_PHENOMENON_QUERIES {
+            os.extend([outcome_of(0, 0, 0.05), outcome_of(0, 8, 0.30), outcome_of(4, 0, 0.50), outcome_of(4, 8, 0.90)]);
+        }
+        os.extend([outcome_of(3, 0, 0.02), outcome_of(3, 0, 0.60), outcome_of(3, 9, 0.70), outcome_of(3, 9, 0.95)]);
+        let refs: Vec<&Outcome> = os.iter().collect();
+        // Shared, no false notice: threshold ≤ 0.30 (Snow's full queries); 0.06 … 0.30 catch the
+        // 20 + 1 empty queries at 0.05 and 0.02 (21 of 42); the lowest such, 0.06, wins.
+        let shared = choose_notice(&refs, 0.0);
+        assert_eq!((shared.top, shared.threshold), (1, 0.06));
+        let (r, own) = choose_by_phenomenon(&refs, 0.0);
+        // Snow keeps 0.06 (all its empties already caught); Typhoon: 0.51 catches its 20
+        // empties at 0.50 and no full one (0.90); Rain: too few queries.
+        assert_eq!(own, [Some(0.06), None, None, None, Some(0.51)]);
+        assert_eq!((r.top, r.threshold, r.empty_queries, r.full_queries), (1, 0.06, 42, 42));
+        assert!((r.empty - 41.0 / 42.0).abs() < 1e-12 && r.full == 0.0, "{r:?}");
+        // Folded into the offsets: Typhoon's cells get logit(0.06) − logit(0.51) ≈ −2.79, the
+        // others 0, and a strength of 0.50 (0.90) for a typhoon falls below (stays above) 0.06.
+        let mut cal = Calibration { version: 1, joint_dim: 1, anchors: vec![vec![1.0]; 65], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.06, cell_bias: Vec::new(), fit: Default::default() };
+        let off = fold_phenomenon_thresholds(&mut cal, &own);
+        assert!((off[4] + 2.7912).abs() < 1e-3 && off[..4].iter().all(|&o| o == 0.0), "{off:?}");
+        assert_eq!(cal.cell_bias.len(), 65);
+        assert!((cal.cell_bias[7 * 5 + 4] - off[4]).abs() < 1e-4 && cal.cell_bias[7 * 5 + 3] == 0.0, "four decimals");
+        let shifted = |s: f32, p: usize| 1.0 / (1.0 + (-((s / (1.0 - s)).ln() + cal.cell_bias[p])).exp());
+        assert!(shifted(0.50, 4) < 0.06 && shifted(0.90, 4) > 0.06 && shifted(0.05, 0) < 0.06 && shifted(0.30, 0) > 0.06);
     }
 }

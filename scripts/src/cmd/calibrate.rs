@@ -22,6 +22,15 @@ pub struct Args {
     /// A dev archive on which top and threshold are chosen; repeat for several.
     #[arg(long = "dev", value_name = "ARCHIVE", required = true)]
     dev: Vec<PathBuf>,
+    /// Another archive group for the same choice, searched as one index of its own: one
+    /// archive, or several joined with `,`; repeat for several. Its dev queries' outcomes are
+    /// pooled with those of --dev.
+    #[arg(long = "group", value_name = "ARCHIVE[,ARCHIVE…]")]
+    group: Vec<String>,
+    /// Give each phenomenon with enough dev evidence its own threshold (folded into the
+    /// cell offsets, so the bundle's format is unchanged).
+    #[arg(long)]
+    by_phenomenon: bool,
     /// Query sets whose dev half is run, comma-separated.
     #[arg(long, default_value = "template,en,ko")]
     sets: String,
@@ -91,6 +100,8 @@ pub fn run(args: Args) -> Result<()> {
         multilingual: projection.map(|projection| MultilingualOptions { model: args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path), projection }),
         fit: args.fit.clone(),
         dev: args.dev.clone(),
+        groups: args.group.iter().map(|g| g.split(',').filter(|p| !p.is_empty()).map(PathBuf::from).collect()).filter(|g: &Vec<PathBuf>| !g.is_empty()).collect(),
+        by_phenomenon: args.by_phenomenon,
         query_dir: args.queries.clone(),
         sets: args.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
         k: args.k,
@@ -113,6 +124,9 @@ pub fn run(args: Args) -> Result<()> {
         100.0 * r.full,
         r.full_queries
     );
+    if let Some(t) = cal.fit.get("phenomenon_thresholds").filter(|t| t.as_array().is_some_and(|a| a.iter().any(|x| !x.is_null()))) {
+        println!("per-phenomenon thresholds (Snow, Clear, Cloudy, Rain, Typhoon; null: the shared one): {t}");
+    }
     eprintln!("calibration written to {}", dir.join("calibration.json").display());
     Ok(())
 }
