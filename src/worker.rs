@@ -256,6 +256,12 @@ async fn ensure_multilingual() -> Result<(), String> {
 async fn load_multilingual() -> Result<(), String> {
     let t0 = now_ms();
     let base = BASE.with(|b| b.borrow().clone());
+    // Its description (the list of its word chunks) first, from its own file, which the
+    // manifest names (checked and cached as every bundle file).
+    if let Some(entry) = with_searcher(|s| Ok(s.multilingual_model_file().cloned()))? {
+        let model = fetch::get(&base, &entry, &cache(), |_| {}).await?;
+        with_searcher_mut(|s| s.read_multilingual_model(&model).map_err(|e| e.to_string()))?;
+    }
     let files = with_searcher(|s| s.multilingual_files().map_err(|e| e.to_string()))?;
     let urls: Vec<String> = files.iter().map(|f| format!("{base}{}", f.path)).collect();
     let mut bytes = Vec::with_capacity(3);

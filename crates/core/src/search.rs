@@ -216,7 +216,11 @@ impl Searcher {
     /// `multilingual-encoder`, `multilingual-projection`). Its projection is required: its
     /// own space is not the joint space even when the dimensions agree. No chunk is loaded yet.
     pub fn load_multilingual(&mut self, tokenizer: &[u8], encoder: &[u8], projection: &[u8]) -> Result<()> {
-        let info = self.manifest.multilingual.as_ref().ok_or_else(|| Error::format("manifest.json", "the bundle has no multilingual encoder"))?;
+        let info = match (&self.manifest.multilingual, self.manifest.multilingual_model_file()) {
+            (Some(info), _) => info,
+            (None, Some(f)) => return Err(Error::Usage(format!("read the multilingual encoder's description ({}) first", f.path))),
+            (None, None) => return Err(Error::format("manifest.json", "the bundle has no multilingual encoder")),
+        };
         let words = WordEmbeddings::new(&info.word_embeddings)
             .map_err(|e| Error::format("manifest.json", format!("multilingual: {e}")))?;
         let encoder = TextEncoder::from_bundle_files(tokenizer, encoder, words)?;
@@ -243,7 +247,18 @@ impl Searcher {
 
     /// True if the bundle has a multilingual encoder.
     pub fn has_multilingual(&self) -> bool {
-        self.manifest.multilingual.is_some()
+        self.manifest.has_multilingual()
+    }
+
+    /// The file describing the multilingual encoder, when it must be read before
+    /// [`multilingual_files`](Self::multilingual_files) ([`read_multilingual_model`](Self::read_multilingual_model)).
+    pub fn multilingual_model_file(&self) -> Option<&crate::bundle::FileEntry> {
+        self.manifest.multilingual_model_file()
+    }
+
+    /// Reads the multilingual encoder's description (see [`Manifest::read_multilingual_model`]).
+    pub fn read_multilingual_model(&mut self, bytes: &[u8]) -> Result<()> {
+        self.manifest.read_multilingual_model(bytes)
     }
 
     /// True once [`load_multilingual`](Self::load_multilingual) has run.
