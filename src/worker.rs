@@ -15,7 +15,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::rank::Hit;
 use skycase_core::load::{StartupFiles, SHARD_ROLE};
 use skycase_core::search::TextSide;
-use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard};
+use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard, TextTokenizer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -325,8 +325,15 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     let files = StartupFiles::of(&manifest).map_err(|e| e.to_string())?;
     let entries = files.entries();
     let urls: Vec<String> = entries.iter().map(|f| format!("{base}{}", f.path)).collect();
-    let mut bytes = Vec::with_capacity(entries.len());
-    for (entry, src) in entries.iter().zip(sources(&urls).await) {
+    let mut sources = sources(&urls).await.into_iter();
+    // The tokenizer (the first file, small) is read into its tokenizer at once: that work
+    // then overlaps the encoder's download, or on a repeat visit its read from the cache.
+    let tokenizer_src = sources.next().ok_or("the manifest names no tokenizer")?;
+    let tokenizer = read_file(&base, &files.tokenizer, tokenizer_src, |n| report("tokenizer", n)).await?;
+    let tokenizer = TextTokenizer::from_bytes(&tokenizer).map_err(|e| e.to_string())?;
+    mark("skycase worker: tokenizer");
+    let mut bytes = Vec::with_capacity(entries.len() - 1);
+    for (entry, src) in entries.iter().skip(1).zip(sources) {
         let stage = match entry.role.as_str() {
             "encoder" => "text encoder",
             SHARD_ROLE => "image index",
@@ -338,7 +345,7 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     let t_download = now_ms();
     post(&FromWorker::Progress { stage: "building the text encoder".into(), loaded: total, total });
     let vectors = manifest.vectors.clone();
-    let mut searcher = files.build(manifest, bytes).map_err(|e| e.to_string())?;
+    let mut searcher = files.build_with_tokenizer(manifest, tokenizer, bytes).map_err(|e| e.to_string())?;
     mark("skycase worker: encoder built");
     let t_build = now_ms();
     // The chunks that every query needs ([CLS], [SEP]), then a warm-up pass: the first
@@ -350,7 +357,7 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     let t_warm = now_ms();
     web_sys::console::debug_1(
         &format!(
-            "skycase worker: up after {:.0} ms, manifest + downloads {:.0} ms, encoder build {:.0} ms, first chunks + warm-up {:.0} ms",
+            "skycase worker: up after {:.0} ms, manifest + downloads (tokenizer read meanwhile) {:.0} ms, encoder build {:.0} ms, first chunks + warm-up {:.0} ms",
             t0,
             t_download - t0,
             t_build - t_download,

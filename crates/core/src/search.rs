@@ -28,7 +28,7 @@ use crate::partition::{rank_parts, Partition, PartitionIndex};
 use crate::rank::{rank_where, Hit, QueryVector};
 use crate::shard::Shard;
 use crate::strength::Calibration;
-use crate::text::TextEncoder;
+use crate::text::{MiniLm, TextEncoder, TextTokenizer};
 
 pub use crate::filters::{months_spec, parse_months, Filters, MONTH_NAMES, SEASONS};
 
@@ -144,8 +144,14 @@ impl Searcher {
     /// Builds a searcher from verified bundle files. `projection` is the projection file's
     /// bytes if the manifest lists one. No word-embedding chunk is loaded yet.
     pub fn new(manifest: Manifest, tokenizer: &[u8], encoder: &[u8], projection: Option<&[u8]>, shards: Vec<Shard>) -> Result<Self> {
+        Self::with_tokenizer(manifest, TextTokenizer::from_bytes(tokenizer)?, encoder, projection, shards)
+    }
+
+    /// As [`new`](Self::new), with the tokenizer already read from its file (the browser
+    /// worker reads it while the encoder's bytes are still arriving).
+    pub fn with_tokenizer(manifest: Manifest, tokenizer: TextTokenizer, encoder: &[u8], projection: Option<&[u8]>, shards: Vec<Shard>) -> Result<Self> {
         let words = WordEmbeddings::new(&manifest.model.word_embeddings)?;
-        let encoder = TextEncoder::from_bundle_files(tokenizer, encoder, words)?;
+        let encoder = TextEncoder::new(tokenizer, MiniLm::from_gguf(encoder, words)?);
         let projection = Self::projection(&manifest, &encoder, projection, "projection.safetensors")?;
         for s in &shards {
             if s.dim() != manifest.joint_dim {
