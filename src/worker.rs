@@ -15,7 +15,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::rank::Hit;
 use skycase_core::load::{StartupFiles, SHARD_ROLE};
 use skycase_core::search::TextSide;
-use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard};
+use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard, TextTokenizer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -143,8 +143,10 @@ fn request(url: &str) -> Promise {
 
 /// Where a bundle file comes from.
 enum Source {
-    /// The bundle cache: checked when it was stored (see [`BundleCache`]).
-    Cached(Response),
+    /// The bundle cache (checked when it was stored, see [`BundleCache`]): the reading of its
+    /// body, already started, so that every cached file of a batch is read at once (on a
+    /// repeat visit, the encoder's 9 MB while the smaller files are used).
+    Cached(Promise),
     /// A request started over the network.
     Network(Promise),
 }
@@ -159,9 +161,13 @@ async fn sources(urls: &[String]) -> Vec<Source> {
     let lookups: Vec<Promise> = urls.iter().map(|u| cache.lookup(u)).collect();
     let mut out = Vec::with_capacity(urls.len());
     for (url, lookup) in urls.iter().zip(lookups) {
-        out.push(match JsFuture::from(lookup).await {
-            Ok(hit) if hit.is_instance_of::<Response>() => Source::Cached(hit.unchecked_into()),
-            _ => Source::Network(request(url)),
+        let body = match JsFuture::from(lookup).await {
+            Ok(hit) if hit.is_instance_of::<Response>() => hit.unchecked_into::<Response>().array_buffer().ok(),
+            _ => None,
+        };
+        out.push(match body {
+            Some(body) => Source::Cached(body),
+            None => Source::Network(request(url)),
         });
     }
     out
@@ -173,7 +179,7 @@ async fn sources(urls: &[String]) -> Vec<Source> {
 async fn read_file(base: &str, entry: &FileEntry, source: Source, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
     let url = format!("{base}{}", entry.path);
     let started = match source {
-        Source::Cached(resp) => match read_cached(&url, &resp).await {
+        Source::Cached(body) => match read_body(&url, body).await {
             Ok(bytes) if bytes.len() as u64 == entry.bytes => {
                 progress(entry.bytes);
                 return Ok(bytes);
@@ -188,6 +194,11 @@ async fn read_file(base: &str, entry: &FileEntry, source: Source, mut progress: 
 /// The body of a cached response, in one piece.
 async fn read_cached(url: &str, resp: &Response) -> Result<Vec<u8>, String> {
     let body = resp.array_buffer().map_err(|e| format!("{url}: unreadable cached copy ({})", js_message(&e)))?;
+    read_body(url, body).await
+}
+
+/// As [`read_cached`], from the reading of the body already started (`arrayBuffer()`).
+async fn read_body(url: &str, body: Promise) -> Result<Vec<u8>, String> {
     let buffer = JsFuture::from(body).await.map_err(|e| format!("{url}: unreadable cached copy ({})", js_message(&e)))?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
@@ -256,6 +267,12 @@ async fn ensure_multilingual() -> Result<(), String> {
 async fn load_multilingual() -> Result<(), String> {
     let t0 = now_ms();
     let base = BASE.with(|b| b.borrow().clone());
+    // Its description (the list of its word chunks) first, from its own file, which the
+    // manifest names (checked and cached as every bundle file).
+    if let Some(entry) = with_searcher(|s| Ok(s.multilingual_model_file().cloned()))? {
+        let model = fetch::get(&base, &entry, &cache(), |_| {}).await?;
+        with_searcher_mut(|s| s.read_multilingual_model(&model).map_err(|e| e.to_string()))?;
+    }
     let files = with_searcher(|s| s.multilingual_files().map_err(|e| e.to_string()))?;
     let urls: Vec<String> = files.iter().map(|f| format!("{base}{}", f.path)).collect();
     let mut bytes = Vec::with_capacity(3);
@@ -308,8 +325,15 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     let files = StartupFiles::of(&manifest).map_err(|e| e.to_string())?;
     let entries = files.entries();
     let urls: Vec<String> = entries.iter().map(|f| format!("{base}{}", f.path)).collect();
-    let mut bytes = Vec::with_capacity(entries.len());
-    for (entry, src) in entries.iter().zip(sources(&urls).await) {
+    let mut sources = sources(&urls).await.into_iter();
+    // The tokenizer (the first file, small) is read into its tokenizer at once: that work
+    // then overlaps the encoder's download, or on a repeat visit its read from the cache.
+    let tokenizer_src = sources.next().ok_or("the manifest names no tokenizer")?;
+    let tokenizer = read_file(&base, &files.tokenizer, tokenizer_src, |n| report("tokenizer", n)).await?;
+    let tokenizer = TextTokenizer::from_bytes(&tokenizer).map_err(|e| e.to_string())?;
+    mark("skycase worker: tokenizer");
+    let mut bytes = Vec::with_capacity(entries.len() - 1);
+    for (entry, src) in entries.iter().skip(1).zip(sources) {
         let stage = match entry.role.as_str() {
             "encoder" => "text encoder",
             SHARD_ROLE => "image index",
@@ -321,7 +345,7 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     let t_download = now_ms();
     post(&FromWorker::Progress { stage: "building the text encoder".into(), loaded: total, total });
     let vectors = manifest.vectors.clone();
-    let mut searcher = files.build(manifest, bytes).map_err(|e| e.to_string())?;
+    let mut searcher = files.build_with_tokenizer(manifest, tokenizer, bytes).map_err(|e| e.to_string())?;
     mark("skycase worker: encoder built");
     let t_build = now_ms();
     // The chunks that every query needs ([CLS], [SEP]), then a warm-up pass: the first
@@ -333,7 +357,7 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     let t_warm = now_ms();
     web_sys::console::debug_1(
         &format!(
-            "skycase worker: up after {:.0} ms, manifest + downloads {:.0} ms, encoder build {:.0} ms, first chunks + warm-up {:.0} ms",
+            "skycase worker: up after {:.0} ms, manifest + downloads (tokenizer read meanwhile) {:.0} ms, encoder build {:.0} ms, first chunks + warm-up {:.0} ms",
             t0,
             t_download - t0,
             t_build - t_download,

@@ -25,8 +25,12 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     let files = StartupFiles::of(&manifest)?;
     let bytes = files.entries().into_iter().map(load).collect::<Result<Vec<_>>>()?;
     let chunks = manifest.model.word_embeddings.chunks.clone();
-    let multilingual_chunks = manifest.multilingual.as_ref().map(|m| m.word_embeddings.chunks.clone());
+    let model_file = manifest.multilingual_model_file().map(load).transpose()?;
     let mut searcher = files.build(manifest, bytes)?;
+    if let Some(model) = model_file {
+        searcher.read_multilingual_model(&model).with_context(|| format!("bundle {}", dir.display()))?;
+    }
+    let multilingual_chunks = searcher.manifest().multilingual.as_ref().map(|m| m.word_embeddings.chunks.clone());
     // For measuring what region binding does (docs/alignment.md); the default binds.
     if std::env::var_os("SKYCASE_NO_REGION_BINDING").is_some_and(|v| v == "1") {
         searcher.set_region_binding(false);

@@ -1,12 +1,13 @@
 // Korean queries in real Chromium: the multilingual encoder (multilingual-e5-small) loads only
-// for a query that needs it, its download stays within budget, and the browser ranks exactly
-// as `skycase search` on the same bundle.
+// for a query that needs it (its description too: a file of its own that the manifest names,
+// not part of the manifest every visit loads), its download stays within budget and cached
+// for offline use, and the browser ranks exactly as `skycase search` on the same bundle.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BUNDLE, SKYCASE, openApp, search, nativeSearch, serveAndLaunch } from './harness.mjs';
+import { BUNDLE, SKYCASE, openApp, search, nativeSearch, serveAndLaunch, waitUntilOfflineReady } from './harness.mjs';
 
 const manifest = JSON.parse(readFileSync(join(BUNDLE, 'manifest.json'), 'utf8'));
 let server;
@@ -29,9 +30,12 @@ function sameRanking(web, nat, q) {
 }
 
 test('Korean queries load the multilingual encoder on demand and rank as the companion does', async () => {
-  assert.ok(manifest.multilingual, 'the demo bundle carries a multilingual encoder (scripts/build-app exports it)');
-  const sizes = new Map([...manifest.files, ...manifest.multilingual.word_embeddings.chunks].map((f) => [f.path, f.bytes]));
-  const { page, errors } = browser;
+  const described = manifest.files.find((f) => f.role === 'multilingual-model');
+  assert.ok(described, 'the demo bundle carries a multilingual encoder (scripts/build-app exports it)');
+  assert.equal(manifest.multilingual, undefined, 'its description (the list of its word chunks) is not in manifest.json');
+  const model = JSON.parse(readFileSync(join(BUNDLE, described.path), 'utf8'));
+  const sizes = new Map([...manifest.files, ...model.word_embeddings.chunks].map((f) => [f.path, f.bytes]));
+  const { page, errors, context } = browser;
   const fetched = [];
   page.on('request', (r) => {
     const m = r.url().match(/\/bundle\/(multilingual\/.*)$/);
@@ -53,8 +57,23 @@ test('Korean queries load the multilingual encoder on demand and rank as the com
   }
   const bytes = [...new Set(fetched)].reduce((sum, p) => sum + (sizes.get(p) ?? 0), 0);
   assert.ok(fetched.some((p) => p.endsWith('encoder.gguf')), `the encoder was fetched (${fetched.length} files)`);
+  assert.ok(fetched.includes(described.path), `its description ${described.path} was fetched`);
   assert.ok(bytes <= 15e6, `Korean queries downloaded ${(bytes / 1e6).toFixed(2)} MB, budget 15 MB`);
   console.log(`multilingual download for 4 Korean queries: ${(bytes / 1e6).toFixed(2)} MB in ${new Set(fetched).size} files`);
+
+  // Offline, after a reload: the Korean query's files (description, encoder, its chunks) come
+  // from the bundle cache, and the answer is the same.
+  await waitUntilOfflineReady(page);
+  await context.setOffline(true);
+  try {
+    await openApp(page, server.url);
+    const q = '규슈에 태풍';
+    const offline = await search(page, q);
+    assert.equal(await encoderOf(page), 'multilingual');
+    sameRanking(offline, native(q), q);
+  } finally {
+    await context.setOffline(false);
+  }
   assert.deepEqual(errors, []);
 });
 

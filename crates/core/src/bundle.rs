@@ -12,7 +12,8 @@
 //!                        (fetched when a case opens; a frame without one shows its thumbnail)
 //! overlay.json           optional: coastlines and region outlines per image grid (see crate::overlay)
 //! multilingual/          optional: the encoder of Korean queries (multilingual-e5-small), loaded
-//!   tokenizer.unigram    only when a query needs it: Unigram pieces (see crate::unigram)
+//!   model.<sha>.json     only when a query needs it: its ModelInfo (word chunks), named after its content
+//!   tokenizer.unigram    Unigram pieces (see crate::unigram)
 //!   encoder.gguf         its 12 layers, 4-bit
 //!   projection.safetensors  its own map into the joint space
 //!   words/<k>.q4_0       its word rows in chunks, fetched per query
@@ -20,9 +21,12 @@
 //! Readers check the format version first, then each file's size and hash as it arrives.
 //!
 //! Version 2 moved the word-embedding table out of `encoder.gguf` into chunk files listed
-//! under `model.word_embeddings`. The optional `multilingual` entry (a second [`ModelInfo`],
+//! under `model.word_embeddings`. The optional multilingual encoder (a second [`ModelInfo`],
 //! its files under the `multilingual-*` roles) leaves version-2 readers that ignore it
-//! working on English queries.
+//! working on English queries. Its [`ModelInfo`] is either inline (`multilingual`) or, as
+//! `skycase export` writes it, in its own file (role [`MULTILINGUAL_MODEL`]): most of its
+//! bytes are the list of its word chunks, which only a Korean query needs, so the manifest
+//! that every visit loads first stays without them.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -41,6 +45,9 @@ pub const MULTILINGUAL_TOKENIZER: &str = "multilingual-tokenizer";
 pub const MULTILINGUAL_ENCODER: &str = "multilingual-encoder";
 /// See [`MULTILINGUAL_TOKENIZER`].
 pub const MULTILINGUAL_PROJECTION: &str = "multilingual-projection";
+/// Role of `multilingual/model.<sha256 prefix>.json`: the multilingual encoder's
+/// [`ModelInfo`] (its word chunks), read with the encoder's files ([`Manifest::multilingual_info`]).
+pub const MULTILINGUAL_MODEL: &str = "multilingual-model";
 /// Role of the multilingual encoder's word-embedding chunks.
 pub const MULTILINGUAL_WORDS: &str = "multilingual-word-embeddings";
 
@@ -142,8 +149,9 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     /// The shards, oldest first.
     pub shards: Vec<ShardEntry>,
-    /// The second text encoder, for queries the first does not read (Korean); its files are
-    /// in `files` under the `multilingual-*` roles.
+    /// The second text encoder, for queries the first does not read (Korean), when described
+    /// inline; its files are in `files` under the `multilingual-*` roles (where the
+    /// description is in its own file, role [`MULTILINGUAL_MODEL`], this is `None` on disk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multilingual: Option<ModelInfo>,
     /// The partitioned index (then `shards` is empty): only this manifest is fetched at
@@ -208,10 +216,50 @@ impl Manifest {
     }
 
     /// Bytes the first query that needs the multilingual encoder loads before its word
-    /// chunks: tokenizer, encoder and projection (0 without a multilingual encoder).
+    /// chunks: its description, tokenizer, encoder and projection (0 without one).
     pub fn multilingual_bytes(&self) -> u64 {
-        let roles = [MULTILINGUAL_TOKENIZER, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION];
+        let roles = [MULTILINGUAL_MODEL, MULTILINGUAL_TOKENIZER, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION];
         self.files.iter().filter(|f| roles.contains(&f.role.as_str())).map(|f| f.bytes).sum()
+    }
+}
+
+impl Manifest {
+    /// Whether the bundle has a multilingual encoder (described inline or in its own file).
+    pub fn has_multilingual(&self) -> bool {
+        self.multilingual.is_some() || self.multilingual_model_file().is_some()
+    }
+
+    /// The file describing the multilingual encoder, when that description is not inline
+    /// and still has to be read ([`read_multilingual_model`](Self::read_multilingual_model)).
+    pub fn multilingual_model_file(&self) -> Option<&FileEntry> {
+        self.multilingual.is_none().then(|| self.files.iter().find(|f| f.role == MULTILINGUAL_MODEL)).flatten()
+    }
+
+    /// Reads the multilingual encoder's description from the bytes of
+    /// [`multilingual_model_file`](Self::multilingual_model_file) (checked against its entry
+    /// here) into [`multilingual`](Self::multilingual), as if it had been inline.
+    pub fn read_multilingual_model(&mut self, bytes: &[u8]) -> Result<()> {
+        let entry = self.multilingual_model_file().ok_or_else(|| Error::format("manifest.json", "no multilingual encoder description to read"))?;
+        entry.verify(bytes)?;
+        let info: ModelInfo = serde_json::from_slice(bytes).map_err(|e| Error::format(&entry.path, e.to_string()))?;
+        for chunk in &info.word_embeddings.chunks {
+            confined(&chunk.path)?;
+        }
+        self.multilingual = Some(info);
+        Ok(())
+    }
+
+    /// The multilingual encoder's description: inline, or read from its own file with
+    /// `read` (checked); `None` without a multilingual encoder.
+    pub fn multilingual_info(&self, read: impl FnOnce(&FileEntry) -> Result<Vec<u8>>) -> Result<Option<ModelInfo>> {
+        match self.multilingual_model_file() {
+            Some(entry) => {
+                let mut m = self.clone();
+                m.read_multilingual_model(&read(entry)?)?;
+                Ok(m.multilingual)
+            }
+            None => Ok(self.multilingual.clone()),
+        }
     }
 }
 
@@ -369,6 +417,34 @@ pub(crate) mod tests {
         // The second encoder loads with the first query that needs it, not at startup.
         assert_eq!(two.startup_bytes(), m.startup_bytes());
         assert_eq!(two.multilingual_bytes(), 15);
+    }
+
+    #[test]
+    fn the_multilingual_description_can_live_in_its_own_file() {
+        let info = manifest().model;
+        let json = serde_json::to_vec(&info).unwrap();
+        let mut m = manifest();
+        assert!(!m.has_multilingual());
+        m.files.push(FileEntry::describe("multilingual/model.json", MULTILINGUAL_MODEL, &json));
+        m.files.push(FileEntry::describe("multilingual/encoder.gguf", MULTILINGUAL_ENCODER, &[1; 10]));
+        let read = Manifest::from_json(m.to_json().as_bytes()).unwrap();
+        assert_eq!((read.has_multilingual(), read.multilingual.is_none()), (true, true), "on disk: a file entry, no inline section");
+        assert_eq!(read.startup_bytes(), manifest().startup_bytes(), "not part of the first load");
+        assert_eq!(read.multilingual_bytes(), json.len() as u64 + 10);
+        assert_eq!(read.multilingual_info(|f| Ok(if f.path == "multilingual/model.json" { json.clone() } else { vec![] })).unwrap(), Some(info.clone()));
+        let mut attached = read.clone();
+        attached.read_multilingual_model(&json).unwrap();
+        assert_eq!(attached.multilingual, Some(info));
+        assert_eq!(attached.multilingual_model_file(), None, "read once");
+        // Checked against its entry, and its chunk paths kept inside the bundle.
+        let mut wrong = read.clone();
+        assert!(matches!(wrong.read_multilingual_model(b"{}").unwrap_err(), Error::Size { .. }));
+        let mut escaping = manifest().model;
+        escaping.word_embeddings.chunks[0].path = "../x".into();
+        let bad = serde_json::to_vec(&escaping).unwrap();
+        let mut m2 = manifest();
+        m2.files.push(FileEntry::describe("multilingual/model.json", MULTILINGUAL_MODEL, &bad));
+        assert!(m2.read_multilingual_model(&bad).unwrap_err().to_string().contains("inside the bundle"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::bundle::{FileEntry, Manifest};
 use crate::error::{Error, Result};
 use crate::search::Searcher;
 use crate::shard::Shard;
+use crate::text::TextTokenizer;
 
 /// Manifest role of the shards as [`StartupFiles`] lists them (shards have their own
 /// manifest list, [`Manifest::shards`], without a role).
@@ -68,11 +69,24 @@ impl StartupFiles {
             return Err(Error::Usage(format!("{expected} startup files are needed, {} were given", bytes.len())));
         }
         let mut bytes = bytes.into_iter();
-        let (tokenizer, encoder) = (bytes.next().unwrap_or_default(), bytes.next().unwrap_or_default());
+        let tokenizer = TextTokenizer::from_bytes(&bytes.next().unwrap_or_default())?;
+        self.build_with_tokenizer(manifest, tokenizer, bytes.collect())
+    }
+
+    /// As [`build`](Self::build), with the tokenizer (the first file) already read, so that a
+    /// caller can read it while the other files arrive; `rest`: the other files' bytes, in
+    /// [`entries`](Self::entries) order after the tokenizer.
+    pub fn build_with_tokenizer(&self, manifest: Manifest, tokenizer: TextTokenizer, rest: Vec<Vec<u8>>) -> Result<Searcher> {
+        let expected = self.entries().len() - 1;
+        if rest.len() != expected {
+            return Err(Error::Usage(format!("{expected} startup files after the tokenizer are needed, {} were given", rest.len())));
+        }
+        let mut bytes = rest.into_iter();
+        let encoder = bytes.next().unwrap_or_default();
         let projection = self.projection.as_ref().and_then(|_| bytes.next());
         let calibration = self.calibration.as_ref().and_then(|c| bytes.next().map(|b| (c.path.clone(), b)));
         let shards = self.shards.iter().zip(bytes).map(|(entry, b)| Shard::from_bytes(&b, &entry.path)).collect::<Result<Vec<_>>>()?;
-        let mut searcher = Searcher::new(manifest, &tokenizer, &encoder, projection.as_deref(), shards)?;
+        let mut searcher = Searcher::with_tokenizer(manifest, tokenizer, &encoder, projection.as_deref(), shards)?;
         if let Some((path, b)) = calibration {
             searcher.set_calibration(&b, &path)?;
         }

@@ -28,7 +28,7 @@ use crate::partition::{rank_parts, Partition, PartitionIndex};
 use crate::rank::{rank_where, Hit, QueryVector};
 use crate::shard::Shard;
 use crate::strength::Calibration;
-use crate::text::TextEncoder;
+use crate::text::{MiniLm, TextEncoder, TextTokenizer};
 
 pub use crate::filters::{months_spec, parse_months, Filters, MONTH_NAMES, SEASONS};
 
@@ -144,8 +144,14 @@ impl Searcher {
     /// Builds a searcher from verified bundle files. `projection` is the projection file's
     /// bytes if the manifest lists one. No word-embedding chunk is loaded yet.
     pub fn new(manifest: Manifest, tokenizer: &[u8], encoder: &[u8], projection: Option<&[u8]>, shards: Vec<Shard>) -> Result<Self> {
+        Self::with_tokenizer(manifest, TextTokenizer::from_bytes(tokenizer)?, encoder, projection, shards)
+    }
+
+    /// As [`new`](Self::new), with the tokenizer already read from its file (the browser
+    /// worker reads it while the encoder's bytes are still arriving).
+    pub fn with_tokenizer(manifest: Manifest, tokenizer: TextTokenizer, encoder: &[u8], projection: Option<&[u8]>, shards: Vec<Shard>) -> Result<Self> {
         let words = WordEmbeddings::new(&manifest.model.word_embeddings)?;
-        let encoder = TextEncoder::from_bundle_files(tokenizer, encoder, words)?;
+        let encoder = TextEncoder::new(tokenizer, MiniLm::from_gguf(encoder, words)?);
         let projection = Self::projection(&manifest, &encoder, projection, "projection.safetensors")?;
         for s in &shards {
             if s.dim() != manifest.joint_dim {
@@ -216,7 +222,11 @@ impl Searcher {
     /// `multilingual-encoder`, `multilingual-projection`). Its projection is required: its
     /// own space is not the joint space even when the dimensions agree. No chunk is loaded yet.
     pub fn load_multilingual(&mut self, tokenizer: &[u8], encoder: &[u8], projection: &[u8]) -> Result<()> {
-        let info = self.manifest.multilingual.as_ref().ok_or_else(|| Error::format("manifest.json", "the bundle has no multilingual encoder"))?;
+        let info = match (&self.manifest.multilingual, self.manifest.multilingual_model_file()) {
+            (Some(info), _) => info,
+            (None, Some(f)) => return Err(Error::Usage(format!("read the multilingual encoder's description ({}) first", f.path))),
+            (None, None) => return Err(Error::format("manifest.json", "the bundle has no multilingual encoder")),
+        };
         let words = WordEmbeddings::new(&info.word_embeddings)
             .map_err(|e| Error::format("manifest.json", format!("multilingual: {e}")))?;
         let encoder = TextEncoder::from_bundle_files(tokenizer, encoder, words)?;
@@ -243,7 +253,18 @@ impl Searcher {
 
     /// True if the bundle has a multilingual encoder.
     pub fn has_multilingual(&self) -> bool {
-        self.manifest.multilingual.is_some()
+        self.manifest.has_multilingual()
+    }
+
+    /// The file describing the multilingual encoder, when it must be read before
+    /// [`multilingual_files`](Self::multilingual_files) ([`read_multilingual_model`](Self::read_multilingual_model)).
+    pub fn multilingual_model_file(&self) -> Option<&crate::bundle::FileEntry> {
+        self.manifest.multilingual_model_file()
+    }
+
+    /// Reads the multilingual encoder's description (see [`Manifest::read_multilingual_model`]).
+    pub fn read_multilingual_model(&mut self, bytes: &[u8]) -> Result<()> {
+        self.manifest.read_multilingual_model(bytes)
     }
 
     /// True once [`load_multilingual`](Self::load_multilingual) has run.

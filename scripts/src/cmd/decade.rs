@@ -129,7 +129,8 @@ pub fn run(args: Args) -> Result<()> {
         f.verify(&bytes).with_context(|| format!("bundle {}", args.bundle.display()))?;
         write_atomic(&args.out.join(&f.path), &bytes)?;
     }
-    for c in source.model.word_embeddings.chunks.iter().chain(source.multilingual.iter().flat_map(|m| &m.word_embeddings.chunks)) {
+    let multilingual = source.multilingual_info(|f| Ok(read(&args.bundle.join(&f.path)).map_err(|e| skycase_core::Error::Usage(format!("{e:#}")))?))?;
+    for c in source.model.word_embeddings.chunks.iter().chain(multilingual.iter().flat_map(|m| &m.word_embeddings.chunks)) {
         write_atomic(&args.out.join(&c.path), &read(&args.bundle.join(&c.path))?)?;
     }
     let (dim, vpf) = (seeds.dim(), seeds.vectors_per_frame());

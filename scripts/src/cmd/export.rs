@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use skycase_core::bundle::{
     FileEntry, Manifest, ModelInfo, ShardEntry, WordTableInfo, FORMAT_NAME, FORMAT_VERSION, MULTILINGUAL_ENCODER, MULTILINGUAL_PROJECTION,
-    MULTILINGUAL_TOKENIZER, MULTILINGUAL_WORDS,
+    MULTILINGUAL_MODEL, MULTILINGUAL_TOKENIZER, MULTILINGUAL_WORDS,
 };
 use skycase_core::bundle::{medium_path, MEDIUM_DIR, MEDIUM_ROLE};
 use skycase_core::overlay::{GridOverlay, Overlay, OVERLAY_PATH, OVERLAY_ROLE};
@@ -296,6 +296,13 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
+    // Its description (mostly the list of its word chunks) in its own file, named after its
+    // content: only a Korean query reads it, and every visit reads the manifest.
+    if let Some(info) = &multilingual {
+        let json = serde_json::to_vec(info)?;
+        let sha = skycase_core::bundle::sha256_hex(&json);
+        put(&format!("multilingual/model.{}.json", &sha[..16]), MULTILINGUAL_MODEL, &json)?;
+    }
 
     let manifest = Manifest {
         format: FORMAT_NAME.into(),
@@ -312,7 +319,7 @@ pub fn run(args: Args) -> Result<()> {
         vectors,
         files,
         shards,
-        multilingual,
+        multilingual: None,
         partitions: None,
     };
     write_atomic(&staging.join("manifest.json"), manifest.to_json().as_bytes())?;
@@ -328,7 +335,7 @@ pub fn run(args: Args) -> Result<()> {
         words.chunks.len(),
         words.chunks.first().map_or(0, |c| c.bytes) as f64 / 1e3
     );
-    if let Some(m) = &manifest.multilingual {
+    if let Some(m) = &multilingual {
         eprintln!(
             "multilingual encoder: {:.1} MB on the first Korean query, then its word chunks (of {} × {:.0} kB)",
             manifest.multilingual_bytes() as f64 / 1e6,
