@@ -6,7 +6,7 @@
 //
 //   SITE=/tmp/decade-site; rm -rf $SITE; mkdir $SITE; (cd dist && cp -r $(ls | grep -v '^bundle$') $SITE/)
 //   nice -n 10 $CARGO_TARGET_DIR/release/skycase decade --bundle dist/bundle --out $SITE/bundle [layout flags]
-//   cd tests/e2e && nice -n 10 node bench-decade.mjs $SITE
+//   cd tests/e2e && nice -n 10 node bench-decade.mjs $SITE      # BENCH_FILTERS=none,month,season: some rows only
 //
 // Prints a Markdown table (docs/benchmarks.md carries it with the command).
 import { spawn } from 'node:child_process';
@@ -43,11 +43,13 @@ function startLoggingServer() {
 
 const QUERIES = ['typhoon approaching Kyushu', 'heavy snow over Hokkaido', 'clear skies across Mongolia',
   'rain along the Pacific coast of Japan', 'snow in Manchuria and the Korean Peninsula', 'cloudy East China Sea'];
+// BENCH_FILTERS=none,month (say) runs only those rows.
+const ONLY = process.env.BENCH_FILTERS?.split(',');
 const FILTERS = [
   ['none', {}],
   ['one month (2019-02)', { from: '2019-02-01', to: '2019-02-28' }],
   ['season DJF', { months: 'DJF' }],
-];
+].filter(([label]) => !ONLY || ONLY.some((o) => label.startsWith(o === 'month' ? 'one month' : o)));
 
 const server = await startLoggingServer();
 const p50 = (v) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
