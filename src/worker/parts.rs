@@ -177,6 +177,20 @@ async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut
     }
 }
 
+/// Downloads a partition named by its cache key (`entry.path`: a leaf path with
+/// `?bytes=a-b`, as [`offline_entries`] lists it) by a byte range of its leaf file, checked
+/// against `entry` (wrong bytes: once more past the HTTP cache); `None` for any other entry.
+pub(super) async fn download_segment(base: &str, entry: &FileEntry) -> Option<Result<Vec<u8>, String>> {
+    let (path, range) = entry.path.split_once("?bytes=")?;
+    let (a, b) = range.split_once('-')?;
+    let (start, last) = (a.parse::<u64>().ok()?, b.parse::<u64>().ok()?);
+    let part = PartRef { list: 0, sub: 0, period: 0, path: path.to_string(), offset: start, sha256: entry.sha256.clone(), bytes: last + 1 - start, rows: 0, days: (1, 1) };
+    let mut got = None;
+    let mut failed = Vec::new();
+    read_spans(base, std::slice::from_ref(&part), &mut failed, |_, bytes| got = Some(bytes)).await;
+    Some(got.ok_or_else(|| failed.join("; ")))
+}
+
 /// Fetches partitions, keeps each in [`PARTS`] as it arrives and calls `each`; failures are
 /// added to `failed`. Marked in flight meanwhile.
 async fn fetch_parts(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut each: impl FnMut()) {
