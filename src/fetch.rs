@@ -295,6 +295,76 @@ async fn attempt(url: &str, started: Promise, buf: &mut Vec<u8>, check: &mut Str
     }
 }
 
+/// Starts a GET of bytes `start..end` of `url` (`Range: bytes=start-(end-1)`), past the HTTP
+/// cache (a partial answer must not be stored as the whole file; the bundle cache keeps the
+/// checked segments), `reload`: said so explicitly (a refetch after wrong bytes).
+pub fn start_range(url: &str, start: u64, end: u64, reload: bool) -> Promise {
+    let init = RequestInit::new();
+    init.set_cache(if reload { RequestCache::Reload } else { RequestCache::NoStore });
+    if let Ok(headers) = web_sys::Headers::new() {
+        let _ = headers.set("Range", &format!("bytes={start}-{}", end.saturating_sub(1)));
+        init.set_headers(&headers);
+    }
+    scope().fetch_with_str_and_init(url, &init)
+}
+
+/// Downloads bytes `start..end` of `url` (a span of a leaf file: several partitions back to
+/// back, each checked by the caller against its own hash), retrying transient failures as
+/// [`download`] does; `first`: the request already started ([`start_range`]). Resolves to the
+/// bytes and the file offset they start at: `start` for a `206` answer, 0 when the server
+/// ignores `Range` and sends the whole file (`200`; the caller slices it).
+pub async fn download_span(url: &str, start: u64, end: u64, first: Option<Promise>, reload: bool) -> Result<(Vec<u8>, u64), String> {
+    let mut first = first;
+    let mut failures = 0usize;
+    loop {
+        let started = first.take().unwrap_or_else(|| start_range(url, start, end, reload));
+        let message = match span_attempt(url, started, start, end).await {
+            Ok(got) => return Ok(got),
+            Err(Failure::Final(m)) | Err(Failure::Wrong(m)) => return Err(m),
+            Err(Failure::Transient(m)) => m,
+        };
+        failures += 1;
+        if failures >= ATTEMPTS {
+            return Err(format!("{message} (gave up after {failures} tries)"));
+        }
+        web_sys::console::warn_1(&format!("{message}; trying again").into());
+        sleep(BACKOFF_MS[failures - 1]).await;
+    }
+}
+
+/// One try of [`download_span`].
+async fn span_attempt(url: &str, started: Promise, start: u64, end: u64) -> Result<(Vec<u8>, u64), Failure> {
+    let what = format!("{url} (bytes {start}-{})", end.saturating_sub(1));
+    let resp: Response = JsFuture::from(started)
+        .await
+        .map_err(|e| Failure::Transient(format!("{what}: cannot download ({})", js_message(&e))))?
+        .unchecked_into();
+    let status = resp.status();
+    let at = match status {
+        206 if content_range_start(&resp) == Some(start) => start,
+        206 => return Err(Failure::Transient(format!("{what}: the server answered another range ({})", resp.headers().get("Content-Range").ok().flatten().unwrap_or_default()))),
+        // A server (or a compressing proxy) that ignores Range: the whole file, sliced.
+        200 => 0,
+        408 | 429 | 500..=599 => return Err(Failure::Transient(format!("{what}: the server answered HTTP {status} {}", resp.status_text()))),
+        _ => return Err(Failure::Final(format!("{what}: the server answered HTTP {status} {}", resp.status_text()))),
+    };
+    let body = JsFuture::from(resp.array_buffer().map_err(|e| Failure::Transient(format!("{what}: {}", js_message(&e))))?)
+        .await
+        .map_err(|e| Failure::Transient(format!("{what}: download interrupted ({})", js_message(&e))))?;
+    let bytes = Uint8Array::new(&body).to_vec();
+    let need = end - at;
+    if (bytes.len() as u64) < need {
+        return Err(Failure::Transient(format!("{what}: {} bytes arrived from byte {at}, {need} were needed", bytes.len())));
+    }
+    Ok((bytes, at))
+}
+
+/// The first byte of a 206 answer's `Content-Range` (`bytes a-b/len`).
+fn content_range_start(resp: &Response) -> Option<u64> {
+    let range = resp.headers().get("Content-Range").ok().flatten()?;
+    range.trim().strip_prefix("bytes ")?.split('-').next()?.trim().parse().ok()
+}
+
 /// Whether a 206 answer's `Content-Range` starts at `from`.
 fn resumes_at(resp: &Response, from: usize) -> bool {
     let range = resp.headers().get("Content-Range").ok().flatten().unwrap_or_default();

@@ -476,11 +476,17 @@ async fn save_offline() -> Result<usize, String> {
         for url in &urls {
             held.push(cache.holds(url).await);
         }
-        let started: Vec<Option<Promise>> = urls.iter().zip(&held).map(|(u, h)| (!h).then(|| request(u))).collect();
-        for ((entry, url), started) in batch.iter().zip(&urls).zip(started) {
-            if let Some(started) = started {
+        // A partition's path is its cache key (its leaf file with `?bytes=a-b`): read by that
+        // byte range below, not requested here.
+        let segment = |f: &FileEntry| f.role == skycase_core::partition::PART_ROLE;
+        let started: Vec<Option<Promise>> = batch.iter().zip(&urls).zip(&held).map(|((f, u), h)| (!h && !segment(f)).then(|| request(u))).collect();
+        for (((entry, url), started), held) in batch.iter().zip(&urls).zip(started).zip(held) {
+            if !held {
                 // Stored here, awaited, so a full quota stops saving with its reason.
-                let bytes = fetch::download(url, entry, Some(started), &BundleCache::NONE, |_| {}).await?;
+                let bytes = match parts::download_segment(&base, entry).await {
+                    Some(got) => got?,
+                    None => fetch::download(url, entry, started, &BundleCache::NONE, |_| {}).await?,
+                };
                 cache.put(url, &bytes).await?;
             }
             done += 1;

@@ -51,6 +51,20 @@ pub fn load_searcher(dir: &Path) -> Result<Searcher> {
     Ok(searcher)
 }
 
+/// Reads file `f` of the bundle in `dir`: whole (`at` None), or its `f.bytes` bytes at offset
+/// `at` (a partition: a segment of its leaf file, read as the browser reads its byte range).
+/// Not verified here.
+pub fn read_segment(dir: &Path, f: &FileEntry, at: Option<u64>) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = dir.join(&f.path);
+    let Some(at) = at else { return std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display())) };
+    let mut file = std::fs::File::open(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let len = usize::try_from(f.bytes).with_context(|| format!("{}: {} bytes at {at} is too large", path.display(), f.bytes))?;
+    let mut buf = vec![0; len];
+    file.seek(SeekFrom::Start(at)).and_then(|_| file.read_exact(&mut buf)).with_context(|| format!("{}: cannot read {len} bytes at {at} (shorter than its list file says?)", path.display()))?;
+    Ok(buf)
+}
+
 /// Answers a query on a partitioned bundle as the browser does: embeds it, plans, reads the
 /// lists and partitions the plan names (each verified against its entry), ranks exactly
 /// inside them. Returns the answer (hits name the partition: index into the returned list)
@@ -65,9 +79,8 @@ pub fn search_partitioned(
     clock: impl Fn() -> f64,
 ) -> Result<(skycase_core::Answer, Vec<(skycase_core::partition::PartRef, skycase_core::partition::Partition)>)> {
     let index = searcher.partitions().context("the bundle is not partitioned")?;
-    let mut get = |f: &FileEntry| -> skycase_core::Result<Vec<u8>> {
-        let path = dir.join(&f.path);
-        let bytes = std::fs::read(&path).map_err(|e| skycase_core::Error::Usage(format!("{}: cannot read ({e}); the manifest lists it", path.display())))?;
+    let mut get = |f: &FileEntry, at: Option<u64>| -> skycase_core::Result<Vec<u8>> {
+        let bytes = read_segment(dir, f, at).map_err(|e| skycase_core::Error::Usage(format!("{e:#}; the manifest lists it")))?;
         f.verify(&bytes)?;
         Ok(bytes)
     };

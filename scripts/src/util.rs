@@ -16,6 +16,50 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A folder that a partitioned index is written into ([`skycase_core::partition::build::Store`]):
+/// whole files atomically, leaf files appended to (a file appended to for the first time by
+/// this store starts empty, so a half-built file of an interrupted run is not continued).
+pub struct DirStore {
+    dir: std::path::PathBuf,
+    started: std::collections::HashSet<String>,
+}
+
+impl DirStore {
+    /// Writes under `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), started: Default::default() }
+    }
+}
+
+fn usage(e: anyhow::Error) -> skycase_core::Error {
+    skycase_core::Error::Usage(format!("{e:#}"))
+}
+
+impl skycase_core::partition::build::Store for DirStore {
+    fn write(&mut self, rel: &str, bytes: &[u8]) -> skycase_core::Result<()> {
+        write_atomic(&self.dir.join(rel), bytes).map_err(usage)
+    }
+    fn append(&mut self, rel: &str, bytes: &[u8]) -> skycase_core::Result<()> {
+        use std::io::Write;
+        let path = self.dir.join(rel);
+        let first = self.started.insert(rel.to_string());
+        let open = || -> Result<()> {
+            if first {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+                }
+            }
+            let mut f = std::fs::OpenOptions::new().create(true).append(!first).write(true).truncate(first).open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+            f.write_all(bytes).with_context(|| format!("{}: cannot write", path.display()))
+        };
+        open().map_err(usage)
+    }
+    fn rename(&mut self, from: &str, to: &str) -> skycase_core::Result<()> {
+        let (a, b) = (self.dir.join(from), self.dir.join(to));
+        std::fs::rename(&a, &b).with_context(|| format!("{}: cannot rename to {}", a.display(), b.display())).map_err(usage)
+    }
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))

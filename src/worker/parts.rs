@@ -3,16 +3,22 @@
 //! once, checks each against its manifest or list entry (a cached copy too), keeps them in
 //! memory and in the bundle's Cache Storage cache, and ranks exactly inside them.
 //!
-//! A file whose bytes do not match is fetched once more from the network (bypassing the
-//! HTTP cache, src/fetch.rs); if it still does not match, the query is answered from the other
-//! partitions with a message naming the file. A list file that fails fails the query: without it the
-//! plan cannot name that list's partitions.
+//! Partitions are segments of leaf files: those not cached are read by HTTP byte ranges, the
+//! wanted segments of a leaf that lie back to back by one request
+//! (`skycase_core::partition::spans`); a server that ignores `Range` sends the whole file,
+//! which is sliced. Each segment is checked against its own sha256 and cached under its own
+//! key (`PartRef::key`: the leaf's URL with `?bytes=a-b`).
+//!
+//! A file or segment whose bytes do not match is fetched once more from the network
+//! (bypassing the HTTP cache, src/fetch.rs); if it still does not match, the query is answered
+//! from the other partitions with a message naming it. A list file that fails fails the
+//! query: without it the plan cannot name that list's partitions.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use skycase_core::partition::{ListFile, Partition, LIST_ROLE};
+use skycase_core::partition::{spans, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 
 use crate::protocol::{PeriodState, SavedPeriod};
@@ -23,8 +29,9 @@ thread_local! {
     static LISTS: RefCell<HashMap<usize, Rc<ListFile>>> = RefCell::new(HashMap::new());
     /// Every partition fetched so far, in fetch order; a hit's `shard` indexes this.
     static PARTS: RefCell<Vec<Rc<Partition>>> = const { RefCell::new(Vec::new()) };
+    /// Index into [`PARTS`] by partition key (`PartRef::key`).
     static PART_AT: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
-    /// Partitions being downloaded, by path: a query that needs one waits for it.
+    /// Partitions being downloaded, by key: a query that needs one waits for it.
     static IN_FLIGHT: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
 }
 
@@ -72,14 +79,14 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
         index.plan_parts(q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
     let total = refs.len();
-    let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.path).copied())).collect() };
-    let missing: Vec<FileEntry> = refs.iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.path))).map(|r| r.file()).collect();
-    let (theirs, mine): (Vec<FileEntry>, Vec<FileEntry>) = missing.into_iter().partition(|e| IN_FLIGHT.with(|f| f.borrow().contains(&e.path)));
+    let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.key()).copied())).collect() };
+    let missing: Vec<PartRef> = refs.iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).cloned().collect();
+    let (theirs, mine): (Vec<PartRef>, Vec<PartRef>) = missing.into_iter().partition(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key())));
     let mut failed = Vec::new();
     fetch_parts(&base, &mine, &mut failed, || arrived(&at_hand(), total)).await;
     // Those another query is fetching: wait for them; any it could not get, try here once.
     let mut seen = at_hand().len();
-    while theirs.iter().any(|e| IN_FLIGHT.with(|f| f.borrow().contains(&e.path))) {
+    while theirs.iter().any(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key()))) {
         fetch::sleep(10).await;
         let now = at_hand();
         if now.len() > seen {
@@ -87,7 +94,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
             arrived(&now, total);
         }
     }
-    let again: Vec<FileEntry> = theirs.into_iter().filter(|e| PART_AT.with(|m| !m.borrow().contains_key(&e.path))).collect();
+    let again: Vec<PartRef> = theirs.into_iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).collect();
     fetch_parts(&base, &again, &mut failed, || arrived(&at_hand(), total)).await;
     let ids = at_hand();
     let warning = (!failed.is_empty()).then(|| {
@@ -96,26 +103,118 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
     Ok((ids, warning))
 }
 
-/// Fetches partitions (all requests at once, bodies read in order), keeps each in [`PARTS`]
-/// as it arrives and calls `each`; failures are added to `failed`. Marked in flight meanwhile.
-async fn fetch_parts(base: &str, entries: &[FileEntry], failed: &mut Vec<String>, mut each: impl FnMut()) {
-    IN_FLIGHT.with(|f| f.borrow_mut().extend(entries.iter().map(|e| e.path.clone())));
-    let urls: Vec<String> = entries.iter().map(|e| format!("{base}{}", e.path)).collect();
-    for (entry, source) in entries.iter().zip(sources(&urls).await) {
-        let got = fetch_checked(base, entry, source).await.and_then(|b| Partition::from_bytes(&b, &entry.path).map_err(|e| e.to_string()));
-        IN_FLIGHT.with(|f| f.borrow_mut().remove(&entry.path));
-        match got {
+/// Partitions of a leaf at most this far apart are read by one request (the gap read and
+/// dropped). 0: only segments back to back, so a filter never reads a month it drops (a
+/// leaf's wanted months are back to back anyway when unfiltered or for a season).
+const SPAN_GAP: u64 = 0;
+
+/// Gets partitions `parts` checked: from the cache (looked up all at once) or the network
+/// ([`read_spans`]); calls `got(index into parts, bytes)` for each as it is at hand, in
+/// order of arrival, and returns a message for each that could not be had. `store`: cache
+/// what the network sent (in the background; awaited by the caller of
+/// [`keep_parts`] instead).
+async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
+    let cache = cache();
+    let keys: Vec<String> = parts.iter().map(|p| format!("{base}{}", p.key())).collect();
+    let lookups: Vec<Promise> = keys.iter().map(|u| cache.lookup(u)).collect();
+    let mut misses = Vec::new();
+    for (i, lookup) in lookups.into_iter().enumerate() {
+        match cache.get(&keys[i], parts[i].bytes, lookup).await {
+            Some(bytes) => got(i, bytes),
+            None => misses.push(i),
+        }
+    }
+    let wanted: Vec<PartRef> = misses.iter().map(|&i| parts[i].clone()).collect();
+    let mut failed = Vec::new();
+    read_spans(base, &wanted, &mut failed, |j, bytes| {
+        let i = misses[j];
+        if store {
+            cache.put_later(&keys[i], &bytes);
+        }
+        got(i, bytes);
+    })
+    .await;
+    failed
+}
+
+/// Reads partitions from the network by byte ranges of their leaf files ([`spans`]; all
+/// requests started at once, answers read in order), checks each against its sha256 (a
+/// mismatch: that segment once more by itself, past the HTTP cache) and calls `got(index
+/// into parts, bytes)`; failures are added to `failed`, naming the segment.
+async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut got: impl FnMut(usize, Vec<u8>)) {
+    let ranges = spans(parts, SPAN_GAP);
+    let started: Vec<Promise> = ranges.iter().map(|s| fetch::start_range(&format!("{base}{}", s.path), s.start, s.end, false)).collect();
+    for (span, started) in ranges.iter().zip(started) {
+        let url = format!("{base}{}", span.path);
+        let body = fetch::download_span(&url, span.start, span.end, Some(started), false).await;
+        for &i in &span.parts {
+            let p = &parts[i];
+            let first = match &body {
+                Ok((bytes, at)) => p.slice(bytes, *at).map(<[u8]>::to_vec).ok_or_else(|| format!("{base}{}: not in the answer", p.key())),
+                Err(e) => Err(e.clone()),
+            };
+            let checked = first.and_then(|b| p.file().verify(&b).map(|_| b).map_err(|e| format!("{base}{}: {e}", p.key())));
+            let checked = match checked {
+                Ok(b) => Ok(b),
+                // Wrong bytes (or a short answer): once more, this segment alone, past the HTTP cache.
+                Err(e) if body.is_ok() => {
+                    web_sys::console::warn_1(&format!("{e}; downloading it again").into());
+                    match fetch::download_span(&url, p.offset, p.offset + p.bytes, None, true).await {
+                        Ok((bytes, at)) => match p.slice(&bytes, at) {
+                            Some(b) => p.file().verify(b).map(|_| b.to_vec()).map_err(|e| format!("{base}{}: {e} (also after downloading it again); not used", p.key())),
+                            None => Err(format!("{base}{}: not in the answer (also after downloading it again)", p.key())),
+                        },
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            match checked {
+                Ok(b) => got(i, b),
+                Err(e) => failed.push(e),
+            }
+        }
+    }
+}
+
+/// Downloads a partition named by its cache key (`entry.path`: a leaf path with
+/// `?bytes=a-b`, as [`offline_entries`] lists it) by a byte range of its leaf file, checked
+/// against `entry` (wrong bytes: once more past the HTTP cache); `None` for any other entry.
+pub(super) async fn download_segment(base: &str, entry: &FileEntry) -> Option<Result<Vec<u8>, String>> {
+    let (path, range) = entry.path.split_once("?bytes=")?;
+    let (a, b) = range.split_once('-')?;
+    let (start, last) = (a.parse::<u64>().ok()?, b.parse::<u64>().ok()?);
+    let part = PartRef { list: 0, sub: 0, period: 0, path: path.to_string(), offset: start, sha256: entry.sha256.clone(), bytes: last + 1 - start, rows: 0, days: (1, 1) };
+    let mut got = None;
+    let mut failed = Vec::new();
+    read_spans(base, std::slice::from_ref(&part), &mut failed, |_, bytes| got = Some(bytes)).await;
+    Some(got.ok_or_else(|| failed.join("; ")))
+}
+
+/// Fetches partitions, keeps each in [`PARTS`] as it arrives and calls `each`; failures are
+/// added to `failed`. Marked in flight meanwhile.
+async fn fetch_parts(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut each: impl FnMut()) {
+    IN_FLIGHT.with(|f| f.borrow_mut().extend(parts.iter().map(PartRef::key)));
+    let mut bad = Vec::new();
+    let mut failures = get_parts(base, parts, true, |i, bytes| {
+        let key = parts[i].key();
+        IN_FLIGHT.with(|f| f.borrow_mut().remove(&key));
+        match Partition::from_bytes(&bytes, &key) {
             Ok(p) => {
-                let i = PARTS.with(|v| {
+                let at = PARTS.with(|v| {
                     v.borrow_mut().push(Rc::new(p));
                     v.borrow().len() - 1
                 });
-                PART_AT.with(|m| m.borrow_mut().insert(entry.path.clone(), i));
+                PART_AT.with(|m| m.borrow_mut().insert(key, at));
                 each();
             }
-            Err(e) => failed.push(e),
+            Err(e) => bad.push(e.to_string()),
         }
-    }
+    })
+    .await;
+    IN_FLIGHT.with(|f| parts.iter().for_each(|p| _ = f.borrow_mut().remove(&p.key())));
+    failures.append(&mut bad);
+    failed.append(&mut failures);
 }
 
 /// The page's form of hits on partitions `ids`.
@@ -245,11 +344,12 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
                 out.push(FileEntry { path: e.path.clone(), role: LIST_ROLE.into(), sha256: e.sha256.clone(), bytes: e.bytes });
             }
             for i in 0..list.sub.len() {
-                let (period, sha) = (list.period[i] as usize, &list.sha256[i * 64..(i + 1) * 64]);
-                let Some(p) = index.periods.get(period) else { continue };
-                let path = skycase_core::partition::part_path(&p.period, l, list.sub[i] as usize, sha);
-                if PART_AT.with(|a| a.borrow().contains_key(&path)) {
-                    out.push(FileEntry { path, role: skycase_core::partition::PART_ROLE.into(), sha256: sha.to_string(), bytes: list.bytes[i] });
+                let (sub, sha) = (list.sub[i] as usize, &list.sha256[i * 64..(i + 1) * 64]);
+                let Some(name) = list.leaves.get(sub) else { continue };
+                // Cached under its key: the entry's path is that key.
+                let key = skycase_core::partition::segment_key(&skycase_core::partition::part_path(l, sub, name), list.offset[i], list.bytes[i]);
+                if PART_AT.with(|a| a.borrow().contains_key(&key)) {
+                    out.push(FileEntry { path: key, role: skycase_core::partition::PART_ROLE.into(), sha256: sha.to_string(), bytes: list.bytes[i] });
                 }
             }
         }
@@ -263,6 +363,31 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
 
 /// Files in flight at once while saving a period.
 const PERIOD_BATCH: usize = 8;
+/// Partitions per batch while saving a period (read by byte ranges: a leaf's months are one
+/// request).
+const PERIOD_PARTS_BATCH: usize = 64;
+
+/// Stores partitions `parts` checked in the bundle cache (those it lacks read by byte ranges,
+/// each write awaited so that a full quota stops saving with its reason); returns their bytes.
+async fn keep_parts(base: &str, cache: &BundleCache, parts: &[PartRef]) -> Result<Vec<Vec<u8>>, String> {
+    let mut out: Vec<Option<Vec<u8>>> = vec![None; parts.len()];
+    let mut fresh = Vec::new();
+    let failed = get_parts(base, parts, false, |i, bytes| {
+        fresh.push(i);
+        out[i] = Some(bytes);
+    })
+    .await;
+    if let Some(e) = failed.into_iter().next() {
+        return Err(e);
+    }
+    for i in fresh {
+        let url = format!("{base}{}", parts[i].key());
+        if !cache.holds(&url).await {
+            cache.put(&url, out[i].as_deref().unwrap_or_default()).await?;
+        }
+    }
+    out.into_iter().enumerate().map(|(i, b)| b.ok_or_else(|| format!("{base}{}: not fetched", parts[i].key()))).collect()
+}
 
 /// The filters of a period to save: its dates only.
 fn period_filters(from: Option<String>, to: Option<String>) -> Filters {
@@ -396,12 +521,11 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
     })?;
     total = done + parts.iter().map(|p| p.bytes).sum::<u64>() + thumb_estimate;
     let mut thumbs: Vec<String> = Vec::new();
-    for batch in parts.chunks(PERIOD_BATCH) {
-        let entries: Vec<FileEntry> = batch.iter().map(|p| p.file()).collect();
-        for (entry, bytes) in entries.iter().zip(keep(&base, &cache, &entries, true).await?) {
-            let p = Partition::from_bytes(&bytes, &entry.path).map_err(|e| e.to_string())?;
-            thumbs.extend(p.records().iter().map(|r| r.thumb.clone()));
-            done += entry.bytes;
+    for batch in parts.chunks(PERIOD_PARTS_BATCH) {
+        for (p, bytes) in batch.iter().zip(keep_parts(&base, &cache, batch).await?) {
+            let part = Partition::from_bytes(&bytes, &p.key()).map_err(|e| e.to_string())?;
+            thumbs.extend(part.records().iter().map(|r| r.thumb.clone()));
+            done += p.bytes;
         }
         thumbs.sort_unstable();
         thumbs.dedup();
@@ -419,7 +543,8 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
         return Err(e);
     }
     // Claimed only when verified: every file must be found in the cache.
-    let all: Vec<FileEntry> = list_entries.into_iter().map(|(_, e)| e).chain(parts.iter().map(|p| p.file())).chain(thumb_entries).collect();
+    let part_keys = parts.iter().map(|p| FileEntry { path: p.key(), ..p.file() });
+    let all: Vec<FileEntry> = list_entries.into_iter().map(|(_, e)| e).chain(part_keys).chain(thumb_entries).collect();
     for entry in &all {
         let url = format!("{base}{}", entry.path);
         if !cache.holds(&url).await {
@@ -475,7 +600,7 @@ pub(super) async fn saved_periods() -> Vec<SavedPeriod> {
         let parts = with_searcher(|s| s.partitions().ok_or_else(String::new)?.parts_in(&filters, &lists.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())).unwrap_or_default();
         // Looked up a batch at a time, all of a batch at once (a saved decade has ~10^5).
         for batch in parts.chunks(LOOKUP_BATCH) {
-            let lookups: Vec<Promise> = batch.iter().map(|p| cache.lookup(&format!("{base}{}", p.path))).collect();
+            let lookups: Vec<Promise> = batch.iter().map(|p| cache.lookup(&format!("{base}{}", p.key()))).collect();
             for lookup in lookups {
                 missing += !JsFuture::from(lookup).await.is_ok_and(|hit| hit.is_instance_of::<Response>()) as usize;
             }

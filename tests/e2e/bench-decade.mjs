@@ -1,12 +1,12 @@
 // Browser benchmark of the partitioned index on a SYNTHETIC decade (not a test): the manifest,
 // the first load, cold and warm queries with and without filters, counted as the server sends
-// them (gzip bodies). The decade bundle comes from `skycase decade` (vectors drawn around the
+// them (gzip bodies; leaf files are read by byte ranges, sent as they are). The decade bundle comes from `skycase decade` (vectors drawn around the
 // demo month's real embeddings with a seasonal drift; scripts/src/cmd/decade.rs) inside a
 // copy of the built app:
 //
 //   SITE=/tmp/decade-site; rm -rf $SITE; mkdir $SITE; (cd dist && cp -r $(ls | grep -v '^bundle$') $SITE/)
 //   nice -n 10 $CARGO_TARGET_DIR/release/skycase decade --bundle dist/bundle --out $SITE/bundle [layout flags]
-//   cd tests/e2e && nice -n 10 node bench-decade.mjs $SITE
+//   cd tests/e2e && nice -n 10 node bench-decade.mjs $SITE      # BENCH_FILTERS=none,month,season: some rows only
 //
 // Prints a Markdown table (docs/benchmarks.md carries it with the command).
 import { spawn } from 'node:child_process';
@@ -43,11 +43,13 @@ function startLoggingServer() {
 
 const QUERIES = ['typhoon approaching Kyushu', 'heavy snow over Hokkaido', 'clear skies across Mongolia',
   'rain along the Pacific coast of Japan', 'snow in Manchuria and the Korean Peninsula', 'cloudy East China Sea'];
+// BENCH_FILTERS=none,month (say) runs only those rows.
+const ONLY = process.env.BENCH_FILTERS?.split(',');
 const FILTERS = [
   ['none', {}],
   ['one month (2019-02)', { from: '2019-02-01', to: '2019-02-28' }],
   ['season DJF', { months: 'DJF' }],
-];
+].filter(([label]) => !ONLY || ONLY.some((o) => label.startsWith(o === 'month' ? 'one month' : o)));
 
 const server = await startLoggingServer();
 const p50 = (v) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
@@ -73,10 +75,10 @@ for (const [label, filters] of FILTERS) {
     firstLoad ??= { bytes: sum(load), requests: load.length };
     const i1 = mark();
     await search(browser.page, q);
-    const t = await browser.page.$eval('[data-testid=timings]', (el) => Number(el.dataset.totalMs));
+    const [t, encode, rank] = await browser.page.$eval('[data-testid=timings]', (el) => [el.dataset.totalMs, el.dataset.encodeMs, el.dataset.rankMs].map(Number));
     await new Promise((r) => setTimeout(r, 200));
     const got = since(i1).filter((e) => e.path.includes('/bundle/parts/') || e.path.includes('/bundle/words/'));
-    cold.push({ ms: t, bytes: sum(got), requests: got.length, parts: got.filter((e) => e.path.endsWith('.skypart')).length });
+    cold.push({ ms: t, encode, rank, bytes: sum(got), requests: got.length, parts: got.filter((e) => e.path.endsWith('.skyleaf')).length });
     // Warm: the same query again (everything it needs is in memory), three times.
     for (let r = 0; r < 3; r++) {
       await browser.page.fill('[data-testid=search-input]', '');
@@ -96,12 +98,12 @@ const kb = (b) => (b / 1e3).toFixed(0);
 const { gzipSync } = await import('node:zlib');
 console.log(`decade bundle: ${P.frames} frames, ${P.rows} region vectors, ${P.periods.length} months, ${P.lists.length} lists × ≤ ${P.subs} sub-centroids; nprobe ${P.nprobe}, list_probe ${P.list_probe}`);
 console.log(`manifest.json: ${kb(manifestBytes.length)} kB (${kb(gzipSync(manifestBytes).length)} kB gzip)\n`);
-console.log('| filters | first load (before the first query) | cold query: bytes (requests, partitions) p50 / max | cold query ms p50 / max | warm query ms p50 / max |');
-console.log('|---|---|---|---|---|');
+console.log('| filters | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms p50 / max |');
+console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
   const b = r.cold.map((c) => c.bytes);
   const ms = r.cold.map((c) => c.ms);
   const reqs = r.cold.map((c) => c.requests);
   const parts = r.cold.map((c) => c.parts);
-  console.log(`| ${r.label} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} |`);
+  console.log(`| ${r.label} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} |`);
 }

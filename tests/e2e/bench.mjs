@@ -149,7 +149,7 @@ served gzip by \`skycase serve\` (gzipped before the run; byte counts are bodies
 | what | measured | target |
 |---|---|---|
 | cold load: bytes before the first answer | ${mb(coldBytes)} MB in ${coldRequests} requests (${coldLog.filter((r) => r.status === 304).length} of them revalidations answered 304, no body) | ≤ 12 MB |
-| … of which the encoder's layers / word-embedding chunks (${coldChunks.length}) / shards / partitions / thumbnails / app and worker wasm | ${mb(sum(coldLog, /encoder\.gguf$/))} / ${mb(sum(coldLog, /\/words\//))} / ${mb(sum(coldLog, /\.skyshard$/))} / ${mb(sum(coldLog, /\.skypart$/))} / ${mb(sum(coldLog, /\/thumbs\//))} / ${mb(sum(coldLog, /\.wasm$/))} MB | |
+| … of which the encoder's layers / word-embedding chunks (${coldChunks.length}) / shards / partitions / thumbnails / app and worker wasm | ${mb(sum(coldLog, /encoder\.gguf$/))} / ${mb(sum(coldLog, /\/words\//))} / ${mb(sum(coldLog, /\.skyshard$/))} / ${mb(sum(coldLog, /\.skyleaf$/))} / ${mb(sum(coldLog, /\/thumbs\//))} / ${mb(sum(coldLog, /\.wasm$/))} MB | |
 | cold load: bytes until offline-ready (rest of the word table, overlay and thumbnails in the background) | ${mb(offlineBytes)} MB in ${offlineRequests} requests | |
 | cold load: page open → index ready | ${f(coldReadyMs)} ms (navigation start → ready: ${f(coldReadyPageMs)} ms; worker's own load + init: ${f(initMs)} ms) | ≤ 1500 ms |
 | … the worker's load, cold / repeat | ${workerLog.map((l) => l.replace('skycase worker: ', '')).join(' / ') || 'not logged'} | |

@@ -190,7 +190,8 @@ export async function waitUntilOfflineReady(page, timeout = 90000) {
         const res = await bundle.match(`./bundle/${l.path}`);
         if (!res) continue;
         const list = await res.json();
-        list.sub.forEach((sub, i) => files.push(`parts/${p.periods[list.period[i]].period}/${pad(list.list)}-${pad(sub)}-${list.sha256.slice(i * 64, i * 64 + 16)}.skypart`));
+        // Each partition is cached under its segment key (src/worker/parts.rs).
+        list.sub.forEach((sub, i) => files.push(`parts/${pad(list.list)}-${pad(sub)}-${list.leaves[sub]}.skyleaf?bytes=${list.offset[i]}-${list.offset[i] + list.bytes[i] - 1}`));
       }
     }
     for (const p of files) if (!await bundle.match(`./bundle/${p}`)) missing.push(`./bundle/${p}`);
@@ -230,13 +231,16 @@ export async function bundleCacheCheck(page) {
         const list = res && await res.json().catch(() => null);
         list?.sub.forEach((sub, i) => {
           const sha256 = list.sha256.slice(i * 64, (i + 1) * 64);
-          entries.set(`parts/${p.periods[list.period[i]].period}/${pad(list.list)}-${pad(sub)}-${sha256.slice(0, 16)}.skypart`, { sha256, bytes: list.bytes[i] });
+          const key = `parts/${pad(list.list)}-${pad(sub)}-${list.leaves[sub]}.skyleaf?bytes=${list.offset[i]}-${list.offset[i] + list.bytes[i] - 1}`;
+          entries.set(key, { sha256, bytes: list.bytes[i] });
         });
       }
     }
     const files = [];
     for (const req of await cache.keys()) {
-      const path = new URL(req.url).pathname.replace(/^.*?\/bundle\//, '');
+      // A partition's key keeps its byte range (`?bytes=a-b`).
+      const u = new URL(req.url);
+      const path = (u.pathname + u.search).replace(/^.*?\/bundle\//, '');
       files.push(path);
       if (path === 'manifest.json') continue;
       // The worker's record of the periods saved for offline use (src/worker/parts.rs).
@@ -316,4 +320,28 @@ export function copyDist() {
   const dir = mkdtempSync(join(tmpdir(), 'skycase-dist-'));
   cpSync(DIST, dir, { recursive: true });
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every partition of a partitioned bundle on disk, from its manifest and list files:
+ *  { key (leaf path + `?bytes=a-b`, as `skycase search --json` and the browser's cache name
+ *  it), path, start, end (exclusive), period (YYYY-MM), bytes }. */
+export function segments(bundle) {
+  const m = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  const pad = (n) => String(n).padStart(3, '0');
+  const out = [];
+  for (const l of m.partitions.lists) {
+    const list = JSON.parse(readFileSync(join(bundle, l.path), 'utf8'));
+    list.sub.forEach((sub, i) => {
+      const path = `parts/${pad(list.list)}-${pad(sub)}-${list.leaves[sub]}.skyleaf`;
+      const [start, bytes] = [list.offset[i], list.bytes[i]];
+      out.push({ key: `${path}?bytes=${start}-${start + bytes - 1}`, path, start, end: start + bytes, bytes, period: m.partitions.periods[list.period[i]].period });
+    });
+  }
+  return out;
+}
+
+/** The byte range a `Range: bytes=a-b` header asks for as [a, b + 1); the whole file without one. */
+export function askedRange(header, fileBytes) {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(header ?? '');
+  return m ? [Number(m[1]), Number(m[2]) + 1] : [0, fileBytes];
 }

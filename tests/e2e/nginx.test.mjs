@@ -1,7 +1,10 @@
 // The built app behind a real static web server that users deploy: Debian's nginx (package
 // nginx-light) with a stock-like configuration (Debian's mime.types, sendfile, gzip on for
 // the bundle's types), bound to 127.0.0.1. The partitioned bundle needs nothing from the
-// server but static files: no range requests, no rewrites, no headers of its own.
+// server but static files: no rewrites, no headers of its own. Its leaf files are read by
+// byte ranges, which stock nginx answers (206) on static files; with gzip on for their type
+// (application/octet-stream below) nginx compresses instead and sends them whole (200), and
+// the app slices them: both must answer as the companion does.
 // Also served with gzip off: the app must not depend on compression.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -88,6 +91,8 @@ for (const gzip of [true, false]) {
     const head = await fetch(`${server.url}bundle/manifest.json`, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(head.headers.get('content-encoding'), gzip ? 'gzip' : null, 'nginx compresses JSON only with gzip on');
     const browser = await launch();
+    const leaves = [];
+    browser.context.on('response', (r) => { if (r.url().endsWith('.skyleaf') && !r.request().serviceWorker()) leaves.push(r.status()); });
     try {
       const status = await openApp(browser.page, server.url);
       assert.ok(status.includes(readyLine()), status);
@@ -98,6 +103,11 @@ for (const gzip of [true, false]) {
         web.forEach((h, i) => assert.ok(Math.abs(h.score - native[i].score) <= 1e-4, `"${q}" #${i + 1}`));
       }
       assert.deepEqual(browser.errors, []);
+      assert.ok(leaves.length > 0, 'leaf files were read');
+      // gzip off: every leaf read is a byte range answered 206; gzip on: whatever nginx
+      // chose (a compressed whole file is 200), the answers above are the companion's.
+      if (!gzip) assert.deepEqual([...new Set(leaves)], [206], `nginx answered the leaf ranges with ${[...new Set(leaves)]}`);
+      else assert.ok(leaves.every((s) => s === 200 || s === 206), String(leaves));
     } finally {
       await browser.close();
     }

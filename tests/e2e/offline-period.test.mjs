@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SKYCASE, launch, openApp, results, bundleCacheCheck, serveSyntheticMonths } from './harness.mjs';
+import { SKYCASE, launch, openApp, results, bundleCacheCheck, serveSyntheticMonths, segments } from './harness.mjs';
 
 let copy;
 let server;
@@ -18,9 +18,8 @@ let bundle;
 serveSyntheticMonths((s, c) => { server = s; copy = c; bundle = c.bundle; });
 
 const manifest = () => JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
-/** The partition files of one month on disk, as bundle paths. */
-const monthParts = (period) => readdirSync(join(bundle, 'parts', period)).map((f) => `parts/${period}/${f}`);
-const size = (path) => statSync(join(bundle, path)).size;
+/** The partitions of one month (segments of leaf files, by the list files on disk). */
+const monthParts = (period) => segments(bundle).filter((s) => s.period === period);
 
 /** Opens the panel, picks dates (or everything) and asks for the size; resolves to the
  *  estimate's data attributes. */
@@ -67,7 +66,7 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   const m = manifest();
   const feb = m.partitions.periods.findIndex((p) => p.period === '2015-02');
   const parts = monthParts('2015-02');
-  const partBytes = parts.reduce((a, p) => a + size(p), 0);
+  const partBytes = parts.reduce((a, p) => a + p.bytes, 0);
   const lists = m.partitions.lists.filter((l) => l.periods.includes(feb));
   const listBytes = lists.reduce((a, l) => a + l.bytes, 0);
   const thumbs = m.files.filter((f) => f.role === 'thumbnail');
@@ -105,8 +104,9 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   const { files, wrong } = await bundleCacheCheck(page);
   assert.deepEqual(wrong, []);
   const saved = page.locator('[data-testid=offline-period-saved]');
-  const cachedParts = files.filter((f) => f.endsWith('.skypart'));
-  assert.deepEqual(cachedParts.filter((f) => !f.startsWith('parts/2015-02/')), [], 'only February');
+  const cachedParts = files.filter((f) => f.includes('.skyleaf?bytes='));
+  const febKeys = new Set(parts.map((p) => p.key));
+  assert.deepEqual(cachedParts.filter((f) => !febKeys.has(f)), [], 'only February');
   assert.ok(cachedParts.length > 0 && cachedParts.length <= parts.length);
   for (const l of lists) assert.ok(files.includes(l.path), l.path);
   assert.ok(Number(await saved.getAttribute('data-files')) >= cachedParts.length + lists.length);
@@ -138,11 +138,11 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   // next start: the period is listed as incomplete.
   const evicted = await page.evaluate(async () => {
     const cache = await caches.open((await caches.keys()).find((n) => n.startsWith('skycase-v3-')));
-    const req = (await cache.keys()).find((r) => r.url.includes('/parts/2015-02/'));
+    const req = (await cache.keys()).find((r) => r.url.includes('.skyleaf?bytes='));
     await cache.delete(req);
     return req.url;
   });
-  assert.ok(evicted.endsWith('.skypart'), evicted);
+  assert.ok(evicted.includes('.skyleaf?bytes='), evicted);
   await openApp(page, server.url);
   const [lost] = await savedItems(page, 1);
   assert.equal(lost.missing, '1', JSON.stringify(lost));

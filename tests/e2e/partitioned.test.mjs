@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SKYCASE, launch, openApp, results, repin, serveSyntheticMonths } from './harness.mjs';
+import { SKYCASE, launch, openApp, results, repin, serveSyntheticMonths, segments, askedRange } from './harness.mjs';
 
 let copy;
 let server;
@@ -22,18 +22,51 @@ function native(q, args = []) {
   return { ids: out.hits.map((h) => h.id), scores: out.hits.map((h) => h.score), parts: out.partitions };
 }
 
-/** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits and bundle requests. */
+/** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits, bundle requests
+ *  (paths) and the leaf file requests with the byte range each asked for ({ path, start, end }). */
 async function ask(params) {
   const browser = await launch();
   const requests = [];
+  const ranges = [];
   // The service worker's own fetches (it passes the worker's on) are not counted twice.
-  browser.context.on('request', (r) => { if (r.url().includes('/bundle/parts/') && !r.serviceWorker()) requests.push(new URL(r.url()).pathname.replace(/^\/bundle\//, '')); });
+  browser.context.on('request', (r) => {
+    if (!r.url().includes('/bundle/parts/') || r.serviceWorker()) return;
+    const path = new URL(r.url()).pathname.replace(/^\/bundle\//, '');
+    requests.push(path);
+    if (path.endsWith('.skyleaf')) {
+      const [start, end] = askedRange(r.headers().range, statSync(join(bundle, path)).size);
+      ranges.push({ path, start, end });
+    }
+  });
   await openApp(browser.page, `${server.url}?${new URLSearchParams(params)}`);
   await browser.page.waitForSelector('[data-testid=result], [data-testid=query-error], [data-testid=no-results]', { timeout: 30000 });
   const hits = await results(browser.page);
   const error = await browser.page.locator('[data-testid=query-error]').allInnerTexts();
   await browser.close();
-  return { hits, requests, error: error.join(' ') };
+  return { hits, requests, ranges, error: error.join(' ') };
+}
+
+/** Checks that the byte ranges the browser asked for are exactly the plan's segments
+ *  (`keys`: `skycase search --json`'s partitions), each read once, and that segments of a
+ *  leaf that lie back to back came in one request. */
+function rangesAreThePlan(ranges, keys, what) {
+  const all = new Map(segments(bundle).map((s) => [s.key, s]));
+  const plan = keys.map((k) => all.get(k));
+  assert.ok(plan.every(Boolean), `${what}: the plan's segments are in the list files`);
+  const byPath = new Map();
+  for (const s of plan) byPath.set(s.path, [...(byPath.get(s.path) ?? []), s].sort((a, b) => a.start - b.start));
+  // What one request per run of back-to-back segments asks for.
+  const want = [];
+  for (const [path, segs] of byPath) {
+    for (const s of segs) {
+      const last = want[want.length - 1];
+      if (last && last.path === path && last.end === s.start) last.end = s.end;
+      else want.push({ path, start: s.start, end: s.end });
+    }
+  }
+  const key = (r) => `${r.path} ${r.start}-${r.end}`;
+  assert.deepEqual(ranges.map(key).sort(), want.map(key).sort(), `${what}: one range request per run of the plan's segments`);
+  assert.ok(ranges.length <= byPath.size * 3, `${what}: ${ranges.length} requests for ${plan.length} segments in ${byPath.size} leaves`);
 }
 
 test('the manifest is all that loads before a query; wasm = native on the partitioned index', async () => {
@@ -41,14 +74,15 @@ test('the manifest is all that loads before a query; wasm = native on the partit
   assert.equal(manifest.shards.length, 0);
   assert.equal(manifest.partitions.periods.length, 3);
   const q = 'typhoon approaching Kyushu';
-  const { hits, requests } = await ask({ q });
+  const { hits, ranges } = await ask({ q });
   const want = native(q);
   assert.deepEqual(hits.map((h) => h.id), want.ids);
   hits.forEach((h, i) => assert.ok(Math.abs(h.score - want.scores[i]) <= 1e-4, `#${i + 1}: wasm ${h.score} vs native ${want.scores[i]}`));
-  const fetched = requests.filter((p) => p.endsWith('.skypart'));
-  assert.deepEqual([...fetched].sort(), [...want.parts].sort(), 'the browser fetched exactly the partitions of the plan');
-  const all = execFileSync('find', [join(bundle, 'parts'), '-name', '*.skypart'], { encoding: 'utf8' }).trim().split('\n');
-  assert.ok(fetched.length < all.length, `a query fetches part of the index (${fetched.length} of ${all.length} files)`);
+  rangesAreThePlan(ranges, want.parts, q);
+  assert.ok(ranges.length < want.parts.length, `fewer requests (${ranges.length}) than partitions (${want.parts.length})`);
+  const all = execFileSync('find', [join(bundle, 'parts'), '-name', '*.skyleaf'], { encoding: 'utf8' }).trim().split('\n');
+  const leaves = new Set(ranges.map((r) => r.path));
+  assert.ok(leaves.size < all.length, `a query reads part of the index (${leaves.size} of ${all.length} leaf files)`);
 });
 
 test('a query naming a region finds that region\'s frames whichever leaves the query is near (browser = native)', async () => {
@@ -57,38 +91,44 @@ test('a query naming a region finds that region\'s frames whichever leaves the q
   for (const q of ['clear skies over the Korean Peninsula', 'typhoon approaching Kyushu']) {
     const want = native(q);
     assert.equal(want.ids.length, 20, `${q}: native ${want.ids.length} hits`);
-    const { hits, requests } = await ask({ q });
+    const { hits, ranges } = await ask({ q });
     assert.deepEqual(hits.map((h) => h.id), want.ids, q);
-    const fetched = requests.filter((p) => p.endsWith('.skypart'));
-    assert.deepEqual([...fetched].sort(), [...want.parts].sort(), `${q}: the browser fetched the plan's partitions`);
+    rangesAreThePlan(ranges, want.parts, q);
   }
 });
 
 test('a one-month date filter fetches only that month\'s partitions', async () => {
   const q = 'heavy snow over Hokkaido';
-  const { hits, requests } = await ask({ q, from: '2015-02-01', to: '2015-02-28' });
-  const parts = requests.filter((p) => p.endsWith('.skypart'));
-  assert.ok(parts.length > 0, 'some partitions were fetched');
-  assert.deepEqual(parts.filter((p) => !p.startsWith('parts/2015-02/')), [], 'only February 2015');
+  const { hits, ranges } = await ask({ q, from: '2015-02-01', to: '2015-02-28' });
+  assert.ok(ranges.length > 0, 'some partitions were fetched');
+  // Every byte asked for lies in a February segment (by the list files, not the plan).
+  const feb = segments(bundle).filter((s) => s.period === '2015-02');
+  for (const r of ranges) {
+    const inside = feb.filter((s) => s.path === r.path && s.start >= r.start && s.end <= r.end);
+    assert.equal(inside.reduce((a, s) => a + s.bytes, 0), r.end - r.start, `only February 2015: ${JSON.stringify(r)}`);
+  }
   assert.ok(hits.length > 0 && hits.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(hits.map((h) => h.id)));
   const want = native(q, ['--from', '2015-02-01', '--to', '2015-02-28']);
   assert.deepEqual(hits.map((h) => h.id), want.ids);
-  assert.deepEqual([...parts].sort(), [...want.parts].sort());
+  rangesAreThePlan(ranges, want.parts, 'February');
 });
 
 test('a partition failing its hash is fetched once more, then named while the other partitions answer', async () => {
   const q = 'clear skies across Mongolia';
-  const victim = native(q).parts[0];
-  const file = join(bundle, victim);
+  const victim = segments(bundle).find((s) => s.key === native(q).parts[0]);
+  const file = join(bundle, victim.path);
   const good = readFileSync(file);
   const bad = Buffer.from(good);
-  bad[bad.length - 1] ^= 0xff;
+  bad[victim.end - 1] ^= 0xff;
   writeFileSync(file, bad);
   try {
-    const { hits, requests, error } = await ask({ q });
-    assert.equal(requests.filter((p) => p === victim).length, 2, `fetched twice: ${victim}`);
+    const { hits, ranges, error } = await ask({ q });
+    // Read with its leaf's range, then once more by itself.
+    const reads = ranges.filter((r) => r.path === victim.path && r.start <= victim.start && r.end >= victim.end);
+    assert.equal(reads.length, 2, `fetched twice: ${victim.key} ${JSON.stringify(reads)}`);
+    assert.deepEqual([reads[1].start, reads[1].end], [victim.start, victim.end], 'the second time alone');
     assert.match(error, /could not be loaded/);
-    assert.ok(error.includes(victim) && error.includes('sha256 mismatch'), error);
+    assert.ok(error.includes(victim.key) && error.includes('sha256 mismatch'), error);
     assert.ok(hits.length > 0, 'the other partitions still answer');
   } finally {
     writeFileSync(file, good);

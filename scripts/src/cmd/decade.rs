@@ -157,11 +157,8 @@ pub fn run(args: Args) -> Result<()> {
     eprintln!("SYNTHETIC decade: {} months, {frames} frames, {rows} vectors; training {lists} lists × {subs} sub-centroids on {} vectors", months.len(), sample.len());
     let quantizer = Quantizer::train(&sample, lists, subs, args.layout.iters, args.seed)?;
     drop(sample);
-    let out = args.out.clone();
-    let mut write = |rel: &str, bytes: &[u8]| -> skycase_core::Result<()> {
-        write_atomic(&out.join(rel), bytes).map_err(|e| skycase_core::Error::Usage(format!("{e:#}")))
-    };
-    let mut writer = IndexWriter::new(quantizer, gen.seeds.vector_names().to_vec(), &mut write)?;
+    let mut store = crate::util::DirStore::new(&args.out);
+    let mut writer = IndexWriter::new(quantizer, gen.seeds.vector_names().to_vec(), &mut store)?;
     let bar = crate::util::progress(months.len() as u64, "months");
     let mut seed_frame = 0usize;
     for &(y, m) in &months {
@@ -257,8 +254,8 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     let queries: Vec<_> = texts.iter().map(|q| searcher.prepare(TextSide::Primary, q, || 0.0)).collect::<skycase_core::Result<_>>()?;
     let filters = Filters::default();
     let bound: Vec<Vec<usize>> = queries.iter().map(|q| if args.bound { searcher.bound_vectors(q, &filters) } else { Vec::new() }).collect();
-    let read_checked = |f: &skycase_core::FileEntry| -> Result<Vec<u8>> {
-        let bytes = read(&dir.join(&f.path))?;
+    let read_checked = |f: &skycase_core::FileEntry, at: Option<u64>| -> Result<Vec<u8>> {
+        let bytes = crate::bundle::read_segment(dir, f, at)?;
         f.verify(&bytes)?;
         Ok(bytes)
     };
@@ -266,7 +263,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     let mut lists = Vec::new();
     for (l, e) in index.lists.iter().enumerate() {
         let entry = skycase_core::FileEntry { path: e.path.clone(), role: "partition-list".into(), sha256: e.sha256.clone(), bytes: e.bytes };
-        let lf = ListFile::from_json(&read_checked(&entry)?, &e.path)?;
+        let lf = ListFile::from_json(&read_checked(&entry, None)?, &e.path)?;
         if lf.list != l {
             bail!("{}: is list {}, the manifest lists it as {l}", e.path, lf.list);
         }
@@ -281,7 +278,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     let bar = crate::util::progress(by_month.len() as u64, "exact scan");
     let mut exact: Vec<Vec<(String, f32)>> = vec![Vec::new(); queries.len()];
     for parts in by_month.values() {
-        let loaded: Vec<Partition> = parts.iter().map(|p| Ok(Partition::from_bytes(&read_checked(&p.file())?, &p.path)?)).collect::<Result<_>>()?;
+        let loaded: Vec<Partition> = parts.iter().map(|p| Ok(Partition::from_bytes(&read_checked(&p.file(), Some(p.offset))?, &p.key())?)).collect::<Result<_>>()?;
         let refs: Vec<&Partition> = loaded.iter().collect();
         for (qi, q) in queries.iter().enumerate() {
             for h in rank_parts(&refs, &q.query, args.k, &filters, &bound[qi])? {
@@ -295,27 +292,38 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         e.truncate(args.k);
     }
-    println!("| nprobe (min) | margin | recall@{} (mean over {} queries) | min | read per query, MB (p50 / max) | partition files (p50 / max) |", args.k, queries.len());
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("| nprobe (min) | margin | recall@{} (mean over {} queries) | min | read per query, MB (p50 / max) | partitions (p50 / max) | requests: lists + leaf ranges (p50 / max) |", args.k, queries.len());
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     for (n, margin) in margins.iter().flat_map(|&m| nprobes.iter().map(move |&n| (n, m))) {
         (index.probe_margin, index.probe_max) = (margin, args.probe_max.max(n));
-        let (mut recalls, mut bytes, mut files) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut recalls, mut bytes, mut files, mut requests) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (qi, q) in queries.iter().enumerate() {
-            let list_bytes: u64 = index.plan_lists(&q.query, &filters, &bound[qi], Some(n))?.iter().map(|&l| index.lists[l].bytes).sum();
-            let fetched = index.fetch_plan(&q.query, &filters, &bound[qi], Some(n), &mut |f| read_checked(f).map_err(|e| skycase_core::Error::Usage(format!("{e:#}"))))?;
+            let planned = index.plan_lists(&q.query, &filters, &bound[qi], Some(n))?;
+            let list_bytes: u64 = planned.iter().map(|&l| index.lists[l].bytes).sum();
+            let fetched = index.fetch_plan(&q.query, &filters, &bound[qi], Some(n), &mut |f, at| read_checked(f, at).map_err(|e| skycase_core::Error::Usage(format!("{e:#}"))))?;
             let parts: Vec<&Partition> = fetched.iter().map(|(_, p)| p).collect();
             let got: Vec<String> = rank_parts(&parts, &q.query, args.k, &filters, &bound[qi])?.iter().map(|h| parts[h.shard].records()[h.frame].id.clone()).collect();
             let want: Vec<&String> = exact[qi].iter().map(|(id, _)| id).collect();
             recalls.push(got.iter().filter(|id| want.contains(id)).count() as f64 / want.len().max(1) as f64);
             bytes.push(list_bytes + fetched.iter().map(|(r, _)| r.bytes).sum::<u64>());
             files.push(fetched.len());
+            let refs: Vec<_> = fetched.iter().map(|(r, _)| r.clone()).collect();
+            requests.push(planned.len() + skycase_core::partition::spans(&refs, 0).len());
         }
         bytes.sort_unstable();
         files.sort_unstable();
+        requests.sort_unstable();
         let mean = recalls.iter().sum::<f64>() / recalls.len() as f64;
         let min = recalls.iter().copied().fold(1.0, f64::min);
         let (bmax, fmax) = (bytes[bytes.len() - 1], files[files.len() - 1]);
-        println!("| {n} | {margin} | {mean:.3} | {min:.2} | {:.2} / {:.2} | {} / {fmax} |", bytes[bytes.len() / 2] as f64 / 1e6, bmax as f64 / 1e6, files[files.len() / 2]);
+        println!(
+            "| {n} | {margin} | {mean:.3} | {min:.2} | {:.2} / {:.2} | {} / {fmax} | {} / {} |",
+            bytes[bytes.len() / 2] as f64 / 1e6,
+            bmax as f64 / 1e6,
+            files[files.len() / 2],
+            requests[requests.len() / 2],
+            requests[requests.len() - 1]
+        );
     }
     Ok(())
 }

@@ -94,7 +94,7 @@ pub fn run(args: Args) -> Result<()> {
         s.verify(&bytes).with_context(|| format!("bundle {}", dir.display()))?;
         shards.push(Shard::from_bytes(&bytes, &s.path)?);
     }
-    let index = partition_shards(&shards, &args.layout, &mut |rel, bytes| write_atomic(&dir.join(rel), bytes).map_err(|e| skycase_core::Error::Usage(format!("{e:#}"))))?;
+    let index = partition_shards(&shards, &args.layout, &mut crate::util::DirStore::new(dir))?;
     let old: Vec<String> = manifest.shards.iter().map(|s| s.path.clone()).collect();
     manifest.shards.clear();
     manifest.partitions = Some(index);
@@ -126,7 +126,7 @@ pub fn report(dir: &Path, manifest: &Manifest) {
 }
 
 /// Trains the quantizer on an even sample of the shards' rows and writes their partitions.
-pub fn partition_shards(shards: &[Shard], layout: &Layout, write: &mut dyn FnMut(&str, &[u8]) -> skycase_core::Result<()>) -> Result<PartitionIndex> {
+pub fn partition_shards(shards: &[Shard], layout: &Layout, store: &mut dyn skycase_core::partition::build::Store) -> Result<PartitionIndex> {
     let first = shards.first().context("no shards")?;
     let names = first.vector_names().to_vec();
     for s in shards {
@@ -152,7 +152,7 @@ pub fn partition_shards(shards: &[Shard], layout: &Layout, write: &mut dyn FnMut
     let (lists, subs) = layout.sizes(rows);
     eprintln!("training the quantizer: {lists} lists × {subs} sub-centroids on {} of {rows} vectors", sample.len());
     let quantizer = Quantizer::train(&sample, lists, subs, layout.iters, 1)?;
-    let mut writer = IndexWriter::new(quantizer, names, write)?;
+    let mut writer = IndexWriter::new(quantizer, names, store)?;
     let mut by_period: Vec<&Shard> = shards.iter().collect();
     by_period.sort_by(|a, b| a.period().cmp(b.period()));
     for s in by_period {

@@ -143,7 +143,7 @@ pub fn run(args: Args) -> Result<()> {
             "rank_ms": answer.rank.as_secs_f64() * 1e3, "hits": rows,
             "bound_regions": answer.bound.iter().map(|&r| REGIONS[r]).collect::<Vec<_>>(),
             "nothing_close": answer.nothing_close,
-            "partitions": fetched.iter().map(|(r, _)| r.path.clone()).collect::<Vec<_>>(),
+            "partitions": fetched.iter().map(|(r, _)| r.key()).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());

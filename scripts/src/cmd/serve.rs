@@ -16,6 +16,8 @@
 //!   its inline scripts, and `frame-ancestors` comes from `--frame-ancestors`.
 //! - Compressible files (wasm, js, json, the encoder) are sent gzip-compressed when the
 //!   browser accepts it and asks for no range; compressed bodies are cached in memory.
+//!   Leaf files of a partitioned index (`.skyleaf`) are always sent as they are: they are
+//!   read by byte ranges, and their compressible part is compressed inside.
 //! - Every file answer carries an `ETag` (modification time, size, encoding) with
 //!   `Cache-Control: no-cache`; a request whose `If-None-Match` names it is answered `304`
 //!   without a body, so revalidating an unchanged file costs no body bytes.
@@ -84,7 +86,7 @@ fn mime(path: &Path) -> &'static str {
 }
 
 fn compressible(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("html" | "js" | "css" | "json" | "wasm" | "gguf" | "skyshard" | "skypart" | "svg"))
+    matches!(path.extension().and_then(|e| e.to_str()), Some("html" | "js" | "css" | "json" | "wasm" | "gguf" | "skyshard" | "svg"))
 }
 
 /// Decodes `%XX` escapes; `None` for a broken escape, bytes that are not UTF-8, or a NUL.
@@ -489,6 +491,47 @@ mod tests {
         assert_eq!(byte_range("items=0-1", 100), None);
         assert_eq!(byte_range("bytes=5-2", 100), None);
         assert_eq!(byte_range("bytes=a-b", 100), None);
+    }
+
+    /// Sends `request` to a server on a temporary folder holding `leaf.skyleaf` (bytes 0..100)
+    /// and returns the answer's head and body.
+    fn ask(request: &str) -> (String, Vec<u8>) {
+        let root = std::env::temp_dir().join(format!("skycase-serve-range-{}-{}", std::process::id(), request.len()));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("leaf.skyleaf"), (0..100u8).collect::<Vec<_>>()).unwrap();
+        let site = Site { root: std::fs::canonicalize(&root).unwrap(), gz: GzCache::default(), log: false, frame_ancestors: "'none'".into() };
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            connection(stream, &site).unwrap();
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.write_all(request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).unwrap();
+        server.join().unwrap();
+        std::fs::remove_dir_all(&root).ok();
+        let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        (String::from_utf8(answer[..split].to_vec()).unwrap(), answer[split + 4..].to_vec())
+    }
+
+    #[test]
+    fn a_leaf_file_is_served_by_byte_ranges_never_gzip() {
+        let get = |range: &str| ask(&format!("GET /leaf.skyleaf HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n{range}Connection: close\r\n\r\n"));
+        let (head, body) = get("Range: bytes=10-19\r\n");
+        assert!(head.starts_with("HTTP/1.1 206 Partial Content"), "{head}");
+        assert!(head.contains("Content-Range: bytes 10-19/100") && head.contains("Content-Length: 10"), "{head}");
+        assert!(!head.contains("Content-Encoding"), "{head}");
+        assert_eq!(body, (10..20u8).collect::<Vec<_>>());
+        // Past the end: 416 naming the length, no body.
+        let (head, body) = get("Range: bytes=100-120\r\n");
+        assert!(head.starts_with("HTTP/1.1 416 Range Not Satisfiable") && head.contains("Content-Range: bytes */100"), "{head}");
+        assert!(body.is_empty());
+        // No range: the whole file, as it is (gzip accepted but not used for leaf files).
+        let (head, body) = get("");
+        assert!(head.starts_with("HTTP/1.1 200 OK") && !head.contains("Content-Encoding") && head.contains("Accept-Ranges: bytes"), "{head}");
+        assert_eq!(body.len(), 100);
     }
 
     #[test]

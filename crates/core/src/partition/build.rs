@@ -5,8 +5,10 @@
 //! (spherical k-means: vectors and centroids compared by dot product, centroids
 //! re-normalised each pass), so a rebuilt bundle has the same partitions and names.
 //! [`IndexWriter`] takes months oldest first, each as int8 rows (frame-major, as in a
-//! [`Shard`](crate::Shard)), and hands every file it makes to a `write(path, bytes)` callback:
-//! the caller decides where (a staging folder, atomically) — this crate does no I/O.
+//! [`Shard`](crate::Shard)), appends each month's segment of a leaf to that leaf's file as it
+//! goes, and at the end names each leaf file after its segments' hashes and writes the list
+//! files, all through a [`Store`]: the caller decides where (a staging folder) — this crate
+//! does no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +17,44 @@ use crate::error::{Error, Result};
 use crate::shard::FrameRecord;
 
 use super::{list_path, part_path, Centroids, ListEntry, ListFile, Partition, PartitionIndex, PeriodEntry, PARTITION_FORMAT};
+
+/// Where an [`IndexWriter`] puts its files (paths relative to the bundle, `/`-separated).
+pub trait Store {
+    /// Writes a whole file.
+    fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()>;
+    /// Appends to a file being built (created by the first append).
+    fn append(&mut self, path: &str, bytes: &[u8]) -> Result<()>;
+    /// Gives a finished file its final name.
+    fn rename(&mut self, from: &str, to: &str) -> Result<()>;
+}
+
+/// Files in memory, by path (tests, and small indexes written in one go).
+impl Store for std::collections::HashMap<String, Vec<u8>> {
+    fn write(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.insert(path.to_string(), bytes.to_vec());
+        Ok(())
+    }
+    fn append(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.entry(path.to_string()).or_default().extend_from_slice(bytes);
+        Ok(())
+    }
+    fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        let bytes = self.remove(from).ok_or_else(|| Error::Usage(format!("cannot rename {from}: no such file")))?;
+        self.insert(to.to_string(), bytes);
+        Ok(())
+    }
+}
+
+/// Where a leaf file grows before it is named (under `parts/`, never listed).
+fn building_path(list: usize, sub: usize) -> String {
+    format!("parts/building-{list:03}-{sub:03}.tmp")
+}
+
+/// The 16 hex digits naming a leaf file: of the sha256 of its segments' sha256 (hex, in
+/// file order), so any change of a byte renames it without hashing the file again.
+pub fn leaf_name(segment_sha256: &[&str]) -> String {
+    sha256_hex(segment_sha256.concat().as_bytes())[..16].to_string()
+}
 
 /// The two-level coarse quantizer.
 #[derive(Debug, Clone)]
@@ -159,7 +199,10 @@ impl Quantizer {
 /// Per list: its partition table as it grows.
 #[derive(Default)]
 struct ListAcc {
-    table: Vec<(u32, u32, String, u64, u32, u8, u8)>,
+    /// Per partition: sub, period, sha256, bytes, rows, first and last day, offset in its leaf file.
+    table: Vec<(u32, u32, String, u64, u32, u8, u8, u64)>,
+    /// Per sub-centroid: the bytes of its leaf file so far.
+    leaf_bytes: BTreeMap<u32, u64>,
     /// Per partition of `table`: its non-zero rows of each vector.
     vector_rows: Vec<Vec<u32>>,
     rows: u64,
@@ -190,17 +233,17 @@ pub struct IndexWriter<'a> {
     lists: Vec<ListAcc>,
     frames: usize,
     rows: u64,
-    write: &'a mut dyn FnMut(&str, &[u8]) -> Result<()>,
+    store: &'a mut dyn Store,
 }
 
 impl<'a> IndexWriter<'a> {
     /// A writer for frames with `vector_names` vectors each.
-    pub fn new(quantizer: Quantizer, vector_names: Vec<String>, write: &'a mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<Self> {
+    pub fn new(quantizer: Quantizer, vector_names: Vec<String>, store: &'a mut dyn Store) -> Result<Self> {
         if vector_names.is_empty() || vector_names.len() > 256 {
             return Err(Error::Usage(format!("{} vectors per frame: a partition index takes 1 to 256", vector_names.len())));
         }
         let lists = (0..quantizer.lists()).map(|_| ListAcc::default()).collect();
-        Ok(Self { quantizer, vector_names, periods: Vec::new(), lists, frames: 0, rows: 0, write })
+        Ok(Self { quantizer, vector_names, periods: Vec::new(), lists, frames: 0, rows: 0, store })
     }
 
     /// Adds one month: `records` (time order) with `vector_names.len()` int8 rows each
@@ -247,13 +290,16 @@ impl<'a> IndexWriter<'a> {
             )?;
             let bytes = part.to_bytes();
             let sha = sha256_hex(&bytes);
-            (self.write)(&part_path(period, list, sub, &sha), &bytes)?;
+            self.store.append(&building_path(list, sub), &bytes)?;
             let mut counts = vec![0u32; vpf];
             for &r in members.iter().filter(|&&r| scales[r] != 0.0 && data[r * dim..(r + 1) * dim].iter().any(|&x| x != 0)) {
                 counts[r % vpf] += 1;
             }
             let acc = &mut self.lists[list];
-            acc.table.push((sub as u32, pi, sha, bytes.len() as u64, members.len() as u32, first, last));
+            let at = acc.leaf_bytes.entry(sub as u32).or_default();
+            let offset = *at;
+            *at += bytes.len() as u64;
+            acc.table.push((sub as u32, pi, sha, bytes.len() as u64, members.len() as u32, first, last, offset));
             acc.vector_rows.push(counts);
             acc.rows += members.len() as u64;
             acc.part_bytes += bytes.len() as u64;
@@ -280,11 +326,20 @@ impl<'a> IndexWriter<'a> {
         let dim = self.quantizer.dim();
         let mut lists = Vec::with_capacity(self.lists.len());
         for (l, acc) in self.lists.into_iter().enumerate() {
+            let mut leaves = vec![String::new(); self.quantizer.subs[l].len()];
+            for &sub in acc.leaf_bytes.keys() {
+                let shas: Vec<&str> = acc.table.iter().filter(|t| t.0 == sub).map(|t| t.2.as_str()).collect();
+                let name = leaf_name(&shas);
+                self.store.rename(&building_path(l, sub as usize), &part_path(l, sub as usize, &name))?;
+                leaves[sub as usize] = name;
+            }
             let file = ListFile {
                 list: l,
                 centroids: Centroids::from_f32(&self.quantizer.subs[l], dim).to_hex(),
                 sub: acc.table.iter().map(|t| t.0).collect(),
                 period: acc.table.iter().map(|t| t.1).collect(),
+                leaves,
+                offset: acc.table.iter().map(|t| t.7).collect(),
                 sha256: acc.table.iter().map(|t| t.2.as_str()).collect(),
                 bytes: acc.table.iter().map(|t| t.3).collect(),
                 rows: acc.table.iter().map(|t| t.4).collect(),
@@ -295,7 +350,7 @@ impl<'a> IndexWriter<'a> {
             let bytes = serde_json::to_vec(&file).map_err(|e| Error::Usage(format!("list {l}: {e}")))?;
             let sha = sha256_hex(&bytes);
             let path = list_path(l, &sha);
-            (self.write)(&path, &bytes)?;
+            self.store.write(&path, &bytes)?;
             let vector_rows = (0..self.vector_names.len()).map(|v| acc.vector_rows.iter().map(|c| u64::from(c[v])).sum()).collect();
             lists.push(ListEntry { path, sha256: sha, bytes: bytes.len() as u64, rows: acc.rows, part_bytes: acc.part_bytes, periods: acc.periods.into_iter().collect(), vector_rows });
         }

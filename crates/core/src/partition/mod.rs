@@ -3,24 +3,32 @@
 //!
 //! A two-level coarse quantizer (k-means centroids over the region vectors, trained on a
 //! sample; [`build`]) sends every region vector to one *leaf* `(list, sub)`. The vectors of
-//! one leaf and one month form a *partition* file: immutable, named after its content hash,
-//! holding int8 rows with a per-row scale, each row's frame reference and region, and the
-//! frame records those rows belong to. So:
+//! one leaf and one month form a *partition* (a *segment* of its leaf's file): holding int8
+//! rows with a per-row scale, each row's frame reference and region, and the frame records
+//! those rows belong to. All segments of a leaf, months oldest first, are one *leaf file*, so
+//! a query fetches a leaf in one request: the wanted segments of a leaf lie back to back and
+//! are read by one HTTP byte range ([`spans`]). Each segment keeps its own offset, length and
+//! sha256 in its list file, so a month filter still reads only its months' segments, and
+//! every segment is verified (and cached) on its own.
 //!
 //! ```text
 //! manifest.json   partitions: periods (months, frame counts, first/last times),
 //!                 the list centroids (int8 hex), one entry per list (file, sha256, size,
 //!                 rows, the periods it holds)            ← fetched at start
-//! parts/lists/<list>-<sha16>.json   a list's sub-centroids and its partition table
-//!                 (sub, period, sha256, bytes, rows, first/last day)   ← per query, cached
-//! parts/<YYYY-MM>/<list>-<sub>-<sha16>.skypart   one leaf × one month ← per query, cached
+//! parts/lists/<list>-<sha16>.json   a list's sub-centroids, its leaf files and its
+//!                 partition table (sub, period, offset, sha256, bytes, rows, first/last
+//!                 day)                                   ← per query, cached
+//! parts/<list>-<sub>-<sha16>.skyleaf   one leaf: its segments back to back ← per query, by
+//!                 byte ranges (a server that ignores `Range` sends the whole file, which
+//!                 is sliced); <sha16>: of the segments' sha256 (hex) in order, so the name
+//!                 changes whenever a byte does
 //! ```
 //!
 //! A query ([`PartitionIndex::plan_lists`], then [`PartitionIndex::plan_parts`]) scores the
 //! list centroids with the integer dot product of [`crate::rank`], fetches the lists it
 //! probes, scores their sub-centroids, and picks leaves best first; date and month filters
 //! drop partitions before anything is fetched (a one-month filter fetches only that month's
-//! files), and the number of leaves grows when filters leave fewer rows per leaf (adaptive
+//! segments), and the number of leaves grows when filters leave fewer rows per leaf (adaptive
 //! nprobe). When everything the filters allow is small ([`PartitionIndex::exact_below`]
 //! bytes), every allowed partition is fetched and the answer is the exact scan. Ranking
 //! inside the fetched partitions ([`rank_parts`]) is exact and uses the same i16 × i8
@@ -28,14 +36,17 @@
 //! when they fetch the same partitions, which the plan guarantees (it depends only on the
 //! query vector, the filters and the index).
 //!
-//! Partition file layout (little endian), version 1:
+//! Partition (segment) layout (little endian), version 2:
 //! ```text
 //! 0   magic  b"SKYPART\0"
-//! 8   u32    version (1)
+//! 8   u32    version (2; 1: the metadata is plain JSON)
 //! 12  u32    dim
 //! 16  u32    rows
 //! 20  u32    meta_len
-//! 24  meta   JSON: {"vector_names": [...], "records": [FrameRecord…]}
+//! 24  meta   raw DEFLATE of the JSON {"vector_names": [...], "records": [FrameRecord…]}
+//!            (the caption text compresses ~5×; the int8 rows would not, so they are stored
+//!            as they are and leaf files are served without HTTP compression, which would
+//!            defeat byte ranges)
 //! ..  pad    zero bytes up to a multiple of 4
 //! ..  u32 × rows   frame: index into records
 //! ..  u8 × rows    vector: index into vector_names, then zero bytes up to a multiple of 4
@@ -55,11 +66,13 @@ use crate::rank::{dot_i16_i8, Hit, QueryVector};
 use crate::shard::FrameRecord;
 
 const MAGIC: &[u8; 8] = b"SKYPART\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The most bytes a partition's metadata may inflate to (a guard against a hostile file).
+const META_LIMIT: usize = 256 << 20;
 const HEADER: usize = 24;
 
 /// The `format` string of a manifest's partition index.
-pub const PARTITION_FORMAT: &str = "skypart-1";
+pub const PARTITION_FORMAT: &str = "skypart-2";
 
 /// One partition: the rows of one leaf in one month.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +157,7 @@ impl Partition {
     pub fn to_bytes(&self) -> Vec<u8> {
         let meta = PartMeta { vector_names: self.vector_names.clone(), records: self.records.clone() };
         let meta = serde_json::to_vec(&meta).expect("partition metadata always serialises");
+        let meta = miniz_oxide::deflate::compress_to_vec(&meta, 6);
         let rows = self.rows();
         let mut out = Vec::with_capacity(HEADER + meta.len() + rows * (self.dim + 10));
         out.extend_from_slice(MAGIC);
@@ -171,12 +185,20 @@ impl Partition {
         }
         let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
         let usize_at = |o: usize| usize::try_from(u32_at(o)).map_err(|_| bad(format!("header field at {o} overflows")));
-        if u32_at(8) != VERSION {
-            return Err(bad(format!("partition version {} is not supported (this build reads {VERSION})", u32_at(8))));
+        let version = u32_at(8);
+        if version != VERSION && version != 1 {
+            return Err(bad(format!("partition version {version} is not supported (this build reads 1 and {VERSION})")));
         }
         let (dim, rows, meta_len) = (usize_at(12)?, usize_at(16)?, usize_at(20)?);
         let meta_end = HEADER.checked_add(meta_len).filter(|&e| e <= bytes.len()).ok_or_else(|| bad(format!("metadata of {meta_len} bytes runs past the end of the file")))?;
-        let meta: PartMeta = serde_json::from_slice(&bytes[HEADER..meta_end]).map_err(|e| bad(format!("metadata is not valid JSON: {e}")))?;
+        let inflated;
+        let meta_json = if version == 1 {
+            &bytes[HEADER..meta_end]
+        } else {
+            inflated = miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes[HEADER..meta_end], META_LIMIT).map_err(|e| bad(format!("metadata does not inflate: {e}")))?;
+            &inflated[..]
+        };
+        let meta: PartMeta = serde_json::from_slice(meta_json).map_err(|e| bad(format!("metadata is not valid JSON: {e}")))?;
         let frames_at = meta_end.div_ceil(4) * 4;
         let vectors_at = rows.checked_mul(4).and_then(|n| n.checked_add(frames_at)).ok_or_else(|| bad("row count overflows".into()))?;
         let scales_at = vectors_at.checked_add(rows.div_ceil(4) * 4).ok_or_else(|| bad("row count overflows".into()))?;
@@ -292,9 +314,11 @@ pub struct PartRef {
     pub sub: usize,
     /// Index into [`PartitionIndex::periods`].
     pub period: usize,
-    /// Path relative to the manifest.
+    /// Path of its leaf file, relative to the manifest.
     pub path: String,
-    /// Lower-case hex sha256.
+    /// Where it starts in its leaf file.
+    pub offset: u64,
+    /// Lower-case hex sha256 of its bytes.
     pub sha256: String,
     /// Size in bytes.
     pub bytes: u64,
@@ -305,10 +329,86 @@ pub struct PartRef {
 }
 
 impl PartRef {
-    /// The file entry to fetch and verify it by.
+    /// The entry to verify it by: its leaf file's path, its own sha256 and size (it is the
+    /// bytes `offset..offset + bytes` of that file).
     pub fn file(&self) -> crate::bundle::FileEntry {
         crate::bundle::FileEntry { path: self.path.clone(), role: PART_ROLE.into(), sha256: self.sha256.clone(), bytes: self.bytes }
     }
+
+    /// Its own name: the leaf file's path with its byte range (`…skyleaf?bytes=a-b`,
+    /// inclusive as in HTTP), the key it is cached and shown under.
+    pub fn key(&self) -> String {
+        segment_key(&self.path, self.offset, self.bytes)
+    }
+
+    /// Its bytes within `body`, which holds its leaf file from byte `body_at` on (a span's
+    /// answer, or the whole file from 0); `None` when `body` does not reach that far.
+    pub fn slice<'a>(&self, body: &'a [u8], body_at: u64) -> Option<&'a [u8]> {
+        let start = usize::try_from(self.offset.checked_sub(body_at)?).ok()?;
+        let end = start.checked_add(usize::try_from(self.bytes).ok()?)?;
+        body.get(start..end)
+    }
+}
+
+/// The name of the segment `offset..offset + bytes` of leaf file `path` (see [`PartRef::key`]).
+pub fn segment_key(path: &str, offset: u64, bytes: u64) -> String {
+    format!("{path}?bytes={offset}-{}", (offset + bytes).saturating_sub(1))
+}
+
+/// One byte range of one leaf file that a plan reads: wanted segments that lie back to back
+/// (or at most a gap apart) in the file, read by one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// The leaf file.
+    pub path: String,
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+    /// The segments it holds (indices into the `parts` given to [`spans`]), by offset.
+    pub parts: Vec<usize>,
+}
+
+impl Span {
+    /// The HTTP `Range` header value asking for it (`bytes=start-last`).
+    pub fn range_header(&self) -> String {
+        format!("bytes={}-{}", self.start, self.end.saturating_sub(1))
+    }
+}
+
+/// The requests that read `parts`: per leaf file, segments sorted by offset and merged into
+/// one span while the next one starts at most `max_gap` bytes after the span's end (the gap
+/// is read and dropped: fewer requests for a few more bytes). Spans come in the order of
+/// their first segment in `parts` (so plan order, best leaf first). A segment listed twice is
+/// read once (both indices are in the span).
+pub fn spans(parts: &[PartRef], max_gap: u64) -> Vec<Span> {
+    let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        match by_path.iter_mut().find(|(path, _)| *path == p.path) {
+            Some((_, v)) => v.push(i),
+            None => by_path.push((&p.path, vec![i])),
+        }
+    }
+    let mut out = Vec::new();
+    for (path, mut members) in by_path {
+        members.sort_by_key(|&i| (parts[i].offset, i));
+        let mut cur: Option<Span> = None;
+        for i in members {
+            let (a, b) = (parts[i].offset, parts[i].offset + parts[i].bytes);
+            match &mut cur {
+                Some(s) if a <= s.end.saturating_add(max_gap) => {
+                    s.end = s.end.max(b);
+                    s.parts.push(i);
+                }
+                _ => {
+                    out.extend(cur.take());
+                    cur = Some(Span { path: path.to_string(), start: a, end: b, parts: vec![i] });
+                }
+            }
+        }
+        out.extend(cur);
+    }
+    out
 }
 
 /// Role of partition files in messages and caches.
@@ -327,6 +427,11 @@ pub struct ListFile {
     pub sub: Vec<u32>,
     /// Per partition: index into the manifest's periods.
     pub period: Vec<u32>,
+    /// Per sub-centroid: the 16 hex digits naming its leaf file (see the module header;
+    /// empty for a sub-centroid without rows).
+    pub leaves: Vec<String>,
+    /// Per partition: where it starts in its leaf file.
+    pub offset: Vec<u64>,
     /// Per partition: 64 hex digits of its sha256, concatenated.
     pub sha256: String,
     /// Per partition: bytes.
@@ -366,9 +471,9 @@ struct Leaf {
     bound_rows: u64,
 }
 
-/// Path of a partition file, from what its list file says of it.
-pub fn part_path(period: &str, list: usize, sub: usize, sha256: &str) -> String {
-    format!("parts/{period}/{list:03}-{sub:03}-{}.skypart", &sha256[..16.min(sha256.len())])
+/// Path of a leaf file, from what its list file says of it (`name`: its 16 hex digits).
+pub fn part_path(list: usize, sub: usize, name: &str) -> String {
+    format!("parts/{list:03}-{sub:03}-{}.skyleaf", &name[..16.min(name.len())])
 }
 
 /// Path of a list file.
@@ -665,7 +770,7 @@ impl PartitionIndex {
             let file = entry.path.as_str();
             let centroids = Centroids::from_hex(&lf.centroids, self.dim, file)?;
             let n = lf.sub.len();
-            if [lf.period.len(), lf.bytes.len(), lf.rows.len(), lf.first.len(), lf.last.len()].iter().any(|&m| m != n) || lf.sha256.len() != n * 64 {
+            if [lf.period.len(), lf.offset.len(), lf.bytes.len(), lf.rows.len(), lf.first.len(), lf.last.len()].iter().any(|&m| m != n) || lf.sha256.len() != n * 64 {
                 return Err(Error::format(file, "partition table columns differ in length"));
             }
             if !lf.vector_rows.is_empty() && lf.vector_rows.len() != n * vpf {
@@ -675,10 +780,15 @@ impl PartitionIndex {
             let mut by_sub: BTreeMap<usize, (Vec<PartRef>, u64)> = BTreeMap::new();
             for i in 0..n {
                 let (sub, period) = (lf.sub[i] as usize, lf.period[i] as usize);
-                let p = self.periods.get(period).ok_or_else(|| Error::format(file, format!("partition {i} names period {period} of {}", self.periods.len())))?;
+                if period >= self.periods.len() {
+                    return Err(Error::format(file, format!("partition {i} names period {period} of {}", self.periods.len())));
+                }
                 if sub >= centroids.len() {
                     return Err(Error::format(file, format!("partition {i} names sub-centroid {sub} of {}", centroids.len())));
                 }
+                let Some(leaf_name) = lf.leaves.get(sub).filter(|n| n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit())) else {
+                    return Err(Error::format(file, format!("partition {i}: sub-centroid {sub} has no leaf file name")));
+                };
                 let Some((lo, hi)) = allowed[period] else { continue };
                 if lf.last[i] < lo || lf.first[i] > hi {
                     continue;
@@ -694,7 +804,8 @@ impl PartitionIndex {
                     list: lf.list,
                     sub,
                     period,
-                    path: part_path(&p.period, lf.list, sub, &sha),
+                    path: part_path(lf.list, sub, leaf_name),
+                    offset: lf.offset[i],
                     sha256: sha,
                     bytes: lf.bytes[i],
                     rows: lf.rows[i],
@@ -712,14 +823,16 @@ impl PartitionIndex {
 
 impl PartitionIndex {
     /// The whole plan with files read synchronously (the companion reads them from disk):
-    /// `get(entry)` returns a file's bytes verified against its entry. Returns the
-    /// partitions in plan order with their references.
-    pub fn fetch_plan(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>, get: &mut dyn FnMut(&crate::bundle::FileEntry) -> Result<Vec<u8>>) -> Result<Vec<(PartRef, Partition)>> {
+    /// `get(entry, at)` returns bytes verified against `entry`: the whole file for `at`
+    /// `None` (a list file), else the `entry.bytes` bytes at offset `at` of the file (a
+    /// partition, a segment of its leaf file). Returns the partitions in plan order with
+    /// their references.
+    pub fn fetch_plan(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>, get: &mut dyn FnMut(&crate::bundle::FileEntry, Option<u64>) -> Result<Vec<u8>>) -> Result<Vec<(PartRef, Partition)>> {
         let mut lists = Vec::new();
         for l in self.plan_lists(q, filters, bound, nprobe)? {
             let entry = &self.lists[l];
             let file = crate::bundle::FileEntry { path: entry.path.clone(), role: LIST_ROLE.into(), sha256: entry.sha256.clone(), bytes: entry.bytes };
-            let list = ListFile::from_json(&get(&file)?, &entry.path)?;
+            let list = ListFile::from_json(&get(&file, None)?, &entry.path)?;
             if list.list != l {
                 return Err(Error::format(&entry.path, format!("is list {}, the manifest lists it as {l}", list.list)));
             }
@@ -728,8 +841,8 @@ impl PartitionIndex {
         let refs: Vec<&ListFile> = lists.iter().collect();
         let mut out = Vec::new();
         for part in self.plan_parts(q, filters, bound, &refs, nprobe)? {
-            let bytes = get(&part.file())?;
-            let p = Partition::from_bytes(&bytes, &part.path)?;
+            let bytes = get(&part.file(), Some(part.offset))?;
+            let p = Partition::from_bytes(&bytes, &part.key())?;
             out.push((part, p));
         }
         Ok(out)

@@ -54,12 +54,8 @@ fn months() -> Vec<Shard> {
 fn build(shards: &[Shard], plan: PlanDefaults) -> (PartitionIndex, HashMap<String, Vec<u8>>) {
     let sample: Vec<Vec<f32>> = shards.iter().flat_map(|s| (0..s.len() * VPF).map(move |r| s.row_f32(r))).collect();
     let q = Quantizer::train(&sample, 3, 4, 8, 1).unwrap();
-    let mut files = HashMap::new();
-    let mut write = |path: &str, bytes: &[u8]| -> crate::Result<()> {
-        files.insert(path.to_string(), bytes.to_vec());
-        Ok(())
-    };
-    let mut w = IndexWriter::new(q, shards[0].vector_names().to_vec(), &mut write).unwrap();
+    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut w = IndexWriter::new(q, shards[0].vector_names().to_vec(), &mut files).unwrap();
     for s in shards {
         let crate::shard::Vectors::Int8 { scales, data } = s.vectors() else { panic!("int8") };
         w.add_period(s.period(), s.records(), scales, data).unwrap();
@@ -68,12 +64,28 @@ fn build(shards: &[Shard], plan: PlanDefaults) -> (PartitionIndex, HashMap<Strin
     (index, files)
 }
 
-fn getter(files: &HashMap<String, Vec<u8>>) -> impl FnMut(&FileEntry) -> crate::Result<Vec<u8>> + '_ {
-    move |e: &FileEntry| {
-        let b = files.get(&e.path).cloned().ok_or_else(|| crate::Error::Usage(format!("{}: missing", e.path)))?;
+/// Reads a whole file (`at` None) or the `e.bytes` bytes at `at`, verified.
+fn getter(files: &HashMap<String, Vec<u8>>) -> impl FnMut(&FileEntry, Option<u64>) -> crate::Result<Vec<u8>> + '_ {
+    move |e: &FileEntry, at: Option<u64>| {
+        let b = files.get(&e.path).ok_or_else(|| crate::Error::Usage(format!("{}: missing", e.path)))?;
+        let b = match at {
+            None => b.clone(),
+            Some(at) => b.get(at as usize..(at + e.bytes) as usize).ok_or_else(|| crate::Error::Usage(format!("{}: short", e.path)))?.to_vec(),
+        };
         e.verify(&b)?;
         Ok(b)
     }
+}
+
+/// Every partition of the index (all list files read), in list file order.
+fn all_parts(index: &PartitionIndex, files: &HashMap<String, Vec<u8>>) -> Vec<PartRef> {
+    let lists: Vec<ListFile> = index.lists.iter().map(|l| ListFile::from_json(&files[&l.path], &l.path).unwrap()).collect();
+    index.parts_in(&Filters::default(), &lists.iter().collect::<Vec<_>>()).unwrap()
+}
+
+/// The bytes of a partition, from its leaf file.
+fn part_bytes<'a>(files: &'a HashMap<String, Vec<u8>>, p: &PartRef) -> &'a [u8] {
+    p.slice(&files[&p.path], 0).unwrap()
 }
 
 fn exact_ids(shards: &[Shard], q: &QueryVector, k: usize, filters: &Filters) -> Vec<(String, f32)> {
@@ -95,15 +107,16 @@ const PROBE: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below
 #[test]
 fn partition_files_round_trip_and_refuse_damage() {
     let (index, files) = build(&months(), EXACT);
-    let (path, bytes) = files.iter().find(|(p, _)| p.ends_with(".skypart")).unwrap();
-    let part = Partition::from_bytes(bytes, path).unwrap();
+    let parts = all_parts(&index, &files);
+    let bytes = part_bytes(&files, &parts[0]);
+    assert_eq!(sha256_hex(bytes), parts[0].sha256, "each segment carries its own hash");
+    let part = Partition::from_bytes(bytes, &parts[0].key()).unwrap();
     assert_eq!(part.to_bytes(), *bytes);
-    assert!(path.contains(&sha256_hex(bytes)[..16]), "content-hashed name {path}");
-    let err = Partition::from_bytes(&bytes[..bytes.len() - 1], "p.skypart").unwrap_err().to_string();
-    assert!(err.starts_with("p.skypart: expected"), "{err}");
+    let err = Partition::from_bytes(&bytes[..bytes.len() - 1], "p.skyleaf").unwrap_err().to_string();
+    assert!(err.starts_with("p.skyleaf: expected"), "{err}");
     assert!(Partition::from_bytes(b"SKYSHARD and more bytes to pass the header", "x").unwrap_err().to_string().contains("wrong magic"));
     // Every row of every month lands in exactly one partition.
-    let rows: usize = files.iter().filter(|(p, _)| p.ends_with(".skypart")).map(|(p, b)| Partition::from_bytes(b, p).unwrap().rows()).sum();
+    let rows: usize = parts.iter().map(|p| Partition::from_bytes(part_bytes(&files, p), &p.key()).unwrap().rows()).sum();
     assert_eq!((rows as u64, index.rows, index.frames), (3 * 40 * VPF as u64, 3 * 40 * VPF as u64, 120));
     // The manifest's form reads back and checks.
     let json = serde_json::to_string(&index).unwrap();
@@ -231,7 +244,7 @@ fn a_plan_bound_to_a_region_fetches_leaves_holding_that_regions_rows() {
         old.insert(entry.path.clone(), bytes);
     }
     let q = QueryVector::new(&seeds[0]).unwrap();
-    let paths = |f: Vec<(PartRef, Partition)>| f.into_iter().map(|(r, _)| r.path).collect::<Vec<_>>();
+    let paths = |f: Vec<(PartRef, Partition)>| f.into_iter().map(|(r, _)| r.key()).collect::<Vec<_>>();
     let old_plan = old_index.fetch_plan(&q, &Filters::default(), &[2], None, &mut getter(&old)).unwrap();
     let rows: usize = old_plan.iter().map(|(_, p)| p.rows()).sum();
     let (old_plan, unbound) = (paths(old_plan), paths(index.fetch_plan(&q, &Filters::default(), &[], None, &mut getter(&files)).unwrap()));
@@ -247,7 +260,7 @@ fn a_month_filter_fetches_only_that_months_partitions() {
         let q = QueryVector::new(&shards[1].row_f32(0)).unwrap();
         let filters = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-30".into()), ..Default::default() };
         let (hits, fetched) = part_ids(&index, &files, &q, 10, &filters, None);
-        assert!(!fetched.is_empty() && fetched.iter().all(|p| p.path.starts_with("parts/2017-11/")), "{fetched:?}");
+        assert!(!fetched.is_empty() && fetched.iter().all(|p| index.periods[p.period].period == "2017-11"), "{fetched:?}");
         assert!(hits.iter().all(|(id, _)| id.starts_with("2017-11")));
         // A day range inside the month skips partitions whose days lie outside it.
         let days = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-02".into()), ..Default::default() };
@@ -263,19 +276,20 @@ fn a_month_filter_fetches_only_that_months_partitions() {
 fn a_saved_period_is_every_partition_of_its_months_and_the_manifest_sizes_it() {
     let shards = months();
     let (index, files) = build(&shards, PROBE);
-    // Each month records the bytes of its partition files, for the size estimate.
+    // Each month records the bytes of its partitions, for the size estimate.
+    let every = all_parts(&index, &files);
     for (i, p) in index.periods.iter().enumerate() {
-        let on_disk: u64 = files.iter().filter(|(path, _)| path.starts_with(&format!("parts/{}/", p.period))).map(|(_, b)| b.len() as u64).sum();
+        let on_disk: u64 = every.iter().filter(|r| r.period == i).map(|r| part_bytes(&files, r).len() as u64).sum();
         assert_eq!(p.bytes, on_disk, "period {i}");
-        assert_eq!(p.parts, files.keys().filter(|path| path.starts_with(&format!("parts/{}/", p.period))).count());
+        assert_eq!(p.parts, every.iter().filter(|r| r.period == i).count());
     }
     let november = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-30".into()), ..Default::default() };
     assert_eq!(index.periods_in(&november), vec![1]);
     let lists: Vec<ListFile> = index.lists_in(&november).iter().map(|&l| ListFile::from_json(&files[&index.lists[l].path], "list").unwrap()).collect();
     let refs: Vec<&ListFile> = lists.iter().collect();
     let saved = index.parts_in(&november, &refs).unwrap();
-    let mut want: Vec<&String> = files.keys().filter(|p| p.starts_with("parts/2017-11/")).collect();
-    let mut got: Vec<&String> = saved.iter().map(|p| &p.path).collect();
+    let mut want: Vec<String> = every.iter().filter(|r| r.period == 1).map(PartRef::key).collect();
+    let mut got: Vec<String> = saved.iter().map(PartRef::key).collect();
     want.sort();
     got.sort();
     assert_eq!(got, want, "every partition of November, nothing else");
@@ -284,7 +298,7 @@ fn a_saved_period_is_every_partition_of_its_months_and_the_manifest_sizes_it() {
     // offline.
     let q = QueryVector::new(&shards[1].row_f32(5)).unwrap();
     let (_, fetched) = part_ids(&index, &files, &q, 10, &november, None);
-    assert!(fetched.iter().all(|p| got.contains(&&p.path)), "{fetched:?}");
+    assert!(fetched.iter().all(|p| got.contains(&p.key())), "{fetched:?}");
 }
 
 #[test]
@@ -341,24 +355,128 @@ fn adaptive_nprobe_adds_the_leaves_that_score_close_to_the_best_and_no_more_than
 #[test]
 fn a_partition_with_a_bad_hash_is_refused_by_name() {
     let (index, mut files) = build(&months(), EXACT);
-    let victim = files.keys().find(|p| p.ends_with(".skypart")).unwrap().clone();
-    files.get_mut(&victim).unwrap()[30] ^= 1;
+    let victim = all_parts(&index, &files).into_iter().find(|p| p.offset > 0).unwrap();
+    files.get_mut(&victim.path).unwrap()[victim.offset as usize + 30] ^= 1;
     let q = QueryVector::new(&[1.0; DIM]).unwrap();
     let err = index.fetch_plan(&q, &Filters::default(), &[], None, &mut getter(&files)).unwrap_err().to_string();
-    assert!(err.contains(&victim) && err.contains("sha256 mismatch"), "{err}");
+    assert!(err.contains(&victim.path) && err.contains("sha256 mismatch"), "{err}");
 }
 
 #[test]
 fn quantize_i8_is_what_partitions_store() {
     // Rows keep their shard quantization: the same scale and values as the month's shard.
     let shards = months();
-    let (_, files) = build(&shards, EXACT);
-    let (path, bytes) = files.iter().find(|(p, _)| p.starts_with("parts/2017-10")).unwrap();
-    let part = Partition::from_bytes(bytes, path).unwrap();
+    let (index, files) = build(&shards, EXACT);
+    let first = all_parts(&index, &files).into_iter().find(|p| p.period == 0).unwrap();
+    let part = Partition::from_bytes(part_bytes(&files, &first), &first.key()).unwrap();
     let (frame, vector) = part.row_ref(0);
     let id = &part.records()[frame].id;
     let i = shards[0].records().iter().position(|r| &r.id == id).unwrap();
     assert_eq!(part.row_f32(0), shards[0].row_f32(i * VPF + vector));
     let (s, q) = quantize_i8(&[0.5, -1.0]);
     assert_eq!((s, q), (1.0 / 127.0, vec![64, -127]));
+}
+
+#[test]
+fn leaf_files_hold_their_months_back_to_back_and_are_named_after_them() {
+    let (index, files) = build(&months(), EXACT);
+    let parts = all_parts(&index, &files);
+    let mut by_leaf: HashMap<&str, Vec<&PartRef>> = HashMap::new();
+    parts.iter().for_each(|p| by_leaf.entry(p.path.as_str()).or_default().push(p));
+    // One file per leaf (3 lists × at most 4 subs), none left half built.
+    let leaf_files: Vec<&String> = files.keys().filter(|p| p.starts_with("parts/") && !p.starts_with("parts/lists/")).collect();
+    assert!(leaf_files.iter().all(|p| p.ends_with(".skyleaf")), "{leaf_files:?}");
+    assert_eq!(leaf_files.len(), by_leaf.len());
+    assert!(by_leaf.len() <= 12 && by_leaf.values().any(|v| v.len() == 3), "a leaf with rows in all three months");
+    for (path, mut segs) in by_leaf {
+        segs.sort_by_key(|p| p.offset);
+        // Oldest month first, each segment where the previous one ends, the file exactly them.
+        assert!(segs.windows(2).all(|w| w[0].period < w[1].period && w[0].offset + w[0].bytes == w[1].offset), "{segs:?}");
+        assert_eq!((segs[0].offset, segs.iter().map(|p| p.bytes).sum::<u64>()), (0, files[path].len() as u64));
+        let shas: Vec<&str> = segs.iter().map(|p| p.sha256.as_str()).collect();
+        assert!(path.contains(&build::leaf_name(&shas)), "{path} is named after its segments' hashes");
+    }
+}
+
+#[test]
+fn partition_metadata_is_deflated_and_version_1_still_reads() {
+    let (index, files) = build(&months(), EXACT);
+    let p = &all_parts(&index, &files)[0];
+    let part = Partition::from_bytes(part_bytes(&files, p), "p").unwrap();
+    // Version 1: the same partition with its metadata as plain JSON.
+    let v2 = part.to_bytes();
+    let meta_len = u32::from_le_bytes(v2[20..24].try_into().unwrap()) as usize;
+    let json = miniz_oxide::inflate::decompress_to_vec(&v2[24..24 + meta_len]).unwrap();
+    assert!(json.starts_with(b"{\"vector_names\""), "{}", String::from_utf8_lossy(&json[..20]));
+    let mut v1 = v2[..24].to_vec();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    v1[20..24].copy_from_slice(&(json.len() as u32).to_le_bytes());
+    v1.extend_from_slice(&json);
+    while v1.len() % 4 != 0 {
+        v1.push(0);
+    }
+    v1.extend_from_slice(&v2[(24 + meta_len).div_ceil(4) * 4..]);
+    assert_eq!(Partition::from_bytes(&v1, "v1").unwrap(), part);
+    // Metadata that does not inflate is named so.
+    let mut bad = v2.clone();
+    bad[24] ^= 0xff;
+    bad[25] ^= 0xff;
+    let err = Partition::from_bytes(&bad, "bad.skyleaf").unwrap_err().to_string();
+    assert!(err.starts_with("bad.skyleaf:"), "{err}");
+}
+
+fn seg(path: &str, offset: u64, bytes: u64) -> PartRef {
+    PartRef { list: 0, sub: 0, period: 0, path: path.into(), offset, sha256: String::new(), bytes, rows: 1, days: (1, 1) }
+}
+
+#[test]
+fn adjacent_segments_of_a_leaf_coalesce_into_one_range() {
+    // a: 0..10, 10..30 back to back; 50..60 after a gap of 20; b: one segment.
+    let parts = [seg("a", 10, 20), seg("b", 0, 5), seg("a", 0, 10), seg("a", 50, 10)];
+    let got = spans(&parts, 0);
+    assert_eq!(got, vec![
+        Span { path: "a".into(), start: 0, end: 30, parts: vec![2, 0] },
+        Span { path: "a".into(), start: 50, end: 60, parts: vec![3] },
+        Span { path: "b".into(), start: 0, end: 5, parts: vec![1] },
+    ]);
+    assert_eq!(got[0].range_header(), "bytes=0-29");
+    // A gap up to max_gap is read through.
+    assert_eq!(spans(&parts, 19).len(), 3);
+    assert_eq!(spans(&parts, 20)[0], Span { path: "a".into(), start: 0, end: 60, parts: vec![2, 0, 3] });
+    // The same segment twice is one read; nothing asked, nothing read.
+    assert_eq!(spans(&[seg("a", 0, 4), seg("a", 0, 4)], 0), vec![Span { path: "a".into(), start: 0, end: 4, parts: vec![0, 1] }]);
+    assert!(spans(&[], 0).is_empty());
+}
+
+#[test]
+fn a_segment_slices_out_of_a_span_or_the_whole_file() {
+    let file: Vec<u8> = (0..40).collect();
+    let p = seg("a", 10, 5);
+    assert_eq!(p.key(), "a?bytes=10-14");
+    assert_eq!(p.slice(&file, 0), Some(&file[10..15]), "the whole file (a server without ranges)");
+    assert_eq!(p.slice(&file[8..20], 8), Some(&file[10..15]), "a span from byte 8");
+    assert_eq!(p.slice(&file[12..20], 12), None, "a span starting after it");
+    assert_eq!(p.slice(&file[..12], 0), None, "a short answer");
+}
+
+#[test]
+fn every_planned_segment_is_read_by_one_span_and_verifies() {
+    let (index, files) = build(&months(), PROBE);
+    let q = QueryVector::new(&[1.0; DIM]).unwrap();
+    let lists: Vec<ListFile> = index.lists.iter().map(|l| ListFile::from_json(&files[&l.path], &l.path).unwrap()).collect();
+    let plan = index.plan_parts(&q, &Filters::default(), &[], &lists.iter().collect::<Vec<_>>(), Some(3)).unwrap();
+    let ranges = spans(&plan, 0);
+    // Unfiltered, a leaf's segments are all wanted and lie back to back: one range per leaf.
+    let leaves: std::collections::HashSet<&str> = plan.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(ranges.len(), leaves.len());
+    let mut seen = 0;
+    for s in &ranges {
+        let body = &files[&s.path][s.start as usize..s.end as usize];
+        for &i in &s.parts {
+            let p = &plan[i];
+            p.file().verify(p.slice(body, s.start).unwrap()).unwrap();
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, plan.len());
 }
