@@ -9,7 +9,7 @@ const p = await b.newPage();
 const out = await p.evaluate(async (mods) => {
   const inst = [];
   for (const bytes of mods) inst.push((await WebAssembly.instantiate(new Uint8Array(bytes), {})).instance.exports);
-  const sums = inst.map((e) => { e.setup(8); return [1, 2, 3, 4, 5, 7, 8].map((m) => e.checksum(m) >>> 0); });
+  const sums = inst.map((e) => { e.setup(8); return [...[1, 2, 3, 4, 5, 7, 8].map((m) => e.checksum(m) >>> 0), `layout ${e.layout_checksum() >>> 0}`]; });
   for (const e of inst) e.setup(10);
   const t = (e, k) => { const s = performance.now(); e.run(k, 10); return performance.now() - s; };
   for (let i = 0; i < 10; i++) for (const e of inst) { t(e, 0); t(e, 1); }
