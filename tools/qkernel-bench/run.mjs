@@ -16,7 +16,9 @@ const out = await p.evaluate(async (mods) => {
   const r = inst.map(() => ({ f32: [], int: [] }));
   for (let i = 0; i < 30; i++) inst.forEach((e, j) => { r[j].f32.push(t(e, 0)); r[j].int.push(t(e, 1)); });
   const med = (v) => v.sort((a, b) => a - b)[v.length >> 1];
-  return r.map((x, j) => ({ sums: sums[j], f32: med(x.f32), int: med(x.int) }));
+  const time = (f) => inst.map((e) => { const v = []; for (let i = 0; i < 5; i++) { const s = performance.now(); e[f](); v.push(performance.now() - s); } return med(v); });
+  const cat = time('concat_all'), load = time('load_all');
+  return r.map((x, j) => ({ sums: sums[j], f32: med(x.f32), int: med(x.int), cat: cat[j], load: load[j] }));
 }, files.map((f) => [...readFileSync(f)]));
-out.forEach((o, j) => console.log(files[j], 'checksums', o.sums.join(' '), '| 24 linears, 10 tokens: f32', o.f32.toFixed(1), 'ms, integer', o.int.toFixed(1), 'ms, ratio', (o.int / o.f32).toFixed(3)));
+out.forEach((o, j) => console.log(files[j], 'checksums', o.sums.join(' '), '| 24 linears, 10 tokens: f32', o.f32.toFixed(1), 'ms, integer', o.int.toFixed(1), 'ms, ratio', (o.int / o.f32).toFixed(3), '| load 24 matrices', o.load.toFixed(1), 'ms, concat 6 × 3', o.cat.toFixed(1), 'ms'));
 await b.close();

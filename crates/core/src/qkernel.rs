@@ -119,21 +119,26 @@ impl QMatrix {
         let blocks = inp / BLOCK;
         #[cfg(target_arch = "wasm32")]
         let (q, quad_scale, quad_offset) = {
-            let groups = out / 4;
-            let mut quad = Vec::with_capacity(q.len());
-            for g in 0..groups {
-                for k in 0..blocks {
-                    for j in 0..BLOCK / 4 {
-                        for r in 0..4 {
-                            let at = (4 * g + r) * inp + k * BLOCK + 4 * j;
-                            quad.extend_from_slice(&q[at..at + 4]);
-                        }
+            let (groups, whole) = (out / 4, out / 4 * 4 * inp);
+            let mut quad = vec![0i8; q.len()];
+            // Within a group, values 4w..4w + 4 of row r go to 16w + 4r.
+            for (src, dst) in q[..whole].chunks_exact(4 * inp).zip(quad.chunks_exact_mut(4 * inp)) {
+                for (r, row) in src.chunks_exact(inp).enumerate() {
+                    for (w, v) in row.chunks_exact(4).enumerate() {
+                        dst[16 * w + 4 * r..16 * w + 4 * r + 4].copy_from_slice(v);
                     }
                 }
             }
-            quad.extend_from_slice(&q[4 * groups * inp..]);
-            let cells = || (0..groups).flat_map(|g| (0..blocks).flat_map(move |k| (0..4).map(move |r| (4 * g + r) * blocks + k)));
-            (quad, cells().map(|i| scale[i]).collect(), cells().map(|i| offset_sum[i]).collect())
+            quad[whole..].copy_from_slice(&q[whole..]);
+            let (mut quad_scale, mut quad_offset) = (Vec::with_capacity(groups * blocks * 4), Vec::with_capacity(groups * blocks * 4));
+            for g in 0..groups {
+                for k in 0..blocks {
+                    let cell = |r: usize| (4 * g + r) * blocks + k;
+                    quad_scale.extend_from_slice(&[scale[cell(0)], scale[cell(1)], scale[cell(2)], scale[cell(3)]]);
+                    quad_offset.extend_from_slice(&[offset_sum[cell(0)], offset_sum[cell(1)], offset_sum[cell(2)], offset_sum[cell(3)]]);
+                }
+            }
+            (quad, quad_scale, quad_offset)
         };
         #[cfg(target_arch = "x86_64")]
         let (oct_scale, oct_offset) = {
@@ -170,9 +175,25 @@ impl QMatrix {
         self.q[at..at + BLOCK].try_into().expect("a block")
     }
 
-    /// The integers row-major, block by block.
-    fn blocks(&self) -> impl Iterator<Item = [i8; BLOCK]> + '_ {
-        (0..self.out).flat_map(move |o| (0..self.inp / BLOCK).map(move |k| self.block(o, k)))
+    /// The integers row-major.
+    fn row_major(&self) -> Vec<i8> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let (inp, whole) = (self.inp, self.out / 4 * 4 * self.inp);
+            let mut q = vec![0i8; self.q.len()];
+            // Run `n` of the interleaved part: group n / (in / 4), block and run within it.
+            for (n, run) in self.q[..whole].chunks_exact(16).enumerate() {
+                let (g, k, j) = (n / (inp / 4), n % (inp / 4) / 8, n % 8);
+                for (r, values) in run.chunks_exact(4).enumerate() {
+                    let at = (4 * g + r) * inp + k * BLOCK + 4 * j;
+                    q[at..at + 4].copy_from_slice(values);
+                }
+            }
+            q[whole..].copy_from_slice(&self.q[whole..]);
+            q
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        self.q.clone()
     }
 
     /// Matrices with the same input width, their rows one after another (`[q; k; v]`).
@@ -181,12 +202,20 @@ impl QMatrix {
         if parts.iter().any(|p| p.inp != inp) {
             return None;
         }
-        Some(Self::new(
-            parts.iter().map(|p| p.out).sum(),
-            inp,
-            parts.iter().flat_map(|p| p.blocks()).flatten().collect(),
-            parts.iter().flat_map(|p| p.scale.iter().copied()).collect(),
-        ))
+        let (out, scale) = (parts.iter().map(|p| p.out).sum(), parts.iter().flat_map(|p| p.scale.iter().copied()).collect());
+        // In wasm the layout goes group by group: parts in whole groups of four stack as they are.
+        #[cfg(target_arch = "wasm32")]
+        if parts.iter().all(|p| p.out % 4 == 0) {
+            return Some(Self {
+                out,
+                inp,
+                q: parts.iter().flat_map(|p| p.q.iter().copied()).collect(),
+                scale,
+                quad_scale: parts.iter().flat_map(|p| p.quad_scale.iter().copied()).collect(),
+                quad_offset: parts.iter().flat_map(|p| p.quad_offset.iter().copied()).collect(),
+            });
+        }
+        Some(Self::new(out, inp, parts.iter().flat_map(|p| p.row_major()).collect(), scale))
     }
 
     /// Output rows.
@@ -201,7 +230,7 @@ impl QMatrix {
 
     /// The weights as f32 (`q · scale`, what candle's dequantization gives).
     pub fn dequantize(&self) -> Vec<f32> {
-        self.blocks().zip(&self.scale).flat_map(|(b, &s)| b.into_iter().map(move |v| f32::from(v) * s)).collect()
+        self.row_major().chunks_exact(BLOCK).zip(&self.scale).flat_map(|(b, &s)| b.iter().map(move |&v| f32::from(v) * s)).collect()
     }
 }
 

@@ -9,6 +9,8 @@ use qkernel::QMatrix;
 
 struct Layer { w: Vec<f32>, q: QMatrix, b: Vec<f32>, inp: usize }
 static mut LAYERS: Vec<Layer> = Vec::new();
+/// The 24 matrices' ggml bytes, format and shape, for `load_all`.
+static mut GGML: Vec<(GgmlDType, Vec<u8>, usize, usize)> = Vec::new();
 static mut X: Vec<f32> = Vec::new();
 
 fn rnd(s: &mut u32) -> f32 { *s ^= *s << 13; *s ^= *s >> 17; *s ^= *s << 5; (*s as f32 / u32::MAX as f32) * 2.0 - 1.0 }
@@ -27,7 +29,9 @@ pub extern "C" fn setup(m: usize) {
             let n = if q5 { 4 + 16 } else { 32 };
             for _ in 0..n { bytes.push(((rnd(&mut s) * 127.0) as i8) as u8); }
         }
-        let q = QMatrix::from_ggml(if q5 { GgmlDType::Q5_0 } else { GgmlDType::Q8_0 }, &bytes, out, inp).unwrap();
+        let dtype = if q5 { GgmlDType::Q5_0 } else { GgmlDType::Q8_0 };
+        let q = QMatrix::from_ggml(dtype, &bytes, out, inp).unwrap();
+        unsafe { (*std::ptr::addr_of_mut!(GGML)).push((dtype, bytes.clone(), out, inp)) };
         let w = q.dequantize();
         layers.push(Layer { w, q, b: vec![0.0; out], inp });
     }}
@@ -82,9 +86,35 @@ pub extern "C" fn layout_checksum() -> u32 {
     let x: Vec<f32> = (0..3 * 64).map(|_| rnd(&mut s)).collect();
     let mut y = vec![0f32; 3 * 7];
     qkernel::linear(&x, &q, &[0.5; 7], &mut y);
+    // And stacked under a 4-row matrix: 11 rows, two groups of four and three past them.
+    let mut four = Vec::new();
+    for _ in 0..4 * 64 / 32 { four.extend_from_slice(&half::f16::from_f32(0.03).to_le_bytes()); for _ in 0..32 { four.push(((rnd(&mut s) * 127.0) as i8) as u8); } }
+    let c = QMatrix::concat(&[QMatrix::from_ggml(GgmlDType::Q8_0, &four, 4, 64).unwrap(), q.clone()]).unwrap();
+    let mut yc = vec![0f32; 3 * 11];
+    qkernel::linear(&x, &c, &[0.25; 11], &mut yc);
+    // And two 4-row matrices stacked: 8 rows, whole groups.
+    let four = QMatrix::from_ggml(GgmlDType::Q8_0, &four, 4, 64).unwrap();
+    let c8 = QMatrix::concat(&[four.clone(), four]).unwrap();
+    let mut y8 = vec![0f32; 3 * 8];
+    qkernel::linear(&x, &c8, &[0.125; 8], &mut y8);
     let mut h = 2166136261u32;
-    for v in q.dequantize().into_iter().chain(y) { for byte in v.to_bits().to_le_bytes() { h ^= byte as u32; h = h.wrapping_mul(16777619); } }
+    for v in q.dequantize().into_iter().chain(y).chain(c.dequantize()).chain(yc).chain(c8.dequantize()).chain(y8) { for byte in v.to_bits().to_le_bytes() { h ^= byte as u32; h = h.wrapping_mul(16777619); } }
     h
+}
+
+/// Reads the 24 matrices from their ggml bytes, to time what loading costs.
+#[no_mangle]
+pub extern "C" fn load_all() -> usize {
+    let ggml = unsafe { &*std::ptr::addr_of!(GGML) };
+    ggml.iter().map(|(dtype, bytes, out, inp)| QMatrix::from_ggml(*dtype, bytes, *out, *inp).unwrap().out()).sum()
+}
+
+/// Stacks each layer's three 384-wide matrices (as the encoder stacks query, key and value),
+/// to time what loading costs.
+#[no_mangle]
+pub extern "C" fn concat_all() -> usize {
+    let layers = unsafe { &*std::ptr::addr_of!(LAYERS) };
+    (0..6).map(|l| QMatrix::concat(&[layers[4 * l].q.clone(), layers[4 * l + 1].q.clone(), layers[4 * l + 2].q.clone()]).unwrap().out()).sum()
 }
 
 #[cfg(test)]
