@@ -43,23 +43,26 @@ const ACT_OFFSET: i32 = 64;
 pub struct QMatrix {
     out: usize,
     inp: usize,
-    /// `out × in`, row-major.
+    /// `out × in`, in the running build's layout ([`QMatrix::block`] reads any block back):
+    /// row-major natively; in wasm, per group of four rows and block, eight runs of 16
+    /// bytes, run `j` holding values `4j..4j + 4` of the four rows one after another, so
+    /// one integer dot-product instruction gives the four rows' sums in its four lanes (the
+    /// rows past the last whole group follow, row-major).
     q: Vec<i8>,
     /// `out × in / BLOCK`: the weight is `q · scale`.
     scale: Vec<f32>,
-    /// `out × in / BLOCK`: `ACT_OFFSET · Σ q` over each block, what the offset adds to a
-    /// relaxed-SIMD dot product.
-    offset_sum: Vec<i32>,
-    /// The scales again as the wasm kernel reads them: per pair of rows and block,
-    /// `[s(r0), s(r0), s(r1), s(r1)]` (one vector load).
-    pair_scale: Vec<f32>,
-    /// `offset_sum` in the same layout, for the relaxed-SIMD kernel.
-    pair_offset: Vec<i32>,
+    /// The scales per group of four rows and block, the four rows' scales (one vector load).
+    #[cfg(target_arch = "wasm32")]
+    quad_scale: Vec<f32>,
+    /// `ACT_OFFSET · Σ q` over each block, what the offset adds to a relaxed-SIMD dot
+    /// product, in the same layout.
+    #[cfg(target_arch = "wasm32")]
+    quad_offset: Vec<i32>,
     /// The scales as the AVX2 kernel reads them: per group of eight rows and block, the
     /// eight rows' scales (one vector load); rows past the last whole group are not here.
     #[cfg(target_arch = "x86_64")]
     oct_scale: Vec<f32>,
-    /// `offset_sum` in the same layout, for the AVX2 kernel.
+    /// `ACT_OFFSET · Σ q` over each block in the same layout, for the AVX2 kernel.
     #[cfg(target_arch = "x86_64")]
     oct_offset: Vec<i32>,
 }
@@ -110,18 +113,33 @@ impl QMatrix {
         Some(Self::new(out, inp, q, scale))
     }
 
+    /// From row-major integers and their scales.
     fn new(out: usize, inp: usize, q: Vec<i8>, scale: Vec<f32>) -> Self {
         let offset_sum: Vec<i32> = q.chunks_exact(BLOCK).map(|b| ACT_OFFSET * b.iter().map(|&v| i32::from(v)).sum::<i32>()).collect();
         let blocks = inp / BLOCK;
-        let mut pair_scale = Vec::with_capacity(out / 2 * blocks * 4);
-        let mut pair_offset = Vec::with_capacity(out / 2 * blocks * 4);
-        for pair in 0..out / 2 {
-            for k in 0..blocks {
-                let (r0, r1) = (2 * pair * blocks + k, (2 * pair + 1) * blocks + k);
-                pair_scale.extend_from_slice(&[scale[r0], scale[r0], scale[r1], scale[r1]]);
-                pair_offset.extend_from_slice(&[offset_sum[r0], offset_sum[r0], offset_sum[r1], offset_sum[r1]]);
+        #[cfg(target_arch = "wasm32")]
+        let (q, quad_scale, quad_offset) = {
+            let (groups, whole) = (out / 4, out / 4 * 4 * inp);
+            let mut quad = vec![0i8; q.len()];
+            // Within a group, values 4w..4w + 4 of row r go to 16w + 4r.
+            for (src, dst) in q[..whole].chunks_exact(4 * inp).zip(quad.chunks_exact_mut(4 * inp)) {
+                for (r, row) in src.chunks_exact(inp).enumerate() {
+                    for (w, v) in row.chunks_exact(4).enumerate() {
+                        dst[16 * w + 4 * r..16 * w + 4 * r + 4].copy_from_slice(v);
+                    }
+                }
             }
-        }
+            quad[whole..].copy_from_slice(&q[whole..]);
+            let (mut quad_scale, mut quad_offset) = (Vec::with_capacity(groups * blocks * 4), Vec::with_capacity(groups * blocks * 4));
+            for g in 0..groups {
+                for k in 0..blocks {
+                    let cell = |r: usize| (4 * g + r) * blocks + k;
+                    quad_scale.extend_from_slice(&[scale[cell(0)], scale[cell(1)], scale[cell(2)], scale[cell(3)]]);
+                    quad_offset.extend_from_slice(&[offset_sum[cell(0)], offset_sum[cell(1)], offset_sum[cell(2)], offset_sum[cell(3)]]);
+                }
+            }
+            (quad, quad_scale, quad_offset)
+        };
         #[cfg(target_arch = "x86_64")]
         let (oct_scale, oct_offset) = {
             let at = |g: usize, k: usize, j: usize| (8 * g + j) * blocks + k;
@@ -133,14 +151,49 @@ impl QMatrix {
             inp,
             q,
             scale,
-            offset_sum,
-            pair_scale,
-            pair_offset,
+            #[cfg(target_arch = "wasm32")]
+            quad_scale,
+            #[cfg(target_arch = "wasm32")]
+            quad_offset,
             #[cfg(target_arch = "x86_64")]
             oct_scale,
             #[cfg(target_arch = "x86_64")]
             oct_offset,
         }
+    }
+
+    /// The integers of row `o`'s block `k`, in order.
+    #[inline(always)]
+    fn block(&self, o: usize, k: usize) -> [i8; BLOCK] {
+        #[cfg(target_arch = "wasm32")]
+        if o < self.out / 4 * 4 {
+            let (g, r) = (o / 4, o % 4);
+            let at = (g * self.inp / BLOCK + k) * 4 * BLOCK + 4 * r;
+            return core::array::from_fn(|i| self.q[at + i / 4 * 16 + i % 4]);
+        }
+        let at = o * self.inp + k * BLOCK;
+        self.q[at..at + BLOCK].try_into().expect("a block")
+    }
+
+    /// The integers row-major.
+    fn row_major(&self) -> Vec<i8> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let (inp, whole) = (self.inp, self.out / 4 * 4 * self.inp);
+            let mut q = vec![0i8; self.q.len()];
+            // Run `n` of the interleaved part: group n / (in / 4), block and run within it.
+            for (n, run) in self.q[..whole].chunks_exact(16).enumerate() {
+                let (g, k, j) = (n / (inp / 4), n % (inp / 4) / 8, n % 8);
+                for (r, values) in run.chunks_exact(4).enumerate() {
+                    let at = (4 * g + r) * inp + k * BLOCK + 4 * j;
+                    q[at..at + 4].copy_from_slice(values);
+                }
+            }
+            q[whole..].copy_from_slice(&self.q[whole..]);
+            q
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        self.q.clone()
     }
 
     /// Matrices with the same input width, their rows one after another (`[q; k; v]`).
@@ -149,12 +202,20 @@ impl QMatrix {
         if parts.iter().any(|p| p.inp != inp) {
             return None;
         }
-        Some(Self::new(
-            parts.iter().map(|p| p.out).sum(),
-            inp,
-            parts.iter().flat_map(|p| p.q.iter().copied()).collect(),
-            parts.iter().flat_map(|p| p.scale.iter().copied()).collect(),
-        ))
+        let (out, scale) = (parts.iter().map(|p| p.out).sum(), parts.iter().flat_map(|p| p.scale.iter().copied()).collect());
+        // In wasm the layout goes group by group: parts in whole groups of four stack as they are.
+        #[cfg(target_arch = "wasm32")]
+        if parts.iter().all(|p| p.out % 4 == 0) {
+            return Some(Self {
+                out,
+                inp,
+                q: parts.iter().flat_map(|p| p.q.iter().copied()).collect(),
+                scale,
+                quad_scale: parts.iter().flat_map(|p| p.quad_scale.iter().copied()).collect(),
+                quad_offset: parts.iter().flat_map(|p| p.quad_offset.iter().copied()).collect(),
+            });
+        }
+        Some(Self::new(out, inp, parts.iter().flat_map(|p| p.row_major()).collect(), scale))
     }
 
     /// Output rows.
@@ -169,7 +230,7 @@ impl QMatrix {
 
     /// The weights as f32 (`q · scale`, what candle's dequantization gives).
     pub fn dequantize(&self) -> Vec<f32> {
-        self.q.chunks_exact(BLOCK).zip(&self.scale).flat_map(|(b, &s)| b.iter().map(move |&v| f32::from(v) * s)).collect()
+        self.row_major().chunks_exact(BLOCK).zip(&self.scale).flat_map(|(b, &s)| b.iter().map(move |&v| f32::from(v) * s)).collect()
     }
 }
 
@@ -189,26 +250,99 @@ struct Rows {
 }
 
 /// Quantizes `m` rows of `inp` values (module docs).
+#[inline(always)]
 fn quantize_rows(x: &[f32], inp: usize) -> Rows {
     let m = x.len() / inp;
     let blocks = inp / BLOCK;
-    let mut a = Vec::with_capacity(x.len());
+    let mut a = vec![0; x.len()];
     let mut scale = vec![0f32; m * blocks];
-    for (t, row) in x.chunks_exact(inp).enumerate() {
-        for (k, block) in row.chunks_exact(BLOCK).enumerate() {
-            let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+    for (t, (row, a_row)) in x.chunks_exact(inp).zip(a.chunks_exact_mut(inp)).enumerate() {
+        for (k, (block, a_block)) in row.chunks_exact(BLOCK).zip(a_row.chunks_exact_mut(BLOCK)).enumerate() {
+            let block: &[f32; BLOCK] = block.try_into().expect("a block");
+            let amax = block_amax(block);
             let (inv, s) = if amax > 0.0 { (ACT_MAX as f32 / amax, amax / ACT_MAX as f32) } else { (0.0, 0.0) };
             scale[k * m + t] = s;
-            for v in block {
-                let q = (v * inv).round_ties_even().clamp(-ACT_MAX as f32, ACT_MAX as f32) as i32;
-                #[cfg(not(feature = "relaxed-simd"))]
-                a.push(q as i16);
-                #[cfg(feature = "relaxed-simd")]
-                a.push((q + ACT_OFFSET) as u8);
-            }
+            quantize_block(block, inv, a_block.try_into().expect("a block"));
         }
     }
     Rows { m, blocks, a, scale }
+}
+
+/// `max |x|` over one block (exact, so any order gives the same value).
+#[inline(always)]
+fn block_amax(x: &[f32; BLOCK]) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        // SAFETY: eight loads of four values inside the block.
+        let v: [v128; 8] = core::array::from_fn(|i| f32x4_abs(unsafe { v128_load(x.as_ptr().add(4 * i).cast()) }));
+        let m = [f32x4_pmax(v[0], v[1]), f32x4_pmax(v[2], v[3]), f32x4_pmax(v[4], v[5]), f32x4_pmax(v[6], v[7])];
+        let m = f32x4_pmax(f32x4_pmax(m[0], m[1]), f32x4_pmax(m[2], m[3]));
+        let m = f32x4_pmax(m, i32x4_shuffle::<2, 3, 0, 1>(m, m));
+        let m = f32x4_pmax(m, i32x4_shuffle::<1, 0, 3, 2>(m, m));
+        f32x4_extract_lane::<0>(m)
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    x.iter().fold(0f32, |m, v| m.max(v.abs()))
+}
+
+/// One block's levels `round_ties_even(x · inv)` limited to ±[`ACT_MAX`], as the build's
+/// kernel stores them (`+ 64` in the relaxed build).
+#[inline(always)]
+fn quantize_block<A: Level>(x: &[f32; BLOCK], inv: f32, a: &mut [A; BLOCK]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let (lo, hi, inv) = (f32x4_splat(-ACT_MAX as f32), f32x4_splat(ACT_MAX as f32), f32x4_splat(inv));
+        // SAFETY: loads of four values inside the block; `A::store8` writes eight levels
+        // inside `a` (8 · i + 8 ≤ BLOCK).
+        for i in 0..BLOCK / 8 {
+            let q: [v128; 2] = core::array::from_fn(|h| {
+                let v = f32x4_mul(unsafe { v128_load(x.as_ptr().add(8 * i + 4 * h).cast()) }, inv);
+                i32x4_trunc_sat_f32x4(f32x4_pmax(f32x4_pmin(f32x4_nearest(v), hi), lo))
+            });
+            unsafe { A::store8(i16x8_narrow_i32x4(q[0], q[1]), a.as_mut_ptr().add(8 * i)) };
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    for (a, v) in a.iter_mut().zip(x) {
+        *a = A::from_level((v * inv).round_ties_even().clamp(-ACT_MAX as f32, ACT_MAX as f32) as i32);
+    }
+}
+
+/// How the running build stores an activation level (module docs).
+trait Level: Copy + Default {
+    /// `q ∈ [−63, 63]` as stored.
+    #[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+    fn from_level(q: i32) -> Self;
+    /// Eight levels (i16 lanes) as stored, to `p..p + 8`.
+    ///
+    /// # Safety
+    /// `p..p + 8` is writable.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe fn store8(q: core::arch::wasm32::v128, p: *mut Self);
+}
+
+impl Level for i16 {
+    fn from_level(q: i32) -> Self {
+        q as i16
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe fn store8(q: core::arch::wasm32::v128, p: *mut Self) {
+        core::arch::wasm32::v128_store(p.cast(), q);
+    }
+}
+
+impl Level for u8 {
+    fn from_level(q: i32) -> Self {
+        (q + ACT_OFFSET) as u8
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    unsafe fn store8(q: core::arch::wasm32::v128, p: *mut Self) {
+        use core::arch::wasm32::*;
+        let q = i16x8_add(q, i16x8_splat(ACT_OFFSET as i16));
+        v128_store64_lane::<0>(u8x16_narrow_i16x8(q, q), p.cast());
+    }
 }
 
 /// `y[t, o] = b[o] + Σ … ` (module docs) for the `m = x.len() / in` rows of `x`.
@@ -220,17 +354,17 @@ pub fn linear(x: &[f32], w: &QMatrix, b: &[f32], y: &mut [f32]) {
     assert!(x.len().is_multiple_of(w.inp), "input of {} values is not rows of {}", x.len(), w.inp);
     let m = x.len() / w.inp;
     assert_eq!(y.len(), m * w.out, "output of {} values for {m} × {}", y.len(), w.out);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2; lengths checked above.
+        return unsafe { avx2::linear(&avx2::quantize_rows(x, w.inp), w, b, y) };
+    }
     let rows = quantize_rows(x, w.inp);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         // SAFETY: lengths checked above; in the relaxed-SIMD build the worker is loaded only
         // where the engine validated a module with relaxed SIMD (src/worker_loader.js).
         unsafe { simd::linear(&rows, w, b, y) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2; lengths checked above.
-        return unsafe { avx2::linear(&rows, w, b, y) };
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     linear_reference(&rows, w, b, y, 0);
@@ -242,10 +376,9 @@ fn linear_reference(rows: &Rows, w: &QMatrix, b: &[f32], y: &mut [f32], from: us
     let (inp, blocks, m) = (w.inp, rows.blocks, rows.m);
     for (t, a_row) in rows.a.chunks_exact(inp).enumerate() {
         for o in from..w.out {
-            let w_row = &w.q[o * inp..(o + 1) * inp];
             let mut acc = 0f32;
-            for (k, (wb, ab)) in w_row.chunks_exact(BLOCK).zip(a_row.chunks_exact(BLOCK)).enumerate() {
-                acc += block_dot(wb, ab) as f32 * (w.scale[o * blocks + k] * rows.scale[k * m + t]);
+            for (k, ab) in a_row.chunks_exact(BLOCK).enumerate() {
+                acc += block_dot(&w.block(o, k), ab) as f32 * (w.scale[o * blocks + k] * rows.scale[k * m + t]);
             }
             y[t * w.out + o] = acc + b[o];
         }
@@ -312,6 +445,16 @@ mod avx2 {
         }
     }
 
+    /// [`super::quantize_rows`] compiled with AVX2 (so with SSE4.1's rounding instruction
+    /// rather than a call to `rintf`; the same values: rounding and the rest are exact).
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn quantize_rows(x: &[f32], inp: usize) -> Rows {
+        super::quantize_rows(x, inp)
+    }
+
     /// `[Σ lanes of v[0], …, Σ lanes of v[7]]` (exact: integers).
     #[inline(always)]
     unsafe fn lane_sums(v: [__m256i; 8]) -> __m256i {
@@ -324,15 +467,19 @@ mod avx2 {
     }
 }
 
-/// The wasm kernels: two weight rows × two token rows per step, so each weight and
-/// activation vector loaded is used twice; the four integer dot products of a block are
-/// added across their lanes together, then scaled and accumulated in one f32x4
-/// `[r0·t0, r0·t1, r1·t0, r1·t1]`.
+/// The wasm kernels: four weight rows per step, interleaved at load ([`QMatrix`]'s `q`) so
+/// that one integer dot-product instruction gives four rows' partial sums in its four lanes,
+/// against one token's four activations splat into every lane: no sum across lanes, and the
+/// scaling and accumulation run on the four rows' lanes (per lane the contract's operations
+/// in its order). Each group's weights are loaded once per block for a tile of tokens.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use core::arch::wasm32::*;
 
     use super::{linear_reference, QMatrix, Rows, BLOCK};
+
+    /// Tokens per tile.
+    const TILE: usize = 4;
 
     /// # Safety
     /// Lengths as [`super::linear`] checks them; with the `relaxed-simd` feature, an engine
@@ -340,116 +487,92 @@ mod simd {
     #[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
     pub(super) unsafe fn linear(rows: &Rows, w: &QMatrix, b: &[f32], y: &mut [f32]) {
         let (out, m) = (w.out, rows.m);
-        let mut o = 0;
-        while o + 1 < out {
+        let groups = out / 4;
+        for g in 0..groups {
             let mut t = 0;
-            // Relaxed SIMD: four tokens at a time (each row pair's weights loaded once for
-            // them; measured faster), then two. The plain build's i16 vectors take twice the
-            // registers, so it goes two at a time (four spilled, measured slower). An odd last
-            // token is paired with itself and only its own lanes are stored.
-            #[cfg(feature = "relaxed-simd")]
-            while t + 4 <= m {
-                tile::<2>(rows, w, b, y, o, [t, t + 1, t + 2, t + 3]);
-                t += 4;
+            while t + TILE <= m {
+                tile::<TILE>(rows, w, b, y, g, t);
+                t += TILE;
             }
-            while t < m {
-                let t1 = if t + 1 < m { t + 1 } else { t };
-                tile::<1>(rows, w, b, y, o, [t, t1, t, t1]);
-                t += 2;
+            match m - t {
+                3 => tile::<3>(rows, w, b, y, g, t),
+                2 => tile::<2>(rows, w, b, y, g, t),
+                1 => tile::<1>(rows, w, b, y, g, t),
+                _ => {}
             }
-            o += 2;
         }
-        if out % 2 == 1 {
-            linear_reference(rows, w, b, y, out - 1);
+        if out % 4 != 0 {
+            linear_reference(rows, w, b, y, 4 * groups);
         }
     }
 
-    /// Rows `o, o + 1` × the tokens `ts[..2P]` (pairs `(ts[0], ts[1])`, `(ts[2], ts[3])`).
+    /// Rows `4g..4g + 4` × tokens `t0..t0 + T`.
     #[inline(always)]
-    unsafe fn tile<const P: usize>(rows: &Rows, w: &QMatrix, b: &[f32], y: &mut [f32], o: usize, ts: [usize; 4]) {
+    unsafe fn tile<const T: usize>(rows: &Rows, w: &QMatrix, b: &[f32], y: &mut [f32], g: usize, t0: usize) {
         let (inp, out, m, blocks) = (w.inp, w.out, rows.m, rows.blocks);
-        let mut acc = [f32x4_splat(0.0); P];
+        let mut acc = [f32x4_splat(0.0); T];
+        let wg = w.q.as_ptr().add(4 * g * inp);
         for k in 0..blocks {
-            let w0 = w.q.as_ptr().add(o * inp + k * BLOCK);
-            let a: [_; 4] = core::array::from_fn(|j| rows.a.as_ptr().add(ts[j] * inp + k * BLOCK));
-            let dots = block_dots::<P>(w0, w0.add(inp), a);
-            // [s_w(r0), s_w(r0), s_w(r1), s_w(r1)] · [s_a(t0), s_a(t1), s_a(t0), s_a(t1)]
-            let pair = (o / 2 * blocks + k) * 4;
-            let ws = v128_load(w.pair_scale.as_ptr().add(pair).cast());
+            let d = block_dots::<T>(wg.add(4 * k * BLOCK), core::array::from_fn(|t| rows.a.as_ptr().add((t0 + t) * inp + k * BLOCK)));
+            let cell = (g * blocks + k) * 4;
+            let ws = v128_load(w.quad_scale.as_ptr().add(cell).cast());
             #[cfg(feature = "relaxed-simd")]
-            let offset = v128_load(w.pair_offset.as_ptr().add(pair).cast());
-            for p in 0..P {
-                let d = dots[p];
+            let offset = v128_load(w.quad_offset.as_ptr().add(cell).cast());
+            for t in 0..T {
                 #[cfg(feature = "relaxed-simd")]
-                let d = i32x4_sub(d, offset);
-                let (t0, t1) = (ts[2 * p], ts[2 * p + 1]);
-                let us = if t1 != t0 {
-                    v128_load64_splat(rows.scale.as_ptr().add(k * m + t0).cast())
-                } else {
-                    f32x4_splat(*rows.scale.get_unchecked(k * m + t0))
-                };
-                acc[p] = f32x4_add(acc[p], f32x4_mul(f32x4_convert_i32x4(d), f32x4_mul(ws, us)));
+                let d = i32x4_sub(d[t], offset);
+                #[cfg(not(feature = "relaxed-simd"))]
+                let d = d[t];
+                // s_w(row) · s_a(t), then the product, then the sum: as linear_reference.
+                let s = f32x4_mul(ws, f32x4_splat(*rows.scale.get_unchecked(k * m + t0 + t)));
+                acc[t] = f32x4_add(acc[t], f32x4_mul(f32x4_convert_i32x4(d), s));
             }
         }
-        let (b0, b1) = (b[o], b[o + 1]);
-        for p in 0..P {
-            let (t0, t1) = (ts[2 * p], ts[2 * p + 1]);
-            y[t0 * out + o] = f32x4_extract_lane::<0>(acc[p]) + b0;
-            y[t0 * out + o + 1] = f32x4_extract_lane::<2>(acc[p]) + b1;
-            if t1 != t0 {
-                y[t1 * out + o] = f32x4_extract_lane::<1>(acc[p]) + b0;
-                y[t1 * out + o + 1] = f32x4_extract_lane::<3>(acc[p]) + b1;
-            }
+        let bias = v128_load(b.as_ptr().add(4 * g).cast());
+        for (t, acc) in acc.iter().enumerate() {
+            v128_store(y.as_mut_ptr().add((t0 + t) * out + 4 * g).cast(), f32x4_add(*acc, bias));
         }
     }
 
-    /// Per pair `p` of the tokens `a[2p], a[2p + 1]`: `[Σ w0·a0, Σ w0·a1, Σ w1·a0, Σ w1·a1]`
-    /// over one block, as signed levels.
-    #[cfg(not(feature = "relaxed-simd"))]
-    #[inline(always)]
-    unsafe fn block_dots<const P: usize>(w0: *const i8, w1: *const i8, a: [*const i16; 4]) -> [v128; P] {
-        let mut acc = [[i32x4_splat(0); 4]; P];
-        for half in 0..2 {
-            let (v0, v1) = (v128_load(w0.add(half * 16).cast()), v128_load(w1.add(half * 16).cast()));
-            let w = [i16x8_extend_low_i8x16(v0), i16x8_extend_high_i8x16(v0), i16x8_extend_low_i8x16(v1), i16x8_extend_high_i8x16(v1)];
-            for p in 0..P {
-                let x0 = [v128_load(a[2 * p].add(half * 16).cast()), v128_load(a[2 * p].add(half * 16 + 8).cast())];
-                let x1 = [v128_load(a[2 * p + 1].add(half * 16).cast()), v128_load(a[2 * p + 1].add(half * 16 + 8).cast())];
-                for j in 0..2 {
-                    acc[p][0] = i32x4_add(acc[p][0], i32x4_dot_i16x8(w[j], x0[j]));
-                    acc[p][1] = i32x4_add(acc[p][1], i32x4_dot_i16x8(w[j], x1[j]));
-                    acc[p][2] = i32x4_add(acc[p][2], i32x4_dot_i16x8(w[2 + j], x0[j]));
-                    acc[p][3] = i32x4_add(acc[p][3], i32x4_dot_i16x8(w[2 + j], x1[j]));
-                }
-            }
-        }
-        core::array::from_fn(|p| lane_sums(acc[p]))
-    }
-
-    /// As the plain build's, on `a + 64` (the offset is taken off by the caller).
+    /// Per token `t`: the four rows' integer sums over one block (`w`: the group's 128
+    /// interleaved bytes of the block; `a[t]`: the token's 32 activations), on `a + 64`
+    /// (the offset is taken off by the caller).
     #[cfg(feature = "relaxed-simd")]
     #[inline(always)]
-    unsafe fn block_dots<const P: usize>(w0: *const i8, w1: *const i8, a: [*const u8; 4]) -> [v128; P] {
-        let mut acc = [[i32x4_splat(0); 4]; P];
-        for half in 0..2 {
-            let (v0, v1) = (v128_load(w0.add(half * 16).cast()), v128_load(w1.add(half * 16).cast()));
-            for p in 0..P {
-                let (x0, x1) = (v128_load(a[2 * p].add(half * 16).cast()), v128_load(a[2 * p + 1].add(half * 16).cast()));
-                acc[p][0] = i32x4_relaxed_dot_i8x16_i7x16_add(v0, x0, acc[p][0]);
-                acc[p][1] = i32x4_relaxed_dot_i8x16_i7x16_add(v0, x1, acc[p][1]);
-                acc[p][2] = i32x4_relaxed_dot_i8x16_i7x16_add(v1, x0, acc[p][2]);
-                acc[p][3] = i32x4_relaxed_dot_i8x16_i7x16_add(v1, x1, acc[p][3]);
+    unsafe fn block_dots<const T: usize>(w: *const i8, a: [*const u8; T]) -> [v128; T] {
+        // Two sums per token (even and odd runs), so the dependency chains are half as long.
+        let mut even = [i32x4_splat(0); T];
+        let mut odd = [i32x4_splat(0); T];
+        for j in 0..BLOCK / 8 {
+            let (w0, w1) = (v128_load(w.add(32 * j).cast()), v128_load(w.add(32 * j + 16).cast()));
+            for t in 0..T {
+                even[t] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, v128_load32_splat(a[t].add(8 * j).cast()), even[t]);
+                odd[t] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, v128_load32_splat(a[t].add(8 * j + 4).cast()), odd[t]);
             }
         }
-        core::array::from_fn(|p| lane_sums(acc[p]))
+        core::array::from_fn(|t| i32x4_add(even[t], odd[t]))
     }
 
-    /// `[Σ lanes of v[0], …, Σ lanes of v[3]]` (exact: integers).
+    /// As the relaxed build's, on signed levels widened to i16: each run of 16 bytes as two
+    /// halves (rows 0–1, rows 2–3) of eight i16, against the token's four values twice; the
+    /// pairs of lanes of one row are added at the end of the block.
+    #[cfg(not(feature = "relaxed-simd"))]
     #[inline(always)]
-    fn lane_sums(v: [v128; 4]) -> v128 {
-        let s01 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v[0], v[1]), i32x4_shuffle::<2, 6, 3, 7>(v[0], v[1]));
-        let s23 = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(v[2], v[3]), i32x4_shuffle::<2, 6, 3, 7>(v[2], v[3]));
-        i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(s01, s23), i32x4_shuffle::<2, 3, 6, 7>(s01, s23))
+    unsafe fn block_dots<const T: usize>(w: *const i8, a: [*const i16; T]) -> [v128; T] {
+        let mut lo = [i32x4_splat(0); T];
+        let mut hi = [i32x4_splat(0); T];
+        for j in 0..BLOCK / 4 {
+            let (w01, w23) = (i16x8_load_extend_i8x8(w.add(16 * j)), i16x8_load_extend_i8x8(w.add(16 * j + 8)));
+            for t in 0..T {
+                let x = v128_load64_splat(a[t].add(4 * j).cast());
+                lo[t] = i32x4_add(lo[t], i32x4_dot_i16x8(w01, x));
+                hi[t] = i32x4_add(hi[t], i32x4_dot_i16x8(w23, x));
+            }
+        }
+        // lo: [r0 (0,1), r0 (2,3), r1 (0,1), r1 (2,3)] summed over the runs; hi for r2, r3.
+        core::array::from_fn(|t| {
+            i32x4_add(i32x4_shuffle::<0, 2, 4, 6>(lo[t], hi[t]), i32x4_shuffle::<1, 3, 5, 7>(lo[t], hi[t]))
+        })
     }
 }
 
