@@ -49,6 +49,7 @@ pub mod source;
 pub mod strength;
 pub mod text;
 pub mod unigram;
+pub mod wordpiece;
 
 pub use bundle::{FileEntry, Manifest, ShardEntry, WordTableInfo, FORMAT_VERSION};
 pub use embeddings::WordEmbeddings;
