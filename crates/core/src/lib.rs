@@ -1,8 +1,10 @@
 //! The part of skycase that the browser app and the native companion share, so both rank
 //! identically:
 //!
-//! - [`text`]: the WordPiece tokenizer and the all-MiniLM-L6-v2 sentence encoder
+//! - [`text`]: the tokenizers and the all-MiniLM-L6-v2 sentence encoder
 //!   (BERT, attention-masked mean pooling, L2 normalisation), in f32 or quantized.
+//! - [`wordpiece`]: MiniLM's BERT WordPiece tokenizer (the steps of its `tokenizer.json`,
+//!   the same ids as the `tokenizers` crate, which the browser's wasm does without).
 //! - [`unigram`]: the SentencePiece Unigram tokenizer of multilingual-e5-small, the
 //!   encoder of Korean queries (same BERT forward as MiniLM, 12 layers).
 //! - [`kernel`]: the f32 kernels of the encoder's forward pass (thin matrix products,
@@ -49,6 +51,7 @@ pub mod source;
 pub mod strength;
 pub mod text;
 pub mod unigram;
+pub mod wordpiece;
 
 pub use bundle::{FileEntry, Manifest, ShardEntry, WordTableInfo, FORMAT_VERSION};
 pub use embeddings::WordEmbeddings;

@@ -31,6 +31,7 @@ use crate::kernel;
 use crate::qkernel::{self, QMatrix};
 use crate::format::{Quantization, GGUF_CONFIG_KEY, GGUF_QUERY_PREFIX_KEY};
 use crate::unigram::Unigram;
+use crate::wordpiece::BertWordPiece;
 
 /// Longest input in tokens, as sentence-transformers' `max_seq_length` for this model.
 pub const MAX_TOKENS: usize = 256;
@@ -76,47 +77,32 @@ pub struct TextTokenizer {
 }
 
 enum Inner {
-    /// A Hugging Face `tokenizer.json` (MiniLM's WordPiece).
-    Json(Box<tokenizers::Tokenizer>),
+    /// A Hugging Face `tokenizer.json` (MiniLM's WordPiece; [`crate::wordpiece`]).
+    WordPiece(BertWordPiece),
     /// A `tokenizer.unigram` file (multilingual-e5-small's pieces).
     Unigram(Unigram),
 }
 
 impl TextTokenizer {
-    /// Loads a `tokenizer.json`, or a `tokenizer.unigram` file (told apart by its magic).
+    /// Loads a `tokenizer.json` (its vocabulary a map or, as [`compact_tokenizer_json`]
+    /// writes it, a list), or a `tokenizer.unigram` file (told apart by its magic). The
+    /// file's own padding and truncation are not used (see [`TextTokenizer`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.starts_with(crate::unigram::MAGIC) {
             return Ok(Self { inner: Inner::Unigram(Unigram::from_bytes(bytes, "tokenizer.unigram")?) });
         }
-        let mut inner = if bytes.windows(COMPACT_VOCAB.len()).any(|w| w == COMPACT_VOCAB) {
-            read_compact(bytes).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?
-        } else {
-            tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?
-        };
-        inner.with_padding(None);
-        inner
-            .with_truncation(Some(tokenizers::TruncationParams {
-                max_length: MAX_TOKENS,
-                ..Default::default()
-            }))
-            .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
-        Ok(Self { inner: Inner::Json(Box::new(inner)) })
+        let inner = BertWordPiece::from_json(bytes).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+        Ok(Self { inner: Inner::WordPiece(inner) })
     }
 
     /// Token ids of one text, with `[CLS]` and `[SEP]` (`<s>` and `</s>`).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         match &self.inner {
-            Inner::Json(t) => {
-                let enc = t.encode(text, true).map_err(|e| Error::Tokenizer(format!("cannot tokenize {text:?}: {e}")))?;
-                Ok(enc.get_ids().to_vec())
-            }
+            Inner::WordPiece(t) => Ok(t.encode(text, MAX_TOKENS)),
             Inner::Unigram(t) => Ok(t.encode(text, MAX_TOKENS)),
         }
     }
 }
-
-/// How a compact `tokenizer.json` ([`compact_tokenizer_json`]) starts its vocabulary.
-const COMPACT_VOCAB: &[u8] = b"\"vocab\":[";
 
 /// `tokenizer.json` with its WordPiece vocabulary as the list of tokens in id order instead
 /// of the map `{token: id}` (ids 0, 1, … n − 1): the same tokenizer, which [`TextTokenizer`]
@@ -137,55 +123,6 @@ pub fn compact_tokenizer_json(bytes: &[u8]) -> Option<Vec<u8>> {
     }
     *vocab = serde_json::Value::Array(tokens.into_iter().collect::<Option<Vec<_>>>()?);
     serde_json::to_vec(&v).ok()
-}
-
-/// Reads a compact `tokenizer.json` ([`compact_tokenizer_json`]). The vocabulary list is
-/// read on its own and handed to a WordPiece built directly; `tokenizers` reads the rest of
-/// the file with an empty vocabulary. Going through `tokenizers`' own reader instead (the
-/// list turned back into a JSON map, then deserialized) took ≈ 60 ms natively and most of
-/// the browser's encoder build on every start; this takes a few (tests: the same tokenizer,
-/// to its serialized form, as the original map-form file gives).
-fn read_compact(bytes: &[u8]) -> std::result::Result<tokenizers::Tokenizer, String> {
-    use tokenizers::models::wordpiece::WordPiece;
-    use tokenizers::models::ModelWrapper;
-    // `[` of the list: the compact form is written by serde_json, without spaces, and a token
-    // or any other string holding `"vocab":[` would have its quotes escaped.
-    let start = bytes.windows(COMPACT_VOCAB.len()).position(|w| w == COMPACT_VOCAB).ok_or("no vocabulary list")? + COMPACT_VOCAB.len() - 1;
-    let mut list = serde_json::Deserializer::from_slice(&bytes[start..]).into_iter::<Vec<String>>();
-    let tokens = list.next().ok_or("no vocabulary list")?.map_err(|e| format!("vocabulary: {e}"))?;
-    let end = start + list.byte_offset();
-    let mut rest = Vec::with_capacity(bytes.len() - (end - start) + 2);
-    rest.extend_from_slice(&bytes[..start]);
-    rest.extend_from_slice(b"{}");
-    rest.extend_from_slice(&bytes[end..]);
-    let mut tokenizer = tokenizers::Tokenizer::from_bytes(&rest).map_err(|e| e.to_string())?;
-    let ModelWrapper::WordPiece(placeholder) = tokenizer.get_model() else {
-        return Err("a vocabulary list is read for a WordPiece model only".into());
-    };
-    let mut vocab = ahash::AHashMap::with_capacity(tokens.len());
-    for (id, token) in tokens.into_iter().enumerate() {
-        let id32 = u32::try_from(id).map_err(|_| format!("vocabulary entry {id} is past u32"))?;
-        if vocab.insert(token, id32).is_some() {
-            return Err(format!("vocabulary entry {id} repeats a token"));
-        }
-    }
-    let model = WordPiece::builder()
-        .vocab(vocab)
-        .unk_token(placeholder.unk_token.clone())
-        .continuing_subword_prefix(placeholder.continuing_subword_prefix.clone())
-        .max_input_chars_per_word(placeholder.max_input_chars_per_word)
-        .build()
-        .map_err(|e| e.to_string())?;
-    // The added tokens ([CLS], [SEP], …) took their ids from the empty vocabulary: add them
-    // again, in the file's order, so that they take them from the real one, as when
-    // `tokenizers` reads the whole file.
-    let mut added: Vec<_> = tokenizer.get_added_tokens_decoder().into_iter().collect();
-    added.sort_by_key(|(id, _)| *id);
-    let added: Vec<tokenizers::AddedToken> = added.into_iter().map(|(_, token)| token).collect();
-    tokenizer.with_model(model);
-    tokenizer.with_added_vocabulary(tokenizers::AddedVocabulary::new());
-    tokenizer.add_tokens(&added);
-    Ok(tokenizer)
 }
 
 /// Where the weights come from while building the model.
@@ -718,24 +655,32 @@ mod tests {
     }
 
     #[test]
-    fn a_compact_tokenizer_json_reads_as_the_same_tokenizer() {
+    fn a_compact_tokenizer_json_tokenizes_as_the_tokenizers_crate() {
         // Added tokens both in the vocabulary and past it ([MASK]), ids not in list order.
         let json = tiny_tokenizer(r###"{"ky":5,"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"typhoon":4,"##ush":6,"##u":7,"over":8,",":9}"###)
-            .replace(r###""added_tokens":["###, r###""added_tokens":[{"id":10,"content":"[MASK]","single_word":false,"lstrip":true,"rstrip":false,"normalized":false,"special":true},"###);
+            .replace(r###""added_tokens":["###, r###""added_tokens":[{"id":10,"content":"[MASK]","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},"###);
         let compact = compact_tokenizer_json(json.as_bytes()).expect("a WordPiece map with ids 0..n");
-        let original = tokenizers::Tokenizer::from_bytes(json.as_bytes()).unwrap();
-        let read = read_compact(&compact).unwrap();
-        // Serialized, the vocabulary and the added tokens are in id order: equal strings mean
-        // the same model, added vocabulary, normalizer, pre-tokenizer and post-processor.
-        assert_eq!(read.to_string(false).unwrap(), original.to_string(false).unwrap());
-        assert_eq!(read.token_to_id("[MASK]"), Some(10));
-        let ids = |t: &tokenizers::Tokenizer, q: &str| t.encode(q, true).unwrap().get_ids().to_vec();
-        for q in ["Typhoon over Kyushu, typhoon!", "[MASK] over [CLS] ky", ""] {
-            assert_eq!(ids(&read, q), ids(&original, q), "{q:?}");
+        let mut reference = tokenizers::Tokenizer::from_bytes(json.as_bytes()).unwrap();
+        reference.with_truncation(Some(tokenizers::TruncationParams { max_length: MAX_TOKENS, ..Default::default() })).unwrap();
+        let (a, b) = (TextTokenizer::from_bytes(json.as_bytes()).unwrap(), TextTokenizer::from_bytes(&compact).unwrap());
+        let long = "typhoon ".repeat(300);
+        for q in ["Typhoon over Kyushu, typhoon!", "[MASK] over [CLS] ky", "[MASK][MASK]ky[SEP]", "", long.as_str()] {
+            let want = reference.encode(q, true).unwrap().get_ids().to_vec();
+            assert_eq!(a.encode(q).unwrap(), want, "{q:?}");
+            assert_eq!(b.encode(q).unwrap(), want, "{q:?}");
         }
-        // Only a WordPiece model has such a list.
-        let bpe = String::from_utf8(compact).unwrap().replace(r###""type":"WordPiece""###, r###""type":"BPE""###);
-        assert!(read_compact(bpe.as_bytes()).is_err());
+        assert_eq!(b.encode("[MASK] over").unwrap(), [2, 10, 8, 3]);
+        assert_eq!(b.encode(&long).unwrap().len(), MAX_TOKENS);
+        // Steps it does not implement are refused, not tokenized differently.
+        let text = String::from_utf8(compact).unwrap();
+        for (from, to) in [
+            (r###""type":"WordPiece""###, r###""type":"BPE""###),
+            (r###""lstrip":false"###, r###""lstrip":true"###),
+            (r###""type":"BertPreTokenizer""###, r###""type":"Whitespace""###),
+            (r###""type":"BertNormalizer""###, r###""type":"NFC""###),
+        ] {
+            assert!(TextTokenizer::from_bytes(text.replacen(from, to, 1).as_bytes()).is_err(), "{to}");
+        }
     }
 
     #[test]
