@@ -45,11 +45,11 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
 /// returns the indices into [`PARTS`] of the plan's partitions (`bound`: the vectors the
 /// ranking scores, `Searcher::bound_vectors`; the plan prefers leaves holding them), with a message for those
-/// that could not be had. `arrived(ids, total)` is called each time a partition of the plan
-/// is at hand (`ids`: those at hand so far, in plan order), so an answer can stream. A
+/// that could not be had. `arrived(at_hand, total)` is called each time a partition of the plan
+/// is at hand (`at_hand()`: those at hand so far, in plan order; computed only when asked), so an answer can stream. A
 /// partition that another query (or the prefetch) is fetching already is waited for, not
 /// fetched twice.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut arrived: impl FnMut(&[usize], usize)) -> Result<(Vec<usize>, Option<String>), String> {
+async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut arrived: impl FnMut(&dyn Fn() -> Vec<usize>, usize)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
@@ -87,7 +87,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
     let missing: Vec<PartRef> = refs.iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).cloned().collect();
     let (theirs, mine): (Vec<PartRef>, Vec<PartRef>) = missing.into_iter().partition(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key())));
     let mut failed = Vec::new();
-    fetch_parts(&base, &mine, &mut failed, || arrived(&at_hand(), total)).await;
+    fetch_parts(&base, &mine, &mut failed, || arrived(&at_hand, total)).await;
     // Those another query is fetching: wait for them; any it could not get, try here once.
     let mut seen = at_hand().len();
     while theirs.iter().any(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key()))) {
@@ -95,11 +95,11 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
         let now = at_hand();
         if now.len() > seen {
             seen = now.len();
-            arrived(&now, total);
+            arrived(&|| now.clone(), total);
         }
     }
     let again: Vec<PartRef> = theirs.into_iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).collect();
-    fetch_parts(&base, &again, &mut failed, || arrived(&at_hand(), total)).await;
+    fetch_parts(&base, &again, &mut failed, || arrived(&at_hand, total)).await;
     let ids = at_hand();
     let warning = (!failed.is_empty()).then(|| {
         format!("{} of {} parts of the index could not be loaded; these results leave them out: {}", failed.len(), refs.len(), failed.join("; "))
@@ -296,17 +296,24 @@ const PARTIAL_EVERY_MS: f64 = 100.0;
 /// partitions at hand, as they arrive, before the whole answer.
 async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let t0 = now_ms();
-    let mut last: Option<f64> = None;
-    let stream = |ids: &[usize], total: usize| {
+    // (when the last partial answer ended, what it cost)
+    let mut last: Option<(f64, f64)> = None;
+    let stream = |at_hand: &dyn Fn() -> Vec<usize>, total: usize| {
         let Some(id) = id else { return };
-        if ids.len() >= total || last.is_some_and(|t| now_ms() - t < PARTIAL_EVERY_MS) {
+        // A partial answer ranks every partition at hand: at most one per PARTIAL_EVERY_MS,
+        // and never more than a fifth of the time, so that streaming stays linear.
+        if last.is_some_and(|(t, cost)| now_ms() - t < PARTIAL_EVERY_MS.max(4.0 * cost)) {
             return;
         }
-        last = Some(now_ms());
+        let ids = at_hand();
+        if ids.len() >= total {
+            return;
+        }
         let t = now_ms();
-        if let Ok((hits, _)) = rank_on(prepared.clone(), ids, k, filters) {
+        if let Ok((hits, _)) = rank_on(prepared.clone(), &ids, k, filters) {
             post(&FromWorker::Partial { id, hits, done: ids.len(), total });
         }
+        last = Some((now_ms(), now_ms() - t));
         phase("partial ranks", now_ms() - t);
     };
     PHASES.with(|p| p.borrow_mut().clear());
@@ -347,7 +354,7 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(&q, &days, &[], |_, _| {}).await.map(|_| ())
+    plan_and_fetch(&q, &days, &[], |_: &dyn Fn() -> Vec<usize>, _| {}).await.map(|_| ())
 }
 
 /// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
@@ -367,7 +374,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    match plan_and_fetch(&q, &Filters::default(), &[], |_, _| {}).await? {
+    match plan_and_fetch(&q, &Filters::default(), &[], |_: &dyn Fn() -> Vec<usize>, _| {}).await? {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
