@@ -45,11 +45,11 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
 /// returns the indices into [`PARTS`] of the plan's partitions (`bound`: the vectors the
 /// ranking scores, `Searcher::bound_vectors`; the plan prefers leaves holding them), with a message for those
-/// that could not be had. `arrived(ids, total)` is called each time a partition of the plan
-/// is at hand (`ids`: those at hand so far, in plan order), so an answer can stream. A
+/// that could not be had. `arrived(at_hand, total)` is called each time a partition of the plan
+/// is at hand (`at_hand()`: those at hand so far, in plan order; computed only when asked), so an answer can stream. A
 /// partition that another query (or the prefetch) is fetching already is waited for, not
 /// fetched twice.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut arrived: impl FnMut(&[usize], usize)) -> Result<(Vec<usize>, Option<String>), String> {
+async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut arrived: impl FnMut(&dyn Fn() -> Vec<usize>, usize)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
@@ -65,6 +65,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
         Ok((planned, entries))
     })?;
     let urls: Vec<String> = entries.iter().map(|(_, e)| format!("{base}{}", e.path)).collect();
+    let t = now_ms();
     for ((l, entry), source) in entries.iter().zip(sources(&urls).await) {
         let bytes = fetch_checked(&base, entry, source).await?;
         let list = ListFile::from_json(&bytes, &entry.path).map_err(|e| e.to_string())?;
@@ -73,17 +74,20 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
         }
         LISTS.with(|m| m.borrow_mut().insert(*l, Rc::new(list)));
     }
+    phase("lists", now_ms() - t);
+    let t = now_ms();
     let lists: Vec<Rc<ListFile>> = planned.iter().filter_map(|l| LISTS.with(|m| m.borrow().get(l).cloned())).collect();
     let refs = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         index.plan_parts(q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
     let total = refs.len();
+    phase("plan", now_ms() - t);
     let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.key()).copied())).collect() };
     let missing: Vec<PartRef> = refs.iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).cloned().collect();
     let (theirs, mine): (Vec<PartRef>, Vec<PartRef>) = missing.into_iter().partition(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key())));
     let mut failed = Vec::new();
-    fetch_parts(&base, &mine, &mut failed, || arrived(&at_hand(), total)).await;
+    fetch_parts(&base, &mine, &mut failed, || arrived(&at_hand, total)).await;
     // Those another query is fetching: wait for them; any it could not get, try here once.
     let mut seen = at_hand().len();
     while theirs.iter().any(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key()))) {
@@ -91,16 +95,32 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
         let now = at_hand();
         if now.len() > seen {
             seen = now.len();
-            arrived(&now, total);
+            arrived(&|| now.clone(), total);
         }
     }
     let again: Vec<PartRef> = theirs.into_iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).collect();
-    fetch_parts(&base, &again, &mut failed, || arrived(&at_hand(), total)).await;
+    fetch_parts(&base, &again, &mut failed, || arrived(&at_hand, total)).await;
     let ids = at_hand();
     let warning = (!failed.is_empty()).then(|| {
         format!("{} of {} parts of the index could not be loaded; these results leave them out: {}", failed.len(), refs.len(), failed.join("; "))
     });
     Ok((ids, warning))
+}
+
+thread_local! {
+    /// Milliseconds spent per phase of the current answer (logged by [`answer`] with `console.debug`).
+    static PHASES: RefCell<Vec<(&'static str, f64)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Adds `ms` to phase `name` of the current answer.
+fn phase(name: &'static str, ms: f64) {
+    PHASES.with(|p| {
+        let mut p = p.borrow_mut();
+        match p.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, t)) => *t += ms,
+            None => p.push((name, ms)),
+        }
+    });
 }
 
 /// Partitions of a leaf at most this far apart are read by one request (the gap read and
@@ -118,19 +138,23 @@ async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnM
     let keys: Vec<String> = parts.iter().map(|p| format!("{base}{}", p.key())).collect();
     let lookups: Vec<Promise> = keys.iter().map(|u| cache.lookup(u)).collect();
     let mut misses = Vec::new();
+    let t = now_ms();
     for (i, lookup) in lookups.into_iter().enumerate() {
         match cache.get(&keys[i], parts[i].bytes, lookup).await {
             Some(bytes) => got(i, bytes),
             None => misses.push(i),
         }
     }
+    phase("cache lookups", now_ms() - t);
     let wanted: Vec<PartRef> = misses.iter().map(|&i| parts[i].clone()).collect();
     let mut failed = Vec::new();
     read_spans(base, &wanted, &mut failed, |j, bytes| {
         let i = misses[j];
+        let t = now_ms();
         if store {
             cache.put_later(&keys[i], &bytes);
         }
+        phase("cache put start", now_ms() - t);
         got(i, bytes);
     })
     .await;
@@ -146,8 +170,11 @@ async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut
     let started: Vec<Promise> = ranges.iter().map(|s| fetch::start_range(&format!("{base}{}", s.path), s.start, s.end, false)).collect();
     for (span, started) in ranges.iter().zip(started) {
         let url = format!("{base}{}", span.path);
+        let t = now_ms();
         let body = fetch::download_span(&url, span.start, span.end, Some(started), false).await;
+        phase("network wait", now_ms() - t);
         for &i in &span.parts {
+            let t = now_ms();
             let p = &parts[i];
             let first = match &body {
                 Ok((bytes, at)) => p.slice(bytes, *at).map(<[u8]>::to_vec).ok_or_else(|| format!("{base}{}: not in the answer", p.key())),
@@ -169,6 +196,7 @@ async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut
                 }
                 Err(e) => Err(e),
             };
+            phase("slice + sha256", now_ms() - t);
             match checked {
                 Ok(b) => got(i, b),
                 Err(e) => failed.push(e),
@@ -199,14 +227,19 @@ async fn fetch_parts(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mu
     let mut failures = get_parts(base, parts, true, |i, bytes| {
         let key = parts[i].key();
         IN_FLIGHT.with(|f| f.borrow_mut().remove(&key));
-        match Partition::from_bytes(&bytes, &key) {
+        let t = now_ms();
+        let parsed = Partition::from_bytes(&bytes, &key);
+        phase("parse (inflate + json)", now_ms() - t);
+        match parsed {
             Ok(p) => {
                 let at = PARTS.with(|v| {
                     v.borrow_mut().push(Rc::new(p));
                     v.borrow().len() - 1
                 });
                 PART_AT.with(|m| m.borrow_mut().insert(key, at));
+                let t = now_ms();
                 each();
+                phase("arrived (at_hand + partial ranks)", now_ms() - t);
             }
             Err(e) => bad.push(e.to_string()),
         }
@@ -263,22 +296,36 @@ const PARTIAL_EVERY_MS: f64 = 100.0;
 /// partitions at hand, as they arrive, before the whole answer.
 async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let t0 = now_ms();
-    let mut last: Option<f64> = None;
-    let stream = |ids: &[usize], total: usize| {
+    // (when the last partial answer ended, what it cost)
+    let mut last: Option<(f64, f64)> = None;
+    let stream = |at_hand: &dyn Fn() -> Vec<usize>, total: usize| {
         let Some(id) = id else { return };
-        if ids.len() >= total || last.is_some_and(|t| now_ms() - t < PARTIAL_EVERY_MS) {
+        // A partial answer ranks every partition at hand: at most one per PARTIAL_EVERY_MS,
+        // and never more than a fifth of the time, so that streaming stays linear.
+        if last.is_some_and(|(t, cost)| now_ms() - t < PARTIAL_EVERY_MS.max(4.0 * cost)) {
             return;
         }
-        last = Some(now_ms());
-        if let Ok((hits, _)) = rank_on(prepared.clone(), ids, k, filters) {
+        let ids = at_hand();
+        if ids.len() >= total {
+            return;
+        }
+        let t = now_ms();
+        if let Ok((hits, _)) = rank_on(prepared.clone(), &ids, k, filters) {
             post(&FromWorker::Partial { id, hits, done: ids.len(), total });
         }
+        last = Some((now_ms(), now_ms() - t));
+        phase("partial ranks", now_ms() - t);
     };
+    PHASES.with(|p| p.borrow_mut().clear());
     let bound = with_searcher(|s| Ok(s.bound_vectors(&prepared, filters)))?;
     let (ids, warning) = plan_and_fetch(&prepared.query, filters, &bound, stream).await?;
     let fetched_ms = now_ms() - t0;
     let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
+    let t = now_ms();
     let (hits, a) = rank_on(prepared, &ids, k, filters)?;
+    phase("final rank", now_ms() - t);
+    let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.0}")).collect::<Vec<_>>().join(", "));
+    web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms: {phases}", ids.len(), now_ms() - t0).into());
     // "rank" here is fetching what the plan needs plus ranking inside it.
     let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
     Ok((hits, encode, rank, a.nothing_close, side, warning))
@@ -307,7 +354,7 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(&q, &days, &[], |_, _| {}).await.map(|_| ())
+    plan_and_fetch(&q, &days, &[], |_: &dyn Fn() -> Vec<usize>, _| {}).await.map(|_| ())
 }
 
 /// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
@@ -327,7 +374,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    match plan_and_fetch(&q, &Filters::default(), &[], |_, _| {}).await? {
+    match plan_and_fetch(&q, &Filters::default(), &[], |_: &dyn Fn() -> Vec<usize>, _| {}).await? {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
