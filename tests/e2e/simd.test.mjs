@@ -66,7 +66,9 @@ test('the built app ships both worker builds and the loader that picks one', () 
   }
 });
 
-test('Chromium runs the relaxed-SIMD build, and it ranks as the companion does', async () => {
+const forcedPlain = process.env.SKYCASE_SIMD === 'plain'
+  && 'SKYCASE_SIMD=plain sends every page to the plain build; the next test covers it';
+test('Chromium runs the relaxed-SIMD build, and it ranks as the companion does', { skip: forcedPlain }, async () => {
   const { browser, status, wasm } = await openWithWorker(server.url);
   try {
     assert.ok(status.includes(readyLine()), status);
