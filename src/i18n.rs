@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use skycase_core::strength::{POSSIBLE, STRONG};
 use skycase_vocab::{PHENOMENA, REGIONS};
 use web_sys::UrlSearchParams;
 
@@ -319,7 +320,7 @@ pub static EN: Strings = Strings {
     phenomenon_names: PHENOMENA,
     nothing_close: "Nothing close found in this archive — the nearest cases:",
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
-    strength_label: |s| format!("{} ({:.0} %)", if s >= 0.7 { "strong match" } else if s >= 0.4 { "possible match" } else { "weak match" }, s * 100.0),
+    strength_label: |s| format!("{} ({:.0} %)", if s >= STRONG { "strong match" } else if s >= POSSIBLE { "possible match" } else { "weak match" }, s * 100.0),
     retry: "Retry",
     image_unavailable: "Image not available",
     update_ready: "A new version of skycase is ready.",
@@ -399,7 +400,7 @@ pub static KO: Strings = Strings {
     phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
     nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
     strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",
-    strength_label: |s| format!("{} ({:.0}%)", if s >= 0.7 { "일치 가능성 높음" } else if s >= 0.4 { "일치 가능성 있음" } else { "일치 가능성 낮음" }, s * 100.0),
+    strength_label: |s| format!("{} ({:.0}%)", if s >= STRONG { "일치 가능성 높음" } else if s >= POSSIBLE { "일치 가능성 있음" } else { "일치 가능성 낮음" }, s * 100.0),
     retry: "다시 시도",
     image_unavailable: "영상을 표시할 수 없음",
     update_ready: "skycase 새 버전이 준비되었습니다.",

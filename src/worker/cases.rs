@@ -206,7 +206,12 @@ pub(super) async fn case(frame_id: &str, query: Option<&str>, korean: bool, filt
                 RegionScore { region: name, score, strength }
             })
             .collect();
-        let calibration = s.calibration();
+        // The matched region's "nothing close" threshold for the phenomenon asked (its own,
+        // when the calibration holds that phenomenon to one); the shared one without a query.
+        let threshold = match (&prepared, matched.as_deref().and_then(region_index)) {
+            (Some(p), Some(r)) => s.notice_threshold_for(r, p, filters),
+            _ => s.calibration().map(|c| c.threshold),
+        };
         Ok(CaseOut {
             frame: loop_frame(&rec),
             caption: rec.caption.clone(),
@@ -215,8 +220,8 @@ pub(super) async fn case(frame_id: &str, query: Option<&str>, korean: bool, filt
             frames,
             regions,
             matched,
-            threshold: calibration.map(|c| c.threshold),
-            strong: calibration.map(|c| skycase_core::strength::STRONG.max(c.threshold)),
+            threshold,
+            strong: threshold.map(|th| skycase_core::strength::STRONG.max(th)),
         })
     })
 }

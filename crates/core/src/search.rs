@@ -469,11 +469,18 @@ impl Searcher {
     #[allow(clippy::too_many_arguments)]
     fn finish_answer(&self, prepared: Prepared, hits: Vec<Hit>, region_aware: bool, filters: &Filters, row: impl Fn(&Hit) -> Option<(usize, Vec<f32>)>, t1: f64, t2: f64) -> Answer {
         let bound = if region_aware { filters.bind(&prepared.regions) } else { Vec::new() };
-        let strengths = match &self.calibration {
-            Some(_) if region_aware => hits.iter().map(|h| row(h).and_then(|(r, v)| self.strength_for(r, &v, &prepared, filters)).unwrap_or(0.0)).collect(),
+        // Per hit: the strength shown, and the one the notice reads (held to the phenomenon's
+        // own threshold, `Calibration::notice_strength`).
+        let both: Vec<(f32, f32)> = match &self.calibration {
+            Some(c) if region_aware => {
+                let phenomena = self.asked_phenomena(&prepared, filters);
+                hits.iter().map(|h| row(h).map(|(r, v)| strength_of(c, r, &v, &phenomena, &prepared.vector)).unwrap_or((0.0, 0.0))).collect()
+            }
             _ => Vec::new(),
         };
-        let nothing_close = hits.is_empty() || self.calibration.as_ref().is_some_and(|c| !strengths.is_empty() && c.nothing_close(&strengths));
+        let strengths: Vec<f32> = both.iter().map(|b| b.0).collect();
+        let notice: Vec<f32> = both.iter().map(|b| b.1).collect();
+        let nothing_close = hits.is_empty() || self.calibration.as_ref().is_some_and(|c| !notice.is_empty() && c.nothing_close(&notice));
         let rank = Duration::from_secs_f64(((t2 - t1) / 1000.0).max(0.0));
         Answer { hits, side: prepared.side, encode: prepared.encode, rank, bound, strengths, nothing_close }
     }
@@ -483,11 +490,26 @@ impl Searcher {
     /// stands in for the phenomenon when the query names none, as in the answer.
     pub fn strength_for(&self, r: usize, v: &[f32], prepared: &Prepared, filters: &Filters) -> Option<f32> {
         let c = self.calibration.as_ref()?;
-        let phenomena: Vec<usize> = match (&filters.phenomenon, prepared.phenomena.is_empty()) {
+        Some(strength_of(c, r, v, &self.asked_phenomena(prepared, filters), &prepared.vector).0)
+    }
+
+    /// The "nothing close" threshold that a strength of region `r` is read against for a
+    /// prepared query, on the strength scale ([`Calibration::notice_threshold`]): the lowest
+    /// of the asked phenomena's (the query's nearest phenomenon in `r` when it names none), as
+    /// the notice reads the best of them. `None` without a calibration.
+    pub fn notice_threshold_for(&self, r: usize, prepared: &Prepared, filters: &Filters) -> Option<f32> {
+        let c = self.calibration.as_ref()?;
+        let asked = self.asked_phenomena(prepared, filters);
+        let asked = if asked.is_empty() { vec![c.nearest_phenomenon(&prepared.vector, r)] } else { asked };
+        asked.iter().map(|&p| c.notice_threshold(p)).reduce(f32::min)
+    }
+
+    /// The phenomena a prepared query asks for: those it names, else the phenomenon filter's.
+    fn asked_phenomena(&self, prepared: &Prepared, filters: &Filters) -> Vec<usize> {
+        match (&filters.phenomenon, prepared.phenomena.is_empty()) {
             (Some(p), true) => skycase_vocab::phenomenon_index(p).into_iter().collect(),
             _ => prepared.phenomena.clone(),
-        };
-        Some(strength_of(c, r, v, &phenomena, &prepared.vector))
+        }
     }
 
     /// "More like this": ranks by one stored vector of a frame.
@@ -525,13 +547,12 @@ pub fn rank_shards(shards: &[&Shard], q: &QueryVector, k: usize, filters: &Filte
 
 /// Strength of a hit whose matched region is `r` and stored vector `v`, for the phenomena
 /// the query names (the best of them), or, if it names none, for the phenomenon the query
-/// vector `q` is nearest to in that region.
-fn strength_of(c: &Calibration, r: usize, v: &[f32], phenomena: &[usize], q: &[f32]) -> f32 {
-    if phenomena.is_empty() {
-        c.strength(v, r, c.nearest_phenomenon(q, r))
-    } else {
-        phenomena.iter().map(|&p| c.strength(v, r, p)).fold(0.0, f32::max)
-    }
+/// vector `q` is nearest to in that region; with the notice strength of the same phenomena
+/// ([`Calibration::notice_strength`], the best of them).
+fn strength_of(c: &Calibration, r: usize, v: &[f32], phenomena: &[usize], q: &[f32]) -> (f32, f32) {
+    let nearest = [c.nearest_phenomenon(q, r)];
+    let asked = if phenomena.is_empty() { &nearest[..] } else { phenomena };
+    asked.iter().map(|&p| (c.strength(v, r, p), c.notice_strength(v, r, p))).fold((0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }
 
 /// A query embedded, anchored and quantized ([`Searcher::prepare`]).

@@ -8,13 +8,21 @@
 //! ```text
 //! margin(v, r, p) = cos(v, a[r,p]) − max_{p' ≠ p} cos(v, a[r,p'])      a = anchors
 //! strength        = σ(slope · margin + intercept + cell_bias[r,p])
-//! nothing_close   = strength < threshold for each of the first `top` hits
+//! notice strength = σ(slope · margin + intercept + cell_bias[r,p] + notice_offsets[p])
+//! nothing_close   = notice strength < threshold for each of the first `top` hits
 //! ```
 //!
 //! The anchors are the projected caption bullets (`- Honshu (Japan) - Rain`, row `r·5 + p`),
 //! the texts the region vectors were trained against. `slope`, `intercept`, `top` and
 //! `threshold` are fit by [`fit`] on days held out of training, and the whole is stored as
 //! `calibration.json` next to the shards (a bundle lists and verifies it like every file).
+//!
+//! The strength a card shows is one scale for all phenomena (the logistic is fit on all of
+//! them pooled). The "nothing close" decision may hold a phenomenon to its own threshold
+//! `t_p` (a winter low reads more like a typhoon than a dry day reads like snow): stored as
+//! `notice_offsets[p] = logit(threshold) − logit(t_p)`, so `notice strength < threshold ⇔
+//! strength < t_p`. The offsets move the notice only, never the strength shown: a correct
+//! typhoon hit reads as strongly as a correct rain hit of the same margin.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +35,10 @@ use crate::error::{Error, Result};
 /// A strength at or above this is a strong match (the app's wording; below it and at or
 /// above the calibration's threshold, a weak one).
 pub const STRONG: f32 = 0.7;
+
+/// Below [`STRONG`], a strength at or above this reads "possible match" on a card, below it
+/// "weak match" (the app's labels, in both languages).
+pub const POSSIBLE: f32 = 0.4;
 
 /// A strength in words: where a hit stands on the scale a person reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -65,6 +77,13 @@ pub struct Calibration {
     /// before the field existed read as that).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cell_bias: Vec<f32>,
+    /// Optional log-odds offset per phenomenon for the "nothing close" decision only
+    /// ([`notice_strength`](Self::notice_strength)): phenomenon `p`'s own threshold expressed
+    /// against the shared one. Empty: every phenomenon is held to `threshold` (version 1 files);
+    /// five values need version 2, so a build that cannot read them refuses the file instead of
+    /// deciding differently.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notice_offsets: Vec<f32>,
     /// How the numbers were fit (frames, days, counts, the measured rates); informational.
     #[serde(default)]
     pub fit: serde_json::Value,
@@ -92,8 +111,11 @@ impl Calibration {
     /// Reads and checks `calibration.json` (`name` is used in errors).
     pub fn from_json(bytes: &[u8], name: &str) -> Result<Self> {
         let c: Calibration = serde_json::from_slice(bytes).map_err(|e| Error::format(name, format!("not a calibration: {e}")))?;
-        if c.version != 1 {
-            return Err(Error::format(name, format!("calibration version {} (this build reads 1)", c.version)));
+        if c.version != 1 && c.version != 2 {
+            return Err(Error::format(name, format!("calibration version {} (this build reads 1 and 2)", c.version)));
+        }
+        if !c.notice_offsets.is_empty() && (c.notice_offsets.len() != 5 || c.version < 2) {
+            return Err(Error::format(name, format!("notice_offsets has {} values in a version {} file, needs none, or 5 in version 2", c.notice_offsets.len(), c.version)));
         }
         if c.anchors.len() != CELLS || c.anchors.iter().any(|a| a.len() != c.joint_dim) {
             return Err(Error::format(name, format!("needs {CELLS} anchors of {} values", c.joint_dim)));
@@ -101,7 +123,7 @@ impl Calibration {
         if !c.cell_bias.is_empty() && c.cell_bias.len() != CELLS {
             return Err(Error::format(name, format!("cell_bias has {} values, needs none or {CELLS}", c.cell_bias.len())));
         }
-        let numbers = [c.slope, c.intercept, c.threshold].into_iter().chain(c.anchors.iter().flatten().copied()).chain(c.cell_bias.iter().copied());
+        let numbers = [c.slope, c.intercept, c.threshold].into_iter().chain(c.anchors.iter().flatten().copied()).chain(c.cell_bias.iter().copied()).chain(c.notice_offsets.iter().copied());
         if numbers.into_iter().any(|x| !x.is_finite()) || c.top == 0 {
             return Err(Error::format(name, "has a non-finite number or top = 0"));
         }
@@ -121,12 +143,35 @@ impl Calibration {
         c[p] - other
     }
 
-    /// Probability that region `r` of a frame with region vector `v` shows phenomenon `p`.
+    /// Log-odds that region `r` of a frame with region vector `v` shows phenomenon `p`.
+    fn log_odds(&self, v: &[f32], r: usize, p: usize) -> f32 {
+        self.slope * self.margin(v, r, p) + self.intercept + self.cell_bias.get(r * 5 + p).copied().unwrap_or(0.0)
+    }
+
+    /// Probability that region `r` of a frame with region vector `v` shows phenomenon `p`:
+    /// the strength a card shows, on one scale for every phenomenon.
     pub fn strength(&self, v: &[f32], r: usize, p: usize) -> f32 {
         if r >= 13 || p >= 5 {
             return 0.0;
         }
-        sigmoid(self.slope * self.margin(v, r, p) + self.intercept + self.cell_bias.get(r * 5 + p).copied().unwrap_or(0.0))
+        sigmoid(self.log_odds(v, r, p))
+    }
+
+    /// The strength the "nothing close" decision reads ([`nothing_close`](Self::nothing_close)):
+    /// [`strength`](Self::strength) moved by phenomenon `p`'s notice offset, so that comparing
+    /// it with `threshold` holds `p` to its own threshold. Equal to the strength without offsets.
+    pub fn notice_strength(&self, v: &[f32], r: usize, p: usize) -> f32 {
+        if r >= 13 || p >= 5 {
+            return 0.0;
+        }
+        sigmoid(self.log_odds(v, r, p) + self.notice_offsets.get(p).copied().unwrap_or(0.0))
+    }
+
+    /// Phenomenon `p`'s own "nothing close" threshold on the strength scale: `threshold`
+    /// moved back by its notice offset (`threshold` itself without one).
+    pub fn notice_threshold(&self, p: usize) -> f32 {
+        let t = self.threshold.clamp(1e-6, 1.0 - 1e-6);
+        sigmoid((t / (1.0 - t)).ln() - self.notice_offsets.get(p).copied().unwrap_or(0.0))
     }
 
     /// The phenomenon whose anchor in region `r` is nearest to query vector `q`: what a
@@ -135,24 +180,29 @@ impl Calibration {
         (0..5).map(|p| (p, cos(q, &self.anchors[(r % 13) * 5 + p]))).fold((0, f32::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b }).0
     }
 
-    /// Where strength `s` stands: strong, weak, or below the "nothing close" threshold.
+    /// Where strength `s` of a hit for phenomenon `p` stands: strong, weak, or below that
+    /// phenomenon's "nothing close" threshold ([`notice_threshold`](Self::notice_threshold)).
     ///
     /// ```
     /// use skycase_core::strength::{Calibration, Scale};
-    /// let c = Calibration { version: 1, joint_dim: 0, anchors: vec![], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.13, cell_bias: vec![], fit: Default::default() };
-    /// assert_eq!([c.scale(0.9), c.scale(0.3), c.scale(0.05)], [Scale::Strong, Scale::Weak, Scale::NothingClose]);
+    /// let c = Calibration { version: 2, joint_dim: 0, anchors: vec![], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.13, cell_bias: vec![], notice_offsets: vec![0.0, 0.0, 0.0, 0.0, -1.0], fit: Default::default() };
+    /// assert_eq!([c.scale(0.9, 3), c.scale(0.3, 3), c.scale(0.05, 3)], [Scale::Strong, Scale::Weak, Scale::NothingClose]);
+    /// // A typhoon is held to logit⁻¹(logit(0.13) + 1) ≈ 0.29: 0.25 is not close, 0.9 still strong.
+    /// assert_eq!([c.scale(0.25, 4), c.scale(0.9, 4)], [Scale::NothingClose, Scale::Strong]);
     /// ```
-    pub fn scale(&self, s: f32) -> Scale {
-        if s >= STRONG.max(self.threshold) {
+    pub fn scale(&self, s: f32, p: usize) -> Scale {
+        let threshold = self.notice_threshold(p);
+        if s >= STRONG.max(threshold) {
             Scale::Strong
-        } else if s >= self.threshold {
+        } else if s >= threshold {
             Scale::Weak
         } else {
             Scale::NothingClose
         }
     }
 
-    /// Whether strengths of the first hits (best first) say that nothing close was found.
+    /// Whether the notice strengths ([`notice_strength`](Self::notice_strength)) of the first
+    /// hits (best first) say that nothing close was found.
     pub fn nothing_close(&self, strengths: &[f32]) -> bool {
         strengths.iter().take(self.top).all(|&s| s < self.threshold)
     }
@@ -183,7 +233,7 @@ pub fn fit(frames: &[LabelledFrame], anchors: Vec<Vec<f32>>, archives: &[Vec<usi
     }
     // Four decimals are plenty for a cosine and keep the file small (65 × D numbers).
     let anchors = anchors.into_iter().map(|a| a.into_iter().map(|x| (x * 1e4).round() / 1e4).collect()).collect();
-    let mut cal = Calibration { version: 1, joint_dim, anchors, slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), fit: serde_json::Value::Null };
+    let mut cal = Calibration { version: 1, joint_dim, anchors, slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: serde_json::Value::Null };
     // 1. Logistic regression on the margin.
     let mut xs = Vec::with_capacity(frames.len() * CELLS);
     for f in frames {
@@ -337,7 +387,7 @@ mod tests {
 
     #[test]
     fn strength_reads_the_region_vector() {
-        let c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), fit: serde_json::Value::Null };
+        let c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: serde_json::Value::Null };
         let f = frame([3; 13], 0.2);
         // cos with its own anchor 1/√1.04 ≈ 0.981, with the next 0.196: margin ≈ 0.784.
         assert!((c.margin(&f.regions[6], 6, 3) - 0.7845).abs() < 1e-3);
@@ -372,7 +422,7 @@ mod tests {
         for f in &mut frames {
             f.regions[6][6 * 5 + 4] = 0.9;
         }
-        let mut c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: -1.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), fit: serde_json::Value::Null };
+        let mut c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: -1.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: serde_json::Value::Null };
         let before = c.strength(&frames[0].regions[6], 6, 4);
         c.cell_bias = fit_cell_bias(&frames, &c, 1.0);
         assert_eq!(c.cell_bias.len(), CELLS);
@@ -391,7 +441,7 @@ mod tests {
     fn bad_files_are_clear_errors() {
         let e = Calibration::from_json(b"{", "calibration.json").unwrap_err().to_string();
         assert!(e.contains("calibration.json"), "{e}");
-        let mut c = Calibration { version: 1, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), fit: serde_json::Value::Null };
+        let mut c = Calibration { version: 1, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: serde_json::Value::Null };
         c.anchors.pop();
         assert!(Calibration::from_json(&c.to_json(), "c.json").unwrap_err().to_string().contains("65 anchors"));
         c.anchors.push(vec![f32::NAN, 0.0]);

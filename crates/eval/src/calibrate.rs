@@ -17,8 +17,9 @@
 //! (a month alone, or several together), each searched as its own index, their outcomes
 //! pooled with the dev archives'. With `by_phenomenon`, each phenomenon with enough of that
 //! evidence gets its own threshold ([`choose_by_phenomenon`]: a winter low looks more like a
-//! typhoon than a dry autumn day looks like snow), folded into the cell offsets
-//! ([`fold_phenomenon_thresholds`]) so that the bundle still holds one threshold.
+//! typhoon than a dry autumn day looks like snow), stored as notice offsets
+//! ([`fold_phenomenon_thresholds`]) that move the "nothing close" decision only, never the
+//! strength a card shows.
 //!
 //! With no `fit` archives, step 1 is skipped: the logistic and offsets stay the checkpoint's
 //! and only `top` and `threshold` are chosen again (e.g. after `skycase reduce`, whose
@@ -160,25 +161,43 @@ pub fn choose_by_phenomenon(outcomes: &[&Outcome], max_false: f64) -> (NoticeRat
     best.unwrap_or_else(|| (notice_rates(outcomes, 1, 0.0), [None; 5]))
 }
 
-/// Folds per-phenomenon thresholds into `cal`'s cell offsets so that the one shared threshold
+/// Stores per-phenomenon thresholds as `cal`'s notice offsets so that the one shared threshold
 /// decides: a phenomenon whose own threshold is `t_p` gets `logit(threshold) − logit(t_p)`
-/// added to each of its 13 cells, so `strength' ≥ threshold ⇔ strength ≥ t_p`. The
-/// browser and `skycase search` then need nothing new (same `calibration.json` fields).
+/// ([`Calibration::notice_offsets`], version 2), so `notice strength ≥ threshold ⇔ strength ≥
+/// t_p`. The strength a card shows stays on the pooled scale (before, the offsets were folded
+/// into `cell_bias` and moved the shown strength too: a correct typhoon hit read "weak").
+/// Without any own threshold the offsets are cleared (and a version 2 file stays readable).
 pub fn fold_phenomenon_thresholds(cal: &mut Calibration, own: &[Option<f32>; 5]) -> [f32; 5] {
     let logit = |s: f32| {
         let s = s.clamp(1e-4, 1.0 - 1e-4);
         (s / (1.0 - s)).ln()
     };
-    let offsets = own.map(|t| t.map_or(0.0, |t| logit(cal.threshold) - logit(t)));
+    let offsets = own.map(|t| t.map_or(0.0, |t| ((f64::from(logit(cal.threshold) - logit(t)) * 1e4).round() / 1e4) as f32));
     if offsets.iter().any(|&o| o != 0.0) {
-        if cal.cell_bias.is_empty() {
-            cal.cell_bias = vec![0.0; skycase_core::strength::CELLS];
-        }
-        for (i, b) in cal.cell_bias.iter_mut().enumerate() {
-            *b = ((f64::from(*b + offsets[i % 5]) * 1e4).round() / 1e4) as f32;
-        }
+        cal.notice_offsets = offsets.to_vec();
+        cal.version = 2;
+    } else {
+        cal.notice_offsets.clear();
     }
     offsets
+}
+
+/// Undoes what `skycase calibrate --by-phenomenon` did to version 1 files: it added each
+/// phenomenon's offset (recorded in `fit.phenomenon_offsets`) to that phenomenon's cell
+/// offsets, which moved the strength shown with the notice. Subtracts them again (four
+/// decimals, as they were written) and returns whether it did; a version 2 file keeps them
+/// apart already ([`Calibration::notice_offsets`]).
+pub fn unfold_phenomenon_offsets(cal: &mut Calibration) -> bool {
+    let folded: Option<Vec<f32>> = cal.fit.get("phenomenon_offsets").and_then(|o| serde_json::from_value(o.clone()).ok());
+    match folded {
+        Some(off) if cal.version == 1 && off.len() == 5 && cal.cell_bias.len() == skycase_core::strength::CELLS && off.iter().any(|&o| o != 0.0) => {
+            for (i, b) in cal.cell_bias.iter_mut().enumerate() {
+                *b = ((f64::from(*b - off[i % 5]) * 1e4).round() / 1e4) as f32;
+            }
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Refits the calibration (see the module header) and returns it with the dev rates it was
@@ -206,6 +225,7 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
         names.push(a.name.clone());
     }
     let mut cal = old.clone();
+    unfold_phenomenon_offsets(&mut cal);
     if !frames.is_empty() {
         let all: Vec<usize> = (0..frames.len()).collect();
         let logistic = fit(&frames, old.anchors.clone(), &[all])?;
@@ -246,7 +266,7 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
         "method": format!(
             "skycase calibrate: {}, top/threshold on the dev queries through the search{}",
             if frames.is_empty() { "logistic and cell offsets kept" } else { "logistic on the fit archives" },
-            if opts.by_phenomenon { ", a threshold per phenomenon folded into the cell offsets" } else { "" }
+            if opts.by_phenomenon { ", a threshold per phenomenon as notice offsets (the strength shown stays pooled)" } else { "" }
         ),
         "logistic_archives": names,
         "logistic_frames": frames.len(),
@@ -342,14 +362,30 @@ mod tests {
         assert_eq!(own, [Some(0.06), None, None, None, Some(0.51)]);
         assert_eq!((r.top, r.threshold, r.empty_queries, r.full_queries), (1, 0.06, 42, 42));
         assert!((r.empty - 41.0 / 42.0).abs() < 1e-12 && r.full == 0.0, "{r:?}");
-        // Folded into the offsets: Typhoon's cells get logit(0.06) − logit(0.51) ≈ −2.79, the
-        // others 0, and a strength of 0.50 (0.90) for a typhoon falls below (stays above) 0.06.
-        let mut cal = Calibration { version: 1, joint_dim: 1, anchors: vec![vec![1.0]; 65], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.06, cell_bias: Vec::new(), fit: Default::default() };
+        // Stored as notice offsets: Typhoon gets logit(0.06) − logit(0.51) ≈ −2.79, the others
+        // 0; a typhoon hit of strength 0.50 (0.90) falls below (stays above) 0.06 for the
+        // notice, while the strength shown stays what it was.
+        let mut cal = Calibration { version: 1, joint_dim: 1, anchors: vec![vec![1.0]; 65], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.06, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: Default::default() };
         let off = fold_phenomenon_thresholds(&mut cal, &own);
         assert!((off[4] + 2.7912).abs() < 1e-3 && off[..4].iter().all(|&o| o == 0.0), "{off:?}");
-        assert_eq!(cal.cell_bias.len(), 65);
-        assert!((cal.cell_bias[7 * 5 + 4] - off[4]).abs() < 1e-4 && cal.cell_bias[7 * 5 + 3] == 0.0, "four decimals");
-        let shifted = |s: f32, p: usize| 1.0 / (1.0 + (-((s / (1.0 - s)).ln() + cal.cell_bias[p])).exp());
+        assert_eq!((cal.version, cal.notice_offsets.as_slice()), (2, &off[..]));
+        assert!(cal.cell_bias.is_empty(), "the shown strength is not moved");
+        let back = Calibration::from_json(&cal.to_json(), "c.json").unwrap();
+        assert_eq!(back, cal);
+        let shifted = |s: f32, p: usize| 1.0 / (1.0 + (-((s / (1.0 - s)).ln() + cal.notice_offsets[p])).exp());
         assert!(shifted(0.50, 4) < 0.06 && shifted(0.90, 4) > 0.06 && shifted(0.05, 0) < 0.06 && shifted(0.30, 0) > 0.06);
+        assert!((cal.notice_threshold(4) - 0.51).abs() < 1e-3 && (cal.notice_threshold(0) - 0.06).abs() < 1e-6);
+        // A version 1 file with the offsets folded into its cell offsets unfolds to the
+        // pooled ones; a version 2 file is left alone.
+        let mut v1 = Calibration { version: 1, notice_offsets: Vec::new(), cell_bias: vec![0.25; 65], ..cal.clone() };
+        v1.fit = serde_json::json!({ "phenomenon_offsets": off });
+        v1.cell_bias.iter_mut().enumerate().for_each(|(i, b)| *b += off[i % 5]);
+        assert!(unfold_phenomenon_offsets(&mut v1));
+        assert!(v1.cell_bias.iter().all(|&b| (b - 0.25).abs() < 2e-4), "{:?}", &v1.cell_bias[..5]);
+        let mut v2 = Calibration { fit: v1.fit.clone(), ..cal.clone() };
+        assert!(!unfold_phenomenon_offsets(&mut v2) && v2 == Calibration { fit: v1.fit.clone(), ..cal.clone() });
+        // No own threshold: offsets cleared.
+        fold_phenomenon_thresholds(&mut cal, &[None; 5]);
+        assert!(cal.notice_offsets.is_empty());
     }
 }

@@ -86,6 +86,7 @@ fn searcher(calibrated: bool) -> Searcher {
             top: 3,
             threshold: 0.5,
             cell_bias: Vec::new(),
+            notice_offsets: Vec::new(),
             fit: serde_json::Value::Null,
         };
         s.set_calibration(&cal.to_json(), "calibration.json").unwrap();

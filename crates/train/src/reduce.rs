@@ -377,6 +377,7 @@ mod tests {
             top: 2,
             threshold: 0.3,
             cell_bias: vec![0.5; 3],
+            notice_offsets: Vec::new(),
             fit: serde_json::json!({ "frames": 4 }),
         };
         write_atomic(&a.join(CALIBRATION_FILE), &cal.to_json()).unwrap();

@@ -27,8 +27,9 @@ pub struct Args {
     /// pooled with those of --dev.
     #[arg(long = "group", value_name = "ARCHIVE[,ARCHIVE…]")]
     group: Vec<String>,
-    /// Give each phenomenon with enough dev evidence its own threshold (folded into the
-    /// cell offsets, so the bundle's format is unchanged).
+    /// Give each phenomenon with enough dev evidence its own "nothing close" threshold
+    /// (stored as notice offsets, calibration version 2; the strength a card shows stays on
+    /// the pooled scale).
     #[arg(long)]
     by_phenomenon: bool,
     /// Query sets whose dev half is run, comma-separated.
