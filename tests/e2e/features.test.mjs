@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { launch, startServer, ROOT, openApp, search, results, nativeSearch, copyDist, repin, thumbnailsSettled, serveAndLaunch } from './harness.mjs';
 
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
+// The README's first picture is this suite's basemap screenshot, kept current by every run.
+const README_SHOT = join(ROOT, 'docs/img/app-search.png');
 
 // Thumbnail pixels (viewBox 256×147) of cities, from the simulator's navigation check points
 // (crates/ingest/src/nav.rs): ((c − 271 + ½)·256/819, (l − 86 + ½)·147/471).
@@ -84,7 +86,7 @@ test('each result shows the coastlines and its matched region outlined over the 
     }
     if (q === 'clear skies over the Korean Peninsula') {
       await page.locator('[data-testid=result]').first().scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join(SHOTS, 'basemap.png'), clip: { x: 0, y: 0, width: 1280, height: 900 } });
+      await page.screenshot({ path: README_SHOT, clip: { x: 0, y: 0, width: 1280, height: 900 } });
     }
   }
   assert.ok(checkedCities >= 10, `city positions checked on ${checkedCities} outlines`);
