@@ -55,6 +55,7 @@
 //! ```
 
 pub mod build;
+pub mod pq;
 
 use std::collections::{BTreeMap, HashMap};
 
