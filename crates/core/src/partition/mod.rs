@@ -533,6 +533,10 @@ impl Centroids {
     pub fn len(&self) -> usize {
         self.scales.len()
     }
+    /// Centroid `i` as f32 (dequantized).
+    pub fn row_f32(&self, i: usize) -> Vec<f32> {
+        self.data[i * self.dim..(i + 1) * self.dim].iter().map(|&q| q as f32 * self.scales[i]).collect()
+    }
     /// True if there are none.
     pub fn is_empty(&self) -> bool {
         self.scales.is_empty()
