@@ -436,16 +436,16 @@ fn pq_curve(
     // Per leaf file: each row's place in its row area (rows numbered in segment order), by cell.
     let mut places: HashMap<String, Vec<u64>> = HashMap::new();
     println!(
-        "| nprobe | skypart-2: recall@{k} mean / min, MB p50 / max | int8, records out: MB p50 / max | PQ bytes a row | re-ranked | PQ: recall@{k} mean / min ({n} queries) | PQ: MB p50 / max (lists + codes + rows + records) | … p50 with lists gzip | … of which lists gz / codes / rows / records, kB p50 | PQ: requests p50 / max (lists + code ranges + row ranges + record ranges) | … row ranges p50 |",
+        "| nprobe | skypart-2: recall@{k} mean / min, MB p50 / max | int8, records out: MB p50 / max | PQ bytes a row | re-ranked | PQ: recall@{k} mean / min ({n} queries) | PQ: MB p50 / max (lists + codes + rows + records) | … p50 with lists gzip | … of which lists gz / codes / rows / records, kB p50 | PQ: requests p50 / max (lists + code ranges + row ranges + record ranges) | … row ranges p50 | leaves holding candidates p50 (requests if each leaf's rows were one multi-range request) |",
         k = args.k,
         n = queries.len()
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &nprobes {
         // Per query: (recall, bytes) of the current format, records-out bytes, and per (m, keep): (recall, bytes, requests).
         let mut old: Vec<(f64, u64)> = Vec::new();
         let mut lean: Vec<u64> = Vec::new();
-        let mut runs: Vec<Vec<(f64, u64, usize, [u64; 5])>> = vec![Vec::new(); ms.len() * keeps.len()];
+        let mut runs: Vec<Vec<(f64, u64, usize, [u64; 6])>> = vec![Vec::new(); ms.len() * keeps.len()];
         for (qi, q) in queries.iter().enumerate() {
             let planned = index.plan_lists(&q.query, &filters, &bound[qi], Some(n))?;
             let list_bytes: u64 = planned.iter().map(|&l| index.lists[l].bytes).sum();
@@ -561,7 +561,7 @@ fn pq_curve(
                     let segs: std::collections::BTreeSet<usize> = top.iter().map(|(_, pi)| *pi).collect();
                     let ids: Vec<String> = top.into_iter().map(|(id, _)| id).collect();
                     let bytes = list_bytes + code_bytes + rows_read + records_of(&segs);
-                    runs[mi * keeps.len() + ki].push((recall_of(&ids), bytes, planned.len() + code_ranges + row_ranges + segs.len(), [gz, code_bytes, rows_read, records_of(&segs), row_ranges as u64]));
+                    runs[mi * keeps.len() + ki].push((recall_of(&ids), bytes, planned.len() + code_ranges + row_ranges + segs.len(), [gz, code_bytes, rows_read, records_of(&segs), row_ranges as u64, at.len() as u64]));
                 }
             }
         }
@@ -580,7 +580,7 @@ fn pq_curve(
                 let part = |i: usize| p50_max(&mut run.iter().map(|x| x.3[i]).collect::<Vec<_>>()).0;
                 let (gz50, _) = p50_max(&mut run.iter().map(|x| x.3[0] + x.3[1] + x.3[2] + x.3[3]).collect::<Vec<_>>());
                 println!(
-                    "| {n} | {:.3} / {:.2}, {:.2} / {:.2} | {:.2} / {:.2} | {} | {keep} | {:.3} / {:.2} | {:.2} / {:.2} | {:.2} | {} / {} / {} / {} | {q50} / {qmax} | {} |",
+                    "| {n} | {:.3} / {:.2}, {:.2} / {:.2} | {:.2} / {:.2} | {} | {keep} | {:.3} / {:.2} | {:.2} / {:.2} | {:.2} | {} / {} / {} / {} | {q50} / {qmax} | {} | {} |",
                     mean(&old_r),
                     min(&old_r),
                     mb(ob50),
@@ -597,7 +597,8 @@ fn pq_curve(
                     part(1) / 1000,
                     part(2) / 1000,
                     part(3) / 1000,
-                    part(4)
+                    part(4),
+                    part(5)
                 );
             }
         }

@@ -20,7 +20,8 @@
 //! ```
 //! use skycase_core::partition::pq::Pq;
 //! let sample: Vec<Vec<f32>> = (0..64).map(|i| vec![(i % 8) as f32, (i / 8) as f32, 1.0, -1.0]).collect();
-//! let pq = Pq::train(&sample, 2, 16, 10, 1).unwrap();
+//! // 64 distinct sub-vectors, 64 codewords: every code is exact.
+//! let pq = Pq::train(&sample, 2, 64, 10, 1).unwrap();
 //! let code = pq.encode(&[3.0, 5.0, 1.0, -1.0]);
 //! let table = pq.table(&[1.0, 0.0, 0.0, 0.0]);
 //! assert!((pq.score(&table, &code) - 3.0).abs() < 1e-4);
