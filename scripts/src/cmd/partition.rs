@@ -173,3 +173,25 @@ pub fn partition_shards(shards: &[Shard], layout: &Layout, store: &mut dyn skyca
     }
     Ok(writer.finish(layout.plan())?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Layout;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        layout: Layout,
+    }
+
+    #[test]
+    fn the_default_sample_grows_with_the_leaves_and_a_given_one_wins() {
+        let default = Cli::parse_from(["x"]).layout;
+        // 250 a leaf, at least 100,000: 4,096 leaves (the decade's 256 × 16) → 1,024,000.
+        assert_eq!(default.sample_for(4096), 1_024_000);
+        assert_eq!(default.sample_for(16), 100_000);
+        let given = Cli::parse_from(["x", "--sample", "5000"]).layout;
+        assert_eq!(given.sample_for(4096), 5000);
+    }
+}
