@@ -253,6 +253,11 @@ pub struct RecallArgs {
     /// query's candidates in a leaf lie closer together (1: in month order).
     #[arg(long, default_value_t = 1)]
     cells: usize,
+    /// A hybrid plan: the best this-many leaves of each plan are read as int8 rows (records
+    /// out) and scanned exactly; only the other leaves are read as codes, and only their best
+    /// --rerank rows are re-ranked.
+    #[arg(long, default_value_t = 0)]
+    int8_leaves: usize,
 }
 
 /// `skycase recall`: recall@k of the partitioned plan against the exact scan of every
@@ -488,6 +493,13 @@ fn pq_curve(
                 }
             }
             let code_ranges = by_leaf.len();
+            // Leaves in plan order (best first): the first --int8-leaves are scanned exactly.
+            let mut leaf_rank: HashMap<&str, usize> = HashMap::new();
+            for (r, _) in &fetched {
+                let next = leaf_rank.len();
+                leaf_rank.entry(r.path.as_str()).or_insert(next);
+            }
+            let in_int8 = |pi: usize| leaf_rank[fetched[pi].0.path.as_str()] < args.int8_leaves;
             for (path, members) in &by_leaf {
                 if places.contains_key(*path) {
                     continue;
@@ -511,7 +523,16 @@ fn pq_curve(
                 let table = pq.query_table(&q.query);
                 let qv: Vec<f32> = q.query.quantized().iter().map(|&x| x as f32 * q.query.scale()).collect();
                 let mut approx: Vec<((usize, usize), f32)> = Vec::new();
+                let mut scanned: Vec<((usize, usize), f32)> = Vec::new();
                 for (pi, (r, p)) in fetched.iter().enumerate() {
+                    if in_int8(pi) {
+                        for row in 0..p.rows() {
+                            if only.is_empty() || only.contains(&p.row_ref(row).1) {
+                                scanned.extend(p.score_row(row, &q.query).map(|s| ((pi, row), s)));
+                            }
+                        }
+                        continue;
+                    }
                     let key = r.key();
                     let cs = codes[mi].entry(key).or_insert_with(|| (0..p.rows()).flat_map(|row| pq.encode(&residual(r.list, r.sub, &p.row_f32(row)))).collect());
                     let base: f32 = if args.pq_residual { qv.iter().zip(centre(r.list, r.sub)).map(|(a, b)| a * b).sum() } else { 0.0 };
@@ -523,7 +544,8 @@ fn pq_curve(
                         approx.push(((pi, row), base + pq.score(&table, &cs[row * pq.m()..(row + 1) * pq.m()])));
                     }
                 }
-                let code_bytes: u64 = fetched.iter().map(|(r, _)| 16 + (r.rows as u64 * (pq.m() as u64 + 1)).div_ceil(4) * 4).sum();
+                // Leaf areas read: codes, or int8 rows (records out) for the leaves scanned exactly.
+                let code_bytes: u64 = fetched.iter().enumerate().map(|(pi, (r, _))| if in_int8(pi) { 16 + r.rows as u64 * (dim as u64 + 9) } else { 16 + (r.rows as u64 * (pq.m() as u64 + 1)).div_ceil(4) * 4 }).sum();
                 for (ki, &keep) in keeps.iter().enumerate() {
                     let ranked = rerank(approx.clone(), keep, |(pi, row)| parts[pi].score_row(row, &q.query));
                     // Rows read: every candidate's, by ranges per leaf.
@@ -551,8 +573,10 @@ fn pq_curve(
                             }
                         }
                     }
+                    let mut merged: Vec<((usize, usize), f32)> = scanned.iter().copied().chain(ranked.iter().copied()).collect();
+                    merged.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                     let mut top: Vec<(String, usize)> = Vec::new();
-                    for ((pi, row), _) in &ranked {
+                    for ((pi, row), _) in &merged {
                         let id = &parts[*pi].records()[parts[*pi].row_ref(*row).0].id;
                         if top.len() < args.k && !top.iter().any(|(t, _)| t == id) {
                             top.push((id.clone(), *pi));
