@@ -147,13 +147,13 @@ pub fn run(args: Args) -> Result<()> {
     let rows = (frames * vpf) as u64;
 
     // The quantizer's sample: frames drawn from random months by the same process.
-    let want = args.layout.sample.max(1);
+    let (lists, subs) = args.layout.sizes(rows);
+    let want = args.layout.sample_for(lists * subs);
     let mut sample = Vec::with_capacity(want + vpf);
     while sample.len() < want {
         let (_, m) = months[rng.below(months.len())];
         gen.frame(rng.below(gen.seeds.len()), m, &mut rng, &mut sample);
     }
-    let (lists, subs) = args.layout.sizes(rows);
     eprintln!("SYNTHETIC decade: {} months, {frames} frames, {rows} vectors; training {lists} lists × {subs} sub-centroids on {} vectors", months.len(), sample.len());
     let quantizer = Quantizer::train(&sample, lists, subs, args.layout.iters, args.seed)?;
     drop(sample);
@@ -230,6 +230,34 @@ pub struct RecallArgs {
     /// every region of a frame counts, and the plan is the unbound one.
     #[arg(long)]
     bound: bool,
+    /// Also measure a product-quantized first pass (issue 11): sub-spaces per code (bytes a
+    /// row), comma-separated, e.g. `8,16`. Each --nprobe then scores every row of its leaves
+    /// by its PQ code, re-ranks the best --rerank rows with their exact int8 score, and
+    /// counts the bytes and requests a layout with separate code, row and record areas would
+    /// read (see `pq_curve`). Codes are computed here from the int8 rows; no file changes.
+    #[arg(long, default_value = "")]
+    pq: String,
+    /// Rows re-ranked exactly after the PQ first pass, comma-separated.
+    #[arg(long, default_value = "200,400")]
+    rerank: String,
+    /// Sample rows the PQ codebooks are trained on (every n-th non-zero row of the index).
+    #[arg(long, default_value_t = 100_000)]
+    pq_sample: usize,
+    /// Codes relative to their leaf's sub-centroid (residuals) rather than the rows themselves.
+    #[arg(long)]
+    pq_residual: bool,
+    /// Re-rank reads: rows of a leaf at most this many bytes apart are read by one range.
+    #[arg(long, default_value_t = 4096)]
+    gap: u64,
+    /// The row area of a leaf ordered by this many cells (k-means of the leaf's rows), so a
+    /// query's candidates in a leaf lie closer together (1: in month order).
+    #[arg(long, default_value_t = 1)]
+    cells: usize,
+    /// A hybrid plan: the best this-many leaves of each plan are read as int8 rows (records
+    /// out) and scanned exactly; only the other leaves are read as codes, and only their best
+    /// --rerank rows are re-ranked.
+    #[arg(long, default_value_t = 0)]
+    int8_leaves: usize,
 }
 
 /// `skycase recall`: recall@k of the partitioned plan against the exact scan of every
@@ -277,9 +305,25 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     }
     let bar = crate::util::progress(by_month.len() as u64, "exact scan");
     let mut exact: Vec<Vec<(String, f32)>> = vec![Vec::new(); queries.len()];
+    // Every n-th non-zero row, for the PQ codebooks (`--pq`).
+    let stride = (index.rows as usize / args.pq_sample.max(1)).max(1);
+    let (mut sample, mut seen) = (Vec::new(), 0usize);
     for parts in by_month.values() {
         let loaded: Vec<Partition> = parts.iter().map(|p| Ok(Partition::from_bytes(&read_checked(&p.file(), Some(p.offset))?, &p.key())?)).collect::<Result<_>>()?;
         let refs: Vec<&Partition> = loaded.iter().collect();
+        if !args.pq.is_empty() {
+            for (p, r) in parts.iter().zip(&loaded) {
+                for row in 0..r.rows() {
+                    let v = r.row_f32(row);
+                    if v.iter().any(|&x| x != 0.0) {
+                        if seen % stride == 0 {
+                            sample.push((p.list, p.sub, v));
+                        }
+                        seen += 1;
+                    }
+                }
+            }
+        }
         for (qi, q) in queries.iter().enumerate() {
             for h in rank_parts(&refs, &q.query, args.k, &filters, &bound[qi])? {
                 exact[qi].push((refs[h.shard].records()[h.frame].id.clone(), h.score));
@@ -291,6 +335,9 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     for e in &mut exact {
         e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         e.truncate(args.k);
+    }
+    if !args.pq.is_empty() {
+        return pq_curve(&args, &index, &lists, &queries, &bound, &exact, &sample, nprobes);
     }
     println!("| nprobe (min) | margin | recall@{} (mean over {} queries) | min | read per query, MB (p50 / max) | partitions (p50 / max) | requests: lists + leaf ranges (p50 / max) |", args.k, queries.len());
     println!("|---:|---:|---:|---:|---:|---:|---:|");
@@ -324,6 +371,261 @@ pub fn recall(args: RecallArgs) -> Result<()> {
             requests[requests.len() / 2],
             requests[requests.len() - 1]
         );
+    }
+    Ok(())
+}
+
+/// p50 and max of `v` (sorted here).
+fn p50_max<T: Copy + PartialOrd>(v: &mut [T]) -> (T, T) {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    (v[v.len() / 2], v[v.len() - 1])
+}
+
+/// `skycase recall --pq`: the recall and bytes of a PQ first pass with an exact int8 re-rank,
+/// next to the current format's at the same nprobe, and of the current format with the frame
+/// records out of the segments.
+///
+/// Bytes are counted for a layout where each segment (leaf × month) has three areas, each
+/// the months of a leaf back to back: codes (a 16-byte header, then per row its `m`-byte code
+/// and its vector index, padded to 4), rows (per row a scale, a frame number and the `dim`
+/// int8 values) and frame records (the segment's DEFLATEd JSON records, as now). A query
+/// reads the list files, the code area of each probed leaf (one range a leaf, unfiltered),
+/// the rows of its best `rerank` candidates (per leaf, rows at most `--gap` bytes apart in
+/// one range), and the records of the segments holding the top k. "int8, records out" is
+/// the current plan with each segment's records left out (a header of 16 bytes and 9 + dim
+/// bytes a row) plus the records of the top k's segments.
+#[allow(clippy::too_many_arguments)]
+fn pq_curve(
+    args: &RecallArgs,
+    index: &skycase_core::partition::PartitionIndex,
+    lists: &[skycase_core::partition::ListFile],
+    queries: &[skycase_core::search::Prepared],
+    bound: &[Vec<usize>],
+    exact: &[Vec<(String, f32)>],
+    sample: &[(usize, usize, Vec<f32>)],
+    nprobes: Vec<usize>,
+) -> Result<()> {
+    use skycase_core::partition::pq::{rerank, Pq};
+    use skycase_core::partition::{rank_parts, Centroids, Partition};
+    use skycase_core::Filters;
+    use std::collections::HashMap;
+    let dir = &args.bundle;
+    let filters = Filters::default();
+    let dim = index.dim;
+    let ms: Vec<usize> = args.pq.split(',').map(|n| n.trim().parse::<usize>().with_context(|| format!("--pq {:?}: not a list of numbers", args.pq))).collect::<Result<_>>()?;
+    let keeps: Vec<usize> = args.rerank.split(',').map(|n| n.trim().parse::<usize>().with_context(|| format!("--rerank {:?}: not a list of numbers", args.rerank))).collect::<Result<_>>()?;
+    // The leaves' sub-centroids (residual codes).
+    let subs: Vec<Centroids> = lists.iter().zip(&index.lists).map(|(lf, e)| Centroids::from_hex(&lf.centroids, dim, &e.path)).collect::<skycase_core::Result<_>>()?;
+    let centre = |l: usize, s: usize| subs[l].row_f32(s);
+    let residual = |l: usize, s: usize, v: &[f32]| -> Vec<f32> {
+        if args.pq_residual {
+            v.iter().zip(centre(l, s)).map(|(a, b)| a - b).collect()
+        } else {
+            v.to_vec()
+        }
+    };
+    let t0 = std::time::Instant::now();
+    let train: Vec<Vec<f32>> = sample.iter().map(|(l, s, v)| residual(*l, *s, v)).collect();
+    let pqs: Vec<Pq> = ms.iter().map(|&m| Pq::train(&train, m, 256, 10, 7)).collect::<skycase_core::Result<_>>()?;
+    eprintln!("PQ codebooks ({:?} sub-spaces, {} sample rows{}) trained in {:.1} s", ms, train.len(), if args.pq_residual { ", residuals" } else { "" }, t0.elapsed().as_secs_f64());
+    let read_checked = |f: &skycase_core::FileEntry, at: Option<u64>| -> skycase_core::Result<Vec<u8>> {
+        let bytes = crate::bundle::read_segment(dir, f, at).map_err(|e| skycase_core::Error::Usage(format!("{e:#}")))?;
+        f.verify(&bytes)?;
+        Ok(bytes)
+    };
+    // Records of a segment: its bytes less the header, refs, scales and rows.
+    let meta_bytes = |bytes: u64, rows: u64| bytes.saturating_sub(24 + rows * 4 + rows.div_ceil(4) * 4 + rows * 4 + rows * dim as u64);
+    let mut codes: Vec<HashMap<String, Vec<u8>>> = vec![HashMap::new(); ms.len()];
+    // List files as a server sends them (gzip, level 6), which is what the browser transfers.
+    let mut list_gz: HashMap<usize, u64> = HashMap::new();
+    // Per leaf file: each row's place in its row area (rows numbered in segment order), by cell.
+    let mut places: HashMap<String, Vec<u64>> = HashMap::new();
+    println!(
+        "| nprobe | skypart-2: recall@{k} mean / min, MB p50 / max | int8, records out: MB p50 / max | PQ bytes a row | re-ranked | PQ: recall@{k} mean / min ({n} queries) | PQ: MB p50 / max (lists + codes + rows + records) | … p50 with lists gzip | … of which lists gz / codes / rows / records, kB p50 | PQ: requests p50 / max (lists + code ranges + row ranges + record ranges) | … row ranges p50 | leaves holding candidates p50 (requests if each leaf's rows were one multi-range request) |",
+        k = args.k,
+        n = queries.len()
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in &nprobes {
+        // Per query: (recall, bytes) of the current format, records-out bytes, and per (m, keep): (recall, bytes, requests).
+        let mut old: Vec<(f64, u64)> = Vec::new();
+        let mut lean: Vec<u64> = Vec::new();
+        let mut runs: Vec<Vec<(f64, u64, usize, [u64; 6])>> = vec![Vec::new(); ms.len() * keeps.len()];
+        for (qi, q) in queries.iter().enumerate() {
+            let planned = index.plan_lists(&q.query, &filters, &bound[qi], Some(n))?;
+            let list_bytes: u64 = planned.iter().map(|&l| index.lists[l].bytes).sum();
+            let mut gz = 0;
+            for &l in &planned {
+                gz += match list_gz.get(&l) {
+                    Some(&b) => b,
+                    None => {
+                        use std::io::Write;
+                        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+                        enc.write_all(&std::fs::read(dir.join(&index.lists[l].path))?)?;
+                        let b = enc.finish()?.len() as u64;
+                        list_gz.insert(l, b);
+                        b
+                    }
+                };
+            }
+            let fetched = index.fetch_plan(&q.query, &filters, &bound[qi], Some(n), &mut |f, at| read_checked(f, at))?;
+            let parts: Vec<&Partition> = fetched.iter().map(|(_, p)| p).collect();
+            let want: Vec<&String> = exact[qi].iter().map(|(id, _)| id).collect();
+            let recall_of = |got: &[String]| got.iter().filter(|id| want.contains(id)).count() as f64 / want.len().max(1) as f64;
+            let hits = rank_parts(&parts, &q.query, args.k, &filters, &bound[qi])?;
+            let got: Vec<String> = hits.iter().map(|h| parts[h.shard].records()[h.frame].id.clone()).collect();
+            old.push((recall_of(&got), list_bytes + fetched.iter().map(|(r, _)| r.bytes).sum::<u64>()));
+            let records_of = |segs: &std::collections::BTreeSet<usize>| segs.iter().map(|&pi| meta_bytes(fetched[pi].0.bytes, fetched[pi].0.rows as u64)).sum::<u64>();
+            let hit_segs: std::collections::BTreeSet<usize> = hits.iter().map(|h| h.shard).collect();
+            lean.push(list_bytes + fetched.iter().map(|(r, _)| 16 + r.rows as u64 * (dim as u64 + 9)).sum::<u64>() + records_of(&hit_segs));
+            // A row's place in its leaf's row area: the rows of the leaf's segments before it.
+            let mut before: Vec<u64> = vec![0; fetched.len()];
+            let mut by_leaf: HashMap<&str, Vec<usize>> = HashMap::new();
+            for (pi, (r, _)) in fetched.iter().enumerate() {
+                by_leaf.entry(r.path.as_str()).or_default().push(pi);
+            }
+            for members in by_leaf.values_mut() {
+                members.sort_by_key(|&pi| fetched[pi].0.offset);
+                let mut acc = 0;
+                for &pi in members.iter() {
+                    before[pi] = acc;
+                    acc += fetched[pi].0.rows as u64;
+                }
+            }
+            let code_ranges = by_leaf.len();
+            // Leaves in plan order (best first): the first --int8-leaves are scanned exactly.
+            let mut leaf_rank: HashMap<&str, usize> = HashMap::new();
+            for (r, _) in &fetched {
+                let next = leaf_rank.len();
+                leaf_rank.entry(r.path.as_str()).or_insert(next);
+            }
+            let in_int8 = |pi: usize| leaf_rank[fetched[pi].0.path.as_str()] < args.int8_leaves;
+            for (path, members) in &by_leaf {
+                if places.contains_key(*path) {
+                    continue;
+                }
+                let rows: Vec<Vec<f32>> = members.iter().flat_map(|&pi| { let p = &fetched[pi].1; (0..p.rows()).map(move |r| p.row_f32(r)) }).collect();
+                let mut order: Vec<(usize, usize)> = if args.cells > 1 {
+                    let vq = Pq::train(&rows, 1, args.cells.min(256), 5, 3)?;
+                    rows.iter().enumerate().map(|(i, v)| (vq.encode(v)[0] as usize, i)).collect()
+                } else {
+                    (0..rows.len()).map(|i| (0, i)).collect()
+                };
+                order.sort_unstable();
+                let mut place = vec![0u64; rows.len()];
+                for (at, &(_, i)) in order.iter().enumerate() {
+                    place[i] = at as u64;
+                }
+                places.insert(path.to_string(), place);
+            }
+            let only = &bound[qi];
+            for (mi, pq) in pqs.iter().enumerate() {
+                let table = pq.query_table(&q.query);
+                let qv: Vec<f32> = q.query.quantized().iter().map(|&x| x as f32 * q.query.scale()).collect();
+                let mut approx: Vec<((usize, usize), f32)> = Vec::new();
+                let mut scanned: Vec<((usize, usize), f32)> = Vec::new();
+                for (pi, (r, p)) in fetched.iter().enumerate() {
+                    if in_int8(pi) {
+                        for row in 0..p.rows() {
+                            if only.is_empty() || only.contains(&p.row_ref(row).1) {
+                                scanned.extend(p.score_row(row, &q.query).map(|s| ((pi, row), s)));
+                            }
+                        }
+                        continue;
+                    }
+                    let key = r.key();
+                    let cs = codes[mi].entry(key).or_insert_with(|| (0..p.rows()).flat_map(|row| pq.encode(&residual(r.list, r.sub, &p.row_f32(row)))).collect());
+                    let base: f32 = if args.pq_residual { qv.iter().zip(centre(r.list, r.sub)).map(|(a, b)| a * b).sum() } else { 0.0 };
+                    for row in 0..p.rows() {
+                        let vector = p.row_ref(row).1;
+                        if (!only.is_empty() && !only.contains(&vector)) || p.score_row(row, &q.query).is_none() {
+                            continue;
+                        }
+                        approx.push(((pi, row), base + pq.score(&table, &cs[row * pq.m()..(row + 1) * pq.m()])));
+                    }
+                }
+                // Leaf areas read: codes, or int8 rows (records out) for the leaves scanned exactly.
+                let code_bytes: u64 = fetched.iter().enumerate().map(|(pi, (r, _))| if in_int8(pi) { 16 + r.rows as u64 * (dim as u64 + 9) } else { 16 + (r.rows as u64 * (pq.m() as u64 + 1)).div_ceil(4) * 4 }).sum();
+                for (ki, &keep) in keeps.iter().enumerate() {
+                    let ranked = rerank(approx.clone(), keep, |(pi, row)| parts[pi].score_row(row, &q.query));
+                    // Rows read: every candidate's, by ranges per leaf.
+                    let row_bytes = dim as u64 + 8;
+                    let mut at: HashMap<&str, Vec<u64>> = HashMap::new();
+                    for &((pi, row), _) in &ranked {
+                        let path = fetched[pi].0.path.as_str();
+                        at.entry(path).or_default().push(places[path][(before[pi] + row as u64) as usize] * row_bytes);
+                    }
+                    let (mut rows_read, mut row_ranges) = (0u64, 0usize);
+                    for offs in at.values_mut() {
+                        offs.sort_unstable();
+                        let mut end: Option<u64> = None;
+                        for &o in offs.iter() {
+                            match end {
+                                Some(e) if o <= e + args.gap => {
+                                    rows_read += (o + row_bytes).saturating_sub(e);
+                                    end = Some(e.max(o + row_bytes));
+                                }
+                                _ => {
+                                    rows_read += row_bytes;
+                                    row_ranges += 1;
+                                    end = Some(o + row_bytes);
+                                }
+                            }
+                        }
+                    }
+                    let mut merged: Vec<((usize, usize), f32)> = scanned.iter().copied().chain(ranked.iter().copied()).collect();
+                    merged.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    let mut top: Vec<(String, usize)> = Vec::new();
+                    for ((pi, row), _) in &merged {
+                        let id = &parts[*pi].records()[parts[*pi].row_ref(*row).0].id;
+                        if top.len() < args.k && !top.iter().any(|(t, _)| t == id) {
+                            top.push((id.clone(), *pi));
+                        }
+                    }
+                    let segs: std::collections::BTreeSet<usize> = top.iter().map(|(_, pi)| *pi).collect();
+                    let ids: Vec<String> = top.into_iter().map(|(id, _)| id).collect();
+                    let bytes = list_bytes + code_bytes + rows_read + records_of(&segs);
+                    runs[mi * keeps.len() + ki].push((recall_of(&ids), bytes, planned.len() + code_ranges + row_ranges + segs.len(), [gz, code_bytes, rows_read, records_of(&segs), row_ranges as u64, at.len() as u64]));
+                }
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let min = |v: &[f64]| v.iter().copied().fold(1.0, f64::min);
+        let old_r: Vec<f64> = old.iter().map(|x| x.0).collect();
+        let (ob50, obmax) = p50_max(&mut old.iter().map(|x| x.1).collect::<Vec<_>>());
+        let (lb50, lbmax) = p50_max(&mut lean);
+        let mb = |b: u64| b as f64 / 1e6;
+        for (mi, &m) in ms.iter().enumerate() {
+            for (ki, &keep) in keeps.iter().enumerate() {
+                let run = &runs[mi * keeps.len() + ki];
+                let r: Vec<f64> = run.iter().map(|x| x.0).collect();
+                let (b50, bmax) = p50_max(&mut run.iter().map(|x| x.1).collect::<Vec<_>>());
+                let (q50, qmax) = p50_max(&mut run.iter().map(|x| x.2).collect::<Vec<_>>());
+                let part = |i: usize| p50_max(&mut run.iter().map(|x| x.3[i]).collect::<Vec<_>>()).0;
+                let (gz50, _) = p50_max(&mut run.iter().map(|x| x.3[0] + x.3[1] + x.3[2] + x.3[3]).collect::<Vec<_>>());
+                println!(
+                    "| {n} | {:.3} / {:.2}, {:.2} / {:.2} | {:.2} / {:.2} | {} | {keep} | {:.3} / {:.2} | {:.2} / {:.2} | {:.2} | {} / {} / {} / {} | {q50} / {qmax} | {} | {} |",
+                    mean(&old_r),
+                    min(&old_r),
+                    mb(ob50),
+                    mb(obmax),
+                    mb(lb50),
+                    mb(lbmax),
+                    m + 1,
+                    mean(&r),
+                    min(&r),
+                    mb(b50),
+                    mb(bmax),
+                    mb(gz50),
+                    part(0) / 1000,
+                    part(1) / 1000,
+                    part(2) / 1000,
+                    part(3) / 1000,
+                    part(4),
+                    part(5)
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -43,8 +43,10 @@ pub struct Layout {
     /// The most leaves an adaptive plan probes (0: nprobe).
     #[arg(long, default_value_t = 0)]
     pub probe_max: usize,
-    /// Vectors the quantizer is trained on (an even sample).
-    #[arg(long, default_value_t = 100_000)]
+    /// Vectors the quantizer is trained on (an even sample); 0 picks from the leaves:
+    /// 250 per sub-centroid, at least 100,000 (a quantizer trained on ~12 vectors per
+    /// sub-centroid probed much worse: docs/benchmarks.md, issue 11, decades A–C).
+    #[arg(long, default_value_t = 0)]
     pub sample: usize,
     /// k-means passes.
     #[arg(long, default_value_t = 10)]
@@ -59,6 +61,16 @@ impl Layout {
         let lists = if self.lists > 0 { self.lists } else { (leaves as f64).sqrt().ceil() as usize };
         let subs = if self.subs > 0 { self.subs } else { leaves.div_ceil(lists) };
         (lists, subs)
+    }
+
+    /// Vectors to train a quantizer of `leaves` leaves on: `--sample`, or 250 per leaf and at
+    /// least 100,000.
+    pub fn sample_for(&self, leaves: usize) -> usize {
+        if self.sample > 0 {
+            self.sample
+        } else {
+            leaves.saturating_mul(250).max(100_000)
+        }
     }
 
     /// The plan settings written into the manifest.
@@ -138,7 +150,8 @@ pub fn partition_shards(shards: &[Shard], layout: &Layout, store: &mut dyn skyca
         }
     }
     let rows: u64 = shards.iter().map(|s| (s.len() * s.vectors_per_frame()) as u64).sum();
-    let step = (rows as usize).div_ceil(layout.sample.max(1)).max(1);
+    let (lists, subs) = layout.sizes(rows);
+    let step = (rows as usize).div_ceil(layout.sample_for(lists * subs)).max(1);
     let mut sample = Vec::new();
     let mut i = 0usize;
     for s in shards {
@@ -149,7 +162,6 @@ pub fn partition_shards(shards: &[Shard], layout: &Layout, store: &mut dyn skyca
             i += 1;
         }
     }
-    let (lists, subs) = layout.sizes(rows);
     eprintln!("training the quantizer: {lists} lists × {subs} sub-centroids on {} of {rows} vectors", sample.len());
     let quantizer = Quantizer::train(&sample, lists, subs, layout.iters, 1)?;
     let mut writer = IndexWriter::new(quantizer, names, store)?;
@@ -160,4 +172,26 @@ pub fn partition_shards(shards: &[Shard], layout: &Layout, store: &mut dyn skyca
         writer.add_period(s.period(), s.records(), scales, data)?;
     }
     Ok(writer.finish(layout.plan())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Layout;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        layout: Layout,
+    }
+
+    #[test]
+    fn the_default_sample_grows_with_the_leaves_and_a_given_one_wins() {
+        let default = Cli::parse_from(["x"]).layout;
+        // 250 a leaf, at least 100,000: 4,096 leaves (the decade's 256 × 16) → 1,024,000.
+        assert_eq!(default.sample_for(4096), 1_024_000);
+        assert_eq!(default.sample_for(16), 100_000);
+        let given = Cli::parse_from(["x", "--sample", "5000"]).layout;
+        assert_eq!(given.sample_for(4096), 5000);
+    }
 }

@@ -55,6 +55,7 @@
 //! ```
 
 pub mod build;
+pub mod pq;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -531,6 +532,10 @@ impl Centroids {
     /// Number of centroids.
     pub fn len(&self) -> usize {
         self.scales.len()
+    }
+    /// Centroid `i` as f32 (dequantized).
+    pub fn row_f32(&self, i: usize) -> Vec<f32> {
+        self.data[i * self.dim..(i + 1) * self.dim].iter().map(|&q| q as f32 * self.scales[i]).collect()
     }
     /// True if there are none.
     pub fn is_empty(&self) -> bool {

@@ -480,3 +480,89 @@ fn every_planned_segment_is_read_by_one_span_and_verifies() {
     }
     assert_eq!(seen, plan.len());
 }
+
+// Product quantization (`pq`): the compact first pass `skycase recall --pq` measures.
+
+fn all_rows(shards: &[Shard]) -> Vec<Vec<f32>> {
+    shards.iter().flat_map(|s| (0..s.len() * VPF).map(move |r| s.row_f32(r))).collect()
+}
+
+#[test]
+fn pq_scores_are_the_dot_product_with_the_decoded_code_and_finer_codes_reconstruct_better() {
+    let rows = all_rows(&months());
+    let err = |m: usize| -> f32 {
+        let pq = pq::Pq::train(&rows, m, 16, 8, 1).unwrap();
+        assert_eq!((pq.dim(), pq.m(), pq.k()), (DIM, m, 16));
+        rows.iter().map(|v| v.iter().zip(pq.decode(&pq.encode(v))).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()).sum::<f32>() / rows.len() as f32
+    };
+    let (coarse, fine) = (err(2), err(8));
+    assert!(fine < coarse, "8 sub-spaces reconstruct worse than 2: {fine} vs {coarse}");
+    let pq = pq::Pq::train(&rows, 4, 16, 8, 1).unwrap();
+    let q = unit(&mut Lcg::new(11));
+    let table = pq.table(&q);
+    for v in rows.iter().take(20) {
+        let code = pq.encode(v);
+        assert_eq!(code.len(), 4);
+        let want: f32 = q.iter().zip(pq.decode(&code)).map(|(a, b)| a * b).sum();
+        assert!((pq.score(&table, &code) - want).abs() < 1e-5, "{} vs {want}", pq.score(&table, &code));
+    }
+}
+
+#[test]
+fn pq_refuses_a_split_that_does_not_divide_the_dimension_or_codes_over_a_byte() {
+    let rows = all_rows(&months());
+    let err = pq::Pq::train(&rows, 5, 16, 2, 1).unwrap_err().to_string();
+    assert!(err.contains("5 sub-spaces do not divide 16"), "{err}");
+    let err = pq::Pq::train(&rows, 4, 257, 2, 1).unwrap_err().to_string();
+    assert!(err.contains("257 codewords"), "{err}");
+    assert!(pq::Pq::train(&[], 4, 16, 2, 1).is_err());
+}
+
+/// A first pass over every row of every partition by PQ score, then the `keep` best re-ranked
+/// with the exact int8 score; the top `k` frames (a frame counts once, as its best row).
+fn pq_then_exact(parts: &[Partition], pq: &pq::Pq, q: &QueryVector, keep: usize, k: usize) -> Vec<(String, f32)> {
+    let table = &pq.query_table(q);
+    let approx: Vec<((usize, usize), f32)> = parts.iter().enumerate().flat_map(|(pi, p)| (0..p.rows()).filter(|&r| p.score_row(r, q).is_some()).map(move |r| ((pi, r), pq.score(table, &pq.encode(&p.row_f32(r)))))).collect();
+    let mut best: Vec<(String, f32)> = Vec::new();
+    for ((pi, r), s) in pq::rerank(approx, keep, |(pi, r)| parts[pi].score_row(r, q)) {
+        let id = &parts[pi].records()[parts[pi].row_ref(r).0].id;
+        if !best.iter().any(|(b, _)| b == id) {
+            best.push((id.clone(), s));
+        }
+    }
+    best.truncate(k);
+    best
+}
+
+#[test]
+fn a_pq_first_pass_with_an_exact_rerank_finds_the_exact_top_k_with_exact_scores() {
+    let shards = months();
+    let (index, files) = build(&shards, PROBE);
+    let parts: Vec<Partition> = all_parts(&index, &files).iter().map(|p| Partition::from_bytes(part_bytes(&files, p), &p.key()).unwrap()).collect();
+    let pq = pq::Pq::train(&all_rows(&shards), 4, 16, 8, 1).unwrap();
+    let mut rng = Lcg::new(5);
+    let (mut narrow, mut wide) = (0.0, 0.0);
+    for _ in 0..20 {
+        let q = QueryVector::new(&unit(&mut rng)).unwrap();
+        let want = exact_ids(&shards, &q, 10, &Filters::default());
+        // Re-ranking every row is the exact scan, scores bit for bit.
+        assert_eq!(pq_then_exact(&parts, &pq, &q, usize::MAX, 10), want);
+        let hit = |got: Vec<(String, f32)>| {
+            // Whatever the candidates, a returned score is the exact score of one of the
+            // frame's rows: its best one's, or lower when that row was not a candidate.
+            for (id, s) in &got {
+                if let Some((_, w)) = want.iter().find(|(w, _)| w == id) {
+                    assert!(s <= w, "{id}: {s} > {w}");
+                }
+            }
+            got.iter().filter(|(id, _)| want.iter().any(|(w, _)| w == id)).count() as f64 / 10.0
+        };
+        narrow += hit(pq_then_exact(&parts, &pq, &q, 10, 10)) / 20.0;
+        wide += hit(pq_then_exact(&parts, &pq, &q, 60, 10)) / 20.0;
+    }
+    // 360 rows, 4-byte codes: 60 candidates (a sixth) hold nearly all of the exact top 10,
+    // and more candidates never find fewer.
+    assert!(wide >= 0.9, "recall@10 with 60 candidates: {wide}");
+    assert!(wide >= narrow, "{wide} < {narrow}");
+    assert!(narrow < 1.0, "10 candidates for the top 10 should miss some (else the test shows nothing): {narrow}");
+}
