@@ -112,6 +112,18 @@ thread_local! {
     static PHASES: RefCell<Vec<(&'static str, f64)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Whether to log each answer's phases (`skycase phases: …`, `console.debug`): only when the
+/// page's address has `phases` among its parameters (index.html passes it to the worker), for
+/// benchmarks (tests/e2e/bench-decade.mjs); a user's console stays quiet.
+fn log_phases() -> bool {
+    thread_local! {
+        static WANTED: bool = js_sys::global()
+            .dyn_into::<web_sys::WorkerGlobalScope>()
+            .is_ok_and(|g| g.location().search().trim_start_matches('?').split('&').any(|p| p == "phases" || p.starts_with("phases=")));
+    }
+    WANTED.with(|w| *w)
+}
+
 /// Adds `ms` to phase `name` of the current answer.
 fn phase(name: &'static str, ms: f64) {
     PHASES.with(|p| {
@@ -296,6 +308,8 @@ const PARTIAL_EVERY_MS: f64 = 100.0;
 /// partitions at hand, as they arrive, before the whole answer.
 async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let t0 = now_ms();
+    // The partitions this answer fetches are stored in the cache after it, not meanwhile.
+    let _writes = fetch::HoldWrites::start();
     // (when the last partial answer ended, what it cost)
     let mut last: Option<(f64, f64)> = None;
     let stream = |at_hand: &dyn Fn() -> Vec<usize>, total: usize| {
@@ -324,8 +338,10 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     let t = now_ms();
     let (hits, a) = rank_on(prepared, &ids, k, filters)?;
     phase("final rank", now_ms() - t);
-    let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.0}")).collect::<Vec<_>>().join(", "));
-    web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms: {phases}", ids.len(), now_ms() - t0).into());
+    if log_phases() {
+        let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.0}")).collect::<Vec<_>>().join(", "));
+        web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms: {phases}", ids.len(), now_ms() - t0).into());
+    }
     // "rank" here is fetching what the plan needs plus ranking inside it.
     let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
     Ok((hits, encode, rank, a.nothing_close, side, warning))
