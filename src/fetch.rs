@@ -12,12 +12,19 @@
 //!   instead starts the file over). Other HTTP errors (404, 403) are final at once.
 //! - **Wrong bytes are refetched once**, from scratch and past the HTTP cache; a second
 //!   mismatch is final. Every final error names the file and the reason.
+//! - **Background writes wait for answers.** A checked file is stored in the background
+//!   ([`BundleCache::put_later`]); while a query is being answered ([`HoldWrites`]) those
+//!   writes are queued and start, one after another, once no answer is in progress. A cold
+//!   query over a decade stores ~700 segments: each `cache.put` costs the worker thread about
+//!   a millisecond and the browser process more, and done at once they delayed the answer that
+//!   fetched them by 0.4–0.7 s (docs/benchmarks.md, issue 11, h-speed).
 //! - The cache is named after the pinned manifest (`skycase-v3-` + its first 16 hex digits,
 //!   the name `scripts/post-build` stamps into `www/sw.js`, which deletes every other bundle
 //!   cache when a new release takes over). Only this module writes into it, and only checked
 //!   bytes, so a file found there is used without hashing it again (its length is checked).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::bundle::StreamCheck;
@@ -40,6 +47,60 @@ thread_local! {
     /// The first failure to store a checked file (a full quota, most likely): the app is then
     /// not offline-ready, and the page says why.
     static STORE_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Answers in progress ([`HoldWrites`]).
+    static HOLDS: Cell<usize> = const { Cell::new(0) };
+    /// Background writes waiting for the answers in progress, oldest first.
+    static QUEUED: RefCell<VecDeque<(BundleCache, String, Vec<u8>)>> = const { RefCell::new(VecDeque::new()) };
+    /// Whether a task is storing [`QUEUED`].
+    static DRAINING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// While one lives (an answer being computed), [`BundleCache::put_later`] queues its writes;
+/// when the last one is dropped they are stored in the background, one at a time, pausing
+/// whenever another answer starts.
+pub struct HoldWrites(());
+
+impl HoldWrites {
+    /// Holds background writes until the result is dropped.
+    #[must_use]
+    pub fn start() -> Self {
+        HOLDS.with(|h| h.set(h.get() + 1));
+        HoldWrites(())
+    }
+}
+
+impl Drop for HoldWrites {
+    fn drop(&mut self) {
+        let left = HOLDS.with(|h| {
+            h.set(h.get().saturating_sub(1));
+            h.get()
+        });
+        if left == 0 && !QUEUED.with(|q| q.borrow().is_empty()) && !DRAINING.with(|d| d.replace(true)) {
+            spawn_local(drain());
+        }
+    }
+}
+
+/// Stores the queued writes one after another, waiting while an answer is in progress.
+async fn drain() {
+    loop {
+        while HOLDS.with(Cell::get) > 0 {
+            sleep(20).await;
+        }
+        let Some((cache, url, bytes)) = QUEUED.with(|q| q.borrow_mut().pop_front()) else { break };
+        if let Err(e) = cache.put(&url, &bytes).await {
+            note_store_error(e);
+        }
+    }
+    DRAINING.with(|d| d.set(false));
+}
+
+/// Resolves once no background write is queued or being stored (a write started directly by
+/// [`BundleCache::put_later`] outside an answer may still be on its way).
+pub async fn writes_settled() {
+    while DRAINING.with(Cell::get) || !QUEUED.with(|q| q.borrow().is_empty()) {
+        sleep(20).await;
+    }
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -130,12 +191,17 @@ impl BundleCache {
         JsFuture::from(cache.put_with_str(url, &resp)).await.map(|_| ()).map_err(|e| store_message(url, &e))
     }
 
-    /// As [`put`](Self::put), in the background; a failure is kept for [`take_store_error`].
+    /// As [`put`](Self::put), in the background (queued while an answer is in progress, see
+    /// [`HoldWrites`]); a failure is kept for [`take_store_error`].
     pub fn put_later(&self, url: &str, bytes: &[u8]) {
         if self.0.is_none() {
             return;
         }
         let (cache, url, bytes) = (self.clone(), url.to_string(), bytes.to_vec());
+        if HOLDS.with(Cell::get) > 0 || DRAINING.with(Cell::get) {
+            QUEUED.with(|q| q.borrow_mut().push_back((cache, url, bytes)));
+            return;
+        }
         spawn_local(async move {
             if let Err(e) = cache.put(&url, &bytes).await {
                 note_store_error(e);

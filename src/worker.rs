@@ -455,6 +455,9 @@ async fn save_offline() -> Result<usize, String> {
     if !cache.is_some() {
         return Err("this browser keeps no offline copy here (no Cache Storage)".into());
     }
+    // Partitions that queries fetched are stored after their answers: let those writes land
+    // first, so that they are found below rather than downloaded again.
+    fetch::writes_settled().await;
     // A failure to store a file before now is stale: every file is looked up again below.
     let _ = fetch::take_store_error();
     // Chunks first: they also go into the encoder's table, so later queries need no network.

@@ -112,6 +112,18 @@ thread_local! {
     static PHASES: RefCell<Vec<(&'static str, f64)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Whether to log each answer's phases (`skycase phases: …`, `console.debug`): only when the
+/// page's address has `phases` among its parameters (index.html passes it to the worker), for
+/// benchmarks (tests/e2e/bench-decade.mjs); a user's console stays quiet.
+fn log_phases() -> bool {
+    thread_local! {
+        static WANTED: bool = js_sys::global()
+            .dyn_into::<web_sys::WorkerGlobalScope>()
+            .is_ok_and(|g| g.location().search().trim_start_matches('?').split('&').any(|p| p == "phases" || p.starts_with("phases=")));
+    }
+    WANTED.with(|w| *w)
+}
+
 /// Adds `ms` to phase `name` of the current answer.
 fn phase(name: &'static str, ms: f64) {
     PHASES.with(|p| {
@@ -128,23 +140,47 @@ fn phase(name: &'static str, ms: f64) {
 /// leaf's wanted months are back to back anyway when unfiltered or for a season).
 const SPAN_GAP: u64 = 0;
 
-/// Gets partitions `parts` checked: from the cache (looked up all at once) or the network
-/// ([`read_spans`]); calls `got(index into parts, bytes)` for each as it is at hand, in
-/// order of arrival, and returns a message for each that could not be had. `store`: cache
-/// what the network sent (in the background; awaited by the caller of
-/// [`keep_parts`] instead).
+/// Gets partitions `parts` checked: from the cache or the network ([`read_spans`]); calls
+/// `got(index into parts, bytes)` for each as it is at hand, in order of arrival, and returns
+/// a message for each that could not be had. `store`: cache what the network sent (in the
+/// background; awaited by the caller of [`keep_parts`] instead).
+///
+/// The cache is asked first for the first segment of each leaf span only: a span whose first
+/// segment is not there is read from the network whole, without looking up the rest (a cold
+/// query looks up 16 segments instead of ~700, each lookup a round trip to the browser's
+/// storage); the other spans are looked up segment by segment. Should the network fail for a
+/// segment that was not looked up, the cache is asked for it then (a period saved offline
+/// from a later month of the leaf than its first).
 async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
     let cache = cache();
     let keys: Vec<String> = parts.iter().map(|p| format!("{base}{}", p.key())).collect();
-    let lookups: Vec<Promise> = keys.iter().map(|u| cache.lookup(u)).collect();
-    let mut misses = Vec::new();
     let t = now_ms();
-    for (i, lookup) in lookups.into_iter().enumerate() {
+    let ranges = spans(parts, SPAN_GAP);
+    let firsts: Vec<Promise> = ranges.iter().map(|s| cache.lookup(&keys[s.parts[0]])).collect();
+    // Per part: whether the cache was asked for it.
+    let mut asked = vec![false; parts.len()];
+    let mut probe = Vec::new();
+    let mut misses = Vec::new();
+    for (span, lookup) in ranges.iter().zip(firsts) {
+        asked[span.parts[0]] = true;
+        match cache.get(&keys[span.parts[0]], parts[span.parts[0]].bytes, lookup).await {
+            Some(bytes) => {
+                got(span.parts[0], bytes);
+                probe.extend_from_slice(&span.parts[1..]);
+            }
+            None => misses.extend_from_slice(&span.parts),
+        }
+    }
+    let lookups: Vec<Promise> = probe.iter().map(|&i| cache.lookup(&keys[i])).collect();
+    for (&i, lookup) in probe.iter().zip(lookups) {
+        asked[i] = true;
         match cache.get(&keys[i], parts[i].bytes, lookup).await {
             Some(bytes) => got(i, bytes),
             None => misses.push(i),
         }
     }
+    misses.sort_unstable();
+    misses.dedup();
     phase("cache lookups", now_ms() - t);
     let wanted: Vec<PartRef> = misses.iter().map(|&i| parts[i].clone()).collect();
     let mut failed = Vec::new();
@@ -158,14 +194,27 @@ async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnM
         got(i, bytes);
     })
     .await;
-    failed
+    // What the network could not give and the cache was not asked for: ask it now.
+    let mut out = Vec::new();
+    for (j, message) in failed {
+        let i = misses[j];
+        if !asked[i] {
+            if let Some(bytes) = cache.get(&keys[i], parts[i].bytes, cache.lookup(&keys[i])).await {
+                got(i, bytes);
+                continue;
+            }
+        }
+        out.push(message);
+    }
+    out
 }
 
 /// Reads partitions from the network by byte ranges of their leaf files ([`spans`]; all
 /// requests started at once, answers read in order), checks each against its sha256 (a
 /// mismatch: that segment once more by itself, past the HTTP cache) and calls `got(index
-/// into parts, bytes)`; failures are added to `failed`, naming the segment.
-async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut got: impl FnMut(usize, Vec<u8>)) {
+/// into parts, bytes)`; failures are added to `failed` (index into parts, a message naming
+/// the segment).
+async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>)) {
     let ranges = spans(parts, SPAN_GAP);
     let started: Vec<Promise> = ranges.iter().map(|s| fetch::start_range(&format!("{base}{}", s.path), s.start, s.end, false)).collect();
     for (span, started) in ranges.iter().zip(started) {
@@ -199,7 +248,7 @@ async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut
             phase("slice + sha256", now_ms() - t);
             match checked {
                 Ok(b) => got(i, b),
-                Err(e) => failed.push(e),
+                Err(e) => failed.push((i, e)),
             }
         }
     }
@@ -216,7 +265,7 @@ pub(super) async fn download_segment(base: &str, entry: &FileEntry) -> Option<Re
     let mut got = None;
     let mut failed = Vec::new();
     read_spans(base, std::slice::from_ref(&part), &mut failed, |_, bytes| got = Some(bytes)).await;
-    Some(got.ok_or_else(|| failed.join("; ")))
+    Some(got.ok_or_else(|| failed.into_iter().map(|(_, e)| e).collect::<Vec<_>>().join("; ")))
 }
 
 /// Fetches partitions, keeps each in [`PARTS`] as it arrives and calls `each`; failures are
@@ -296,6 +345,8 @@ const PARTIAL_EVERY_MS: f64 = 100.0;
 /// partitions at hand, as they arrive, before the whole answer.
 async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let t0 = now_ms();
+    // The partitions this answer fetches are stored in the cache after it, not meanwhile.
+    let _writes = fetch::HoldWrites::start();
     // (when the last partial answer ended, what it cost)
     let mut last: Option<(f64, f64)> = None;
     let stream = |at_hand: &dyn Fn() -> Vec<usize>, total: usize| {
@@ -324,8 +375,10 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     let t = now_ms();
     let (hits, a) = rank_on(prepared, &ids, k, filters)?;
     phase("final rank", now_ms() - t);
-    let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.0}")).collect::<Vec<_>>().join(", "));
-    web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms: {phases}", ids.len(), now_ms() - t0).into());
+    if log_phases() {
+        let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.0}")).collect::<Vec<_>>().join(", "));
+        web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms: {phases}", ids.len(), now_ms() - t0).into());
+    }
     // "rank" here is fetching what the plan needs plus ranking inside it.
     let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
     Ok((hits, encode, rank, a.nothing_close, side, warning))

@@ -8,22 +8,34 @@
 //   nice -n 10 $CARGO_TARGET_DIR/release/skycase decade --bundle dist/bundle --out $SITE/bundle [layout flags]
 //   cd tests/e2e && nice -n 10 node bench-decade.mjs $SITE      # BENCH_FILTERS=none,month,season: some rows only
 //
+// More sites (the same bundle with other builds of the app): each query visits each in turn,
+// so the machine's load falls on all alike and their ratios compare.
+// BENCH_SERVER=nginx serves the site with Debian's nginx instead (/usr/sbin/nginx, as
+// tests/e2e/nginx.test.mjs configures it: Debian's mime.types, sendfile, gzip on for JSON,
+// JavaScript and wasm; bytes counted from its access log). BENCH_PHASES=1 opens the app with
+// `?phases`, so the worker logs where each answer's time went, and prints that line and the
+// leaf ranges' network timings (Chromium's, from the request start to the last byte) per
+// cold query. BENCH_SERVER=skycase,nginx: both servers, in turn as the sites.
+//
 // Prints a Markdown table (docs/benchmarks.md carries it with the command).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { SKYCASE, launch, openApp, search } from './harness.mjs';
 
-const SITE = process.argv[2];
-if (!SITE) throw new Error('usage: node bench-decade.mjs SITE (a built app folder whose bundle/ is a decade from skycase decade)');
+const SITES = process.argv.slice(2);
+if (!SITES.length) throw new Error('usage: node bench-decade.mjs SITE [SITE…] (built app folders whose bundle/ is a decade from skycase decade)');
+const SITE = SITES[0];
 const manifestBytes = readFileSync(join(SITE, 'bundle/manifest.json'));
 const manifest = JSON.parse(manifestBytes);
 const P = manifest.partitions;
 if (!P) throw new Error(`${SITE}/bundle is not partitioned`);
 
-function startLoggingServer() {
+function startLoggingServer(site) {
   return new Promise((resolve, reject) => {
-    const child = spawn(SKYCASE, ['serve', SITE, '--port', '0', '--log-requests'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(SKYCASE, ['serve', site, '--port', '0', '--log-requests'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const state = { log: [], url: null, stop: () => child.kill() };
     let buf = '';
     child.stdout.on('data', (d) => {
@@ -41,6 +53,63 @@ function startLoggingServer() {
   });
 }
 
+function freePort() {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+  });
+}
+
+/** Debian's nginx serving SITE on 127.0.0.1; the log holds { bytes, path } per answer, read
+ *  from the access log (`$body_bytes_sent`) when asked (`state.log` is refreshed by `sync`). */
+async function startNginx(site) {
+  const dir = mkdtempSync(join(tmpdir(), 'skycase-bench-nginx-'));
+  const port = await freePort();
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join('\n    ');
+  writeFileSync(join(dir, 'nginx.conf'), `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+worker_processes auto;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events { worker_connections 768; }
+http {
+    sendfile on;
+    tcp_nopush on;
+    types_hash_max_size 2048;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    log_format bench '$status $body_bytes_sent $request_uri';
+    access_log ${dir}/access.log bench;
+    ${temp}
+    gzip on;
+    gzip_types text/plain text/css application/json application/javascript application/wasm;
+    server {
+        listen 127.0.0.1:${port};
+        root ${resolve(site)};
+        index index.html;
+    }
+}
+`);
+  const child = spawn('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}/`;
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    try { if ((await fetch(url)).ok) break; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const state = {
+    url, log: [],
+    sync: () => {
+      state.log = readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter(Boolean).map((l) => {
+        const [, bytes, path] = l.split(' ');
+        return { bytes: Number(bytes), path };
+      });
+    },
+    stop: () => { child.kill(); rmSync(dir, { recursive: true, force: true }); },
+  };
+  return state;
+}
+
 const QUERIES = ['typhoon approaching Kyushu', 'heavy snow over Hokkaido', 'clear skies across Mongolia',
   'rain along the Pacific coast of Japan', 'snow in Manchuria and the Korean Peninsula', 'cloudy East China Sea'];
 // BENCH_FILTERS=none,month (say) runs only those rows.
@@ -51,32 +120,56 @@ const FILTERS = [
   ['season DJF', { months: 'DJF' }],
 ].filter(([label]) => !ONLY || ONLY.some((o) => label.startsWith(o === 'month' ? 'one month' : o)));
 
-const server = await startLoggingServer();
+// BENCH_SERVER=skycase,nginx: both, interleaved like the sites.
+const SERVERS = (process.env.BENCH_SERVER || 'skycase').split(',');
+const PHASES = process.env.BENCH_PHASES === '1';
+// Every site behind every server; the queries visit them in turn, so that the load of the
+// machine (shared, 2 cores) falls on each alike and their ratios can be compared.
+const VARIANTS = [];
+for (const site of SITES) {
+  for (const kind of SERVERS) {
+    const server = kind === 'nginx' ? await startNginx(site) : await startLoggingServer(site);
+    VARIANTS.push({ name: `${site.replace(/\/+$/, '').split('/').pop()} · ${kind === 'nginx' ? 'nginx' : 'skycase serve'}`, server });
+  }
+}
 const p50 = (v) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
 const sum = (l) => l.reduce((a, e) => a + e.bytes, 0);
 const rows = [];
-const mark = () => server.log.length;
-const since = (i) => server.log.slice(i);
+const load0 = loadavg();
 
 // Cold: a fresh profile per filter setting; the first query of each is cold, the rest of the
 // queries in that browser are cold too for the partitions they alone need, so the cold
 // figure is each query's first visit to a fresh profile: one browser per query.
 for (const [label, filters] of FILTERS) {
-  const cold = [];
-  const warm = [];
-  let firstLoad = null;
-  for (const q of QUERIES) {
+  const row = VARIANTS.map((v) => ({ label, variant: v.name, firstLoad: null, cold: [], warm: [] }));
+  for (const q of QUERIES) for (const [vi, { server, name }] of VARIANTS.entries()) {
+    const { cold, warm } = row[vi];
+    const mark = () => { server.sync?.(); return server.log.length; };
+    const since = (i) => { server.sync?.(); return server.log.slice(i); };
     const browser = await launch();
+    const phases = [];
+    const leaves = [];
+    if (PHASES) {
+      browser.page.on('console', (m) => { if (m.text().startsWith('skycase phases')) phases.push(m.text()); });
+      browser.context.on('requestfinished', (r) => { if (r.url().includes('.skyleaf')) leaves.push(r.timing()); });
+    }
     const i0 = mark();
     const params = new URLSearchParams(filters);
+    if (PHASES) params.set('phases', '1');
     await openApp(browser.page, `${server.url}?${params}`);
     await new Promise((r) => setTimeout(r, 300));
     const load = since(i0);
-    firstLoad ??= { bytes: sum(load), requests: load.length };
+    row[vi].firstLoad ??= { bytes: sum(load), requests: load.length };
     const i1 = mark();
+    const sent = Date.now();
     await search(browser.page, q);
     const [t, encode, rank] = await browser.page.$eval('[data-testid=timings]', (el) => [el.dataset.totalMs, el.dataset.encodeMs, el.dataset.rankMs].map(Number));
     await new Promise((r) => setTimeout(r, 200));
+    if (PHASES) {
+      const first = Math.min(...leaves.map((l) => l.startTime)) - sent;
+      const last = Math.max(...leaves.map((l) => l.startTime + l.responseEnd)) - sent;
+      console.log(`"${q}" [${label}, ${name}]: ${t.toFixed(0)} ms sent → rendered; ${leaves.length} leaf ranges on the network ${first.toFixed(0)}–${last.toFixed(0)} ms after sending; ${phases.join(' | ')}`);
+    }
     const got = since(i1).filter((e) => e.path.includes('/bundle/parts/') || e.path.includes('/bundle/words/'));
     cold.push({ ms: t, encode, rank, bytes: sum(got), requests: got.length, parts: got.filter((e) => e.path.endsWith('.skyleaf')).length });
     // Warm: the same query again (everything it needs is in memory), three times.
@@ -89,21 +182,23 @@ for (const [label, filters] of FILTERS) {
     }
     await browser.close();
   }
-  rows.push({ label, firstLoad, cold, warm });
+  rows.push(...row);
 }
-server.stop();
+VARIANTS.forEach((v) => v.server.stop());
+const load1 = loadavg();
 
 const mb = (b) => (b / 1e6).toFixed(2);
 const kb = (b) => (b / 1e3).toFixed(0);
 const { gzipSync } = await import('node:zlib');
 console.log(`decade bundle: ${P.frames} frames, ${P.rows} region vectors, ${P.periods.length} months, ${P.lists.length} lists × ≤ ${P.subs} sub-centroids; nprobe ${P.nprobe}, list_probe ${P.list_probe}`);
-console.log(`manifest.json: ${kb(manifestBytes.length)} kB (${kb(gzipSync(manifestBytes).length)} kB gzip)\n`);
-console.log('| filters | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms p50 / max |');
-console.log('|---|---|---|---|---|---|');
+console.log(`manifest.json: ${kb(manifestBytes.length)} kB (${kb(gzipSync(manifestBytes).length)} kB gzip)`);
+console.log(`load average (1/5/15 min) ${load0.map((l) => l.toFixed(1)).join(' ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' ')} at the end\n`);
+console.log('| filters | site · server | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms p50 / max |');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const b = r.cold.map((c) => c.bytes);
   const ms = r.cold.map((c) => c.ms);
   const reqs = r.cold.map((c) => c.requests);
   const parts = r.cold.map((c) => c.parts);
-  console.log(`| ${r.label} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} |`);
+  console.log(`| ${r.label} | ${r.variant} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} |`);
 }
