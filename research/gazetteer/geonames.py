@@ -12,8 +12,10 @@ Standard library only. Rules (the header of the output repeats them):
   label regions, the ones the search scores) that contain it; a city inside none (a coastal
   city just outside a simplified outline, an island that is a hole in a sea polygon: Okinawa,
   Taiwan) goes to the nearest region within MAX_DEG degrees (and any other within TIE_DEG of
-  that distance), and is dropped if there is none.
-  Land cities are not given the neighbouring sea, as the hand list does for Busan.
+  that distance), and is dropped if there is none. A city so assigned to sea regions only
+  also gets the nearest land region within MAX_DEG (a coastal city the simplified outline
+  leaves in the sea); a city inside a land region is not given the neighbouring sea, as the
+  hand list does for Busan.
 - Names: `name` and the alternates that are plain Latin proper names (ASCII letters, spaces,
   hyphens, apostrophes; starting with a capital, not all capitals: no airport codes, no
   lower-case machine romanisations) of >= 3 letters, lower-cased; and Hangul alternates of
@@ -106,6 +108,7 @@ def main():
     cities = json.loads(raw)
     feats = json.load(open(REGIONS))["features"]
     regions = [(f["properties"]["index"], rings(f["geometry"])) for f in feats]
+    seas = {f["properties"]["index"] for f in feats if f["properties"]["kind"] == "sea"}
     places, weather = hand_words()
     common = COMMON | grammar_words()
     stop_words = common | {w for w in weather if w.isascii()}
@@ -123,6 +126,12 @@ def main():
         if not rs:
             near = sorted((dist(r, x, y), i) for i, r in regions)
             rs = tuple(sorted(i for d, i in near if d <= min(MAX_DEG, near[0][0] + TIE_DEG)))
+        if rs and all(i in seas for i in rs):
+            # A coastal city in (or nearest to) a sea region: also its land region, if one is
+            # within MAX_DEG (a simplified outline cuts off Tokyo Bay, Shantou, Kochi).
+            land = sorted((dist(r, x, y), i) for i, r in regions if i not in seas)
+            if land[0][0] <= MAX_DEG:
+                rs = tuple(sorted(rs + (land[0][1],)))
         if not rs:
             continue
         kept += 1
