@@ -1045,7 +1045,7 @@ mod tests {
     case!(geo_ko_manila, "마닐라 태풍", [SCS], [TYPHOON]);
     case!(geo_ko_inside_a_word_is_not_a_place, "이수원에 비", [], [RAIN]);
     case!(geo_hand_beats_generated, "snow in Sendai", [HONSHU], [SNOW]);
-    case!(geo_tokyo_japan_still_honshu, "Kanazawa, Japan: snow", [HONSHU], [SNOW]);
+    case!(geo_japan_gives_way_to_kanazawa, "Kanazawa, Japan: snow", [HONSHU], [SNOW]);
     // Common English (and Korean) words that are also cities are not places: Saga (Kyushu),
     // Soul (an alternate of Seoul), 후에 (Huế).
     case!(geo_common_word_saga, "a saga of rain", [], [RAIN]);
