@@ -97,6 +97,19 @@ test('a query naming a region finds that region\'s frames whichever leaves the q
   }
 });
 
+test('a city only the generated gazetteer knows (GeoNames layer) binds its region in the browser as natively', async () => {
+  // Qiqihar and Kaohsiung are in crates/vocab/src/geonames.tsv, not in the hand lists: every
+  // hit must match through the region the outlines put them in.
+  for (const [q, region] of [['snow over Qiqihar', 'Manchuria and Primorsky Krai'], ['typhoon near Kaohsiung', 'South China Sea']]) {
+    const out = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', '--episodes'], { encoding: 'utf8' }));
+    assert.equal(out.hits.length, 20, `${q}: native ${out.hits.length} hits`);
+    assert.deepEqual([...new Set(out.hits.map((h) => h.region))], [region], `${q}: native matched regions`);
+    const { hits } = await ask({ q });
+    assert.deepEqual(hits.map((h) => h.id), out.hits.map((h) => h.id), q);
+    assert.ok(hits.every((h) => h.text.includes(region)), `${q}: every card names ${region}`);
+  }
+});
+
 test('a one-month date filter fetches only that month\'s partitions', async () => {
   const q = 'heavy snow over Hokkaido';
   const { hits, ranges } = await ask({ q, from: '2015-02-01', to: '2015-02-28' });

