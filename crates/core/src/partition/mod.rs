@@ -468,8 +468,33 @@ struct Leaf {
     score: f32,
     list: usize,
     sub: usize,
-    parts: Vec<PartRef>,
+    /// Its list file (index into the plan's `lists`) and the rows of its allowed partitions
+    /// there: [`Leaf::parts`] makes their [`PartRef`]s, only for the leaves a plan takes.
+    file: usize,
+    rows: Vec<usize>,
     bound_rows: u64,
+}
+
+impl Leaf {
+    /// Its allowed partitions, from its list file (checked by `allowed_leaves`).
+    fn parts(&self, lists: &[&ListFile]) -> Vec<PartRef> {
+        let lf = lists[self.file];
+        let path = part_path(lf.list, self.sub, &lf.leaves[self.sub]);
+        self.rows
+            .iter()
+            .map(|&i| PartRef {
+                list: lf.list,
+                sub: self.sub,
+                period: lf.period[i] as usize,
+                path: path.clone(),
+                offset: lf.offset[i],
+                sha256: lf.sha256[i * 64..(i + 1) * 64].to_string(),
+                bytes: lf.bytes[i],
+                rows: lf.rows[i],
+                days: (lf.first[i], lf.last[i]),
+            })
+            .collect()
+    }
 }
 
 /// Path of a leaf file, from what its list file says of it (`name`: its 16 hex digits).
@@ -743,7 +768,7 @@ impl PartitionIndex {
             }
             take
         };
-        Ok(leaves.into_iter().take(take).flat_map(|l| l.parts).collect())
+        Ok(leaves.iter().take(take).flat_map(|l| l.parts(lists)).collect())
     }
 
     /// Every partition of `lists` whose month and days the date and month filters allow
@@ -751,7 +776,7 @@ impl PartitionIndex {
     pub fn parts_in(&self, filters: &Filters, lists: &[&ListFile]) -> Result<Vec<PartRef>> {
         let allowed = allowed_days(&self.periods, filters);
         let q = QueryVector::new(&vec![0.0; self.dim])?;
-        Ok(self.allowed_leaves(&q, &allowed, lists, &[])?.into_iter().flat_map(|l| l.parts).collect())
+        Ok(self.allowed_leaves(&q, &allowed, lists, &[])?.iter().flat_map(|l| l.parts(lists)).collect())
     }
 
     /// The lists with a month the filters allow.
@@ -770,7 +795,7 @@ impl PartitionIndex {
     fn allowed_leaves(&self, q: &QueryVector, allowed: &[Option<(u8, u8)>], lists: &[&ListFile], bound: &[usize]) -> Result<Vec<Leaf>> {
         let vpf = self.vector_names.len();
         let mut leaves: Vec<Leaf> = Vec::new();
-        for lf in lists {
+        for (at, lf) in lists.iter().enumerate() {
             let entry = self.lists.get(lf.list).ok_or_else(|| Error::format("partition list", format!("list {} is not in the manifest", lf.list)))?;
             let file = entry.path.as_str();
             let centroids = Centroids::from_hex(&lf.centroids, self.dim, file)?;
@@ -782,7 +807,7 @@ impl PartitionIndex {
                 return Err(Error::format(file, format!("{} vector row counts for {n} partitions of {vpf} vectors", lf.vector_rows.len())));
             }
             let scores = centroids.scores(q);
-            let mut by_sub: BTreeMap<usize, (Vec<PartRef>, u64)> = BTreeMap::new();
+            let mut by_sub: BTreeMap<usize, (Vec<usize>, u64)> = BTreeMap::new();
             for i in 0..n {
                 let (sub, period) = (lf.sub[i] as usize, lf.period[i] as usize);
                 if period >= self.periods.len() {
@@ -791,9 +816,9 @@ impl PartitionIndex {
                 if sub >= centroids.len() {
                     return Err(Error::format(file, format!("partition {i} names sub-centroid {sub} of {}", centroids.len())));
                 }
-                let Some(leaf_name) = lf.leaves.get(sub).filter(|n| n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit())) else {
+                if !lf.leaves.get(sub).is_some_and(|n| n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit())) {
                     return Err(Error::format(file, format!("partition {i}: sub-centroid {sub} has no leaf file name")));
-                };
+                }
                 let Some((lo, hi)) = allowed[period] else { continue };
                 if lf.last[i] < lo || lf.first[i] > hi {
                     continue;
@@ -802,23 +827,12 @@ impl PartitionIndex {
                 if held == Some(0) {
                     continue;
                 }
-                let sha = lf.sha256[i * 64..(i + 1) * 64].to_string();
                 let leaf = by_sub.entry(sub).or_default();
                 leaf.1 += held.unwrap_or(u64::from(lf.rows[i]));
-                leaf.0.push(PartRef {
-                    list: lf.list,
-                    sub,
-                    period,
-                    path: part_path(lf.list, sub, leaf_name),
-                    offset: lf.offset[i],
-                    sha256: sha,
-                    bytes: lf.bytes[i],
-                    rows: lf.rows[i],
-                    days: (lf.first[i], lf.last[i]),
-                });
+                leaf.0.push(i);
             }
-            for (sub, (parts, bound_rows)) in by_sub {
-                leaves.push(Leaf { score: scores[sub], list: lf.list, sub, parts, bound_rows });
+            for (sub, (rows, bound_rows)) in by_sub {
+                leaves.push(Leaf { score: scores[sub], list: lf.list, sub, file: at, rows, bound_rows });
             }
         }
         leaves.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.list.cmp(&b.list)).then(a.sub.cmp(&b.sub)));
