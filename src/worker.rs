@@ -370,6 +370,7 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
         None => (searcher.frames(), searcher.shards().iter().map(|s| s.period().to_string()).collect()),
     };
     SEARCHER.with(|s| *s.borrow_mut() = Some(searcher));
+    parts::forget_prepared();
     let partitioned = SEARCHER.with(|s| s.borrow().as_ref().is_some_and(|s| s.partitions().is_some()));
     post(&FromWorker::Ready { frames, periods, vectors, init_ms: now_ms() - t0, bytes: total, overlay });
     // What earlier visits saved for offline use, for the offline-period panel.

@@ -33,6 +33,14 @@ thread_local! {
     static PART_AT: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
     /// Partitions being downloaded, by key: a query that needs one waits for it.
     static IN_FLIGHT: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+    /// The last text query embedded (encoder, text) and its prepared form: the same query
+    /// again (a filter changed, or asked once more) is not embedded twice.
+    static PREPARED: RefCell<Option<(TextSide, String, skycase_core::search::Prepared)>> = const { RefCell::new(None) };
+}
+
+/// Forgets the last prepared query (a new searcher may embed and anchor differently).
+pub(super) fn forget_prepared() {
+    PREPARED.with(|p| *p.borrow_mut() = None);
 }
 
 /// A file checked against its entry: from the cache (checked when it was stored) or the
@@ -387,7 +395,16 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
 /// A text query on a partitioned bundle (the word chunks it needs are loaded already);
 /// `id`: the page's query, whose answer streams.
 pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
-    let prepared = with_searcher(|s| s.prepare(side, text, now_ms).map_err(|e| e.to_string()))?;
+    let again = PREPARED.with(|p| p.borrow().as_ref().filter(|(s, t, _)| *s == side && t == text).map(|(_, _, q)| q.clone()));
+    let prepared = match again {
+        // Embedding is deterministic: the same vector, with no time spent embedding.
+        Some(q) => skycase_core::search::Prepared { encode: std::time::Duration::ZERO, ..q },
+        None => {
+            let q = with_searcher(|s| s.prepare(side, text, now_ms).map_err(|e| e.to_string()))?;
+            PREPARED.with(|p| *p.borrow_mut() = Some((side, text.to_string(), q.clone())));
+            q
+        }
+    };
     answer(Some(id), prepared, k, filters).await
 }
 

@@ -177,8 +177,14 @@ for (const [label, filters] of FILTERS) {
       await browser.page.fill('[data-testid=search-input]', '');
       await browser.page.press('[data-testid=search-input]', 'Enter');
       await browser.page.waitForFunction(() => document.querySelectorAll('[data-testid=result]').length === 0);
+      phases.length = 0;
       await search(browser.page, q);
-      warm.push(await browser.page.$eval('[data-testid=timings]', (el) => Number(el.dataset.totalMs)));
+      const [w, wEncode, wRank, wRender] = await browser.page.$eval('[data-testid=timings]', (el) => [el.dataset.totalMs, el.dataset.encodeMs, el.dataset.rankMs, el.dataset.renderMs].map(Number));
+      warm.push(w);
+      if (PHASES) {
+        await new Promise((r) => setTimeout(r, 50));
+        console.log(`  warm "${q}" [${label}, ${name}]: ${w.toFixed(1)} ms sent → rendered (encode ${wEncode.toFixed(1)}, worker's fetch + rank ${wRank.toFixed(1)}, page render ${wRender.toFixed(1)}); ${phases.join(' | ')}`);
+      }
     }
     await browser.close();
   }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SKYCASE, launch, openApp, results, repin, serveSyntheticMonths, segments, askedRange } from './harness.mjs';
+import { SKYCASE, launch, openApp, results, repin, search, serveSyntheticMonths, segments, askedRange } from './harness.mjs';
 
 let copy;
 let server;
@@ -193,5 +193,27 @@ test('the answer streams as partitions arrive, then the whole answer = native', 
   assert.ok(partials.some((p) => p.results > 0), 'with results');
   assert.equal(await page.locator('[data-testid=streaming]').count(), 0, 'gone once the answer is whole');
   assert.deepEqual((await results(page)).map((h) => h.id), want.ids);
+  await browser.close();
+});
+
+test('a query asked again, after another, answers from memory = native, without partial answers or requests', async () => {
+  // The worker keeps the partitions and the last query's embedding; the answer must not
+  // depend on what was asked between.
+  const [a, b] = ['heavy snow over Hokkaido', 'clear skies over the Korean Peninsula'];
+  const want = { [a]: native(a).ids, [b]: native(b).ids };
+  const browser = await launch();
+  const { page } = browser;
+  await openApp(page, server.url);
+  let leafRequests = 0;
+  browser.context.on('request', (r) => { if (r.url().includes('.skyleaf') && !r.serviceWorker()) leafRequests++; });
+  for (const [i, q] of [a, a, b, a].entries()) {
+    const before = leafRequests;
+    const hits = await search(page, q);
+    assert.deepEqual(hits.map((h) => h.id), want[q], `query ${i + 1}: ${q}`);
+    if (i === 1 || i === 3) {
+      assert.equal(leafRequests, before, `query ${i + 1} (asked before): no leaf requests`);
+      assert.equal(await page.locator('[data-testid=streaming]').count(), 0, `query ${i + 1}: no partial answer showing`);
+    }
+  }
   await browser.close();
 });

@@ -566,3 +566,53 @@ fn a_pq_first_pass_with_an_exact_rerank_finds_the_exact_top_k_with_exact_scores(
     assert!(wide >= narrow, "{wide} < {narrow}");
     assert!(narrow < 1.0, "10 candidates for the top 10 should miss some (else the test shows nothing): {narrow}");
 }
+
+/// [`rank_parts`] as it was written first: every allowed row into a map by frame id, then all
+/// frames sorted. The reference the one-pass ranking must equal hit for hit.
+fn rank_parts_by_map(parts: &[&Partition], q: &QueryVector, k: usize, filters: &Filters, bound: &[usize]) -> Vec<Hit> {
+    let mut best: HashMap<&str, (Hit, &FrameRecord)> = HashMap::new();
+    for (pi, part) in parts.iter().enumerate() {
+        let only: Vec<usize> = bound.iter().copied().filter(|&j| j < part.vector_names().len()).collect();
+        for row in 0..part.rows() {
+            let (frame, vector) = part.row_ref(row);
+            let rec = &part.records()[frame];
+            if (!only.is_empty() && !only.contains(&vector)) || !filters.keeps(rec) || (filters.restricts_regions() && !filters.allows_vector(rec, &part.vector_names()[vector])) {
+                continue;
+            }
+            let Some(score) = part.score_row(row, q) else { continue };
+            let hit = Hit { shard: pi, frame, vector, score };
+            match best.get_mut(rec.id.as_str()) {
+                Some((b, _)) if score > b.score || (score == b.score && vector < b.vector) => *b = hit,
+                Some(_) => {}
+                None => {
+                    best.insert(rec.id.as_str(), (hit, rec));
+                }
+            }
+        }
+    }
+    let mut hits: Vec<(Hit, &FrameRecord)> = best.into_values().collect();
+    hits.sort_by(|(a, ra), (b, rb)| b.score.total_cmp(&a.score).then(ra.time.cmp(&rb.time)).then(ra.id.cmp(&rb.id)));
+    hits.into_iter().take(k).map(|(h, _)| h).collect()
+}
+
+#[test]
+fn one_pass_ranking_equals_ranking_every_frame_hit_for_hit() {
+    let (index, files) = build(&months(), EXACT);
+    let parsed: Vec<Partition> = all_parts(&index, &files).iter().map(|p| Partition::from_bytes(part_bytes(&files, p), &p.key()).unwrap()).collect();
+    // Every partition twice: each frame's rows are met twice with equal scores, so the
+    // first partition must win the tie, and the best 4·k rows hold at most 2·k frames.
+    let twice: Vec<&Partition> = parsed.iter().chain(&parsed).collect();
+    let mut rng = Lcg::new(17);
+    // The zero query scores every row 0: all tied.
+    let queries = [unit(&mut rng), unit(&mut rng), vec![0.0; DIM]];
+    let filters = [Filters::default(), Filters { months: vec![11], ..Default::default() }];
+    for (v, f, bound) in queries.iter().flat_map(|v| filters.iter().flat_map(move |f| [&[][..], &[1][..]].map(|b| (v, f, b)))) {
+        let q = QueryVector::new(v).unwrap();
+        for parts in [&parsed.iter().collect::<Vec<_>>(), &twice] {
+            for k in [0, 1, 2, 5, 20, 39, 40, 41, 119, 120, 121, 500] {
+                let (got, want) = (rank_parts(parts, &q, k, f, bound).unwrap(), rank_parts_by_map(parts, &q, k, f, bound));
+                assert_eq!(got.iter().map(|h| (h.shard, h.frame, h.vector, h.score.to_bits())).collect::<Vec<_>>(), want.iter().map(|h| (h.shard, h.frame, h.vector, h.score.to_bits())).collect::<Vec<_>>(), "k {k}, bound {bound:?}");
+            }
+        }
+    }
+}
