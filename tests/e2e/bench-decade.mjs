@@ -19,11 +19,11 @@
 //
 // Prints a Markdown table (docs/benchmarks.md carries it with the command).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { SKYCASE, launch, openApp, search } from './harness.mjs';
+import { startNginx } from './nginx.mjs';
 
 const SITES = process.argv.slice(2);
 if (!SITES.length) throw new Error('usage: node bench-decade.mjs SITE [SITE…] (built app folders whose bundle/ is a decade from skycase decade)');
@@ -53,60 +53,12 @@ function startLoggingServer(site) {
   });
 }
 
-function freePort() {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-  });
-}
-
-/** Debian's nginx serving SITE on 127.0.0.1; the log holds { bytes, path } per answer, read
- *  from the access log (`$body_bytes_sent`) when asked (`state.log` is refreshed by `sync`). */
-async function startNginx(site) {
-  const dir = mkdtempSync(join(tmpdir(), 'skycase-bench-nginx-'));
-  const port = await freePort();
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join('\n    ');
-  writeFileSync(join(dir, 'nginx.conf'), `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes auto;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 768; }
-http {
-    sendfile on;
-    tcp_nopush on;
-    types_hash_max_size 2048;
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    log_format bench '$status $body_bytes_sent $request_uri';
-    access_log ${dir}/access.log bench;
-    ${temp}
-    gzip on;
-    gzip_types text/plain text/css application/json application/javascript application/wasm;
-    server {
-        listen 127.0.0.1:${port};
-        root ${resolve(site)};
-        index index.html;
-    }
-}
-`);
-  const child = spawn('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}/`;
-  for (let i = 0; i < 100 && child.exitCode === null; i++) {
-    try { if ((await fetch(url)).ok) break; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const state = {
-    url, log: [],
-    sync: () => {
-      state.log = readFileSync(join(dir, 'access.log'), 'utf8').split('\n').filter(Boolean).map((l) => {
-        const [, bytes, path] = l.split(' ');
-        return { bytes: Number(bytes), path };
-      });
-    },
-    stop: () => { child.kill(); rmSync(dir, { recursive: true, force: true }); },
-  };
+/** Debian's nginx serving SITE (nginx.mjs, gzip on for JSON, JavaScript and wasm, so leaf
+ *  ranges are answered 206); the log holds { bytes, path } per answer, read from the access
+ *  log (`$body_bytes_sent`) when asked (`state.log` is refreshed by `sync`). */
+async function startNginxLogged(site) {
+  const nginx = await startNginx(site, { workers: 'auto' });
+  const state = { url: nginx.url, log: [], sync: () => { state.log = nginx.log(); }, stop: nginx.stop };
   return state;
 }
 
@@ -128,7 +80,7 @@ const PHASES = process.env.BENCH_PHASES === '1';
 const VARIANTS = [];
 for (const site of SITES) {
   for (const kind of SERVERS) {
-    const server = kind === 'nginx' ? await startNginx(site) : await startLoggingServer(site);
+    const server = kind === 'nginx' ? await startNginxLogged(site) : await startLoggingServer(site);
     VARIANTS.push({ name: `${site.replace(/\/+$/, '').split('/').pop()} · ${kind === 'nginx' ? 'nginx' : 'skycase serve'}`, server });
   }
 }

@@ -6,79 +6,14 @@
 // (application/octet-stream below) nginx compresses instead and sends them whole (200), and
 // the app slices them: both must answer as the companion does.
 // Also served with gzip off: the app must not depend on compression.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST, launch, openApp, search, nativeSearch, readyLine } from './harness.mjs';
+import { ensureNginx, startNginx } from './nginx.mjs';
 
-const NGINX = '/usr/sbin/nginx';
-
-/** nginx from Debian's registry, installed as scripts/setup does when it is missing;
- *  a reason to skip if that cannot be done here. */
-function ensureNginx() {
-  if (existsSync(NGINX)) return null;
-  try {
-    execFileSync('apt-get', ['install', '-y', '-qq', 'nginx-light'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  } catch (e) {
-    return `nginx is not installed and 'apt-get install nginx-light' failed (${e.message.split('\n')[0]}); run scripts/setup as root`;
-  }
-  return existsSync(NGINX) ? null : 'nginx-light installed no /usr/sbin/nginx';
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-/** Starts nginx on 127.0.0.1 serving dist/; resolves to { url, stop, dir }. */
-async function startNginx(gzip) {
-  const dir = mkdtempSync(join(tmpdir(), 'skycase-nginx-'));
-  const port = await freePort();
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/${t};`).join('\n    ');
-  // Debian's /etc/nginx/nginx.conf, reduced to one site and pointed at dist/.
-  writeFileSync(join(dir, 'nginx.conf'), `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 64; }
-http {
-    sendfile on;
-    tcp_nopush on;
-    types_hash_max_size 2048;
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log ${dir}/access.log;
-    ${temp}
-    gzip ${gzip ? 'on' : 'off'};
-    gzip_vary on;
-    gzip_types text/plain text/css application/json application/javascript application/wasm application/octet-stream;
-    server {
-        listen 127.0.0.1:${port};
-        root ${DIST};
-        index index.html;
-    }
-}
-`);
-  const child = spawn(NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => { err += d; });
-  const url = `http://127.0.0.1:${port}/`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(url)).ok) return { url, dir, stop: () => { child.kill(); rmSync(dir, { recursive: true, force: true }); } }; } catch { /* not up yet */ }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error(`nginx did not start: ${err} ${existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8') : ''}`);
-}
+// The bundle's types, and the leaf files' (application/octet-stream): compressed whole, not ranged.
+const GZIP_TYPES = 'text/plain text/css application/json application/javascript application/wasm application/octet-stream';
 
 const skip = ensureNginx();
 const servers = [];
@@ -86,7 +21,7 @@ after(() => servers.forEach((s) => s.stop()));
 
 for (const gzip of [true, false]) {
   test(`the app answers like the companion behind Debian's nginx (gzip ${gzip ? 'on' : 'off'})`, { skip: skip ?? false }, async () => {
-    const server = await startNginx(gzip);
+    const server = await startNginx(DIST, { gzip, gzipTypes: GZIP_TYPES });
     servers.push(server);
     const head = await fetch(`${server.url}bundle/manifest.json`, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(head.headers.get('content-encoding'), gzip ? 'gzip' : null, 'nginx compresses JSON only with gzip on');
