@@ -210,9 +210,21 @@ test('embed mode works inside an iframe: compact, no chrome, results link out to
   const s = await startServer(copy.dir);
   const b = await launch();
   try {
+    // What the page and its frames said, kept for the message should the frame never get
+    // ready (seen once in a full run, never alone: the message says where it stopped).
+    const said = [];
+    const at = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+    b.page.on('console', (m) => said.push(`${at()} ${m.type()}: ${m.text()}`));
+    b.page.on('pageerror', (e) => said.push(`${at()} page error: ${e.message}`));
+    b.page.on('requestfailed', (r) => said.push(`${at()} failed ${r.url()}: ${r.failure()?.errorText}`));
+    b.page.on('worker', (w) => said.push(`${at()} worker ${w.url()}`));
+    const t0 = performance.now();
     await b.page.goto(`${s.url}docs-page.html`);
     const frame = b.page.frameLocator('#demo');
-    await frame.locator('[data-testid=status] [data-state=ready]').waitFor({ timeout: 60000 });
+    await frame.locator('[data-testid=status] [data-state=ready]').waitFor({ timeout: 60000 }).catch(async (e) => {
+      const status = await frame.locator('[data-testid=status]').innerHTML({ timeout: 1000 }).catch((x) => `(none: ${x.message})`);
+      throw new Error(`${e.message}\nthe frame's status: ${status}\nthe page and its frames said:\n${said.join('\n')}`);
+    });
     await frame.locator('[data-testid=result]').first().waitFor({ timeout: 30000 });
     const cards = frame.locator('[data-testid=result]');
     assert.equal(await cards.count(), 20);
