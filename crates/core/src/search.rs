@@ -403,7 +403,7 @@ impl Searcher {
     }
 
     /// Embeds a query with `side`'s encoder and pulls it towards the cells it names
-    /// ([`anchored`]): the first half of every search, shared by the shard scan and the
+    /// ([`anchored`], then [`Calibration::directed`]): the first half of every search, shared by the shard scan and the
     /// partitioned index (whose plan depends on this vector).
     pub fn prepare(&self, side: TextSide, text: &str, clock: impl Fn() -> f64) -> Result<Prepared> {
         let text = match text.char_indices().nth(MAX_QUERY_CHARS) {
@@ -421,6 +421,10 @@ impl Searcher {
         }
         if let Some(c) = self.calibration.as_ref().filter(|_| self.anchor_weight > 0.0) {
             v = anchored(&v, c, &intent.regions, &intent.phenomena, self.anchor_weight);
+        }
+        if let Some(c) = self.calibration.as_ref() {
+            // Learnt directions of the named cells (calibration version 3; none before).
+            v = c.directed(&v, &intent.regions, &intent.phenomena);
         }
         let query = QueryVector::new(&v)?;
         let encode = Duration::from_secs_f64(((clock() - t0) / 1000.0).max(0.0));

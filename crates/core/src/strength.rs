@@ -23,6 +23,18 @@
 //! `notice_offsets[p] = logit(threshold) − logit(t_p)`, so `notice strength < threshold ⇔
 //! strength < t_p`. The offsets move the notice only, never the strength shown: a correct
 //! typhoon hit reads as strongly as a correct rain hit of the same margin.
+//!
+//! Version 3 adds learnt `directions` (one per region × phenomenon, row `r·5 + p`): the weight
+//! vector of a logistic regression of "region `r` shows `p`" on labelled region vectors of
+//! months no model trained on, scaled by the chosen weight. A query that names regions and
+//! phenomena is moved by their mean before it is ranked ([`Calibration::directed`]):
+//!
+//! ```text
+//! q' = (q + mean_{named cells} d[r,p]) / |…|      so   q'·v ∝ q·v + β · w[r,p]·v
+//! ```
+//!
+//! One vector per query, so the scan, the partition plan and the browser are unchanged; the
+//! strength above reads the frame's vector only, so it does not move.
 
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +96,13 @@ pub struct Calibration {
     /// deciding differently.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notice_offsets: Vec<f32>,
+    /// Optional learnt direction per region × phenomenon (row `r·5 + p`, `joint_dim` values
+    /// each, already multiplied by their weight), added to a query that names the cell
+    /// ([`directed`](Self::directed)). Empty: queries are ranked as they are (versions 1 and 2);
+    /// 65 rows need version 3, so a build that cannot read them refuses the file instead of
+    /// ranking differently.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directions: Vec<Vec<f32>>,
     /// How the numbers were fit (frames, days, counts, the measured rates); informational.
     #[serde(default)]
     pub fit: serde_json::Value,
@@ -111,8 +130,11 @@ impl Calibration {
     /// Reads and checks `calibration.json` (`name` is used in errors).
     pub fn from_json(bytes: &[u8], name: &str) -> Result<Self> {
         let c: Calibration = serde_json::from_slice(bytes).map_err(|e| Error::format(name, format!("not a calibration: {e}")))?;
-        if c.version != 1 && c.version != 2 {
-            return Err(Error::format(name, format!("calibration version {} (this build reads 1 and 2)", c.version)));
+        if !(1..=3).contains(&c.version) {
+            return Err(Error::format(name, format!("calibration version {} (this build reads 1 to 3)", c.version)));
+        }
+        if !c.directions.is_empty() && (c.version < 3 || c.directions.len() != CELLS || c.directions.iter().any(|d| d.len() != c.joint_dim)) {
+            return Err(Error::format(name, format!("directions has {} rows in a version {} file, needs none, or {CELLS} of {} values in version 3", c.directions.len(), c.version, c.joint_dim)));
         }
         if !c.notice_offsets.is_empty() && (c.notice_offsets.len() != 5 || c.version < 2) {
             return Err(Error::format(name, format!("notice_offsets has {} values in a version {} file, needs none, or 5 in version 2", c.notice_offsets.len(), c.version)));
@@ -123,7 +145,7 @@ impl Calibration {
         if !c.cell_bias.is_empty() && c.cell_bias.len() != CELLS {
             return Err(Error::format(name, format!("cell_bias has {} values, needs none or {CELLS}", c.cell_bias.len())));
         }
-        let numbers = [c.slope, c.intercept, c.threshold].into_iter().chain(c.anchors.iter().flatten().copied()).chain(c.cell_bias.iter().copied()).chain(c.notice_offsets.iter().copied());
+        let numbers = [c.slope, c.intercept, c.threshold].into_iter().chain(c.anchors.iter().flatten().copied()).chain(c.cell_bias.iter().copied()).chain(c.notice_offsets.iter().copied()).chain(c.directions.iter().flatten().copied());
         if numbers.into_iter().any(|x| !x.is_finite()) || c.top == 0 {
             return Err(Error::format(name, "has a non-finite number or top = 0"));
         }
@@ -185,7 +207,7 @@ impl Calibration {
     ///
     /// ```
     /// use skycase_core::strength::{Calibration, Scale};
-    /// let c = Calibration { version: 2, joint_dim: 0, anchors: vec![], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.13, cell_bias: vec![], notice_offsets: vec![0.0, 0.0, 0.0, 0.0, -1.0], fit: Default::default() };
+    /// let c = Calibration { version: 2, joint_dim: 0, anchors: vec![], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.13, cell_bias: vec![], notice_offsets: vec![0.0, 0.0, 0.0, 0.0, -1.0], directions: vec![], fit: Default::default() };
     /// assert_eq!([c.scale(0.9, 3), c.scale(0.3, 3), c.scale(0.05, 3)], [Scale::Strong, Scale::Weak, Scale::NothingClose]);
     /// // A typhoon is held to logit⁻¹(logit(0.13) + 1) ≈ 0.29: 0.25 is not close, 0.9 still strong.
     /// assert_eq!([c.scale(0.25, 4), c.scale(0.9, 4)], [Scale::NothingClose, Scale::Strong]);
@@ -198,6 +220,40 @@ impl Calibration {
             Scale::Weak
         } else {
             Scale::NothingClose
+        }
+    }
+
+    /// Query vector `q` moved by the learnt directions of the cells it names (every named
+    /// region × every named phenomenon, their mean) and scaled to unit length; `q` itself when
+    /// the calibration has no directions or the query names no region or no phenomenon.
+    ///
+    /// ```
+    /// use skycase_core::strength::{Calibration, CELLS};
+    /// let mut directions = vec![vec![0.0, 0.0]; CELLS];
+    /// directions[6 * 5 + 3] = vec![0.0, 1.0]; // Honshu (6), Rain (3)
+    /// let c = Calibration { version: 3, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.1, cell_bias: vec![], notice_offsets: vec![], directions, fit: Default::default() };
+    /// let q = [1.0, 0.0];
+    /// let d = c.directed(&q, &[6], &[3]); // (1, 1) / √2
+    /// assert!((d[0] - 0.7071).abs() < 1e-4 && (d[1] - 0.7071).abs() < 1e-4);
+    /// assert_eq!(c.directed(&q, &[], &[3]), q); // no region named: unchanged
+    /// ```
+    pub fn directed(&self, q: &[f32], regions: &[usize], phenomena: &[usize]) -> Vec<f32> {
+        let cells: Vec<&Vec<f32>> = regions.iter().flat_map(|&r| phenomena.iter().map(move |&p| r * 5 + p)).filter_map(|i| self.directions.get(i)).filter(|d| d.len() == q.len()).collect();
+        if cells.is_empty() {
+            return q.to_vec();
+        }
+        let mut out = q.to_vec();
+        for d in &cells {
+            for (o, x) in out.iter_mut().zip(d.iter()) {
+                *o += x / cells.len() as f32;
+            }
+        }
+        let n = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if n > 0.0 && n.is_finite() {
+            out.iter_mut().for_each(|x| *x /= n);
+            out
+        } else {
+            q.to_vec()
         }
     }
 
@@ -233,7 +289,7 @@ pub fn fit(frames: &[LabelledFrame], anchors: Vec<Vec<f32>>, archives: &[Vec<usi
     }
     // Four decimals are plenty for a cosine and keep the file small (65 × D numbers).
     let anchors = anchors.into_iter().map(|a| a.into_iter().map(|x| (x * 1e4).round() / 1e4).collect()).collect();
-    let mut cal = Calibration { version: 1, joint_dim, anchors, slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: serde_json::Value::Null };
+    let mut cal = Calibration { version: 1, joint_dim, anchors, slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), directions: Vec::new(), fit: serde_json::Value::Null };
     // 1. Logistic regression on the margin.
     let mut xs = Vec::with_capacity(frames.len() * CELLS);
     for f in frames {
@@ -387,7 +443,7 @@ mod tests {
 
     #[test]
     fn strength_reads_the_region_vector() {
-        let c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: serde_json::Value::Null };
+        let c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), directions: Vec::new(), fit: serde_json::Value::Null };
         let f = frame([3; 13], 0.2);
         // cos with its own anchor 1/√1.04 ≈ 0.981, with the next 0.196: margin ≈ 0.784.
         assert!((c.margin(&f.regions[6], 6, 3) - 0.7845).abs() < 1e-3);
@@ -422,7 +478,7 @@ mod tests {
         for f in &mut frames {
             f.regions[6][6 * 5 + 4] = 0.9;
         }
-        let mut c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: -1.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: serde_json::Value::Null };
+        let mut c = Calibration { version: 1, joint_dim: CELLS, anchors: anchors(), slope: 10.0, intercept: -1.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), directions: Vec::new(), fit: serde_json::Value::Null };
         let before = c.strength(&frames[0].regions[6], 6, 4);
         c.cell_bias = fit_cell_bias(&frames, &c, 1.0);
         assert_eq!(c.cell_bias.len(), CELLS);
@@ -438,10 +494,44 @@ mod tests {
     }
 
     #[test]
+    fn directions_need_version_3_and_their_shape_and_round_trip() {
+        let mut c = Calibration { version: 2, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), directions: vec![vec![0.0, 0.5]; CELLS], fit: serde_json::Value::Null };
+        let e = Calibration::from_json(&c.to_json(), "c.json").unwrap_err().to_string();
+        assert!(e.contains("directions has 65 rows in a version 2 file"), "{e}");
+        c.version = 3;
+        assert_eq!(Calibration::from_json(&c.to_json(), "c.json").unwrap(), c);
+        c.directions[7].push(0.0);
+        assert!(Calibration::from_json(&c.to_json(), "c.json").unwrap_err().to_string().contains("65 of 2 values"));
+        c.directions.clear();
+        c.version = 4;
+        assert!(Calibration::from_json(&c.to_json(), "c.json").unwrap_err().to_string().contains("version 4"));
+    }
+
+    #[test]
+    fn a_direction_moves_only_queries_that_name_its_cell() {
+        // Region 0, phenomenon 1 has direction (0, 2); everything else (0, 0).
+        let mut directions = vec![vec![0.0, 0.0]; CELLS];
+        directions[1] = vec![0.0, 2.0];
+        let c = Calibration { version: 3, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), directions, fit: serde_json::Value::Null };
+        let q = [0.6, 0.8];
+        // (0.6, 2.8) / |…| = (0.2095, 0.9778)
+        let d = c.directed(&q, &[0], &[1]);
+        assert!((d[0] - 0.2095).abs() < 1e-3 && (d[1] - 0.9778).abs() < 1e-3, "{d:?}");
+        // Two named cells: their mean, (0, 1): (0.6, 1.8) / |…|.
+        let d2 = c.directed(&q, &[0], &[1, 2]);
+        assert!((d2[1] / d2[0] - 3.0).abs() < 1e-4, "{d2:?}");
+        assert_eq!(c.directed(&q, &[0], &[]), q.to_vec());
+        assert_eq!(c.directed(&q, &[], &[1]), q.to_vec());
+        assert_eq!(c.directed(&q, &[1], &[1]), q.to_vec()); // a zero direction: unit q unchanged
+        let none = Calibration { version: 2, directions: Vec::new(), ..c.clone() };
+        assert_eq!(none.directed(&q, &[0], &[1]), q.to_vec());
+    }
+
+    #[test]
     fn bad_files_are_clear_errors() {
         let e = Calibration::from_json(b"{", "calibration.json").unwrap_err().to_string();
         assert!(e.contains("calibration.json"), "{e}");
-        let mut c = Calibration { version: 1, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: serde_json::Value::Null };
+        let mut c = Calibration { version: 1, joint_dim: 2, anchors: vec![vec![1.0, 0.0]; CELLS], slope: 1.0, intercept: 0.0, top: 3, threshold: 0.5, cell_bias: Vec::new(), notice_offsets: Vec::new(), directions: Vec::new(), fit: serde_json::Value::Null };
         c.anchors.pop();
         assert!(Calibration::from_json(&c.to_json(), "c.json").unwrap_err().to_string().contains("65 anchors"));
         c.anchors.push(vec![f32::NAN, 0.0]);

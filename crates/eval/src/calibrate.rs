@@ -25,6 +25,13 @@
 //! and only `top` and `threshold` are chosen again (e.g. after `skycase reduce`, whose
 //! margins move by the energy it drops).
 //!
+//! Optionally, between the two steps, learnt query directions (calibration version 3,
+//! [`Calibration::directed`]): on the `directions` archives (labelled months that no model
+//! trained on) a logistic regression per region × phenomenon of "region shows `p`" on the
+//! region vectors ([`fit_directions`]); their weight vectors, scaled so that their mean length
+//! is `direction_weight` (a query is unit length), move a query that names the cell. Step 2 then
+//! runs with them, so the notice is chosen on the ranking the app will show.
+//!
 //! The anchors stay the checkpoint's (the projected caption bullets the search anchors
 //! queries with); only the four numbers change. The notice of a query is
 //! `no hit, or every one of the first top hits has strength < threshold`, as in
@@ -72,6 +79,13 @@ pub struct CalibrateOptions {
     /// Per-cell log-odds offsets ([`fit_cell_bias`]) fit on the `fit` archives with this L2
     /// weight; `None`: no offsets.
     pub cell_bias: Option<f64>,
+    /// Archives for the learnt query directions ([`fit_directions`]): labelled months no model
+    /// trained on. None: the checkpoint's directions are kept (or none).
+    pub directions: Vec<PathBuf>,
+    /// L2 weight of the per-cell logistic regressions.
+    pub direction_l2: f64,
+    /// Mean length of the directions added to a (unit) query; 0 removes them.
+    pub direction_weight: f64,
     /// Cache of image vectors and the quantized encoder.
     pub cache: Option<PathBuf>,
     /// Progress bars.
@@ -237,6 +251,39 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
         };
     }
 
+    // Learnt directions, before the notice is chosen on the ranking they make.
+    let mut direction_fit = old.fit.get("directions").cloned().unwrap_or_default();
+    if opts.direction_weight == 0.0 {
+        cal.directions.clear();
+        direction_fit = serde_json::Value::Null;
+    } else if !opts.directions.is_empty() {
+        let mut labelled = Vec::new();
+        let mut used = Vec::new();
+        for root in &opts.directions {
+            let a = embed_archive(&ckpt, root, opts.cache.as_deref(), opts.progress)?;
+            if a.names.len() != 13 {
+                return Err(Error::Usage(format!("{}: the checkpoint is not region-aware", opts.checkpoint.display())));
+            }
+            for (i, s) in a.samples.iter().enumerate() {
+                labelled.push(LabelledFrame { regions: (0..13).map(|v| a.vector(i, v).to_vec()).collect(), labels: s.labels.iter().map(|&l| l as usize).collect() });
+            }
+            used.push(a.name.clone());
+        }
+        let (w, mean_norm) = fit_directions(&labelled, opts.direction_l2);
+        let scale = if mean_norm > 0.0 { opts.direction_weight / mean_norm } else { 0.0 };
+        cal.directions = w.iter().map(|d| d.iter().map(|&x| ((x * scale * 1e4).round() / 1e4) as f32).collect()).collect();
+        cal.version = 3;
+        direction_fit = serde_json::json!({
+            "method": "per region × phenomenon L2 logistic regression (Newton) of \"region shows p\" on the region vectors; scaled to the mean length below",
+            "archives": used,
+            "frames": labelled.len(),
+            "l2": opts.direction_l2,
+            "mean_length": opts.direction_weight,
+            "raw_mean_norm": mean_norm,
+            "cells_without_positive": w.iter().filter(|d| d.iter().all(|&x| x == 0.0)).count(),
+        });
+    }
+
     // 2. top and threshold on the dev archives, through the search.
     let text = text_side(&opts.text_model, opts.cache.as_deref())?;
     let ml = match &opts.multilingual {
@@ -262,6 +309,9 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
     cal.top = chosen.top;
     cal.threshold = chosen.threshold;
     let offsets = fold_phenomenon_thresholds(&mut cal, &own);
+    if !cal.directions.is_empty() {
+        cal.version = 3;
+    }
     cal.fit = serde_json::json!({
         "method": format!(
             "skycase calibrate: {}, top/threshold on the dev queries through the search{}",
@@ -280,9 +330,112 @@ pub fn recalibrate(opts: &CalibrateOptions) -> Result<(Calibration, NoticeRates)
         "dev_queries_with_5_or_more": chosen.full_queries,
         "notice_rate_without_relevant": chosen.empty,
         "notice_rate_with_5_or_more": chosen.full,
+        "directions": direction_fit,
         "previous_fit": old.fit,
     });
     Ok((cal, chosen))
+}
+
+/// Learnt query directions: for each region `r` and phenomenon `p` (row `r·5 + p`), the weight
+/// vector `w` of an L2-regularised logistic regression of "region `r` shows `p`" on the frames'
+/// region-`r` vectors (all-zero vectors, regions outside a frame, are left out):
+///
+/// ```text
+/// minimise  Σ_i log(1 + exp(−y_i (w·v_i + b))) + l2/2 · |w|²     (b unpenalised; Newton)
+/// ```
+///
+/// A cell with no positive (or no negative) frame gets a zero vector. Returns the vectors and
+/// their mean length over the cells that have one.
+pub fn fit_directions(frames: &[LabelledFrame], l2: f64) -> (Vec<Vec<f64>>, f64) {
+    let dim = frames.iter().flat_map(|f| f.regions.first()).map(Vec::len).next().unwrap_or(0);
+    let mut out = Vec::with_capacity(skycase_core::strength::CELLS);
+    for r in 0..13 {
+        let rows: Vec<(&Vec<f32>, usize)> = frames.iter().filter_map(|f| Some((f.regions.get(r)?, *f.labels.get(r)?))).filter(|(v, _)| v.len() == dim && v.iter().any(|&x| x != 0.0)).collect();
+        for p in 0..5 {
+            let pos = rows.iter().filter(|(_, l)| *l == p).count();
+            if pos == 0 || pos == rows.len() {
+                out.push(vec![0.0; dim]);
+                continue;
+            }
+            let xs: Vec<(Vec<f64>, f64)> = rows.iter().map(|(v, l)| (v.iter().map(|&x| f64::from(x)).chain(std::iter::once(1.0)).collect(), f64::from(u8::from(*l == p)))).collect();
+            let mut w = newton_logistic(&xs, l2);
+            w.pop();
+            out.push(w);
+        }
+    }
+    let norms: Vec<f64> = out.iter().map(|w| w.iter().map(|x| x * x).sum::<f64>().sqrt()).filter(|&n| n > 0.0).collect();
+    let mean = if norms.is_empty() { 0.0 } else { norms.iter().sum::<f64>() / norms.len() as f64 };
+    (out, mean)
+}
+
+/// L2 logistic regression by Newton's method; the last column of each row is the constant 1
+/// (its weight, the intercept, is not penalised beyond 1e-6 to keep the system definite).
+fn newton_logistic(xs: &[(Vec<f64>, f64)], l2: f64) -> Vec<f64> {
+    let n = xs.first().map_or(0, |x| x.0.len());
+    let pen = |i: usize| if i + 1 == n { 1e-6 } else { l2 };
+    let mut w = vec![0.0; n];
+    for _ in 0..50 {
+        let mut g: Vec<f64> = (0..n).map(|i| pen(i) * w[i]).collect();
+        let mut h = vec![0.0; n * n];
+        for i in 0..n {
+            h[i * n + i] = pen(i);
+        }
+        for (x, y) in xs {
+            let z: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
+            let pr = 1.0 / (1.0 + (-z).exp());
+            let s = pr * (1.0 - pr);
+            for i in 0..n {
+                g[i] += (pr - y) * x[i];
+                for j in 0..=i {
+                    h[i * n + j] += s * x[i] * x[j];
+                }
+            }
+        }
+        let Some(step) = cholesky_solve(&mut h, &g, n) else { break };
+        let mut biggest = 0f64;
+        for (wi, si) in w.iter_mut().zip(&step) {
+            *wi -= si;
+            biggest = biggest.max(si.abs());
+        }
+        if biggest < 1e-8 {
+            break;
+        }
+    }
+    w
+}
+
+/// Solves `H x = g` for a symmetric positive definite `H` of which the lower triangle is filled
+/// (overwritten by its Cholesky factor); `None` if it is not positive definite.
+fn cholesky_solve(h: &mut [f64], g: &[f64], n: usize) -> Option<Vec<f64>> {
+    for j in 0..n {
+        let mut d = h[j * n + j];
+        for k in 0..j {
+            d -= h[j * n + k] * h[j * n + k];
+        }
+        if d <= 0.0 || !d.is_finite() {
+            return None;
+        }
+        let d = d.sqrt();
+        h[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = h[i * n + j];
+            for k in 0..j {
+                s -= h[i * n + k] * h[j * n + k];
+            }
+            h[i * n + j] = s / d;
+        }
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let s: f64 = (0..i).map(|k| h[i * n + k] * y[k]).sum();
+        y[i] = (g[i] - s) / h[i * n + i];
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        let s: f64 = (i + 1..n).map(|k| h[k * n + i] * x[k]).sum();
+        x[i] = (y[i] - s) / h[i * n + i];
+    }
+    Some(x)
 }
 
 /// Writes `calibration.json` into `dir` atomically.
@@ -365,7 +518,7 @@ mod tests {
         // Stored as notice offsets: Typhoon gets logit(0.06) − logit(0.51) ≈ −2.79, the others
         // 0; a typhoon hit of strength 0.50 (0.90) falls below (stays above) 0.06 for the
         // notice, while the strength shown stays what it was.
-        let mut cal = Calibration { version: 1, joint_dim: 1, anchors: vec![vec![1.0]; 65], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.06, cell_bias: Vec::new(), notice_offsets: Vec::new(), fit: Default::default() };
+        let mut cal = Calibration { version: 1, joint_dim: 1, anchors: vec![vec![1.0]; 65], slope: 1.0, intercept: 0.0, top: 1, threshold: 0.06, cell_bias: Vec::new(), notice_offsets: Vec::new(), directions: Vec::new(), fit: Default::default() };
         let off = fold_phenomenon_thresholds(&mut cal, &own);
         assert!((off[4] + 2.7912).abs() < 1e-3 && off[..4].iter().all(|&o| o == 0.0), "{off:?}");
         assert_eq!((cal.version, cal.notice_offsets.as_slice()), (2, &off[..]));
@@ -387,5 +540,50 @@ mod tests {
         // No own threshold: offsets cleared.
         fold_phenomenon_thresholds(&mut cal, &[None; 5]);
         assert!(cal.notice_offsets.is_empty());
+    }
+
+    #[test]
+    fn directions_recover_the_rule_that_labels_a_cell() {
+        // 3-d region vectors; region 2 shows Rain (3) exactly when its vector leans along
+        // u = (0.6, -0.8, 0), with some overlap; every other cell never holds its phenomenon
+        // or always does (Snow never, Cloudy everywhere else).
+        let mut frames = Vec::new();
+        for i in 0..200 {
+            let t = (i as f32 * 0.7).sin();
+            let e = (i as f32 * 1.3).cos() * 0.3;
+            let v = vec![0.6 * t + 0.1, -0.8 * t + 0.2, e];
+            let rain = 0.6 * v[0] - 0.8 * v[1] + 0.15 * (i as f32 * 2.1).sin() > -0.1;
+            let mut labels = vec![2; 13];
+            labels[2] = if rain { 3 } else { 2 };
+            let mut regions = vec![vec![0.5, 0.5, 0.5]; 13];
+            regions[2] = v;
+            regions[5] = vec![0.0; 3]; // outside the frame: left out
+            frames.push(LabelledFrame { regions, labels });
+        }
+        let (w, mean) = fit_directions(&frames, 0.1);
+        assert_eq!(w.len(), 65);
+        let rain = &w[2 * 5 + 3];
+        let n = rain.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let cos = (0.6 * rain[0] - 0.8 * rain[1]) / n;
+        assert!(cos > 0.9, "{rain:?}");
+        // Cloudy in region 2 is the complement: the opposite direction.
+        let cloudy = &w[2 * 5 + 2];
+        assert!(cloudy.iter().zip(rain).map(|(a, b)| a * b).sum::<f64>() < 0.0);
+        // Cells with no positive (Snow) or no negative (Cloudy in region 0) have none.
+        assert!(w[0].iter().all(|&x| x == 0.0) && w[2].iter().all(|&x| x == 0.0));
+        assert!(mean > 0.0 && mean.is_finite(), "{mean}");
+        // Stronger L2: shorter vectors, same direction.
+        let (w10, _) = fit_directions(&frames, 10.0);
+        let n10 = w10[13].iter().map(|x| x * x).sum::<f64>().sqrt();
+        assert!(n10 < n && (0.6 * w10[13][0] - 0.8 * w10[13][1]) / n10 > 0.9, "{:?}", w10[13]);
+    }
+
+    #[test]
+    fn cholesky_solves_a_small_system() {
+        // [[4, 2], [2, 3]] x = [2, 1]  →  x = (0.5, 0)
+        let mut h = vec![4.0, 0.0, 2.0, 3.0];
+        let x = cholesky_solve(&mut h, &[2.0, 1.0], 2).unwrap();
+        assert!((x[0] - 0.5).abs() < 1e-12 && x[1].abs() < 1e-12, "{x:?}");
+        assert!(cholesky_solve(&mut [1.0, 0.0, 2.0, 1.0], &[1.0, 1.0], 2).is_none(), "not positive definite");
     }
 }

@@ -87,6 +87,7 @@ fn searcher(calibrated: bool) -> Searcher {
             threshold: 0.5,
             cell_bias: Vec::new(),
             notice_offsets: Vec::new(),
+            directions: Vec::new(),
             fit: serde_json::Value::Null,
         };
         s.set_calibration(&cal.to_json(), "calibration.json").unwrap();

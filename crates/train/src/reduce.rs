@@ -250,7 +250,9 @@ pub fn reduce_calibration(cal: &Calibration, basis: &Basis) -> Calibration {
     if let serde_json::Value::Object(m) = &mut fit {
         m.insert("reduced".into(), serde_json::json!({ "from_dim": cal.joint_dim, "to_dim": basis.dim(), "anchors": "P a / |P a|; logistic, top and threshold as fit before" }));
     }
-    Calibration { joint_dim: basis.dim(), anchors, fit, ..cal.clone() }
+    // Learnt directions (version 3) act as `w·v`; `P w` keeps that for `v` in the span.
+    let directions = cal.directions.iter().map(|d| basis.apply(d).iter().map(|x| (x * 1e4).round() / 1e4).collect()).collect();
+    Calibration { joint_dim: basis.dim(), anchors, directions, fit, ..cal.clone() }
 }
 
 /// Writes the reduced checkpoint of `input` into `out`: `config.json` (joint_dim = k),
@@ -378,6 +380,7 @@ mod tests {
             threshold: 0.3,
             cell_bias: vec![0.5; 3],
             notice_offsets: Vec::new(),
+            directions: Vec::new(),
             fit: serde_json::json!({ "frames": 4 }),
         };
         write_atomic(&a.join(CALIBRATION_FILE), &cal.to_json()).unwrap();

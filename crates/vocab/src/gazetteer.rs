@@ -1051,6 +1051,19 @@ mod tests {
     case!(geo_common_word_saga, "a saga of rain", [], [RAIN]);
     case!(geo_common_word_soul, "rain for the soul", [], [RAIN]);
     case!(geo_ko_common_word, "이틀 후에 비", [], [RAIN]);
+    // Words that the frequency filter of `geonames.py` keeps out (an English word in lower case
+    // in Debian's wamerican, Zipf >= 3 in English without a city of a million behind it, Korean
+    // Zipf >= 5): Bade (Taoyuan), Angeles City (via "Los Angeles"), Osu, Chino, 위해 (Weihai;
+    // "for the sake of"). Before the filter each of these bound a region.
+    case!(geo_frequent_word_bade, "she bade the rain farewell", [], [RAIN]);
+    case!(geo_frequent_word_angeles, "heavy rain in Los Angeles", [], [RAIN]);
+    case!(geo_frequent_word_osu, "snow at OSU", [], [SNOW]);
+    case!(geo_frequent_word_chino, "rain on my chino pants", [], [RAIN]);
+    case!(geo_ko_frequent_word, "주말 여행을 위해 맑은 날", [], [CLEAR]);
+    // A famous city keeps a frequent name, and a real place that is not a word still binds.
+    case!(geo_famous_city_manila, "typhoon near Manila", [SCS], [TYPHOON]);
+    case!(geo_place_not_a_word_nagano, "snow in Nagano", [HONSHU], [SNOW]);
+    case!(geo_place_not_a_word_nara, "rain over Nara", [HONSHU], [RAIN]);
 
     #[test]
     fn generated_places_are_valid_and_not_hand_listed() {

@@ -45,6 +45,17 @@ pub struct Args {
     /// weight (a Gaussian prior around 0); "none" for no offsets.
     #[arg(long, default_value = "1")]
     cell_bias: String,
+    /// A labelled archive no model trained on, for learnt query directions (calibration
+    /// version 3: a query naming a region and a phenomenon is moved along that cell's
+    /// logistic-regression weights); repeat for several. None: the checkpoint's are kept.
+    #[arg(long = "directions", value_name = "ARCHIVE")]
+    directions: Vec<PathBuf>,
+    /// L2 weight of the directions' logistic regressions.
+    #[arg(long, default_value_t = 0.1)]
+    direction_l2: f64,
+    /// Mean length of the directions added to a unit query; 0 removes them.
+    #[arg(long, default_value_t = 0.5)]
+    direction_weight: f64,
     /// Results per query.
     #[arg(short, long, default_value_t = 20)]
     k: usize,
@@ -72,6 +83,12 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     if !(0.0..=1.0).contains(&args.max_false) {
         bail!("--max-false {}: a share between 0 and 1", args.max_false);
+    }
+    if !(args.direction_l2 > 0.0 && args.direction_l2.is_finite()) {
+        bail!("--direction-l2 {}: a positive L2 weight", args.direction_l2);
+    }
+    if !(args.direction_weight >= 0.0 && args.direction_weight.is_finite()) {
+        bail!("--direction-weight {}: a length of 0 or more", args.direction_weight);
     }
     let projection = match &args.e5_projection {
         Some(p) if p.to_str() == Some("none") => None,
@@ -108,6 +125,9 @@ pub fn run(args: Args) -> Result<()> {
         k: args.k,
         max_false: args.max_false,
         cell_bias,
+        directions: args.directions.clone(),
+        direction_l2: args.direction_l2,
+        direction_weight: args.direction_weight,
         cache: Some(cache),
         progress: !args.quiet,
     };
