@@ -213,7 +213,8 @@ test('embed mode works inside an iframe: compact, no chrome, results link out to
     await b.page.goto(`${s.url}docs-page.html`);
     const frame = b.page.frameLocator('#demo');
     await frame.locator('[data-testid=status] [data-state=ready]').waitFor({ timeout: 60000 });
-    await frame.locator('[data-testid=result]').first().waitFor({ timeout: 30000 });
+    // The whole answer (while it streams, the cards have no thumbnail or basemap yet).
+    await frame.locator('[data-testid=timings]').waitFor({ timeout: 30000 });
     const cards = frame.locator('[data-testid=result]');
     assert.equal(await cards.count(), 20);
     assert.equal(await frame.locator('header, h1, [data-testid=filters]').count(), 0, 'no header or filter chrome');
