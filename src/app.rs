@@ -347,6 +347,8 @@ pub fn App() -> impl IntoView {
         }
     });
     let on_error = Closure::<dyn Fn(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
+        // Shown here, so not reported again as the page's own uncaught error.
+        ev.prevent_default();
         set_phase.set(Phase::Failed(format!("the search worker failed: {}", ev.message())));
     });
     match crate::startup::search_worker(on_message.as_ref().unchecked_ref(), on_error.as_ref().unchecked_ref()) {
