@@ -39,6 +39,15 @@ const MIN_TYPED_CHARS: usize = 2;
 /// Results shown per query.
 const TOP_K: usize = 20;
 
+/// A partial answer is drawn at most this often (the first at once): each one re-renders the
+/// cards on the main thread, which shares the device's cores with the worker computing the
+/// whole answer (docs/benchmarks.md, issue 11).
+const PARTIAL_RENDER_MS: f64 = 500.0;
+
+/// A query's time ends when its cards are painted; if no frame comes this long after the
+/// answer (a hidden page, an iframe out of view: the browser skips their frames), it ends then.
+const PAINT_WAIT_MS: u64 = 500;
+
 /// Where the app is in its life.
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
@@ -63,6 +72,30 @@ struct Timings {
 
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Runs `f` once the browser has painted what the page shows now: after the next animation
+/// frame, in a task of its own (the frame's paint comes between). Where no frame comes (a
+/// hidden page, an iframe out of view), after [`PAINT_WAIT_MS`].
+fn after_paint(f: impl FnOnce() + 'static) {
+    let once = std::rc::Rc::new(std::cell::Cell::new(Some(f)));
+    let run = move || {
+        if let Some(f) = once.take() {
+            f()
+        }
+    };
+    let hidden = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| js_sys::Reflect::get(&d, &"hidden".into()).ok())
+        .and_then(|h| h.as_bool())
+        .unwrap_or(false);
+    if hidden {
+        set_timeout(run, std::time::Duration::ZERO);
+        return;
+    }
+    let late = run.clone();
+    request_animation_frame(move || set_timeout(run, std::time::Duration::ZERO));
+    set_timeout(late, std::time::Duration::from_millis(PAINT_WAIT_MS));
 }
 
 fn post(worker: &Worker, msg: &ToWorker) {
@@ -110,6 +143,12 @@ pub fn App() -> impl IntoView {
     let (nothing_close, set_nothing_close) = signal(false);
     // A partitioned index's answer on its way: (partitions at hand, partitions planned).
     let (streaming, set_streaming) = signal(None::<(usize, usize)>);
+    // The cards show a whole answer (false while partial answers stream): only then do they
+    // ask for thumbnails and draw basemaps, so that a streaming answer costs the worker no
+    // thumbnail work and the page little rendering.
+    let (settled, set_settled) = signal(true);
+    // When the page last drew a partial answer (its query id and time).
+    let partial_drawn = StoredValue::new((0u32, 0f64));
     let filters = RwSignal::new(start.filters.clone());
     let every_frame = RwSignal::new(start.every_frame);
     let episodes = move || (!every_frame.get_untracked()).then_some(GAP_HOURS);
@@ -236,8 +275,15 @@ pub fn App() -> impl IntoView {
             }
             FromWorker::Partial { id, hits: new_hits, done, total } => {
                 if id == latest.get_value().0 {
-                    set_hits.set(new_hits);
                     set_streaming.set(Some((done, total)));
+                    // The first partial answer of a query at once, later ones at most every
+                    // PARTIAL_RENDER_MS; the whole answer replaces them anyway.
+                    let (drawn_id, drawn_at) = partial_drawn.get_value();
+                    if drawn_id != id || now_ms() - drawn_at >= PARTIAL_RENDER_MS {
+                        partial_drawn.set_value((id, now_ms()));
+                        set_settled.set(false);
+                        set_hits.set(new_hits);
+                    }
                 }
             }
             FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder, warning } => {
@@ -250,17 +296,23 @@ pub fn App() -> impl IntoView {
                 // Part of a partitioned index missing: say so above the results from the rest.
                 set_query_error.set(warning);
                 set_nothing_close.set(nothing_close && !new_hits.is_empty());
+                set_settled.set(true);
                 set_hits.set(new_hits);
                 set_shown_for.set(text);
-                // Leptos patches the DOM synchronously on set; measure after it.
-                let t_done = now_ms();
                 if let Some(target) = focus_next.get_value() {
                     focus_next.set_value(None);
                     // After the cards for these results exist (rendering finishes in microtasks).
                     set_timeout(move || focus_result(target.as_deref()), std::time::Duration::ZERO);
                 }
                 let encoder = if encoder == "multilingual" { "multilingual" } else { "minilm" };
-                set_timings.set(Some(Timings { id, encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at, encoder }));
+                // The query's time ends when its cards are painted (Leptos updates the DOM in
+                // microtasks after these sets, the browser paints in its next frame).
+                after_paint(move || {
+                    if latest.get_value().0 == id {
+                        let t_done = now_ms();
+                        set_timings.set(Some(Timings { id, encode: encode_ms, rank: rank_ms, render: t_done - t_render, total: t_done - sent_at, encoder }));
+                    }
+                });
             }
             FromWorker::Error { id: Some(id), message } if id == case_req.get_value().0 => {
                 case.set(Some(CaseState::Failed(message)));
@@ -268,6 +320,7 @@ pub fn App() -> impl IntoView {
             FromWorker::Error { id: Some(id), message } => {
                 if id == latest.get_value().0 {
                     set_streaming.set(None);
+                    set_settled.set(true);
                     focus_next.set_value(None);
                     set_hits.set(Vec::new());
                     set_nothing_close.set(false);
@@ -294,6 +347,8 @@ pub fn App() -> impl IntoView {
         }
     });
     let on_error = Closure::<dyn Fn(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
+        // Shown here, so not reported again as the page's own uncaught error.
+        ev.prevent_default();
         set_phase.set(Phase::Failed(format!("the search worker failed: {}", ev.message())));
     });
     match crate::startup::search_worker(on_message.as_ref().unchecked_ref(), on_error.as_ref().unchecked_ref()) {
@@ -401,10 +456,15 @@ pub fn App() -> impl IntoView {
             <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>
         })}
         <ol class="results" data-testid="results" aria-label=t().results_label>
-            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits(), h.episode.as_ref().map(|e| (e.start.clone(), e.end.clone(), e.members.len()))) let:item>
-                <ResultCard rank=item.0 + 1 hit=item.1 on_more=more_like on_open=open overlay=overlay
-                    link_out=embed.then_some((query, filters)) />
-            </For>
+            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits(), h.episode.as_ref().map(|e| (e.start.clone(), e.end.clone(), e.members.len())))
+                children=move |(i, hit)| {
+                    // Part of the whole answer: a card that the whole answer drops is removed
+                    // without asking for its thumbnail first.
+                    let id = hit.id.clone();
+                    let answered = Signal::derive(move || settled.get() && hits.with(|h| h.iter().any(|x| x.id == id)));
+                    view! { <ResultCard rank=i + 1 hit=hit on_more=more_like on_open=open overlay=overlay answered=answered
+                        link_out=embed.then_some((query, filters)) /> }
+                } />
         </ol>
         {move || case.get().map(|state| match state {
             CaseState::Open(found, q) => view! {
@@ -488,6 +548,8 @@ fn ResultCard<F, O>(
     on_open: O,
     /// The bundle's basemap, once loaded.
     overlay: ReadSignal<Option<Arc<Overlay>>>,
+    /// Whether the card is part of a whole answer (not of a partial one while it streams).
+    answered: Signal<bool>,
     /// In embed mode, the search (query, filters) that the card's link out opens in the full app.
     link_out: Option<(ReadSignal<String>, RwSignal<Filters>)>,
 ) -> impl IntoView
@@ -515,12 +577,20 @@ where
         let id = hit.id.clone();
         move || url::full_app_href(query.get().trim(), &filters.get(), Some(&id))
     });
+    // The thumbnail and the basemap come once the card is part of a whole answer (and stay
+    // when the next query's partial answers still list it).
+    let whole = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || answered.get());
+    let (thumb, alt) = (hit.thumb.clone(), (t().image_alt)(&hit.time));
     view! {
         <li class="result" data-testid="result" data-id=hit.id.clone() data-score=format!("{:.6}", hit.score)
             data-region=hit.region.clone() tabindex="0" aria-label=card_label>
             <div class="thumb" data-testid="open-thumb" on:click=move |_| on_open(open_id.clone())>
-                <crate::verified::VerifiedImg path=hit.thumb.clone() alt=(t().image_alt)(&hit.time) />
-                {move || overlay.get().map(|o| view! { <Basemap overlay=o frame_id=frame_id.clone() region=region.clone() /> })}
+                {move || if whole.get() {
+                    view! { <crate::verified::VerifiedImg path=thumb.clone() alt=alt.clone() /> }.into_any()
+                } else {
+                    view! { <div class="thumb-loading" role="img" aria-label=alt.clone() aria-busy="true" data-testid="thumb-loading"></div> }.into_any()
+                }}
+                {move || whole.get().then(|| overlay.get()).flatten().map(|o| view! { <Basemap overlay=o frame_id=frame_id.clone() region=region.clone() /> })}
             </div>
             <div class="meta">
                 <span class="rank">{format!("#{rank}")}</span>

@@ -132,7 +132,10 @@ pub fn VerifiedImg(
     if let Some(files) = files {
         files.request(&path);
     }
-    move || match files.and_then(|f| f.state(&path)) {
+    // Every file received changes the page's map of files; this image is drawn again only
+    // when its own file's state changes.
+    let state = Memo::new(move |_| files.and_then(|f| f.state(&path)));
+    move || match state.get() {
         Some(FileState::Ready(url)) => view! { <img src=url alt=alt.clone() width="256" height="147" /> }.into_any(),
         Some(FileState::Failed(reason)) => {
             // In place, the file and what is wrong ("thumbs/x.png: sha256 mismatch"); the

@@ -27,7 +27,10 @@
       if (i + 1 < builds.length) continue;
       throw e;
     }
-    wasm_bindgen(`./${name}_bg.wasm`);
+    // A start that fails here (the wasm not fetched, not compiled, no memory for it) would
+    // only reject this promise, and the page would wait for a worker that never says it has
+    // started; thrown outside the promise, it reaches the page's `error` handler, which says so.
+    wasm_bindgen(`./${name}_bg.wasm`).catch((e) => setTimeout(() => { throw new Error(`${name}_bg.wasm: ${e}`); }));
     return;
   }
 })();

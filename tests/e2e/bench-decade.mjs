@@ -17,6 +17,12 @@
 // leaf ranges' network timings (Chromium's, from the request start to the last byte) per
 // cold query. BENCH_SERVER=skycase,nginx: both servers, in turn as the sites.
 //
+// Query times are the bench's own, the same for any build of the app: from the page posting
+// the query to the worker to the first frame painted after the page took the whole answer
+// (an init script wraps the worker that index.html starts; `paintProbe` below). The app's own
+// `data-total-ms` (since h-speed's 14:30Z change, also taken after the paint) is printed with
+// BENCH_PHASES=1.
+//
 // Prints a Markdown table (docs/benchmarks.md carries it with the command).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -62,6 +68,47 @@ async function startNginxLogged(site) {
   return state;
 }
 
+/** Installed before the page's scripts: wraps the search worker that index.html starts
+ *  (`window.skycaseWorker`), so that for each query id it records when the page posted it, how
+ *  many partial answers and files the page got meanwhile, and when the first frame after the
+ *  page handled the whole answer (`Results`) was painted: a rAF, then a task after it (the
+ *  paint comes between). `window.__bench[id] = { sent, painted, partials, files }`. */
+function paintProbe() {
+  const runs = window.__bench = {};
+  let current = null;
+  let kept;
+  Object.defineProperty(window, 'skycaseWorker', {
+    configurable: true,
+    get: () => kept,
+    set(v) {
+      kept = v;
+      const { worker } = v;
+      const post = worker.postMessage.bind(worker);
+      worker.postMessage = (msg, ...rest) => {
+        if (msg?.Query) { current = runs[msg.Query.id] = { sent: performance.now(), partials: 0, files: 0 }; }
+        return post(msg, ...rest);
+      };
+      const adopt = v.adopt;
+      v.adopt = (onMessage, onError) => adopt.call(v, (ev) => {
+        const d = ev.data;
+        if (d?.Partial && current) current.partials++;
+        if (d?.File && current && !current.done) current.files++;
+        onMessage(ev);
+        const run = d?.Results && runs[d.Results.id];
+        if (run && !run.done) {
+          run.done = performance.now();
+          requestAnimationFrame(() => setTimeout(() => { run.painted = performance.now() - run.sent; }));
+        }
+      }, onError);
+    },
+  });
+}
+/** The probe's record of the newest query, once painted. */
+async function painted(page) {
+  await page.waitForFunction(() => { const ids = Object.keys(window.__bench).map(Number); return ids.length && window.__bench[Math.max(...ids)].painted !== undefined; });
+  return page.evaluate(() => window.__bench[Math.max(...Object.keys(window.__bench).map(Number))]);
+}
+
 const QUERIES = ['typhoon approaching Kyushu', 'heavy snow over Hokkaido', 'clear skies across Mongolia',
   'rain along the Pacific coast of Japan', 'snow in Manchuria and the Korean Peninsula', 'cloudy East China Sea'];
 // BENCH_FILTERS=none,month (say) runs only those rows.
@@ -99,6 +146,7 @@ for (const [label, filters] of FILTERS) {
     const mark = () => { server.sync?.(); return server.log.length; };
     const since = (i) => { server.sync?.(); return server.log.slice(i); };
     const browser = await launch();
+    await browser.page.addInitScript(paintProbe);
     const phases = [];
     const leaves = [];
     if (PHASES) {
@@ -115,12 +163,14 @@ for (const [label, filters] of FILTERS) {
     const i1 = mark();
     const sent = Date.now();
     await search(browser.page, q);
-    const [t, encode, rank] = await browser.page.$eval('[data-testid=timings]', (el) => [el.dataset.totalMs, el.dataset.encodeMs, el.dataset.rankMs].map(Number));
+    const [appMs, encode, rank] = await browser.page.$eval('[data-testid=timings]', (el) => [el.dataset.totalMs, el.dataset.encodeMs, el.dataset.rankMs].map(Number));
+    const probe = await painted(browser.page);
+    const t = probe.painted;
     await new Promise((r) => setTimeout(r, 200));
     if (PHASES) {
       const first = Math.min(...leaves.map((l) => l.startTime)) - sent;
       const last = Math.max(...leaves.map((l) => l.startTime + l.responseEnd)) - sent;
-      console.log(`"${q}" [${label}, ${name}]: ${t.toFixed(0)} ms sent → rendered; ${leaves.length} leaf ranges on the network ${first.toFixed(0)}–${last.toFixed(0)} ms after sending; ${phases.join(' | ')}`);
+      console.log(`"${q}" [${label}, ${name}]: ${t.toFixed(0)} ms sent → painted (the app's data-total-ms ${appMs.toFixed(0)}; whole answer handled at ${(probe.done - probe.sent).toFixed(0)}; ${probe.partials} partial answers, ${probe.files} files before it); ${leaves.length} leaf ranges on the network ${first.toFixed(0)}–${last.toFixed(0)} ms after sending; ${phases.join(' | ')}`);
     }
     const got = since(i1).filter((e) => e.path.includes('/bundle/parts/') || e.path.includes('/bundle/words/'));
     cold.push({ ms: t, encode, rank, bytes: sum(got), requests: got.length, parts: got.filter((e) => e.path.endsWith('.skyleaf')).length });
@@ -131,11 +181,12 @@ for (const [label, filters] of FILTERS) {
       await browser.page.waitForFunction(() => document.querySelectorAll('[data-testid=result]').length === 0);
       phases.length = 0;
       await search(browser.page, q);
-      const [w, wEncode, wRank, wRender] = await browser.page.$eval('[data-testid=timings]', (el) => [el.dataset.totalMs, el.dataset.encodeMs, el.dataset.rankMs, el.dataset.renderMs].map(Number));
+      const [wApp, wEncode, wRank, wRender] = await browser.page.$eval('[data-testid=timings]', (el) => [el.dataset.totalMs, el.dataset.encodeMs, el.dataset.rankMs, el.dataset.renderMs].map(Number));
+      const w = (await painted(browser.page)).painted;
       warm.push(w);
       if (PHASES) {
         await new Promise((r) => setTimeout(r, 50));
-        console.log(`  warm "${q}" [${label}, ${name}]: ${w.toFixed(1)} ms sent → rendered (encode ${wEncode.toFixed(1)}, worker's fetch + rank ${wRank.toFixed(1)}, page render ${wRender.toFixed(1)}); ${phases.join(' | ')}`);
+        console.log(`  warm "${q}" [${label}, ${name}]: ${w.toFixed(1)} ms sent → painted (the app's data-total-ms ${wApp.toFixed(1)}: encode ${wEncode.toFixed(1)}, worker's fetch + rank ${wRank.toFixed(1)}, page render ${wRender.toFixed(1)}); ${phases.join(' | ')}`);
       }
     }
     await browser.close();
@@ -151,7 +202,7 @@ const { gzipSync } = await import('node:zlib');
 console.log(`decade bundle: ${P.frames} frames, ${P.rows} region vectors, ${P.periods.length} months, ${P.lists.length} lists × ≤ ${P.subs} sub-centroids; nprobe ${P.nprobe}, list_probe ${P.list_probe}`);
 console.log(`manifest.json: ${kb(manifestBytes.length)} kB (${kb(gzipSync(manifestBytes).length)} kB gzip)`);
 console.log(`load average (1/5/15 min) ${load0.map((l) => l.toFixed(1)).join(' ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' ')} at the end\n`);
-console.log('| filters | site · server | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms p50 / max |');
+console.log('| filters | site · server | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms (sent → painted) p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms (sent → painted) p50 / max |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const b = r.cold.map((c) => c.bytes);

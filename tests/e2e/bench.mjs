@@ -158,8 +158,8 @@ served gzip by \`skycase serve\` (gzipped before the run; byte counts are bodies
 | repeat visit: page open → ready | ${f(repeatReadyMs)} ms (navigation start → ready: ${f(repeatReadyPageMs)} ms) | ≤ 500 ms |
 | query encode in Chromium (p50 / p95) | ${f(pct(enc, 0.5))} / ${f(pct(enc, 0.95))} ms | p50 ≤ 10 ms |
 | rank (p50 / p95) | ${pct(rank, 0.5).toFixed(2)} / ${pct(rank, 0.95).toFixed(2)} ms | |
-| render top 20 (p50 / p95) | ${f(pct(render, 0.5))} / ${f(pct(render, 0.95))} ms | |
-| query end to end, sent → rendered (p50 / p95) | ${f(pct(total, 0.5))} / ${f(pct(total, 0.95))} ms | p50 ≤ 25 ms |
+| render top 20: answer received → cards painted (p50 / p95) | ${f(pct(render, 0.5))} / ${f(pct(render, 0.95))} ms | |
+| query end to end, sent → cards painted (p50 / p95) | ${f(pct(total, 0.5))} / ${f(pct(total, 0.95))} ms | p50 ≤ 25 ms |
 | 100k × 256 int8 exact scan in wasm (p50 of 20) | ${f(pct(scan, 0.5))} ms | ≤ 10 ms |
 | native encode (p50 / p95), \`skycase bench\` | ${native.encode_p50_ms.toFixed(1)} / ${native.encode_p95_ms.toFixed(1)} ms | |
 | native 100k × 256 int8 scan (p50) | ${native.scan_p50_ms.toFixed(2)} ms | |

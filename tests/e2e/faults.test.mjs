@@ -47,6 +47,16 @@ test('a connection cut in the middle of the encoder resumes from the bytes alrea
   });
 });
 
+test('a search worker whose wasm cannot be had is named at once, not waited for', async () => {
+  // Both builds of the worker (worker_loader.js falls back from one to the other only when its
+  // script is missing): the rejected start has to reach the page, which would otherwise wait
+  // for a worker that never says it has started.
+  await withFaults((path) => (/^\/worker(_relaxed)?_bg\.wasm$/.test(path) ? { status: 500 } : null), async (server, { page }) => {
+    await openApp(page, server.url, 20000);
+    assert.match(await status(page), /the search worker failed: .*worker(_relaxed)?_bg\.wasm: .*500 Internal Server Error/);
+  });
+});
+
 test('HTTP 500: retried with backoff; one that persists is named with a retry button, and a good server heals it', async () => {
   let broken = true;
   await withFaults((path, n) => {

@@ -225,7 +225,8 @@ test('embed mode works inside an iframe: compact, no chrome, results link out to
       const status = await frame.locator('[data-testid=status]').innerHTML({ timeout: 1000 }).catch((x) => `(none: ${x.message})`);
       throw new Error(`${e.message}\nthe frame's status: ${status}\nthe page and its frames said:\n${said.join('\n')}`);
     });
-    await frame.locator('[data-testid=result]').first().waitFor({ timeout: 30000 });
+    // The whole answer (while it streams, the cards have no thumbnail or basemap yet).
+    await frame.locator('[data-testid=timings]').waitFor({ timeout: 30000 });
     const cards = frame.locator('[data-testid=result]');
     assert.equal(await cards.count(), 20);
     assert.equal(await frame.locator('header, h1, [data-testid=filters]').count(), 0, 'no header or filter chrome');
