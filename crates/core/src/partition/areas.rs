@@ -41,8 +41,8 @@
 //!    [`super::rank_parts`] as any partition is: the answer's order, ties and strengths are
 //!    those of `skypart-2` over the same scored rows.
 //!
-//! When the answer needs records to rank (a date range, region, phenomenon or source filter)
-//! or the plan is exact (everything allowed is small), round 2 reads the rows areas of every
+//! When the answer needs records to rank (a date range that cuts a planned partition's days,
+//! a region, phenomenon or source filter) or the plan is exact (everything allowed is small), round 2 reads the rows areas of every
 //! planned leaf and round 4 their records: the exact scan of the planned partitions.
 //!
 //! An area or block that does not verify is read once more alone; if it still does not, the
@@ -429,7 +429,9 @@ impl Rounds {
         let pq = codes.pq(index.dim)?;
         let allowed = allowed_days(&index.periods, filters);
         let exact = index.allowed_bytes(&allowed) <= index.exact_below;
-        let full = exact || filters.from.is_some() || filters.to.is_some() || filters.restricts_regions() || filters.source.is_some();
+        // A date range needs the records' times only where it cuts a planned partition's days.
+        let cuts = parts.iter().any(|p| allowed.get(p.period).copied().flatten().is_none_or(|(lo, hi)| p.days.0 < lo || p.days.1 > hi));
+        let full = exact || ((filters.from.is_some() || filters.to.is_some()) && cuts) || filters.restricts_regions() || filters.source.is_some();
         let mut row_of: HashMap<(usize, usize, usize), (usize, usize)> = HashMap::new();
         let mut scores: HashMap<usize, Vec<f32>> = HashMap::new();
         for (li, lf) in lists.iter().enumerate() {

@@ -779,9 +779,15 @@ fn a_skypart3_month_filter_reads_only_that_months_areas() {
         }
     }
     let q = QueryVector::new(&shards[1].row_f32(0)).unwrap();
+    // As months, or as dates covering the whole month (the code pass: no records needed).
+    let dates = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-30".into()), ..Default::default() };
+    let mut log = Vec::new();
+    let by_dates = index.fetch_plan3(&q, &dates, &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
     let filters = Filters { months: vec![11], ..Default::default() };
     let mut log = Vec::new();
     let answer = index.fetch_plan3(&q, &filters, &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
+    assert_eq!(by_dates.reads, answer.reads);
+    assert_eq!(hits3(&index, &by_dates, &q, 10, &dates), hits3(&index, &answer, &q, 10, &filters));
     let ranged: Vec<_> = log.iter().filter_map(|(p, r)| r.map(|r| (p.clone(), r))).collect();
     assert!(!ranged.is_empty());
     for (path, (a, e)) in &ranged {
