@@ -176,12 +176,21 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> R
     let got = get_areas(base, &recs, &mut failed).await;
     phase("records", now_ms() - t);
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
+    // A whole partition (an exact or record-filtered plan) is kept under its key and reused;
+    // an answer's partition (a few rows) is kept for this answer's hits only.
     let ids = PARTS.with(|v| {
         let mut v = v.borrow_mut();
         parts
             .into_iter()
-            .map(|(_, p)| {
+            .map(|(r, p)| {
+                let whole = p.rows() == r.rows as usize;
+                if let Some(&at) = PART_AT.with(|m| m.borrow().get(&r.key()).copied()).filter(|_| whole).as_ref() {
+                    return at;
+                }
                 v.push(Rc::new(p));
+                if whole {
+                    PART_AT.with(|m| m.borrow_mut().insert(r.key(), v.len() - 1));
+                }
                 v.len() - 1
             })
             .collect()

@@ -284,17 +284,26 @@ fn records_area(bytes: &[u8], file: &str) -> Result<RecordsJson> {
 }
 
 /// A [`Partition`] of some rows of a segment: `rows` as `(scale, frame, vector, values)`,
-/// frames looked up in its records area.
+/// frames looked up in its records area; it keeps only the records its rows refer to (an
+/// answer's partition holds a few rows of a segment of hundreds of frames).
 fn partition_of(dim: usize, rows: &[(f32, u32, u8, &[i8])], recs: RecordsJson, file: &str) -> Result<Partition> {
-    let at: HashMap<u32, u32> = recs.frames.iter().enumerate().map(|(i, &f)| (f, i as u32)).collect();
+    let at: HashMap<u32, usize> = recs.frames.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+    let mut keep: Vec<usize> = Vec::new();
+    let mut local: HashMap<usize, u32> = HashMap::new();
     let mut frames = Vec::with_capacity(rows.len());
     for &(_, f, _, _) in rows {
-        frames.push(*at.get(&f).ok_or_else(|| Error::format(file, format!("a row of frame {f}, which its records do not hold")))?);
+        let i = *at.get(&f).ok_or_else(|| Error::format(file, format!("a row of frame {f}, which its records do not hold")))?;
+        frames.push(*local.entry(i).or_insert_with(|| {
+            keep.push(i);
+            (keep.len() - 1) as u32
+        }));
     }
+    let mut records: Vec<Option<FrameRecord>> = recs.records.into_iter().map(Some).collect();
+    let records = keep.iter().map(|&i| records[i].take().expect("each record kept once")).collect();
     Partition::new(
         dim,
         recs.vector_names,
-        recs.records,
+        records,
         frames,
         rows.iter().map(|r| r.2).collect(),
         rows.iter().map(|r| r.0).collect(),
