@@ -85,6 +85,21 @@ pub fn search_partitioned(
         Ok(bytes)
     };
     let bound = searcher.bound_vectors(&prepared, filters);
+    if index.codes.is_some() {
+        // skypart-3: the plan's rounds, every area and row block verified as read; one that
+        // does not verify twice is left out, and the answer says so on stderr.
+        let mut read = |path: &str, range: Option<(u64, u64)>| -> skycase_core::Result<Vec<u8>> {
+            let entry = FileEntry { path: path.to_string(), role: String::new(), sha256: String::new(), bytes: range.map_or(0, |(a, e)| e - a) };
+            read_segment(dir, &entry, range.map(|r| r.0)).map_err(|e| skycase_core::Error::Usage(format!("{e:#}; the manifest lists it")))
+        };
+        let got = index.fetch_plan3(&prepared.query, filters, &bound, nprobe, k, &mut read).with_context(|| format!("bundle {}", dir.display()))?;
+        for w in &got.warnings {
+            eprintln!("warning: {w}");
+        }
+        let parts: Vec<&skycase_core::partition::Partition> = got.parts.iter().map(|(_, p)| p).collect();
+        let answer = searcher.answer_parts(prepared, &parts, k, filters, clock)?;
+        return Ok((answer, got.parts));
+    }
     let fetched = index.fetch_plan(&prepared.query, filters, &bound, nprobe, &mut get).with_context(|| format!("bundle {}", dir.display()))?;
     let parts: Vec<&skycase_core::partition::Partition> = fetched.iter().map(|(_, p)| p).collect();
     let answer = searcher.answer_parts(prepared, &parts, k, filters, clock)?;

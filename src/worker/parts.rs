@@ -9,6 +9,13 @@
 //! which is sliced. Each segment is checked against its own sha256 and cached under its own
 //! key (`PartRef::key`: the leaf's URL with `?bytes=a-b`).
 //!
+//! A `skypart-3` index (`skycase_core::partition::areas`) is read in rounds instead: the
+//! codes or int8 rows areas of the plan's leaves, the row blocks of the best code candidates,
+//! the records of the answer's partitions ([`rounds3`]); each area and block is checked
+//! against its hash (a block: against the hash its verified codes area gives), kept in memory
+//! and cached like a segment. Its answer does not stream (it comes after the last round), and
+//! saving a period offline is refused for it (not built yet).
+//!
 //! A file or segment whose bytes do not match is fetched once more from the network
 //! (bypassing the HTTP cache, src/fetch.rs); if it still does not match, the query is answered
 //! from the other partitions with a message naming it. A list file that fails fails the
@@ -18,6 +25,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use skycase_core::partition::areas::Rounds;
 use skycase_core::partition::{spans, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 
@@ -36,6 +44,9 @@ thread_local! {
     /// The last text query embedded (encoder, text) and its prepared form: the same query
     /// again (a filter changed, or asked once more) is not embedded twice.
     static PREPARED: RefCell<Option<(TextSide, String, skycase_core::search::Prepared)>> = const { RefCell::new(None) };
+    /// skypart-3: every area, row block and records area read so far (checked), by key
+    /// (`PartRef::key`), so a query asked again reads nothing.
+    static AREAS: RefCell<HashMap<String, Rc<Vec<u8>>>> = RefCell::new(HashMap::new());
 }
 
 /// Forgets the last prepared query (a new searcher may embed and anchor differently).
@@ -57,7 +68,7 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 /// is at hand (`at_hand()`: those at hand so far, in plan order; computed only when asked), so an answer can stream. A
 /// partition that another query (or the prefetch) is fetching already is waited for, not
 /// fetched twice.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut arrived: impl FnMut(&dyn Fn() -> Vec<usize>, usize)) -> Result<(Vec<usize>, Option<String>), String> {
+async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(&dyn Fn() -> Vec<usize>, usize)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
@@ -89,6 +100,17 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         index.plan_parts(q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
+    let rounds = with_searcher(|s| {
+        let index = s.partitions().ok_or("the bundle is not partitioned")?;
+        match index.codes {
+            Some(_) => Rounds::new(index, q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), refs.clone()).map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    })?;
+    if let Some(rounds) = rounds {
+        phase("plan", now_ms() - t);
+        return rounds3(&base, q, k, rounds).await;
+    }
     let total = refs.len();
     phase("plan", now_ms() - t);
     let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.key()).copied())).collect() };
@@ -113,6 +135,78 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], mut
         format!("{} of {} parts of the index could not be loaded; these results leave them out: {}", failed.len(), refs.len(), failed.join("; "))
     });
     Ok((ids, warning))
+}
+
+/// skypart-3: gets `refs` (areas or row blocks) checked, from memory, the cache or the
+/// network ([`get_parts`]: a leaf's areas back to back are one request); `None` for one that
+/// could not be had, with its message added to `failed`.
+async fn get_areas(base: &str, refs: &[PartRef], failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
+    let mut out: Vec<Option<Vec<u8>>> = refs.iter().map(|r| AREAS.with(|a| a.borrow().get(&r.key()).map(|b| b.to_vec()))).collect();
+    let missing: Vec<usize> = (0..refs.len()).filter(|&i| out[i].is_none()).collect();
+    let wanted: Vec<PartRef> = missing.iter().map(|&i| refs[i].clone()).collect();
+    let mut errors = get_parts(base, &wanted, true, |j, bytes| {
+        AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), Rc::new(bytes.clone())));
+        out[missing[j]] = Some(bytes);
+    })
+    .await;
+    failed.append(&mut errors);
+    out
+}
+
+/// skypart-3: the rounds after the plan (`skycase_core::partition::areas`, the same steps
+/// as `skycase search`): leaf areas, row blocks, records; the answer's partitions are kept in
+/// [`PARTS`] (not under their keys: they hold only the answer's rows) and their indices
+/// returned, with a message for what could not be had.
+async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> Result<(Vec<usize>, Option<String>), String> {
+    let mut failed = Vec::new();
+    let t = now_ms();
+    let areas = rounds.leaf_areas();
+    let got = get_areas(base, &areas, &mut failed).await;
+    phase("leaf areas", now_ms() - t);
+    let t = now_ms();
+    let blocks = rounds.take_leaf_areas(q, got).map_err(|e| e.to_string())?;
+    phase("code pass", now_ms() - t);
+    let t = now_ms();
+    let got = get_areas(base, &blocks, &mut failed).await;
+    phase("row blocks", now_ms() - t);
+    let t = now_ms();
+    let recs = rounds.take_blocks(q, k, &blocks, got).map_err(|e| e.to_string())?;
+    phase("exact scores", now_ms() - t);
+    let t = now_ms();
+    let got = get_areas(base, &recs, &mut failed).await;
+    phase("records", now_ms() - t);
+    let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
+    // A whole partition (an exact or record-filtered plan) is kept under its key and reused;
+    // an answer's partition (a few rows) is kept for this answer's hits only.
+    let ids = PARTS.with(|v| {
+        let mut v = v.borrow_mut();
+        parts
+            .into_iter()
+            .map(|(r, p)| {
+                let whole = p.rows() == r.rows as usize;
+                if let Some(&at) = PART_AT.with(|m| m.borrow().get(&r.key()).copied()).filter(|_| whole).as_ref() {
+                    return at;
+                }
+                v.push(Rc::new(p));
+                if whole {
+                    PART_AT.with(|m| m.borrow_mut().insert(r.key(), v.len() - 1));
+                }
+                v.len() - 1
+            })
+            .collect()
+    });
+    let warning = (!failed.is_empty()).then(|| format!("{} parts of the index could not be loaded; these results leave them out: {}", failed.len(), failed.join("; ")));
+    Ok((ids, warning))
+}
+
+/// Checks a segment, area or row block against its reference: a 64-digit hash as a file
+/// entry (the message names the leaf file), a 32-digit one (skypart-3) by its prefix.
+fn check(p: &PartRef, bytes: &[u8]) -> Result<(), skycase_core::Error> {
+    if p.sha256.len() == 64 {
+        p.file().verify(bytes)
+    } else {
+        p.verify(bytes)
+    }
 }
 
 thread_local! {
@@ -237,7 +331,7 @@ async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, Stri
                 Ok((bytes, at)) => p.slice(bytes, *at).map(<[u8]>::to_vec).ok_or_else(|| format!("{base}{}: not in the answer", p.key())),
                 Err(e) => Err(e.clone()),
             };
-            let checked = first.and_then(|b| p.file().verify(&b).map(|_| b).map_err(|e| format!("{base}{}: {e}", p.key())));
+            let checked = first.and_then(|b| check(p, &b).map(|_| b).map_err(|e| format!("{base}{}: {e}", p.key())));
             let checked = match checked {
                 Ok(b) => Ok(b),
                 // Wrong bytes (or a short answer): once more, this segment alone, past the HTTP cache.
@@ -245,7 +339,7 @@ async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, Stri
                     web_sys::console::warn_1(&format!("{e}; downloading it again").into());
                     match fetch::download_span(&url, p.offset, p.offset + p.bytes, None, true).await {
                         Ok((bytes, at)) => match p.slice(&bytes, at) {
-                            Some(b) => p.file().verify(b).map(|_| b.to_vec()).map_err(|e| format!("{base}{}: {e} (also after downloading it again); not used", p.key())),
+                            Some(b) => check(p, b).map(|_| b.to_vec()).map_err(|e| format!("{base}{}: {e} (also after downloading it again); not used", p.key())),
                             None => Err(format!("{base}{}: not in the answer (also after downloading it again)", p.key())),
                         },
                         Err(e) => Err(e),
@@ -377,7 +471,7 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     };
     PHASES.with(|p| p.borrow_mut().clear());
     let bound = with_searcher(|s| Ok(s.bound_vectors(&prepared, filters)))?;
-    let (ids, warning) = plan_and_fetch(&prepared.query, filters, &bound, stream).await?;
+    let (ids, warning) = plan_and_fetch(&prepared.query, filters, &bound, k, stream).await?;
     let fetched_ms = now_ms() - t0;
     let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
     let t = now_ms();
@@ -424,7 +518,7 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(&q, &days, &[], |_: &dyn Fn() -> Vec<usize>, _| {}).await.map(|_| ())
+    plan_and_fetch(&q, &days, &[], usize::MAX, |_: &dyn Fn() -> Vec<usize>, _| {}).await.map(|_| ())
 }
 
 /// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
@@ -444,7 +538,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    match plan_and_fetch(&q, &Filters::default(), &[], |_: &dyn Fn() -> Vec<usize>, _| {}).await? {
+    match plan_and_fetch(&q, &Filters::default(), &[], usize::MAX, |_: &dyn Fn() -> Vec<usize>, _| {}).await? {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
@@ -460,7 +554,8 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
             if let Some(e) = index.lists.get(l) {
                 out.push(FileEntry { path: e.path.clone(), role: LIST_ROLE.into(), sha256: e.sha256.clone(), bytes: e.bytes });
             }
-            for i in 0..list.sub.len() {
+            // skypart-3 areas are not in the offline set yet (64-digit hashes only).
+            for i in (0..list.sub.len()).filter(|_| list.hash_hex() == 64) {
                 let (sub, sha) = (list.sub[i] as usize, &list.sha256[i * 64..(i + 1) * 64]);
                 let Some(name) = list.leaves.get(sub) else { continue };
                 // Cached under its key: the entry's path is that key.
@@ -590,6 +685,9 @@ async fn keep(base: &str, cache: &BundleCache, entries: &[FileEntry], want: bool
 /// bytes; resolves to the months, files and bytes saved.
 pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
     let filters = period_filters(from.clone(), to.clone());
+    if with_searcher(|s| Ok(s.partitions().is_some_and(|p| p.codes.is_some())))? {
+        return Err("saving a period offline is not built yet for this index's format (skypart-3); its searches still work online".into());
+    }
     let PeriodState::Estimate { months, bytes: estimate, .. } = estimate_period(from.clone(), to.clone())? else {
         return Err("no estimate for this period".into());
     };

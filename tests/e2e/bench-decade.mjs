@@ -16,6 +16,8 @@
 // `?phases`, so the worker logs where each answer's time went, and prints that line and the
 // leaf ranges' network timings (Chromium's, from the request start to the last byte) per
 // cold query. BENCH_SERVER=skycase,nginx: both servers, in turn as the sites.
+// Each cold answer is also compared with `skycase search --episodes --json` on the same
+// bundle and filters (browser = native: ids in order, scores within 1e-4); the count is printed.
 //
 // Query times are the bench's own, the same for any build of the app: from the page posting
 // the query to the worker to the first frame painted after the page took the whole answer
@@ -28,7 +30,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { SKYCASE, launch, openApp, search } from './harness.mjs';
+import { SKYCASE, launch, openApp, results, search, nativeSearch } from './harness.mjs';
 import { startNginx } from './nginx.mjs';
 
 const SITES = process.argv.slice(2);
@@ -128,6 +130,7 @@ const VARIANTS = [];
 for (const site of SITES) {
   for (const kind of SERVERS) {
     const server = kind === 'nginx' ? await startNginxLogged(site) : await startLoggingServer(site);
+    server.site = site;
     VARIANTS.push({ name: `${site.replace(/\/+$/, '').split('/').pop()} · ${kind === 'nginx' ? 'nginx' : 'skycase serve'}`, server });
   }
 }
@@ -172,6 +175,12 @@ for (const [label, filters] of FILTERS) {
       const last = Math.max(...leaves.map((l) => l.startTime + l.responseEnd)) - sent;
       console.log(`"${q}" [${label}, ${name}]: ${t.toFixed(0)} ms sent → painted (the app's data-total-ms ${appMs.toFixed(0)}; whole answer handled at ${(probe.done - probe.sent).toFixed(0)}; ${probe.partials} partial answers, ${probe.files} files before it); ${leaves.length} leaf ranges on the network ${first.toFixed(0)}–${last.toFixed(0)} ms after sending; ${phases.join(' | ')}`);
     }
+    const shown = await results(browser.page);
+    const flags = Object.entries(filters).flatMap(([k, v]) => [`--${k}`, v]);
+    const want = nativeSearch(q, join(server.site ?? SITE, 'bundle'), flags);
+    const same = shown.length === want.length && shown.every((h, i) => h.id === want[i].id && Math.abs(h.score - want[i].score) <= 1e-4);
+    row[vi].same = (row[vi].same ?? 0) + (same ? 1 : 0);
+    if (!same) console.log(`browser ≠ native for "${q}" [${label}, ${name}]: ${shown.map((h) => h.id).join(' ')} vs ${want.map((h) => h.id).join(' ')}`);
     const got = since(i1).filter((e) => e.path.includes('/bundle/parts/') || e.path.includes('/bundle/words/'));
     cold.push({ ms: t, encode, rank, bytes: sum(got), requests: got.length, parts: got.filter((e) => e.path.endsWith('.skyleaf')).length });
     // Warm: the same query again (everything it needs is in memory), three times.
@@ -202,12 +211,12 @@ const { gzipSync } = await import('node:zlib');
 console.log(`decade bundle: ${P.frames} frames, ${P.rows} region vectors, ${P.periods.length} months, ${P.lists.length} lists × ≤ ${P.subs} sub-centroids; nprobe ${P.nprobe}, list_probe ${P.list_probe}`);
 console.log(`manifest.json: ${kb(manifestBytes.length)} kB (${kb(gzipSync(manifestBytes).length)} kB gzip)`);
 console.log(`load average (1/5/15 min) ${load0.map((l) => l.toFixed(1)).join(' ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' ')} at the end\n`);
-console.log('| filters | site · server | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms (sent → painted) p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms (sent → painted) p50 / max |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| filters | site · server | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms (sent → painted) p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms (sent → painted) p50 / max | browser = native (cold answers) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const b = r.cold.map((c) => c.bytes);
   const ms = r.cold.map((c) => c.ms);
   const reqs = r.cold.map((c) => c.requests);
   const parts = r.cold.map((c) => c.parts);
-  console.log(`| ${r.label} | ${r.variant} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} |`);
+  console.log(`| ${r.label} | ${r.variant} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} | ${r.same ?? 0} of ${r.cold.length} |`);
 }

@@ -19,7 +19,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use skycase_core::partition::build::{IndexWriter, Lcg, Quantizer};
+use skycase_core::partition::build::Lcg;
 use skycase_core::shard::{quantize_i8, FrameRecord, Shard};
 use skycase_core::Manifest;
 
@@ -155,10 +155,9 @@ pub fn run(args: Args) -> Result<()> {
         gen.frame(rng.below(gen.seeds.len()), m, &mut rng, &mut sample);
     }
     eprintln!("SYNTHETIC decade: {} months, {frames} frames, {rows} vectors; training {lists} lists × {subs} sub-centroids on {} vectors", months.len(), sample.len());
-    let quantizer = Quantizer::train(&sample, lists, subs, args.layout.iters, args.seed)?;
-    drop(sample);
     let mut store = crate::util::DirStore::new(&args.out);
-    let mut writer = IndexWriter::new(quantizer, gen.seeds.vector_names().to_vec(), &mut store)?;
+    let mut writer = args.layout.writer(&sample, lists, subs, args.seed, gen.seeds.vector_names().to_vec(), &mut store)?;
+    drop(sample);
     let bar = crate::util::progress(months.len() as u64, "months");
     let mut seed_frame = 0usize;
     for &(y, m) in &months {
@@ -258,6 +257,11 @@ pub struct RecallArgs {
     /// --rerank rows are re-ranked.
     #[arg(long, default_value_t = 0)]
     int8_leaves: usize,
+    /// A skypart-3 bundle: the rounds' settings to try, `INT8_LEAVES:RERANK` pairs,
+    /// comma-separated (e.g. `6:20,6:50`); empty: the manifest's. Each --nprobe then runs
+    /// the real plan (`PartitionIndex::fetch_plan3`) on the files and counts what it reads.
+    #[arg(long, default_value = "")]
+    rounds: String,
 }
 
 /// `skycase recall`: recall@k of the partitioned plan against the exact scan of every
@@ -298,6 +302,20 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         lists.push(lf);
     }
     let refs: Vec<&ListFile> = lists.iter().collect();
+    let v3 = index.codes.is_some();
+    // skypart-3: each partition's records area, by its rows area.
+    let recs_of: std::collections::HashMap<(String, u64), skycase_core::partition::PartRef> =
+        lists.iter().flat_map(skycase_core::partition::areas::segments).map(|(r, c)| ((r.path.clone(), r.offset), c)).collect();
+    let load = |p: &skycase_core::partition::PartRef| -> Result<Partition> {
+        if !v3 {
+            return Ok(Partition::from_bytes(&read_checked(&p.file(), Some(p.offset))?, &p.key())?);
+        }
+        let rows = crate::bundle::read_segment(dir, &p.file(), Some(p.offset))?;
+        p.verify(&rows)?;
+        let r = &recs_of[&(p.path.clone(), p.offset)];
+        let recs = crate::bundle::read_segment(dir, &r.file(), Some(r.offset))?;
+        Ok(skycase_core::partition::areas::read_segment(&rows, &recs, p.rows as usize, index.dim, &p.key())?)
+    };
     let all = index.plan_parts(&queries[0].query, &filters, &[], &refs, Some(usize::MAX))?;
     let mut by_month: std::collections::BTreeMap<usize, Vec<_>> = std::collections::BTreeMap::new();
     for p in all {
@@ -309,7 +327,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     let stride = (index.rows as usize / args.pq_sample.max(1)).max(1);
     let (mut sample, mut seen) = (Vec::new(), 0usize);
     for parts in by_month.values() {
-        let loaded: Vec<Partition> = parts.iter().map(|p| Ok(Partition::from_bytes(&read_checked(&p.file(), Some(p.offset))?, &p.key())?)).collect::<Result<_>>()?;
+        let loaded: Vec<Partition> = parts.iter().map(load).collect::<Result<_>>()?;
         let refs: Vec<&Partition> = loaded.iter().collect();
         if !args.pq.is_empty() {
             for (p, r) in parts.iter().zip(&loaded) {
@@ -335,6 +353,9 @@ pub fn recall(args: RecallArgs) -> Result<()> {
     for e in &mut exact {
         e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         e.truncate(args.k);
+    }
+    if v3 {
+        return rounds_curve(&args, &mut index, &queries, &bound, &exact, nprobes);
     }
     if !args.pq.is_empty() {
         return pq_curve(&args, &index, &lists, &queries, &bound, &exact, &sample, nprobes);
@@ -376,6 +397,98 @@ pub fn recall(args: RecallArgs) -> Result<()> {
 }
 
 /// p50 and max of `v` (sorted here).
+/// The recall curve of a skypart-3 bundle: per --nprobe and --rounds setting, the real plan
+/// on the files (`fetch_plan3`), ranked as the app ranks (`rank_parts` over what it returns),
+/// against the exact scan; with what it read per round (list files also as a server sends
+/// them, gzip level 6, which is what a browser transfers).
+fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::PartitionIndex, queries: &[skycase_core::search::Prepared], bound: &[Vec<usize>], exact: &[Vec<(String, f32)>], nprobes: Vec<usize>) -> Result<()> {
+    use skycase_core::partition::{rank_parts, Partition};
+    use std::collections::HashMap;
+    let dir = &args.bundle;
+    let filters = skycase_core::Filters::default();
+    let codes = index.codes.clone().context("not a skypart-3 bundle")?;
+    let settings: Vec<(usize, usize)> = if args.rounds.is_empty() {
+        vec![(codes.int8_leaves, codes.rerank)]
+    } else {
+        args.rounds
+            .split(',')
+            .map(|r| {
+                let (a, b) = r.trim().split_once(':').with_context(|| format!("--rounds {r:?}: not INT8_LEAVES:RERANK"))?;
+                Ok((a.parse().with_context(|| format!("--rounds {r:?}: {a:?} is not a number"))?, b.parse().with_context(|| format!("--rounds {r:?}: {b:?} is not a number"))?))
+            })
+            .collect::<Result<_>>()?
+    };
+    let mut list_gz: HashMap<String, u64> = HashMap::new();
+    let mut gz_of = |path: &str| -> Result<u64> {
+        if let Some(&b) = list_gz.get(path) {
+            return Ok(b);
+        }
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        enc.write_all(&std::fs::read(dir.join(path))?)?;
+        let b = enc.finish()?.len() as u64;
+        list_gz.insert(path.to_string(), b);
+        Ok(b)
+    };
+    println!(
+        "| nprobe | int8 leaves | re-ranked | recall@{k} mean / min ({n} queries) | MB p50 / max (raw) | MB p50 (lists gzip) | lists gz / leaf areas / row blocks / records, kB p50 | requests p50 / max | lists / leaf ranges / block ranges / record ranges, p50 | rank ms p50 |",
+        k = args.k,
+        n = queries.len()
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in &nprobes {
+        for &(int8_leaves, rerank) in &settings {
+            let c = index.codes.as_mut().expect("checked above");
+            (c.int8_leaves, c.rerank) = (int8_leaves, rerank);
+            let mut runs: Vec<(f64, u64, u64, [u64; 4], usize, [usize; 4], f64)> = Vec::new();
+            for (qi, q) in queries.iter().enumerate() {
+                let t = std::time::Instant::now();
+                let mut read = |path: &str, range: Option<(u64, u64)>| -> skycase_core::Result<Vec<u8>> {
+                    let entry = skycase_core::FileEntry { path: path.to_string(), role: String::new(), sha256: String::new(), bytes: range.map_or(0, |(a, e)| e - a) };
+                    crate::bundle::read_segment(dir, &entry, range.map(|r| r.0)).map_err(|e| skycase_core::Error::Usage(format!("{e:#}")))
+                };
+                let answer = index.fetch_plan3(&q.query, &filters, &bound[qi], Some(n), args.k, &mut read)?;
+                let parts: Vec<&Partition> = answer.parts.iter().map(|(_, p)| p).collect();
+                let got: Vec<String> = rank_parts(&parts, &q.query, args.k, &filters, &bound[qi])?.iter().map(|h| parts[h.shard].records()[h.frame].id.clone()).collect();
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                if !answer.warnings.is_empty() {
+                    bail!("query {qi}: {}", answer.warnings.join("; "));
+                }
+                let want: Vec<&String> = exact[qi].iter().map(|(id, _)| id).collect();
+                let recall = got.iter().filter(|id| want.contains(id)).count() as f64 / want.len().max(1) as f64;
+                let planned = index.plan_lists(&q.query, &filters, &bound[qi], Some(n))?;
+                let gz: u64 = planned.iter().map(|&l| gz_of(&index.lists[l].path)).sum::<Result<u64>>()?;
+                let r = &answer.reads;
+                runs.push((recall, r.total_bytes(), r.total_bytes() - r.bytes[0] + gz, [gz, r.bytes[1], r.bytes[2], r.bytes[3]], r.total_requests(), r.requests, ms));
+            }
+            let recalls: Vec<f64> = runs.iter().map(|x| x.0).collect();
+            let mean = recalls.iter().sum::<f64>() / recalls.len() as f64;
+            let min = recalls.iter().copied().fold(1.0, f64::min);
+            let (b50, bmax) = p50_max(&mut runs.iter().map(|x| x.1).collect::<Vec<_>>());
+            let (g50, _) = p50_max(&mut runs.iter().map(|x| x.2).collect::<Vec<_>>());
+            let part = |i: usize| p50_max(&mut runs.iter().map(|x| x.3[i]).collect::<Vec<_>>()).0 / 1000;
+            let (q50, qmax) = p50_max(&mut runs.iter().map(|x| x.4).collect::<Vec<_>>());
+            let req = |i: usize| p50_max(&mut runs.iter().map(|x| x.5[i]).collect::<Vec<_>>()).0;
+            let (ms50, _) = p50_max(&mut runs.iter().map(|x| x.6).collect::<Vec<_>>());
+            println!(
+                "| {n} | {int8_leaves} | {rerank} | {mean:.3} / {min:.2} | {:.2} / {:.2} | {:.2} | {} / {} / {} / {} | {q50} / {qmax} | {} / {} / {} / {} | {ms50:.1} |",
+                b50 as f64 / 1e6,
+                bmax as f64 / 1e6,
+                g50 as f64 / 1e6,
+                part(0),
+                part(1),
+                part(2),
+                part(3),
+                req(0),
+                req(1),
+                req(2),
+                req(3)
+            );
+        }
+    }
+    Ok(())
+}
+
 fn p50_max<T: Copy + PartialOrd>(v: &mut [T]) -> (T, T) {
     v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
     (v[v.len() / 2], v[v.len() - 1])

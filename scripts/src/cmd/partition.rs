@@ -51,6 +51,21 @@ pub struct Layout {
     /// k-means passes.
     #[arg(long, default_value_t = 10)]
     pub iters: usize,
+    /// The file layout: `skypart-2` (a leaf's months, each int8 rows and records) or
+    /// `skypart-3` (a leaf in rows, residual-code and records areas, read in rounds:
+    /// `skycase_core::partition::areas`; read by `skycase search` and `skycase recall`, not
+    /// yet by the browser app).
+    #[arg(long, default_value = "skypart-2")]
+    pub format: String,
+    /// skypart-3: bytes of a residual code (PQ sub-spaces; must divide the dimension).
+    #[arg(long, default_value_t = 32)]
+    pub code_bytes: usize,
+    /// skypart-3: leaves a query reads as int8 rows (its best); the others as codes.
+    #[arg(long, default_value_t = 6)]
+    pub int8_leaves: usize,
+    /// skypart-3: code candidates re-ranked with their int8 rows.
+    #[arg(long, default_value_t = 20)]
+    pub rerank: usize,
 }
 
 impl Layout {
@@ -70,6 +85,24 @@ impl Layout {
             self.sample
         } else {
             leaves.saturating_mul(250).max(100_000)
+        }
+    }
+
+    /// A writer of the chosen format, its quantizer trained on `sample`; skypart-3 codes
+    /// are trained on at most 100,000 of the sample's vectors (an even stride).
+    pub fn writer<'a>(&self, sample: &[Vec<f32>], lists: usize, subs: usize, seed: u64, names: Vec<String>, store: &'a mut dyn skycase_core::partition::build::Store) -> Result<IndexWriter<'a>> {
+        let quantizer = Quantizer::train(sample, lists, subs, self.iters, seed)?;
+        match self.format.as_str() {
+            "skypart-2" => Ok(IndexWriter::new(quantizer, names, store)?),
+            "skypart-3" => {
+                let step = sample.len().div_ceil(100_000).max(1);
+                let few: Vec<Vec<f32>> = sample.iter().step_by(step).cloned().collect();
+                let t = std::time::Instant::now();
+                let pq = quantizer.train_codes(&few, self.code_bytes, self.iters, seed).with_context(|| format!("--code-bytes {}", self.code_bytes))?;
+                eprintln!("residual codes: {} bytes a row, trained on {} vectors in {:.1} s", self.code_bytes, few.len(), t.elapsed().as_secs_f64());
+                Ok(IndexWriter::with_codes(quantizer, names, store, &pq, self.int8_leaves, self.rerank)?)
+            }
+            other => bail!("--format {other:?}: not skypart-2 or skypart-3"),
         }
     }
 
@@ -163,8 +196,7 @@ pub fn partition_shards(shards: &[Shard], layout: &Layout, store: &mut dyn skyca
         }
     }
     eprintln!("training the quantizer: {lists} lists × {subs} sub-centroids on {} of {rows} vectors", sample.len());
-    let quantizer = Quantizer::train(&sample, lists, subs, layout.iters, 1)?;
-    let mut writer = IndexWriter::new(quantizer, names, store)?;
+    let mut writer = layout.writer(&sample, lists, subs, 1, names, store)?;
     let mut by_period: Vec<&Shard> = shards.iter().collect();
     by_period.sort_by(|a, b| a.period().cmp(b.period()));
     for s in by_period {

@@ -16,6 +16,8 @@ use crate::bundle::sha256_hex;
 use crate::error::{Error, Result};
 use crate::shard::FrameRecord;
 
+use super::areas::{self, Codes, SegmentRows};
+use super::pq::Pq;
 use super::{list_path, part_path, Centroids, ListEntry, ListFile, Partition, PartitionIndex, PeriodEntry, PARTITION_FORMAT};
 
 /// Where an [`IndexWriter`] puts its files (paths relative to the bundle, `/`-separated).
@@ -194,6 +196,25 @@ impl Quantizer {
         let l = nearest(&self.lists, v);
         (l, nearest(&self.subs[l], v))
     }
+
+    /// Sub-centroid `sub` of list `list` as readers see it (int8 in the list file, dequantized).
+    pub fn centre(&self, list: usize, sub: usize) -> Vec<f32> {
+        Centroids::from_f32(&self.subs[list][sub..sub + 1], self.dim).row_f32(0)
+    }
+
+    /// Trains the product quantizer of `skypart-3` codes areas on `sample`: codes of `m`
+    /// bytes (`m` divides the dimension), 256 codewords, of each vector's residual to its
+    /// leaf's sub-centroid ([`centre`](Self::centre)).
+    pub fn train_codes(&self, sample: &[Vec<f32>], m: usize, iters: usize, seed: u64) -> Result<Pq> {
+        let residuals: Vec<Vec<f32>> = sample
+            .iter()
+            .map(|v| {
+                let (l, s) = self.assign(v);
+                v.iter().zip(self.centre(l, s)).map(|(a, b)| a - b).collect()
+            })
+            .collect();
+        Pq::train(&residuals, m, 256, iters, seed)
+    }
 }
 
 /// Per list: its partition table as it grows.
@@ -205,6 +226,12 @@ struct ListAcc {
     leaf_bytes: BTreeMap<u32, u64>,
     /// Per partition of `table`: its non-zero rows of each vector.
     vector_rows: Vec<Vec<u32>>,
+    /// `skypart-3`, per partition of `table`: its codes area (offset in the leaf's codes,
+    /// bytes, short hash hex) and records area (offset in the leaf's records, bytes).
+    areas: Vec<(u64, u64, String, u64, u64)>,
+    /// `skypart-3`, per sub-centroid: its codes and records areas so far (appended to the
+    /// leaf file after its rows areas by `finish`).
+    leaf_tail: BTreeMap<u32, (Vec<u8>, Vec<u8>)>,
     rows: u64,
     part_bytes: u64,
     periods: BTreeSet<u32>,
@@ -234,6 +261,8 @@ pub struct IndexWriter<'a> {
     frames: usize,
     rows: u64,
     store: &'a mut dyn Store,
+    /// `skypart-3`: the codes and their quantizer.
+    codes: Option<(Codes, Pq)>,
 }
 
 impl<'a> IndexWriter<'a> {
@@ -243,7 +272,19 @@ impl<'a> IndexWriter<'a> {
             return Err(Error::Usage(format!("{} vectors per frame: a partition index takes 1 to 256", vector_names.len())));
         }
         let lists = (0..quantizer.lists()).map(|_| ListAcc::default()).collect();
-        Ok(Self { quantizer, vector_names, periods: Vec::new(), lists, frames: 0, rows: 0, store })
+        Ok(Self { quantizer, vector_names, periods: Vec::new(), lists, frames: 0, rows: 0, store, codes: None })
+    }
+
+    /// A writer of the `skypart-3` layout ([`areas`]): leaves in three areas, with residual
+    /// codes of `pq` (from [`Quantizer::train_codes`]; stored as int8 codebooks, [`Codes::new`])
+    /// and the plan's `int8_leaves` and `rerank`.
+    pub fn with_codes(quantizer: Quantizer, vector_names: Vec<String>, store: &'a mut dyn Store, pq: &Pq, int8_leaves: usize, rerank: usize) -> Result<Self> {
+        if pq.dim() != quantizer.dim() {
+            return Err(Error::Usage(format!("codes of {} dimensions for vectors of {}", pq.dim(), quantizer.dim())));
+        }
+        let mut w = Self::new(quantizer, vector_names, store)?;
+        w.codes = Some(Codes::new(pq, int8_leaves, rerank)?);
+        Ok(w)
     }
 
     /// Adds one month: `records` (time order) with `vector_names.len()` int8 rows each
@@ -279,6 +320,45 @@ impl<'a> IndexWriter<'a> {
             let recs: Vec<FrameRecord> = frame_ids.iter().map(|&f| records[f].clone()).collect();
             let day = |r: &FrameRecord| r.time.get(8..10).and_then(|d| d.parse::<u8>().ok()).unwrap_or(1);
             let (first, last) = (recs.iter().map(day).min().unwrap_or(1), recs.iter().map(day).max().unwrap_or(31));
+            if let Some((_, pq)) = &self.codes {
+                let seg = areas::write_segment(
+                    &SegmentRows {
+                        dim,
+                        vector_names: &self.vector_names,
+                        frames: &members.iter().map(|r| (r / vpf) as u32).collect::<Vec<_>>(),
+                        vectors: &members.iter().map(|r| (r % vpf) as u8).collect::<Vec<_>>(),
+                        scales: &members.iter().map(|&r| scales[r]).collect::<Vec<_>>(),
+                        data: &members.iter().flat_map(|&r| data[r * dim..(r + 1) * dim].iter().copied()).collect::<Vec<_>>(),
+                    },
+                    recs,
+                    frame_ids.iter().map(|&f| f as u32).collect(),
+                    pq,
+                    &self.quantizer.centre(list, sub),
+                )?;
+                let sha = sha256_hex(&seg.rows)[..32].to_string();
+                self.store.append(&building_path(list, sub), &seg.rows)?;
+                let mut counts = vec![0u32; vpf];
+                for &r in members.iter().filter(|&&r| scales[r] != 0.0 && data[r * dim..(r + 1) * dim].iter().any(|&x| x != 0)) {
+                    counts[r % vpf] += 1;
+                }
+                let all = (seg.rows.len() + seg.codes.len() + seg.records.len()) as u64;
+                let acc = &mut self.lists[list];
+                let at = acc.leaf_bytes.entry(sub as u32).or_default();
+                let offset = *at;
+                *at += seg.rows.len() as u64;
+                let tail = acc.leaf_tail.entry(sub as u32).or_default();
+                acc.areas.push((tail.0.len() as u64, seg.codes.len() as u64, sha256_hex(&seg.codes)[..32].to_string(), tail.1.len() as u64, seg.records.len() as u64));
+                tail.0.extend_from_slice(&seg.codes);
+                tail.1.extend_from_slice(&seg.records);
+                acc.table.push((sub as u32, pi, sha, seg.rows.len() as u64, members.len() as u32, first, last, offset));
+                acc.vector_rows.push(counts);
+                acc.rows += members.len() as u64;
+                acc.part_bytes += all;
+                period_bytes += all;
+                period_parts += 1;
+                acc.periods.insert(pi);
+                continue;
+            }
             let part = Partition::new(
                 dim,
                 self.vector_names.clone(),
@@ -325,10 +405,25 @@ impl<'a> IndexWriter<'a> {
     pub fn finish(self, plan: PlanDefaults) -> Result<PartitionIndex> {
         let dim = self.quantizer.dim();
         let mut lists = Vec::with_capacity(self.lists.len());
-        for (l, acc) in self.lists.into_iter().enumerate() {
+        for (l, mut acc) in self.lists.into_iter().enumerate() {
             let mut leaves = vec![String::new(); self.quantizer.subs[l].len()];
+            // skypart-3: each leaf's codes areas, then its records areas, after its rows areas.
+            let mut ends: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+            for (&sub, (codes, recs)) in &acc.leaf_tail {
+                let rows_end = acc.leaf_bytes[&sub];
+                self.store.append(&building_path(l, sub as usize), codes)?;
+                self.store.append(&building_path(l, sub as usize), recs)?;
+                ends.insert(sub, (rows_end, rows_end + codes.len() as u64));
+            }
+            for (t, a) in acc.table.iter().zip(acc.areas.iter_mut()) {
+                let (codes_at, recs_at) = ends[&t.0];
+                a.0 += codes_at;
+                a.3 += recs_at;
+            }
             for &sub in acc.leaf_bytes.keys() {
-                let shas: Vec<&str> = acc.table.iter().filter(|t| t.0 == sub).map(|t| t.2.as_str()).collect();
+                // skypart-3: the rows and codes areas' hashes (the records' are inside both).
+                let shas: Vec<String> = acc.table.iter().zip(acc.areas.iter().map(Some).chain(std::iter::repeat(None))).filter(|(t, _)| t.0 == sub).map(|(t, a)| format!("{}{}", t.2, a.map_or("", |a| a.2.as_str()))).collect();
+                let shas: Vec<&str> = shas.iter().map(String::as_str).collect();
                 let name = leaf_name(&shas);
                 self.store.rename(&building_path(l, sub as usize), &part_path(l, sub as usize, &name))?;
                 leaves[sub as usize] = name;
@@ -346,6 +441,11 @@ impl<'a> IndexWriter<'a> {
                 first: acc.table.iter().map(|t| t.5).collect(),
                 last: acc.table.iter().map(|t| t.6).collect(),
                 vector_rows: acc.vector_rows.iter().flatten().copied().collect(),
+                codes_at: acc.areas.iter().map(|a| a.0).collect(),
+                codes_bytes: acc.areas.iter().map(|a| a.1).collect(),
+                codes_sha: acc.areas.iter().map(|a| a.2.as_str()).collect(),
+                recs_at: acc.areas.iter().map(|a| a.3).collect(),
+                recs_bytes: acc.areas.iter().map(|a| a.4).collect(),
             };
             let bytes = serde_json::to_vec(&file).map_err(|e| Error::Usage(format!("list {l}: {e}")))?;
             let sha = sha256_hex(&bytes);
@@ -355,7 +455,7 @@ impl<'a> IndexWriter<'a> {
             lists.push(ListEntry { path, sha256: sha, bytes: bytes.len() as u64, rows: acc.rows, part_bytes: acc.part_bytes, periods: acc.periods.into_iter().collect(), vector_rows });
         }
         Ok(PartitionIndex {
-            format: PARTITION_FORMAT.into(),
+            format: if self.codes.is_some() { areas::FORMAT } else { PARTITION_FORMAT }.into(),
             dim,
             vector_names: self.vector_names,
             frames: self.frames,
@@ -369,6 +469,7 @@ impl<'a> IndexWriter<'a> {
             exact_below: plan.exact_below,
             probe_margin: plan.probe_margin,
             probe_max: plan.probe_max,
+            codes: self.codes.map(|c| c.0),
         })
     }
 }

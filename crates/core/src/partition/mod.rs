@@ -54,6 +54,7 @@
 //! ..  i8 × rows·dim
 //! ```
 
+pub mod areas;
 pub mod build;
 pub mod pq;
 
@@ -304,6 +305,10 @@ pub struct PartitionIndex {
     /// The most leaves an adaptive plan probes (lists in proportion), before filters widen it.
     #[serde(default)]
     pub probe_max: usize,
+    /// `skypart-3` only: the residual product quantizer of the codes areas and the plan's
+    /// rounds ([`areas`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codes: Option<areas::Codes>,
 }
 
 /// One row of a list file's partition table, with its derived path.
@@ -340,6 +345,19 @@ impl PartRef {
     /// inclusive as in HTTP), the key it is cached and shown under.
     pub fn key(&self) -> String {
         segment_key(&self.path, self.offset, self.bytes)
+    }
+
+    /// Checks bytes against its size and hash (64 hex digits: the sha256; 32: its first 128
+    /// bits, as `skypart-3` stores the hashes of areas and row blocks).
+    pub fn verify(&self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() as u64 != self.bytes {
+            return Err(Error::Size { file: self.key(), expected: self.bytes, actual: bytes.len() as u64 });
+        }
+        let sha = crate::bundle::sha256_hex(bytes);
+        if !matches!(self.sha256.len(), 32 | 64) || !sha.starts_with(&self.sha256) {
+            return Err(Error::Checksum { file: self.key(), expected: self.sha256.clone(), actual: sha[..self.sha256.len().clamp(32, 64)].to_string() });
+        }
+        Ok(())
     }
 
     /// Its bytes within `body`, which holds its leaf file from byte `body_at` on (a span's
@@ -448,6 +466,35 @@ pub struct ListFile {
     /// partition then counts as holding every vector).
     #[serde(default)]
     pub vector_rows: Vec<u32>,
+    /// `skypart-3` ([`areas`]; then `offset`, `bytes` and `sha256` name a partition's rows
+    /// area, its sha256 cut to 32 hex digits): per partition, where its codes area starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes_at: Vec<u64>,
+    /// `skypart-3`: per partition, bytes of its codes area.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes_bytes: Vec<u64>,
+    /// `skypart-3`: per partition, 32 hex digits of its codes area's sha256, concatenated.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub codes_sha: String,
+    /// `skypart-3`: per partition, where its records area starts (its hash is in the
+    /// headers of its rows and codes areas).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recs_at: Vec<u64>,
+    /// `skypart-3`: per partition, bytes of its records area.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recs_bytes: Vec<u64>,
+}
+
+impl ListFile {
+    /// Hex digits of each partition's hash in [`sha256`](Self::sha256): 64, or 32 in
+    /// `skypart-3` (the first 128 bits of the sha256).
+    pub fn hash_hex(&self) -> usize {
+        if !self.sub.is_empty() && self.sha256.len() == self.sub.len() * 32 {
+            32
+        } else {
+            64
+        }
+    }
 }
 
 /// A plan bound to regions (a query naming a region, or the region filter) probes, besides
@@ -480,6 +527,7 @@ impl Leaf {
     fn parts(&self, lists: &[&ListFile]) -> Vec<PartRef> {
         let lf = lists[self.file];
         let path = part_path(lf.list, self.sub, &lf.leaves[self.sub]);
+        let h = lf.hash_hex();
         self.rows
             .iter()
             .map(|&i| PartRef {
@@ -488,7 +536,7 @@ impl Leaf {
                 period: lf.period[i] as usize,
                 path: path.clone(),
                 offset: lf.offset[i],
-                sha256: lf.sha256[i * 64..(i + 1) * 64].to_string(),
+                sha256: lf.sha256[i * h..(i + 1) * h].to_string(),
                 bytes: lf.bytes[i],
                 rows: lf.rows[i],
                 days: (lf.first[i], lf.last[i]),
@@ -634,8 +682,13 @@ impl PartitionIndex {
     /// centroid, list periods in range, list paths inside the bundle.
     pub fn check(&self) -> Result<()> {
         let bad = |why: String| Err(Error::format("manifest.json", format!("partitions: {why}")));
-        if self.format != PARTITION_FORMAT {
-            return bad(format!("format {:?} is not {PARTITION_FORMAT}", self.format));
+        match (self.format.as_str(), &self.codes) {
+            (PARTITION_FORMAT, None) | (areas::FORMAT, Some(_)) => {}
+            (PARTITION_FORMAT | areas::FORMAT, _) => return bad(format!("format {:?} with{} codes", self.format, if self.codes.is_some() { "" } else { "out" })),
+            _ => return bad(format!("format {:?} is neither {PARTITION_FORMAT} nor {}", self.format, areas::FORMAT)),
+        }
+        if let Some(c) = &self.codes {
+            c.pq(self.dim)?;
         }
         for p in &self.periods {
             if Date::parse(&format!("{}-01", p.period)).is_err() || p.period.len() != 7 {
@@ -800,7 +853,7 @@ impl PartitionIndex {
             let file = entry.path.as_str();
             let centroids = Centroids::from_hex(&lf.centroids, self.dim, file)?;
             let n = lf.sub.len();
-            if [lf.period.len(), lf.offset.len(), lf.bytes.len(), lf.rows.len(), lf.first.len(), lf.last.len()].iter().any(|&m| m != n) || lf.sha256.len() != n * 64 {
+            if [lf.period.len(), lf.offset.len(), lf.bytes.len(), lf.rows.len(), lf.first.len(), lf.last.len()].iter().any(|&m| m != n) || lf.sha256.len() != n * lf.hash_hex() {
                 return Err(Error::format(file, "partition table columns differ in length"));
             }
             if !lf.vector_rows.is_empty() && lf.vector_rows.len() != n * vpf {
@@ -847,6 +900,9 @@ impl PartitionIndex {
     /// partition, a segment of its leaf file). Returns the partitions in plan order with
     /// their references.
     pub fn fetch_plan(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>, get: &mut dyn FnMut(&crate::bundle::FileEntry, Option<u64>) -> Result<Vec<u8>>) -> Result<Vec<(PartRef, Partition)>> {
+        if self.format != PARTITION_FORMAT {
+            return Err(Error::format("manifest.json", format!("a {} index is read by its rounds (partition::areas), not as {PARTITION_FORMAT} partitions", self.format)));
+        }
         let mut lists = Vec::new();
         for l in self.plan_lists(q, filters, bound, nprobe)? {
             let entry = &self.lists[l];

@@ -1,5 +1,5 @@
-//! Product quantization for a compact first pass over many leaves (issue 11, measured by
-//! `skycase recall --pq`; not yet a part of the file format).
+//! Product quantization for a compact first pass over many leaves (issue 11): the codes
+//! area of a `skypart-3` leaf ([`super::areas`]) holds residual codes of this quantizer.
 //!
 //! A vector of `dim` values is cut into `m` sub-vectors of `dim / m` values; each sub-vector
 //! is replaced by the index (one byte) of its nearest of `k ≤ 256` codewords, trained by
@@ -100,6 +100,19 @@ impl Pq {
             codewords.extend(book);
         }
         Ok(Self { dim, m, k, codewords })
+    }
+
+    /// A quantizer from its codewords (`m × k × dim / m` values, codebook by codebook).
+    pub fn from_codewords(dim: usize, m: usize, k: usize, codewords: Vec<f32>) -> Result<Self> {
+        if m == 0 || dim % m != 0 || !(1..=256).contains(&k) || codewords.len() != k * dim {
+            return Err(Error::Usage(format!("{} codeword values do not make {m} codebooks of {k} codewords of {dim} / {m} values", codewords.len())));
+        }
+        Ok(Self { dim, m, k, codewords })
+    }
+
+    /// The codewords, codebook by codebook, codeword by codeword.
+    pub fn codewords(&self) -> &[f32] {
+        &self.codewords
     }
 
     /// Vector dimension.

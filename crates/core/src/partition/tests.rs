@@ -616,3 +616,213 @@ fn one_pass_ranking_equals_ranking_every_frame_hit_for_hit() {
         }
     }
 }
+
+// skypart-3 (`areas`): leaves in rows, codes and records areas, read in rounds.
+
+/// Writes the index in the skypart-3 layout: 4-byte residual codes, the plan's best
+/// `int8_leaves` leaves as int8 rows, `rerank` code candidates.
+fn build3(shards: &[Shard], plan: PlanDefaults, int8_leaves: usize, rerank: usize) -> (PartitionIndex, HashMap<String, Vec<u8>>) {
+    let sample: Vec<Vec<f32>> = shards.iter().flat_map(|s| (0..s.len() * VPF).map(move |r| s.row_f32(r))).collect();
+    let q = Quantizer::train(&sample, 3, 4, 8, 1).unwrap();
+    let pq = q.train_codes(&sample, 4, 8, 2).unwrap();
+    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut w = IndexWriter::with_codes(q, shards[0].vector_names().to_vec(), &mut files, &pq, int8_leaves, rerank).unwrap();
+    for s in shards {
+        let crate::shard::Vectors::Int8 { scales, data } = s.vectors() else { panic!("int8") };
+        w.add_period(s.period(), s.records(), scales, data).unwrap();
+    }
+    let index = w.finish(plan).unwrap();
+    (index, files)
+}
+
+/// Reads files unchecked (`fetch_plan3` checks), logging each request.
+fn reader3<'a>(files: &'a HashMap<String, Vec<u8>>, log: &'a mut Vec<(String, Option<(u64, u64)>)>) -> impl FnMut(&str, Option<(u64, u64)>) -> crate::Result<Vec<u8>> + 'a {
+    move |path: &str, range: Option<(u64, u64)>| {
+        log.push((path.to_string(), range));
+        let b = files.get(path).ok_or_else(|| crate::Error::Usage(format!("{path}: missing")))?;
+        Ok(match range {
+            None => b.clone(),
+            Some((a, e)) => b.get(a as usize..e as usize).ok_or_else(|| crate::Error::Usage(format!("{path}: short")))?.to_vec(),
+        })
+    }
+}
+
+fn hits3(index: &PartitionIndex, answer: &areas::Answer3, q: &QueryVector, k: usize, filters: &Filters) -> Vec<(String, f32)> {
+    let parts: Vec<&Partition> = answer.parts.iter().map(|(_, p)| p).collect();
+    let _ = index;
+    rank_parts(&parts, q, k, filters, &[]).unwrap().iter().map(|h| (parts[h.shard].records()[h.frame].id.clone(), h.score)).collect()
+}
+
+/// The brute force within the leaves a plan probes: every planned partition read whole
+/// (rows and records areas straight from the leaf files), ranked exactly.
+fn brute_force3(index: &PartitionIndex, files: &HashMap<String, Vec<u8>>, q: &QueryVector, k: usize, filters: &Filters, nprobe: Option<usize>) -> Vec<(String, f32)> {
+    let lists: Vec<ListFile> = index.plan_lists(q, filters, &[], nprobe).unwrap().iter().map(|&l| ListFile::from_json(&files[&index.lists[l].path], "l").unwrap()).collect();
+    let planned = index.plan_parts(q, filters, &[], &lists.iter().collect::<Vec<_>>(), nprobe).unwrap();
+    let mut parts = Vec::new();
+    for (rows, recs) in lists.iter().flat_map(areas::segments) {
+        if planned.contains(&rows) {
+            let file = &files[&rows.path];
+            parts.push(areas::read_segment(rows.slice(file, 0).unwrap(), recs.slice(file, 0).unwrap(), rows.rows as usize, index.dim, &rows.key()).unwrap());
+        }
+    }
+    assert_eq!(parts.len(), planned.len());
+    let refs: Vec<&Partition> = parts.iter().collect();
+    rank_parts(&refs, q, k, filters, &[]).unwrap().iter().map(|h| (refs[h.shard].records()[h.frame].id.clone(), h.score)).collect()
+}
+
+#[test]
+fn a_skypart3_plan_answers_as_the_brute_force_within_its_leaves_when_every_row_is_a_candidate() {
+    let shards = months();
+    for int8_leaves in [0, 1] {
+        let (index, files) = build3(&shards, PROBE, int8_leaves, 10_000);
+        assert_eq!(index.format, areas::FORMAT);
+        index.check().unwrap();
+        let back: PartitionIndex = serde_json::from_str(&serde_json::to_string(&index).unwrap()).unwrap();
+        assert_eq!(back, index, "the manifest's form reads back");
+        for probe in 0..6 {
+            let q = QueryVector::new(&shards[probe % 3].row_f32(probe * 7)).unwrap();
+            let mut log = Vec::new();
+            let answer = index.fetch_plan3(&q, &Filters::default(), &[], Some(3), 10, &mut reader3(&files, &mut log)).unwrap();
+            assert!(answer.warnings.is_empty(), "{:?}", answer.warnings);
+            let want = brute_force3(&index, &files, &q, 10, &Filters::default(), Some(3));
+            assert_eq!(hits3(&index, &answer, &q, 10, &Filters::default()), want, "int8 leaves {int8_leaves}, query {probe}");
+            // Only the records of the answer's partitions are read, and they are small.
+            assert!(answer.parts.iter().map(|(_, p)| p.rows()).sum::<usize>() <= 10 + 2, "{:?}", answer.parts.iter().map(|(_, p)| p.rows()).collect::<Vec<_>>());
+            assert!(answer.reads.requests[3] <= answer.parts.len());
+        }
+    }
+}
+
+#[test]
+fn a_skypart3_plan_with_few_candidates_scores_exactly_and_finds_most_of_the_top() {
+    let shards = months();
+    let (index, files) = build3(&shards, PROBE, 0, 30);
+    let (mut found, mut total) = (0, 0);
+    for probe in 0..8 {
+        let q = QueryVector::new(&shards[probe % 3].row_f32(probe * 5)).unwrap();
+        let mut log = Vec::new();
+        let answer = index.fetch_plan3(&q, &Filters::default(), &[], Some(3), 10, &mut reader3(&files, &mut log)).unwrap();
+        let got = hits3(&index, &answer, &q, 10, &Filters::default());
+        let want = brute_force3(&index, &files, &q, 10, &Filters::default(), Some(3));
+        // Every score returned is the frame's exact score (never above its brute-force score).
+        for (id, s) in &got {
+            if let Some((_, w)) = want.iter().find(|(w, _)| w == id) {
+                assert_eq!(s, w, "{id}");
+            }
+        }
+        found += got.iter().filter(|(id, _)| want.iter().any(|(w, _)| w == id)).count();
+        total += want.len();
+        // Row blocks: at most one range per candidate, each within a rows area.
+        assert!(answer.reads.requests[2] <= 30, "{:?}", answer.reads);
+    }
+    assert!(found as f64 >= 0.8 * total as f64, "{found} of {total}");
+}
+
+#[test]
+fn a_skypart3_row_block_read_alone_is_verified_and_a_corrupted_one_is_read_again_then_refused() {
+    let shards = months();
+    let (index, files) = build3(&shards, PROBE, 1, 30);
+    let q = QueryVector::new(&shards[1].row_f32(4)).unwrap();
+    let mut log = Vec::new();
+    let clean = index.fetch_plan3(&q, &Filters::default(), &[], Some(3), 10, &mut reader3(&files, &mut log)).unwrap();
+    let want = hits3(&index, &clean, &q, 10, &Filters::default());
+    assert!(clean.reads.requests[2] > 0, "the plan reads row blocks");
+    // Which reads are row blocks: ranges inside a rows area, not starting at its start.
+    let lists: Vec<ListFile> = index.lists.iter().map(|l| ListFile::from_json(&files[&l.path], "l").unwrap()).collect();
+    let rows_areas: Vec<PartRef> = lists.iter().flat_map(areas::segments).map(|(r, _)| r).collect();
+    let is_block = |path: &str, (a, e): (u64, u64)| rows_areas.iter().any(|r| r.path == path && a > r.offset && e <= r.offset + r.bytes);
+    // A byte flipped in the first answer for each block: read again, and the answer is the same.
+    let mut seen = std::collections::HashSet::new();
+    let mut flaky = |path: &str, range: Option<(u64, u64)>| -> crate::Result<Vec<u8>> {
+        let mut b = reader3(&files, &mut Vec::new())(path, range)?;
+        if let Some(r) = range.filter(|&r| is_block(path, r)) {
+            if seen.insert((path.to_string(), r)) {
+                b[0] ^= 1;
+            }
+        }
+        Ok(b)
+    };
+    let again = index.fetch_plan3(&q, &Filters::default(), &[], Some(3), 10, &mut flaky).unwrap();
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(hits3(&index, &again, &q, 10, &Filters::default()), want);
+    assert_eq!(again.reads.requests[2], 2 * clean.reads.requests[2], "each block read twice");
+    // Corrupted for good: the block is left out, named, and the rest still answers.
+    let mut broken = |path: &str, range: Option<(u64, u64)>| -> crate::Result<Vec<u8>> {
+        let mut b = reader3(&files, &mut Vec::new())(path, range)?;
+        if range.is_some_and(|r| is_block(path, r)) {
+            b[0] ^= 1;
+        }
+        Ok(b)
+    };
+    let bad = index.fetch_plan3(&q, &Filters::default(), &[], Some(3), 10, &mut broken).unwrap();
+    assert_eq!(bad.warnings.len(), clean.reads.requests[2], "{:?}", bad.warnings);
+    assert!(bad.warnings[0].contains(".skyleaf?bytes=") && bad.warnings[0].contains("read twice"), "{}", bad.warnings[0]);
+    // The best leaf, read as int8 rows, still answers.
+    let left = hits3(&index, &bad, &q, 10, &Filters::default());
+    assert_eq!(left.len(), 10, "{left:?}");
+}
+
+#[test]
+fn a_skypart3_month_filter_reads_only_that_months_areas() {
+    let shards = months();
+    let (index, files) = build3(&shards, PROBE, 1, 30);
+    let lists: Vec<ListFile> = index.lists.iter().map(|l| ListFile::from_json(&files[&l.path], "l").unwrap()).collect();
+    // Every area of a November partition, as byte ranges of its leaf file.
+    let mut november: Vec<(String, u64, u64)> = Vec::new();
+    for lf in &lists {
+        for (i, (rows, recs)) in areas::segments(lf).into_iter().enumerate() {
+            if index.periods[rows.period].period == "2017-11" {
+                november.push((rows.path.clone(), rows.offset, rows.offset + rows.bytes));
+                november.push((rows.path.clone(), lf.codes_at[i], lf.codes_at[i] + lf.codes_bytes[i]));
+                november.push((recs.path.clone(), recs.offset, recs.offset + recs.bytes));
+            }
+        }
+    }
+    let q = QueryVector::new(&shards[1].row_f32(0)).unwrap();
+    // As months, or as dates covering the whole month (the code pass: no records needed).
+    let dates = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-30".into()), ..Default::default() };
+    let mut log = Vec::new();
+    let by_dates = index.fetch_plan3(&q, &dates, &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
+    let filters = Filters { months: vec![11], ..Default::default() };
+    let mut log = Vec::new();
+    let answer = index.fetch_plan3(&q, &filters, &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
+    assert_eq!(by_dates.reads, answer.reads);
+    assert_eq!(hits3(&index, &by_dates, &q, 10, &dates), hits3(&index, &answer, &q, 10, &filters));
+    let ranged: Vec<_> = log.iter().filter_map(|(p, r)| r.map(|r| (p.clone(), r))).collect();
+    assert!(!ranged.is_empty());
+    for (path, (a, e)) in &ranged {
+        assert!(november.iter().any(|(p, s, t)| p == path && s <= a && e <= t), "{path} {a}..{e} lies outside November's areas");
+    }
+    let hits = hits3(&index, &answer, &q, 10, &filters);
+    assert!(!hits.is_empty() && hits.iter().all(|(id, _)| id.starts_with("2017-11")), "{hits:?}");
+}
+
+#[test]
+fn a_skypart3_filter_that_needs_records_or_an_exact_plan_scans_every_planned_partition() {
+    let shards = months();
+    for plan in [EXACT, PROBE] {
+        let (index, files) = build3(&shards, plan, 0, 5);
+        let q = QueryVector::new(&shards[2].row_f32(3)).unwrap();
+        let filters = Filters { from: Some("2017-10-03".into()), ..Default::default() };
+        let mut log = Vec::new();
+        let answer = index.fetch_plan3(&q, &filters, &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
+        assert_eq!(answer.reads.requests[2], 0, "no code pass");
+        assert_eq!(hits3(&index, &answer, &q, 10, &filters), brute_force3(&index, &files, &q, 10, &filters, None));
+        if plan.exact_below == u64::MAX {
+            assert_eq!(hits3(&index, &answer, &q, 10, &filters), exact_ids(&shards, &q, 10, &filters), "exact plan = the shard scan");
+        }
+    }
+}
+
+#[test]
+fn a_skypart3_index_is_not_read_as_skypart2_and_a_damaged_codes_entry_is_refused() {
+    let shards = months();
+    let (mut index, files) = build3(&shards, PROBE, 0, 5);
+    let q = QueryVector::new(&shards[0].row_f32(0)).unwrap();
+    let err = index.fetch_plan(&q, &Filters::default(), &[], None, &mut getter(&files)).unwrap_err().to_string();
+    assert!(err.contains("skypart-3"), "{err}");
+    index.codes.as_mut().unwrap().codebooks.pop();
+    assert!(index.check().unwrap_err().to_string().contains("codebooks"));
+    index.codes = None;
+    assert!(index.check().unwrap_err().to_string().contains("without codes"));
+}

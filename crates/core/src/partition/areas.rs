@@ -1,0 +1,679 @@
+//! `skypart-3`: a leaf file in three areas, read in rounds, so a cold query over a decade
+//! reads residual codes for most of its leaves and int8 rows only where they decide the
+//! answer (issue 11; measured first with `skycase recall --pq`, docs/benchmarks.md).
+//!
+//! Leaf file layout (little endian); each area holds the leaf's months back to back, oldest
+//! first, so the wanted months of one area of a leaf are one byte range:
+//! ```text
+//! parts/<list>-<sub>-<sha16>.skyleaf
+//!   rows areas, one a month:
+//!     0    [u8; 16]   records hash: the first 16 bytes of the sha256 of the month's records area
+//!     16   per row:   f32 scale, u32 frame << 8 | vector, i8 × dim          (8 + dim bytes)
+//!   codes areas, one a month:
+//!     0    [u8; 16]   records hash
+//!     16   [u8; 16] × ⌈rows / 16⌉   block hashes: of rows 16·b .. 16·b + 16 of the rows area
+//!                                   (its bytes from 16 on), so a few rows read alone verify
+//!     ..   per row:   m bytes of residual PQ code, then its vector (255: a zero row)
+//!   records areas, one a month: raw DEFLATE of JSON {"vector_names", "frames", "records"}
+//! ```
+//! `frame`: the frame's number within its month (frames are in time order), below 2^24;
+//! `frames[i]`: that number of `records[i]`; `vector`: index into `vector_names`. A code is of
+//! the row's *residual* to its leaf's sub-centroid (both dequantized), so a row scores about
+//! `q·c + Σ table[j][code[j]]` ([`Pq`], whose int8 codebooks the manifest holds: [`Codes`]).
+//!
+//! A list file gives, per partition (leaf × month): `offset`, `bytes` and `sha256` of its
+//! rows area (32 hex digits: 128 bits of the sha256, half of what a list file would spend
+//! otherwise; a forged area would need a second preimage of 128 bits), `codes_at`,
+//! `codes_bytes`, `codes_sha` of its codes area, `recs_at`, `recs_bytes` of its records area,
+//! whose hash both other areas carry. Every byte a query reads is verified: areas against the
+//! list file, row blocks against the verified codes area, records against the verified rows
+//! or codes area.
+//!
+//! A query ([`Rounds`]; [`PartitionIndex::fetch_plan3`] drives it from files):
+//! 1. the list files, and the plan's leaves, best first, as in `skypart-2`
+//!    ([`PartitionIndex::plan_parts`], filters pruning months and days first);
+//! 2. the rows areas of the best [`Codes::int8_leaves`] leaves and the codes areas of the
+//!    others, one range per leaf (a month filter: per run of adjacent allowed months);
+//! 3. the row blocks holding the [`Codes::rerank`] best code candidates (blocks back to back
+//!    are one range); every row read is scored exactly (`crate::rank`'s i16 × i8);
+//! 4. the records areas of the segments holding the best `k` frames (and those tied with
+//!    the k-th), which become small [`Partition`]s of those frames' best rows, ranked by
+//!    [`super::rank_parts`] as any partition is: the answer's order, ties and strengths are
+//!    those of `skypart-2` over the same scored rows.
+//!
+//! When the answer needs records to rank (a date range that cuts a planned partition's days,
+//! a region, phenomenon or source filter) or the plan is exact (everything allowed is small), round 2 reads the rows areas of every
+//! planned leaf and round 4 their records: the exact scan of the planned partitions.
+//!
+//! An area or block that does not verify is read once more alone; if it still does not, the
+//! query answers without it and says so ([`Answer3::warnings`]).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::pq::Pq;
+use super::{allowed_days, spans, Centroids, ListFile, PartRef, Partition, PartitionIndex};
+use crate::bundle::sha256_hex;
+use crate::error::{Error, Result};
+use crate::filters::Filters;
+use crate::rank::{dot_i16_i8, QueryVector};
+use crate::shard::FrameRecord;
+
+/// The `format` string of a manifest's partition index in this layout.
+pub const FORMAT: &str = "skypart-3";
+/// Rows per hashed block of a rows area.
+pub const BLOCK_ROWS: usize = 16;
+/// Bytes of a short hash (the first bytes of a sha256).
+pub const SHORT: usize = 16;
+/// The vector index of a zero row in a codes area (a region the frame does not cover).
+pub const ZERO_ROW: u8 = 255;
+/// The most bytes a records area may inflate to (a guard against a hostile file).
+const META_LIMIT: usize = 256 << 20;
+/// The largest frame number a row can hold (24 bits).
+const MAX_FRAME: u32 = (1 << 24) - 1;
+
+/// The first [`SHORT`] bytes of the sha256 of `bytes`.
+pub fn short_hash(bytes: &[u8]) -> [u8; SHORT] {
+    let mut out = [0u8; SHORT];
+    hex::decode_to_slice(&sha256_hex(bytes)[..2 * SHORT], &mut out).expect("sha256 hex is hex");
+    out
+}
+
+/// Bytes of one row of a rows area.
+pub fn row_bytes(dim: usize) -> usize {
+    8 + dim
+}
+
+/// The residual product quantizer of a `skypart-3` index and its plan's settings
+/// (`manifest.partitions.codes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Codes {
+    /// Sub-spaces: code bytes a row.
+    pub m: usize,
+    /// Codewords per sub-space.
+    pub k: usize,
+    /// Hex of, per sub-space, an f32 scale then `k × dim / m` int8 codeword values.
+    pub codebooks: String,
+    /// Leaves a query reads as int8 rows (its best); the others as codes.
+    pub int8_leaves: usize,
+    /// Code candidates re-ranked with their int8 rows.
+    pub rerank: usize,
+}
+
+impl Codes {
+    /// Stores a trained quantizer with int8 codebooks; returns them and the quantizer they
+    /// stand for, which codes must be computed with.
+    pub fn new(pq: &Pq, int8_leaves: usize, rerank: usize) -> Result<(Self, Pq)> {
+        let (dim, m, k) = (pq.dim(), pq.m(), pq.k());
+        let mut bytes = Vec::with_capacity(m * (4 + k * dim / m));
+        let mut deq = Vec::with_capacity(k * dim);
+        for book in pq.codewords().chunks_exact(k * dim / m) {
+            let (s, q) = crate::shard::quantize_i8(book);
+            bytes.extend_from_slice(&s.to_le_bytes());
+            bytes.extend(q.iter().map(|&x| x as u8));
+            deq.extend(q.iter().map(|&x| x as f32 * s));
+        }
+        Ok((Self { m, k, codebooks: hex::encode(bytes), int8_leaves, rerank }, Pq::from_codewords(dim, m, k, deq)?))
+    }
+
+    /// The quantizer the codes were computed with.
+    pub fn pq(&self, dim: usize) -> Result<Pq> {
+        let bad = |why: String| Error::format("manifest.json", format!("partitions.codes: {why}"));
+        let bytes = hex::decode(&self.codebooks).map_err(|e| bad(format!("codebooks are not hex: {e}")))?;
+        if self.m == 0 || dim % self.m != 0 || !(1..=256).contains(&self.k) {
+            return Err(bad(format!("{} sub-spaces of {} codewords do not fit {dim} dimensions", self.m, self.k)));
+        }
+        let per = 4 + self.k * dim / self.m;
+        if bytes.len() != self.m * per {
+            return Err(bad(format!("{} bytes of codebooks, expected {}", bytes.len(), self.m * per)));
+        }
+        let mut values = Vec::with_capacity(self.k * dim);
+        for book in bytes.chunks_exact(per) {
+            let s = f32::from_le_bytes([book[0], book[1], book[2], book[3]]);
+            values.extend(book[4..].iter().map(|&b| b as i8 as f32 * s));
+        }
+        Pq::from_codewords(dim, self.m, self.k, values)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct RecordsJson {
+    vector_names: Vec<String>,
+    frames: Vec<u32>,
+    records: Vec<FrameRecord>,
+}
+
+/// One month of one leaf, written: its three areas.
+pub struct SegmentAreas {
+    /// The rows area.
+    pub rows: Vec<u8>,
+    /// The codes area.
+    pub codes: Vec<u8>,
+    /// The records area.
+    pub records: Vec<u8>,
+}
+
+/// The rows of one leaf and month to write: row `i` is vector `vectors[i]` of the frame
+/// numbered `frames[i]` in its month, `scales[i]` and `data[i·dim..]` its int8 values.
+pub struct SegmentRows<'a> {
+    /// Vector dimension.
+    pub dim: usize,
+    /// The names of a frame's vectors.
+    pub vector_names: &'a [String],
+    /// Each row's frame: its number in the month.
+    pub frames: &'a [u32],
+    /// Each row's vector.
+    pub vectors: &'a [u8],
+    /// Each row's scale.
+    pub scales: &'a [f32],
+    /// The int8 values, row by row.
+    pub data: &'a [i8],
+}
+
+/// Writes the three areas of a segment: `records` are its frames (`record_frames[i]` the
+/// number of `records[i]` in the month), `pq` the quantizer of the index ([`Codes::pq`]),
+/// `centre` the leaf's sub-centroid as readers dequantize it.
+pub fn write_segment(rows: &SegmentRows, records: Vec<FrameRecord>, record_frames: Vec<u32>, pq: &Pq, centre: &[f32]) -> Result<SegmentAreas> {
+    let (dim, n) = (rows.dim, rows.scales.len());
+    if rows.frames.len() != n || rows.vectors.len() != n || rows.data.len() != n * dim || pq.dim() != dim || centre.len() != dim {
+        return Err(Error::Usage(format!("a segment of {n} rows of {dim} needs as many frames, vectors and values, and a quantizer and centre of {dim}")));
+    }
+    if rows.vector_names.len() >= ZERO_ROW as usize {
+        return Err(Error::Usage(format!("{} vectors a frame: skypart-3 takes at most {}", rows.vector_names.len(), ZERO_ROW - 1)));
+    }
+    if let Some(f) = rows.frames.iter().chain(&record_frames).find(|&&f| f > MAX_FRAME) {
+        return Err(Error::Usage(format!("frame number {f} in a month: skypart-3 takes at most {MAX_FRAME}")));
+    }
+    if let Some(i) = rows.vectors.iter().position(|&v| v as usize >= rows.vector_names.len()) {
+        return Err(Error::Usage(format!("row {i} is vector {} of {}", rows.vectors[i], rows.vector_names.len())));
+    }
+    let json = RecordsJson { vector_names: rows.vector_names.to_vec(), frames: record_frames, records };
+    let records = miniz_oxide::deflate::compress_to_vec(&serde_json::to_vec(&json).expect("records always serialise"), 6);
+    let rec_hash = short_hash(&records);
+    let rb = row_bytes(dim);
+    let mut area = Vec::with_capacity(SHORT + n * rb);
+    area.extend_from_slice(&rec_hash);
+    for i in 0..n {
+        area.extend_from_slice(&rows.scales[i].to_le_bytes());
+        area.extend_from_slice(&(rows.frames[i] << 8 | u32::from(rows.vectors[i])).to_le_bytes());
+        area.extend(rows.data[i * dim..(i + 1) * dim].iter().map(|&q| q as u8));
+    }
+    let mut codes = Vec::with_capacity(SHORT * (1 + n.div_ceil(BLOCK_ROWS)) + n * (pq.m() + 1));
+    codes.extend_from_slice(&rec_hash);
+    for block in area[SHORT..].chunks(BLOCK_ROWS * rb) {
+        codes.extend_from_slice(&short_hash(block));
+    }
+    let mut residual = vec![0f32; dim];
+    for i in 0..n {
+        let q = &rows.data[i * dim..(i + 1) * dim];
+        let zero = rows.scales[i] == 0.0 || q.iter().all(|&x| x == 0);
+        residual.iter_mut().zip(q.iter().zip(centre)).for_each(|(r, (&x, c))| *r = x as f32 * rows.scales[i] - c);
+        codes.extend(pq.encode(&residual));
+        codes.push(if zero { ZERO_ROW } else { rows.vectors[i] });
+    }
+    Ok(SegmentAreas { rows: area, codes, records })
+}
+
+/// Rows of a rows area (or of a block of one), as read (bytes as i8, so that the values
+/// are a slice the kernel takes).
+struct Rows<'a> {
+    dim: usize,
+    bytes: &'a [i8],
+}
+
+impl<'a> Rows<'a> {
+    fn len(&self) -> usize {
+        self.bytes.len() / row_bytes(self.dim)
+    }
+    /// `(scale, frame, vector, values)` of row `i`.
+    fn row(&self, i: usize) -> (f32, u32, u8, &'a [i8]) {
+        let r = &self.bytes[i * row_bytes(self.dim)..(i + 1) * row_bytes(self.dim)];
+        let b = |j: usize| r[j] as u8;
+        let packed = u32::from_le_bytes([b(4), b(5), b(6), b(7)]);
+        (f32::from_le_bytes([b(0), b(1), b(2), b(3)]), packed >> 8, (packed & 0xff) as u8, &r[8..])
+    }
+}
+
+/// Checks a rows area's size (`rows` rows of `dim`); returns its records hash and its rows'
+/// bytes as i8.
+fn rows_area(bytes: &[u8], rows: usize, dim: usize, file: &str) -> Result<([u8; SHORT], Vec<i8>)> {
+    let need = rows.checked_mul(row_bytes(dim)).and_then(|n| n.checked_add(SHORT)).ok_or_else(|| Error::format(file, "row count overflows"))?;
+    if bytes.len() != need {
+        return Err(Error::format(file, format!("a rows area of {rows} rows of {dim} has {need} bytes, this one {}", bytes.len())));
+    }
+    Ok((bytes[..SHORT].try_into().expect("16 bytes"), bytes[SHORT..].iter().map(|&x| x as i8).collect()))
+}
+
+/// A codes area, checked for its size.
+struct CodeArea<'a> {
+    m: usize,
+    records_hash: [u8; SHORT],
+    blocks: &'a [u8],
+    codes: &'a [u8],
+}
+
+impl<'a> CodeArea<'a> {
+    fn parse(bytes: &'a [u8], rows: usize, m: usize, file: &str) -> Result<Self> {
+        let blocks = rows.div_ceil(BLOCK_ROWS) * SHORT;
+        let need = rows.checked_mul(m + 1).and_then(|n| n.checked_add(SHORT + blocks)).ok_or_else(|| Error::format(file, "row count overflows"))?;
+        if bytes.len() != need {
+            return Err(Error::format(file, format!("a codes area of {rows} rows of {m} code bytes has {need} bytes, this one {}", bytes.len())));
+        }
+        Ok(Self { m, records_hash: bytes[..SHORT].try_into().expect("16 bytes"), blocks: &bytes[SHORT..SHORT + blocks], codes: &bytes[SHORT + blocks..] })
+    }
+    fn code(&self, row: usize) -> &'a [u8] {
+        &self.codes[row * (self.m + 1)..row * (self.m + 1) + self.m]
+    }
+    fn vector(&self, row: usize) -> u8 {
+        self.codes[row * (self.m + 1) + self.m]
+    }
+    fn block_hash(&self, b: usize) -> &'a [u8] {
+        &self.blocks[b * SHORT..(b + 1) * SHORT]
+    }
+}
+
+/// A records area: names, frame numbers and records.
+fn records_area(bytes: &[u8], file: &str) -> Result<RecordsJson> {
+    let json = miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, META_LIMIT).map_err(|e| Error::format(file, format!("records do not inflate: {e}")))?;
+    let r: RecordsJson = serde_json::from_slice(&json).map_err(|e| Error::format(file, format!("records are not valid JSON: {e}")))?;
+    if r.frames.len() != r.records.len() {
+        return Err(Error::format(file, format!("{} frame numbers for {} records", r.frames.len(), r.records.len())));
+    }
+    Ok(r)
+}
+
+/// A [`Partition`] of some rows of a segment: `rows` as `(scale, frame, vector, values)`,
+/// frames looked up in its records area; it keeps only the records its rows refer to (an
+/// answer's partition holds a few rows of a segment of hundreds of frames).
+fn partition_of(dim: usize, rows: &[(f32, u32, u8, &[i8])], recs: RecordsJson, file: &str) -> Result<Partition> {
+    let at: HashMap<u32, usize> = recs.frames.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+    let mut keep: Vec<usize> = Vec::new();
+    let mut local: HashMap<usize, u32> = HashMap::new();
+    let mut frames = Vec::with_capacity(rows.len());
+    for &(_, f, _, _) in rows {
+        let i = *at.get(&f).ok_or_else(|| Error::format(file, format!("a row of frame {f}, which its records do not hold")))?;
+        frames.push(*local.entry(i).or_insert_with(|| {
+            keep.push(i);
+            (keep.len() - 1) as u32
+        }));
+    }
+    let mut records: Vec<Option<FrameRecord>> = recs.records.into_iter().map(Some).collect();
+    let records = keep.iter().map(|&i| records[i].take().expect("each record kept once")).collect();
+    Partition::new(
+        dim,
+        recs.vector_names,
+        records,
+        frames,
+        rows.iter().map(|r| r.2).collect(),
+        rows.iter().map(|r| r.0).collect(),
+        rows.iter().flat_map(|r| r.3.iter().copied()).collect(),
+    )
+    .map_err(|e| Error::format(file, e.to_string()))
+}
+
+/// A whole partition from its rows area and records area (both already verified: the rows
+/// area against its list file, the records against the hash the rows area carries, which is
+/// checked here); `file` names it in errors.
+pub fn read_segment(rows_area_bytes: &[u8], records_bytes: &[u8], rows: usize, dim: usize, file: &str) -> Result<Partition> {
+    let (hash, body) = rows_area(rows_area_bytes, rows, dim, file)?;
+    if short_hash(records_bytes) != hash {
+        return Err(Error::format(file, "its records area does not match the hash its rows area gives"));
+    }
+    let r = Rows { dim, bytes: &body };
+    let all: Vec<(f32, u32, u8, &[i8])> = (0..r.len()).map(|i| r.row(i)).collect();
+    partition_of(dim, &all, records_area(records_bytes, file)?, file)
+}
+
+/// Every partition of `list` as `(rows area, records area)` references, in list file order
+/// (what an exact scan of the index reads).
+pub fn segments(list: &ListFile) -> Vec<(PartRef, PartRef)> {
+    let (h, n) = (list.hash_hex(), list.sub.len());
+    (0..n)
+        .filter(|&i| list.leaves.get(list.sub[i] as usize).is_some() && list.recs_at.len() == n && list.recs_bytes.len() == n)
+        .map(|i| {
+            let sub = list.sub[i] as usize;
+            let rows = PartRef {
+                list: list.list,
+                sub,
+                period: list.period[i] as usize,
+                path: super::part_path(list.list, sub, &list.leaves[sub]),
+                offset: list.offset[i],
+                sha256: list.sha256[i * h..(i + 1) * h].to_string(),
+                bytes: list.bytes[i],
+                rows: list.rows[i],
+                days: (list.first[i], list.last[i]),
+            };
+            let recs = PartRef { offset: list.recs_at[i], bytes: list.recs_bytes[i], sha256: String::new(), ..rows.clone() };
+            (rows, recs)
+        })
+        .collect()
+}
+
+/// The exact score of a row, as [`super::rank_parts`] computes it (`None`: a zero row).
+fn exact(q: &QueryVector, scale: f32, values: &[i8]) -> Option<f32> {
+    (scale != 0.0 && values.iter().any(|&x| x != 0)).then(|| (q.scale() * scale) * dot_i16_i8(q.quantized(), values) as f32)
+}
+
+/// Bytes and requests a query read, per round: lists, leaf areas, row blocks, records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reads {
+    /// Requests (byte ranges, or whole files) per round.
+    pub requests: [usize; 4],
+    /// Bytes per round.
+    pub bytes: [u64; 4],
+}
+
+impl Reads {
+    /// All requests.
+    pub fn total_requests(&self) -> usize {
+        self.requests.iter().sum()
+    }
+    /// All bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.bytes.iter().sum()
+    }
+}
+
+/// What a `skypart-3` query answered from.
+#[derive(Debug)]
+pub struct Answer3 {
+    /// Small partitions holding the best rows of the best frames (their records area whole),
+    /// in plan order: [`super::rank_parts`] over them is the answer (or, for an exact or
+    /// record-filtered plan, every planned partition whole).
+    pub parts: Vec<(PartRef, Partition)>,
+    /// What was read.
+    pub reads: Reads,
+    /// The areas and blocks left out because they did not verify (after a second read).
+    pub warnings: Vec<String>,
+}
+
+/// Where a scored row's values are: an int8 rows area read whole or a row block
+/// (index into [`Rounds::buffers`]) and its row there.
+#[derive(Clone, Copy)]
+struct Best {
+    score: f32,
+    vector: u8,
+    part: usize,
+    buffer: usize,
+    row: usize,
+}
+
+/// The rounds of a `skypart-3` query after its list files (see the module header): each
+/// method takes what the previous round's requests returned (`None`: it did not verify) and
+/// names the next requests. The same steps run natively ([`PartitionIndex::fetch_plan3`])
+/// and in the browser's worker, so both read and rank the same rows.
+pub struct Rounds {
+    dim: usize,
+    pq: Pq,
+    /// Every planned partition (rows areas), best leaf first.
+    parts: Vec<PartRef>,
+    /// Per partition: its codes area and its records area (hash not known yet).
+    codes: Vec<PartRef>,
+    recs: Vec<PartRef>,
+    /// Per partition: the sub-centroid score of its leaf (the residual codes' base).
+    base: Vec<f32>,
+    /// Per partition: read as int8 rows (else as codes).
+    int8: Vec<bool>,
+    /// The exact scan of every planned partition (filters need records, or the plan is exact).
+    full: bool,
+    rerank: usize,
+    only: Vec<usize>,
+    /// Bytes of rows read (rows areas without header, row blocks), with the partition and
+    /// first row of each.
+    buffers: Vec<(usize, usize, Vec<i8>)>,
+    /// Per partition: its records hash once known.
+    rec_hash: Vec<Option<[u8; SHORT]>>,
+    /// Per partition: its codes area, once read.
+    code_areas: Vec<Option<Vec<u8>>>,
+    /// The best row of each frame kept for the answer, best first (lean plans).
+    chosen: Vec<Best>,
+}
+
+impl Rounds {
+    /// Starts the rounds of query `q` on the planned partitions `parts` (from
+    /// [`PartitionIndex::plan_parts`] with `lists`), with `bound` as the ranking takes it.
+    pub fn new(index: &PartitionIndex, q: &QueryVector, filters: &Filters, bound: &[usize], lists: &[&ListFile], parts: Vec<PartRef>) -> Result<Self> {
+        let codes = index.codes.as_ref().ok_or_else(|| Error::format("manifest.json", format!("a {} index without codes", index.format)))?;
+        let pq = codes.pq(index.dim)?;
+        let allowed = allowed_days(&index.periods, filters);
+        let exact = index.allowed_bytes(&allowed) <= index.exact_below;
+        // A date range needs the records' times only where it cuts a planned partition's days.
+        let cuts = parts.iter().any(|p| allowed.get(p.period).copied().flatten().is_none_or(|(lo, hi)| p.days.0 < lo || p.days.1 > hi));
+        let full = exact || ((filters.from.is_some() || filters.to.is_some()) && cuts) || filters.restricts_regions() || filters.source.is_some();
+        let mut row_of: HashMap<(usize, usize, usize), (usize, usize)> = HashMap::new();
+        let mut scores: HashMap<usize, Vec<f32>> = HashMap::new();
+        for (li, lf) in lists.iter().enumerate() {
+            let n = lf.sub.len();
+            if [lf.codes_at.len(), lf.codes_bytes.len(), lf.recs_at.len(), lf.recs_bytes.len()].iter().any(|&c| c != n) || lf.codes_sha.len() != n * 32 {
+                return Err(Error::format(&index.lists[lf.list].path, "skypart-3 area columns differ in length"));
+            }
+            for i in 0..n {
+                row_of.insert((lf.list, lf.sub[i] as usize, lf.period[i] as usize), (li, i));
+            }
+            scores.insert(lf.list, Centroids::from_hex(&lf.centroids, index.dim, &index.lists[lf.list].path)?.scores(q));
+        }
+        let (mut code_refs, mut rec_refs, mut base, mut int8) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut leaves: Vec<&str> = Vec::new();
+        for p in &parts {
+            let &(li, i) = row_of.get(&(p.list, p.sub, p.period)).ok_or_else(|| Error::format(&index.lists[p.list].path, format!("no partition of sub-centroid {} in period {}", p.sub, p.period)))?;
+            let lf = lists[li];
+            code_refs.push(PartRef { offset: lf.codes_at[i], bytes: lf.codes_bytes[i], sha256: lf.codes_sha[i * 32..(i + 1) * 32].to_string(), ..p.clone() });
+            rec_refs.push(PartRef { offset: lf.recs_at[i], bytes: lf.recs_bytes[i], sha256: String::new(), ..p.clone() });
+            base.push(scores[&p.list].get(p.sub).copied().unwrap_or(f32::NEG_INFINITY));
+            if !leaves.contains(&p.path.as_str()) {
+                leaves.push(&p.path);
+            }
+            int8.push(full || leaves.iter().position(|l| *l == p.path).is_some_and(|at| at < codes.int8_leaves));
+        }
+        let only = bound.iter().copied().filter(|&j| j < index.vector_names.len()).collect();
+        let n = parts.len();
+        Ok(Self { dim: index.dim, pq, parts, codes: code_refs, recs: rec_refs, base, int8, full, rerank: codes.rerank, only, buffers: Vec::new(), rec_hash: vec![None; n], code_areas: vec![None; n], chosen: Vec::new() })
+    }
+
+    /// Every planned partition (rows areas), in plan order.
+    pub fn parts(&self) -> &[PartRef] {
+        &self.parts
+    }
+
+    /// Round 2's requests: the rows areas of the int8 leaves and the codes areas of the others.
+    pub fn leaf_areas(&self) -> Vec<PartRef> {
+        (0..self.parts.len()).map(|i| if self.int8[i] { self.parts[i].clone() } else { self.codes[i].clone() }).collect()
+    }
+
+    /// Takes round 2's answers (as [`leaf_areas`](Self::leaf_areas) named them) and returns
+    /// round 3's requests: the row blocks holding the best code candidates.
+    pub fn take_leaf_areas(&mut self, q: &QueryVector, got: Vec<Option<Vec<u8>>>) -> Result<Vec<PartRef>> {
+        let table = self.pq.query_table(q);
+        let mut approx: Vec<(f32, usize, usize)> = Vec::new();
+        for (i, bytes) in got.into_iter().enumerate() {
+            let Some(bytes) = bytes else { continue };
+            let p = &self.parts[i];
+            if self.int8[i] {
+                let (h, body) = rows_area(&bytes, p.rows as usize, self.dim, &p.key())?;
+                self.rec_hash[i] = Some(h);
+                self.buffers.push((i, 0, body));
+                continue;
+            }
+            let area = CodeArea::parse(&bytes, p.rows as usize, self.pq.m(), &self.codes[i].key())?;
+            self.rec_hash[i] = Some(area.records_hash);
+            for r in 0..p.rows as usize {
+                let v = area.vector(r);
+                if v == ZERO_ROW || (!self.only.is_empty() && !self.only.contains(&(v as usize))) {
+                    continue;
+                }
+                approx.push((self.base[i] + self.pq.score(&table, area.code(r)), i, r));
+            }
+            self.code_areas[i] = Some(bytes);
+        }
+        approx.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        approx.truncate(self.rerank);
+        let mut blocks: Vec<(usize, usize)> = approx.iter().map(|&(_, i, r)| (i, r / BLOCK_ROWS)).collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        let rb = row_bytes(self.dim) as u64;
+        Ok(blocks
+            .into_iter()
+            .map(|(i, b)| {
+                let p = &self.parts[i];
+                let area = CodeArea::parse(self.code_areas[i].as_deref().expect("read above"), p.rows as usize, self.pq.m(), "").expect("parsed above");
+                let rows = (p.rows as usize - b * BLOCK_ROWS).min(BLOCK_ROWS) as u64;
+                PartRef { offset: p.offset + SHORT as u64 + (b * BLOCK_ROWS) as u64 * rb, bytes: rows * rb, sha256: hex::encode(area.block_hash(b)), ..p.clone() }
+            })
+            .collect())
+    }
+
+    /// Takes round 3's answers (`blocks` as [`take_leaf_areas`](Self::take_leaf_areas)
+    /// named them), scores every row read exactly, and returns round 4's requests: the
+    /// records areas of the partitions holding the best `k` frames and those tied with the
+    /// k-th (every partition read, for an exact or record-filtered plan).
+    pub fn take_blocks(&mut self, q: &QueryVector, k: usize, blocks: &[PartRef], got: Vec<Option<Vec<u8>>>) -> Result<Vec<PartRef>> {
+        let rb = row_bytes(self.dim) as u64;
+        for (b, bytes) in blocks.iter().zip(got) {
+            let Some(bytes) = bytes else { continue };
+            let Some(i) = self.parts.iter().position(|p| p.path == b.path && b.offset >= p.offset + SHORT as u64 && b.offset + b.bytes <= p.offset + p.bytes) else {
+                return Err(Error::Usage(format!("{}: a block of no planned partition", b.key())));
+            };
+            let first = ((b.offset - self.parts[i].offset - SHORT as u64) / rb) as usize;
+            self.buffers.push((i, first, bytes.iter().map(|&x| x as i8).collect()));
+        }
+        self.code_areas.iter_mut().for_each(|c| *c = None);
+        // Each frame's best row: the highest score, then the lower vector, then the first met
+        // (buffers in the order read).
+        let mut best: HashMap<(usize, u32), Best> = HashMap::new();
+        for (bi, (i, _, bytes)) in self.buffers.iter().enumerate() {
+            let rows = Rows { dim: self.dim, bytes };
+            for r in 0..rows.len() {
+                let (s, frame, vector, values) = rows.row(r);
+                if !self.only.is_empty() && !self.only.contains(&(vector as usize)) {
+                    continue;
+                }
+                let Some(score) = exact(q, s, values) else { continue };
+                let key = (self.parts[*i].period, frame);
+                let cand = Best { score, vector, part: *i, buffer: bi, row: r };
+                match best.get_mut(&key) {
+                    Some(b) if score > b.score || (score == b.score && vector < b.vector) => *b = cand,
+                    Some(_) => {}
+                    None => {
+                        best.insert(key, cand);
+                    }
+                }
+            }
+        }
+        let mut frames: Vec<((usize, u32), Best)> = best.into_iter().collect();
+        frames.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(&b.0)));
+        if frames.len() > k {
+            // Frames tied with the k-th stay: the ranking breaks ties by time, then id.
+            let floor = frames[k.max(1) - 1].1.score;
+            let keep = frames.iter().take_while(|f| f.1.score >= floor).count().max(k);
+            frames.truncate(keep);
+        }
+        self.chosen = frames.into_iter().map(|(_, b)| b).collect();
+        let mut want: Vec<usize> = if self.full { (0..self.parts.len()).filter(|&i| self.rec_hash[i].is_some()).collect() } else { self.chosen.iter().map(|b| b.part).collect() };
+        want.sort_unstable();
+        want.dedup();
+        Ok(want.into_iter().map(|i| PartRef { sha256: hex::encode(self.rec_hash[i].expect("read")), ..self.recs[i].clone() }).collect())
+    }
+
+    /// Takes round 4's answers (`recs` as [`take_blocks`](Self::take_blocks) named them) and
+    /// returns the partitions the answer ranks: per partition with a best frame, its records
+    /// and those frames' best rows (an exact or record-filtered plan: every partition read,
+    /// whole), in plan order. A partition whose records did not verify is left out.
+    pub fn finish(self, recs: &[PartRef], got: Vec<Option<Vec<u8>>>) -> Result<Vec<(PartRef, Partition)>> {
+        let mut out = Vec::new();
+        for (r, bytes) in recs.iter().zip(got) {
+            let Some(bytes) = bytes else { continue };
+            let Some(i) = self.recs.iter().position(|x| x.path == r.path && x.offset == r.offset) else {
+                return Err(Error::Usage(format!("{}: records of no planned partition", r.key())));
+            };
+            let json = records_area(&bytes, &r.key())?;
+            let rows: Vec<(f32, u32, u8, &[i8])> = if self.full {
+                self.buffers.iter().filter(|b| b.0 == i).flat_map(|(_, _, bytes)| {
+                    let rows = Rows { dim: self.dim, bytes };
+                    (0..rows.len()).map(move |j| rows.row(j))
+                }).collect()
+            } else {
+                self.chosen.iter().filter(|b| b.part == i).map(|b| Rows { dim: self.dim, bytes: &self.buffers[b.buffer].2 }.row(b.row)).collect()
+            };
+            out.push((i, self.parts[i].clone(), partition_of(self.dim, &rows, json, &r.key())?));
+        }
+        out.sort_by_key(|(i, _, _)| *i);
+        Ok(out.into_iter().map(|(_, r, p)| (r, p)).collect())
+    }
+}
+
+/// Reads `refs` (areas or row blocks, each with its hash) from files: by [`spans`] (those of
+/// a leaf back to back are one request), each checked; one that does not verify is read
+/// once more alone, and left out with a warning if it still does not. `read(path, range)`
+/// returns the bytes `start..end` of a bundle file, unchecked. Counts into round `round` of
+/// `reads`.
+pub fn read_checked(refs: &[PartRef], read: &mut dyn FnMut(&str, (u64, u64)) -> Result<Vec<u8>>, reads: &mut Reads, round: usize, warnings: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
+    let mut out = vec![None; refs.len()];
+    for span in spans(refs, 0) {
+        reads.requests[round] += 1;
+        reads.bytes[round] += span.end - span.start;
+        let body = read(&span.path, (span.start, span.end));
+        for &i in &span.parts {
+            let p = &refs[i];
+            let first = body.as_ref().ok().and_then(|b| p.slice(b, span.start)).filter(|b| p.verify(b).is_ok()).map(<[u8]>::to_vec);
+            out[i] = match first {
+                Some(b) => Some(b),
+                None => {
+                    reads.requests[round] += 1;
+                    reads.bytes[round] += p.bytes;
+                    match read(&p.path, (p.offset, p.offset + p.bytes)).and_then(|b| p.verify(&b).map(|_| b)) {
+                        Ok(b) => Some(b),
+                        Err(e) => {
+                            warnings.push(format!("{e} (read twice); left out"));
+                            None
+                        }
+                    }
+                }
+            };
+        }
+    }
+    out
+}
+
+impl PartitionIndex {
+    /// A `skypart-3` query from files, its rounds in turn ([`Rounds`]): list files (whole,
+    /// checked against the manifest, once more if wrong; a list that still fails fails the
+    /// query), leaf areas, row blocks, records. `read(path, None)` returns a whole file,
+    /// `read(path, Some((start, end)))` those bytes; unchecked (they are checked here).
+    pub fn fetch_plan3(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>, k: usize, read: &mut dyn FnMut(&str, Option<(u64, u64)>) -> Result<Vec<u8>>) -> Result<Answer3> {
+        let mut reads = Reads::default();
+        let mut warnings = Vec::new();
+        let mut lists = Vec::new();
+        for l in self.plan_lists(q, filters, bound, nprobe)? {
+            let entry = &self.lists[l];
+            let file = crate::bundle::FileEntry { path: entry.path.clone(), role: super::LIST_ROLE.into(), sha256: entry.sha256.clone(), bytes: entry.bytes };
+            reads.requests[0] += 1;
+            reads.bytes[0] += entry.bytes;
+            let bytes = match read(&entry.path, None).and_then(|b| file.verify(&b).map(|_| b)) {
+                Ok(b) => b,
+                Err(_) => {
+                    reads.requests[0] += 1;
+                    reads.bytes[0] += entry.bytes;
+                    read(&entry.path, None).and_then(|b| file.verify(&b).map(|_| b))?
+                }
+            };
+            let list = ListFile::from_json(&bytes, &entry.path)?;
+            if list.list != l {
+                return Err(Error::format(&entry.path, format!("is list {}, the manifest lists it as {l}", list.list)));
+            }
+            lists.push(list);
+        }
+        let refs: Vec<&ListFile> = lists.iter().collect();
+        let parts = self.plan_parts(q, filters, bound, &refs, nprobe)?;
+        let mut rounds = Rounds::new(self, q, filters, bound, &refs, parts)?;
+        let mut ranged = |path: &str, range: (u64, u64)| read(path, Some(range));
+        let areas = rounds.leaf_areas();
+        let got = read_checked(&areas, &mut ranged, &mut reads, 1, &mut warnings);
+        let blocks = rounds.take_leaf_areas(q, got)?;
+        let got = read_checked(&blocks, &mut ranged, &mut reads, 2, &mut warnings);
+        let recs = rounds.take_blocks(q, k, &blocks, got)?;
+        let got = read_checked(&recs, &mut ranged, &mut reads, 3, &mut warnings);
+        let parts = rounds.finish(&recs, got)?;
+        Ok(Answer3 { parts, reads, warnings })
+    }
+}

@@ -1,0 +1,148 @@
+// The skypart-3 layout (issue 11; skycase_core::partition::areas) in real Chromium: a small
+// SYNTHETIC three-month bundle from `skycase decade --format skypart-3` (see
+// scripts/src/cmd/decade.rs), its plan reading the best leaf as int8 rows and the next as
+// residual codes, so every round (leaf areas, row blocks, records) runs. The demo bundle is
+// still skypart-2 (partitioned.test.mjs); the worker reads both.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, SKYCASE, launch, openApp, results, repin, copyDist, startServer, askedRange } from './harness.mjs';
+
+let copy;
+let server;
+let bundle;
+
+before(async () => {
+  copy = copyDist();
+  bundle = join(copy.dir, 'bundle');
+  const out = join(copy.dir, 'synthetic');
+  execFileSync(SKYCASE, ['decade', '--shard', join(ROOT, 'data/demo/index/2017-11.skyshard'), '--bundle', bundle, '--out', out,
+    '--start', '2015-01', '--months', '3', '--cadence', '360', '--lists', '3', '--subs', '4', '--nprobe', '2', '--list-probe', '1',
+    '--exact-below', '0', '--sample', '5000', '--format', 'skypart-3', '--code-bytes', '32', '--int8-leaves', '1', '--rerank', '20'],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(bundle, { recursive: true, force: true });
+  execFileSync('mv', [out, bundle]);
+  repin(copy.dir); // the page pins its bundle's manifest
+  server = await startServer(copy.dir);
+});
+after(() => {
+  server?.stop();
+  copy?.remove();
+});
+
+/** Every partition's three areas, from the manifest and list files: { key (its rows area, as
+ *  `skycase search --json` names partitions), period, rows, codes, recs } with each area
+ *  { path, start, end (exclusive) }. */
+function areas() {
+  const m = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  const pad = (n) => String(n).padStart(3, '0');
+  const out = [];
+  for (const l of m.partitions.lists) {
+    const list = JSON.parse(readFileSync(join(bundle, l.path), 'utf8'));
+    list.sub.forEach((sub, i) => {
+      const path = `parts/${pad(list.list)}-${pad(sub)}-${list.leaves[sub]}.skyleaf`;
+      const area = (start, bytes) => ({ path, start, end: start + bytes });
+      const rows = area(list.offset[i], list.bytes[i]);
+      out.push({
+        key: `${path}?bytes=${rows.start}-${rows.end - 1}`, period: m.partitions.periods[list.period[i]].period,
+        rows, codes: area(list.codes_at[i], list.codes_bytes[i]), recs: area(list.recs_at[i], list.recs_bytes[i]),
+      });
+    });
+  }
+  return out;
+}
+
+function native(q, args = []) {
+  const out = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', '--episodes', ...args], { encoding: 'utf8' }));
+  return { ids: out.hits.map((h) => h.id), scores: out.hits.map((h) => h.score), parts: out.partitions };
+}
+
+/** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits, the error shown and
+ *  the byte ranges asked of leaf files ({ path, start, end }). */
+async function ask(params) {
+  const browser = await launch();
+  const ranges = [];
+  browser.context.on('request', (r) => {
+    if (!r.url().includes('.skyleaf') || r.serviceWorker()) return;
+    const path = new URL(r.url()).pathname.replace(/^\/bundle\//, '');
+    const [start, end] = askedRange(r.headers().range, statSync(join(bundle, path)).size);
+    ranges.push({ path, start, end, ranged: Boolean(r.headers().range) });
+  });
+  await openApp(browser.page, `${server.url}?${new URLSearchParams(params)}`);
+  await browser.page.waitForSelector('[data-testid=result], [data-testid=query-error], [data-testid=no-results]', { timeout: 30000 });
+  const hits = await results(browser.page);
+  const error = await browser.page.locator('[data-testid=query-error]').allInnerTexts();
+  await browser.close();
+  return { hits, ranges, error: error.join(' ') };
+}
+
+const inside = (r, a) => r.path === a.path && a.start <= r.start && r.end <= a.end;
+
+test('skypart-3: browser = native, every leaf read by ranges inside its areas, codes and row blocks read', async () => {
+  const all = areas();
+  const seen = [];
+  for (const q of ['typhoon approaching Kyushu', 'clear skies across Mongolia', 'heavy snow over Hokkaido']) {
+    const want = native(q);
+    assert.ok(want.ids.length > 0, `${q}: native hits`);
+    const { hits, ranges } = await ask({ q });
+    assert.deepEqual(hits.map((h) => h.id), want.ids, q);
+    hits.forEach((h, i) => assert.ok(Math.abs(h.score - want.scores[i]) <= 1e-4, `${q} #${i + 1}: wasm ${h.score} vs native ${want.scores[i]}`));
+    assert.ok(ranges.length > 0 && ranges.every((r) => r.ranged), `${q}: leaf files are read by byte ranges`);
+    // Each range lies within one kind of area (several months of it back to back).
+    const kind = (r) => ['rows', 'codes', 'recs'].find((k) => all.some((a) => a[k].path === r.path && a[k].start <= r.start && r.start < a[k].end));
+    const kinds = ranges.map(kind);
+    assert.ok(kinds.every(Boolean), `${q}: every range starts in an area`);
+    assert.ok(kinds.includes('recs'), `${q}: the answer's records were read (${kinds.join(' ')})`);
+    seen.push(...kinds);
+    // Row blocks: ranges that start inside a rows area, after its start (a few rows alone).
+    if (ranges.some((r) => all.some((a) => inside(r, a.rows) && r.start > a.rows.start))) seen.push('blocks');
+  }
+  // A plan of one leaf reads it as int8 rows; those of two or more read codes and row blocks.
+  for (const k of ['rows', 'codes', 'blocks']) assert.ok(seen.includes(k), `some query read ${k}: ${[...new Set(seen)].join(' ')}`);
+});
+
+test('skypart-3: a one-month filter reads only byte ranges inside that month\'s areas', async () => {
+  const q = 'heavy snow over Hokkaido';
+  const feb = areas().filter((a) => a.period === '2015-02');
+  for (const params of [{ months: 'Feb' }, { from: '2015-02-01', to: '2015-02-28' }]) {
+    const { hits, ranges } = await ask({ q, ...params });
+    assert.ok(ranges.length > 0);
+    // A range may span February areas of one kind back to back: each byte lies in one.
+    for (const r of ranges) {
+      const covered = ['rows', 'codes', 'recs'].map((k) => feb.map((a) => a[k]).filter((a) => a.path === r.path && a.start >= r.start && a.end <= r.end).reduce((n, a) => n + a.end - a.start, 0));
+      const within = feb.some((a) => ['rows', 'codes', 'recs'].some((k) => inside(r, a[k])));
+      assert.ok(within || covered.includes(r.end - r.start), `only February 2015 (${JSON.stringify(params)}): ${JSON.stringify(r)}`);
+    }
+    assert.ok(hits.length > 0 && hits.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(hits.map((h) => h.id)));
+    const flags = params.months ? ['--months', 'Feb'] : ['--from', params.from, '--to', params.to];
+    assert.deepEqual(hits.map((h) => h.id), native(q, flags).ids);
+  }
+});
+
+test('skypart-3: a records area failing its hash is read once more, then named while the rest answers', async () => {
+  const q = 'clear skies across Mongolia';
+  const want = native(q);
+  // The records of the partition holding the best frame: always read, in the last round.
+  const victim = areas().find((a) => a.key === want.parts[0]);
+  assert.ok(victim, `the answer's partition ${want.parts[0]} is in the list files`);
+  const file = join(bundle, victim.recs.path);
+  const good = readFileSync(file);
+  const bad = Buffer.from(good);
+  bad[victim.recs.end - 1] ^= 0xff;
+  writeFileSync(file, bad);
+  try {
+    const { hits, ranges, error } = await ask({ q });
+    const reads = ranges.filter((r) => r.path === victim.recs.path && r.start <= victim.recs.start && r.end >= victim.recs.end);
+    assert.equal(reads.length, 2, `read twice: ${JSON.stringify(reads)}`);
+    assert.deepEqual([reads[1].start, reads[1].end], [victim.recs.start, victim.recs.end], 'the second time alone');
+    assert.match(error, /could not be loaded/);
+    const key = `${victim.recs.path}?bytes=${victim.recs.start}-${victim.recs.end - 1}`;
+    assert.ok(error.includes(key) && error.includes('sha256 mismatch'), error);
+    assert.ok(hits.length > 0, 'the other partitions still answer');
+    assert.ok(!hits.some((h) => h.id === want.ids[0]), 'the frames of the refused records are left out');
+  } finally {
+    writeFileSync(file, good);
+  }
+});
