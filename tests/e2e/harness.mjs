@@ -109,6 +109,11 @@ export async function openApp(page, url, timeout = 60000) {
   return page.locator('[data-testid=status]').innerText();
 }
 
+/** What the page shows once a query's whole answer is in: its timings line (with results
+ *  or "no results"), or an error. Not the first card: while a partitioned index's answer
+ *  streams, partial answers show cards before the final ranking. */
+export const FINAL_ANSWER = '[data-testid=timings], [data-testid=query-error]';
+
 /** Types a query, submits it and waits for its answer (a newer query id than before);
  *  returns [{ id, score, text }]. */
 export async function search(page, text) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SKYCASE, launch, openApp, results, bundleCacheCheck, serveSyntheticMonths, segments } from './harness.mjs';
+import { FINAL_ANSWER, SKYCASE, launch, openApp, results, bundleCacheCheck, serveSyntheticMonths, segments } from './harness.mjs';
 
 let copy;
 let server;
@@ -126,7 +126,7 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   await context.setOffline(true);
   const q = 'heavy snow over Hokkaido';
   await openApp(page, `${server.url}?${new URLSearchParams({ q, from: '2015-02-03', to: '2015-02-20' })}`);
-  await page.waitForSelector('[data-testid=result], [data-testid=query-error]', { timeout: 30000 });
+  await page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
   assert.equal(await page.locator('[data-testid=query-error]').count(), 0, 'no error offline');
   const hits = await results(page);
   const want = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', '--from', '2015-02-03', '--to', '2015-02-20'], { encoding: 'utf8' }));
@@ -155,7 +155,7 @@ test('plain browsing keeps what it fetched: a query\'s partitions are in the cac
   const plan = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json'], { encoding: 'utf8' })).partitions;
   const browser = await launch();
   await openApp(browser.page, `${server.url}?${new URLSearchParams({ q })}`);
-  await browser.page.waitForSelector('[data-testid=result], [data-testid=query-error], [data-testid=no-results]', { timeout: 30000 });
+  await browser.page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
   assert.ok(await browser.page.locator('[data-testid=result]').count() > 0, await browser.page.locator('body').innerText());
   // Stored in the background after each download: wait until all are there.
   await browser.page.waitForFunction(async (paths) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SKYCASE, launch, openApp, results, repin, search, serveSyntheticMonths, segments, askedRange } from './harness.mjs';
+import { FINAL_ANSWER, SKYCASE, launch, openApp, results, repin, search, serveSyntheticMonths, segments, askedRange } from './harness.mjs';
 
 let copy;
 let server;
@@ -39,7 +39,7 @@ async function ask(params) {
     }
   });
   await openApp(browser.page, `${server.url}?${new URLSearchParams(params)}`);
-  await browser.page.waitForSelector('[data-testid=result], [data-testid=query-error], [data-testid=no-results]', { timeout: 30000 });
+  await browser.page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
   const hits = await results(browser.page);
   const error = await browser.page.locator('[data-testid=query-error]').allInnerTexts();
   await browser.close();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SKYCASE, launch, openApp, results, repin, copyDist, startServer, askedRange } from './harness.mjs';
+import { FINAL_ANSWER, ROOT, SKYCASE, launch, openApp, results, repin, copyDist, startServer, askedRange } from './harness.mjs';
 
 let copy;
 let server;
@@ -71,7 +71,7 @@ async function ask(params) {
     ranges.push({ path, start, end, ranged: Boolean(r.headers().range) });
   });
   await openApp(browser.page, `${server.url}?${new URLSearchParams(params)}`);
-  await browser.page.waitForSelector('[data-testid=result], [data-testid=query-error], [data-testid=no-results]', { timeout: 30000 });
+  await browser.page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
   const hits = await results(browser.page);
   const error = await browser.page.locator('[data-testid=query-error]').allInnerTexts();
   await browser.close();
