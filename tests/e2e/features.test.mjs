@@ -284,7 +284,9 @@ test('results are reachable and usable with the keyboard alone', async () => {
   const firstId = el.id;
   assert.equal(firstId, (await results(page))[0].id);
   assert.equal(el.outline, 'solid 3', 'a focused card shows a visible outline');
-  assert.match(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), /^Result 1: 2017-11-\d\d \d\d:\d\d UTC, score 0\.\d{3}, /);
+  // Any month: with the learnt directions (docs/alignment.md "Twelfth pass") a real December 2012
+  // frame whose caption gives Hokkaido snow ranks first on the mixed demo.
+  assert.match(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), /^Result 1: \d{4}-\d\d-\d\d \d\d:\d\d UTC, score 0\.\d{3}, /);
 
   await page.keyboard.press('Tab');
   el = await active();

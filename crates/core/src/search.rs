@@ -138,6 +138,11 @@ pub struct Answer {
     /// nothing close (the hits are still the nearest cases). Also true when nothing passed
     /// the filters. Always false without a calibration, unless there are no hits.
     pub nothing_close: bool,
+    /// Strength (the scale of `strengths`) of each hit the notice reads, best first: those of
+    /// `hits`, or, when learnt directions moved the query ([`Prepared::undirected`]), of the
+    /// ranking without them, so that the directions reorder the hits but do not make an empty
+    /// cell look close. Empty when the bundle has no calibration.
+    pub notice_hit_strengths: Vec<f32>,
 }
 
 impl Searcher {
@@ -390,16 +395,7 @@ impl Searcher {
     /// As [`search`](Self::search) with the encoder chosen by the caller.
     pub fn search_on(&self, side: TextSide, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
         let prepared = self.prepare(side, text, &clock)?;
-        let t1 = clock();
-        let refs: Vec<&Shard> = self.shards.iter().collect();
-        let hits = rank_shards(&refs, &prepared.query, k, filters, &prepared.regions)?;
-        let region_aware = self.shards.iter().any(|s| s.vectors_per_frame() > 1);
-        let row = |h: &Hit| {
-            let shard = self.shards.get(h.shard)?;
-            let r = region_index(shard.vector_names().get(h.vector)?)?;
-            Some((r, shard.row_f32(h.frame * shard.vectors_per_frame() + h.vector)))
-        };
-        Ok(self.finish_answer(prepared, hits, region_aware, filters, row, t1, clock()))
+        answer_shards(self.calibration.as_ref(), &self.shards, prepared, k, filters, clock)
     }
 
     /// Embeds a query with `side`'s encoder and pulls it towards the cells it names
@@ -422,19 +418,25 @@ impl Searcher {
         if let Some(c) = self.calibration.as_ref().filter(|_| self.anchor_weight > 0.0) {
             v = anchored(&v, c, &intent.regions, &intent.phenomena, self.anchor_weight);
         }
+        let mut undirected = None;
         if let Some(c) = self.calibration.as_ref() {
-            // Learnt directions of the named cells (calibration version 3; none before).
-            v = c.directed(&v, &intent.regions, &intent.phenomena);
+            // Learnt directions of the named cells (calibration version 3; none before). The
+            // notice reads the ranking without them (`Answer::notice_hit_strengths`).
+            let d = c.directed(&v, &intent.regions, &intent.phenomena);
+            if d != v {
+                undirected = Some(QueryVector::new(&v)?);
+                v = d;
+            }
         }
         let query = QueryVector::new(&v)?;
         let encode = Duration::from_secs_f64(((clock() - t0) / 1000.0).max(0.0));
-        Ok(Prepared { side, vector: v, query, regions: intent.regions, phenomena: intent.phenomena, encode })
+        Ok(Prepared { side, vector: v, query, undirected, regions: intent.regions, phenomena: intent.phenomena, encode })
     }
 
     /// A stored vector as a query ("more like this" on a partitioned index): no regions, no
     /// phenomena named.
     pub fn prepare_vector(&self, v: &[f32]) -> Result<Prepared> {
-        Ok(Prepared { side: TextSide::Primary, vector: v.to_vec(), query: QueryVector::new(v)?, regions: Vec::new(), phenomena: Vec::new(), encode: Duration::ZERO })
+        Ok(Prepared { side: TextSide::Primary, vector: v.to_vec(), query: QueryVector::new(v)?, undirected: None, regions: Vec::new(), phenomena: Vec::new(), encode: Duration::ZERO })
     }
 
     /// The partitioned index of the bundle (`manifest.partitions`), if it has one.
@@ -460,33 +462,14 @@ impl Searcher {
         let names: Vec<String> = self.partitions().map(|p| p.vector_names.clone()).unwrap_or_default();
         let bound = self.bound_vectors(&prepared, filters);
         let hits = rank_parts(parts, &prepared.query, k, filters, &bound)?;
+        // The notice's ranking: the same partitions, without the learnt directions.
+        let undirected = prepared.undirected.as_ref().map(|q| rank_parts(parts, q, k, filters, &bound)).transpose()?;
         let row = |h: &Hit| {
             let part = parts.get(h.shard)?;
             let r = region_index(part.vector_names().get(h.vector)?)?;
             Some((r, part.row_f32(part.find_row(h.frame, h.vector)?)))
         };
-        Ok(self.finish_answer(prepared, hits, names.len() > 1, filters, row, t1, clock()))
-    }
-
-    /// Strengths and "nothing close" of ranked hits; `row(hit)` gives the matched region
-    /// and the hit's stored vector.
-    #[allow(clippy::too_many_arguments)]
-    fn finish_answer(&self, prepared: Prepared, hits: Vec<Hit>, region_aware: bool, filters: &Filters, row: impl Fn(&Hit) -> Option<(usize, Vec<f32>)>, t1: f64, t2: f64) -> Answer {
-        let bound = if region_aware { filters.bind(&prepared.regions) } else { Vec::new() };
-        // Per hit: the strength shown, and the one the notice reads (held to the phenomenon's
-        // own threshold, `Calibration::notice_strength`).
-        let both: Vec<(f32, f32)> = match &self.calibration {
-            Some(c) if region_aware => {
-                let phenomena = self.asked_phenomena(&prepared, filters);
-                hits.iter().map(|h| row(h).map(|(r, v)| strength_of(c, r, &v, &phenomena, &prepared.vector)).unwrap_or((0.0, 0.0))).collect()
-            }
-            _ => Vec::new(),
-        };
-        let strengths: Vec<f32> = both.iter().map(|b| b.0).collect();
-        let notice: Vec<f32> = both.iter().map(|b| b.1).collect();
-        let nothing_close = hits.is_empty() || self.calibration.as_ref().is_some_and(|c| !notice.is_empty() && c.nothing_close(&notice));
-        let rank = Duration::from_secs_f64(((t2 - t1) / 1000.0).max(0.0));
-        Answer { hits, side: prepared.side, encode: prepared.encode, rank, bound, strengths, nothing_close }
+        Ok(finish_answer(self.calibration.as_ref(), prepared, hits, undirected, names.len() > 1, filters, row, t1, clock()))
     }
 
     /// Strength of region `r` with stored vector `v` for a prepared query (what the case
@@ -494,7 +477,7 @@ impl Searcher {
     /// stands in for the phenomenon when the query names none, as in the answer.
     pub fn strength_for(&self, r: usize, v: &[f32], prepared: &Prepared, filters: &Filters) -> Option<f32> {
         let c = self.calibration.as_ref()?;
-        Some(strength_of(c, r, v, &self.asked_phenomena(prepared, filters), &prepared.vector).0)
+        Some(strength_of(c, r, v, &asked_phenomena(prepared, filters), &prepared.vector).0)
     }
 
     /// The "nothing close" threshold that a strength of region `r` is read against for a
@@ -503,17 +486,9 @@ impl Searcher {
     /// the notice reads the best of them. `None` without a calibration.
     pub fn notice_threshold_for(&self, r: usize, prepared: &Prepared, filters: &Filters) -> Option<f32> {
         let c = self.calibration.as_ref()?;
-        let asked = self.asked_phenomena(prepared, filters);
+        let asked = asked_phenomena(prepared, filters);
         let asked = if asked.is_empty() { vec![c.nearest_phenomenon(&prepared.vector, r)] } else { asked };
         asked.iter().map(|&p| c.notice_threshold(p)).reduce(f32::min)
-    }
-
-    /// The phenomena a prepared query asks for: those it names, else the phenomenon filter's.
-    fn asked_phenomena(&self, prepared: &Prepared, filters: &Filters) -> Vec<usize> {
-        match (&filters.phenomenon, prepared.phenomena.is_empty()) {
-            (Some(p), true) => skycase_vocab::phenomenon_index(p).into_iter().collect(),
-            _ => prepared.phenomena.clone(),
-        }
     }
 
     /// "More like this": ranks by one stored vector of a frame.
@@ -549,6 +524,59 @@ pub fn rank_shards(shards: &[&Shard], q: &QueryVector, k: usize, filters: &Filte
     rank_where(shards, q, k, |s, f| filters.keeps(&shards[s].records()[f]), bound_vectors, allow)
 }
 
+/// The phenomena a prepared query asks for: those it names, else the phenomenon filter's.
+fn asked_phenomena(prepared: &Prepared, filters: &Filters) -> Vec<usize> {
+    match (&filters.phenomenon, prepared.phenomena.is_empty()) {
+        (Some(p), true) => skycase_vocab::phenomenon_index(p).into_iter().collect(),
+        _ => prepared.phenomena.clone(),
+    }
+}
+
+/// The shard scan's answer to a prepared query ([`Searcher::search_on`]): the `k` best frames
+/// of `shards` ([`rank_shards`]), and with the learnt directions a second scan without them for
+/// the notice ([`Answer::notice_hit_strengths`]).
+fn answer_shards(calibration: Option<&Calibration>, shards: &[Shard], prepared: Prepared, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
+    let t1 = clock();
+    let refs: Vec<&Shard> = shards.iter().collect();
+    let hits = rank_shards(&refs, &prepared.query, k, filters, &prepared.regions)?;
+    let undirected = prepared.undirected.as_ref().map(|q| rank_shards(&refs, q, k, filters, &prepared.regions)).transpose()?;
+    let region_aware = shards.iter().any(|s| s.vectors_per_frame() > 1);
+    let row = |h: &Hit| {
+        let shard = shards.get(h.shard)?;
+        let r = region_index(shard.vector_names().get(h.vector)?)?;
+        Some((r, shard.row_f32(h.frame * shard.vectors_per_frame() + h.vector)))
+    };
+    Ok(finish_answer(calibration, prepared, hits, undirected, region_aware, filters, row, t1, clock()))
+}
+
+/// Strengths and "nothing close" of ranked hits; `row(hit)` gives the matched region and the
+/// hit's stored vector. The notice reads `undirected` (the ranking without the learnt
+/// directions) when there is one, else `hits`.
+#[allow(clippy::too_many_arguments)]
+fn finish_answer(calibration: Option<&Calibration>, prepared: Prepared, hits: Vec<Hit>, undirected: Option<Vec<Hit>>, region_aware: bool, filters: &Filters, row: impl Fn(&Hit) -> Option<(usize, Vec<f32>)>, t1: f64, t2: f64) -> Answer {
+    let bound = if region_aware { filters.bind(&prepared.regions) } else { Vec::new() };
+    // Per hit: the strength shown, and the one the notice reads (held to the phenomenon's
+    // own threshold, `Calibration::notice_strength`).
+    let phenomena = asked_phenomena(&prepared, filters);
+    let both = |hits: &[Hit]| -> Vec<(f32, f32)> {
+        match calibration {
+            Some(c) if region_aware => hits.iter().map(|h| row(h).map(|(r, v)| strength_of(c, r, &v, &phenomena, &prepared.vector)).unwrap_or((0.0, 0.0))).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let shown = both(&hits);
+    let read = match &undirected {
+        Some(u) => both(u),
+        None => shown.clone(),
+    };
+    let strengths: Vec<f32> = shown.iter().map(|b| b.0).collect();
+    let notice_hit_strengths: Vec<f32> = read.iter().map(|b| b.0).collect();
+    let notice: Vec<f32> = read.iter().map(|b| b.1).collect();
+    let nothing_close = hits.is_empty() || calibration.is_some_and(|c| !notice.is_empty() && c.nothing_close(&notice));
+    let rank = Duration::from_secs_f64(((t2 - t1) / 1000.0).max(0.0));
+    Answer { hits, side: prepared.side, encode: prepared.encode, rank, bound, strengths, nothing_close, notice_hit_strengths }
+}
+
 /// Strength of a hit whose matched region is `r` and stored vector `v`, for the phenomena
 /// the query names (the best of them), or, if it names none, for the phenomenon the query
 /// vector `q` is nearest to in that region; with the notice strength of the same phenomena
@@ -564,10 +592,13 @@ fn strength_of(c: &Calibration, r: usize, v: &[f32], phenomena: &[usize], q: &[f
 pub struct Prepared {
     /// The encoder that embedded it.
     pub side: TextSide,
-    /// The joint-space vector (anchored).
+    /// The joint-space vector (anchored, and moved by the learnt directions if any): what ranks.
     pub vector: Vec<f32>,
     /// The same, ready to rank.
     pub query: QueryVector,
+    /// The query before the learnt directions ([`Calibration::directed`]), ready to rank, when
+    /// they moved it: the "nothing close" notice reads its ranking. `None` otherwise.
+    pub undirected: Option<QueryVector>,
     /// Regions the query names (indices into `REGIONS`).
     pub regions: Vec<usize>,
     /// Phenomena it names.
@@ -638,6 +669,40 @@ mod tests {
         assert_eq!(rank_shards(&[&s], &q, 5, &both, &[]).unwrap().len(), 1);
         let kyushu_typhoon = Filters { region: Some(8), phenomenon: Some("Typhoon".into()), ..Default::default() };
         assert!(rank_shards(&[&s], &q, 5, &kyushu_typhoon, &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_notice_reads_the_ranking_without_the_learnt_directions() {
+        // Honshu (6) × Rain (3): its Rain anchor points up, the other phenomena's right, so a
+        // Honshu vector at angle θ has strength σ(10 (sin θ − cos θ)): strong above 45°. The
+        // query points right; the learnt direction of the cell moves it up to about 72°.
+        let (honshu, rain) = (6, 3);
+        assert_eq!((REGIONS[honshu], PHENOMENA[rain]), ("Honshu (Japan)", "Rain"));
+        let mut anchors = vec![vec![1.0, 0.0]; crate::strength::CELLS];
+        anchors[honshu * 5 + rain] = vec![0.0, 1.0];
+        let mut directions = vec![vec![0.0, 0.0]; crate::strength::CELLS];
+        directions[honshu * 5 + rain] = vec![0.0, 3.0];
+        let c = Calibration { version: 3, joint_dim: 2, anchors, slope: 10.0, intercept: 0.0, top: 1, threshold: 0.5, cell_bias: vec![], notice_offsets: vec![], directions, fit: Default::default() };
+        // Frame 0: Honshu at 10° (nearest the query, weak); frame 1: at 70° (nearest the
+        // directed query, strong).
+        let s = shard(&[&caption([1; 13]), &caption([1; 13])], &[[10f32.to_radians(); 13], [70f32.to_radians(); 13]]);
+        let q = [1.0f32, 0.0];
+        let directed = c.directed(&q, &[honshu], &[rain]);
+        assert!(directed[1] > 0.9, "{directed:?}");
+        let prepared = |undirected: Option<QueryVector>| Prepared { side: TextSide::Primary, query: QueryVector::new(&directed).unwrap(), vector: directed.clone(), undirected, regions: vec![honshu], phenomena: vec![rain], encode: Duration::ZERO };
+        let shards = std::slice::from_ref(&s);
+        let a = answer_shards(Some(&c), shards, prepared(Some(QueryVector::new(&q).unwrap())), 2, &Filters::default(), || 0.0).unwrap();
+        // The directions rank the strong frame first and show its strength ...
+        assert_eq!(a.hits.iter().map(|h| (h.frame, h.vector)).collect::<Vec<_>>(), [(1, honshu), (0, honshu)]);
+        assert!(a.strengths[0] > 0.99 && a.strengths[1] < 0.01, "{:?}", a.strengths);
+        // ... but the notice reads the undirected ranking, whose first frame is the weak one.
+        assert!(a.notice_hit_strengths[0] < 0.01 && a.notice_hit_strengths[1] > 0.99, "{:?}", a.notice_hit_strengths);
+        assert!(a.nothing_close);
+        // Read on the directed ranking, the same calibration would see a close case.
+        let b = answer_shards(Some(&c), shards, prepared(None), 2, &Filters::default(), || 0.0).unwrap();
+        assert_eq!((b.hits, b.strengths.clone()), (a.hits, a.strengths));
+        assert_eq!(b.notice_hit_strengths, b.strengths);
+        assert!(!b.nothing_close);
     }
 
     #[test]

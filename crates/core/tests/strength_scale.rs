@@ -56,7 +56,9 @@ fn the_notice_still_holds_a_typhoon_to_its_own_threshold() {
     let (cal, hits) = demo();
     // The calibration keeps the eighth pass's decisions: typhoon's own threshold 0.41 against
     // the shared 0.11 (offset logit(0.11) − logit(0.41) ≈ −1.727), Clear and Cloudy none.
-    assert_eq!(cal.version, 2);
+    // Notice offsets came with version 2; version 3 (learnt directions, twelfth pass) keeps them.
+    assert!(cal.version >= 2, "version {}", cal.version);
+    assert!(!cal.notice_offsets.is_empty());
     assert!((cal.notice_threshold(TYPHOON) - 0.41).abs() < 1e-3, "{}", cal.notice_threshold(TYPHOON));
     assert!((cal.notice_threshold(1) - cal.threshold).abs() < 1e-6);
     for (r, v) in &hits {

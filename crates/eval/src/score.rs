@@ -93,7 +93,9 @@ pub struct Outcome {
     pub nothing_close: Option<bool>,
     /// The encoder that embedded the query (`minilm` or `multilingual`).
     pub encoder: String,
-    /// Calibrated strength of each of the top k (empty without a calibration).
+    /// Calibrated strength of each of the top k that the "nothing close" notice reads (empty
+    /// without a calibration): those of `top`, or with learnt directions, of the ranking
+    /// without them ([`Answer::notice_hit_strengths`]); what `skycase calibrate` chooses on.
     pub strengths: Vec<f32>,
 }
 
@@ -140,7 +142,7 @@ pub fn run_queries(searcher: &Searcher, truth: &Truth, queries: &[&Query], k: us
             top,
             nothing_close: nothing_close(&answer, searcher.calibration().is_some()),
             encoder: answer.side.name().into(),
-            strengths: answer.strengths.clone(),
+            strengths: answer.notice_hit_strengths.clone(),
         });
         if let Some(p) = progress {
             p.inc(1);
