@@ -142,6 +142,13 @@ export function nativeSearch(text, bundle = BUNDLE, flags = []) {
   return nativeHits(text, bundle, ['--episodes', ...flags]).map((h) => ({ id: h.id, score: h.score, caption: h.caption }));
 }
 
+/** `skycase search --json --episodes` on a partitioned bundle (one result per episode, as the
+ *  app shows them by default): { ids, scores, parts (the partitions its plan read) }. */
+export function nativeParts(text, bundle, flags = []) {
+  const out = JSON.parse(execFileSync(SKYCASE, ['search', text, '--bundle', bundle, '--json', '--episodes', ...flags], { encoding: 'utf8' }));
+  return { ids: out.hits.map((h) => h.id), scores: out.hits.map((h) => h.score), parts: out.partitions };
+}
+
 /** The full hits of `skycase search --json` (every frame unless `flags` has --episodes). */
 export function nativeHits(text, bundle = BUNDLE, flags = []) {
   const out = execFileSync(SKYCASE, ['search', text, '--bundle', bundle, '--json', ...flags], { encoding: 'utf8' });
@@ -329,7 +336,8 @@ export function copyDist() {
 
 /** Every partition of a partitioned bundle on disk, from its manifest and list files:
  *  { key (leaf path + `?bytes=a-b`, as `skycase search --json` and the browser's cache name
- *  it), path, start, end (exclusive), period (YYYY-MM), bytes }. */
+ *  it), path, start, end (exclusive), period (YYYY-MM), bytes }; in a skypart-3 bundle also
+ *  its areas, each { path, start, end }: rows (the same bytes as start–end), codes, recs. */
 export function segments(bundle) {
   const m = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
   const pad = (n) => String(n).padStart(3, '0');
@@ -339,7 +347,12 @@ export function segments(bundle) {
     list.sub.forEach((sub, i) => {
       const path = `parts/${pad(list.list)}-${pad(sub)}-${list.leaves[sub]}.skyleaf`;
       const [start, bytes] = [list.offset[i], list.bytes[i]];
-      out.push({ key: `${path}?bytes=${start}-${start + bytes - 1}`, path, start, end: start + bytes, bytes, period: m.partitions.periods[list.period[i]].period });
+      const segment = { key: `${path}?bytes=${start}-${start + bytes - 1}`, path, start, end: start + bytes, bytes, period: m.partitions.periods[list.period[i]].period };
+      if (list.codes_at) {
+        const area = (at, n) => ({ path, start: at, end: at + n });
+        Object.assign(segment, { rows: area(start, bytes), codes: area(list.codes_at[i], list.codes_bytes[i]), recs: area(list.recs_at[i], list.recs_bytes[i]) });
+      }
+      out.push(segment);
     });
   }
   return out;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FINAL_ANSWER, SKYCASE, launch, openApp, results, repin, search, serveSyntheticMonths, segments, askedRange } from './harness.mjs';
+import { FINAL_ANSWER, SKYCASE, launch, openApp, results, repin, search, serveSyntheticMonths, segments, askedRange, nativeParts } from './harness.mjs';
 
 let copy;
 let server;
@@ -15,12 +15,7 @@ let bundle;
 
 serveSyntheticMonths((s, c) => { server = s; copy = c; bundle = c.bundle; });
 
-/** Native answer and the partitions its plan read. */
-function native(q, args = []) {
-  // --episodes: one result per episode, as the app shows them by default (issue 13).
-  const out = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', '--episodes', ...args], { encoding: 'utf8' }));
-  return { ids: out.hits.map((h) => h.id), scores: out.hits.map((h) => h.score), parts: out.partitions };
-}
+const native = (q, flags) => nativeParts(q, bundle, flags);
 
 /** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits, bundle requests
  *  (paths) and the leaf file requests with the byte range each asked for ({ path, start, end }). */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FINAL_ANSWER, ROOT, SKYCASE, launch, openApp, results, repin, copyDist, startServer, askedRange } from './harness.mjs';
+import { FINAL_ANSWER, ROOT, SKYCASE, launch, openApp, results, repin, copyDist, startServer, askedRange, nativeParts, segments } from './harness.mjs';
 
 let copy;
 let server;
@@ -32,32 +32,7 @@ after(() => {
   copy?.remove();
 });
 
-/** Every partition's three areas, from the manifest and list files: { key (its rows area, as
- *  `skycase search --json` names partitions), period, rows, codes, recs } with each area
- *  { path, start, end (exclusive) }. */
-function areas() {
-  const m = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
-  const pad = (n) => String(n).padStart(3, '0');
-  const out = [];
-  for (const l of m.partitions.lists) {
-    const list = JSON.parse(readFileSync(join(bundle, l.path), 'utf8'));
-    list.sub.forEach((sub, i) => {
-      const path = `parts/${pad(list.list)}-${pad(sub)}-${list.leaves[sub]}.skyleaf`;
-      const area = (start, bytes) => ({ path, start, end: start + bytes });
-      const rows = area(list.offset[i], list.bytes[i]);
-      out.push({
-        key: `${path}?bytes=${rows.start}-${rows.end - 1}`, period: m.partitions.periods[list.period[i]].period,
-        rows, codes: area(list.codes_at[i], list.codes_bytes[i]), recs: area(list.recs_at[i], list.recs_bytes[i]),
-      });
-    });
-  }
-  return out;
-}
-
-function native(q, args = []) {
-  const out = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', '--episodes', ...args], { encoding: 'utf8' }));
-  return { ids: out.hits.map((h) => h.id), scores: out.hits.map((h) => h.score), parts: out.partitions };
-}
+const native = (q, flags) => nativeParts(q, bundle, flags);
 
 /** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits, the error shown and
  *  the byte ranges asked of leaf files ({ path, start, end }). */
@@ -81,7 +56,7 @@ async function ask(params) {
 const inside = (r, a) => r.path === a.path && a.start <= r.start && r.end <= a.end;
 
 test('skypart-3: browser = native, every leaf read by ranges inside its areas, codes and row blocks read', async () => {
-  const all = areas();
+  const all = segments(bundle);
   const seen = [];
   for (const q of ['typhoon approaching Kyushu', 'clear skies across Mongolia', 'heavy snow over Hokkaido']) {
     const want = native(q);
@@ -105,7 +80,7 @@ test('skypart-3: browser = native, every leaf read by ranges inside its areas, c
 
 test('skypart-3: a one-month filter reads only byte ranges inside that month\'s areas', async () => {
   const q = 'heavy snow over Hokkaido';
-  const feb = areas().filter((a) => a.period === '2015-02');
+  const feb = segments(bundle).filter((a) => a.period === '2015-02');
   for (const params of [{ months: 'Feb' }, { from: '2015-02-01', to: '2015-02-28' }]) {
     const { hits, ranges } = await ask({ q, ...params });
     assert.ok(ranges.length > 0);
@@ -125,7 +100,7 @@ test('skypart-3: a records area failing its hash is read once more, then named w
   const q = 'clear skies across Mongolia';
   const want = native(q);
   // The records of the partition holding the best frame: always read, in the last round.
-  const victim = areas().find((a) => a.key === want.parts[0]);
+  const victim = segments(bundle).find((a) => a.key === want.parts[0]);
   assert.ok(victim, `the answer's partition ${want.parts[0]} is in the list files`);
   const file = join(bundle, victim.recs.path);
   const good = readFileSync(file);
