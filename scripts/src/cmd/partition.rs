@@ -53,8 +53,8 @@ pub struct Layout {
     pub iters: usize,
     /// The file layout: `skypart-2` (a leaf's months, each int8 rows and records) or
     /// `skypart-3` (a leaf in rows, residual-code and records areas, read in rounds:
-    /// `skycase_core::partition::areas`; read by `skycase search` and `skycase recall`, not
-    /// yet by the browser app).
+    /// `skycase_core::partition::areas`; read by the app's worker, `skycase search` and
+    /// `skycase recall`; offline periods still need `skypart-2`).
     #[arg(long, default_value = "skypart-2")]
     pub format: String,
     /// skypart-3: bytes of a residual code (PQ sub-spaces; must divide the dimension).
