@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
-use crate::basemap::Basemap;
+use crate::basemap::{Basemap, BasemapDefs};
 use crate::case::{span, utc_and_local, CaseView, LOOP_HOURS};
 use crate::i18n::{self, t};
 use crate::protocol::{CaseOut, Filters, FromWorker, HitOut, ToWorker};
@@ -455,6 +455,8 @@ pub fn App() -> impl IntoView {
         {move || nothing_close.get().then(|| view! {
             <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>
         })}
+        // Each grid's coastlines, once, for every basemap on the page (src/basemap.rs).
+        <BasemapDefs overlay=overlay />
         <ol class="results" data-testid="results" aria-label=t().results_label>
             <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits(), h.episode.as_ref().map(|e| (e.start.clone(), e.end.clone(), e.members.len())))
                 children=move |(i, hit)| {

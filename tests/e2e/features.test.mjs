@@ -34,13 +34,18 @@ async function basemaps(page) {
     const image = card.querySelector('.thumb img');
     const img = image.getBoundingClientRect();
     const box = svg?.getBoundingClientRect();
+    // The coastlines: a <use> of the grid's one path, which the page holds once (src/basemap.rs).
+    const coast = svg?.querySelector('use.coast');
+    const drawn = coast && document.querySelector(coast.getAttribute('href'));
     return {
       id: card.dataset.id,
       region: card.dataset.region,
       viewBox: svg?.getAttribute('viewBox'),
       natural: `0 0 ${image.naturalWidth} ${image.naturalHeight}`,
       label: svg?.getAttribute('aria-label'),
-      coastLength: svg?.querySelector('.coast')?.getAttribute('d').length ?? 0,
+      coastLength: drawn?.localName === 'path' ? drawn.getAttribute('d').length : 0,
+      // What the <use> draws: the coastline's box on the card (not an empty reference).
+      coastDrawn: !!coast && coast.getBBox().width > 10 && coast.getBBox().height > 10,
       outlined: region?.dataset.region,
       sameBoxAsImage: !!box && ['x', 'y', 'width', 'height'].every((k) => Math.abs(box[k] - img[k]) < 0.5),
     };
@@ -63,6 +68,7 @@ test('each result shows the coastlines and its matched region outlined over the 
       const ratio = (b) => { const [, , w, h] = b.split(' ').map(Number); return w / h; };
       assert.ok(Math.abs(ratio(m.viewBox) / ratio(m.natural) - 1) < 0.02, `${m.id}: viewBox ${m.viewBox} on an image of ${m.natural}`);
       assert.ok(m.coastLength > 1000, `${m.id}: coastline path of ${m.coastLength} chars`);
+      assert.ok(m.coastDrawn, `${m.id}: the coastlines are drawn over the card`);
       assert.ok(m.sameBoxAsImage, `${m.id}: the overlay covers the image exactly`);
       // The demo index is region-aware: every hit names the region that matched, and that
       // region is the one outlined, and named in the overlay's accessible label.
@@ -90,6 +96,11 @@ test('each result shows the coastlines and its matched region outlined over the 
     }
   }
   assert.ok(checkedCities >= 10, `city positions checked on ${checkedCities} outlines`);
+  // Each grid's coastline is in the page once, however many cards draw it, and not shown itself.
+  const grids = Object.keys(JSON.parse(readFileSync(join(ROOT, 'dist/bundle/overlay.json'), 'utf8')).grids).length;
+  assert.equal(await page.locator('[data-testid=basemap-defs] path').count(), grids);
+  assert.equal(await page.locator('svg[data-testid=basemap] path:not(.region)').count(), 0, 'no card holds a coastline path of its own');
+  assert.deepEqual(await page.$eval('[data-testid=basemap-defs]', (el) => [el.getBoundingClientRect().width, el.getBoundingClientRect().height]), [0, 0]);
   assert.deepEqual(errors, []);
 });
 
