@@ -104,6 +104,47 @@ test('each result shows the coastlines and its matched region outlined over the 
   assert.deepEqual(errors, []);
 });
 
+test('a new answer redraws the cards in place: the same elements show the new frames, captions closed', async () => {
+  const { page, errors } = browser;
+  await openApp(page, server.url);
+  await search(page, 'heavy snow over Hokkaido');
+  await thumbnailsSettled(page);
+  const mark = () => page.$$eval('[data-testid=result]', (cards) => cards.forEach((c, i) => { c.kept = i; }));
+  await mark();
+  await page.locator('[data-testid=result]').first().locator('details > summary').click();
+  const before = await page.$$eval('[data-testid=result]', (cards) => cards.map((c) => ({
+    id: c.dataset.id, src: c.querySelector('.thumb img')?.src, region: c.querySelector('[data-testid=matched-region]')?.dataset.region })));
+  const hits = await search(page, 'clear skies across Mongolia');
+  await thumbnailsSettled(page);
+  const after = await page.$$eval('[data-testid=result]', (cards) => cards.map((c, i) => {
+    const img = c.querySelector('.thumb img');
+    return {
+      kept: c.kept === i, id: c.dataset.id, rank: c.querySelector('.rank').textContent, label: c.getAttribute('aria-label'),
+      src: img?.src, alt: img?.alt, time: c.querySelector('time').getAttribute('datetime'),
+      region: c.querySelector('[data-testid=matched-region]')?.dataset.region, cardRegion: c.dataset.region,
+      open: c.querySelector('details').open,
+    };
+  }));
+  assert.equal(after.length, hits.length);
+  assert.ok(after.length >= 5 && before.length >= 5, `${before.length} then ${after.length} cards`);
+  // The answers differ, the cards are the same elements, and each says what the new answer holds.
+  assert.notDeepEqual(after.map((c) => c.id), before.map((c) => c.id));
+  const kept = Math.min(before.length, after.length);
+  assert.ok(after.slice(0, kept).every((c) => c.kept), 'the cards of the first answer are reused');
+  after.forEach((c, i) => {
+    assert.equal(c.id, hits[i].id);
+    assert.equal(c.rank, `#${i + 1}`);
+    assert.match(c.label, new RegExp(`^Result ${i + 1}: `));
+    assert.ok(c.src?.startsWith('blob:'), `${c.id}: thumbnail ${c.src}`);
+    assert.equal(c.alt, `Infrared image at ${c.time}`);
+    assert.equal(c.region, c.cardRegion, `${c.id}: the basemap outlines the card's own region`);
+    assert.equal(c.open, false, `${c.id}: a caption opened for the last answer is closed`);
+  });
+  const changed = after.slice(0, kept).filter((c, i) => c.id !== before[i].id);
+  assert.ok(changed.length > 0 && changed.every((c) => c.src !== before[after.indexOf(c)].src), 'a card showing another frame shows its thumbnail');
+  assert.deepEqual(errors, []);
+});
+
 /** A copy of dist/ whose overlay.json is changed by `edit` (manifest updated or not). */
 function distWithOverlay(edit, { updateManifest }) {
   const copy = copyDist();
