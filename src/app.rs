@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use skycase_core::overlay::Overlay;
 use skycase_core::search::SEASONS;
@@ -10,11 +11,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
-use crate::basemap::Basemap;
+use crate::basemap::{Basemap, BasemapDefs};
 use crate::case::{span, utc_and_local, CaseView, LOOP_HOURS};
 use crate::i18n::{self, t};
 use crate::protocol::{CaseOut, Filters, FromWorker, HitOut, ToWorker};
 use crate::url::{self, Route};
+use crate::verified::{FileState, PageFiles};
 
 /// The case view's state.
 #[derive(Debug, Clone, PartialEq)]
@@ -455,14 +457,16 @@ pub fn App() -> impl IntoView {
         {move || nothing_close.get().then(|| view! {
             <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>
         })}
+        // Each grid's coastlines, once, for every basemap on the page (src/basemap.rs).
+        <BasemapDefs overlay=overlay />
         <ol class="results" data-testid="results" aria-label=t().results_label>
-            <For each=move || hits.get().into_iter().enumerate() key=|(i, h)| (*i, h.id.clone(), h.score.to_bits(), h.episode.as_ref().map(|e| (e.start.clone(), e.end.clone(), e.members.len())))
-                children=move |(i, hit)| {
-                    // Part of the whole answer: a card that the whole answer drops is removed
-                    // without asking for its thumbnail first.
-                    let id = hit.id.clone();
-                    let answered = Signal::derive(move || settled.get() && hits.with(|h| h.iter().any(|x| x.id == id)));
-                    view! { <ResultCard rank=i + 1 hit=hit on_more=more_like on_open=open overlay=overlay answered=answered
+            // One card per rank, kept from answer to answer: a new answer changes what the
+            // cards say in place (CardText), and a rank whose hit is the same (the whole answer
+            // after a partial one) is not touched at all.
+            <For each=move || 0..hits.with(Vec::len) key=|i| *i
+                children=move |i| {
+                    let card = Memo::new(move |_| hits.with(|h| h.get(i).map(CardText::new).unwrap_or_default()));
+                    view! { <ResultCard rank=i + 1 card=card on_more=more_like on_open=open overlay=overlay answered=settled
                         link_out=embed.then_some((query, filters)) /> }
                 } />
         </ol>
@@ -534,22 +538,75 @@ where
     }
 }
 
+/// What one result card shows, worked out once per hit (a card's slot is given each new
+/// answer's hit at its rank, and redraws only what differs).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct CardText {
+    id: String,
+    /// The frame's time as the worker sends it (`datetime`, "more like this").
+    time: String,
+    utc: String,
+    local: Option<String>,
+    score: f32,
+    region: Option<String>,
+    /// The matched region's caption line, without the bullet's dash.
+    matched: Option<String>,
+    strength: Option<f32>,
+    /// (frames, "episode" text, start, end).
+    episode: Option<(usize, String, String, String)>,
+    source: String,
+    origin: String,
+    caption: String,
+    thumb: String,
+}
+
+impl CardText {
+    fn new(hit: &HitOut) -> Self {
+        let matched = hit
+            .region
+            .as_ref()
+            .and_then(|r| hit.caption.lines().find(|l| skycase_vocab::parse_bullet(l).is_some_and(|(name, _)| name == r.as_str())))
+            .map(|l| l.trim().trim_start_matches('-').trim().to_string());
+        let (utc, local) = utc_and_local(&hit.time);
+        let episode = hit.episode.as_ref().map(|e| {
+            let (a, b) = span(&e.start, &e.end);
+            (e.members.len(), (t().case.episode)(e.members.len(), &a, &b), e.start.clone(), e.end.clone())
+        });
+        CardText {
+            id: hit.id.clone(),
+            time: hit.time.clone(),
+            utc,
+            local,
+            score: hit.score,
+            region: hit.region.clone(),
+            matched,
+            strength: hit.strength,
+            episode,
+            source: hit.source.clone(),
+            origin: hit.origin.clone(),
+            caption: hit.caption.clone(),
+            thumb: hit.thumb.clone(),
+        }
+    }
+}
+
 /// One result: a card that takes keyboard focus, its thumbnail under the basemap, and
-/// buttons for the caption and "more like this".
+/// buttons for the caption and "more like this". The card is the slot of one rank: a new
+/// answer changes its text and attributes in place rather than drawing a new card.
 #[component]
 fn ResultCard<F, O>(
     /// 1-based rank.
     rank: usize,
-    /// The result.
-    hit: HitOut,
+    /// What the card shows (the hit at this rank).
+    card: Memo<CardText>,
     /// Called with (frame id, matched region, time) for "more like this".
     on_more: F,
     /// Opens the case view of a frame (by id).
     on_open: O,
     /// The bundle's basemap, once loaded.
     overlay: ReadSignal<Option<Arc<Overlay>>>,
-    /// Whether the card is part of a whole answer (not of a partial one while it streams).
-    answered: Signal<bool>,
+    /// Whether the cards show a whole answer (not a partial one while it streams).
+    answered: ReadSignal<bool>,
     /// In embed mode, the search (query, filters) that the card's link out opens in the full app.
     link_out: Option<(ReadSignal<String>, RwSignal<Filters>)>,
 ) -> impl IntoView
@@ -557,65 +614,84 @@ where
     F: Fn(String, Option<String>, String) + Copy + 'static,
     O: Fn(String) + Copy + 'static,
 {
-    // The matched region's caption line, without the bullet's dash.
-    let region_line = hit
-        .region
-        .as_ref()
-        .and_then(|r| hit.caption.lines().find(|l| skycase_vocab::parse_bullet(l).is_some_and(|(name, _)| name == r.as_str())))
-        .map(|l| l.trim().trim_start_matches('-').trim().to_string());
-    let (time, local) = utc_and_local(&hit.time);
-    let more = (hit.id.clone(), hit.region.clone(), hit.time.clone());
-    let (open_id, open_id2) = (hit.id.clone(), hit.id.clone());
-    let episode = hit.episode.clone().map(|e| {
-        let (a, b) = span(&e.start, &e.end);
-        (e.members.len(), (t().case.episode)(e.members.len(), &a, &b), e.start, e.end)
+    let text = move |f: fn(&CardText) -> String| move || card.with(f);
+    let card_label = move || {
+        card.with(|c| (t().result_label)(rank, &c.utc, c.score, &c.matched.as_ref().map(|l| format!(", {l}")).unwrap_or_default()))
+    };
+    let open = move || on_open(card.with_untracked(|c| c.id.clone()));
+    let more = move || {
+        let (id, region, time) = card.with_untracked(|c| (c.id.clone(), c.region.clone(), c.time.clone()));
+        on_more(id, region, time)
+    };
+    let link = link_out.map(|(query, filters)| move || card.with(|c| url::full_app_href(query.get().trim(), &filters.get(), Some(&c.id))));
+    // The thumbnail (by path) once the card is part of a whole answer; it stays while the
+    // next query's partial answers still show the same frame at this rank, so that a
+    // streaming answer costs the worker no thumbnail work and the page little drawing.
+    let whole = Memo::new(move |was: Option<&Option<String>>| {
+        let path = card.with(|c| c.thumb.clone());
+        (answered.get() || was.and_then(|w| w.as_deref()) == Some(path.as_str())).then_some(path)
     });
-    let card_label = (t().result_label)(rank, &time, hit.score, &region_line.as_ref().map(|l| format!(", {l}")).unwrap_or_default());
-    let matched_region = hit.region.clone();
-    let (frame_id, region) = (hit.id.clone(), hit.region.clone());
-    let link = link_out.map(|(query, filters)| {
-        let id = hit.id.clone();
-        move || url::full_app_href(query.get().trim(), &filters.get(), Some(&id))
+    let alt = move || card.with(|c| (t().image_alt)(&c.time));
+    // The thumbnail comes checked from the worker (src/verified.rs, as VerifiedImg draws it);
+    // drawn here by one <img> per card whose src follows the slot's frame, since a new
+    // VerifiedImg per answer would build every card's image element anew.
+    let files = use_context::<PageFiles>();
+    Effect::new(move |_| {
+        // Every whole answer asks again for a thumbnail that failed before (as a new
+        // VerifiedImg would); one loaded or on its way is not asked for twice.
+        answered.track();
+        if let (Some(path), Some(files)) = (whole.get(), files) {
+            files.request(&path);
+        }
     });
-    // The thumbnail and the basemap come once the card is part of a whole answer (and stay
-    // when the next query's partial answers still list it).
-    let whole = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || answered.get());
-    let (thumb, alt) = (hit.thumb.clone(), (t().image_alt)(&hit.time));
+    let thumb = Memo::new(move |_| whole.get().map(|path| files.and_then(|f| f.state(&path))));
     view! {
-        <li class="result" data-testid="result" data-id=hit.id.clone() data-score=format!("{:.6}", hit.score)
-            data-region=hit.region.clone() tabindex="0" aria-label=card_label>
-            <div class="thumb" data-testid="open-thumb" on:click=move |_| on_open(open_id.clone())>
-                {move || if whole.get() {
-                    view! { <crate::verified::VerifiedImg path=thumb.clone() alt=alt.clone() /> }.into_any()
-                } else {
-                    view! { <div class="thumb-loading" role="img" aria-label=alt.clone() aria-busy="true" data-testid="thumb-loading"></div> }.into_any()
+        <li class="result" data-testid="result" data-id=text(|c| c.id.clone()) data-score=text(|c| format!("{:.6}", c.score))
+            data-region=move || card.with(|c| c.region.clone()) tabindex="0" aria-label=card_label>
+            <div class="thumb" data-testid="open-thumb" on:click=move |_| open()>
+                {move || match thumb.get() {
+                    Some(Some(FileState::Ready(url))) => EitherOf3::A(view! { <img src=url alt=alt() width="256" height="147" /> }),
+                    Some(Some(FileState::Failed(reason))) => {
+                        // In place, the file and what is wrong; the whole message on hover.
+                        let (short, title) = (reason.split(" (").next().unwrap_or(&reason).to_string(), reason.clone());
+                        EitherOf3::B(view! {
+                            <div class="thumb-missing" role="img" aria-label=format!("{}: {}", t().image_unavailable, alt()) data-testid="thumb-missing" title=title>
+                                <strong>{t().image_unavailable}</strong>
+                                <small data-testid="thumb-missing-reason" data-reason=reason>{short}</small>
+                            </div>
+                        })
+                    }
+                    _ => EitherOf3::C(view! { <div class="thumb-loading" role="img" aria-label=alt() aria-busy="true" data-testid="thumb-loading"></div> }),
                 }}
-                {move || whole.get().then(|| overlay.get()).flatten().map(|o| view! { <Basemap overlay=o frame_id=frame_id.clone() region=region.clone() /> })}
+                {move || whole.with(Option::is_some).then(|| overlay.get()).flatten().map(|o| {
+                    card.with(|c| view! { <Basemap overlay=o frame_id=c.id.clone() region=c.region.clone() /> })
+                })}
             </div>
             <div class="meta">
                 <span class="rank">{format!("#{rank}")}</span>
-                <time datetime=hit.time.clone()>{time.clone()}</time>
-                {local.map(|l| view! { <span class="local" data-testid="local-time">{l}</span> })}
-                <span class="score" title=t().score_title>{format!("{:.3}", hit.score)}</span>
-                {hit.strength.map(|s| view! {
+                <time datetime=text(|c| c.time.clone())>{text(|c| c.utc.clone())}</time>
+                {move || card.with(|c| c.local.clone()).map(|l| view! { <span class="local" data-testid="local-time">{l}</span> })}
+                <span class="score" title=t().score_title>{text(|c| format!("{:.3}", c.score))}</span>
+                {move || card.with(|c| c.strength).map(|s| view! {
                     <span class="strength" data-testid="strength" data-strength=format!("{s:.3}") title=t().strength_title>
                         {(t().strength_label)(s)}
                     </span>
                 })}
             </div>
-            {region_line.map(|l| view! { <p class="matched" data-testid="matched-line">{l}</p> })}
-            {episode.map(|(n, text, start, end)| view! {
+            {move || card.with(|c| c.matched.clone()).map(|l| view! { <p class="matched" data-testid="matched-line">{l}</p> })}
+            {move || card.with(|c| c.episode.clone()).map(|(n, text, start, end)| view! {
                 <p class="episode" data-testid="episode" data-frames=n.to_string() data-start=start data-end=end>{text}</p>
             })}
-            <p class="source" data-testid="result-source" data-origin=hit.origin.clone()>{hit.source.clone()}</p>
-            <details>
+            <p class="source" data-testid="result-source" data-origin=text(|c| c.origin.clone())>{text(|c| c.source.clone())}</p>
+            // Closed again when the slot shows another frame.
+            <details prop:open=move || card.with(|_| false)>
                 <summary>{t().show_caption}</summary>
-                <pre class="caption">{hit.caption.clone()}</pre>
+                <pre class="caption">{text(|c| c.caption.clone())}</pre>
             </details>
             <div class="actions">
-                <button type="button" class="more" data-testid="more-like-this" data-region=matched_region
-                    on:click=move |_| on_more(more.0.clone(), more.1.clone(), more.2.clone())>{t().more_like_this}</button>
-                <button type="button" class="open-case" data-testid="open-case" on:click=move |_| on_open(open_id2.clone())>{t().case.open_case}</button>
+                <button type="button" class="more" data-testid="more-like-this" data-region=move || card.with(|c| c.region.clone())
+                    on:click=move |_| more()>{t().more_like_this}</button>
+                <button type="button" class="open-case" data-testid="open-case" on:click=move |_| open()>{t().case.open_case}</button>
                 {link.map(|href| view! {
                     <a class="open" data-testid="open-result" href=href target="_blank" rel="noopener">{t().open_full}</a>
                 })}

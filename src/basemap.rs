@@ -1,14 +1,50 @@
 //! The basemap over result thumbnails: the bundle's `overlay.json` (coastlines and region
 //! outlines per image grid, projected by `skycase export`; checked and handed to the page by
 //! the search worker), drawn as SVG over each thumbnail with the matched region highlighted.
+//!
+//! A grid's coastlines are one path of some 15–20 kB. The page holds each grid's path once
+//! ([`BasemapDefs`]: a hidden `<svg>` of `<path id="coast-N">`), and every basemap draws it
+//! with `<use>`, so an answer of 20 cards parses no coastline at all: handing 20 copies of
+//! the path to the DOM (decoding the strings out of wasm, then parsing them as path data)
+//! was the largest part of drawing an answer (docs/benchmarks.md, 2026-12-05 h-speed).
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use skycase_core::overlay::Overlay;
+use skycase_core::overlay::{GridOverlay, Overlay};
+
+/// Element id of a grid's coastline path in [`BasemapDefs`] (by the grid's place in the
+/// overlay: grid ids are free text, element ids are not).
+fn coast_id(overlay: &Overlay, grid: &GridOverlay) -> Option<String> {
+    overlay.grids.values().position(|g| std::ptr::eq(g, grid)).map(|i| format!("coast-{i}"))
+}
+
+/// Every grid's coastlines, once per page, for the basemaps' `<use>`: drawn nowhere itself.
+/// The path carries its own stroke-independent look (`vector-effect`, not inherited); the
+/// colours come from the `<use>` that draws it (`.basemap .coast` in style.css).
+#[component]
+pub fn BasemapDefs(
+    /// The bundle's overlay, once loaded.
+    overlay: ReadSignal<Option<Arc<Overlay>>>,
+) -> impl IntoView {
+    move || {
+        overlay.get().map(|o| {
+            view! {
+                <svg class="basemap-defs" aria-hidden="true" focusable="false" data-testid="basemap-defs">
+                    <defs>
+                        {o.grids.values().filter_map(|g| Some((coast_id(&o, g)?, g.coast.clone()))).map(|(id, d)| view! {
+                            <path id=id d=d vector-effect="non-scaling-stroke" />
+                        }).collect_view()}
+                    </defs>
+                </svg>
+            }
+        })
+    }
+}
 
 /// Coastlines and the matched region's outline over a thumbnail, or nothing when the
-/// frame's grid is not in the overlay.
+/// frame's grid is not in the overlay. The coastlines are drawn from [`BasemapDefs`], which
+/// the page shows wherever a basemap can appear.
 #[component]
 pub fn Basemap(
     /// The bundle's overlay.
@@ -19,6 +55,7 @@ pub fn Basemap(
     region: Option<String>,
 ) -> Option<impl IntoView> {
     let grid = overlay.for_frame(&frame_id)?;
+    let coast = coast_id(&overlay, grid)?;
     let outline = region.as_ref().and_then(|r| Some((r.clone(), grid.regions.get(r)?.clone())));
     let label = match &outline {
         Some((name, _)) => format!("Map overlay: coastlines, and the matched region {name} outlined"),
@@ -27,7 +64,7 @@ pub fn Basemap(
     Some(view! {
         <svg class="basemap" data-testid="basemap" role="img" aria-label=label
             viewBox=format!("0 0 {} {}", grid.width, grid.height) preserveAspectRatio="none">
-            <path class="coast" d=grid.coast.clone() />
+            <use class="coast" data-testid="coast" href=format!("#{coast}") />
             {outline.map(|(name, d)| {
                 let title = name.clone();
                 view! {

@@ -34,13 +34,18 @@ async function basemaps(page) {
     const image = card.querySelector('.thumb img');
     const img = image.getBoundingClientRect();
     const box = svg?.getBoundingClientRect();
+    // The coastlines: a <use> of the grid's one path, which the page holds once (src/basemap.rs).
+    const coast = svg?.querySelector('use.coast');
+    const drawn = coast && document.querySelector(coast.getAttribute('href'));
     return {
       id: card.dataset.id,
       region: card.dataset.region,
       viewBox: svg?.getAttribute('viewBox'),
       natural: `0 0 ${image.naturalWidth} ${image.naturalHeight}`,
       label: svg?.getAttribute('aria-label'),
-      coastLength: svg?.querySelector('.coast')?.getAttribute('d').length ?? 0,
+      coastLength: drawn?.localName === 'path' ? drawn.getAttribute('d').length : 0,
+      // What the <use> draws: the coastline's box on the card (not an empty reference).
+      coastDrawn: !!coast && coast.getBBox().width > 10 && coast.getBBox().height > 10,
       outlined: region?.dataset.region,
       sameBoxAsImage: !!box && ['x', 'y', 'width', 'height'].every((k) => Math.abs(box[k] - img[k]) < 0.5),
     };
@@ -63,6 +68,7 @@ test('each result shows the coastlines and its matched region outlined over the 
       const ratio = (b) => { const [, , w, h] = b.split(' ').map(Number); return w / h; };
       assert.ok(Math.abs(ratio(m.viewBox) / ratio(m.natural) - 1) < 0.02, `${m.id}: viewBox ${m.viewBox} on an image of ${m.natural}`);
       assert.ok(m.coastLength > 1000, `${m.id}: coastline path of ${m.coastLength} chars`);
+      assert.ok(m.coastDrawn, `${m.id}: the coastlines are drawn over the card`);
       assert.ok(m.sameBoxAsImage, `${m.id}: the overlay covers the image exactly`);
       // The demo index is region-aware: every hit names the region that matched, and that
       // region is the one outlined, and named in the overlay's accessible label.
@@ -90,6 +96,52 @@ test('each result shows the coastlines and its matched region outlined over the 
     }
   }
   assert.ok(checkedCities >= 10, `city positions checked on ${checkedCities} outlines`);
+  // Each grid's coastline is in the page once, however many cards draw it, and not shown itself.
+  const grids = Object.keys(JSON.parse(readFileSync(join(ROOT, 'dist/bundle/overlay.json'), 'utf8')).grids).length;
+  assert.equal(await page.locator('[data-testid=basemap-defs] path').count(), grids);
+  assert.equal(await page.locator('svg[data-testid=basemap] path:not(.region)').count(), 0, 'no card holds a coastline path of its own');
+  assert.deepEqual(await page.$eval('[data-testid=basemap-defs]', (el) => [el.getBoundingClientRect().width, el.getBoundingClientRect().height]), [0, 0]);
+  assert.deepEqual(errors, []);
+});
+
+test('a new answer redraws the cards in place: the same elements show the new frames, captions closed', async () => {
+  const { page, errors } = browser;
+  await openApp(page, server.url);
+  await search(page, 'heavy snow over Hokkaido');
+  await thumbnailsSettled(page);
+  const mark = () => page.$$eval('[data-testid=result]', (cards) => cards.forEach((c, i) => { c.kept = i; }));
+  await mark();
+  await page.locator('[data-testid=result]').first().locator('details > summary').click();
+  const before = await page.$$eval('[data-testid=result]', (cards) => cards.map((c) => ({
+    id: c.dataset.id, src: c.querySelector('.thumb img')?.src, region: c.querySelector('[data-testid=matched-region]')?.dataset.region })));
+  const hits = await search(page, 'clear skies across Mongolia');
+  await thumbnailsSettled(page);
+  const after = await page.$$eval('[data-testid=result]', (cards) => cards.map((c, i) => {
+    const img = c.querySelector('.thumb img');
+    return {
+      kept: c.kept === i, id: c.dataset.id, rank: c.querySelector('.rank').textContent, label: c.getAttribute('aria-label'),
+      src: img?.src, alt: img?.alt, time: c.querySelector('time').getAttribute('datetime'),
+      region: c.querySelector('[data-testid=matched-region]')?.dataset.region, cardRegion: c.dataset.region,
+      open: c.querySelector('details').open,
+    };
+  }));
+  assert.equal(after.length, hits.length);
+  assert.ok(after.length >= 5 && before.length >= 5, `${before.length} then ${after.length} cards`);
+  // The answers differ, the cards are the same elements, and each says what the new answer holds.
+  assert.notDeepEqual(after.map((c) => c.id), before.map((c) => c.id));
+  const kept = Math.min(before.length, after.length);
+  assert.ok(after.slice(0, kept).every((c) => c.kept), 'the cards of the first answer are reused');
+  after.forEach((c, i) => {
+    assert.equal(c.id, hits[i].id);
+    assert.equal(c.rank, `#${i + 1}`);
+    assert.match(c.label, new RegExp(`^Result ${i + 1}: `));
+    assert.ok(c.src?.startsWith('blob:'), `${c.id}: thumbnail ${c.src}`);
+    assert.equal(c.alt, `Infrared image at ${c.time}`);
+    assert.equal(c.region, c.cardRegion, `${c.id}: the basemap outlines the card's own region`);
+    assert.equal(c.open, false, `${c.id}: a caption opened for the last answer is closed`);
+  });
+  const changed = after.slice(0, kept).filter((c, i) => c.id !== before[i].id);
+  assert.ok(changed.length > 0 && changed.every((c) => c.src !== before[after.indexOf(c)].src), 'a card showing another frame shows its thumbnail');
   assert.deepEqual(errors, []);
 });
 
