@@ -137,14 +137,14 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
     Ok((ids, warning))
 }
 
-/// skypart-3: gets `refs` (areas or row blocks) checked, from memory, the cache or the
-/// network ([`get_parts`]: a leaf's areas back to back are one request); `None` for one that
-/// could not be had, with its message added to `failed`.
-async fn get_areas(base: &str, refs: &[PartRef], failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
+/// skypart-3: gets `refs` (areas, row blocks, records) checked, from memory, the cache or
+/// the network ([`get_parts_gap`]: a leaf's areas at most `gap` bytes apart are one request);
+/// `None` for one that could not be had, with its message added to `failed`.
+async fn get_areas(base: &str, refs: &[PartRef], gap: u64, failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
     let mut out: Vec<Option<Vec<u8>>> = refs.iter().map(|r| AREAS.with(|a| a.borrow().get(&r.key()).map(|b| b.to_vec()))).collect();
     let missing: Vec<usize> = (0..refs.len()).filter(|&i| out[i].is_none()).collect();
     let wanted: Vec<PartRef> = missing.iter().map(|&i| refs[i].clone()).collect();
-    let mut errors = get_parts(base, &wanted, true, |j, bytes| {
+    let mut errors = get_parts_gap(base, &wanted, true, gap, |j, bytes| {
         AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), Rc::new(bytes.clone())));
         out[missing[j]] = Some(bytes);
     })
@@ -154,27 +154,28 @@ async fn get_areas(base: &str, refs: &[PartRef], failed: &mut Vec<String>) -> Ve
 }
 
 /// skypart-3: the rounds after the plan (`skycase_core::partition::areas`, the same steps
-/// as `skycase search`): leaf areas, row blocks, records; the answer's partitions are kept in
+/// as `skycase search`): leaf areas, row blocks with their records, records still missing
+/// (usually none); the answer's partitions are kept in
 /// [`PARTS`] (not under their keys: they hold only the answer's rows) and their indices
 /// returned, with a message for what could not be had.
 async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> Result<(Vec<usize>, Option<String>), String> {
     let mut failed = Vec::new();
     let t = now_ms();
     let areas = rounds.leaf_areas();
-    let got = get_areas(base, &areas, &mut failed).await;
+    let got = get_areas(base, &areas, 0, &mut failed).await;
     phase("leaf areas", now_ms() - t);
     let t = now_ms();
-    let blocks = rounds.take_leaf_areas(q, got).map_err(|e| e.to_string())?;
+    let blocks = rounds.take_leaf_areas(q, k, got).map_err(|e| e.to_string())?;
     phase("code pass", now_ms() - t);
     let t = now_ms();
-    let got = get_areas(base, &blocks, &mut failed).await;
-    phase("row blocks", now_ms() - t);
+    let got = get_areas(base, &blocks, rounds.gap(), &mut failed).await;
+    phase("row blocks + records", now_ms() - t);
     let t = now_ms();
     let recs = rounds.take_blocks(q, k, &blocks, got).map_err(|e| e.to_string())?;
     phase("exact scores", now_ms() - t);
     let t = now_ms();
-    let got = get_areas(base, &recs, &mut failed).await;
-    phase("records", now_ms() - t);
+    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, 0, &mut failed).await };
+    phase("late records", now_ms() - t);
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
     // A whole partition (an exact or record-filtered plan) is kept under its key and reused;
     // an answer's partition (a few rows) is kept for this answer's hits only.
@@ -253,11 +254,17 @@ const SPAN_GAP: u64 = 0;
 /// storage); the other spans are looked up segment by segment. Should the network fail for a
 /// segment that was not looked up, the cache is asked for it then (a period saved offline
 /// from a later month of the leaf than its first).
-async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
+async fn get_parts(base: &str, parts: &[PartRef], store: bool, got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
+    get_parts_gap(base, parts, store, SPAN_GAP, got).await
+}
+
+/// [`get_parts`] with segments of a leaf at most `gap` bytes apart read by one request (the
+/// gap read and dropped).
+async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: u64, mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
     let cache = cache();
     let keys: Vec<String> = parts.iter().map(|p| format!("{base}{}", p.key())).collect();
     let t = now_ms();
-    let ranges = spans(parts, SPAN_GAP);
+    let ranges = spans(parts, gap);
     let firsts: Vec<Promise> = ranges.iter().map(|s| cache.lookup(&keys[s.parts[0]])).collect();
     // Per part: whether the cache was asked for it.
     let mut asked = vec![false; parts.len()];
@@ -286,7 +293,7 @@ async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnM
     phase("cache lookups", now_ms() - t);
     let wanted: Vec<PartRef> = misses.iter().map(|&i| parts[i].clone()).collect();
     let mut failed = Vec::new();
-    read_spans(base, &wanted, &mut failed, |j, bytes| {
+    read_spans_gap(base, &wanted, gap, &mut failed, |j, bytes| {
         let i = misses[j];
         let t = now_ms();
         if store {
@@ -316,8 +323,13 @@ async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnM
 /// mismatch: that segment once more by itself, past the HTTP cache) and calls `got(index
 /// into parts, bytes)`; failures are added to `failed` (index into parts, a message naming
 /// the segment).
-async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>)) {
-    let ranges = spans(parts, SPAN_GAP);
+async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, String)>, got: impl FnMut(usize, Vec<u8>)) {
+    read_spans_gap(base, parts, SPAN_GAP, failed, got).await
+}
+
+/// [`read_spans`] with segments of a leaf at most `gap` bytes apart read by one request.
+async fn read_spans_gap(base: &str, parts: &[PartRef], gap: u64, failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>)) {
+    let ranges = spans(parts, gap);
     let started: Vec<Promise> = ranges.iter().map(|s| fetch::start_range(&format!("{base}{}", s.path), s.start, s.end, false)).collect();
     for (span, started) in ranges.iter().zip(started) {
         let url = format!("{base}{}", span.path);

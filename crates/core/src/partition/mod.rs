@@ -397,9 +397,12 @@ impl Span {
 
 /// The requests that read `parts`: per leaf file, segments sorted by offset and merged into
 /// one span while the next one starts at most `max_gap` bytes after the span's end (the gap
-/// is read and dropped: fewer requests for a few more bytes). Spans come in the order of
-/// their first segment in `parts` (so plan order, best leaf first). A segment listed twice is
-/// read once (both indices are in the span).
+/// is read and dropped: fewer requests for a few more bytes). A gap is read through only
+/// between segments of the same month or of consecutive months (`period` one apart), so that
+/// a month filter never reads another month's bytes (in `skypart-3`'s run of rows and records
+/// areas, what lies between them is theirs). Spans come in the order of their first segment
+/// in `parts` (so plan order, best leaf first). A segment listed twice is read once (both
+/// indices are in the span).
 pub fn spans(parts: &[PartRef], max_gap: u64) -> Vec<Span> {
     let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, p) in parts.iter().enumerate() {
@@ -414,8 +417,9 @@ pub fn spans(parts: &[PartRef], max_gap: u64) -> Vec<Span> {
         let mut cur: Option<Span> = None;
         for i in members {
             let (a, b) = (parts[i].offset, parts[i].offset + parts[i].bytes);
+            let near = |s: &Span| a <= s.end || (a <= s.end.saturating_add(max_gap) && s.parts.last().is_some_and(|&j| parts[j].period.abs_diff(parts[i].period) <= 1));
             match &mut cur {
-                Some(s) if a <= s.end.saturating_add(max_gap) => {
+                Some(s) if near(s) => {
                     s.end = s.end.max(b);
                     s.parts.push(i);
                 }
