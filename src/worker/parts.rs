@@ -26,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use skycase_core::partition::areas::Rounds;
-use skycase_core::partition::{spans, ListFile, PartRef, Partition, LIST_ROLE};
+use skycase_core::partition::{spans_through, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 
 use crate::protocol::{PeriodState, SavedPeriod};
@@ -138,18 +138,28 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
 }
 
 /// skypart-3: gets `refs` (areas, row blocks, records) checked, from memory, the cache or
-/// the network ([`get_parts_gap`]: a leaf's areas at most `gap` bytes apart are one request);
-/// `None` for one that could not be had, with its message added to `failed`.
-async fn get_areas(base: &str, refs: &[PartRef], gap: u64, failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
+/// the network ([`get_parts_gap`]: a leaf's areas at most `gap.0` bytes apart, through months
+/// `gap.1` allows, are one request); `None` for one that could not be had, with its message
+/// added to `failed`. `cached`: look them up in Cache Storage and store what the network
+/// sent; without it, only memory and the network (row blocks and the records read with
+/// them: small, a query's own, and many, so a Cache Storage lookup and store for each would
+/// cost more than they save).
+async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
     let mut out: Vec<Option<Vec<u8>>> = refs.iter().map(|r| AREAS.with(|a| a.borrow().get(&r.key()).map(|b| b.to_vec()))).collect();
     let missing: Vec<usize> = (0..refs.len()).filter(|&i| out[i].is_none()).collect();
     let wanted: Vec<PartRef> = missing.iter().map(|&i| refs[i].clone()).collect();
-    let mut errors = get_parts_gap(base, &wanted, true, gap, |j, bytes| {
+    let mut keep = |j: usize, bytes: Vec<u8>| {
         AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), Rc::new(bytes.clone())));
         out[missing[j]] = Some(bytes);
-    })
-    .await;
-    failed.append(&mut errors);
+    };
+    if cached {
+        let mut errors = get_parts_gap(base, &wanted, true, gap, keep).await;
+        failed.append(&mut errors);
+    } else {
+        let mut errors = Vec::new();
+        read_spans_gap(base, &wanted, gap, &mut errors, &mut keep).await;
+        failed.extend(errors.into_iter().map(|(_, e)| e));
+    }
     out
 }
 
@@ -162,19 +172,20 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> R
     let mut failed = Vec::new();
     let t = now_ms();
     let areas = rounds.leaf_areas();
-    let got = get_areas(base, &areas, 0, &mut failed).await;
+    let got = get_areas(base, &areas, (0, &[]), true, &mut failed).await;
     phase("leaf areas", now_ms() - t);
     let t = now_ms();
     let blocks = rounds.take_leaf_areas(q, k, got).map_err(|e| e.to_string())?;
     phase("code pass", now_ms() - t);
     let t = now_ms();
-    let got = get_areas(base, &blocks, rounds.gap(), &mut failed).await;
+    let gap = rounds.gap();
+    let got = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), rounds.exact_scan(), &mut failed).await;
     phase("row blocks + records", now_ms() - t);
     let t = now_ms();
     let recs = rounds.take_blocks(q, k, &blocks, got).map_err(|e| e.to_string())?;
     phase("exact scores", now_ms() - t);
     let t = now_ms();
-    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, 0, &mut failed).await };
+    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), rounds.exact_scan(), &mut failed).await };
     phase("late records", now_ms() - t);
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
     // A whole partition (an exact or record-filtered plan) is kept under its key and reused;
@@ -255,16 +266,16 @@ const SPAN_GAP: u64 = 0;
 /// segment that was not looked up, the cache is asked for it then (a period saved offline
 /// from a later month of the leaf than its first).
 async fn get_parts(base: &str, parts: &[PartRef], store: bool, got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
-    get_parts_gap(base, parts, store, SPAN_GAP, got).await
+    get_parts_gap(base, parts, store, (SPAN_GAP, &[]), got).await
 }
 
-/// [`get_parts`] with segments of a leaf at most `gap` bytes apart read by one request (the
-/// gap read and dropped).
-async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: u64, mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
+/// [`get_parts`] with segments of a leaf at most `gap.0` bytes apart, through months `gap.1`
+/// allows, read by one request (the gap read and dropped; `spans_through`).
+async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[bool]), mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
     let cache = cache();
     let keys: Vec<String> = parts.iter().map(|p| format!("{base}{}", p.key())).collect();
     let t = now_ms();
-    let ranges = spans(parts, gap);
+    let ranges = spans_through(parts, gap.0, gap.1);
     let firsts: Vec<Promise> = ranges.iter().map(|s| cache.lookup(&keys[s.parts[0]])).collect();
     // Per part: whether the cache was asked for it.
     let mut asked = vec![false; parts.len()];
@@ -324,12 +335,13 @@ async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: u64, mut
 /// into parts, bytes)`; failures are added to `failed` (index into parts, a message naming
 /// the segment).
 async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, String)>, got: impl FnMut(usize, Vec<u8>)) {
-    read_spans_gap(base, parts, SPAN_GAP, failed, got).await
+    read_spans_gap(base, parts, (SPAN_GAP, &[]), failed, got).await
 }
 
-/// [`read_spans`] with segments of a leaf at most `gap` bytes apart read by one request.
-async fn read_spans_gap(base: &str, parts: &[PartRef], gap: u64, failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>)) {
-    let ranges = spans(parts, gap);
+/// [`read_spans`] with segments of a leaf at most `gap.0` bytes apart, through months `gap.1`
+/// allows, read by one request.
+async fn read_spans_gap(base: &str, parts: &[PartRef], gap: (u64, &[bool]), failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>)) {
+    let ranges = spans_through(parts, gap.0, gap.1);
     let started: Vec<Promise> = ranges.iter().map(|s| fetch::start_range(&format!("{base}{}", s.path), s.start, s.end, false)).collect();
     for (span, started) in ranges.iter().zip(started) {
         let url = format!("{base}{}", span.path);

@@ -63,7 +63,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::pq::Pq;
-use super::{allowed_days, spans, Centroids, ListFile, PartRef, Partition, PartitionIndex};
+use super::{allowed_days, spans_through, Centroids, ListFile, PartRef, Partition, PartitionIndex};
 use crate::bundle::sha256_hex;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
@@ -438,6 +438,8 @@ pub struct Rounds {
     full: bool,
     rerank: usize,
     gap: u64,
+    /// Per month: allowed by the filters (round 3 may read through it).
+    readable: Vec<bool>,
     only: Vec<usize>,
     /// Bytes of rows read (rows areas without header, row blocks), with the partition and
     /// first row of each.
@@ -491,7 +493,7 @@ impl Rounds {
         }
         let only = bound.iter().copied().filter(|&j| j < index.vector_names.len()).collect();
         let n = parts.len();
-        Ok(Self { dim: index.dim, pq, parts, codes: code_refs, recs: rec_refs, base, int8, full, rerank: codes.rerank, gap: codes.gap, only, buffers: Vec::new(), rec_hash: vec![None; n], code_areas: vec![None; n], records: vec![None; n], asked: vec![false; n], chosen: Vec::new() })
+        Ok(Self { dim: index.dim, pq, parts, codes: code_refs, recs: rec_refs, base, int8, full, rerank: codes.rerank, gap: codes.gap, readable: allowed.iter().map(Option::is_some).collect(), only, buffers: Vec::new(), rec_hash: vec![None; n], code_areas: vec![None; n], records: vec![None; n], asked: vec![false; n], chosen: Vec::new() })
     }
 
     /// Every planned partition (rows areas), in plan order.
@@ -499,9 +501,16 @@ impl Rounds {
         &self.parts
     }
 
-    /// Round 3's gap: its requests of a leaf at most this many bytes apart are one range.
-    pub fn gap(&self) -> u64 {
-        self.gap
+    /// Whether the plan is the exact scan of every planned partition (filters need records,
+    /// or the plan is exact): rows areas in round 2, records areas in round 3, no codes.
+    pub fn exact_scan(&self) -> bool {
+        self.full
+    }
+
+    /// Round 3's gap: its requests of a leaf at most this many bytes apart are one range,
+    /// through months the filters allow ([`spans_through`]'s `readable`).
+    pub fn gap(&self) -> (u64, &[bool]) {
+        (self.gap, &self.readable)
     }
 
     /// Round 2's requests: the rows areas of the int8 leaves and the codes areas of the others.
@@ -678,14 +687,15 @@ impl Rounds {
 /// (at most six at a time to a host over HTTP/1.1), not its bytes (docs/benchmarks.md).
 pub const ROUND3_GAP: u64 = 2048;
 
-/// Reads `refs` (areas or row blocks, each with its hash) from files: by [`spans`] (those of
-/// a leaf back to back are one request), each checked; one that does not verify is read
+/// Reads `refs` (areas, row blocks or records, each with its hash) from files: by
+/// [`spans_through`] (those of a leaf back to back, or at most `gap` bytes apart through
+/// `readable` months, are one request), each checked; one that does not verify is read
 /// once more alone, and left out with a warning if it still does not. `read(path, range)`
 /// returns the bytes `start..end` of a bundle file, unchecked. Counts into round `round` of
 /// `reads`.
-pub fn read_checked(refs: &[PartRef], gap: u64, read: &mut dyn FnMut(&str, (u64, u64)) -> Result<Vec<u8>>, reads: &mut Reads, round: usize, warnings: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
+pub fn read_checked(refs: &[PartRef], (gap, readable): (u64, &[bool]), read: &mut dyn FnMut(&str, (u64, u64)) -> Result<Vec<u8>>, reads: &mut Reads, round: usize, warnings: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
     let mut out = vec![None; refs.len()];
-    for span in spans(refs, gap) {
+    for span in spans_through(refs, gap, readable) {
         reads.requests[round] += 1;
         reads.bytes[round] += span.end - span.start;
         let body = read(&span.path, (span.start, span.end));
@@ -744,11 +754,12 @@ impl PartitionIndex {
         let mut rounds = Rounds::new(self, q, filters, bound, &refs, parts)?;
         let mut ranged = |path: &str, range: (u64, u64)| read(path, Some(range));
         let areas = rounds.leaf_areas();
-        let got = read_checked(&areas, 0, &mut ranged, &mut reads, 1, &mut warnings);
+        let got = read_checked(&areas, (0, &[]), &mut ranged, &mut reads, 1, &mut warnings);
         let blocks = rounds.take_leaf_areas(q, k, got)?;
-        let got = read_checked(&blocks, rounds.gap(), &mut ranged, &mut reads, 2, &mut warnings);
+        let gap = rounds.gap();
+        let got = read_checked(&blocks, (gap.0, &gap.1.to_vec()), &mut ranged, &mut reads, 2, &mut warnings);
         let recs = rounds.take_blocks(q, k, &blocks, got)?;
-        let got = read_checked(&recs, 0, &mut ranged, &mut reads, 3, &mut warnings);
+        let got = read_checked(&recs, (0, &[]), &mut ranged, &mut reads, 3, &mut warnings);
         let parts = rounds.finish(&recs, got)?;
         Ok(Answer3 { parts, reads, warnings })
     }

@@ -404,6 +404,14 @@ impl Span {
 /// in `parts` (so plan order, best leaf first). A segment listed twice is read once (both
 /// indices are in the span).
 pub fn spans(parts: &[PartRef], max_gap: u64) -> Vec<Span> {
+    spans_through(parts, max_gap, &[])
+}
+
+/// [`spans`], reading a gap also between segments of months further apart when every month
+/// between them is `readable` (indexed by period: the months the filters allow; `skypart-3`
+/// rows and records areas only, where a leaf's months lie in order).
+pub fn spans_through(parts: &[PartRef], max_gap: u64, readable: &[bool]) -> Vec<Span> {
+    let through = |a: usize, b: usize| a.abs_diff(b) <= 1 || (a.min(b) + 1..a.max(b)).all(|p| readable.get(p).copied().unwrap_or(false));
     let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         match by_path.iter_mut().find(|(path, _)| *path == p.path) {
@@ -417,7 +425,7 @@ pub fn spans(parts: &[PartRef], max_gap: u64) -> Vec<Span> {
         let mut cur: Option<Span> = None;
         for i in members {
             let (a, b) = (parts[i].offset, parts[i].offset + parts[i].bytes);
-            let near = |s: &Span| a <= s.end || (a <= s.end.saturating_add(max_gap) && s.parts.last().is_some_and(|&j| parts[j].period.abs_diff(parts[i].period) <= 1));
+            let near = |s: &Span| a <= s.end || (a <= s.end.saturating_add(max_gap) && s.parts.last().is_some_and(|&j| through(parts[j].period, parts[i].period)));
             match &mut cur {
                 Some(s) if near(s) => {
                     s.end = s.end.max(b);

@@ -448,6 +448,11 @@ fn adjacent_segments_of_a_leaf_coalesce_into_one_range() {
     let months = [month(seg("a", 0, 10), 3), month(seg("a", 15, 5), 4), month(seg("a", 25, 5), 6), month(seg("a", 30, 5), 9)];
     let got: Vec<(u64, u64)> = spans(&months, 100).iter().map(|s| (s.start, s.end)).collect();
     assert_eq!(got, vec![(0, 20), (25, 35)], "3 → 4 through the gap, 4 ↛ 6, 6 → 9 back to back");
+    // … and through months the plan may read (4 → 6 when month 5 is allowed).
+    let mut readable = [true; 10];
+    assert_eq!(spans_through(&months, 100, &readable).iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(), vec![(0, 35)]);
+    readable[5] = false;
+    assert_eq!(spans_through(&months, 100, &readable).iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(), vec![(0, 20), (25, 35)]);
     // The same segment twice is one read; nothing asked, nothing read.
     assert_eq!(spans(&[seg("a", 0, 4), seg("a", 0, 4)], 0), vec![Span { path: "a".into(), start: 0, end: 4, parts: vec![0, 1] }]);
     assert!(spans(&[], 0).is_empty());
