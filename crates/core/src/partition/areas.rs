@@ -681,11 +681,15 @@ impl Rounds {
 }
 
 /// Round 3 reads a leaf's row blocks and records areas at most this many bytes apart by one
-/// range by default ([`Codes::gap`]; the gap read and dropped): in this layout a candidate's block and its records area
-/// are back to back or a few blocks apart, and neighbouring months of a leaf are close. Fewer
-/// requests matter more than a few kB: a cold query in Chromium is bound by its requests
-/// (at most six at a time to a host over HTTP/1.1), not its bytes (docs/benchmarks.md).
-pub const ROUND3_GAP: u64 = 2048;
+/// range by default ([`Codes::gap`]; the gap read and dropped, only through months the
+/// filters allow): in this layout a candidate's block and its records area are back to back
+/// or a few blocks apart, and a leaf's months lie in order, so one range often holds the
+/// candidates of several nearby months. A cold query in Chromium is bound by its requests
+/// more than by its bytes (each costs a few ms of CPU in the worker, the browser and the
+/// server), so fewer requests are worth some kB: on decade F (docs/benchmarks.md, 73
+/// queries) 0 → 75 round-3 ranges and 98 kB a query, 2048 → 48 and 120 kB, 8192 → 27 and
+/// 207 kB, 16384 → 21 and 295 kB, 32768 → 14 and 436 kB (p50).
+pub const ROUND3_GAP: u64 = 16384;
 
 /// Reads `refs` (areas, row blocks or records, each with its hash) from files: by
 /// [`spans_through`] (those of a leaf back to back, or at most `gap` bytes apart through
