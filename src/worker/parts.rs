@@ -10,11 +10,13 @@
 //! key (`PartRef::key`: the leaf's URL with `?bytes=a-b`).
 //!
 //! A `skypart-3` index (`skycase_core::partition::areas`) is read in rounds instead: the
-//! codes or int8 rows areas of the plan's leaves, the row blocks of the best code candidates,
-//! the records of the answer's partitions ([`rounds3`]); each area and block is checked
-//! against its hash (a block: against the hash its verified codes area gives), kept in memory
-//! and cached like a segment. Its answer does not stream (it comes after the last round), and
-//! saving a period offline is refused for it (not built yet).
+//! codes or int8 rows areas of the plan's leaves, then the row blocks of the best code
+//! candidates together with the records areas of their months (a leaf's at most
+//! `Codes::gap` bytes apart by one range) ([`rounds3`]); each area, block and records area is
+//! checked against its hash (a block or records area: against the hash its verified codes or
+//! rows area gives) and kept in memory; leaf areas are also cached like a segment, row blocks
+//! and their records (small and a query's own) are not. Its answer does not stream (it comes
+//! after the last round), and saving a period offline is refused for it (not built yet).
 //!
 //! A file or segment whose bytes do not match is fetched once more from the network
 //! (bypassing the HTTP cache, src/fetch.rs); if it still does not match, the query is answered
