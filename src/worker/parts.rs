@@ -10,11 +10,13 @@
 //! key (`PartRef::key`: the leaf's URL with `?bytes=a-b`).
 //!
 //! A `skypart-3` index (`skycase_core::partition::areas`) is read in rounds instead: the
-//! codes or int8 rows areas of the plan's leaves, the row blocks of the best code candidates,
-//! the records of the answer's partitions ([`rounds3`]); each area and block is checked
-//! against its hash (a block: against the hash its verified codes area gives), kept in memory
-//! and cached like a segment. Its answer does not stream (it comes after the last round), and
-//! saving a period offline is refused for it (not built yet).
+//! codes or int8 rows areas of the plan's leaves, then the row blocks of the best code
+//! candidates together with the records areas of their months (a leaf's at most
+//! `Codes::gap` bytes apart by one range) ([`rounds3`]); each area, block and records area is
+//! checked against its hash (a block or records area: against the hash its verified codes or
+//! rows area gives) and kept in memory; leaf areas are also cached like a segment, row blocks
+//! and their records (small and a query's own) are not. Its answer does not stream (it comes
+//! after the last round), and saving a period offline is refused for it (not built yet).
 //!
 //! A file or segment whose bytes do not match is fetched once more from the network
 //! (bypassing the HTTP cache, src/fetch.rs); if it still does not match, the query is answered
@@ -26,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use skycase_core::partition::areas::Rounds;
-use skycase_core::partition::{spans, ListFile, PartRef, Partition, LIST_ROLE};
+use skycase_core::partition::{spans_through, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 
 use crate::protocol::{PeriodState, SavedPeriod};
@@ -137,44 +139,56 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
     Ok((ids, warning))
 }
 
-/// skypart-3: gets `refs` (areas or row blocks) checked, from memory, the cache or the
-/// network ([`get_parts`]: a leaf's areas back to back are one request); `None` for one that
-/// could not be had, with its message added to `failed`.
-async fn get_areas(base: &str, refs: &[PartRef], failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
+/// skypart-3: gets `refs` (areas, row blocks, records) checked, from memory, the cache or
+/// the network ([`get_parts_gap`]: a leaf's areas at most `gap.0` bytes apart, through months
+/// `gap.1` allows, are one request); `None` for one that could not be had, with its message
+/// added to `failed`. `cached`: look them up in Cache Storage and store what the network
+/// sent; without it, only memory and the network (row blocks and the records read with
+/// them: small, a query's own, and many, so a Cache Storage lookup and store for each would
+/// cost more than they save).
+async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
     let mut out: Vec<Option<Vec<u8>>> = refs.iter().map(|r| AREAS.with(|a| a.borrow().get(&r.key()).map(|b| b.to_vec()))).collect();
     let missing: Vec<usize> = (0..refs.len()).filter(|&i| out[i].is_none()).collect();
     let wanted: Vec<PartRef> = missing.iter().map(|&i| refs[i].clone()).collect();
-    let mut errors = get_parts(base, &wanted, true, |j, bytes| {
+    let mut keep = |j: usize, bytes: Vec<u8>| {
         AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), Rc::new(bytes.clone())));
         out[missing[j]] = Some(bytes);
-    })
-    .await;
-    failed.append(&mut errors);
+    };
+    if cached {
+        let mut errors = get_parts_gap(base, &wanted, true, gap, keep).await;
+        failed.append(&mut errors);
+    } else {
+        let mut errors = Vec::new();
+        read_spans_gap(base, &wanted, gap, &mut errors, &mut keep).await;
+        failed.extend(errors.into_iter().map(|(_, e)| e));
+    }
     out
 }
 
 /// skypart-3: the rounds after the plan (`skycase_core::partition::areas`, the same steps
-/// as `skycase search`): leaf areas, row blocks, records; the answer's partitions are kept in
+/// as `skycase search`): leaf areas, row blocks with their records, records still missing
+/// (usually none); the answer's partitions are kept in
 /// [`PARTS`] (not under their keys: they hold only the answer's rows) and their indices
 /// returned, with a message for what could not be had.
 async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> Result<(Vec<usize>, Option<String>), String> {
     let mut failed = Vec::new();
     let t = now_ms();
     let areas = rounds.leaf_areas();
-    let got = get_areas(base, &areas, &mut failed).await;
+    let got = get_areas(base, &areas, (0, &[]), true, &mut failed).await;
     phase("leaf areas", now_ms() - t);
     let t = now_ms();
-    let blocks = rounds.take_leaf_areas(q, got).map_err(|e| e.to_string())?;
+    let blocks = rounds.take_leaf_areas(q, k, got).map_err(|e| e.to_string())?;
     phase("code pass", now_ms() - t);
     let t = now_ms();
-    let got = get_areas(base, &blocks, &mut failed).await;
-    phase("row blocks", now_ms() - t);
+    let gap = rounds.gap();
+    let got = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), rounds.exact_scan(), &mut failed).await;
+    phase("row blocks + records", now_ms() - t);
     let t = now_ms();
     let recs = rounds.take_blocks(q, k, &blocks, got).map_err(|e| e.to_string())?;
     phase("exact scores", now_ms() - t);
     let t = now_ms();
-    let got = get_areas(base, &recs, &mut failed).await;
-    phase("records", now_ms() - t);
+    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), rounds.exact_scan(), &mut failed).await };
+    phase("late records", now_ms() - t);
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
     // A whole partition (an exact or record-filtered plan) is kept under its key and reused;
     // an answer's partition (a few rows) is kept for this answer's hits only.
@@ -253,11 +267,17 @@ const SPAN_GAP: u64 = 0;
 /// storage); the other spans are looked up segment by segment. Should the network fail for a
 /// segment that was not looked up, the cache is asked for it then (a period saved offline
 /// from a later month of the leaf than its first).
-async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
+async fn get_parts(base: &str, parts: &[PartRef], store: bool, got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
+    get_parts_gap(base, parts, store, (SPAN_GAP, &[]), got).await
+}
+
+/// [`get_parts`] with segments of a leaf at most `gap.0` bytes apart, through months `gap.1`
+/// allows, read by one request (the gap read and dropped; `spans_through`).
+async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[bool]), mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
     let cache = cache();
     let keys: Vec<String> = parts.iter().map(|p| format!("{base}{}", p.key())).collect();
     let t = now_ms();
-    let ranges = spans(parts, SPAN_GAP);
+    let ranges = spans_through(parts, gap.0, gap.1);
     let firsts: Vec<Promise> = ranges.iter().map(|s| cache.lookup(&keys[s.parts[0]])).collect();
     // Per part: whether the cache was asked for it.
     let mut asked = vec![false; parts.len()];
@@ -286,7 +306,7 @@ async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnM
     phase("cache lookups", now_ms() - t);
     let wanted: Vec<PartRef> = misses.iter().map(|&i| parts[i].clone()).collect();
     let mut failed = Vec::new();
-    read_spans(base, &wanted, &mut failed, |j, bytes| {
+    read_spans_gap(base, &wanted, gap, &mut failed, |j, bytes| {
         let i = misses[j];
         let t = now_ms();
         if store {
@@ -316,8 +336,14 @@ async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnM
 /// mismatch: that segment once more by itself, past the HTTP cache) and calls `got(index
 /// into parts, bytes)`; failures are added to `failed` (index into parts, a message naming
 /// the segment).
-async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>)) {
-    let ranges = spans(parts, SPAN_GAP);
+async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, String)>, got: impl FnMut(usize, Vec<u8>)) {
+    read_spans_gap(base, parts, (SPAN_GAP, &[]), failed, got).await
+}
+
+/// [`read_spans`] with segments of a leaf at most `gap.0` bytes apart, through months `gap.1`
+/// allows, read by one request.
+async fn read_spans_gap(base: &str, parts: &[PartRef], gap: (u64, &[bool]), failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>)) {
+    let ranges = spans_through(parts, gap.0, gap.1);
     let started: Vec<Promise> = ranges.iter().map(|s| fetch::start_range(&format!("{base}{}", s.path), s.start, s.end, false)).collect();
     for (span, started) in ranges.iter().zip(started) {
         let url = format!("{base}{}", span.path);

@@ -257,9 +257,11 @@ pub struct RecallArgs {
     /// --rerank rows are re-ranked.
     #[arg(long, default_value_t = 0)]
     int8_leaves: usize,
-    /// A skypart-3 bundle: the rounds' settings to try, `INT8_LEAVES:RERANK` pairs,
-    /// comma-separated (e.g. `6:20,6:50`); empty: the manifest's. Each --nprobe then runs
-    /// the real plan (`PartitionIndex::fetch_plan3`) on the files and counts what it reads.
+    /// A skypart-3 bundle: the rounds' settings to try, `INT8_LEAVES:RERANK` pairs or
+    /// `INT8_LEAVES:RERANK:GAP` triples (GAP: round 3's requests of a leaf at most this many
+    /// bytes apart are one range; default the manifest's), comma-separated (e.g.
+    /// `6:20,0:50:8192`); empty: the manifest's. Each --nprobe then runs the real plan
+    /// (`PartitionIndex::fetch_plan3`) on the files and counts what it reads.
     #[arg(long, default_value = "")]
     rounds: String,
 }
@@ -407,14 +409,18 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
     let dir = &args.bundle;
     let filters = skycase_core::Filters::default();
     let codes = index.codes.clone().context("not a skypart-3 bundle")?;
-    let settings: Vec<(usize, usize)> = if args.rounds.is_empty() {
-        vec![(codes.int8_leaves, codes.rerank)]
+    let settings: Vec<(usize, usize, u64)> = if args.rounds.is_empty() {
+        vec![(codes.int8_leaves, codes.rerank, codes.gap)]
     } else {
         args.rounds
             .split(',')
             .map(|r| {
-                let (a, b) = r.trim().split_once(':').with_context(|| format!("--rounds {r:?}: not INT8_LEAVES:RERANK"))?;
-                Ok((a.parse().with_context(|| format!("--rounds {r:?}: {a:?} is not a number"))?, b.parse().with_context(|| format!("--rounds {r:?}: {b:?} is not a number"))?))
+                let parts: Vec<&str> = r.trim().split(':').collect();
+                if !(2..=3).contains(&parts.len()) {
+                    bail!("--rounds {r:?}: not INT8_LEAVES:RERANK or INT8_LEAVES:RERANK:GAP");
+                }
+                let num = |x: &str| x.parse::<u64>().with_context(|| format!("--rounds {r:?}: {x:?} is not a number"));
+                Ok((num(parts[0])? as usize, num(parts[1])? as usize, parts.get(2).map_or(Ok(codes.gap), |g| num(g))?))
             })
             .collect::<Result<_>>()?
     };
@@ -431,15 +437,15 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
         Ok(b)
     };
     println!(
-        "| nprobe | int8 leaves | re-ranked | recall@{k} mean / min ({n} queries) | MB p50 / max (raw) | MB p50 (lists gzip) | lists gz / leaf areas / row blocks / records, kB p50 | requests p50 / max | lists / leaf ranges / block ranges / record ranges, p50 | rank ms p50 |",
+        "| nprobe | int8 leaves | re-ranked | round 3 gap | recall@{k} mean / min ({n} queries) | MB p50 / max (raw) | MB p50 (lists gzip) | lists gz / leaf areas / row blocks + records / late records, kB p50 | requests p50 / max | lists / leaf ranges / block + record ranges / late record ranges, p50 (queries with late records) | rank ms p50 |",
         k = args.k,
         n = queries.len()
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &nprobes {
-        for &(int8_leaves, rerank) in &settings {
+        for &(int8_leaves, rerank, gap) in &settings {
             let c = index.codes.as_mut().expect("checked above");
-            (c.int8_leaves, c.rerank) = (int8_leaves, rerank);
+            (c.int8_leaves, c.rerank, c.gap) = (int8_leaves, rerank, gap);
             let mut runs: Vec<(f64, u64, u64, [u64; 4], usize, [usize; 4], f64)> = Vec::new();
             for (qi, q) in queries.iter().enumerate() {
                 let t = std::time::Instant::now();
@@ -470,8 +476,9 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
             let (q50, qmax) = p50_max(&mut runs.iter().map(|x| x.4).collect::<Vec<_>>());
             let req = |i: usize| p50_max(&mut runs.iter().map(|x| x.5[i]).collect::<Vec<_>>()).0;
             let (ms50, _) = p50_max(&mut runs.iter().map(|x| x.6).collect::<Vec<_>>());
+            let late = runs.iter().filter(|x| x.5[3] > 0).count();
             println!(
-                "| {n} | {int8_leaves} | {rerank} | {mean:.3} / {min:.2} | {:.2} / {:.2} | {:.2} | {} / {} / {} / {} | {q50} / {qmax} | {} / {} / {} / {} | {ms50:.1} |",
+                "| {n} | {int8_leaves} | {rerank} | {gap} | {mean:.3} / {min:.2} | {:.2} / {:.2} | {:.2} | {} / {} / {} / {} | {q50} / {qmax} | {} / {} / {} / {} ({late}) | {ms50:.1} |",
                 b50 as f64 / 1e6,
                 bmax as f64 / 1e6,
                 g50 as f64 / 1e6,

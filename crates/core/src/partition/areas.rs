@@ -2,20 +2,26 @@
 //! reads residual codes for most of its leaves and int8 rows only where they decide the
 //! answer (issue 11; measured first with `skycase recall --pq`, docs/benchmarks.md).
 //!
-//! Leaf file layout (little endian); each area holds the leaf's months back to back, oldest
-//! first, so the wanted months of one area of a leaf are one byte range:
+//! Leaf file layout (little endian); the leaf's months back to back, oldest first, each its
+//! rows area then its records area, then its months' codes areas back to back, so the wanted
+//! months of a leaf are one byte range of rows and records and one of codes, and a row block
+//! and the records of its month are one short range:
 //! ```text
 //! parts/<list>-<sub>-<sha16>.skyleaf
-//!   rows areas, one a month:
+//!   per month:
+//!    rows area:
 //!     0    [u8; 16]   records hash: the first 16 bytes of the sha256 of the month's records area
 //!     16   per row:   f32 scale, u32 frame << 8 | vector, i8 × dim          (8 + dim bytes)
+//!    records area: raw DEFLATE of JSON {"vector_names", "frames", "records"}
 //!   codes areas, one a month:
 //!     0    [u8; 16]   records hash
 //!     16   [u8; 16] × ⌈rows / 16⌉   block hashes: of rows 16·b .. 16·b + 16 of the rows area
 //!                                   (its bytes from 16 on), so a few rows read alone verify
 //!     ..   per row:   m bytes of residual PQ code, then its vector (255: a zero row)
-//!   records areas, one a month: raw DEFLATE of JSON {"vector_names", "frames", "records"}
 //! ```
+//! (Bundles written before 2026-12-05 17:30Z put all rows areas first, then the codes areas,
+//! then the records areas; the list file gives every area's offset, so they read the same,
+//! with more requests.)
 //! `frame`: the frame's number within its month (frames are in time order), below 2^24;
 //! `frames[i]`: that number of `records[i]`; `vector`: index into `vector_names`. A code is of
 //! the row's *residual* to its leaf's sub-centroid (both dequantized), so a row scores about
@@ -34,16 +40,20 @@
 //!    ([`PartitionIndex::plan_parts`], filters pruning months and days first);
 //! 2. the rows areas of the best [`Codes::int8_leaves`] leaves and the codes areas of the
 //!    others, one range per leaf (a month filter: per run of adjacent allowed months);
-//! 3. the row blocks holding the [`Codes::rerank`] best code candidates (blocks back to back
-//!    are one range); every row read is scored exactly (`crate::rank`'s i16 × i8);
-//! 4. the records areas of the segments holding the best `k` frames (and those tied with
-//!    the k-th), which become small [`Partition`]s of those frames' best rows, ranked by
+//! 3. the row blocks holding the [`Codes::rerank`] best code candidates with the records
+//!    areas of their months, and the records areas of the int8 partitions holding the best
+//!    `k` frames so far (a leaf's blocks and records at most [`ROUND3_GAP`] apart are one
+//!    range); every row read is scored exactly (`crate::rank`'s i16 × i8);
+//! 4. the records areas not read yet of the segments holding the best `k` frames (and those
+//!    tied with the k-th): none in practice (a frame's best row after round 3 is a block's,
+//!    whose records came with it, or an int8 row that already ranked in the best `k`). Those
+//!    frames' best rows and records become small [`Partition`]s, ranked by
 //!    [`super::rank_parts`] as any partition is: the answer's order, ties and strengths are
 //!    those of `skypart-2` over the same scored rows.
 //!
 //! When the answer needs records to rank (a date range that cuts a planned partition's days,
 //! a region, phenomenon or source filter) or the plan is exact (everything allowed is small), round 2 reads the rows areas of every
-//! planned leaf and round 4 their records: the exact scan of the planned partitions.
+//! planned leaf and round 3 their records: the exact scan of the planned partitions.
 //!
 //! An area or block that does not verify is read once more alone; if it still does not, the
 //! query answers without it and says so ([`Answer3::warnings`]).
@@ -53,7 +63,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::pq::Pq;
-use super::{allowed_days, spans, Centroids, ListFile, PartRef, Partition, PartitionIndex};
+use super::{allowed_days, spans_through, Centroids, ListFile, PartRef, Partition, PartitionIndex};
 use crate::bundle::sha256_hex;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
@@ -99,6 +109,14 @@ pub struct Codes {
     pub int8_leaves: usize,
     /// Code candidates re-ranked with their int8 rows.
     pub rerank: usize,
+    /// Round 3 reads a leaf's row blocks and records areas at most this many bytes apart by
+    /// one range ([`ROUND3_GAP`] unless set).
+    #[serde(default = "round3_gap")]
+    pub gap: u64,
+}
+
+fn round3_gap() -> u64 {
+    ROUND3_GAP
 }
 
 impl Codes {
@@ -114,7 +132,7 @@ impl Codes {
             bytes.extend(q.iter().map(|&x| x as u8));
             deq.extend(q.iter().map(|&x| x as f32 * s));
         }
-        Ok((Self { m, k, codebooks: hex::encode(bytes), int8_leaves, rerank }, Pq::from_codewords(dim, m, k, deq)?))
+        Ok((Self { m, k, codebooks: hex::encode(bytes), int8_leaves, rerank, gap: ROUND3_GAP }, Pq::from_codewords(dim, m, k, deq)?))
     }
 
     /// The quantizer the codes were computed with.
@@ -355,7 +373,8 @@ fn exact(q: &QueryVector, scale: f32, values: &[i8]) -> Option<f32> {
     (scale != 0.0 && values.iter().any(|&x| x != 0)).then(|| (q.scale() * scale) * dot_i16_i8(q.quantized(), values) as f32)
 }
 
-/// Bytes and requests a query read, per round: lists, leaf areas, row blocks, records.
+/// Bytes and requests a query read, per round: lists, leaf areas, row blocks with records,
+/// records read late.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Reads {
     /// Requests (byte ranges, or whole files) per round.
@@ -418,6 +437,9 @@ pub struct Rounds {
     /// The exact scan of every planned partition (filters need records, or the plan is exact).
     full: bool,
     rerank: usize,
+    gap: u64,
+    /// Per month: allowed by the filters (round 3 may read through it).
+    readable: Vec<bool>,
     only: Vec<usize>,
     /// Bytes of rows read (rows areas without header, row blocks), with the partition and
     /// first row of each.
@@ -426,6 +448,9 @@ pub struct Rounds {
     rec_hash: Vec<Option<[u8; SHORT]>>,
     /// Per partition: its codes area, once read.
     code_areas: Vec<Option<Vec<u8>>>,
+    /// Per partition: its records area once read and checked, and whether it was asked for.
+    records: Vec<Option<Vec<u8>>>,
+    asked: Vec<bool>,
     /// The best row of each frame kept for the answer, best first (lean plans).
     chosen: Vec<Best>,
 }
@@ -468,12 +493,24 @@ impl Rounds {
         }
         let only = bound.iter().copied().filter(|&j| j < index.vector_names.len()).collect();
         let n = parts.len();
-        Ok(Self { dim: index.dim, pq, parts, codes: code_refs, recs: rec_refs, base, int8, full, rerank: codes.rerank, only, buffers: Vec::new(), rec_hash: vec![None; n], code_areas: vec![None; n], chosen: Vec::new() })
+        Ok(Self { dim: index.dim, pq, parts, codes: code_refs, recs: rec_refs, base, int8, full, rerank: codes.rerank, gap: codes.gap, readable: allowed.iter().map(Option::is_some).collect(), only, buffers: Vec::new(), rec_hash: vec![None; n], code_areas: vec![None; n], records: vec![None; n], asked: vec![false; n], chosen: Vec::new() })
     }
 
     /// Every planned partition (rows areas), in plan order.
     pub fn parts(&self) -> &[PartRef] {
         &self.parts
+    }
+
+    /// Whether the plan is the exact scan of every planned partition (filters need records,
+    /// or the plan is exact): rows areas in round 2, records areas in round 3, no codes.
+    pub fn exact_scan(&self) -> bool {
+        self.full
+    }
+
+    /// Round 3's gap: its requests of a leaf at most this many bytes apart are one range,
+    /// through months the filters allow ([`spans_through`]'s `readable`).
+    pub fn gap(&self) -> (u64, &[bool]) {
+        (self.gap, &self.readable)
     }
 
     /// Round 2's requests: the rows areas of the int8 leaves and the codes areas of the others.
@@ -482,8 +519,13 @@ impl Rounds {
     }
 
     /// Takes round 2's answers (as [`leaf_areas`](Self::leaf_areas) named them) and returns
-    /// round 3's requests: the row blocks holding the best code candidates.
-    pub fn take_leaf_areas(&mut self, q: &QueryVector, got: Vec<Option<Vec<u8>>>) -> Result<Vec<PartRef>> {
+    /// round 3's requests: the row blocks holding the best code candidates, with the records
+    /// areas of their partitions (read with them: in this layout a month's records area
+    /// follows its rows area, so a candidate's block and its records are one range, see
+    /// [`ROUND3_GAP`]), and the records areas of the int8 partitions holding the best `k`
+    /// frames so far. The answer's frames are among those, so round 4 is almost always empty.
+    /// An exact or record-filtered plan: the records areas of every partition read.
+    pub fn take_leaf_areas(&mut self, q: &QueryVector, k: usize, got: Vec<Option<Vec<u8>>>) -> Result<Vec<PartRef>> {
         let table = self.pq.query_table(q);
         let mut approx: Vec<(f32, usize, usize)> = Vec::new();
         for (i, bytes) in got.into_iter().enumerate() {
@@ -512,7 +554,16 @@ impl Rounds {
         blocks.sort_unstable();
         blocks.dedup();
         let rb = row_bytes(self.dim) as u64;
-        Ok(blocks
+        let mut want: Vec<usize> = if self.full {
+            (0..self.parts.len()).filter(|&i| self.rec_hash[i].is_some()).collect()
+        } else {
+            let mut w: Vec<usize> = self.best_frames(q, k).iter().map(|b| self.buffers[b.buffer].0).collect();
+            w.extend(blocks.iter().map(|&(i, _)| i));
+            w
+        };
+        want.sort_unstable();
+        want.dedup();
+        let mut out: Vec<PartRef> = blocks
             .into_iter()
             .map(|(i, b)| {
                 let p = &self.parts[i];
@@ -520,26 +571,22 @@ impl Rounds {
                 let rows = (p.rows as usize - b * BLOCK_ROWS).min(BLOCK_ROWS) as u64;
                 PartRef { offset: p.offset + SHORT as u64 + (b * BLOCK_ROWS) as u64 * rb, bytes: rows * rb, sha256: hex::encode(area.block_hash(b)), ..p.clone() }
             })
-            .collect())
+            .collect();
+        out.extend(want.into_iter().map(|i| self.records_ref(i)));
+        Ok(out)
     }
 
-    /// Takes round 3's answers (`blocks` as [`take_leaf_areas`](Self::take_leaf_areas)
-    /// named them), scores every row read exactly, and returns round 4's requests: the
-    /// records areas of the partitions holding the best `k` frames and those tied with the
-    /// k-th (every partition read, for an exact or record-filtered plan).
-    pub fn take_blocks(&mut self, q: &QueryVector, k: usize, blocks: &[PartRef], got: Vec<Option<Vec<u8>>>) -> Result<Vec<PartRef>> {
-        let rb = row_bytes(self.dim) as u64;
-        for (b, bytes) in blocks.iter().zip(got) {
-            let Some(bytes) = bytes else { continue };
-            let Some(i) = self.parts.iter().position(|p| p.path == b.path && b.offset >= p.offset + SHORT as u64 && b.offset + b.bytes <= p.offset + p.bytes) else {
-                return Err(Error::Usage(format!("{}: a block of no planned partition", b.key())));
-            };
-            let first = ((b.offset - self.parts[i].offset - SHORT as u64) / rb) as usize;
-            self.buffers.push((i, first, bytes.iter().map(|&x| x as i8).collect()));
-        }
-        self.code_areas.iter_mut().for_each(|c| *c = None);
-        // Each frame's best row: the highest score, then the lower vector, then the first met
-        // (buffers in the order read).
+    /// The records area of partition `i` (its hash known from its rows or codes area), marked
+    /// as asked for.
+    fn records_ref(&mut self, i: usize) -> PartRef {
+        self.asked[i] = true;
+        PartRef { sha256: hex::encode(self.rec_hash[i].expect("read")), ..self.recs[i].clone() }
+    }
+
+    /// Each frame's best row among the rows read, the best `k` frames (and those tied with
+    /// the k-th), best first: the highest score, then the lower vector, then the first met
+    /// (buffers in the order read).
+    fn best_frames(&self, q: &QueryVector, k: usize) -> Vec<Best> {
         let mut best: HashMap<(usize, u32), Best> = HashMap::new();
         for (bi, (i, _, bytes)) in self.buffers.iter().enumerate() {
             let rows = Rows { dim: self.dim, bytes };
@@ -568,25 +615,57 @@ impl Rounds {
             let keep = frames.iter().take_while(|f| f.1.score >= floor).count().max(k);
             frames.truncate(keep);
         }
-        self.chosen = frames.into_iter().map(|(_, b)| b).collect();
+        frames.into_iter().map(|(_, b)| b).collect()
+    }
+
+    /// Takes round 3's answers (`refs` as [`take_leaf_areas`](Self::take_leaf_areas) named
+    /// them: row blocks and records areas), scores every row read exactly, and returns round
+    /// 4's requests: the records areas not asked for yet of the partitions holding the best
+    /// `k` frames and those tied with the k-th (for an exact or record-filtered plan, of every
+    /// partition read); usually none.
+    pub fn take_blocks(&mut self, q: &QueryVector, k: usize, refs: &[PartRef], got: Vec<Option<Vec<u8>>>) -> Result<Vec<PartRef>> {
+        let rb = row_bytes(self.dim) as u64;
+        for (b, bytes) in refs.iter().zip(got) {
+            let Some(bytes) = bytes else { continue };
+            if let Some(i) = self.recs.iter().position(|x| x.path == b.path && x.offset == b.offset && x.bytes == b.bytes) {
+                self.records[i] = Some(bytes);
+                continue;
+            }
+            let Some(i) = self.parts.iter().position(|p| p.path == b.path && b.offset >= p.offset + SHORT as u64 && b.offset + b.bytes <= p.offset + p.bytes) else {
+                return Err(Error::Usage(format!("{}: a block of no planned partition", b.key())));
+            };
+            let first = ((b.offset - self.parts[i].offset - SHORT as u64) / rb) as usize;
+            self.buffers.push((i, first, bytes.iter().map(|&x| x as i8).collect()));
+        }
+        self.code_areas.iter_mut().for_each(|c| *c = None);
+        self.chosen = self.best_frames(q, k);
         let mut want: Vec<usize> = if self.full { (0..self.parts.len()).filter(|&i| self.rec_hash[i].is_some()).collect() } else { self.chosen.iter().map(|b| b.part).collect() };
         want.sort_unstable();
         want.dedup();
-        Ok(want.into_iter().map(|i| PartRef { sha256: hex::encode(self.rec_hash[i].expect("read")), ..self.recs[i].clone() }).collect())
+        want.retain(|&i| !self.asked[i]);
+        Ok(want.into_iter().map(|i| self.records_ref(i)).collect())
     }
 
     /// Takes round 4's answers (`recs` as [`take_blocks`](Self::take_blocks) named them) and
     /// returns the partitions the answer ranks: per partition with a best frame, its records
     /// and those frames' best rows (an exact or record-filtered plan: every partition read,
     /// whole), in plan order. A partition whose records did not verify is left out.
-    pub fn finish(self, recs: &[PartRef], got: Vec<Option<Vec<u8>>>) -> Result<Vec<(PartRef, Partition)>> {
-        let mut out = Vec::new();
+    pub fn finish(mut self, recs: &[PartRef], got: Vec<Option<Vec<u8>>>) -> Result<Vec<(PartRef, Partition)>> {
         for (r, bytes) in recs.iter().zip(got) {
             let Some(bytes) = bytes else { continue };
             let Some(i) = self.recs.iter().position(|x| x.path == r.path && x.offset == r.offset) else {
                 return Err(Error::Usage(format!("{}: records of no planned partition", r.key())));
             };
-            let json = records_area(&bytes, &r.key())?;
+            self.records[i] = Some(bytes);
+        }
+        let mut need: Vec<usize> = if self.full { (0..self.parts.len()).filter(|&i| self.rec_hash[i].is_some()).collect() } else { self.chosen.iter().map(|b| b.part).collect() };
+        need.sort_unstable();
+        need.dedup();
+        let mut out = Vec::new();
+        for i in need {
+            let Some(bytes) = self.records[i].take() else { continue };
+            let key = self.recs[i].key();
+            let json = records_area(&bytes, &key)?;
             let rows: Vec<(f32, u32, u8, &[i8])> = if self.full {
                 self.buffers.iter().filter(|b| b.0 == i).flat_map(|(_, _, bytes)| {
                     let rows = Rows { dim: self.dim, bytes };
@@ -595,21 +674,32 @@ impl Rounds {
             } else {
                 self.chosen.iter().filter(|b| b.part == i).map(|b| Rows { dim: self.dim, bytes: &self.buffers[b.buffer].2 }.row(b.row)).collect()
             };
-            out.push((i, self.parts[i].clone(), partition_of(self.dim, &rows, json, &r.key())?));
+            out.push((self.parts[i].clone(), partition_of(self.dim, &rows, json, &key)?));
         }
-        out.sort_by_key(|(i, _, _)| *i);
-        Ok(out.into_iter().map(|(_, r, p)| (r, p)).collect())
+        Ok(out)
     }
 }
 
-/// Reads `refs` (areas or row blocks, each with its hash) from files: by [`spans`] (those of
-/// a leaf back to back are one request), each checked; one that does not verify is read
+/// Round 3 reads a leaf's row blocks and records areas at most this many bytes apart by one
+/// range by default ([`Codes::gap`]; the gap read and dropped, only through months the
+/// filters allow): in this layout a candidate's block and its records area are back to back
+/// or a few blocks apart, and a leaf's months lie in order, so one range often holds the
+/// candidates of several nearby months. A cold query in Chromium is bound by its requests
+/// more than by its bytes (each costs a few ms of CPU in the worker, the browser and the
+/// server), so fewer requests are worth some kB: on decade F (docs/benchmarks.md, 73
+/// queries) 0 → 75 round-3 ranges and 98 kB a query, 2048 → 48 and 120 kB, 8192 → 27 and
+/// 207 kB, 16384 → 21 and 295 kB, 32768 → 14 and 436 kB (p50).
+pub const ROUND3_GAP: u64 = 16384;
+
+/// Reads `refs` (areas, row blocks or records, each with its hash) from files: by
+/// [`spans_through`] (those of a leaf back to back, or at most `gap` bytes apart through
+/// `readable` months, are one request), each checked; one that does not verify is read
 /// once more alone, and left out with a warning if it still does not. `read(path, range)`
 /// returns the bytes `start..end` of a bundle file, unchecked. Counts into round `round` of
 /// `reads`.
-pub fn read_checked(refs: &[PartRef], read: &mut dyn FnMut(&str, (u64, u64)) -> Result<Vec<u8>>, reads: &mut Reads, round: usize, warnings: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
+pub fn read_checked(refs: &[PartRef], (gap, readable): (u64, &[bool]), read: &mut dyn FnMut(&str, (u64, u64)) -> Result<Vec<u8>>, reads: &mut Reads, round: usize, warnings: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
     let mut out = vec![None; refs.len()];
-    for span in spans(refs, 0) {
+    for span in spans_through(refs, gap, readable) {
         reads.requests[round] += 1;
         reads.bytes[round] += span.end - span.start;
         let body = read(&span.path, (span.start, span.end));
@@ -668,11 +758,12 @@ impl PartitionIndex {
         let mut rounds = Rounds::new(self, q, filters, bound, &refs, parts)?;
         let mut ranged = |path: &str, range: (u64, u64)| read(path, Some(range));
         let areas = rounds.leaf_areas();
-        let got = read_checked(&areas, &mut ranged, &mut reads, 1, &mut warnings);
-        let blocks = rounds.take_leaf_areas(q, got)?;
-        let got = read_checked(&blocks, &mut ranged, &mut reads, 2, &mut warnings);
+        let got = read_checked(&areas, (0, &[]), &mut ranged, &mut reads, 1, &mut warnings);
+        let blocks = rounds.take_leaf_areas(q, k, got)?;
+        let gap = rounds.gap();
+        let got = read_checked(&blocks, (gap.0, &gap.1.to_vec()), &mut ranged, &mut reads, 2, &mut warnings);
         let recs = rounds.take_blocks(q, k, &blocks, got)?;
-        let got = read_checked(&recs, &mut ranged, &mut reads, 3, &mut warnings);
+        let got = read_checked(&recs, (0, &[]), &mut ranged, &mut reads, 3, &mut warnings);
         let parts = rounds.finish(&recs, got)?;
         Ok(Answer3 { parts, reads, warnings })
     }

@@ -227,11 +227,11 @@ struct ListAcc {
     /// Per partition of `table`: its non-zero rows of each vector.
     vector_rows: Vec<Vec<u32>>,
     /// `skypart-3`, per partition of `table`: its codes area (offset in the leaf's codes,
-    /// bytes, short hash hex) and records area (offset in the leaf's records, bytes).
+    /// bytes, short hash hex) and records area (offset in the leaf file, bytes).
     areas: Vec<(u64, u64, String, u64, u64)>,
-    /// `skypart-3`, per sub-centroid: its codes and records areas so far (appended to the
-    /// leaf file after its rows areas by `finish`).
-    leaf_tail: BTreeMap<u32, (Vec<u8>, Vec<u8>)>,
+    /// `skypart-3`, per sub-centroid: its codes areas so far (appended to the leaf file
+    /// after its months' rows and records areas by `finish`).
+    leaf_tail: BTreeMap<u32, Vec<u8>>,
     rows: u64,
     part_bytes: u64,
     periods: BTreeSet<u32>,
@@ -336,7 +336,10 @@ impl<'a> IndexWriter<'a> {
                     &self.quantizer.centre(list, sub),
                 )?;
                 let sha = sha256_hex(&seg.rows)[..32].to_string();
+                // A month's records area right after its rows area: the row blocks of a
+                // query's candidates and their records are one range (areas' module header).
                 self.store.append(&building_path(list, sub), &seg.rows)?;
+                self.store.append(&building_path(list, sub), &seg.records)?;
                 let mut counts = vec![0u32; vpf];
                 for &r in members.iter().filter(|&&r| scales[r] != 0.0 && data[r * dim..(r + 1) * dim].iter().any(|&x| x != 0)) {
                     counts[r % vpf] += 1;
@@ -345,11 +348,10 @@ impl<'a> IndexWriter<'a> {
                 let acc = &mut self.lists[list];
                 let at = acc.leaf_bytes.entry(sub as u32).or_default();
                 let offset = *at;
-                *at += seg.rows.len() as u64;
+                *at += (seg.rows.len() + seg.records.len()) as u64;
                 let tail = acc.leaf_tail.entry(sub as u32).or_default();
-                acc.areas.push((tail.0.len() as u64, seg.codes.len() as u64, sha256_hex(&seg.codes)[..32].to_string(), tail.1.len() as u64, seg.records.len() as u64));
-                tail.0.extend_from_slice(&seg.codes);
-                tail.1.extend_from_slice(&seg.records);
+                acc.areas.push((tail.len() as u64, seg.codes.len() as u64, sha256_hex(&seg.codes)[..32].to_string(), offset + seg.rows.len() as u64, seg.records.len() as u64));
+                tail.extend_from_slice(&seg.codes);
                 acc.table.push((sub as u32, pi, sha, seg.rows.len() as u64, members.len() as u32, first, last, offset));
                 acc.vector_rows.push(counts);
                 acc.rows += members.len() as u64;
@@ -407,18 +409,14 @@ impl<'a> IndexWriter<'a> {
         let mut lists = Vec::with_capacity(self.lists.len());
         for (l, mut acc) in self.lists.into_iter().enumerate() {
             let mut leaves = vec![String::new(); self.quantizer.subs[l].len()];
-            // skypart-3: each leaf's codes areas, then its records areas, after its rows areas.
-            let mut ends: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
-            for (&sub, (codes, recs)) in &acc.leaf_tail {
-                let rows_end = acc.leaf_bytes[&sub];
+            // skypart-3: each leaf's codes areas after its months' rows and records areas.
+            let mut ends: BTreeMap<u32, u64> = BTreeMap::new();
+            for (&sub, codes) in &acc.leaf_tail {
                 self.store.append(&building_path(l, sub as usize), codes)?;
-                self.store.append(&building_path(l, sub as usize), recs)?;
-                ends.insert(sub, (rows_end, rows_end + codes.len() as u64));
+                ends.insert(sub, acc.leaf_bytes[&sub]);
             }
             for (t, a) in acc.table.iter().zip(acc.areas.iter_mut()) {
-                let (codes_at, recs_at) = ends[&t.0];
-                a.0 += codes_at;
-                a.3 += recs_at;
+                a.0 += ends[&t.0];
             }
             for &sub in acc.leaf_bytes.keys() {
                 // skypart-3: the rows and codes areas' hashes (the records' are inside both).

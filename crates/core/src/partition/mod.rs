@@ -397,10 +397,21 @@ impl Span {
 
 /// The requests that read `parts`: per leaf file, segments sorted by offset and merged into
 /// one span while the next one starts at most `max_gap` bytes after the span's end (the gap
-/// is read and dropped: fewer requests for a few more bytes). Spans come in the order of
-/// their first segment in `parts` (so plan order, best leaf first). A segment listed twice is
-/// read once (both indices are in the span).
+/// is read and dropped: fewer requests for a few more bytes). A gap is read through only
+/// between segments of the same month or of consecutive months (`period` one apart), so that
+/// a month filter never reads another month's bytes (in `skypart-3`'s run of rows and records
+/// areas, what lies between them is theirs). Spans come in the order of their first segment
+/// in `parts` (so plan order, best leaf first). A segment listed twice is read once (both
+/// indices are in the span).
 pub fn spans(parts: &[PartRef], max_gap: u64) -> Vec<Span> {
+    spans_through(parts, max_gap, &[])
+}
+
+/// [`spans`], reading a gap also between segments of months further apart when every month
+/// between them is `readable` (indexed by period: the months the filters allow; `skypart-3`
+/// rows and records areas only, where a leaf's months lie in order).
+pub fn spans_through(parts: &[PartRef], max_gap: u64, readable: &[bool]) -> Vec<Span> {
+    let through = |a: usize, b: usize| a.abs_diff(b) <= 1 || (a.min(b) + 1..a.max(b)).all(|p| readable.get(p).copied().unwrap_or(false));
     let mut by_path: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         match by_path.iter_mut().find(|(path, _)| *path == p.path) {
@@ -414,8 +425,9 @@ pub fn spans(parts: &[PartRef], max_gap: u64) -> Vec<Span> {
         let mut cur: Option<Span> = None;
         for i in members {
             let (a, b) = (parts[i].offset, parts[i].offset + parts[i].bytes);
+            let near = |s: &Span| a <= s.end || (a <= s.end.saturating_add(max_gap) && s.parts.last().is_some_and(|&j| through(parts[j].period, parts[i].period)));
             match &mut cur {
-                Some(s) if a <= s.end.saturating_add(max_gap) => {
+                Some(s) if near(s) => {
                     s.end = s.end.max(b);
                     s.parts.push(i);
                 }
