@@ -15,15 +15,23 @@
 //! `Codes::gap` bytes apart by one range) ([`rounds3`]); each area, block and records area is
 //! checked against its hash (a block or records area: against the hash its verified codes or
 //! rows area gives) and kept in memory; leaf areas are also cached like a segment, row blocks
-//! and their records (small and a query's own) are not. Its answer does not stream (it comes
-//! after the last round), and saving a period offline is refused for it (not built yet).
+//! and their records (small and a query's own) are not, unless a period was saved offline
+//! (then they are looked up there too). An exact plan whose partitions are all kept ranks
+//! them without reading anything. Its answer does not stream (it comes after the last round).
+//!
+//! Offline: the areas and blocks queries read are part of the offline set, each under its key
+//! ([`offline_entries`]); "make this period available offline" saves what any query within
+//! the period reads (`skycase_core::partition::period`: a skypart-3 period's rows and records
+//! areas, and in an index that plans lean its codes areas and row blocks too), so that such a
+//! query answers from the cache alone; one whose pieces are not all there answers from those
+//! that are, with the query's notice naming the rest.
 //!
 //! A file or segment whose bytes do not match is fetched once more from the network
 //! (bypassing the HTTP cache, src/fetch.rs); if it still does not match, the query is answered
 //! from the other partitions with a message naming it. A list file that fails fails the
 //! query: without it the plan cannot name that list's partitions.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -49,6 +57,12 @@ thread_local! {
     /// skypart-3: every area, row block and records area read so far (checked), by key
     /// (`PartRef::key`), so a query asked again reads nothing.
     static AREAS: RefCell<HashMap<String, Rc<Vec<u8>>>> = RefCell::new(HashMap::new());
+    /// A small index's prefetch ([`prefetch_if_small`]) is reading it: a skypart-3 query waits
+    /// for it rather than read the same areas twice.
+    static PREFETCHING: Cell<bool> = const { Cell::new(false) };
+    /// A period of this bundle was saved offline: round 3's row blocks are looked up in the
+    /// cache too (a saved lean period holds them), not only fetched.
+    static PERIODS_SAVED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Forgets the last prepared query (a new searcher may embed and anchor differently).
@@ -111,6 +125,14 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
     })?;
     if let Some(rounds) = rounds {
         phase("plan", now_ms() - t);
+        // An exact plan whose partitions are all kept (a small index once read, the demo's)
+        // ranks them as they are: nothing to read, check or parse again.
+        if rounds.exact_scan() {
+            let kept: Option<Vec<usize>> = rounds.parts().iter().map(|r| PART_AT.with(|m| m.borrow().get(&r.key()).copied())).collect();
+            if let Some(ids) = kept {
+                return Ok((ids, None));
+            }
+        }
         return rounds3(&base, q, k, rounds).await;
     }
     let total = refs.len();
@@ -181,13 +203,14 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> R
     phase("code pass", now_ms() - t);
     let t = now_ms();
     let gap = rounds.gap();
-    let got = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), rounds.exact_scan(), &mut failed).await;
+    let cached = rounds.exact_scan() || PERIODS_SAVED.get();
+    let got = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), cached, &mut failed).await;
     phase("row blocks + records", now_ms() - t);
     let t = now_ms();
     let recs = rounds.take_blocks(q, k, &blocks, got).map_err(|e| e.to_string())?;
     phase("exact scores", now_ms() - t);
     let t = now_ms();
-    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), rounds.exact_scan(), &mut failed).await };
+    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), cached, &mut failed).await };
     phase("late records", now_ms() - t);
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
     // A whole partition (an exact or record-filtered plan) is kept under its key and reused;
@@ -497,6 +520,13 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     };
     PHASES.with(|p| p.borrow_mut().clear());
     let bound = with_searcher(|s| Ok(s.bound_vectors(&prepared, filters)))?;
+    // skypart-3 has no per-partition "in flight" (skypart-2's wait): a query that comes while a
+    // small index's prefetch reads it waits for the prefetch, then ranks what it kept.
+    if with_searcher(|s| Ok(s.partitions().is_some_and(|p| p.codes.is_some())))? {
+        while PREFETCHING.get() {
+            fetch::sleep(10).await;
+        }
+    }
     let (ids, warning) = plan_and_fetch(&prepared.query, filters, &bound, k, stream).await?;
     let fetched_ms = now_ms() - t0;
     let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
@@ -564,14 +594,19 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    match plan_and_fetch(&q, &Filters::default(), &[], usize::MAX, |_: &dyn Fn() -> Vec<usize>, _| {}).await? {
+    PREFETCHING.set(true);
+    let read = plan_and_fetch(&q, &Filters::default(), &[], usize::MAX, |_: &dyn Fn() -> Vec<usize>, _| {}).await;
+    PREFETCHING.set(false);
+    match read? {
         (_, Some(warning)) => Err(warning),
         _ => Ok(()),
     }
 }
 
 /// The list and partition files held in memory and the thumbnails of their frames: the
-/// partitioned part of the offline set (all of it after [`prefetch_if_small`]).
+/// partitioned part of the offline set (all of it after [`prefetch_if_small`]). skypart-3:
+/// every area and row block read so far, under its key, by the hash of its bytes (each was
+/// checked against its list file or a verified area when it came).
 pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEntry>) -> Vec<FileEntry> {
     let Some(index) = s.partitions() else { return Vec::new() };
     let mut out = Vec::new();
@@ -580,7 +615,6 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
             if let Some(e) = index.lists.get(l) {
                 out.push(FileEntry { path: e.path.clone(), role: LIST_ROLE.into(), sha256: e.sha256.clone(), bytes: e.bytes });
             }
-            // skypart-3 areas are not in the offline set yet (64-digit hashes only).
             for i in (0..list.sub.len()).filter(|_| list.hash_hex() == 64) {
                 let (sub, sha) = (list.sub[i] as usize, &list.sha256[i * 64..(i + 1) * 64]);
                 let Some(name) = list.leaves.get(sub) else { continue };
@@ -590,6 +624,16 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
                     out.push(FileEntry { path: key, role: skycase_core::partition::PART_ROLE.into(), sha256: sha.to_string(), bytes: list.bytes[i] });
                 }
             }
+        }
+    });
+    AREAS.with(|a| {
+        let a = a.borrow();
+        let mut keys: Vec<&String> = a.keys().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let bytes = &a[key];
+            let sha256 = skycase_core::bundle::sha256_hex(bytes)[..32].to_string();
+            out.push(FileEntry { path: key.clone(), role: skycase_core::partition::PART_ROLE.into(), sha256, bytes: bytes.len() as u64 });
         }
     });
     let mut thumbs: Vec<String> = PARTS.with(|v| v.borrow().iter().flat_map(|p| p.records().iter().map(|r| r.thumb.clone()).collect::<Vec<_>>()).collect());
@@ -633,8 +677,9 @@ fn period_filters(from: Option<String>, to: Option<String>) -> Filters {
 }
 
 /// Sizes "make this period available offline" from the manifest alone: the list files of
-/// every list with a month in it, its months' partitions (each month records their number
-/// and bytes) and their thumbnails (each month records how many; at the bundle's average
+/// every list with a month in it, what its months need (`PartitionIndex::period_size`: each
+/// month records its partitions' number and bytes; skypart-3 areas and row blocks follow
+/// from them) and their thumbnails (each month records how many; at the bundle's average
 /// thumbnail size, at most all of them). A bound: a period of a few days counts whole months.
 pub(super) fn estimate_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
     let filters = period_filters(from, to);
@@ -647,10 +692,7 @@ pub(super) fn estimate_period(from: Option<String>, to: Option<String>) -> Resul
         }
         let lists = index.lists_in(&filters);
         let list_bytes: u64 = lists.iter().map(|&l| index.lists[l].bytes).sum();
-        let recorded = periods.iter().all(|&p| index.periods[p].bytes > 0);
-        let (parts, part_bytes) = if recorded {
-            (periods.iter().map(|&p| index.periods[p].parts).sum::<usize>(), periods.iter().map(|&p| index.periods[p].bytes).sum::<u64>())
-        } else {
+        let (parts, part_bytes) = index.period_size(&periods).unwrap_or_else(|| {
             // An index written before months recorded their sizes: each list's partitions
             // in proportion to the share of its months that are in the period.
             let share = |l: usize| {
@@ -659,7 +701,7 @@ pub(super) fn estimate_period(from: Option<String>, to: Option<String>) -> Resul
                 (e.part_bytes * n).div_ceil(e.periods.len().max(1) as u64)
             };
             (0, lists.iter().map(|&l| share(l)).sum())
-        };
+        });
         let thumbs: Vec<u64> = page_files.values().filter(|f| f.role == "thumbnail").map(|f| f.bytes).collect();
         let n_thumbs = periods.iter().map(|&p| index.periods[p].thumbs).sum::<usize>().min(thumbs.len());
         let thumb_bytes = (thumbs.iter().sum::<u64>() * n_thumbs as u64).div_ceil(thumbs.len().max(1) as u64);
@@ -705,15 +747,13 @@ async fn keep(base: &str, cache: &BundleCache, entries: &[FileEntry], want: bool
 }
 
 /// "Make this period available offline": the files every search needs offline (the set the
-/// app saves after its first answer), then the period's list files, every partition of its
-/// months and days, and the thumbnails of their frames, each checked against the manifest or
-/// its list file and stored; then every one is looked up in the cache. Reports progress in
-/// bytes; resolves to the months, files and bytes saved.
+/// app saves after its first answer), then the period's list files, what any query within
+/// its months and days reads (`PartitionIndex::period_parts`: every partition, or skypart-3
+/// areas and row blocks) and the thumbnails of their frames, each checked against the
+/// manifest, its list file or a verified area and stored; then every one is looked up in the
+/// cache. Reports progress in bytes; resolves to the months, files and bytes saved.
 pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Result<PeriodState, String> {
     let filters = period_filters(from.clone(), to.clone());
-    if with_searcher(|s| Ok(s.partitions().is_some_and(|p| p.codes.is_some())))? {
-        return Err("saving a period offline is not built yet for this index's format (skypart-3); its searches still work online".into());
-    }
     let PeriodState::Estimate { months, bytes: estimate, .. } = estimate_period(from.clone(), to.clone())? else {
         return Err("no estimate for this period".into());
     };
@@ -724,7 +764,7 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
     let base = BASE.with(|b| b.borrow().clone());
     let cache = cache();
     let _ = fetch::take_store_error();
-    let (list_entries, thumb_estimate) = with_searcher(|s| {
+    let (list_entries, thumb_estimate, dim) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         let lists: Vec<(usize, FileEntry)> = index
             .lists_in(&filters)
@@ -734,9 +774,9 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
                 (l, FileEntry { path: e.path.clone(), role: LIST_ROLE.into(), sha256: e.sha256.clone(), bytes: e.bytes })
             })
             .collect();
-        let parts: u64 = index.periods_in(&filters).iter().map(|&p| index.periods[p].bytes).sum();
+        let parts = index.period_size(&index.periods_in(&filters)).map_or(0, |(_, b)| b);
         let lists_bytes: u64 = lists.iter().map(|(_, e)| e.bytes).sum();
-        Ok((lists, estimate.saturating_sub(parts + lists_bytes)))
+        Ok((lists, estimate.saturating_sub(parts + lists_bytes), index.dim))
     })?;
     let mut done = 0u64;
     let mut total = estimate;
@@ -756,17 +796,59 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
         }
         report(done, total);
     }
-    let parts = with_searcher(|s| {
+    let period = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
-        index.parts_in(&filters, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>()).map_err(|e| e.to_string())
+        index.period_parts(&filters, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>()).map_err(|e| e.to_string())
     })?;
-    total = done + parts.iter().map(|p| p.bytes).sum::<u64>() + thumb_estimate;
+    // Row blocks repeat their rows area's bytes (less its 16-byte header).
+    let blocks: u64 = if period.blocks { period.rows.iter().map(|p| p.bytes.saturating_sub(16)).sum() } else { 0 };
+    let sum = |v: &[PartRef]| v.iter().map(|p| p.bytes).sum::<u64>();
+    total = done + sum(&period.rows) + sum(&period.codes) + sum(&period.records) + blocks + thumb_estimate;
     let mut thumbs: Vec<String> = Vec::new();
-    for batch in parts.chunks(PERIOD_PARTS_BATCH) {
-        for (p, bytes) in batch.iter().zip(keep_parts(&base, &cache, batch).await?) {
-            let part = Partition::from_bytes(&bytes, &p.key()).map_err(|e| e.to_string())?;
-            thumbs.extend(part.records().iter().map(|r| r.thumb.clone()));
-            done += p.bytes;
+    // Every piece saved, by its key, for the check below.
+    let mut saved: Vec<FileEntry> = Vec::new();
+    let index_of: Vec<usize> = (0..period.rows.len()).collect();
+    for batch in index_of.chunks(PERIOD_PARTS_BATCH) {
+        let pick = |v: &[PartRef]| -> Vec<PartRef> { if v.is_empty() { Vec::new() } else { batch.iter().map(|&i| v[i].clone()).collect() } };
+        let rows = pick(&period.rows);
+        let rows_bytes = keep_parts(&base, &cache, &rows).await?;
+        saved.extend(rows.iter().map(|p| FileEntry { path: p.key(), ..p.file() }));
+        if period.records.is_empty() {
+            // skypart-2: a partition holds its records.
+            for (p, bytes) in rows.iter().zip(&rows_bytes) {
+                let part = Partition::from_bytes(bytes, &p.key()).map_err(|e| e.to_string())?;
+                thumbs.extend(part.records().iter().map(|r| r.thumb.clone()));
+                done += p.bytes;
+            }
+        } else {
+            let codes = pick(&period.codes);
+            let codes_bytes = if codes.is_empty() { Vec::new() } else { keep_parts(&base, &cache, &codes).await? };
+            let recs = pick(&period.records)
+                .iter()
+                .zip(&rows_bytes)
+                .map(|(r, area)| skycase_core::partition::period::records_ref(r, area).ok_or_else(|| format!("{base}{}: a rows area without its records hash", r.key())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let recs_bytes = keep_parts(&base, &cache, &recs).await?;
+            for (j, p) in rows.iter().enumerate() {
+                let part = skycase_core::partition::areas::read_segment(&rows_bytes[j], &recs_bytes[j], p.rows as usize, dim, &p.key()).map_err(|e| e.to_string())?;
+                thumbs.extend(part.records().iter().map(|r| r.thumb.clone()));
+                done += p.bytes + recs[j].bytes;
+                let Some(code) = codes.get(j) else { continue };
+                done += code.bytes;
+                // Its row blocks, each cut from the verified rows area and checked against the
+                // hash its verified codes area gives.
+                for b in skycase_core::partition::period::row_blocks(p, dim, Some(&codes_bytes[j])).map_err(|e| e.to_string())? {
+                    let bytes = b.slice(&rows_bytes[j], p.offset).ok_or_else(|| format!("{base}{}: not in its rows area", b.key()))?;
+                    b.verify(bytes).map_err(|e| format!("{base}{}: {e}", b.key()))?;
+                    let url = format!("{base}{}", b.key());
+                    if !cache.holds(&url).await {
+                        cache.put(&url, bytes).await?;
+                    }
+                    done += b.bytes;
+                    saved.push(FileEntry { path: b.key(), ..b.file() });
+                }
+            }
+            saved.extend(codes.iter().chain(&recs).map(|p| FileEntry { path: p.key(), ..p.file() }));
         }
         thumbs.sort_unstable();
         thumbs.dedup();
@@ -784,8 +866,7 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
         return Err(e);
     }
     // Claimed only when verified: every file must be found in the cache.
-    let part_keys = parts.iter().map(|p| FileEntry { path: p.key(), ..p.file() });
-    let all: Vec<FileEntry> = list_entries.into_iter().map(|(_, e)| e).chain(part_keys).chain(thumb_entries).collect();
+    let all: Vec<FileEntry> = list_entries.into_iter().map(|(_, e)| e).chain(saved).chain(thumb_entries).collect();
     for entry in &all {
         let url = format!("{base}{}", entry.path);
         if !cache.holds(&url).await {
@@ -797,6 +878,7 @@ pub(super) async fn save_period(from: Option<String>, to: Option<String>) -> Res
     record.push(saved);
     let json = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
     cache.put(&format!("{base}{SAVED_PERIODS}"), &json).await?;
+    PERIODS_SAVED.set(true);
     Ok(PeriodState::Saved { months, files: all.len(), bytes: done })
 }
 
@@ -812,20 +894,25 @@ async fn read_saved(base: &str, cache: &BundleCache) -> Vec<SavedPeriod> {
     let url = format!("{base}{SAVED_PERIODS}");
     let Some(resp) = JsFuture::from(cache.lookup(&url)).await.ok().filter(|h| h.is_instance_of::<Response>()) else { return Vec::new() };
     let Ok(bytes) = read_cached(&url, &resp.unchecked_into()).await else { return Vec::new() };
-    serde_json::from_slice(&bytes).unwrap_or_default()
+    let saved: Vec<SavedPeriod> = serde_json::from_slice(&bytes).unwrap_or_default();
+    if !saved.is_empty() {
+        PERIODS_SAVED.set(true);
+    }
+    saved
 }
 
 /// The periods saved for offline use in this bundle's cache, oldest first, each checked:
-/// its list files and the partitions they name for its dates are looked up in the cache
-/// (`missing` counts those that are not there any more).
+/// its list files and what they name for its dates (partitions, or skypart-3 areas and row
+/// blocks: `PartitionIndex::period_parts`) are looked up in the cache (`missing` counts those
+/// that are not there any more).
 pub(super) async fn saved_periods() -> Vec<SavedPeriod> {
     let (base, cache) = (BASE.with(|b| b.borrow().clone()), cache());
     let mut out = read_saved(&base, &cache).await;
     for period in &mut out {
         let filters = period_filters(period.from.clone(), period.to.clone());
-        let Ok(entries) = with_searcher(|s| {
+        let Ok((entries, dim)) = with_searcher(|s| {
             let index = s.partitions().ok_or("the bundle is not partitioned")?;
-            Ok(index.lists_in(&filters).into_iter().map(|l| (l, index.lists[l].clone())).collect::<Vec<_>>())
+            Ok((index.lists_in(&filters).into_iter().map(|l| (l, index.lists[l].clone())).collect::<Vec<_>>(), index.dim))
         }) else {
             continue;
         };
@@ -838,10 +925,12 @@ pub(super) async fn saved_periods() -> Vec<SavedPeriod> {
                 None => missing += 1,
             }
         }
-        let parts = with_searcher(|s| s.partitions().ok_or_else(String::new)?.parts_in(&filters, &lists.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())).unwrap_or_default();
+        let parts = with_searcher(|s| s.partitions().ok_or_else(String::new)?.period_parts(&filters, &lists.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())).unwrap_or_default();
+        let blocks: Vec<PartRef> = if parts.blocks { parts.rows.iter().flat_map(|p| skycase_core::partition::period::row_blocks(p, dim, None).unwrap_or_default()).collect() } else { Vec::new() };
+        let keys: Vec<String> = parts.rows.iter().chain(&parts.codes).chain(&parts.records).chain(&blocks).map(PartRef::key).collect();
         // Looked up a batch at a time, all of a batch at once (a saved decade has ~10^5).
-        for batch in parts.chunks(LOOKUP_BATCH) {
-            let lookups: Vec<Promise> = batch.iter().map(|p| cache.lookup(&format!("{base}{}", p.key()))).collect();
+        for batch in keys.chunks(LOOKUP_BATCH) {
+            let lookups: Vec<Promise> = batch.iter().map(|k| cache.lookup(&format!("{base}{k}"))).collect();
             for lookup in lookups {
                 missing += !JsFuture::from(lookup).await.is_ok_and(|hit| hit.is_instance_of::<Response>()) as usize;
             }

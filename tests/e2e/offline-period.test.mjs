@@ -1,8 +1,11 @@
 // "Make this period available offline" (issue 11, item 3) in real Chromium, on a small
-// SYNTHETIC three-month partitioned bundle from `skycase decade` (as partitioned.test.mjs):
-// the size comes first (from the manifest), then a progress bar while the worker saves every
-// partition, list file and thumbnail of the period, `navigator.storage.persist()` is asked
-// and its answer shown, and the saved month answers offline exactly as `skycase search`.
+// SYNTHETIC three-month skypart-3 bundle from `skycase decade` (as partitioned.test.mjs, but
+// with one int8 leaf a query, so its plans read residual codes and row blocks too): the size
+// comes first (from the manifest), then a progress bar while the worker saves what any query
+// within the period reads (the rows, codes and records areas of its partitions and their row
+// blocks: crates/core/src/partition/period.rs), its list files and thumbnails,
+// `navigator.storage.persist()` is asked and its answer shown, and the saved month answers
+// offline exactly as `skycase search`, by the exact scan and by the code rounds.
 // A storage quota too small stops saving with the full quota named, never claimed as saved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,11 +18,23 @@ let copy;
 let server;
 let bundle;
 
-serveSyntheticMonths((s, c) => { server = s; copy = c; bundle = c.bundle; });
+serveSyntheticMonths((s, c) => { server = s; copy = c; bundle = c.bundle; }, ['--int8-leaves', '1', '--rerank', '20']);
 
 const manifest = () => JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
 /** The partitions of one month (segments of leaf files, by the list files on disk). */
 const monthParts = (period) => segments(bundle).filter((s) => s.period === period);
+/** What saving a month stores of a partition: its three areas and its rows area's row blocks
+ *  (16 rows of 8 + dim bytes each, after the area's 16-byte header), as { path, start, end }. */
+function pieces(s, dim) {
+  const rb = 8 + dim;
+  const blocks = [];
+  for (let at = s.rows.start + 16; at < s.rows.end; at += 16 * rb) blocks.push({ path: s.path, start: at, end: Math.min(at + 16 * rb, s.rows.end) });
+  return [s.rows, s.codes, s.recs, ...blocks];
+}
+const key = (a) => `${a.path}?bytes=${a.start}-${a.end - 1}`;
+/** Queries naming no region: their plans take several leaves (a region-bound one here may
+ *  need only its one int8 leaf). */
+const LEAN = ['cloudy', 'typhoon'];
 
 /** Opens the panel, picks dates (or everything) and asks for the size; resolves to the
  *  estimate's data attributes. */
@@ -64,9 +79,11 @@ async function watchProgress(page) {
 
 test('a chosen month: its size first, then saved with progress and persist() asked; offline it answers as native', async () => {
   const m = manifest();
+  assert.equal(m.partitions.format, 'skypart-3');
   const feb = m.partitions.periods.findIndex((p) => p.period === '2015-02');
   const parts = monthParts('2015-02');
-  const partBytes = parts.reduce((a, p) => a + p.bytes, 0);
+  const febPieces = parts.flatMap((s) => pieces(s, m.partitions.dim));
+  const partBytes = febPieces.reduce((a, p) => a + p.end - p.start, 0);
   const lists = m.partitions.lists.filter((l) => l.periods.includes(feb));
   const listBytes = lists.reduce((a, l) => a + l.bytes, 0);
   const thumbs = m.files.filter((f) => f.role === 'thumbnail');
@@ -98,16 +115,17 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   await persistEl.waitFor();
   assert.equal(await persistEl.getAttribute('data-persisted'), String(await page.evaluate(() => navigator.storage.persisted())));
 
-  // The cache holds every partition of February (the day range inside the month keeps the
-  // partitions whose days overlap it), its list files and its frames' thumbnails, all
-  // checked; nothing of the other months.
+  // The cache holds every area and row block of February's partitions (the day range
+  // inside the month keeps the partitions whose days overlap it: here all of them), its
+  // list files and its frames' thumbnails, all checked; nothing of the other months.
   const { files, wrong } = await bundleCacheCheck(page);
   assert.deepEqual(wrong, []);
   const saved = page.locator('[data-testid=offline-period-saved]');
   const cachedParts = files.filter((f) => f.includes('.skyleaf?bytes='));
-  const febKeys = new Set(parts.map((p) => p.key));
+  const febKeys = new Set(febPieces.map(key));
   assert.deepEqual(cachedParts.filter((f) => !febKeys.has(f)), [], 'only February');
-  assert.ok(cachedParts.length > 0 && cachedParts.length <= parts.length);
+  assert.deepEqual([...febKeys].filter((k) => !cachedParts.includes(k)), [], 'every area and row block of February');
+  for (const kind of ['rows', 'codes', 'recs']) assert.ok(parts.every((s) => cachedParts.includes(key(s[kind]))), kind);
   for (const l of lists) assert.ok(files.includes(l.path), l.path);
   assert.ok(Number(await saved.getAttribute('data-files')) >= cachedParts.length + lists.length);
   const cachedThumbs = files.filter((f) => f.startsWith('thumbs/'));
@@ -130,7 +148,22 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   assert.equal(await page.locator('[data-testid=query-error]').count(), 0, 'no error offline');
   const hits = await results(page);
   const want = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', bundle, '--json', '--from', '2015-02-03', '--to', '2015-02-20'], { encoding: 'utf8' }));
+  assert.ok(hits.length > 0);
   assert.deepEqual(hits.map((h) => h.id), want.hits.map((h) => h.id));
+  // The whole month cuts no partition's days, so its plan reads codes areas and row blocks
+  // (the rounds of a lean query) rather than scanning: answered from the saved pieces too.
+  for (const q2 of LEAN) {
+    await openApp(page, `${server.url}?${new URLSearchParams({ q: q2, from: '2015-02-01', to: '2015-02-28' })}`);
+    await page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
+    assert.equal(await page.locator('[data-testid=query-error]').count(), 0, `no error offline: ${await page.locator('[data-testid=query-error]').allInnerTexts()}`);
+    const lean = JSON.parse(execFileSync(SKYCASE, ['search', q2, '--bundle', bundle, '--json', '--from', '2015-02-01', '--to', '2015-02-28'], { encoding: 'utf8' }));
+    const got = await results(page);
+    assert.ok(got.length > 0);
+    assert.deepEqual(got.map((h) => h.id), lean.hits.map((h) => h.id), q2);
+    // An answer from more than one leaf: with one int8 leaf a query, the others were read
+    // as codes and their best rows as row blocks.
+    assert.ok(new Set(lean.partitions.map((k) => k.split('?')[0])).size > 1, `${q2}: ${lean.partitions}`);
+  }
   // Offline too, the panel lists it.
   assert.equal((await savedItems(page, 1))[0].months, '2015-02');
   await context.setOffline(false);

@@ -1,13 +1,15 @@
 // The partitioned index (issue 11) in real Chromium: a small SYNTHETIC three-month bundle from
 // `skycase decade` (vectors drawn around the demo month's real embeddings; see
-// scripts/src/cmd/decade.rs), partitioned finely enough that queries fetch only part of it.
-// Requests are counted as the browser makes them.
+// scripts/src/cmd/decade.rs) in skypart-3, the one format `skycase partition|decade` write,
+// partitioned finely enough that queries fetch only part of it. Requests are counted as the
+// browser makes them. The last test reads a skypart-2 bundle: old bundles still read (and
+// their answers stream). tests/e2e/partitioned3.test.mjs tests the code rounds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FINAL_ANSWER, SKYCASE, launch, openApp, results, repin, search, serveSyntheticMonths, segments, askedRange, nativeParts } from './harness.mjs';
+import { FINAL_ANSWER, SKYCASE, launch, openApp, results, repin, search, serveSyntheticMonths, segments, askedRange, nativeParts, copyDistWithSyntheticMonths, startServer } from './harness.mjs';
 
 let copy;
 let server;
@@ -19,7 +21,7 @@ const native = (q, flags) => nativeParts(q, bundle, flags);
 
 /** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits, bundle requests
  *  (paths) and the leaf file requests with the byte range each asked for ({ path, start, end }). */
-async function ask(params) {
+async function ask(params, url = server.url, dir = bundle) {
   const browser = await launch();
   const requests = [];
   const ranges = [];
@@ -29,11 +31,11 @@ async function ask(params) {
     const path = new URL(r.url()).pathname.replace(/^\/bundle\//, '');
     requests.push(path);
     if (path.endsWith('.skyleaf')) {
-      const [start, end] = askedRange(r.headers().range, statSync(join(bundle, path)).size);
+      const [start, end] = askedRange(r.headers().range, statSync(join(dir, path)).size);
       ranges.push({ path, start, end });
     }
   });
-  await openApp(browser.page, `${server.url}?${new URLSearchParams(params)}`);
+  await openApp(browser.page, `${url}?${new URLSearchParams(params)}`);
   await browser.page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
   const hits = await results(browser.page);
   const error = await browser.page.locator('[data-testid=query-error]').allInnerTexts();
@@ -41,27 +43,22 @@ async function ask(params) {
   return { hits, requests, ranges, error: error.join(' ') };
 }
 
-/** Checks that the byte ranges the browser asked for are exactly the plan's segments
- *  (`keys`: `skycase search --json`'s partitions), each read once, and that segments of a
- *  leaf that lie back to back came in one request. */
-function rangesAreThePlan(ranges, keys, what) {
-  const all = new Map(segments(bundle).map((s) => [s.key, s]));
-  const plan = keys.map((k) => all.get(k));
-  assert.ok(plan.every(Boolean), `${what}: the plan's segments are in the list files`);
-  const byPath = new Map();
-  for (const s of plan) byPath.set(s.path, [...(byPath.get(s.path) ?? []), s].sort((a, b) => a.start - b.start));
-  // What one request per run of back-to-back segments asks for.
-  const want = [];
-  for (const [path, segs] of byPath) {
-    for (const s of segs) {
-      const last = want[want.length - 1];
-      if (last && last.path === path && last.end === s.start) last.end = s.end;
-      else want.push({ path, start: s.start, end: s.end });
-    }
+const KINDS = ['rows', 'codes', 'recs'];
+
+/** Checks that every byte range the browser asked for is areas of one kind back to back (a
+ *  leaf's months) among `parts` (segments() of the bundle), or row blocks inside one rows
+ *  area, each read once; and that the records read are those of the answer's partitions
+ *  (`answer`: `skycase search --json`'s partitions, by their rows areas' keys). */
+function rangesAreAreas(ranges, parts, answer, what) {
+  for (const r of ranges) {
+    const whole = KINDS.map((k) => parts.map((a) => a[k]).filter((a) => a.path === r.path && a.start >= r.start && a.end <= r.end).reduce((n, a) => n + a.end - a.start, 0));
+    const block = parts.some((a) => a.rows.path === r.path && a.rows.start < r.start && r.end <= a.rows.end);
+    assert.ok(whole.includes(r.end - r.start) || block, `${what}: ${JSON.stringify(r)} is not areas of one kind nor row blocks`);
   }
   const key = (r) => `${r.path} ${r.start}-${r.end}`;
-  assert.deepEqual(ranges.map(key).sort(), want.map(key).sort(), `${what}: one range request per run of the plan's segments`);
-  assert.ok(ranges.length <= byPath.size * 3, `${what}: ${ranges.length} requests for ${plan.length} segments in ${byPath.size} leaves`);
+  assert.equal(new Set(ranges.map(key)).size, ranges.length, `${what}: each range read once`);
+  const recs = parts.filter((a) => ranges.some((r) => r.path === a.recs.path && r.start <= a.recs.start && a.recs.end <= r.end));
+  assert.deepEqual(recs.map((a) => a.key).sort(), [...answer].sort(), `${what}: the records read are the answer's partitions'`);
 }
 
 test('the manifest is all that loads before a query; wasm = native on the partitioned index', async () => {
@@ -71,10 +68,12 @@ test('the manifest is all that loads before a query; wasm = native on the partit
   const q = 'typhoon approaching Kyushu';
   const { hits, ranges } = await ask({ q });
   const want = native(q);
+  assert.equal(manifest.partitions.format, 'skypart-3');
   assert.deepEqual(hits.map((h) => h.id), want.ids);
   hits.forEach((h, i) => assert.ok(Math.abs(h.score - want.scores[i]) <= 1e-4, `#${i + 1}: wasm ${h.score} vs native ${want.scores[i]}`));
-  rangesAreThePlan(ranges, want.parts, q);
-  assert.ok(ranges.length < want.parts.length, `fewer requests (${ranges.length}) than partitions (${want.parts.length})`);
+  const parts = segments(bundle);
+  rangesAreAreas(ranges, parts, want.parts, q);
+  assert.ok(ranges.length < parts.length, `fewer requests (${ranges.length}) than partitions (${parts.length})`);
   const all = execFileSync('find', [join(bundle, 'parts'), '-name', '*.skyleaf'], { encoding: 'utf8' }).trim().split('\n');
   const leaves = new Set(ranges.map((r) => r.path));
   assert.ok(leaves.size < all.length, `a query reads part of the index (${leaves.size} of ${all.length} leaf files)`);
@@ -88,7 +87,7 @@ test('a query naming a region finds that region\'s frames whichever leaves the q
     assert.equal(want.ids.length, 20, `${q}: native ${want.ids.length} hits`);
     const { hits, ranges } = await ask({ q });
     assert.deepEqual(hits.map((h) => h.id), want.ids, q);
-    rangesAreThePlan(ranges, want.parts, q);
+    rangesAreAreas(ranges, segments(bundle), want.parts, q);
   }
 });
 
@@ -109,21 +108,20 @@ test('a one-month date filter fetches only that month\'s partitions', async () =
   const q = 'heavy snow over Hokkaido';
   const { hits, ranges } = await ask({ q, from: '2015-02-01', to: '2015-02-28' });
   assert.ok(ranges.length > 0, 'some partitions were fetched');
-  // Every byte asked for lies in a February segment (by the list files, not the plan).
+  // Every byte asked for lies in an area of a February partition (by the list files, not
+  // the plan).
   const feb = segments(bundle).filter((s) => s.period === '2015-02');
-  for (const r of ranges) {
-    const inside = feb.filter((s) => s.path === r.path && s.start >= r.start && s.end <= r.end);
-    assert.equal(inside.reduce((a, s) => a + s.bytes, 0), r.end - r.start, `only February 2015: ${JSON.stringify(r)}`);
-  }
   assert.ok(hits.length > 0 && hits.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(hits.map((h) => h.id)));
   const want = native(q, ['--from', '2015-02-01', '--to', '2015-02-28']);
   assert.deepEqual(hits.map((h) => h.id), want.ids);
-  rangesAreThePlan(ranges, want.parts, 'February');
+  rangesAreAreas(ranges, feb, want.parts, 'February');
 });
 
-test('a partition failing its hash is fetched once more, then named while the other partitions answer', async () => {
+test('a rows area failing its hash is fetched once more, then named while the other partitions answer', async () => {
   const q = 'clear skies across Mongolia';
-  const victim = segments(bundle).find((s) => s.key === native(q).parts[0]);
+  const want = native(q);
+  // The rows area of the partition holding the best frame: read in the plan's second round.
+  const victim = segments(bundle).find((s) => s.key === want.parts[0]);
   const file = join(bundle, victim.path);
   const good = readFileSync(file);
   const bad = Buffer.from(good);
@@ -138,6 +136,7 @@ test('a partition failing its hash is fetched once more, then named while the ot
     assert.match(error, /could not be loaded/);
     assert.ok(error.includes(victim.key) && error.includes('sha256 mismatch'), error);
     assert.ok(hits.length > 0, 'the other partitions still answer');
+    assert.notDeepEqual(hits.map((h) => h.id), want.ids, 'the frames of the refused area are left out');
   } finally {
     writeFileSync(file, good);
   }
@@ -165,32 +164,6 @@ test('a manifest listing a missing file fails the query with a message naming it
   }
 });
 
-test('the answer streams as partitions arrive, then the whole answer = native', async () => {
-  const q = 'snow in Manchuria and the Korean Peninsula';
-  const want = native(q);
-  assert.ok(want.parts.length >= 2, `a plan of several partitions (${want.parts.length})`);
-  const browser = await launch();
-  const { page } = browser;
-  // Record every partial answer the page shows: partitions at hand and the results then.
-  await page.addInitScript(() => {
-    window.__partials = [];
-    const seen = () => {
-      const s = document.querySelector('[data-testid=streaming]');
-      if (s) window.__partials.push({ done: Number(s.dataset.done), total: Number(s.dataset.total), results: document.querySelectorAll('[data-testid=result]').length });
-    };
-    document.addEventListener('DOMContentLoaded', () => new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true }));
-  });
-  await openApp(page, `${server.url}?${new URLSearchParams({ q })}`);
-  await page.waitForSelector('[data-testid=timings]', { timeout: 30000 });
-  const partials = await page.evaluate(() => window.__partials);
-  assert.ok(partials.length > 0, 'a partial answer showed before the whole one');
-  assert.ok(partials.every((p) => p.done >= 1 && p.done < p.total && p.total === want.parts.length), JSON.stringify(partials));
-  assert.ok(partials.some((p) => p.results > 0), 'with results');
-  assert.equal(await page.locator('[data-testid=streaming]').count(), 0, 'gone once the answer is whole');
-  assert.deepEqual((await results(page)).map((h) => h.id), want.ids);
-  await browser.close();
-});
-
 test('a query asked again, after another, answers from memory = native, without partial answers or requests', async () => {
   // The worker keeps the partitions and the last query's embedding; the answer must not
   // depend on what was asked between.
@@ -211,4 +184,48 @@ test('a query asked again, after another, answers from memory = native, without 
     }
   }
   await browser.close();
+});
+
+test('an old skypart-2 bundle still reads: browser = native, and its answer streams as partitions arrive', async () => {
+  const old = copyDistWithSyntheticMonths(['--format', 'skypart-2']);
+  const web = await startServer(old.dir);
+  try {
+    const m = JSON.parse(readFileSync(join(old.bundle, 'manifest.json'), 'utf8'));
+    assert.equal(m.partitions.format, 'skypart-2');
+    const q = 'snow in Manchuria and the Korean Peninsula';
+    const want = nativeParts(q, old.bundle);
+    assert.ok(want.parts.length >= 2, `a plan of several partitions (${want.parts.length})`);
+    // Each range asked for is segments of the plan (skypart-2 reads partitions whole).
+    const { hits, ranges } = await ask({ q: 'typhoon approaching Kyushu' }, web.url, old.bundle);
+    const typhoon = nativeParts('typhoon approaching Kyushu', old.bundle);
+    assert.deepEqual(hits.map((h) => h.id), typhoon.ids);
+    const plan = segments(old.bundle).filter((s) => typhoon.parts.includes(s.key));
+    for (const r of ranges) {
+      const inside = plan.filter((s) => s.path === r.path && s.start >= r.start && s.end <= r.end);
+      assert.equal(inside.reduce((a, s) => a + s.bytes, 0), r.end - r.start, `the plan's segments: ${JSON.stringify(r)}`);
+    }
+    const browser = await launch();
+    const { page } = browser;
+    // Record every partial answer the page shows: partitions at hand and the results then.
+    await page.addInitScript(() => {
+      window.__partials = [];
+      const seen = () => {
+        const s = document.querySelector('[data-testid=streaming]');
+        if (s) window.__partials.push({ done: Number(s.dataset.done), total: Number(s.dataset.total), results: document.querySelectorAll('[data-testid=result]').length });
+      };
+      document.addEventListener('DOMContentLoaded', () => new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true }));
+    });
+    await openApp(page, `${web.url}?${new URLSearchParams({ q })}`);
+    await page.waitForSelector('[data-testid=timings]', { timeout: 30000 });
+    const partials = await page.evaluate(() => window.__partials);
+    assert.ok(partials.length > 0, 'a partial answer showed before the whole one');
+    assert.ok(partials.every((p) => p.done >= 1 && p.done < p.total && p.total === want.parts.length), JSON.stringify(partials));
+    assert.ok(partials.some((p) => p.results > 0), 'with results');
+    assert.equal(await page.locator('[data-testid=streaming]').count(), 0, 'gone once the answer is whole');
+    assert.deepEqual((await results(page)).map((h) => h.id), want.ids);
+    await browser.close();
+  } finally {
+    web.stop();
+    old.remove();
+  }
 });

@@ -51,11 +51,11 @@ pub struct Layout {
     /// k-means passes.
     #[arg(long, default_value_t = 10)]
     pub iters: usize,
-    /// The file layout: `skypart-2` (a leaf's months, each int8 rows and records) or
-    /// `skypart-3` (a leaf in rows, residual-code and records areas, read in rounds:
-    /// `skycase_core::partition::areas`; read by the app's worker, `skycase search` and
-    /// `skycase recall`; offline periods still need `skypart-2`).
-    #[arg(long, default_value = "skypart-2")]
+    /// The file layout: `skypart-3` (each leaf in int8 rows, residual-code and records
+    /// areas, read in rounds: `skycase_core::partition::areas`), what the app, `skycase
+    /// search`, `recall` and offline periods use. `skypart-2` (a leaf's months, each int8 rows
+    /// and records) is the earlier layout: bundles written in it still read everywhere.
+    #[arg(long, default_value = "skypart-3")]
     pub format: String,
     /// skypart-3: bytes of a residual code (PQ sub-spaces; must divide the dimension).
     #[arg(long, default_value_t = 32)]
@@ -225,5 +225,11 @@ mod tests {
         assert_eq!(default.sample_for(16), 100_000);
         let given = Cli::parse_from(["x", "--sample", "5000"]).layout;
         assert_eq!(given.sample_for(4096), 5000);
+    }
+
+    #[test]
+    fn skypart3_is_the_default_format_and_skypart2_can_still_be_written() {
+        assert_eq!(Cli::parse_from(["x"]).layout.format, skycase_core::partition::areas::FORMAT);
+        assert_eq!(Cli::parse_from(["x", "--format", "skypart-2"]).layout.format, skycase_core::partition::PARTITION_FORMAT);
     }
 }

@@ -56,6 +56,7 @@
 
 pub mod areas;
 pub mod build;
+pub mod period;
 pub mod pq;
 
 use std::collections::{BTreeMap, HashMap};
