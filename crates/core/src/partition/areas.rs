@@ -509,8 +509,10 @@ impl Rounds {
 
     /// Round 3's gap: its requests of a leaf at most this many bytes apart are one range,
     /// through months the filters allow ([`spans_through`]'s `readable`).
+    /// An exact plan reads through nothing: its rows areas came whole in round 2, and a gap
+    /// between its records areas is rows it already holds.
     pub fn gap(&self) -> (u64, &[bool]) {
-        (self.gap, &self.readable)
+        (if self.full { 0 } else { self.gap }, &self.readable)
     }
 
     /// Round 2's requests: the rows areas of the int8 leaves and the codes areas of the others.
