@@ -650,7 +650,7 @@ where
             data-region=move || card.with(|c| c.region.clone()) tabindex="0" aria-label=card_label>
             <div class="thumb" data-testid="open-thumb" on:click=move |_| open()>
                 {move || match thumb.get() {
-                    Some(Some(FileState::Ready(url))) => EitherOf3::A(view! { <img src=url alt=alt() width="256" height="147" /> }),
+                    Some(Some(FileState::Ready(url))) => EitherOf3::A(view! { <img src=url alt=alt() /> }),
                     Some(Some(FileState::Failed(reason))) => {
                         // In place, the file and what is wrong; the whole message on hover.
                         let (short, title) = (reason.split(" (").next().unwrap_or(&reason).to_string(), reason.clone());
@@ -689,8 +689,7 @@ where
                 <pre class="caption">{text(|c| c.caption.clone())}</pre>
             </details>
             <div class="actions">
-                <button type="button" class="more" data-testid="more-like-this" data-region=move || card.with(|c| c.region.clone())
-                    on:click=move |_| more()>{t().more_like_this}</button>
+                <button type="button" class="more" data-testid="more-like-this" on:click=move |_| more()>{t().more_like_this}</button>
                 <button type="button" class="open-case" data-testid="open-case" on:click=move |_| open()>{t().case.open_case}</button>
                 {link.map(|href| view! {
                     <a class="open" data-testid="open-result" href=href target="_blank" rel="noopener">{t().open_full}</a>

@@ -68,7 +68,7 @@ pub fn Basemap(
             {outline.map(|(name, d)| {
                 let title = name.clone();
                 view! {
-                    <path class="region" data-testid="matched-region" data-region=name d=d fill-rule="evenodd">
+                    <path class="region" data-testid="matched-region" data-region=name d=d>
                         <title>{title}</title>
                     </path>
                 }

@@ -283,7 +283,14 @@ test('embed mode works inside an iframe: compact, no chrome, results link out to
     assert.equal(await cards.count(), 20);
     assert.equal(await frame.locator('header, h1, [data-testid=filters]').count(), 0, 'no header or filter chrome');
     // The preset filters apply: every result has a typhoon over the South China Sea.
-    for (const text of await cards.allInnerTexts()) assert.match(text, /South China Sea - Typhoon/);
+    // Each card read as shown (scrolled into view first: a card off screen is not rendered,
+    // content-visibility: auto, so its innerText is empty until it is).
+    for (const card of await cards.all()) {
+      await card.scrollIntoViewIfNeeded();
+      await card.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      assert.match(await card.innerText(), /South China Sea - Typhoon/);
+    }
+    await frame.locator('body').evaluate(() => window.scrollTo(0, 0));
     // Compact: three cards side by side in a 640 px frame (the full layout fits two), each with its basemap.
     const boxes = await cards.evaluateAll((els) => els.slice(0, 4).map((e) => e.getBoundingClientRect()));
     assert.ok(boxes[0].top === boxes[2].top && boxes[3].top > boxes[0].top, `card tops ${boxes.map((b) => b.top)}`);
