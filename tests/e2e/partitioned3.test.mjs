@@ -1,8 +1,9 @@
 // The skypart-3 layout (issue 11; skycase_core::partition::areas) in real Chromium: a small
 // SYNTHETIC three-month bundle from `skycase decade --format skypart-3` (see
 // scripts/src/cmd/decade.rs), its plan reading the best leaf as int8 rows and the next as
-// residual codes, so every round (leaf areas, row blocks with their records) runs. The demo bundle is
-// still skypart-2 (partitioned.test.mjs); the worker reads both.
+// residual codes, so every round (leaf areas, row blocks with their records) runs. The demo
+// bundle and partitioned.test.mjs are skypart-3 too; the worker still reads skypart-2 bundles
+// (partitioned.test.mjs's last test).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
