@@ -297,6 +297,9 @@ pub async fn download(url: &str, entry: &FileEntry, first: Option<Promise>, cach
             Err(Failure::Final(message)) => return Err(message),
             Err(Failure::Transient(message)) => {
                 failures += 1;
+                if browser_offline() {
+                    return Err(format!("{message} (the browser is offline)"));
+                }
                 if failures >= ATTEMPTS {
                     return Err(format!("{message} (gave up after {failures} tries)"));
                 }
@@ -390,12 +393,23 @@ pub async fn download_span(url: &str, start: u64, end: u64, first: Option<Promis
             Err(Failure::Transient(m)) => m,
         };
         failures += 1;
+        if browser_offline() {
+            return Err(format!("{message} (the browser is offline)"));
+        }
         if failures >= ATTEMPTS {
             return Err(format!("{message} (gave up after {failures} tries)"));
         }
         web_sys::console::warn_1(&format!("{message}; trying again").into());
         sleep(BACKOFF_MS[failures - 1]).await;
     }
+}
+
+/// Whether the browser says it has no network (`navigator.onLine` is false): a request that
+/// failed then is not tried again — backing off 4 s a range would freeze an offline query
+/// over pieces the cache lacks, instead of answering from the rest and naming them.
+fn browser_offline() -> bool {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).ok();
+    navigator.and_then(|n| js_sys::Reflect::get(&n, &"onLine".into()).ok()).and_then(|v| v.as_bool()) == Some(false)
 }
 
 /// One try of [`download_span`].

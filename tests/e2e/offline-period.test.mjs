@@ -167,19 +167,46 @@ test('a chosen month: its size first, then saved with progress and persist() ask
   // Offline too, the panel lists it.
   assert.equal((await savedItems(page, 1))[0].months, '2015-02');
   await context.setOffline(false);
-  // A partition the browser has lost since (deleted from the cache here) is noticed at the
-  // next start: the period is listed as incomplete.
-  const evicted = await page.evaluate(async () => {
+  // Pieces the browser has lost since (February's codes areas, deleted from the cache here)
+  // are noticed at the next start: the period is listed as incomplete.
+  const codesKeys = parts.map((s) => `${s.codes.path}?bytes=${s.codes.start}-${s.codes.end - 1}`);
+  const evicted = await page.evaluate(async (keys) => {
     const cache = await caches.open((await caches.keys()).find((n) => n.startsWith('skycase-v3-')));
-    const req = (await cache.keys()).find((r) => r.url.includes('.skyleaf?bytes='));
-    await cache.delete(req);
-    return req.url;
-  });
-  assert.ok(evicted.includes('.skyleaf?bytes='), evicted);
+    const gone = [];
+    for (const req of await cache.keys()) {
+      if (keys.some((k) => req.url.endsWith(`/bundle/${k}`)) && await cache.delete(req)) gone.push(req.url);
+    }
+    return gone;
+  }, codesKeys);
+  assert.equal(evicted.length, codesKeys.length, `every February codes area was saved: ${evicted.length} of ${codesKeys.length}`);
   await openApp(page, server.url);
   const [lost] = await savedItems(page, 1);
-  assert.equal(lost.missing, '1', JSON.stringify(lost));
-  assert.match(await page.locator('[data-testid=offline-period-item]').innerText(), /1 of its files are no longer stored: save it again\./);
+  assert.equal(lost.missing, String(codesKeys.length), JSON.stringify(lost));
+  assert.match(await page.locator('[data-testid=offline-period-item]').innerText(), new RegExp(`${codesKeys.length} of its files are no longer stored: save it again\\.`));
+  // Offline again, February's lean queries over the incomplete period answer at once, without
+  // retrying the network (the browser says it is offline): from the pieces still there (the
+  // int8 leaf), naming the codes areas they lack.
+  await context.setOffline(true);
+  let named = 0;
+  for (const q2 of LEAN) {
+    const t0 = Date.now();
+    await openApp(page, `${server.url}?${new URLSearchParams({ q: q2, from: '2015-02-01', to: '2015-02-28' })}`);
+    await page.waitForSelector(FINAL_ANSWER, { timeout: 20000 });
+    const ms = Date.now() - t0;
+    assert.ok(ms < 15000, `${q2}: answered offline in ${ms} ms`);
+    const error = (await page.locator('[data-testid=query-error]').allInnerTexts()).join(' ');
+    if (error) {
+      assert.match(error, /could not be loaded/, `${q2}: ${error}`);
+      // Named as `parts/….skyleaf (bytes a-b)`, and not tried again.
+      const names = parts.map((s) => `${s.codes.path} (bytes ${s.codes.start}-${s.codes.end - 1})`);
+      assert.ok(names.some((k) => error.includes(k)), `${q2}: the notice names a lost codes area: ${error}`);
+      assert.match(error, /\(the browser is offline\)/);
+      assert.doesNotMatch(error, /gave up after/);
+      named += 1;
+    }
+  }
+  assert.equal(named, LEAN.length, 'every lean query needed a lost codes area and said so');
+  await context.setOffline(false);
   await browser.close();
 });
 
