@@ -12,12 +12,14 @@
 //! A `skypart-3` index (`skycase_core::partition::areas`) is read in rounds instead: the
 //! codes or int8 rows areas of the plan's leaves, then the row blocks of the best code
 //! candidates together with the records areas of their months (a leaf's at most
-//! `Codes::gap` bytes apart by one range) ([`rounds3`]); each area, block and records area is
+//! `Codes::gap` bytes apart by one range) ([`rounds3`]; an exact or record-filtered plan reads
+//! the rows areas with their records areas instead, one range a leaf); each area, block and records area is
 //! checked against its hash (a block or records area: against the hash its verified codes or
 //! rows area gives) and kept in memory; leaf areas are also cached like a segment, row blocks
 //! and their records (small and a query's own) are not, unless a period was saved offline
 //! (then they are looked up there too). An exact plan whose partitions are all kept ranks
-//! them without reading anything. Its answer does not stream (it comes after the last round).
+//! them without reading anything. Its answer streams as round 3's ranges arrive: a partial
+//! answer ranks the best frames among the rows read so far whose records are at hand.
 //!
 //! Offline: the areas and blocks queries read are part of the offline set, each under its key
 //! ([`offline_entries`]); "make this period available offline" saves what any query within
@@ -80,11 +82,12 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
 /// returns the indices into [`PARTS`] of the plan's partitions (`bound`: the vectors the
 /// ranking scores, `Searcher::bound_vectors`; the plan prefers leaves holding them), with a message for those
-/// that could not be had. `arrived(at_hand, total)` is called each time a partition of the plan
-/// is at hand (`at_hand()`: those at hand so far, in plan order; computed only when asked), so an answer can stream. A
-/// partition that another query (or the prefetch) is fetching already is waited for, not
-/// fetched twice.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(&dyn Fn() -> Vec<usize>, usize)) -> Result<(Vec<usize>, Option<String>), String> {
+/// that could not be had. `arrived(done, total, at_hand)` is called each time part of the plan
+/// is at hand, `done` of `total` (skypart-2: partitions; skypart-3: round 3's row blocks and
+/// records areas), so an answer can stream: `at_hand()` (computed only when asked) gives the
+/// partitions to rank for it, indices into [`PARTS`]. A partition that another query (or the
+/// prefetch) is fetching already is waited for, not fetched twice.
+async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
@@ -133,7 +136,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
                 return Ok((ids, None));
             }
         }
-        return rounds3(&base, q, k, rounds).await;
+        return rounds3(&base, q, k, rounds, &mut arrived).await;
     }
     let total = refs.len();
     phase("plan", now_ms() - t);
@@ -141,7 +144,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
     let missing: Vec<PartRef> = refs.iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).cloned().collect();
     let (theirs, mine): (Vec<PartRef>, Vec<PartRef>) = missing.into_iter().partition(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key())));
     let mut failed = Vec::new();
-    fetch_parts(&base, &mine, &mut failed, || arrived(&at_hand, total)).await;
+    fetch_parts(&base, &mine, &mut failed, || arrived(at_hand().len(), total, &at_hand)).await;
     // Those another query is fetching: wait for them; any it could not get, try here once.
     let mut seen = at_hand().len();
     while theirs.iter().any(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key()))) {
@@ -149,11 +152,11 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
         let now = at_hand();
         if now.len() > seen {
             seen = now.len();
-            arrived(&|| now.clone(), total);
+            arrived(now.len(), total, &|| now.clone());
         }
     }
     let again: Vec<PartRef> = theirs.into_iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).collect();
-    fetch_parts(&base, &again, &mut failed, || arrived(&at_hand, total)).await;
+    fetch_parts(&base, &again, &mut failed, || arrived(at_hand().len(), total, &at_hand)).await;
     let ids = at_hand();
     let warning = (!failed.is_empty()).then(|| {
         format!("{} of {} parts of the index could not be loaded; these results leave them out: {}", failed.len(), refs.len(), failed.join("; "))
@@ -167,55 +170,100 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
 /// added to `failed`. `cached`: look them up in Cache Storage and store what the network
 /// sent; without it, only memory and the network (row blocks and the records read with
 /// them: small, a query's own, and many, so a Cache Storage lookup and store for each would
-/// cost more than they save).
-async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
-    let mut out: Vec<Option<Vec<u8>>> = refs.iter().map(|r| AREAS.with(|a| a.borrow().get(&r.key()).map(|b| b.to_vec()))).collect();
-    let missing: Vec<usize> = (0..refs.len()).filter(|&i| out[i].is_none()).collect();
+/// cost more than they save). `arrived(got)` after each range from the network (`got`: what
+/// is at hand so far, as returned), so an answer can stream.
+///
+/// A piece with no hash (a records area read with its rows area, checked by the rounds) is
+/// neither kept in memory nor stored here: its key is returned among those to keep once
+/// checked (fetched from the network, so not in the cache yet: [`keep_checked`]).
+async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>, mut arrived: impl FnMut(&[Option<Vec<u8>>])) -> (Vec<Option<Vec<u8>>>, HashSet<String>) {
+    let out: RefCell<Vec<Option<Vec<u8>>>> = RefCell::new(refs.iter().map(|r| AREAS.with(|a| a.borrow().get(&r.key()).map(|b| b.to_vec()))).collect());
+    let missing: Vec<usize> = (0..refs.len()).filter(|&i| out.borrow()[i].is_none()).collect();
     let wanted: Vec<PartRef> = missing.iter().map(|&i| refs[i].clone()).collect();
-    let mut keep = |j: usize, bytes: Vec<u8>| {
-        AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), Rc::new(bytes.clone())));
-        out[missing[j]] = Some(bytes);
+    let mut unchecked = HashSet::new();
+    let mut keep = |j: usize, bytes: Vec<u8>, fresh: bool| {
+        if wanted[j].sha256.is_empty() {
+            if fresh {
+                unchecked.insert(wanted[j].key());
+            }
+        } else {
+            AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), Rc::new(bytes.clone())));
+        }
+        out.borrow_mut()[missing[j]] = Some(bytes);
     };
+    let span_end = || arrived(&out.borrow());
     if cached {
-        let mut errors = get_parts_gap(base, &wanted, true, gap, keep).await;
+        let mut errors = get_parts_gap(base, &wanted, true, gap, &mut keep, span_end).await;
         failed.append(&mut errors);
     } else {
         let mut errors = Vec::new();
-        read_spans_gap(base, &wanted, gap, &mut errors, &mut keep).await;
+        read_spans_gap(base, &wanted, gap, &mut errors, |j, bytes| keep(j, bytes, true), span_end).await;
         failed.extend(errors.into_iter().map(|(_, e)| e));
     }
-    out
+    (out.into_inner(), unchecked)
+}
+
+/// Keeps the records areas an exact or record-filtered plan read unchecked with their rows
+/// areas, now checked (`Rounds::round2_records`), in memory, and stores in the cache those
+/// among `fresh` (from the network).
+fn keep_checked(base: &str, records: Vec<(PartRef, &[u8])>, fresh: &HashSet<String>) {
+    let cache = cache();
+    for (r, bytes) in records {
+        let key = r.key();
+        if fresh.contains(&key) {
+            cache.put_later(&format!("{base}{key}"), bytes);
+        }
+        AREAS.with(|a| {
+            a.borrow_mut().entry(key).or_insert_with(|| Rc::new(bytes.to_vec()));
+        });
+    }
 }
 
 /// skypart-3: the rounds after the plan (`skycase_core::partition::areas`, the same steps
-/// as `skycase search`): leaf areas, row blocks with their records, records still missing
-/// (usually none); the answer's partitions are kept in
-/// [`PARTS`] (not under their keys: they hold only the answer's rows) and their indices
-/// returned, with a message for what could not be had.
-async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> Result<(Vec<usize>, Option<String>), String> {
+/// as `skycase search`): leaf areas (an exact or record-filtered plan: with their records
+/// areas), row blocks with their records, records still missing (usually none); the answer's
+/// partitions are kept in [`PARTS`] (not under their keys: they hold only the answer's rows)
+/// and their indices returned, with a message for what could not be had. While round 3's
+/// ranges arrive, `arrived` is told (pieces at hand of all, and the partitions of a partial
+/// answer: the best frames among the rows read whose records are at hand, `Rounds::partial`),
+/// so that the answer streams; the whole answer does not depend on it.
+async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let mut failed = Vec::new();
     let t = now_ms();
     let areas = rounds.leaf_areas();
-    let got = get_areas(base, &areas, (0, &[]), true, &mut failed).await;
+    let (got, fresh) = get_areas(base, &areas, (0, &[]), true, &mut failed, |_| {}).await;
     phase("leaf areas", now_ms() - t);
     let t = now_ms();
     let blocks = rounds.take_leaf_areas(q, k, got).map_err(|e| e.to_string())?;
+    keep_checked(base, rounds.round2_records(), &fresh);
     phase("code pass", now_ms() - t);
     let t = now_ms();
     let gap = rounds.gap();
     let cached = rounds.exact_scan() || PERIODS_SAVED.get();
-    let got = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), cached, &mut failed).await;
+    let total = blocks.len();
+    let at_hand = |got: &[Option<Vec<u8>>]| {
+        let done = got.iter().filter(|b| b.is_some()).count();
+        arrived(done, total, &|| rounds.partial(q, k, &blocks, got).map(keep_answer).unwrap_or_default());
+    };
+    let (got, _) = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), cached, &mut failed, at_hand).await;
     phase("row blocks + records", now_ms() - t);
     let t = now_ms();
     let recs = rounds.take_blocks(q, k, &blocks, got).map_err(|e| e.to_string())?;
     phase("exact scores", now_ms() - t);
     let t = now_ms();
-    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), cached, &mut failed).await };
+    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), cached, &mut failed, |_| {}).await.0 };
     phase("late records", now_ms() - t);
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
-    // A whole partition (an exact or record-filtered plan) is kept under its key and reused;
-    // an answer's partition (a few rows) is kept for this answer's hits only.
-    let ids = PARTS.with(|v| {
+    let ids = keep_answer(parts);
+    let warning = (!failed.is_empty()).then(|| format!("{} parts of the index could not be loaded; these results leave them out: {}", failed.len(), failed.join("; ")));
+    Ok((ids, warning))
+}
+
+/// Keeps an answer's partitions (skypart-3) in [`PARTS`] and returns their indices there: a
+/// whole partition (an exact or record-filtered plan) under its key, reused when kept
+/// already; an answer's partition (a few rows of a segment) for this answer's hits only.
+fn keep_answer(parts: Vec<(PartRef, Partition)>) -> Vec<usize> {
+    PARTS.with(|v| {
         let mut v = v.borrow_mut();
         parts
             .into_iter()
@@ -231,18 +279,18 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> R
                 v.len() - 1
             })
             .collect()
-    });
-    let warning = (!failed.is_empty()).then(|| format!("{} parts of the index could not be loaded; these results leave them out: {}", failed.len(), failed.join("; ")));
-    Ok((ids, warning))
+    })
 }
 
 /// Checks a segment, area or row block against its reference: a 64-digit hash as a file
-/// entry (the message names the leaf file), a 32-digit one (skypart-3) by its prefix.
+/// entry (the message names the leaf file), a 32-digit one (skypart-3) by its prefix; none (a
+/// skypart-3 records area read with its rows area) its size only: the rounds check it
+/// against the hash its rows area gives before it is used or kept (`areas::verify_piece`).
 fn check(p: &PartRef, bytes: &[u8]) -> Result<(), skycase_core::Error> {
     if p.sha256.len() == 64 {
         p.file().verify(bytes)
     } else {
-        p.verify(bytes)
+        skycase_core::partition::areas::verify_piece(p, bytes)
     }
 }
 
@@ -290,13 +338,16 @@ const SPAN_GAP: u64 = 0;
 /// storage); the other spans are looked up segment by segment. Should the network fail for a
 /// segment that was not looked up, the cache is asked for it then (a period saved offline
 /// from a later month of the leaf than its first).
-async fn get_parts(base: &str, parts: &[PartRef], store: bool, got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
-    get_parts_gap(base, parts, store, (SPAN_GAP, &[]), got).await
+async fn get_parts(base: &str, parts: &[PartRef], store: bool, mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
+    get_parts_gap(base, parts, store, (SPAN_GAP, &[]), |i, bytes, _| got(i, bytes), || {}).await
 }
 
 /// [`get_parts`] with segments of a leaf at most `gap.0` bytes apart, through months `gap.1`
-/// allows, read by one request (the gap read and dropped; `spans_through`).
-async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[bool]), mut got: impl FnMut(usize, Vec<u8>)) -> Vec<String> {
+/// allows, read by one request (the gap read and dropped; `spans_through`); `span_end()` after
+/// the cache lookups and after each range from the network; `got`'s third argument: whether
+/// the bytes came from the network. A piece with no hash (checked by its reader later) is not
+/// stored.
+async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[bool]), mut got: impl FnMut(usize, Vec<u8>, bool), mut span_end: impl FnMut()) -> Vec<String> {
     let cache = cache();
     let keys: Vec<String> = parts.iter().map(|p| format!("{base}{}", p.key())).collect();
     let t = now_ms();
@@ -310,7 +361,7 @@ async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[
         asked[span.parts[0]] = true;
         match cache.get(&keys[span.parts[0]], parts[span.parts[0]].bytes, lookup).await {
             Some(bytes) => {
-                got(span.parts[0], bytes);
+                got(span.parts[0], bytes, false);
                 probe.extend_from_slice(&span.parts[1..]);
             }
             None => misses.extend_from_slice(&span.parts),
@@ -320,24 +371,34 @@ async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[
     for (&i, lookup) in probe.iter().zip(lookups) {
         asked[i] = true;
         match cache.get(&keys[i], parts[i].bytes, lookup).await {
-            Some(bytes) => got(i, bytes),
+            Some(bytes) => got(i, bytes, false),
             None => misses.push(i),
         }
     }
     misses.sort_unstable();
     misses.dedup();
     phase("cache lookups", now_ms() - t);
+    if misses.len() < parts.len() {
+        span_end();
+    }
     let wanted: Vec<PartRef> = misses.iter().map(|&i| parts[i].clone()).collect();
     let mut failed = Vec::new();
-    read_spans_gap(base, &wanted, gap, &mut failed, |j, bytes| {
-        let i = misses[j];
-        let t = now_ms();
-        if store {
-            cache.put_later(&keys[i], &bytes);
-        }
-        phase("cache put start", now_ms() - t);
-        got(i, bytes);
-    })
+    read_spans_gap(
+        base,
+        &wanted,
+        gap,
+        &mut failed,
+        |j, bytes| {
+            let i = misses[j];
+            let t = now_ms();
+            if store && !parts[i].sha256.is_empty() {
+                cache.put_later(&keys[i], &bytes);
+            }
+            phase("cache put start", now_ms() - t);
+            got(i, bytes, true);
+        },
+        span_end,
+    )
     .await;
     // What the network could not give and the cache was not asked for: ask it now.
     let mut out = Vec::new();
@@ -345,7 +406,7 @@ async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[
         let i = misses[j];
         if !asked[i] {
             if let Some(bytes) = cache.get(&keys[i], parts[i].bytes, cache.lookup(&keys[i])).await {
-                got(i, bytes);
+                got(i, bytes, false);
                 continue;
             }
         }
@@ -360,12 +421,13 @@ async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[
 /// into parts, bytes)`; failures are added to `failed` (index into parts, a message naming
 /// the segment).
 async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, String)>, got: impl FnMut(usize, Vec<u8>)) {
-    read_spans_gap(base, parts, (SPAN_GAP, &[]), failed, got).await
+    read_spans_gap(base, parts, (SPAN_GAP, &[]), failed, got, || {}).await
 }
 
 /// [`read_spans`] with segments of a leaf at most `gap.0` bytes apart, through months `gap.1`
-/// allows, read by one request.
-async fn read_spans_gap(base: &str, parts: &[PartRef], gap: (u64, &[bool]), failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>)) {
+/// allows, read by one request; `span_end()` after each range's pieces (so an answer can
+/// stream).
+async fn read_spans_gap(base: &str, parts: &[PartRef], gap: (u64, &[bool]), failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>), mut span_end: impl FnMut()) {
     let ranges = spans_through(parts, gap.0, gap.1);
     let started: Vec<Promise> = ranges.iter().map(|s| fetch::start_range(&format!("{base}{}", s.path), s.start, s.end, false)).collect();
     for (span, started) in ranges.iter().zip(started) {
@@ -402,6 +464,7 @@ async fn read_spans_gap(base: &str, parts: &[PartRef], gap: (u64, &[bool]), fail
                 Err(e) => failed.push((i, e)),
             }
         }
+        span_end();
     }
 }
 
@@ -500,20 +563,21 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     let _writes = fetch::HoldWrites::start();
     // (when the last partial answer ended, what it cost)
     let mut last: Option<(f64, f64)> = None;
-    let stream = |at_hand: &dyn Fn() -> Vec<usize>, total: usize| {
+    let stream = |done: usize, total: usize, at_hand: &dyn Fn() -> Vec<usize>| {
         let Some(id) = id else { return };
-        // A partial answer ranks every partition at hand: at most one per PARTIAL_EVERY_MS,
-        // and never more than a fifth of the time, so that streaming stays linear.
-        if last.is_some_and(|(t, cost)| now_ms() - t < PARTIAL_EVERY_MS.max(4.0 * cost)) {
-            return;
-        }
-        let ids = at_hand();
-        if ids.len() >= total {
+        // A partial answer ranks what is at hand: at most one per PARTIAL_EVERY_MS, and never
+        // more than a fifth of the time, so that streaming stays linear.
+        if done >= total || last.is_some_and(|(t, cost)| now_ms() - t < PARTIAL_EVERY_MS.max(4.0 * cost)) {
             return;
         }
         let t = now_ms();
-        if let Ok((hits, _)) = rank_on(prepared.clone(), &ids, k, filters) {
-            post(&FromWorker::Partial { id, hits, done: ids.len(), total });
+        let ids = at_hand();
+        if ids.is_empty() {
+            return;
+        }
+        match rank_on(prepared.clone(), &ids, k, filters) {
+            Ok((hits, _)) if !hits.is_empty() => post(&FromWorker::Partial { id, hits, done, total }),
+            _ => {}
         }
         last = Some((now_ms(), now_ms() - t));
         phase("partial ranks", now_ms() - t);
@@ -574,7 +638,7 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(&q, &days, &[], usize::MAX, |_: &dyn Fn() -> Vec<usize>, _| {}).await.map(|_| ())
+    plan_and_fetch(&q, &days, &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await.map(|_| ())
 }
 
 /// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
@@ -595,7 +659,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     PREFETCHING.set(true);
-    let read = plan_and_fetch(&q, &Filters::default(), &[], usize::MAX, |_: &dyn Fn() -> Vec<usize>, _| {}).await;
+    let read = plan_and_fetch(&q, &Filters::default(), &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await;
     PREFETCHING.set(false);
     match read? {
         (_, Some(warning)) => Err(warning),

@@ -127,3 +127,69 @@ test('skypart-3: a records area failing its hash is read once more, then named w
     writeFileSync(file, good);
   }
 });
+
+/** Installed before the page's scripts: records every message of the search worker that
+ *  index.html starts (`window.skycaseWorker`) that answers a query, in order:
+ *  `window.__answers = [{ kind: 'Partial' | 'Results', id, done, total, hits }]`. */
+function answerProbe() {
+  const seen = window.__answers = [];
+  let kept;
+  Object.defineProperty(window, 'skycaseWorker', {
+    configurable: true,
+    get: () => kept,
+    set(v) {
+      kept = v;
+      const adopt = v.adopt;
+      v.adopt = (onMessage, onError) => adopt.call(v, (ev) => {
+        const d = ev.data;
+        if (d?.Partial) seen.push({ kind: 'Partial', id: d.Partial.id, done: d.Partial.done, total: d.Partial.total, hits: d.Partial.hits });
+        if (d?.Results) seen.push({ kind: 'Results', id: d.Results.id, hits: d.Results.hits });
+        onMessage(ev);
+      }, onError);
+    },
+  });
+}
+
+test('skypart-3: a cold lean query streams partial answers as its row blocks and records arrive, then the whole answer = native', async () => {
+  let streamed = 0;
+  for (const q of ['typhoon approaching Kyushu', 'clear skies across Mongolia', 'heavy snow over Hokkaido']) {
+    const want = native(q);
+    const browser = await launch();
+    const { page } = browser;
+    await page.addInitScript(answerProbe);
+    // What the page shows while the answer streams (the "n of m parts" line and its cards).
+    await page.addInitScript(() => {
+      window.__shown = [];
+      const seen = () => {
+        const s = document.querySelector('[data-testid=streaming]');
+        if (s) window.__shown.push(document.querySelectorAll('[data-testid=result]').length);
+      };
+      document.addEventListener('DOMContentLoaded', () => new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true }));
+    });
+    await openApp(page, `${server.url}?${new URLSearchParams({ q })}`);
+    await page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
+    const answers = await page.evaluate(() => window.__answers);
+    const shown = await page.evaluate(() => window.__shown);
+    assert.deepEqual((await results(page)).map((h) => h.id), want.ids, `${q}: the whole answer = native`);
+    await browser.close();
+    const final = answers.findIndex((a) => a.kind === 'Results');
+    assert.equal(answers[final].hits.map((h) => h.id).join(), want.ids.join(), q);
+    const partials = answers.filter((a) => a.kind === 'Partial');
+    // Every partial answer comes before the whole one, for fewer than all of round 3's pieces,
+    // and each of its cards has its record (the frame's time, caption and thumbnail) and a
+    // score no higher than the frame's in the native ranking (a partial answer ranks the rows
+    // read so far).
+    assert.ok(answers.slice(final + 1).every((a) => a.kind !== 'Partial'), `${q}: no partial answer after the whole one`);
+    for (const p of partials) {
+      assert.ok(p.done >= 1 && p.done < p.total && p.hits.length > 0, `${q}: ${JSON.stringify({ done: p.done, total: p.total, hits: p.hits.length })}`);
+      for (const h of p.hits) {
+        assert.ok(h.id.startsWith('syn-') && h.time && h.caption && h.thumb, `${q}: a partial card with its record: ${JSON.stringify(h)}`);
+        const at = want.ids.indexOf(h.id);
+        if (at >= 0) assert.ok(h.score <= want.scores[at] + 1e-4, `${q}: ${h.id} ${h.score} > native ${want.scores[at]}`);
+      }
+    }
+    if (partials.length) assert.ok(shown.some((n) => n > 0), `${q}: the page drew a partial answer's cards`);
+    streamed += partials.length > 0;
+  }
+  assert.ok(streamed > 0, 'some cold query streamed a partial answer before the whole one');
+});

@@ -53,7 +53,9 @@
 //!
 //! When the answer needs records to rank (a date range that cuts a planned partition's days,
 //! a region, phenomenon or source filter) or the plan is exact (everything allowed is small), round 2 reads the rows areas of every
-//! planned leaf and round 3 their records: the exact scan of the planned partitions.
+//! planned leaf with their records areas (a leaf's months are one range; each records area is
+//! checked against the hash its rows area gives, and one that does not match is asked for again
+//! in round 3): the exact scan of the planned partitions.
 //!
 //! An area or block that does not verify is read once more alone; if it still does not, the
 //! query answers without it and says so ([`Answer3::warnings`]).
@@ -407,6 +409,27 @@ pub struct Answer3 {
     pub warnings: Vec<String>,
 }
 
+/// A round-3 request: the records area of planned partition `.0`, or a row block of it
+/// starting at row `.1`.
+enum Piece {
+    Records(usize),
+    Block(usize, usize),
+}
+
+/// Checks a piece a round asked for against its size and hash, or, for a records area asked
+/// for with the rows area before it (no hash yet: `sha256` empty, [`Rounds::leaf_areas`]),
+/// its size only: [`Rounds`] checks it against the hash its verified rows area gives before
+/// using it, and a reader keeps it only after that ([`Rounds::round2_records`]).
+pub fn verify_piece(p: &PartRef, bytes: &[u8]) -> Result<()> {
+    if !p.sha256.is_empty() {
+        return p.verify(bytes);
+    }
+    if bytes.len() as u64 != p.bytes {
+        return Err(Error::Size { file: p.key(), expected: p.bytes, actual: bytes.len() as u64 });
+    }
+    Ok(())
+}
+
 /// Where a scored row's values are: an int8 rows area read whole or a row block
 /// (index into [`Rounds::buffers`]) and its row there.
 #[derive(Clone, Copy)]
@@ -516,8 +539,18 @@ impl Rounds {
     }
 
     /// Round 2's requests: the rows areas of the int8 leaves and the codes areas of the others.
+    /// An exact or record-filtered plan also asks for every planned partition's records area
+    /// (with no hash: its rows area, read in the same round, gives it, and
+    /// [`take_leaf_areas`](Self::take_leaf_areas) checks it; [`verify_piece`]), so that a
+    /// leaf's months, each its rows then its records, are one range and round 3 asks for
+    /// nothing (the demo's first query: one request a leaf, not two a partition).
     pub fn leaf_areas(&self) -> Vec<PartRef> {
-        (0..self.parts.len()).map(|i| if self.int8[i] { self.parts[i].clone() } else { self.codes[i].clone() }).collect()
+        let areas = (0..self.parts.len()).map(|i| if self.int8[i] { self.parts[i].clone() } else { self.codes[i].clone() });
+        if self.full {
+            areas.chain(self.recs.iter().cloned()).collect()
+        } else {
+            areas.collect()
+        }
     }
 
     /// Takes round 2's answers (as [`leaf_areas`](Self::leaf_areas) named them) and returns
@@ -526,10 +559,16 @@ impl Rounds {
     /// follows its rows area, so a candidate's block and its records are one range, see
     /// [`ROUND3_GAP`]), and the records areas of the int8 partitions holding the best `k`
     /// frames so far. The answer's frames are among those, so round 4 is almost always empty.
-    /// An exact or record-filtered plan: the records areas of every partition read.
+    /// An exact or record-filtered plan: the records areas of every partition read that did
+    /// not come, checked, with round 2 (usually none).
     pub fn take_leaf_areas(&mut self, q: &QueryVector, k: usize, got: Vec<Option<Vec<u8>>>) -> Result<Vec<PartRef>> {
         let table = self.pq.query_table(q);
         let mut approx: Vec<(f32, usize, usize)> = Vec::new();
+        let n = self.parts.len();
+        let mut got = got;
+        // An exact plan's records areas, read with the rows areas: each checked against the
+        // hash its rows area gives; one that does not match is asked for again in round 3.
+        let late: Vec<Option<Vec<u8>>> = if self.full && got.len() == 2 * n { got.split_off(n) } else { Vec::new() };
         for (i, bytes) in got.into_iter().enumerate() {
             let Some(bytes) = bytes else { continue };
             let p = &self.parts[i];
@@ -550,6 +589,14 @@ impl Rounds {
             }
             self.code_areas[i] = Some(bytes);
         }
+        for (i, bytes) in late.into_iter().enumerate() {
+            if let (Some(bytes), Some(hash)) = (bytes, self.rec_hash[i]) {
+                if short_hash(&bytes) == hash {
+                    self.records[i] = Some(bytes);
+                    self.asked[i] = true;
+                }
+            }
+        }
         approx.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
         approx.truncate(self.rerank);
         let mut blocks: Vec<(usize, usize)> = approx.iter().map(|&(_, i, r)| (i, r / BLOCK_ROWS)).collect();
@@ -557,7 +604,7 @@ impl Rounds {
         blocks.dedup();
         let rb = row_bytes(self.dim) as u64;
         let mut want: Vec<usize> = if self.full {
-            (0..self.parts.len()).filter(|&i| self.rec_hash[i].is_some()).collect()
+            (0..self.parts.len()).filter(|&i| self.rec_hash[i].is_some() && self.records[i].is_none()).collect()
         } else {
             let mut w: Vec<usize> = self.best_frames(q, k).iter().map(|b| self.buffers[b.buffer].0).collect();
             w.extend(blocks.iter().map(|&(i, _)| i));
@@ -589,8 +636,14 @@ impl Rounds {
     /// the k-th), best first: the highest score, then the lower vector, then the first met
     /// (buffers in the order read).
     fn best_frames(&self, q: &QueryVector, k: usize) -> Vec<Best> {
+        let buffers: Vec<(usize, usize, &[i8])> = self.buffers.iter().map(|(i, first, b)| (*i, *first, b.as_slice())).collect();
+        self.best_in(&buffers, q, k)
+    }
+
+    /// [`best_frames`](Self::best_frames) among `buffers` (a [`Best`]'s `buffer` indexes them).
+    fn best_in(&self, buffers: &[(usize, usize, &[i8])], q: &QueryVector, k: usize) -> Vec<Best> {
         let mut best: HashMap<(usize, u32), Best> = HashMap::new();
-        for (bi, (i, _, bytes)) in self.buffers.iter().enumerate() {
+        for (bi, &(i, _, bytes)) in buffers.iter().enumerate() {
             let rows = Rows { dim: self.dim, bytes };
             for r in 0..rows.len() {
                 let (s, frame, vector, values) = rows.row(r);
@@ -598,8 +651,8 @@ impl Rounds {
                     continue;
                 }
                 let Some(score) = exact(q, s, values) else { continue };
-                let key = (self.parts[*i].period, frame);
-                let cand = Best { score, vector, part: *i, buffer: bi, row: r };
+                let key = (self.parts[i].period, frame);
+                let cand = Best { score, vector, part: i, buffer: bi, row: r };
                 match best.get_mut(&key) {
                     Some(b) if score > b.score || (score == b.score && vector < b.vector) => *b = cand,
                     Some(_) => {}
@@ -626,18 +679,12 @@ impl Rounds {
     /// `k` frames and those tied with the k-th (for an exact or record-filtered plan, of every
     /// partition read); usually none.
     pub fn take_blocks(&mut self, q: &QueryVector, k: usize, refs: &[PartRef], got: Vec<Option<Vec<u8>>>) -> Result<Vec<PartRef>> {
-        let rb = row_bytes(self.dim) as u64;
         for (b, bytes) in refs.iter().zip(got) {
             let Some(bytes) = bytes else { continue };
-            if let Some(i) = self.recs.iter().position(|x| x.path == b.path && x.offset == b.offset && x.bytes == b.bytes) {
-                self.records[i] = Some(bytes);
-                continue;
+            match self.piece(b)? {
+                Piece::Records(i) => self.records[i] = Some(bytes),
+                Piece::Block(i, first) => self.buffers.push((i, first, bytes.iter().map(|&x| x as i8).collect())),
             }
-            let Some(i) = self.parts.iter().position(|p| p.path == b.path && b.offset >= p.offset + SHORT as u64 && b.offset + b.bytes <= p.offset + p.bytes) else {
-                return Err(Error::Usage(format!("{}: a block of no planned partition", b.key())));
-            };
-            let first = ((b.offset - self.parts[i].offset - SHORT as u64) / rb) as usize;
-            self.buffers.push((i, first, bytes.iter().map(|&x| x as i8).collect()));
         }
         self.code_areas.iter_mut().for_each(|c| *c = None);
         self.chosen = self.best_frames(q, k);
@@ -646,6 +693,67 @@ impl Rounds {
         want.dedup();
         want.retain(|&i| !self.asked[i]);
         Ok(want.into_iter().map(|i| self.records_ref(i)).collect())
+    }
+
+    /// What round 3's request `b` is: a planned partition's records area, or a row block of
+    /// one (partition, first row).
+    fn piece(&self, b: &PartRef) -> Result<Piece> {
+        if let Some(i) = self.recs.iter().position(|x| x.path == b.path && x.offset == b.offset && x.bytes == b.bytes) {
+            return Ok(Piece::Records(i));
+        }
+        let Some(i) = self.parts.iter().position(|p| p.path == b.path && b.offset >= p.offset + SHORT as u64 && b.offset + b.bytes <= p.offset + p.bytes) else {
+            return Err(Error::Usage(format!("{}: a block of no planned partition", b.key())));
+        };
+        Ok(Piece::Block(i, ((b.offset - self.parts[i].offset - SHORT as u64) / row_bytes(self.dim) as u64) as usize))
+    }
+
+    /// The records areas that came checked with round 2 (an exact or record-filtered plan,
+    /// [`leaf_areas`](Self::leaf_areas)), each with its hash: a reader that keeps what it
+    /// verified keeps these too.
+    pub fn round2_records(&self) -> Vec<(PartRef, &[u8])> {
+        (0..self.parts.len())
+            .filter_map(|i| Some((PartRef { sha256: hex::encode(self.rec_hash[i]?), ..self.recs[i].clone() }, self.records[i].as_deref()?)))
+            .collect()
+    }
+
+    /// A partial answer while round 3's answers arrive (`got[j]` for `refs[j]` as
+    /// [`take_leaf_areas`](Self::take_leaf_areas) named them; `None`: not at hand yet): the
+    /// partitions [`finish`](Self::finish) would build from the rows read so far, keeping
+    /// only partitions whose records are at hand, so every frame it ranks has its record (a
+    /// lean plan: the best `k` frames among those rows, each its best row; an exact or
+    /// record-filtered plan: each such partition whole). Empty when no frame qualifies. The
+    /// whole answer ([`take_blocks`](Self::take_blocks), [`finish`](Self::finish)) does not
+    /// depend on it.
+    pub fn partial(&self, q: &QueryVector, k: usize, refs: &[PartRef], got: &[Option<Vec<u8>>]) -> Result<Vec<(PartRef, Partition)>> {
+        let mut records: Vec<Option<&[u8]>> = self.records.iter().map(|r| r.as_deref()).collect();
+        let mut blocks: Vec<(usize, usize, Vec<i8>)> = Vec::new();
+        for (b, bytes) in refs.iter().zip(got) {
+            let Some(bytes) = bytes else { continue };
+            match self.piece(b)? {
+                Piece::Records(i) => records[i] = Some(bytes),
+                Piece::Block(i, first) => blocks.push((i, first, bytes.iter().map(|&x| x as i8).collect())),
+            }
+        }
+        let buffers: Vec<(usize, usize, &[i8])> = self.buffers.iter().chain(&blocks).filter(|b| records[b.0].is_some()).map(|(i, first, b)| (*i, *first, b.as_slice())).collect();
+        let chosen = if self.full { Vec::new() } else { self.best_in(&buffers, q, k) };
+        let mut need: Vec<usize> = if self.full { buffers.iter().map(|b| b.0).collect() } else { chosen.iter().map(|b| b.part).collect() };
+        need.sort_unstable();
+        need.dedup();
+        let mut out = Vec::with_capacity(need.len());
+        for i in need {
+            let Some(bytes) = records[i] else { continue };
+            let key = self.recs[i].key();
+            let rows: Vec<(f32, u32, u8, &[i8])> = if self.full {
+                buffers.iter().filter(|b| b.0 == i).flat_map(|&(_, _, bytes)| {
+                    let rows = Rows { dim: self.dim, bytes };
+                    (0..rows.len()).map(move |j| rows.row(j))
+                }).collect()
+            } else {
+                chosen.iter().filter(|b| b.part == i).map(|b| Rows { dim: self.dim, bytes: buffers[b.buffer].2 }.row(b.row)).collect()
+            };
+            out.push((self.parts[i].clone(), partition_of(self.dim, &rows, records_area(bytes, &key)?, &key)?));
+        }
+        Ok(out)
     }
 
     /// Takes round 4's answers (`recs` as [`take_blocks`](Self::take_blocks) named them) and
@@ -707,13 +815,13 @@ pub fn read_checked(refs: &[PartRef], (gap, readable): (u64, &[bool]), read: &mu
         let body = read(&span.path, (span.start, span.end));
         for &i in &span.parts {
             let p = &refs[i];
-            let first = body.as_ref().ok().and_then(|b| p.slice(b, span.start)).filter(|b| p.verify(b).is_ok()).map(<[u8]>::to_vec);
+            let first = body.as_ref().ok().and_then(|b| p.slice(b, span.start)).filter(|b| verify_piece(p, b).is_ok()).map(<[u8]>::to_vec);
             out[i] = match first {
                 Some(b) => Some(b),
                 None => {
                     reads.requests[round] += 1;
                     reads.bytes[round] += p.bytes;
-                    match read(&p.path, (p.offset, p.offset + p.bytes)).and_then(|b| p.verify(&b).map(|_| b)) {
+                    match read(&p.path, (p.offset, p.offset + p.bytes)).and_then(|b| verify_piece(p, &b).map(|_| b)) {
                         Ok(b) => Some(b),
                         Err(e) => {
                             warnings.push(format!("{e} (read twice); left out"));

@@ -236,7 +236,7 @@ mod tests {
             refs.iter()
                 .map(|r| {
                     let b = saved.get(&r.key()).unwrap_or_else(|| panic!("{} is not saved", r.key())).clone();
-                    r.verify(&b).unwrap();
+                    super::super::areas::verify_piece(r, &b).unwrap();
                     Some(b)
                 })
                 .collect()

@@ -841,6 +841,114 @@ fn a_skypart3_filter_that_needs_records_or_an_exact_plan_scans_every_planned_par
 }
 
 #[test]
+fn a_skypart3_exact_plan_reads_a_leaf_with_its_records_by_one_range_and_a_damaged_records_area_again_alone() {
+    let shards = months();
+    let (index, files) = build3(&shards, EXACT, 0, 5);
+    let lists: Vec<ListFile> = index.lists.iter().map(|l| ListFile::from_json(&files[&l.path], "l").unwrap()).collect();
+    let segs: Vec<(PartRef, PartRef)> = lists.iter().flat_map(areas::segments).collect();
+    let q = QueryVector::new(&shards[2].row_f32(4)).unwrap();
+    let mut log = Vec::new();
+    let answer = index.fetch_plan3(&q, &Filters::default(), &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
+    assert!(answer.warnings.is_empty(), "{:?}", answer.warnings);
+    assert_eq!(hits3(&index, &answer, &q, 10, &Filters::default()), exact_ids(&shards, &q, 10, &Filters::default()), "exact plan = the shard scan");
+    // All months allowed: a leaf's rows and records areas are one range, round 3 reads nothing.
+    let mut leaves: Vec<&str> = segs.iter().map(|(r, _)| r.path.as_str()).collect();
+    leaves.sort_unstable();
+    leaves.dedup();
+    assert!(segs.len() > leaves.len(), "some leaf holds several months");
+    assert_eq!(answer.reads.requests[1], leaves.len(), "one range a leaf: {:?}", answer.reads);
+    assert_eq!(answer.reads.requests[2..], [0, 0]);
+    // A records area whose bytes are wrong in its leaf's range is read once more alone (round 3).
+    let (_, bad) = segs.iter().find(|(r, _)| r.rows > 0).unwrap().clone();
+    let mut first = true;
+    let mut flaky = |path: &str, range: Option<(u64, u64)>| -> crate::Result<Vec<u8>> {
+        let mut b = reader3(&files, &mut Vec::new())(path, range)?;
+        let (a, e) = range.unwrap_or((0, b.len() as u64));
+        if path == bad.path && a <= bad.offset && e >= bad.offset + bad.bytes && (first || e - a > bad.bytes) {
+            first = false;
+            b[(bad.offset - a) as usize] ^= 1;
+        }
+        Ok(b)
+    };
+    let again = index.fetch_plan3(&q, &Filters::default(), &[], None, 10, &mut flaky).unwrap();
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+    assert_eq!(again.reads.requests[2], 1, "{:?}", again.reads);
+    assert_eq!(hits3(&index, &again, &q, 10, &Filters::default()), hits3(&index, &answer, &q, 10, &Filters::default()));
+    // Wrong every time: left out, by name.
+    let mut broken = |path: &str, range: Option<(u64, u64)>| -> crate::Result<Vec<u8>> {
+        let mut b = reader3(&files, &mut Vec::new())(path, range)?;
+        let (a, e) = range.unwrap_or((0, b.len() as u64));
+        if path == bad.path && a <= bad.offset && e >= bad.offset + bad.bytes {
+            b[(bad.offset - a) as usize] ^= 1;
+        }
+        Ok(b)
+    };
+    let left = index.fetch_plan3(&q, &Filters::default(), &[], None, 10, &mut broken).unwrap();
+    assert!(left.warnings.iter().any(|w| w.contains(&bad.path)), "{:?}", left.warnings);
+    assert_eq!(left.parts.len(), answer.parts.len() - 1);
+}
+
+#[test]
+fn a_skypart3_partial_answer_ranks_the_rows_whose_records_are_at_hand_and_with_all_at_hand_is_the_answer() {
+    let shards = months();
+    let (index, files) = build3(&shards, PROBE, 1, 30);
+    let read = |refs: &[PartRef]| -> Vec<Option<Vec<u8>>> {
+        refs.iter()
+            .map(|r| {
+                let b = r.slice(&files[&r.path], 0).unwrap().to_vec();
+                areas::verify_piece(r, &b).unwrap();
+                Some(b)
+            })
+            .collect()
+    };
+    let ids = |parts: &[(PartRef, Partition)], q: &QueryVector| -> Vec<(String, f32)> {
+        let parts: Vec<&Partition> = parts.iter().map(|(_, p)| p).collect();
+        rank_parts(&parts, q, 10, &Filters::default(), &[]).unwrap().iter().map(|h| (parts[h.shard].records()[h.frame].id.clone(), h.score)).collect()
+    };
+    let (mut partial_hits, mut compared) = (0, 0);
+    for probe in 0..6 {
+        let q = QueryVector::new(&shards[probe % 3].row_f32(probe * 5)).unwrap();
+        let lists: Vec<ListFile> = index.plan_lists(&q, &Filters::default(), &[], None).unwrap().iter().map(|&l| ListFile::from_json(&files[&index.lists[l].path], "l").unwrap()).collect();
+        let refs: Vec<&ListFile> = lists.iter().collect();
+        let parts = index.plan_parts(&q, &Filters::default(), &[], &refs, None).unwrap();
+        let mut rounds = areas::Rounds::new(&index, &q, &Filters::default(), &[], &refs, parts).unwrap();
+        assert!(!rounds.exact_scan());
+        let got = read(&rounds.leaf_areas());
+        let pieces = rounds.take_leaf_areas(&q, 10, got).unwrap();
+        let all = read(&pieces);
+        // Nothing of round 3 at hand: the int8 leaf's rows have no records yet, so no frame.
+        assert!(rounds.partial(&q, 10, &pieces, &vec![None; pieces.len()]).unwrap().is_empty());
+        let brute = brute_force3(&index, &files, &q, 10_000, &Filters::default(), None);
+        for n in 1..pieces.len() {
+            let some: Vec<Option<Vec<u8>>> = all.iter().enumerate().map(|(j, b)| b.clone().filter(|_| j < n)).collect();
+            let partial = rounds.partial(&q, 10, &pieces, &some).unwrap();
+            // Only partitions whose records came (a month's records follow its rows area), and
+            // each frame's score the exact score of a row of it (never above the frame's best).
+            assert!(partial.iter().all(|(p, _)| pieces[..n].iter().any(|r| r.path == p.path && r.offset == p.offset + p.bytes)), "query {probe}, {n} pieces");
+            for (id, s) in ids(&partial, &q) {
+                let best = brute.iter().find(|(b, _)| *b == id).unwrap_or_else(|| panic!("{id} is no planned frame")).1;
+                assert!(s <= best, "{id}: {s} > {best}");
+                partial_hits += 1;
+            }
+        }
+        let whole = rounds.partial(&q, 10, &pieces, &all).unwrap();
+        // Without the records of the partition holding the best frame: the best 10 frames of the others.
+        let (top, _) = whole.iter().find(|(_, p)| p.records().iter().any(|r| Some(&r.id) == ids(&whole, &q).first().map(|h| &h.0))).unwrap();
+        let held: Vec<Option<Vec<u8>>> = all.iter().zip(&pieces).map(|(b, r)| b.clone().filter(|_| !(r.path == top.path && r.offset == top.offset + top.bytes))).collect();
+        let without = rounds.partial(&q, 10, &pieces, &held).unwrap();
+        assert!(without.iter().all(|(p, _)| (&p.path, p.offset) != (&top.path, top.offset)));
+        assert_eq!(ids(&without, &q).len(), 10, "query {probe}");
+        let late = rounds.take_blocks(&q, 10, &pieces, all).unwrap();
+        let answer = rounds.finish(&late, read(&late)).unwrap();
+        if late.is_empty() {
+            assert_eq!(ids(&whole, &q), ids(&answer, &q), "query {probe}: everything at hand, the partial answer is the answer");
+            compared += 1;
+        }
+    }
+    assert!(partial_hits > 0 && compared > 0, "{partial_hits} partial hits, {compared} whole answers compared");
+}
+
+#[test]
 fn a_skypart3_index_is_not_read_as_skypart2_and_a_damaged_codes_entry_is_refused() {
     let shards = months();
     let (mut index, files) = build3(&shards, PROBE, 0, 5);
