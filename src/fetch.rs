@@ -377,6 +377,14 @@ pub fn start_range(url: &str, start: u64, end: u64, reload: bool) -> Promise {
     scope().fetch_with_str_and_init(url, &init)
 }
 
+/// Whether `p` has settled already, without waiting for it: a promise still pending loses a
+/// race against one resolved now (an already settled one wins: its reaction is queued first).
+pub async fn settled(p: &Promise) -> bool {
+    let pending = JsValue::from_str("skycase: pending");
+    let race = Promise::race(&js_sys::Array::of2(p, &Promise::resolve(&pending)));
+    !JsFuture::from(race).await.is_ok_and(|v| v == pending)
+}
+
 /// Downloads bytes `start..end` of `url` (a span of a leaf file: several partitions back to
 /// back, each checked by the caller against its own hash), retrying transient failures as
 /// [`download`] does; `first`: the request already started ([`start_range`]). Resolves to the

@@ -214,8 +214,9 @@ pub enum FromWorker {
     /// A case ([`ToWorker::Case`]).
     Case { id: u32, case: CaseOut },
     /// Part of the answer to query `id` while the partitions of a partitioned index arrive:
-    /// the best hits among the `done` of `total` partitions at hand. [`FromWorker::Results`]
-    /// follows with the whole answer.
+    /// the best hits among the `done` of `total` partitions at hand (skypart-3: among the rows
+    /// read so far whose records are at hand, `done` of `total` of round 3's row blocks and
+    /// records areas). [`FromWorker::Results`] follows with the whole answer.
     Partial { id: u32, hits: Vec<HitOut>, done: usize, total: usize },
     /// Milliseconds of each benchmark scan.
     BenchRank { ms: Vec<f64> },

@@ -224,9 +224,10 @@ fn keep_checked(base: &str, records: Vec<(PartRef, &[u8])>, fresh: &HashSet<Stri
 /// areas), row blocks with their records, records still missing (usually none); the answer's
 /// partitions are kept in [`PARTS`] (not under their keys: they hold only the answer's rows)
 /// and their indices returned, with a message for what could not be had. While round 3's
-/// ranges arrive, `arrived` is told (pieces at hand of all, and the partitions of a partial
-/// answer: the best frames among the rows read whose records are at hand, `Rounds::partial`),
-/// so that the answer streams; the whole answer does not depend on it.
+/// ranges arrive (from [`PARTIAL_AFTER_MS`] on, while the worker waits for the next range),
+/// `arrived` is told (pieces at hand of all, and the partitions of a partial answer: the best
+/// frames among the rows read whose records are at hand, `Rounds::partial`), so that the
+/// answer streams; the whole answer does not depend on it.
 async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let mut failed = Vec::new();
     let t = now_ms();
@@ -242,6 +243,9 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arri
     let cached = rounds.exact_scan() || PERIODS_SAVED.get();
     let total = blocks.len();
     let at_hand = |got: &[Option<Vec<u8>>]| {
+        if now_ms() - t < PARTIAL_AFTER_MS {
+            return;
+        }
         let done = got.iter().filter(|b| b.is_some()).count();
         arrived(done, total, &|| rounds.partial(q, k, &blocks, got).map(keep_answer).unwrap_or_default());
     };
@@ -258,6 +262,14 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arri
     let warning = (!failed.is_empty()).then(|| format!("{} parts of the index could not be loaded; these results leave them out: {}", failed.len(), failed.join("; ")));
     Ok((ids, warning))
 }
+
+/// A skypart-3 answer streams only once round 3 has run this long (and only while the worker
+/// waits for a range): drawing a partial answer costs the page a render (50–100 ms of its
+/// thread on the shared test machine, docs/benchmarks.md "~14:15–15:00Z (h-speed)"), worth it
+/// only when the whole answer is not about to come; on localhost decade F's round 3 takes
+/// 40–200 ms, and a partial answer drawn in its first milliseconds delayed the painted whole
+/// one (docs/benchmarks.md, "~20:30Z (h-index)").
+const PARTIAL_AFTER_MS: f64 = 150.0;
 
 /// Keeps an answer's partitions (skypart-3) in [`PARTS`] and returns their indices there: a
 /// whole partition (an exact or record-filtered plan) under its key, reused when kept
@@ -425,15 +437,17 @@ async fn read_spans(base: &str, parts: &[PartRef], failed: &mut Vec<(usize, Stri
 }
 
 /// [`read_spans`] with segments of a leaf at most `gap.0` bytes apart, through months `gap.1`
-/// allows, read by one request; `span_end()` after each range's pieces (so an answer can
-/// stream).
+/// allows, read by one request; `span_end()` after a range's pieces when the next range's
+/// answer has not come yet (so an answer can stream while the worker would wait anyway, and
+/// a query whose ranges are all at hand is not slowed by it).
 async fn read_spans_gap(base: &str, parts: &[PartRef], gap: (u64, &[bool]), failed: &mut Vec<(usize, String)>, mut got: impl FnMut(usize, Vec<u8>), mut span_end: impl FnMut()) {
     let ranges = spans_through(parts, gap.0, gap.1);
     let started: Vec<Promise> = ranges.iter().map(|s| fetch::start_range(&format!("{base}{}", s.path), s.start, s.end, false)).collect();
-    for (span, started) in ranges.iter().zip(started) {
+    for (at, span) in ranges.iter().enumerate() {
+        let first = started[at].clone();
         let url = format!("{base}{}", span.path);
         let t = now_ms();
-        let body = fetch::download_span(&url, span.start, span.end, Some(started), false).await;
+        let body = fetch::download_span(&url, span.start, span.end, Some(first), false).await;
         phase("network wait", now_ms() - t);
         for &i in &span.parts {
             let t = now_ms();
@@ -464,7 +478,11 @@ async fn read_spans_gap(base: &str, parts: &[PartRef], gap: (u64, &[bool]), fail
                 Err(e) => failed.push((i, e)),
             }
         }
-        span_end();
+        if let Some(next) = started.get(at + 1) {
+            if !fetch::settled(next).await {
+                span_end();
+            }
+        }
     }
 }
 

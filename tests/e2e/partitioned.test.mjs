@@ -46,7 +46,9 @@ async function ask(params, url = server.url, dir = bundle) {
 const KINDS = ['rows', 'codes', 'recs'];
 
 /** Checks that every byte range the browser asked for is areas of one kind back to back (a
- *  leaf's months) among `parts` (segments() of the bundle), or a lean plan's third round: from
+ *  leaf's months) among `parts` (segments() of the bundle), or rows and records areas back to
+ *  back (an exact or record-filtered plan reads a leaf's months, each its rows then its
+ *  records, by one range), or a lean plan's third round: from
  *  a row block or a records area on, the months' rows and records after it up to a few kB
  *  apart (`Codes::gap`), never into a codes area; each range read once; and that the records read
  *  include those of the answer's partitions (`answer`: `skycase search --json`'s partitions,
@@ -57,7 +59,8 @@ function rangesAreAreas(ranges, parts, answer, what) {
     const whole = KINDS.map((k) => parts.map((a) => a[k]).filter((a) => a.path === r.path && a.start >= r.start && a.end <= r.end).reduce((n, a) => n + a.end - a.start, 0));
     const blocks = parts.some((a) => a.rows.path === r.path && ((a.rows.start < r.start && r.start < a.rows.end) || r.start === a.recs.start))
       && !codes.some((c) => c.path === r.path && c.start < r.end && r.start < c.end);
-    assert.ok(whole.includes(r.end - r.start) || blocks, `${what}: ${JSON.stringify(r)} is not areas of one kind nor row blocks with their records`);
+    const rowsAndRecords = whole[0] + whole[2];
+    assert.ok(whole.includes(r.end - r.start) || rowsAndRecords === r.end - r.start || blocks, `${what}: ${JSON.stringify(r)} is not areas of one kind, rows with records, nor row blocks with their records`);
   }
   const key = (r) => `${r.path} ${r.start}-${r.end}`;
   assert.equal(new Set(ranges.map(key)).size, ranges.length, `${what}: each range read once`);

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer, request } from 'node:http';
 import { readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FINAL_ANSWER, ROOT, SKYCASE, launch, openApp, results, repin, copyDist, startServer, askedRange, nativeParts, segments } from './harness.mjs';
@@ -150,8 +151,31 @@ function answerProbe() {
   });
 }
 
-test('skypart-3: a cold lean query streams partial answers as its row blocks and records arrive, then the whole answer = native', async () => {
+/** A proxy in front of `target` (the test's server) whose answers to leaf file requests come
+ *  one after another, each `step` ms after the one before (a slow network): a query's ranges
+ *  arrive spread out, as over a real link, rather than all at once from localhost. */
+function slowLeaves(target, step) {
+  let last = 0;
+  const proxy = createServer((req, res) => {
+    const leaf = req.url.includes('.skyleaf');
+    const up = request(new URL(req.url, target), { method: req.method, headers: req.headers }, (answer) => {
+      const wait = leaf ? Math.max(0, (last = Math.max(last, Date.now()) + step) - Date.now()) : 0;
+      setTimeout(() => {
+        res.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(res);
+      }, wait);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  return new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${proxy.address().port}/`, stop: () => proxy.close() })));
+}
+
+test('skypart-3: a cold lean query streams partial answers as its row blocks and records arrive, then the whole answer = native', async (t) => {
   let streamed = 0;
+  // Ranges 200 ms apart: round 3 runs past the worker's PARTIAL_AFTER_MS (150 ms) with ranges to come.
+  const slow = await slowLeaves(server.url, 200);
+  after(() => slow.stop());
   for (const q of ['typhoon approaching Kyushu', 'clear skies across Mongolia', 'heavy snow over Hokkaido']) {
     const want = native(q);
     const browser = await launch();
@@ -166,7 +190,7 @@ test('skypart-3: a cold lean query streams partial answers as its row blocks and
       };
       document.addEventListener('DOMContentLoaded', () => new MutationObserver(seen).observe(document.body, { subtree: true, childList: true, attributes: true }));
     });
-    await openApp(page, `${server.url}?${new URLSearchParams({ q })}`);
+    await openApp(page, `${slow.url}?${new URLSearchParams({ q })}`);
     await page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
     const answers = await page.evaluate(() => window.__answers);
     const shown = await page.evaluate(() => window.__shown);
@@ -189,6 +213,7 @@ test('skypart-3: a cold lean query streams partial answers as its row blocks and
       }
     }
     if (partials.length) assert.ok(shown.some((n) => n > 0), `${q}: the page drew a partial answer's cards`);
+    t.diagnostic(`${q}: ${partials.length} partial answer(s) before the whole one`);
     streamed += partials.length > 0;
   }
   assert.ok(streamed > 0, 'some cold query streamed a partial answer before the whole one');
