@@ -268,7 +268,7 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arri
 /// thread on the shared test machine, docs/benchmarks.md "~14:15–15:00Z (h-speed)"), worth it
 /// only when the whole answer is not about to come; on localhost decade F's round 3 takes
 /// 40–200 ms, and a partial answer drawn in its first milliseconds delayed the painted whole
-/// one (docs/benchmarks.md, "~20:30Z (h-index)").
+/// one (docs/benchmarks.md, "~20:30–21:00Z (h-index)").
 const PARTIAL_AFTER_MS: f64 = 150.0;
 
 /// Keeps an answer's partitions (skypart-3) in [`PARTS`] and returns their indices there: a
