@@ -56,7 +56,7 @@ thread_local! {
     static PREPARED: RefCell<Option<(TextSide, String, skycase_core::search::Prepared)>> = const { RefCell::new(None) };
     /// skypart-3: every area, row block and records area read so far (checked), by key
     /// (`PartRef::key`), so a query asked again reads nothing.
-    static AREAS: RefCell<HashMap<String, Rc<Vec<u8>>>> = RefCell::new(HashMap::new());
+    static AREAS: RefCell<HashMap<String, Rc<[u8]>>> = RefCell::new(HashMap::new());
     /// A small index's prefetch ([`prefetch_if_small`]) is reading it: a skypart-3 query waits
     /// for it rather than read the same areas twice.
     static PREFETCHING: Cell<bool> = const { Cell::new(false) };
@@ -112,14 +112,15 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
     phase("lists", now_ms() - t);
     let t = now_ms();
     let lists: Vec<Rc<ListFile>> = planned.iter().filter_map(|l| LISTS.with(|m| m.borrow().get(l).cloned())).collect();
-    let refs = with_searcher(|s| {
+    let mut refs = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         index.plan_parts(q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
     let rounds = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         match index.codes {
-            Some(_) => Rounds::new(index, q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), refs.clone()).map(Some).map_err(|e| e.to_string()),
+            // skypart-3: the rounds take the plan's partitions (only skypart-2 reads `refs` below).
+            Some(_) => Rounds::new(index, q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), std::mem::take(&mut refs)).map(Some).map_err(|e| e.to_string()),
             None => Ok(None),
         }
     })?;
@@ -168,12 +169,18 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
 /// sent; without it, only memory and the network (row blocks and the records read with
 /// them: small, a query's own, and many, so a Cache Storage lookup and store for each would
 /// cost more than they save).
-async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>) -> Vec<Option<Vec<u8>>> {
-    let mut out: Vec<Option<Vec<u8>>> = refs.iter().map(|r| AREAS.with(|a| a.borrow().get(&r.key()).map(|b| b.to_vec()))).collect();
+///
+/// The bytes are shared with [`AREAS`] (a query asked again copies none of them).
+async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>) -> Vec<Option<Rc<[u8]>>> {
+    let mut out: Vec<Option<Rc<[u8]>>> = AREAS.with(|a| {
+        let a = a.borrow();
+        refs.iter().map(|r| a.get(&r.key()).cloned()).collect()
+    });
     let missing: Vec<usize> = (0..refs.len()).filter(|&i| out[i].is_none()).collect();
     let wanted: Vec<PartRef> = missing.iter().map(|&i| refs[i].clone()).collect();
     let mut keep = |j: usize, bytes: Vec<u8>| {
-        AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), Rc::new(bytes.clone())));
+        let bytes: Rc<[u8]> = Rc::from(bytes);
+        AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), bytes.clone()));
         out[missing[j]] = Some(bytes);
     };
     if cached {
