@@ -379,7 +379,16 @@ impl PartRef {
 
 /// The name of the segment `offset..offset + bytes` of leaf file `path` (see [`PartRef::key`]).
 pub fn segment_key(path: &str, offset: u64, bytes: u64) -> String {
-    format!("{path}?bytes={offset}-{}", (offset + bytes).saturating_sub(1))
+    let mut out = String::with_capacity(path.len() + 28);
+    write_segment_key(&mut out, path, offset, bytes);
+    out
+}
+
+/// Appends [`segment_key`] to `out` (a buffer reused for many keys, as a lookup of many
+/// segments in memory does).
+pub fn write_segment_key(out: &mut String, path: &str, offset: u64, bytes: u64) {
+    use std::fmt::Write;
+    let _ = write!(out, "{path}?bytes={offset}-{}", (offset + bytes).saturating_sub(1));
 }
 
 /// One byte range of one leaf file that a plan reads: wanted segments that lie back to back

@@ -948,16 +948,26 @@ fn the_records_kept_are_bounded_and_the_oldest_areas_go_first() {
 }
 
 #[test]
-fn the_code_scorer_sums_as_pq_score_bit_for_bit() {
+fn the_code_pass_scores_as_pq_score_bit_for_bit() {
     let mut rng = Lcg::new(11);
-    for (dim, m, k) in [(16, 8, 256), (16, 4, 16), (8, 8, 256)] {
+    for (dim, m, k) in [(16, 8, 256), (16, 4, 16), (8, 8, 256), (64, 32, 256)] {
         let pq = pq::Pq::from_codewords(dim, m, k, (0..k * dim).map(|_| rng.normal()).collect()).unwrap();
-        let q = QueryVector::new(&unit(&mut rng)[..dim]).unwrap();
+        let mut v = vec![0f32; dim];
+        v.iter_mut().for_each(|x| *x = rng.normal());
+        let q = QueryVector::new(&v).unwrap();
         let table = pq.query_table(&q);
-        let score = areas::code_scorer(&pq, &table);
-        for _ in 0..200 {
-            let code: Vec<u8> = (0..m).map(|_| rng.below(k) as u8).collect();
-            assert_eq!(score(&code).to_bits(), pq.score(&table, &code).to_bits(), "{dim}/{m}/{k}");
+        let mut out = Vec::new();
+        // Row counts around the four rows summed side by side, and an all-zero table row
+        // (a signed zero: the sums start as `Iterator::sum` does).
+        for rows in [0, 1, 3, 4, 5, 8, 11, 200] {
+            let area: Vec<u8> = (0..rows * (m + 1)).map(|i| if i % (m + 1) == m { 0 } else { rng.below(k) as u8 }).collect();
+            areas::score_codes(&pq, &table, &area, &mut out);
+            let want: Vec<u32> = area.chunks_exact(m + 1).map(|r| pq.score(&table, &r[..m]).to_bits()).collect();
+            assert_eq!(out.iter().map(|s| s.to_bits()).collect::<Vec<_>>(), want, "{dim}/{m}/{k}, {rows} rows");
         }
+        let zero = vec![-0.0f32; m * k];
+        let code: Vec<u8> = vec![0; m + 1];
+        areas::score_codes(&pq, &zero, &code.repeat(5), &mut out);
+        assert!(out.iter().all(|s| s.to_bits() == pq.score(&zero, &code[..m]).to_bits()), "{dim}/{m}/{k}: -0.0 sums to {:?}", out);
     }
 }
