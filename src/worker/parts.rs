@@ -86,6 +86,7 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 /// fetched twice.
 async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(&dyn Fn() -> Vec<usize>, usize)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
+    let t = now_ms();
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         let planned = index.plan_lists(q, filters, bound, None).map_err(|e| e.to_string())?;
@@ -99,6 +100,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
             .collect();
         Ok((planned, entries))
     })?;
+    phase("plan", now_ms() - t);
     let urls: Vec<String> = entries.iter().map(|(_, e)| format!("{base}{}", e.path)).collect();
     let t = now_ms();
     for ((l, entry), source) in entries.iter().zip(sources(&urls).await) {
@@ -174,7 +176,15 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
 async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>) -> Vec<Option<Rc<[u8]>>> {
     let mut out: Vec<Option<Rc<[u8]>>> = AREAS.with(|a| {
         let a = a.borrow();
-        refs.iter().map(|r| a.get(&r.key()).cloned()).collect()
+        // Each key written into one buffer (a warm decade query looks up ~800 areas).
+        let mut key = String::new();
+        refs.iter()
+            .map(|r| {
+                key.clear();
+                skycase_core::partition::write_segment_key(&mut key, &r.path, r.offset, r.bytes);
+                a.get(key.as_str()).cloned()
+            })
+            .collect()
     });
     let missing: Vec<usize> = (0..refs.len()).filter(|&i| out[i].is_none()).collect();
     let wanted: Vec<PartRef> = missing.iter().map(|&i| refs[i].clone()).collect();
@@ -219,6 +229,7 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> R
     let t = now_ms();
     let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), cached, &mut failed).await };
     phase("late records", now_ms() - t);
+    let t = now_ms();
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
     // A whole partition (an exact or record-filtered plan) is kept under its key and reused;
     // an answer's partition (a few rows) is kept for this answer's hits only.
@@ -239,6 +250,7 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds) -> R
             })
             .collect()
     });
+    phase("answer's partitions", now_ms() - t);
     let warning = (!failed.is_empty()).then(|| format!("{} parts of the index could not be loaded; these results leave them out: {}", failed.len(), failed.join("; ")));
     Ok((ids, warning))
 }
