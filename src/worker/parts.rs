@@ -58,7 +58,7 @@ thread_local! {
     static PREPARED: RefCell<Option<(TextSide, String, skycase_core::search::Prepared)>> = const { RefCell::new(None) };
     /// skypart-3: every area, row block and records area read so far (checked), by key
     /// (`PartRef::key`), so a query asked again reads nothing.
-    static AREAS: RefCell<HashMap<String, Rc<Vec<u8>>>> = RefCell::new(HashMap::new());
+    static AREAS: RefCell<HashMap<String, Rc<[u8]>>> = RefCell::new(HashMap::new());
     /// A small index's prefetch ([`prefetch_if_small`]) is reading it: a skypart-3 query waits
     /// for it rather than read the same areas twice.
     static PREFETCHING: Cell<bool> = const { Cell::new(false) };
@@ -89,6 +89,7 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 /// prefetch) is fetching already is waited for, not fetched twice.
 async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
+    let t = now_ms();
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         let planned = index.plan_lists(q, filters, bound, None).map_err(|e| e.to_string())?;
@@ -102,6 +103,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
             .collect();
         Ok((planned, entries))
     })?;
+    phase("plan", now_ms() - t);
     let urls: Vec<String> = entries.iter().map(|(_, e)| format!("{base}{}", e.path)).collect();
     let t = now_ms();
     for ((l, entry), source) in entries.iter().zip(sources(&urls).await) {
@@ -115,14 +117,15 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
     phase("lists", now_ms() - t);
     let t = now_ms();
     let lists: Vec<Rc<ListFile>> = planned.iter().filter_map(|l| LISTS.with(|m| m.borrow().get(l).cloned())).collect();
-    let refs = with_searcher(|s| {
+    let mut refs = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         index.plan_parts(q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
     })?;
     let rounds = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         match index.codes {
-            Some(_) => Rounds::new(index, q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), refs.clone()).map(Some).map_err(|e| e.to_string()),
+            // skypart-3: the rounds take the plan's partitions (only skypart-2 reads `refs` below).
+            Some(_) => Rounds::new(index, q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), std::mem::take(&mut refs)).map(Some).map_err(|e| e.to_string()),
             None => Ok(None),
         }
     })?;
@@ -173,21 +176,34 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
 /// cost more than they save). `arrived(got)` after each range from the network (`got`: what
 /// is at hand so far, as returned), so an answer can stream.
 ///
-/// A piece with no hash (a records area read with its rows area, checked by the rounds) is
-/// neither kept in memory nor stored here: its key is returned among those to keep once
-/// checked (fetched from the network, so not in the cache yet: [`keep_checked`]).
-async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>, mut arrived: impl FnMut(&[Option<Vec<u8>>])) -> (Vec<Option<Vec<u8>>>, HashSet<String>) {
-    let out: RefCell<Vec<Option<Vec<u8>>>> = RefCell::new(refs.iter().map(|r| AREAS.with(|a| a.borrow().get(&r.key()).map(|b| b.to_vec()))).collect());
+/// The bytes are shared with [`AREAS`] (a query asked again copies none of them). A piece
+/// with no hash (a records area read with its rows area, checked by the rounds) is neither
+/// kept in memory nor stored here: its key is returned among those to keep once checked
+/// (fetched from the network, so not in the cache yet: [`keep_checked`]).
+async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>, mut arrived: impl FnMut(&[Option<Rc<[u8]>>])) -> (Vec<Option<Rc<[u8]>>>, HashSet<String>) {
+    let out: RefCell<Vec<Option<Rc<[u8]>>>> = RefCell::new(AREAS.with(|a| {
+        let a = a.borrow();
+        // Each key written into one buffer (a warm decade query looks up ~800 areas).
+        let mut key = String::new();
+        refs.iter()
+            .map(|r| {
+                key.clear();
+                skycase_core::partition::write_segment_key(&mut key, &r.path, r.offset, r.bytes);
+                a.get(key.as_str()).cloned()
+            })
+            .collect()
+    }));
     let missing: Vec<usize> = (0..refs.len()).filter(|&i| out.borrow()[i].is_none()).collect();
     let wanted: Vec<PartRef> = missing.iter().map(|&i| refs[i].clone()).collect();
     let mut unchecked = HashSet::new();
     let mut keep = |j: usize, bytes: Vec<u8>, fresh: bool| {
+        let bytes: Rc<[u8]> = Rc::from(bytes);
         if wanted[j].sha256.is_empty() {
             if fresh {
                 unchecked.insert(wanted[j].key());
             }
         } else {
-            AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), Rc::new(bytes.clone())));
+            AREAS.with(|a| a.borrow_mut().insert(wanted[j].key(), bytes.clone()));
         }
         out.borrow_mut()[missing[j]] = Some(bytes);
     };
@@ -214,7 +230,7 @@ fn keep_checked(base: &str, records: Vec<(PartRef, &[u8])>, fresh: &HashSet<Stri
             cache.put_later(&format!("{base}{key}"), bytes);
         }
         AREAS.with(|a| {
-            a.borrow_mut().entry(key).or_insert_with(|| Rc::new(bytes.to_vec()));
+            a.borrow_mut().entry(key).or_insert_with(|| Rc::from(bytes));
         });
     }
 }
@@ -242,7 +258,7 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arri
     let gap = rounds.gap();
     let cached = rounds.exact_scan() || PERIODS_SAVED.get();
     let total = blocks.len();
-    let at_hand = |got: &[Option<Vec<u8>>]| {
+    let at_hand = |got: &[Option<Rc<[u8]>>]| {
         if now_ms() - t < PARTIAL_AFTER_MS {
             return;
         }
@@ -257,8 +273,10 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arri
     let t = now_ms();
     let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), cached, &mut failed, |_| {}).await.0 };
     phase("late records", now_ms() - t);
+    let t = now_ms();
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
     let ids = keep_answer(parts);
+    phase("answer's partitions", now_ms() - t);
     let warning = (!failed.is_empty()).then(|| format!("{} parts of the index could not be loaded; these results leave them out: {}", failed.len(), failed.join("; ")));
     Ok((ids, warning))
 }

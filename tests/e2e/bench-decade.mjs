@@ -193,6 +193,11 @@ for (const [label, filters] of FILTERS) {
       const [wApp, wEncode, wRank, wRender] = await browser.page.$eval('[data-testid=timings]', (el) => [el.dataset.totalMs, el.dataset.encodeMs, el.dataset.rankMs, el.dataset.renderMs].map(Number));
       const w = (await painted(browser.page)).painted;
       warm.push(w);
+      // A warm answer is built from what the worker kept: it must be the cold one's (= native).
+      const again = await results(browser.page);
+      const warmSame = again.length === want.length && again.every((h, i) => h.id === want[i].id && Math.abs(h.score - want[i].score) <= 1e-4);
+      row[vi].warmSame = (row[vi].warmSame ?? 0) + (warmSame ? 1 : 0);
+      if (!warmSame) console.log(`warm browser ≠ native for "${q}" [${label}, ${name}]: ${again.map((h) => h.id).join(' ')} vs ${want.map((h) => h.id).join(' ')}`);
       if (PHASES) {
         await new Promise((r) => setTimeout(r, 50));
         console.log(`  warm "${q}" [${label}, ${name}]: ${w.toFixed(1)} ms sent → painted (the app's data-total-ms ${wApp.toFixed(1)}: encode ${wEncode.toFixed(1)}, worker's fetch + rank ${wRank.toFixed(1)}, page render ${wRender.toFixed(1)}); ${phases.join(' | ')}`);
@@ -211,12 +216,12 @@ const { gzipSync } = await import('node:zlib');
 console.log(`decade bundle: ${P.frames} frames, ${P.rows} region vectors, ${P.periods.length} months, ${P.lists.length} lists × ≤ ${P.subs} sub-centroids; nprobe ${P.nprobe}, list_probe ${P.list_probe}`);
 console.log(`manifest.json: ${kb(manifestBytes.length)} kB (${kb(gzipSync(manifestBytes).length)} kB gzip)`);
 console.log(`load average (1/5/15 min) ${load0.map((l) => l.toFixed(1)).join(' ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' ')} at the end\n`);
-console.log('| filters | site · server | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms (sent → painted) p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms (sent → painted) p50 / max | browser = native (cold answers) |');
+console.log('| filters | site · server | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms (sent → painted) p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms (sent → painted) p50 / max | browser = native (cold answers; warm) |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const b = r.cold.map((c) => c.bytes);
   const ms = r.cold.map((c) => c.ms);
   const reqs = r.cold.map((c) => c.requests);
   const parts = r.cold.map((c) => c.parts);
-  console.log(`| ${r.label} | ${r.variant} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} | ${r.same ?? 0} of ${r.cold.length} |`);
+  console.log(`| ${r.label} | ${r.variant} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} | ${r.same ?? 0} of ${r.cold.length} (warm: ${r.warmSame ?? 0} of ${r.warm.length}) |`);
 }

@@ -444,6 +444,7 @@ impl<'a> IndexWriter<'a> {
                 codes_sha: acc.areas.iter().map(|a| a.2.as_str()).collect(),
                 recs_at: acc.areas.iter().map(|a| a.3).collect(),
                 recs_bytes: acc.areas.iter().map(|a| a.4).collect(),
+                decoded: Default::default(),
             };
             let bytes = serde_json::to_vec(&file).map_err(|e| Error::Usage(format!("list {l}: {e}")))?;
             let sha = sha256_hex(&bytes);
@@ -468,6 +469,8 @@ impl<'a> IndexWriter<'a> {
             probe_margin: plan.probe_margin,
             probe_max: plan.probe_max,
             codes: self.codes.map(|c| c.0),
+            decoded: Default::default(),
+            kept: Default::default(),
         })
     }
 }

@@ -59,7 +59,8 @@ pub mod build;
 pub mod period;
 pub mod pq;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -310,6 +311,12 @@ pub struct PartitionIndex {
     /// rounds ([`areas`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codes: Option<areas::Codes>,
+    /// [`centroids`](Self::centroids) decoded, for every query after the first.
+    #[serde(skip)]
+    decoded: Decoded<Centroids>,
+    /// `skypart-3`: the records of answers' frames, for queries after the first.
+    #[serde(skip)]
+    kept: areas::KeptRecords,
 }
 
 /// One row of a list file's partition table, with its derived path.
@@ -372,7 +379,16 @@ impl PartRef {
 
 /// The name of the segment `offset..offset + bytes` of leaf file `path` (see [`PartRef::key`]).
 pub fn segment_key(path: &str, offset: u64, bytes: u64) -> String {
-    format!("{path}?bytes={offset}-{}", (offset + bytes).saturating_sub(1))
+    let mut out = String::with_capacity(path.len() + 28);
+    write_segment_key(&mut out, path, offset, bytes);
+    out
+}
+
+/// Appends [`segment_key`] to `out` (a buffer reused for many keys, as a lookup of many
+/// segments in memory does).
+pub fn write_segment_key(out: &mut String, path: &str, offset: u64, bytes: u64) {
+    use std::fmt::Write;
+    let _ = write!(out, "{path}?bytes={offset}-{}", (offset + bytes).saturating_sub(1));
 }
 
 /// One byte range of one leaf file that a plan reads: wanted segments that lie back to back
@@ -496,9 +512,17 @@ pub struct ListFile {
     /// `skypart-3`: per partition, bytes of its records area.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recs_bytes: Vec<u64>,
+    /// [`centroids`](Self::centroids) decoded, for every query after the first.
+    #[serde(skip)]
+    decoded: Decoded<Centroids>,
 }
 
 impl ListFile {
+    /// Its sub-centroids (decoded once; `dim`: the index's, `file` names it in errors).
+    pub fn sub_centroids(&self, dim: usize, file: &str) -> Result<Arc<Centroids>> {
+        self.decoded.get(&self.centroids, [dim, 0, 0], || Centroids::from_hex(&self.centroids, dim, file))
+    }
+
     /// Hex digits of each partition's hash in [`sha256`](Self::sha256): 64, or 32 in
     /// `skypart-3` (the first 128 bits of the sha256).
     pub fn hash_hex(&self) -> usize {
@@ -637,6 +661,55 @@ impl Centroids {
     }
 }
 
+/// A value decoded from a hex field of the index and kept, so that a query after the first
+/// does not decode it again (the list centroids, a list file's sub-centroids, the codebooks).
+/// It keeps the text and shape it was decoded from and is used only while the field still
+/// holds them: a field changed since (tests and `skycase decade` edit indexes in memory) is
+/// decoded afresh each time, never read stale. Not part of the value it belongs to: not
+/// serialised, equal to any other.
+pub struct Decoded<T>(OnceLock<(String, [usize; 3], Arc<T>)>);
+
+impl<T> Decoded<T> {
+    /// The value decoded from `hex` with `shape` (dimensions the decoding takes): kept, or
+    /// `decode()`d (and kept if nothing is yet).
+    pub fn get(&self, hex: &str, shape: [usize; 3], decode: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+        match self.0.get() {
+            Some((from, s, value)) if *s == shape && from == hex => Ok(value.clone()),
+            Some(_) => decode().map(Arc::new),
+            None => {
+                let value = Arc::new(decode()?);
+                // Another thread may have kept its own first: either is the same value.
+                let _ = self.0.set((hex.to_string(), shape, value.clone()));
+                Ok(value)
+            }
+        }
+    }
+}
+
+impl<T> Default for Decoded<T> {
+    fn default() -> Self {
+        Self(OnceLock::new())
+    }
+}
+
+impl<T> Clone for Decoded<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Decoded<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for Decoded<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "Decoded(kept)" } else { "Decoded(none)" })
+    }
+}
+
 /// Indices sorted by score, best first, ties to the lower index.
 fn by_score(scores: &[f32]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
@@ -726,6 +799,11 @@ impl PartitionIndex {
         Centroids::from_hex(&self.centroids, self.dim, "manifest.json")
     }
 
+    /// The list centroids, decoded once.
+    fn list_centroids_kept(&self) -> Result<Arc<Centroids>> {
+        self.decoded.get(&self.centroids, [self.dim, 0, 0], || self.list_centroids())
+    }
+
     /// Bytes of the partitions the filters allow, summed over lists (an upper bound: a list
     /// counts whole if it has any allowed month).
     fn allowed_bytes(&self, allowed: &[Option<(u8, u8)>]) -> u64 {
@@ -756,7 +834,7 @@ impl PartitionIndex {
         let allowed = allowed_days(&self.periods, filters);
         let has_allowed = |l: &ListEntry| l.periods.iter().any(|&p| allowed[p as usize].is_some());
         let holds_bound = |l: &ListEntry| bound.is_empty() || bound_rows(&l.vector_rows, bound).is_none_or(|n| n > 0);
-        let scores = self.list_centroids()?.scores(q);
+        let scores = self.list_centroids_kept()?.scores(q);
         let candidates: Vec<usize> = by_score(&scores).into_iter().filter(|&i| has_allowed(&self.lists[i])).collect();
         if self.allowed_bytes(&allowed) <= self.exact_below {
             return Ok(candidates);
@@ -864,7 +942,7 @@ impl PartitionIndex {
         for (at, lf) in lists.iter().enumerate() {
             let entry = self.lists.get(lf.list).ok_or_else(|| Error::format("partition list", format!("list {} is not in the manifest", lf.list)))?;
             let file = entry.path.as_str();
-            let centroids = Centroids::from_hex(&lf.centroids, self.dim, file)?;
+            let centroids = lf.sub_centroids(self.dim, file)?;
             let n = lf.sub.len();
             if [lf.period.len(), lf.offset.len(), lf.bytes.len(), lf.rows.len(), lf.first.len(), lf.last.len()].iter().any(|&m| m != n) || lf.sha256.len() != n * lf.hash_hex() {
                 return Err(Error::format(file, "partition table columns differ in length"));
@@ -873,7 +951,10 @@ impl PartitionIndex {
                 return Err(Error::format(file, format!("{} vector row counts for {n} partitions of {vpf} vectors", lf.vector_rows.len())));
             }
             let scores = centroids.scores(q);
-            let mut by_sub: BTreeMap<usize, (Vec<usize>, u64)> = BTreeMap::new();
+            // Per sub-centroid: whether its leaf file has a name (checked once, not per partition).
+            let named: Vec<bool> = (0..centroids.len()).map(|sub| lf.leaves.get(sub).is_some_and(|n| n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit()))).collect();
+            // Per sub-centroid: its allowed partitions and their rows, in partition order.
+            let mut by_sub: Vec<Option<(Vec<usize>, u64)>> = vec![None; centroids.len()];
             for i in 0..n {
                 let (sub, period) = (lf.sub[i] as usize, lf.period[i] as usize);
                 if period >= self.periods.len() {
@@ -882,7 +963,7 @@ impl PartitionIndex {
                 if sub >= centroids.len() {
                     return Err(Error::format(file, format!("partition {i} names sub-centroid {sub} of {}", centroids.len())));
                 }
-                if !lf.leaves.get(sub).is_some_and(|n| n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit())) {
+                if !named[sub] {
                     return Err(Error::format(file, format!("partition {i}: sub-centroid {sub} has no leaf file name")));
                 }
                 let Some((lo, hi)) = allowed[period] else { continue };
@@ -893,11 +974,12 @@ impl PartitionIndex {
                 if held == Some(0) {
                     continue;
                 }
-                let leaf = by_sub.entry(sub).or_default();
+                let leaf = by_sub[sub].get_or_insert_with(Default::default);
                 leaf.1 += held.unwrap_or(u64::from(lf.rows[i]));
                 leaf.0.push(i);
             }
-            for (sub, (rows, bound_rows)) in by_sub {
+            for (sub, leaf) in by_sub.into_iter().enumerate() {
+                let Some((rows, bound_rows)) = leaf else { continue };
                 leaves.push(Leaf { score: scores[sub], list: lf.list, sub, file: at, rows, bound_rows });
             }
         }

@@ -917,7 +917,7 @@ fn a_skypart3_partial_answer_ranks_the_rows_whose_records_are_at_hand_and_with_a
         let pieces = rounds.take_leaf_areas(&q, 10, got).unwrap();
         let all = read(&pieces);
         // Nothing of round 3 at hand: the int8 leaf's rows have no records yet, so no frame.
-        assert!(rounds.partial(&q, 10, &pieces, &vec![None; pieces.len()]).unwrap().is_empty());
+        assert!(rounds.partial(&q, 10, &pieces, &vec![None::<Vec<u8>>; pieces.len()]).unwrap().is_empty());
         let brute = brute_force3(&index, &files, &q, 10_000, &Filters::default(), None);
         for n in 1..pieces.len() {
             let some: Vec<Option<Vec<u8>>> = all.iter().enumerate().map(|(j, b)| b.clone().filter(|_| j < n)).collect();
@@ -959,4 +959,123 @@ fn a_skypart3_index_is_not_read_as_skypart2_and_a_damaged_codes_entry_is_refused
     assert!(index.check().unwrap_err().to_string().contains("codebooks"));
     index.codes = None;
     assert!(index.check().unwrap_err().to_string().contains("without codes"));
+}
+
+// Decoded once and kept: what a query asked again (or a query over lists already held)
+// reads without decoding or parsing again.
+
+/// Hex of centroid rows (an f32 scale then `dim` int8 each) in reverse order.
+fn reversed_rows(hex_text: &str, dim: usize) -> String {
+    let bytes = hex::decode(hex_text).unwrap();
+    hex::encode(bytes.chunks_exact(4 + dim).rev().flatten().copied().collect::<Vec<u8>>())
+}
+
+#[test]
+fn centroids_and_codebooks_are_decoded_once_and_a_field_changed_since_is_decoded_again() {
+    let shards = months();
+    let (mut index, files) = build3(&shards, PROBE, 0, 5);
+    let queries: Vec<QueryVector> = (0..8).map(|p| QueryVector::new(&shards[p % 3].row_f32(p * 13)).unwrap()).collect();
+    let fresh = |index: &PartitionIndex| -> PartitionIndex { serde_json::from_str(&serde_json::to_string(index).unwrap()).unwrap() };
+    let read = |index: &PartitionIndex, q: &QueryVector| {
+        let mut log = Vec::new();
+        let answer = index.fetch_plan3(q, &Filters::default(), &[], Some(3), 10, &mut reader3(&files, &mut log)).unwrap();
+        (hits3(index, &answer, q, 10, &Filters::default()), log)
+    };
+    let before: Vec<_> = queries.iter().map(|q| read(&index, q)).collect();
+    // The list centroids, in reverse order: the kept decoding is not used for the new text.
+    let plan = |index: &PartitionIndex| -> Vec<Vec<usize>> { queries.iter().map(|q| index.plan_lists(q, &Filters::default(), &[], None).unwrap()).collect() };
+    let plans_before = plan(&index);
+    index.centroids = reversed_rows(&index.centroids, DIM);
+    let plans = plan(&index);
+    assert_eq!(plans, plan(&fresh(&index)));
+    assert_ne!(plans, plans_before, "reversed centroids change some plan (else this shows nothing)");
+    index.centroids = reversed_rows(&index.centroids, DIM);
+    // The codebooks, every value negated: the reads follow the new codes, as a fresh index's.
+    let codes = index.codes.as_mut().unwrap();
+    codes.codebooks = hex::encode(hex::decode(&codes.codebooks).unwrap().chunks(4 + codes.k * DIM / codes.m).flat_map(|b| b[..4].iter().copied().chain(b[4..].iter().map(|&x| (x as i8).wrapping_neg() as u8))).collect::<Vec<u8>>());
+    let after: Vec<_> = queries.iter().map(|q| read(&index, q)).collect();
+    assert_eq!(after, queries.iter().map(|q| read(&fresh(&index), q)).collect::<Vec<_>>());
+    assert_ne!(after.iter().map(|a| &a.1).collect::<Vec<_>>(), before.iter().map(|b| &b.1).collect::<Vec<_>>(), "other codebooks read other row blocks");
+    // A list file's sub-centroids likewise.
+    let mut lf = ListFile::from_json(&files[&index.lists[0].path], "l").unwrap();
+    let q = &queries[0];
+    let order = |lf: &ListFile| index.plan_parts(q, &Filters::default(), &[], &[lf], Some(100)).unwrap().iter().map(|p| (p.sub, p.period)).collect::<Vec<_>>();
+    let kept = order(&lf);
+    lf.centroids = reversed_rows(&lf.centroids, DIM);
+    let mut other = ListFile::from_json(&files[&index.lists[0].path], "l").unwrap();
+    other.centroids = lf.centroids.clone();
+    assert_eq!(order(&lf), order(&other));
+    assert_ne!(order(&lf), kept, "reversed sub-centroids order the leaves otherwise");
+}
+
+#[test]
+fn a_skypart3_query_asked_again_builds_its_answer_from_the_records_kept_and_answers_the_same() {
+    let shards = months();
+    for int8_leaves in [0, 1] {
+        let (index, files) = build3(&shards, PROBE, int8_leaves, 30);
+        let queries: Vec<QueryVector> = (0..6).map(|p| QueryVector::new(&shards[p % 3].row_f32(p * 11)).unwrap()).collect();
+        let read = |index: &PartitionIndex, q: &QueryVector| index.fetch_plan3(q, &Filters::default(), &[], Some(3), 10, &mut reader3(&files, &mut Vec::new())).unwrap();
+        let first: Vec<_> = queries.iter().map(|q| read(&index, q)).collect();
+        let used = |index: &PartitionIndex| format!("{:?}", index.kept).split(", ").last().unwrap().to_string();
+        assert_eq!(used(&index), "0 partitions built from them)");
+        let mut built = 0;
+        for (q, a) in queries.iter().zip(&first) {
+            let again = read(&index, q);
+            assert_eq!(again.parts, a.parts, "int8 leaves {int8_leaves}");
+            assert_eq!(again.reads, a.reads, "the same bytes are read and verified");
+            let fresh: PartitionIndex = serde_json::from_str(&serde_json::to_string(&index).unwrap()).unwrap();
+            assert_eq!(read(&fresh, q).parts, a.parts);
+            built += a.parts.len();
+        }
+        assert_eq!(used(&index), format!("{built} partitions built from them)"), "every answer partition asked again came from the records kept");
+    }
+}
+
+#[test]
+fn the_records_kept_are_bounded_and_the_oldest_areas_go_first() {
+    let dim = 2;
+    let values = [1i8, 2];
+    let names = vec!["a".to_string()];
+    let kept = areas::KeptRecords::default();
+    let per = 100;
+    let areas_n = areas::KEPT_RECORDS / per + 5;
+    let rows: Vec<(f32, u32, u8, &[i8])> = (0..per as u32).map(|f| (1.0, f, 0u8, &values[..])).collect();
+    for a in 0..areas_n {
+        let records: Vec<FrameRecord> = (0..per).map(|f| FrameRecord { id: format!("{a}-{f}"), time: String::new(), caption: String::new(), thumb: String::new(), source: String::new(), origin: String::new() }).collect();
+        let p = Partition::new(dim, names.clone(), records, (0..per as u32).collect(), vec![0; per], vec![1.0; per], values.repeat(per)).unwrap();
+        kept.keep([a as u8; 16], &rows, &p);
+        assert_eq!(kept.partition(&[a as u8; 16], dim, &rows, "t").unwrap().unwrap(), p, "area {a} reads back as kept");
+    }
+    let debug = format!("{kept:?}");
+    let held: usize = debug.trim_start_matches("KeptRecords(").split(' ').next().unwrap().parse().unwrap();
+    assert!(held <= areas::KEPT_RECORDS && held > areas::KEPT_RECORDS - per, "{debug}");
+    assert!(kept.partition(&[0; 16], dim, &rows, "t").is_none(), "the first area kept went first");
+    assert!(kept.partition(&[(areas_n - 1) as u8; 16], dim, &rows[..3], "t").is_some(), "a few rows of a kept area");
+    let other = [(9.0, 1000u32, 0u8, &values[..])];
+    assert!(kept.partition(&[(areas_n - 1) as u8; 16], dim, &other, "t").is_none(), "a frame not kept: none");
+}
+
+#[test]
+fn the_code_pass_scores_as_pq_score_bit_for_bit() {
+    let mut rng = Lcg::new(11);
+    for (dim, m, k) in [(16, 8, 256), (16, 4, 16), (8, 8, 256), (64, 32, 256)] {
+        let pq = pq::Pq::from_codewords(dim, m, k, (0..k * dim).map(|_| rng.normal()).collect()).unwrap();
+        let mut v = vec![0f32; dim];
+        v.iter_mut().for_each(|x| *x = rng.normal());
+        let q = QueryVector::new(&v).unwrap();
+        let table = pq.query_table(&q);
+        let mut out = Vec::new();
+        // Row counts around the four rows summed side by side, and an all-zero table row
+        // (a signed zero: the sums start as `Iterator::sum` does).
+        for rows in [0, 1, 3, 4, 5, 8, 11, 200] {
+            let area: Vec<u8> = (0..rows * (m + 1)).map(|i| if i % (m + 1) == m { 0 } else { rng.below(k) as u8 }).collect();
+            areas::score_codes(&pq, &table, &area, &mut out);
+            let want: Vec<u32> = area.chunks_exact(m + 1).map(|r| pq.score(&table, &r[..m]).to_bits()).collect();
+            assert_eq!(out.iter().map(|s| s.to_bits()).collect::<Vec<_>>(), want, "{dim}/{m}/{k}, {rows} rows");
+        }
+        let zero = vec![-0.0f32; m * k];
+        let code: Vec<u8> = vec![0; m + 1];
+        areas::score_codes(&pq, &zero, &code.repeat(5), &mut out);
+        assert!(out.iter().all(|s| s.to_bits() == pq.score(&zero, &code[..m]).to_bits()), "{dim}/{m}/{k}: -0.0 sums to {:?}", out);
+    }
 }
