@@ -56,6 +56,7 @@
 
 pub mod areas;
 pub mod build;
+pub mod kept;
 pub mod period;
 pub mod pq;
 
