@@ -38,6 +38,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use skycase_core::partition::areas::Rounds;
+use skycase_core::partition::kept::Kept;
 use skycase_core::partition::{spans_through, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 
@@ -47,10 +48,12 @@ use super::*;
 
 thread_local! {
     static LISTS: RefCell<HashMap<usize, Rc<ListFile>>> = RefCell::new(HashMap::new());
-    /// Every partition fetched so far, in fetch order; a hit's `shard` indexes this.
-    static PARTS: RefCell<Vec<Rc<Partition>>> = const { RefCell::new(Vec::new()) };
-    /// Index into [`PARTS`] by partition key (`PartRef::key`).
-    static PART_AT: RefCell<HashMap<String, usize>> = RefCell::new(HashMap::new());
+    /// The partitions kept: whole ones under their keys (`PartRef::key`), for good, and the
+    /// last answers' ones (`skycase_core::partition::kept`: bounded); a hit's `shard` is a
+    /// slot of this, valid until the next answer keeps its partitions.
+    static KEPT: RefCell<Kept<Rc<Partition>>> = RefCell::new(Kept::default());
+    /// The number of the last answer started (`Kept::keep_answer`'s `number`).
+    static ANSWERS: Cell<u64> = const { Cell::new(0) };
     /// Partitions being downloaded, by key: a query that needs one waits for it.
     static IN_FLIGHT: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
     /// The last text query embedded (encoder, text) and its prepared form: the same query
@@ -67,6 +70,17 @@ thread_local! {
     static PERIODS_SAVED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// The slot of the whole partition kept under `key`.
+fn kept_at(key: &str) -> Option<usize> {
+    KEPT.with(|k| k.borrow().whole(key))
+}
+
+/// Numbers a new answer (or fetch) whose partitions [`keep_answer`] keeps.
+fn next_answer() -> u64 {
+    ANSWERS.set(ANSWERS.get() + 1);
+    ANSWERS.get()
+}
+
 /// Forgets the last prepared query (a new searcher may embed and anchor differently).
 pub(super) fn forget_prepared() {
     PREPARED.with(|p| *p.borrow_mut() = None);
@@ -80,14 +94,15 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 }
 
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
-/// returns the indices into [`PARTS`] of the plan's partitions (`bound`: the vectors the
+/// returns the slots in [`KEPT`] of the plan's partitions (`bound`: the vectors the
 /// ranking scores, `Searcher::bound_vectors`; the plan prefers leaves holding them), with a message for those
 /// that could not be had. `arrived(done, total, at_hand)` is called each time part of the plan
 /// is at hand, `done` of `total` (skypart-2: partitions; skypart-3: round 3's row blocks and
 /// records areas), so an answer can stream: `at_hand()` (computed only when asked) gives the
-/// partitions to rank for it, indices into [`PARTS`]. A partition that another query (or the
-/// prefetch) is fetching already is waited for, not fetched twice.
-async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
+/// partitions to rank for it, slots in [`KEPT`]. A partition that another query (or the
+/// prefetch) is fetching already is waited for, not fetched twice. `number`: the answer's
+/// ([`next_answer`]), under which [`keep_answer`] keeps its partitions.
+async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let t = now_ms();
     let (planned, entries) = with_searcher(|s| {
@@ -134,17 +149,17 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
         // An exact plan whose partitions are all kept (a small index once read, the demo's)
         // ranks them as they are: nothing to read, check or parse again.
         if rounds.exact_scan() {
-            let kept: Option<Vec<usize>> = rounds.parts().iter().map(|r| PART_AT.with(|m| m.borrow().get(&r.key()).copied())).collect();
+            let kept: Option<Vec<usize>> = rounds.parts().iter().map(|r| kept_at(&r.key())).collect();
             if let Some(ids) = kept {
                 return Ok((ids, None));
             }
         }
-        return rounds3(&base, q, k, rounds, &mut arrived).await;
+        return rounds3(&base, number, q, k, rounds, &mut arrived).await;
     }
     let total = refs.len();
     phase("plan", now_ms() - t);
-    let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| PART_AT.with(|m| m.borrow().get(&r.key()).copied())).collect() };
-    let missing: Vec<PartRef> = refs.iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).cloned().collect();
+    let at_hand = || -> Vec<usize> { refs.iter().filter_map(|r| kept_at(&r.key())).collect() };
+    let missing: Vec<PartRef> = refs.iter().filter(|r| kept_at(&r.key()).is_none()).cloned().collect();
     let (theirs, mine): (Vec<PartRef>, Vec<PartRef>) = missing.into_iter().partition(|r| IN_FLIGHT.with(|f| f.borrow().contains(&r.key())));
     let mut failed = Vec::new();
     fetch_parts(&base, &mine, &mut failed, || arrived(at_hand().len(), total, &at_hand)).await;
@@ -158,7 +173,7 @@ async fn plan_and_fetch(q: &QueryVector, filters: &Filters, bound: &[usize], k: 
             arrived(now.len(), total, &|| now.clone());
         }
     }
-    let again: Vec<PartRef> = theirs.into_iter().filter(|r| PART_AT.with(|m| !m.borrow().contains_key(&r.key()))).collect();
+    let again: Vec<PartRef> = theirs.into_iter().filter(|r| kept_at(&r.key()).is_none()).collect();
     fetch_parts(&base, &again, &mut failed, || arrived(at_hand().len(), total, &at_hand)).await;
     let ids = at_hand();
     let warning = (!failed.is_empty()).then(|| {
@@ -238,13 +253,13 @@ fn keep_checked(base: &str, records: Vec<(PartRef, &[u8])>, fresh: &HashSet<Stri
 /// skypart-3: the rounds after the plan (`skycase_core::partition::areas`, the same steps
 /// as `skycase search`): leaf areas (an exact or record-filtered plan: with their records
 /// areas), row blocks with their records, records still missing (usually none); the answer's
-/// partitions are kept in [`PARTS`] (not under their keys: they hold only the answer's rows)
-/// and their indices returned, with a message for what could not be had. While round 3's
-/// ranges arrive (from [`PARTIAL_AFTER_MS`] on, while the worker waits for the next range),
+/// partitions are kept in [`KEPT`] (not under their keys: they hold only the answer's rows;
+/// as answer `number`'s) and their slots returned, with a message for what could not be
+/// had. While round 3's ranges arrive (from [`PARTIAL_AFTER_MS`] on, while the worker waits for the next range),
 /// `arrived` is told (pieces at hand of all, and the partitions of a partial answer: the best
 /// frames among the rows read whose records are at hand, `Rounds::partial`), so that the
 /// answer streams; the whole answer does not depend on it.
-async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
+async fn rounds3(base: &str, number: u64, q: &QueryVector, k: usize, mut rounds: Rounds, arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let mut failed = Vec::new();
     let t = now_ms();
     let areas = rounds.leaf_areas();
@@ -263,7 +278,7 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arri
             return;
         }
         let done = got.iter().filter(|b| b.is_some()).count();
-        arrived(done, total, &|| rounds.partial(q, k, &blocks, got).map(keep_answer).unwrap_or_default());
+        arrived(done, total, &|| rounds.partial(q, k, &blocks, got).map(|p| keep_answer(number, p, false)).unwrap_or_default());
     };
     let (got, _) = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), cached, &mut failed, at_hand).await;
     phase("row blocks + records", now_ms() - t);
@@ -275,7 +290,7 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arri
     phase("late records", now_ms() - t);
     let t = now_ms();
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
-    let ids = keep_answer(parts);
+    let ids = keep_answer(number, parts, true);
     phase("answer's partitions", now_ms() - t);
     let warning = (!failed.is_empty()).then(|| format!("{} parts of the index could not be loaded; these results leave them out: {}", failed.len(), failed.join("; ")));
     Ok((ids, warning))
@@ -289,26 +304,27 @@ async fn rounds3(base: &str, q: &QueryVector, k: usize, mut rounds: Rounds, arri
 /// one (docs/benchmarks.md, "~20:30–21:00Z (h-index)").
 const PARTIAL_AFTER_MS: f64 = 150.0;
 
-/// Keeps an answer's partitions (skypart-3) in [`PARTS`] and returns their indices there: a
-/// whole partition (an exact or record-filtered plan) under its key, reused when kept
-/// already; an answer's partition (a few rows of a segment) for this answer's hits only.
-fn keep_answer(parts: Vec<(PartRef, Partition)>) -> Vec<usize> {
-    PARTS.with(|v| {
-        let mut v = v.borrow_mut();
-        parts
-            .into_iter()
-            .map(|(r, p)| {
-                let whole = p.rows() == r.rows as usize;
-                if let Some(&at) = PART_AT.with(|m| m.borrow().get(&r.key()).copied()).filter(|_| whole).as_ref() {
-                    return at;
-                }
-                v.push(Rc::new(p));
-                if whole {
-                    PART_AT.with(|m| m.borrow_mut().insert(r.key(), v.len() - 1));
-                }
-                v.len() - 1
-            })
-            .collect()
+/// Keeps answer `number`'s partitions (skypart-3; `whole`: its whole answer, else a partial
+/// one) in [`KEPT`] and returns their slots there: a whole partition (an exact or
+/// record-filtered plan) under its key, for good, reused when kept already; an answer's
+/// partition (a few rows of a segment) while the answer is among the last ones
+/// (`skycase_core::partition::kept`: an older answer's are released, so that memory stays
+/// bounded however long one searches).
+fn keep_answer(number: u64, parts: Vec<(PartRef, Partition)>, whole: bool) -> Vec<usize> {
+    KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        let mut slots: Vec<Option<usize>> = Vec::with_capacity(parts.len());
+        let mut rows = Vec::new();
+        for (r, p) in parts {
+            if p.rows() == r.rows as usize {
+                slots.push(Some(k.keep_whole(&r.key(), Rc::new(p))));
+            } else {
+                slots.push(None);
+                rows.push(Rc::new(p));
+            }
+        }
+        let mut answer = k.keep_answer(number, rows, whole).into_iter();
+        slots.into_iter().map(|s| s.or_else(|| answer.next()).unwrap_or_default()).collect()
     })
 }
 
@@ -518,7 +534,7 @@ pub(super) async fn download_segment(base: &str, entry: &FileEntry) -> Option<Re
     Some(got.ok_or_else(|| failed.into_iter().map(|(_, e)| e).collect::<Vec<_>>().join("; ")))
 }
 
-/// Fetches partitions, keeps each in [`PARTS`] as it arrives and calls `each`; failures are
+/// Fetches partitions, keeps each in [`KEPT`] under its key as it arrives and calls `each`; failures are
 /// added to `failed`. Marked in flight meanwhile.
 async fn fetch_parts(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mut each: impl FnMut()) {
     IN_FLIGHT.with(|f| f.borrow_mut().extend(parts.iter().map(PartRef::key)));
@@ -531,11 +547,7 @@ async fn fetch_parts(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mu
         phase("parse (inflate + json)", now_ms() - t);
         match parsed {
             Ok(p) => {
-                let at = PARTS.with(|v| {
-                    v.borrow_mut().push(Rc::new(p));
-                    v.borrow().len() - 1
-                });
-                PART_AT.with(|m| m.borrow_mut().insert(key, at));
+                KEPT.with(|k| k.borrow_mut().keep_whole(&key, Rc::new(p)));
                 let t = now_ms();
                 each();
                 phase("arrived (at_hand + partial ranks)", now_ms() - t);
@@ -576,9 +588,9 @@ fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strength
         .collect()
 }
 
-/// Ranks `prepared` on partitions `ids` (indices into [`PARTS`]).
+/// Ranks `prepared` on partitions `ids` (slots in [`KEPT`]).
 fn rank_on(prepared: skycase_core::search::Prepared, ids: &[usize], k: usize, filters: &Filters) -> Result<(Vec<HitOut>, skycase_core::search::Answer), String> {
-    let parts: Vec<Rc<Partition>> = PARTS.with(|v| ids.iter().map(|&i| v.borrow()[i].clone()).collect());
+    let parts: Vec<Rc<Partition>> = KEPT.with(|k| ids.iter().map(|&i| k.borrow().get(i).cloned().ok_or_else(|| format!("no partition {i} is loaded"))).collect::<Result<Vec<_>, String>>())?;
     with_searcher(|s| {
         let refs: Vec<&Partition> = parts.iter().map(|p| p.as_ref()).collect();
         let mut a = s.answer_parts(prepared, &refs, k, filters, now_ms).map_err(|e| e.to_string())?;
@@ -627,7 +639,7 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
             fetch::sleep(10).await;
         }
     }
-    let (ids, warning) = plan_and_fetch(&prepared.query, filters, &bound, k, stream).await?;
+    let (ids, warning) = plan_and_fetch(next_answer(), &prepared.query, filters, &bound, k, stream).await?;
     let fetched_ms = now_ms() - t0;
     let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
     let t = now_ms();
@@ -635,7 +647,8 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     phase("final rank", now_ms() - t);
     if log_phases() {
         let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.0}")).collect::<Vec<_>>().join(", "));
-        web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms: {phases}", ids.len(), now_ms() - t0).into());
+        let kept = KEPT.with(|k| k.borrow().answer_slots());
+        web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms ({kept} answers' partitions kept): {phases}", ids.len(), now_ms() - t0).into());
     }
     // "rank" here is fetching what the plan needs plus ranking inside it.
     let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
@@ -660,7 +673,7 @@ pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, filters
 
 /// "More like this" on a partitioned bundle: the stored vector of hit `(shard, frame, vector)`.
 pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64), String> {
-    let part = PARTS.with(|v| v.borrow().get(shard).cloned()).ok_or_else(|| format!("no partition {shard} is loaded"))?;
+    let part = KEPT.with(|k| k.borrow().get(shard).cloned()).ok_or_else(|| format!("no partition {shard} is loaded"))?;
     let row = part.find_row(frame, vector).ok_or_else(|| format!("partition {shard} has no vector {vector} of frame {frame}"))?;
     let prepared = with_searcher(|s| s.prepare_vector(&part.row_f32(row)).map_err(|e| e.to_string()))?;
     let (hits, _, rank, _, _, _) = answer(None, prepared, k, filters).await?;
@@ -674,12 +687,13 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(&q, &days, &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await.map(|_| ())
+    plan_and_fetch(next_answer(), &q, &days, &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await.map(|_| ())
 }
 
-/// Every loaded partition with its index in [`PARTS`] (what hits' `shard` names).
+/// Every loaded partition with its slot in [`KEPT`] (what hits' `shard` names; valid until
+/// the next answer keeps its partitions).
 pub(super) fn loaded() -> Vec<(usize, Rc<Partition>)> {
-    PARTS.with(|v| v.borrow().iter().cloned().enumerate().collect())
+    KEPT.with(|k| k.borrow().iter().map(|(i, p)| (i, p.clone())).collect())
 }
 
 /// Frames and months of a partitioned bundle, for the ready message.
@@ -695,7 +709,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     PREFETCHING.set(true);
-    let read = plan_and_fetch(&q, &Filters::default(), &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await;
+    let read = plan_and_fetch(next_answer(), &q, &Filters::default(), &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await;
     PREFETCHING.set(false);
     match read? {
         (_, Some(warning)) => Err(warning),
@@ -720,7 +734,7 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
                 let Some(name) = list.leaves.get(sub) else { continue };
                 // Cached under its key: the entry's path is that key.
                 let key = skycase_core::partition::segment_key(&skycase_core::partition::part_path(l, sub, name), list.offset[i], list.bytes[i]);
-                if PART_AT.with(|a| a.borrow().contains_key(&key)) {
+                if kept_at(&key).is_some() {
                     out.push(FileEntry { path: key, role: skycase_core::partition::PART_ROLE.into(), sha256: sha.to_string(), bytes: list.bytes[i] });
                 }
             }
@@ -736,7 +750,7 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
             out.push(FileEntry { path: key.clone(), role: skycase_core::partition::PART_ROLE.into(), sha256, bytes: bytes.len() as u64 });
         }
     });
-    let mut thumbs: Vec<String> = PARTS.with(|v| v.borrow().iter().flat_map(|p| p.records().iter().map(|r| r.thumb.clone()).collect::<Vec<_>>()).collect());
+    let mut thumbs: Vec<String> = KEPT.with(|k| k.borrow().iter().flat_map(|(_, p)| p.records().iter().map(|r| r.thumb.clone()).collect::<Vec<_>>()).collect());
     thumbs.sort_unstable();
     thumbs.dedup();
     out.extend(thumbs.iter().filter_map(|t| page_files.get(t).cloned()));

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FINAL_ANSWER, ROOT, SKYCASE, launch, openApp, results, repin, copyDist, startServer, askedRange, nativeParts, segments } from './harness.mjs';
+import { FINAL_ANSWER, ROOT, SKYCASE, launch, openApp, results, search, repin, copyDist, startServer, askedRange, nativeParts, segments } from './harness.mjs';
 
 let copy;
 let server;
@@ -217,4 +217,37 @@ test('skypart-3: a cold lean query streams partial answers as its row blocks and
     streamed += partials.length > 0;
   }
   assert.ok(streamed > 0, 'some cold query streamed a partial answer before the whole one');
+});
+
+test('skypart-3: many warm queries keep only the last answers\' partitions (the worker\'s memory stays bounded), each = native', async (t) => {
+  const browser = await launch();
+  const { page } = browser;
+  // `?phases`: the worker logs, per answer, its partitions and the answers' partitions it keeps.
+  const lines = [];
+  page.on('console', (m) => { if (m.text().startsWith('skycase phases')) lines.push(m.text()); });
+  await openApp(page, `${server.url}?phases=1`);
+  const places = ['Kyushu', 'Mongolia', 'Hokkaido', 'Okinawa', 'Taiwan', 'Korea', 'Shanghai', 'Sakhalin', 'Luzon', 'Honshu', 'the Yellow Sea', 'Kamchatka'];
+  const queries = places.flatMap((p, i) => [`typhoon approaching ${p}`, `${i % 2 ? 'heavy snow' : 'clear skies'} over ${p}`]);
+  const answers = [];
+  for (const q of queries) {
+    const hits = await search(page, q);
+    for (let i = 0; i < 50 && lines.length <= answers.length; i++) await new Promise((r) => setTimeout(r, 20));
+    const line = lines[answers.length];
+    const m = line?.match(/^skycase phases: (\d+) partitions in \d+ ms \((\d+) answers' partitions kept\)/);
+    assert.ok(m, `${q}: the worker's phases line: ${line}`);
+    answers.push({ q, hits, parts: Number(m[1]), kept: Number(m[2]) });
+  }
+  await browser.close();
+  // The worker keeps the partitions of its last 8 answers (skycase_core::partition::kept::ANSWERS_KEPT)
+  // and no more, however many queries came before.
+  const KEPT = 8;
+  answers.forEach((a, i) => {
+    const last = answers.slice(Math.max(0, i + 1 - KEPT), i + 1).reduce((n, b) => n + b.parts, 0);
+    assert.ok(a.kept <= last, `after "${a.q}" (#${i + 1}): ${a.kept} answers' partitions kept, the last ${KEPT} answers had ${last}`);
+  });
+  const total = answers.reduce((n, a) => n + a.parts, 0);
+  t.diagnostic(`partitions per answer ${answers.map((a) => a.parts).join(' ')}; kept after each ${answers.map((a) => a.kept).join(' ')}`);
+  const end = answers.at(-1).kept;
+  assert.ok(answers.some((a) => a.parts > 0) && end < total, `kept ${end} of the ${total} partitions ${answers.length} answers had`);
+  for (const a of [answers[0], answers[KEPT + 1], answers.at(-1)]) assert.deepEqual(a.hits.map((h) => h.id), native(a.q).ids, `${a.q}: browser = native`);
 });
