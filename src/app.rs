@@ -601,6 +601,64 @@ impl CardText {
         (t().result_label)(rank, &self.utc, self.score, &self.matched.as_ref().map(|l| format!(", {l}")).unwrap_or_default())
     }
 
+    /// Changes the elements of a card written for `self` (by [`CardText::body_html`], or
+    /// changed by this) to say what `new` says, but for the thumbnail box and the link out;
+    /// `None` where the two do not have the same parts (then the card is written anew). The
+    /// caption is closed, as on a card written anew.
+    fn patch(&self, li: &web_sys::Element, new: &CardText) -> Option<()> {
+        let parts = |c: &CardText| (c.local.is_some(), c.strength.is_some(), c.matched.is_some(), c.episode.is_some());
+        if parts(self) != parts(new) {
+            return None;
+        }
+        let set = |el: &web_sys::Element, old: &str, new: &str| {
+            if old != new {
+                el.set_text_content(Some(new));
+            }
+        };
+        let attr = |el: &web_sys::Element, name: &str, old: &str, new: &str| {
+            if old != new {
+                let _ = el.set_attribute(name, new);
+            }
+        };
+        let card = li.children();
+        // 0: the thumbnail box; 1: the meta line (0: the rank, the same in this element).
+        let meta = card.item(1)?.children();
+        let time = meta.item(1)?;
+        attr(&time, "datetime", &self.time, &new.time);
+        set(&time, &self.utc, &new.utc);
+        let mut m = 2;
+        if let (Some(a), Some(b)) = (&self.local, &new.local) {
+            set(&meta.item(m)?, a, b);
+            m += 1;
+        }
+        set(&meta.item(m)?, &format!("{:.3}", self.score), &format!("{:.3}", new.score));
+        if let (Some(a), Some(b)) = (self.strength, new.strength) {
+            let el = meta.item(m + 1)?;
+            attr(&el, "data-strength", &format!("{a:.3}"), &format!("{b:.3}"));
+            set(&el, &(t().strength_label)(a), &(t().strength_label)(b));
+        }
+        let mut k = 2;
+        if let (Some(a), Some(b)) = (&self.matched, &new.matched) {
+            set(&card.item(k)?, a, b);
+            k += 1;
+        }
+        if let (Some((n, text, start, end)), Some((n2, text2, start2, end2))) = (&self.episode, &new.episode) {
+            let el = card.item(k)?;
+            attr(&el, "data-frames", &n.to_string(), &n2.to_string());
+            attr(&el, "data-start", start, start2);
+            attr(&el, "data-end", end, end2);
+            set(&el, text, text2);
+            k += 1;
+        }
+        let source = card.item(k)?;
+        attr(&source, "data-origin", &self.origin, &new.origin);
+        set(&source, &self.source, &new.source);
+        let details = card.item(k + 1)?;
+        let _ = details.remove_attribute("open");
+        set(&details.last_element_child()?, &self.caption, &new.caption);
+        Some(())
+    }
+
     /// What the card holds, as HTML: `thumb` is its thumbnail box's content
     /// ([`thumb_html`]), `href` the embed's link out.
     fn body_html(&self, rank: usize, thumb: &str, href: Option<&str>) -> String {
@@ -676,6 +734,9 @@ struct Slot {
     /// partial answers show the same frame at this rank, so that a streaming answer costs the
     /// worker no thumbnail work and the page little drawing.
     whole: Option<String>,
+    /// What its elements say, kept while it is out of the list: a card for another frame
+    /// is written over them where it has the same parts ([`CardText::patch`]).
+    card: Option<CardText>,
     /// Its thumbnail box's HTML and its link out, as written.
     thumb: String,
     href: Option<String>,
@@ -737,7 +798,7 @@ where
                         for (k, v) in [("class", "result"), ("data-testid", "result"), ("tabindex", "0")] {
                             let _ = li.set_attribute(k, v);
                         }
-                        slots.push(Slot { li, hit: None, whole: None, thumb: String::new(), href: None });
+                        slots.push(Slot { li, hit: None, whole: None, card: None, thumb: String::new(), href: None });
                     }
                     let slot = &mut slots[i];
                     let whole = (answered || slot.whole.as_deref() == Some(hit.thumb.as_str())).then(|| hit.thumb.clone());
@@ -749,18 +810,44 @@ where
                     if slot.hit.as_ref() != Some(hit) {
                         let card = CardText::new(hit);
                         let li = &slot.li;
-                        let _ = li.set_attribute("data-id", &card.id);
-                        let _ = li.set_attribute("data-score", &format!("{:.6}", card.score));
+                        let old = slot.card.as_ref();
+                        let differs = |f: fn(&CardText) -> String| old.is_none_or(|o| f(o) != f(&card));
+                        if differs(|c| c.id.clone()) {
+                            let _ = li.set_attribute("data-id", &card.id);
+                        }
+                        if differs(|c| format!("{:.6}", c.score)) {
+                            let _ = li.set_attribute("data-score", &format!("{:.6}", card.score));
+                        }
                         let _ = match &card.region {
                             Some(r) => li.set_attribute("data-region", r),
                             None => li.remove_attribute("data-region"),
                         };
-                        let _ = li.set_attribute("aria-label", &card.label(i + 1));
-                        html.push_str("<li>");
-                        html.push_str(&card.body_html(i + 1, &thumb, href.as_deref()));
-                        html.push_str("</li>");
-                        rewrite.push(i);
+                        let label = card.label(i + 1);
+                        if old.is_none_or(|o| o.label(i + 1) != label) {
+                            let _ = li.set_attribute("aria-label", &label);
+                        }
+                        // The card's elements are kept and their text and attributes changed
+                        // where the new card has the same parts; otherwise written anew.
+                        let patched = old.is_some_and(|o| o.patch(li, &card).is_some());
+                        if patched {
+                            if slot.thumb != thumb {
+                                if let Some(b) = li.first_element_child() {
+                                    b.set_inner_html(&thumb);
+                                }
+                            }
+                            if slot.href != href {
+                                if let (Some(a), Some(href)) = (li.query_selector("a.open").ok().flatten(), &href) {
+                                    let _ = a.set_attribute("href", href);
+                                }
+                            }
+                        } else {
+                            html.push_str("<li>");
+                            html.push_str(&card.body_html(i + 1, &thumb, href.as_deref()));
+                            html.push_str("</li>");
+                            rewrite.push(i);
+                        }
                         slot.hit = Some(hit.clone());
+                        slot.card = Some(card);
                     } else {
                         if slot.thumb != thumb {
                             if let Some(b) = slot.li.first_element_child() {
@@ -797,11 +884,11 @@ where
                 if back.length() > 0 {
                     let _ = ol.append_with_node(&back);
                 }
-                // Ranks this answer does not fill: out of the list, drawn anew when next used.
+                // Ranks this answer does not fill: out of the list, their elements kept to be
+                // written over when next used.
                 for slot in slots.iter_mut().skip(hits.len()) {
                     if slot.hit.take().is_some() {
                         slot.li.remove();
-                        slot.li.set_text_content(None);
                     }
                     slot.whole = None;
                 }
