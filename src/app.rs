@@ -603,10 +603,11 @@ impl CardText {
 
     /// Changes the elements of a card written for `self` (by [`CardText::body_html`], or
     /// changed by this) to say what `new` says, but for the thumbnail box and the link out;
-    /// `None` where the two do not have the same parts (then the card is written anew). The
+    /// `None` where the meta lines do not have the same parts (local time, strength; then the
+    /// card is written anew); a matched line or an episode line is put in or taken out. The
     /// caption is closed, as on a card written anew.
     fn patch(&self, li: &web_sys::Element, new: &CardText) -> Option<()> {
-        let parts = |c: &CardText| (c.local.is_some(), c.strength.is_some(), c.matched.is_some(), c.episode.is_some());
+        let parts = |c: &CardText| (c.local.is_some(), c.strength.is_some());
         if parts(self) != parts(new) {
             return None;
         }
@@ -637,18 +638,35 @@ impl CardText {
             attr(&el, "data-strength", &format!("{a:.3}"), &format!("{b:.3}"));
             set(&el, &(t().strength_label)(a), &(t().strength_label)(b));
         }
+        // The matched line and the episode: changed, taken out or put in (`card` is live).
         let mut k = 2;
-        if let (Some(a), Some(b)) = (&self.matched, &new.matched) {
-            set(&card.item(k)?, a, b);
-            k += 1;
+        match (&self.matched, &new.matched) {
+            (Some(a), Some(b)) => {
+                set(&card.item(k)?, a, b);
+                k += 1;
+            }
+            (Some(_), None) => card.item(k)?.remove(),
+            (None, Some(_)) => {
+                card.item(k)?.insert_adjacent_html("beforebegin", &new.matched_html()).ok()?;
+                k += 1;
+            }
+            (None, None) => {}
         }
-        if let (Some((n, text, start, end)), Some((n2, text2, start2, end2))) = (&self.episode, &new.episode) {
-            let el = card.item(k)?;
-            attr(&el, "data-frames", &n.to_string(), &n2.to_string());
-            attr(&el, "data-start", start, start2);
-            attr(&el, "data-end", end, end2);
-            set(&el, text, text2);
-            k += 1;
+        match (&self.episode, &new.episode) {
+            (Some((n, text, start, end)), Some((n2, text2, start2, end2))) => {
+                let el = card.item(k)?;
+                attr(&el, "data-frames", &n.to_string(), &n2.to_string());
+                attr(&el, "data-start", start, start2);
+                attr(&el, "data-end", end, end2);
+                set(&el, text, text2);
+                k += 1;
+            }
+            (Some(_), None) => card.item(k)?.remove(),
+            (None, Some(_)) => {
+                card.item(k)?.insert_adjacent_html("beforebegin", &new.episode_html()).ok()?;
+                k += 1;
+            }
+            (None, None) => {}
         }
         let source = card.item(k)?;
         attr(&source, "data-origin", &self.origin, &new.origin);
@@ -657,6 +675,19 @@ impl CardText {
         let _ = details.remove_attribute("open");
         set(&details.last_element_child()?, &self.caption, &new.caption);
         Some(())
+    }
+
+    /// The matched region's line, as HTML (none without one).
+    fn matched_html(&self) -> String {
+        self.matched.as_ref().map(|l| format!(r#"<p class="matched" data-testid="matched-line">{}</p>"#, esc(l))).unwrap_or_default()
+    }
+
+    /// The episode's line, as HTML (none without one).
+    fn episode_html(&self) -> String {
+        self.episode
+            .as_ref()
+            .map(|(n, text, start, end)| format!(r#"<p class="episode" data-testid="episode" data-frames="{n}" data-start="{}" data-end="{}">{}</p>"#, esc(start), esc(end), esc(text)))
+            .unwrap_or_default()
     }
 
     /// What the card holds, as HTML: `thumb` is its thumbnail box's content
@@ -674,12 +705,8 @@ impl CardText {
             let _ = write!(h, r#"<span class="strength" data-testid="strength" data-strength="{v:.3}" title="{}">{}</span>"#, esc(s.strength_title), esc(&(s.strength_label)(v)));
         }
         h.push_str("</div>");
-        if let Some(l) = &self.matched {
-            let _ = write!(h, r#"<p class="matched" data-testid="matched-line">{}</p>"#, esc(l));
-        }
-        if let Some((n, text, start, end)) = &self.episode {
-            let _ = write!(h, r#"<p class="episode" data-testid="episode" data-frames="{n}" data-start="{}" data-end="{}">{}</p>"#, esc(start), esc(end), esc(text));
-        }
+        h.push_str(&self.matched_html());
+        h.push_str(&self.episode_html());
         // The newline after <pre> is dropped by the parser, so a caption's own first line stays.
         let _ = write!(
             h,
@@ -720,6 +747,33 @@ fn thumb_html(state: Option<Option<FileState>>, alt: &str, basemap: impl FnOnce(
             )
         }
         _ => format!(r#"<div class="thumb-loading" role="img" aria-label="{alt}" aria-busy="true" data-testid="thumb-loading"></div>"#),
+    }
+}
+
+/// Rewrites a card's thumbnail box that holds `old` to hold `new` (both from [`thumb_html`];
+/// `image`: the (URL, alt text) of the image `new` shows). An image in both stays the same
+/// element with its `src` and `alt` changed, as the cards drawn by Leptos did (a new element
+/// costs the frame more), and only the basemap after it is written anew where it differs.
+fn rewrite_thumb(b: &web_sys::Element, old: &str, new: &str, image: Option<(&str, &str)>) {
+    // An image's tag ends at the first '>': its attribute values are escaped.
+    let rest = |h: &str| h.starts_with("<img ").then(|| h.find('>').map(|e| h[e + 1..].to_string())).flatten();
+    let img = b.first_element_child().filter(|el| el.tag_name() == "IMG");
+    match (img, image, rest(old), rest(new)) {
+        (Some(img), Some((url, alt)), Some(was), Some(now)) => {
+            if img.get_attribute("src").as_deref() != Some(url) {
+                let _ = img.set_attribute("src", url);
+            }
+            let _ = img.set_attribute("alt", alt);
+            if was != now {
+                while let Some(after) = img.next_element_sibling() {
+                    after.remove();
+                }
+                if !now.is_empty() {
+                    let _ = b.insert_adjacent_html("beforeend", &now);
+                }
+            }
+        }
+        _ => b.set_inner_html(new),
     }
 }
 
@@ -806,7 +860,12 @@ where
                     let alt = (t().image_alt)(&hit.time);
                     let state = whole.as_ref().map(|path| files.and_then(|f| f.state(path)));
                     let basemap = || overlay.as_deref().and_then(|o| crate::basemap::basemap_html(o, &hit.id, hit.region.as_deref(), esc));
+                    let ready = match &state {
+                        Some(Some(FileState::Ready(url))) => Some(url.clone()),
+                        _ => None,
+                    };
                     let thumb = thumb_html(state, &alt, basemap);
+                    let image = ready.as_deref().map(|url| (url, alt.as_str()));
                     let href = link.as_ref().map(|(q, f)| url::full_app_href(q.trim(), f, Some(&hit.id)));
                     if slot.hit.as_ref() != Some(hit) {
                         let card = CardText::new(hit);
@@ -833,7 +892,7 @@ where
                         if patched {
                             if slot.thumb != thumb {
                                 if let Some(b) = li.first_element_child() {
-                                    b.set_inner_html(&thumb);
+                                    rewrite_thumb(&b, &slot.thumb, &thumb, image);
                                 }
                             }
                             if slot.href != href {
@@ -852,7 +911,7 @@ where
                     } else {
                         if slot.thumb != thumb {
                             if let Some(b) = slot.li.first_element_child() {
-                                b.set_inner_html(&thumb);
+                                rewrite_thumb(&b, &slot.thumb, &thumb, image);
                             }
                         }
                         if slot.href != href {
