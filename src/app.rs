@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use skycase_core::overlay::Overlay;
 use skycase_core::search::SEASONS;
@@ -11,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
-use crate::basemap::{Basemap, BasemapDefs};
+use crate::basemap::BasemapDefs;
 use crate::case::{span, utc_and_local, CaseView, LOOP_HOURS};
 use crate::i18n::{self, t};
 use crate::protocol::{CaseOut, Filters, FromWorker, HitOut, ToWorker};
@@ -459,17 +458,8 @@ pub fn App() -> impl IntoView {
         })}
         // Each grid's coastlines, once, for every basemap on the page (src/basemap.rs).
         <BasemapDefs overlay=overlay />
-        <ol class="results" data-testid="results" aria-label=t().results_label>
-            // One card per rank, kept from answer to answer: a new answer changes what the
-            // cards say in place (CardText), and a rank whose hit is the same (the whole answer
-            // after a partial one) is not touched at all.
-            <For each=move || 0..hits.with(Vec::len) key=|i| *i
-                children=move |i| {
-                    let card = Memo::new(move |_| hits.with(|h| h.get(i).map(CardText::new).unwrap_or_default()));
-                    view! { <ResultCard rank=i + 1 card=card on_more=more_like on_open=open overlay=overlay answered=settled
-                        link_out=embed.then_some((query, filters)) /> }
-                } />
-        </ol>
+        <ResultList hits=hits on_more=more_like on_open=open overlay=overlay answered=settled
+            link_out=embed.then_some((query, filters)) />
         {move || case.get().map(|state| match state {
             CaseState::Open(found, q) => view! {
                 <div class="case-backdrop" data-testid="case-backdrop" data-open-ms=format!("{:.1}", now_ms() - case_req.get_value().2)>
@@ -538,9 +528,8 @@ where
     }
 }
 
-/// What one result card shows, worked out once per hit (a card's slot is given each new
-/// answer's hit at its rank, and redraws only what differs).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What one result card shows, worked out once per hit.
+#[derive(Debug, Clone, PartialEq)]
 struct CardText {
     id: String,
     /// The frame's time as the worker sends it (`datetime`, "more like this").
@@ -590,15 +579,235 @@ impl CardText {
     }
 }
 
-/// One result: a card that takes keyboard focus, its thumbnail under the basemap, and
-/// buttons for the caption and "more like this". The card is the slot of one rank: a new
-/// answer changes its text and attributes in place rather than drawing a new card.
+/// Escapes text for HTML: element content and quoted attribute values alike.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl CardText {
+    /// The card's accessible name.
+    fn label(&self, rank: usize) -> String {
+        (t().result_label)(rank, &self.utc, self.score, &self.matched.as_ref().map(|l| format!(", {l}")).unwrap_or_default())
+    }
+
+    /// Changes the elements of a card written for `self` (by [`CardText::body_html`], or
+    /// changed by this) to say what `new` says, but for the thumbnail box and the link out;
+    /// `None` where the meta lines do not have the same parts (local time, strength; then the
+    /// card is written anew); a matched line or an episode line is put in or taken out. The
+    /// caption is closed, as on a card written anew.
+    fn patch(&self, li: &web_sys::Element, new: &CardText) -> Option<()> {
+        let parts = |c: &CardText| (c.local.is_some(), c.strength.is_some());
+        if parts(self) != parts(new) {
+            return None;
+        }
+        let set = |el: &web_sys::Element, old: &str, new: &str| {
+            if old != new {
+                el.set_text_content(Some(new));
+            }
+        };
+        let attr = |el: &web_sys::Element, name: &str, old: &str, new: &str| {
+            if old != new {
+                let _ = el.set_attribute(name, new);
+            }
+        };
+        let card = li.children();
+        // 0: the thumbnail box; 1: the meta line (0: the rank, the same in this element).
+        let meta = card.item(1)?.children();
+        let time = meta.item(1)?;
+        attr(&time, "datetime", &self.time, &new.time);
+        set(&time, &self.utc, &new.utc);
+        let mut m = 2;
+        if let (Some(a), Some(b)) = (&self.local, &new.local) {
+            set(&meta.item(m)?, a, b);
+            m += 1;
+        }
+        set(&meta.item(m)?, &format!("{:.3}", self.score), &format!("{:.3}", new.score));
+        if let (Some(a), Some(b)) = (self.strength, new.strength) {
+            let el = meta.item(m + 1)?;
+            attr(&el, "data-strength", &format!("{a:.3}"), &format!("{b:.3}"));
+            set(&el, &(t().strength_label)(a), &(t().strength_label)(b));
+        }
+        // The matched line and the episode: changed, taken out or put in (`card` is live).
+        let mut k = 2;
+        match (&self.matched, &new.matched) {
+            (Some(a), Some(b)) => {
+                set(&card.item(k)?, a, b);
+                k += 1;
+            }
+            (Some(_), None) => card.item(k)?.remove(),
+            (None, Some(_)) => {
+                card.item(k)?.insert_adjacent_html("beforebegin", &new.matched_html()).ok()?;
+                k += 1;
+            }
+            (None, None) => {}
+        }
+        match (&self.episode, &new.episode) {
+            (Some((n, text, start, end)), Some((n2, text2, start2, end2))) => {
+                let el = card.item(k)?;
+                attr(&el, "data-frames", &n.to_string(), &n2.to_string());
+                attr(&el, "data-start", start, start2);
+                attr(&el, "data-end", end, end2);
+                set(&el, text, text2);
+                k += 1;
+            }
+            (Some(_), None) => card.item(k)?.remove(),
+            (None, Some(_)) => {
+                card.item(k)?.insert_adjacent_html("beforebegin", &new.episode_html()).ok()?;
+                k += 1;
+            }
+            (None, None) => {}
+        }
+        let source = card.item(k)?;
+        attr(&source, "data-origin", &self.origin, &new.origin);
+        set(&source, &self.source, &new.source);
+        let details = card.item(k + 1)?;
+        let _ = details.remove_attribute("open");
+        set(&details.last_element_child()?, &self.caption, &new.caption);
+        Some(())
+    }
+
+    /// The matched region's line, as HTML (none without one).
+    fn matched_html(&self) -> String {
+        self.matched.as_ref().map(|l| format!(r#"<p class="matched" data-testid="matched-line">{}</p>"#, esc(l))).unwrap_or_default()
+    }
+
+    /// The episode's line, as HTML (none without one).
+    fn episode_html(&self) -> String {
+        self.episode
+            .as_ref()
+            .map(|(n, text, start, end)| format!(r#"<p class="episode" data-testid="episode" data-frames="{n}" data-start="{}" data-end="{}">{}</p>"#, esc(start), esc(end), esc(text)))
+            .unwrap_or_default()
+    }
+
+    /// What the card holds, as HTML: `thumb` is its thumbnail box's content
+    /// ([`thumb_html`]), `href` the embed's link out.
+    fn body_html(&self, rank: usize, thumb: &str, href: Option<&str>) -> String {
+        use std::fmt::Write;
+        let s = t();
+        let mut h = String::with_capacity(1024 + self.caption.len() + thumb.len());
+        let _ = write!(h, r#"<div class="thumb" data-testid="open-thumb">{thumb}</div><div class="meta"><span class="rank">#{rank}</span><time datetime="{}">{}</time>"#, esc(&self.time), esc(&self.utc));
+        if let Some(l) = &self.local {
+            let _ = write!(h, r#"<span class="local" data-testid="local-time">{}</span>"#, esc(l));
+        }
+        let _ = write!(h, r#"<span class="score" title="{}">{:.3}</span>"#, esc(s.score_title), self.score);
+        if let Some(v) = self.strength {
+            let _ = write!(h, r#"<span class="strength" data-testid="strength" data-strength="{v:.3}" title="{}">{}</span>"#, esc(s.strength_title), esc(&(s.strength_label)(v)));
+        }
+        h.push_str("</div>");
+        h.push_str(&self.matched_html());
+        h.push_str(&self.episode_html());
+        // The newline after <pre> is dropped by the parser, so a caption's own first line stays.
+        let _ = write!(
+            h,
+            r#"<p class="source" data-testid="result-source" data-origin="{}">{}</p><details><summary>{}</summary><pre class="caption">
+{}</pre></details><div class="actions"><button type="button" class="more" data-testid="more-like-this">{}</button><button type="button" class="open-case" data-testid="open-case">{}</button>"#,
+            esc(&self.origin),
+            esc(&self.source),
+            esc(s.show_caption),
+            esc(&self.caption),
+            esc(s.more_like_this),
+            esc(s.case.open_case)
+        );
+        if let Some(href) = href {
+            let _ = write!(h, r#"<a class="open" data-testid="open-result" href="{}" target="_blank" rel="noopener">{}</a>"#, esc(href), esc(s.open_full));
+        }
+        h.push_str("</div>");
+        h
+    }
+}
+
+/// A card's thumbnail box: the thumbnail (`state`: `None` until the card is part of a whole
+/// answer, then the file's state) with the basemap over it, or what stands for it (no
+/// basemap: its lines would run across the notice). `decoding="async"`: the thumbnail is
+/// decoded off the page's thread, which makes writing 20 cards about half as long
+/// (docs/benchmarks.md, issue 11).
+fn thumb_html(state: Option<Option<FileState>>, alt: &str, basemap: impl FnOnce() -> Option<String>) -> String {
+    let alt = esc(alt);
+    match state {
+        Some(Some(FileState::Ready(url))) => format!(r#"<img src="{}" alt="{alt}" decoding="async">{}"#, esc(&url), basemap().unwrap_or_default()),
+        Some(Some(FileState::Failed(reason))) => {
+            // In place, the file and what is wrong; the whole message on hover.
+            let short = reason.split(" (").next().unwrap_or(&reason);
+            let unavailable = esc(t().image_unavailable);
+            format!(
+                r#"<div class="thumb-missing" role="img" aria-label="{unavailable}: {alt}" data-testid="thumb-missing" title="{reason}"><strong>{unavailable}</strong><small data-testid="thumb-missing-reason" data-reason="{reason}">{}</small></div>"#,
+                esc(short),
+                reason = esc(&reason)
+            )
+        }
+        _ => format!(r#"<div class="thumb-loading" role="img" aria-label="{alt}" aria-busy="true" data-testid="thumb-loading"></div>"#),
+    }
+}
+
+/// Rewrites a card's thumbnail box that holds `old` to hold `new` (both from [`thumb_html`];
+/// `image`: the (URL, alt text) of the image `new` shows). An image in both stays the same
+/// element with its `src` and `alt` changed, as the cards drawn by Leptos did (a new element
+/// costs the frame more), and only the basemap after it is written anew where it differs.
+fn rewrite_thumb(b: &web_sys::Element, old: &str, new: &str, image: Option<(&str, &str)>) {
+    // An image's tag ends at the first '>': its attribute values are escaped.
+    let rest = |h: &str| h.starts_with("<img ").then(|| h.find('>').map(|e| h[e + 1..].to_string())).flatten();
+    let img = b.first_element_child().filter(|el| el.tag_name() == "IMG");
+    match (img, image, rest(old), rest(new)) {
+        (Some(img), Some((url, alt)), Some(was), Some(now)) => {
+            if img.get_attribute("src").as_deref() != Some(url) {
+                let _ = img.set_attribute("src", url);
+            }
+            let _ = img.set_attribute("alt", alt);
+            if was != now {
+                while let Some(after) = img.next_element_sibling() {
+                    after.remove();
+                }
+                if !now.is_empty() {
+                    let _ = b.insert_adjacent_html("beforeend", &now);
+                }
+            }
+        }
+        _ => b.set_inner_html(new),
+    }
+}
+
+/// One rank's card element, kept for the page's life: a new answer writes the hit at its rank
+/// into it; an answer with fewer hits (a cleared query: none) takes it out of the list, and a
+/// later answer puts it back.
+struct Slot {
+    li: web_sys::Element,
+    /// The hit it shows; `None` while it is out of the list.
+    hit: Option<HitOut>,
+    /// Its thumbnail's path once it shows a whole answer; it stays while the next query's
+    /// partial answers show the same frame at this rank, so that a streaming answer costs the
+    /// worker no thumbnail work and the page little drawing.
+    whole: Option<String>,
+    /// What its elements say, kept while it is out of the list: a card for another frame
+    /// is written over them where it has the same parts ([`CardText::patch`]).
+    card: Option<CardText>,
+    /// Its thumbnail box's HTML and its link out, as written.
+    thumb: String,
+    href: Option<String>,
+}
+
+/// The result cards, one kept element per rank ([`Slot`]), drawn without a Leptos view per
+/// card (which built ~25 reactive nodes and ~300 DOM calls per card). A rank whose hit is
+/// unchanged (the whole answer after a partial one) is not touched; one showing another frame
+/// has its text and attributes changed in place where the cards have the same parts
+/// ([`CardText::patch`]); the others are written as HTML, all of an answer's in one parse. Only
+/// the thumbnail box follows the thumbnail's arrival. The buttons and the thumbnail are handled
+/// by one listener on the list. Markup, roles, labels and focus are those of the cards as
+/// components drew them.
 #[component]
-fn ResultCard<F, O>(
-    /// 1-based rank.
-    rank: usize,
-    /// What the card shows (the hit at this rank).
-    card: Memo<CardText>,
+fn ResultList<F, O>(
+    /// The answer shown.
+    hits: ReadSignal<Vec<HitOut>>,
     /// Called with (frame id, matched region, time) for "more like this".
     on_more: F,
     /// Opens the case view of a frame (by id).
@@ -607,96 +816,158 @@ fn ResultCard<F, O>(
     overlay: ReadSignal<Option<Arc<Overlay>>>,
     /// Whether the cards show a whole answer (not a partial one while it streams).
     answered: ReadSignal<bool>,
-    /// In embed mode, the search (query, filters) that the card's link out opens in the full app.
+    /// In embed mode, the search (query, filters) that a card's link out opens in the full app.
     link_out: Option<(ReadSignal<String>, RwSignal<Filters>)>,
 ) -> impl IntoView
 where
     F: Fn(String, Option<String>, String) + Copy + 'static,
     O: Fn(String) + Copy + 'static,
 {
-    let text = move |f: fn(&CardText) -> String| move || card.with(f);
-    let card_label = move || {
-        card.with(|c| (t().result_label)(rank, &c.utc, c.score, &c.matched.as_ref().map(|l| format!(", {l}")).unwrap_or_default()))
-    };
-    let open = move || on_open(card.with_untracked(|c| c.id.clone()));
-    let more = move || {
-        let (id, region, time) = card.with_untracked(|c| (c.id.clone(), c.region.clone(), c.time.clone()));
-        on_more(id, region, time)
-    };
-    let link = link_out.map(|(query, filters)| move || card.with(|c| url::full_app_href(query.get().trim(), &filters.get(), Some(&c.id))));
-    // The thumbnail (by path) once the card is part of a whole answer; it stays while the
-    // next query's partial answers still show the same frame at this rank, so that a
-    // streaming answer costs the worker no thumbnail work and the page little drawing.
-    let whole = Memo::new(move |was: Option<&Option<String>>| {
-        let path = card.with(|c| c.thumb.clone());
-        (answered.get() || was.and_then(|w| w.as_deref()) == Some(path.as_str())).then_some(path)
-    });
-    let alt = move || card.with(|c| (t().image_alt)(&c.time));
-    // The thumbnail comes checked from the worker (src/verified.rs, as VerifiedImg draws it);
-    // drawn here by one <img> per card whose src follows the slot's frame, since a new
-    // VerifiedImg per answer would build every card's image element anew.
+    let list = NodeRef::<leptos::html::Ol>::new();
+    let slots = StoredValue::new_local(Vec::<Slot>::new());
     let files = use_context::<PageFiles>();
+    // Every whole answer asks for its thumbnails, again for one that failed before; one loaded
+    // or on its way is not asked for twice.
     Effect::new(move |_| {
-        // Every whole answer asks again for a thumbnail that failed before (as a new
-        // VerifiedImg would); one loaded or on its way is not asked for twice.
-        answered.track();
-        if let (Some(path), Some(files)) = (whole.get(), files) {
-            files.request(&path);
+        if let (true, Some(files)) = (answered.get(), files) {
+            hits.with(|h| h.iter().for_each(|hit| files.request(&hit.thumb)));
         }
     });
-    let thumb = Memo::new(move |_| whole.get().map(|path| files.and_then(|f| f.state(&path))));
-    view! {
-        <li class="result" data-testid="result" data-id=text(|c| c.id.clone()) data-score=text(|c| format!("{:.6}", c.score))
-            data-region=move || card.with(|c| c.region.clone()) tabindex="0" aria-label=card_label>
-            <div class="thumb" data-testid="open-thumb" on:click=move |_| open()>
-                {move || match thumb.get() {
-                    Some(Some(FileState::Ready(url))) => EitherOf3::A(view! { <img src=url alt=alt() /> }),
-                    Some(Some(FileState::Failed(reason))) => {
-                        // In place, the file and what is wrong; the whole message on hover.
-                        let (short, title) = (reason.split(" (").next().unwrap_or(&reason).to_string(), reason.clone());
-                        EitherOf3::B(view! {
-                            <div class="thumb-missing" role="img" aria-label=format!("{}: {}", t().image_unavailable, alt()) data-testid="thumb-missing" title=title>
-                                <strong>{t().image_unavailable}</strong>
-                                <small data-testid="thumb-missing-reason" data-reason=reason>{short}</small>
-                            </div>
-                        })
+    // Cards to rewrite are parsed together, once per answer: one parse of 20 cards takes
+    // about a third of the time of 20 parses of one (docs/benchmarks.md, issue 11).
+    let parse_box = StoredValue::new_local(None::<web_sys::Element>);
+    Effect::new(move |_| {
+        let Some(ol) = list.get() else { return };
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let answered = answered.get();
+        let overlay = overlay.get();
+        let link = link_out.map(|(query, filters)| (query.get(), filters.get()));
+        hits.with(|hits| {
+            slots.update_value(|slots| {
+                // What each rank shows; the ranks whose hit changed are written into `html`.
+                let mut html = String::new();
+                let mut rewrite = Vec::new();
+                for (i, hit) in hits.iter().enumerate() {
+                    if slots.len() <= i {
+                        let Ok(li) = document.create_element("li") else { return };
+                        for (k, v) in [("class", "result"), ("data-testid", "result"), ("tabindex", "0")] {
+                            let _ = li.set_attribute(k, v);
+                        }
+                        slots.push(Slot { li, hit: None, whole: None, card: None, thumb: String::new(), href: None });
                     }
-                    _ => EitherOf3::C(view! { <div class="thumb-loading" role="img" aria-label=alt() aria-busy="true" data-testid="thumb-loading"></div> }),
-                }}
-                {move || whole.with(Option::is_some).then(|| overlay.get()).flatten().map(|o| {
-                    card.with(|c| view! { <Basemap overlay=o frame_id=c.id.clone() region=c.region.clone() /> })
-                })}
-            </div>
-            <div class="meta">
-                <span class="rank">{format!("#{rank}")}</span>
-                <time datetime=text(|c| c.time.clone())>{text(|c| c.utc.clone())}</time>
-                {move || card.with(|c| c.local.clone()).map(|l| view! { <span class="local" data-testid="local-time">{l}</span> })}
-                <span class="score" title=t().score_title>{text(|c| format!("{:.3}", c.score))}</span>
-                {move || card.with(|c| c.strength).map(|s| view! {
-                    <span class="strength" data-testid="strength" data-strength=format!("{s:.3}") title=t().strength_title>
-                        {(t().strength_label)(s)}
-                    </span>
-                })}
-            </div>
-            {move || card.with(|c| c.matched.clone()).map(|l| view! { <p class="matched" data-testid="matched-line">{l}</p> })}
-            {move || card.with(|c| c.episode.clone()).map(|(n, text, start, end)| view! {
-                <p class="episode" data-testid="episode" data-frames=n.to_string() data-start=start data-end=end>{text}</p>
-            })}
-            <p class="source" data-testid="result-source" data-origin=text(|c| c.origin.clone())>{text(|c| c.source.clone())}</p>
-            // Closed again when the slot shows another frame.
-            <details prop:open=move || card.with(|_| false)>
-                <summary>{t().show_caption}</summary>
-                <pre class="caption">{text(|c| c.caption.clone())}</pre>
-            </details>
-            <div class="actions">
-                <button type="button" class="more" data-testid="more-like-this" on:click=move |_| more()>{t().more_like_this}</button>
-                <button type="button" class="open-case" data-testid="open-case" on:click=move |_| open()>{t().case.open_case}</button>
-                {link.map(|href| view! {
-                    <a class="open" data-testid="open-result" href=href target="_blank" rel="noopener">{t().open_full}</a>
-                })}
-            </div>
-        </li>
-    }
+                    let slot = &mut slots[i];
+                    let whole = (answered || slot.whole.as_deref() == Some(hit.thumb.as_str())).then(|| hit.thumb.clone());
+                    let alt = (t().image_alt)(&hit.time);
+                    let state = whole.as_ref().map(|path| files.and_then(|f| f.state(path)));
+                    let basemap = || overlay.as_deref().and_then(|o| crate::basemap::basemap_html(o, &hit.id, hit.region.as_deref(), esc));
+                    let ready = match &state {
+                        Some(Some(FileState::Ready(url))) => Some(url.clone()),
+                        _ => None,
+                    };
+                    let thumb = thumb_html(state, &alt, basemap);
+                    let image = ready.as_deref().map(|url| (url, alt.as_str()));
+                    let href = link.as_ref().map(|(q, f)| url::full_app_href(q.trim(), f, Some(&hit.id)));
+                    if slot.hit.as_ref() != Some(hit) {
+                        let card = CardText::new(hit);
+                        let li = &slot.li;
+                        let old = slot.card.as_ref();
+                        let differs = |f: fn(&CardText) -> String| old.is_none_or(|o| f(o) != f(&card));
+                        if differs(|c| c.id.clone()) {
+                            let _ = li.set_attribute("data-id", &card.id);
+                        }
+                        if differs(|c| format!("{:.6}", c.score)) {
+                            let _ = li.set_attribute("data-score", &format!("{:.6}", card.score));
+                        }
+                        let _ = match &card.region {
+                            Some(r) => li.set_attribute("data-region", r),
+                            None => li.remove_attribute("data-region"),
+                        };
+                        let label = card.label(i + 1);
+                        if old.is_none_or(|o| o.label(i + 1) != label) {
+                            let _ = li.set_attribute("aria-label", &label);
+                        }
+                        // The card's elements are kept and their text and attributes changed
+                        // where the new card has the same parts; otherwise written anew.
+                        let patched = old.is_some_and(|o| o.patch(li, &card).is_some());
+                        if patched {
+                            if slot.thumb != thumb {
+                                if let Some(b) = li.first_element_child() {
+                                    rewrite_thumb(&b, &slot.thumb, &thumb, image);
+                                }
+                            }
+                            if slot.href != href {
+                                if let (Some(a), Some(href)) = (li.query_selector("a.open").ok().flatten(), &href) {
+                                    let _ = a.set_attribute("href", href);
+                                }
+                            }
+                        } else {
+                            html.push_str("<li>");
+                            html.push_str(&card.body_html(i + 1, &thumb, href.as_deref()));
+                            html.push_str("</li>");
+                            rewrite.push(i);
+                        }
+                        slot.hit = Some(hit.clone());
+                        slot.card = Some(card);
+                    } else {
+                        if slot.thumb != thumb {
+                            if let Some(b) = slot.li.first_element_child() {
+                                rewrite_thumb(&b, &slot.thumb, &thumb, image);
+                            }
+                        }
+                        if slot.href != href {
+                            if let (Some(a), Some(href)) = (slot.li.query_selector("a.open").ok().flatten(), &href) {
+                                let _ = a.set_attribute("href", href);
+                            }
+                        }
+                    }
+                    (slot.whole, slot.thumb, slot.href) = (whole, thumb, href);
+                }
+                if !rewrite.is_empty() {
+                    let parsed = parse_box.with_value(Clone::clone).or_else(|| document.create_element("ol").ok());
+                    parse_box.set_value(parsed.clone());
+                    if let Some(parsed) = parsed {
+                        parsed.set_inner_html(&html);
+                        let new = parsed.children();
+                        for (k, &i) in rewrite.iter().enumerate() {
+                            let (Some(from), li) = (new.item(k as u32), &slots[i].li) else { continue };
+                            // (A card has no text nodes between its parts.)
+                            li.replace_children_with_node(&js_sys::Array::from(from.children().as_ref()));
+                        }
+                        parsed.set_text_content(None);
+                    }
+                }
+                // Ranks put back in the list, in one call (they come after those already in it).
+                let back = js_sys::Array::new();
+                for slot in slots.iter().take(hits.len()).filter(|s| s.li.parent_node().is_none()) {
+                    back.push(&slot.li);
+                }
+                if back.length() > 0 {
+                    let _ = ol.append_with_node(&back);
+                }
+                // Ranks this answer does not fill: out of the list, their elements kept to be
+                // written over when next used.
+                for slot in slots.iter_mut().skip(hits.len()) {
+                    if slot.hit.take().is_some() {
+                        slot.li.remove();
+                    }
+                    slot.whole = None;
+                }
+            })
+        });
+    });
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        let Some(card) = target.closest("li.result").ok().flatten() else { return };
+        let Some(id) = card.get_attribute("data-id") else { return };
+        let within = |selector: &str| target.closest(selector).ok().flatten().is_some();
+        if within(".more") {
+            let time = card.query_selector("time").ok().flatten().and_then(|el| el.get_attribute("datetime")).unwrap_or_default();
+            on_more(id, card.get_attribute("data-region"), time);
+        } else if within(".open-case") || within(".thumb") {
+            on_open(id);
+        }
+    };
+    view! { <ol class="results" data-testid="results" aria-label=t().results_label node_ref=list on:click=on_click></ol> }
 }
 
 /// Date range, month/season, region and phenomenon filters; every change re-runs the

@@ -76,3 +76,27 @@ pub fn Basemap(
         </svg>
     })
 }
+
+/// The same basemap as [`Basemap`], as HTML for a result card that the page writes as text
+/// (`app::ResultList`); `esc` escapes text and attribute values. `None` where [`Basemap`]
+/// draws nothing.
+pub fn basemap_html(overlay: &Overlay, frame_id: &str, region: Option<&str>, esc: fn(&str) -> String) -> Option<String> {
+    let grid = overlay.for_frame(frame_id)?;
+    let coast = coast_id(overlay, grid)?;
+    let outline = region.and_then(|r| Some((r, grid.regions.get(r)?)));
+    let label = match outline {
+        Some((name, _)) => format!("Map overlay: coastlines, and the matched region {name} outlined"),
+        None => "Map overlay: coastlines".to_string(),
+    };
+    let path = outline.map(|(name, d)| {
+        let name = esc(name);
+        format!(r#"<path class="region" data-testid="matched-region" data-region="{name}" d="{}"><title>{name}</title></path>"#, esc(d))
+    });
+    Some(format!(
+        r##"<svg class="basemap" data-testid="basemap" role="img" aria-label="{}" viewBox="0 0 {} {}" preserveAspectRatio="none"><use class="coast" data-testid="coast" href="#{coast}"></use>{}</svg>"##,
+        esc(&label),
+        grid.width,
+        grid.height,
+        path.unwrap_or_default()
+    ))
+}

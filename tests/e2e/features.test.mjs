@@ -115,6 +115,7 @@ test('a new answer redraws the cards in place: the same elements show the new fr
   const before = await page.$$eval('[data-testid=result]', (cards) => cards.map((c) => ({
     id: c.dataset.id, src: c.querySelector('.thumb img')?.src, region: c.querySelector('[data-testid=matched-region]')?.dataset.region })));
   const hits = await search(page, 'clear skies across Mongolia');
+  const native = nativeSearch('clear skies across Mongolia');
   await thumbnailsSettled(page);
   const after = await page.$$eval('[data-testid=result]', (cards) => cards.map((c, i) => {
     const img = c.querySelector('.thumb img');
@@ -122,7 +123,7 @@ test('a new answer redraws the cards in place: the same elements show the new fr
       kept: c.kept === i, id: c.dataset.id, rank: c.querySelector('.rank').textContent, label: c.getAttribute('aria-label'),
       src: img?.src, alt: img?.alt, time: c.querySelector('time').getAttribute('datetime'),
       region: c.querySelector('[data-testid=matched-region]')?.dataset.region, cardRegion: c.dataset.region,
-      open: c.querySelector('details').open,
+      open: c.querySelector('details').open, caption: c.querySelector('.caption').textContent,
     };
   }));
   assert.equal(after.length, hits.length);
@@ -139,6 +140,8 @@ test('a new answer redraws the cards in place: the same elements show the new fr
     assert.equal(c.alt, `Infrared image at ${c.time}`);
     assert.equal(c.region, c.cardRegion, `${c.id}: the basemap outlines the card's own region`);
     assert.equal(c.open, false, `${c.id}: a caption opened for the last answer is closed`);
+    // The card's text is the hit's own, character for character (cards are written as HTML).
+    assert.equal(c.caption, native[i].caption, `${c.id}: caption`);
   });
   const changed = after.slice(0, kept).filter((c, i) => c.id !== before[i].id);
   assert.ok(changed.length > 0 && changed.every((c) => c.src !== before[after.indexOf(c)].src), 'a card showing another frame shows its thumbnail');
