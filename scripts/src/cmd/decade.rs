@@ -264,6 +264,14 @@ pub struct RecallArgs {
     /// (`PartitionIndex::fetch_plan3`) on the files and counts what it reads.
     #[arg(long, default_value = "")]
     rounds: String,
+    /// A skypart-3 bundle: byte budgets to try (`skycase_core::partition::Budget`), `BYTES`
+    /// or `BYTES:MIN_LEAVES` (default 8), comma-separated; 0 is no budget; empty: the
+    /// manifest's.
+    #[arg(long, default_value = "")]
+    budget: String,
+    /// A skypart-3 bundle: also print, per query, its recall and where its bytes went.
+    #[arg(long)]
+    per_query: bool,
 }
 
 /// `skycase recall`: recall@k of the partitioned plan against the exact scan of every
@@ -357,7 +365,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         e.truncate(args.k);
     }
     if v3 {
-        return rounds_curve(&args, &mut index, &queries, &bound, &exact, nprobes);
+        return rounds_curve(&args, &mut index, &texts, &queries, &bound, &exact, nprobes);
     }
     if !args.pq.is_empty() {
         return pq_curve(&args, &index, &lists, &queries, &bound, &exact, &sample, nprobes);
@@ -403,7 +411,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
 /// on the files (`fetch_plan3`), ranked as the app ranks (`rank_parts` over what it returns),
 /// against the exact scan; with what it read per round (list files also as a server sends
 /// them, gzip level 6, which is what a browser transfers).
-fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::PartitionIndex, queries: &[skycase_core::search::Prepared], bound: &[Vec<usize>], exact: &[Vec<(String, f32)>], nprobes: Vec<usize>) -> Result<()> {
+fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::PartitionIndex, texts: &[String], queries: &[skycase_core::search::Prepared], bound: &[Vec<usize>], exact: &[Vec<(String, f32)>], nprobes: Vec<usize>) -> Result<()> {
     use skycase_core::partition::{rank_parts, Partition};
     use std::collections::HashMap;
     let dir = &args.bundle;
@@ -424,6 +432,19 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
             })
             .collect::<Result<_>>()?
     };
+    let budgets: Vec<Option<skycase_core::partition::Budget>> = if args.budget.is_empty() {
+        vec![index.budget]
+    } else {
+        args.budget
+            .split(',')
+            .map(|b| {
+                let (bytes, min) = b.trim().split_once(':').unwrap_or((b.trim(), "8"));
+                let num = |x: &str| x.parse::<u64>().with_context(|| format!("--budget {b:?}: {x:?} is not a number"));
+                let (bytes, min_leaves) = (num(bytes)?, num(min)? as usize);
+                Ok((bytes > 0).then_some(skycase_core::partition::Budget { bytes, min_leaves }))
+            })
+            .collect::<Result<_>>()?
+    };
     let mut list_gz: HashMap<String, u64> = HashMap::new();
     let mut gz_of = |path: &str| -> Result<u64> {
         if let Some(&b) = list_gz.get(path) {
@@ -436,16 +457,23 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
         list_gz.insert(path.to_string(), b);
         Ok(b)
     };
-    println!(
-        "| nprobe | int8 leaves | re-ranked | round 3 gap | recall@{k} mean / min ({n} queries) | MB p50 / max (raw) | MB p50 (lists gzip) | lists gz / leaf areas / row blocks + records / late records, kB p50 | requests p50 / max | lists / leaf ranges / block + record ranges / late record ranges, p50 (queries with late records) | rank ms p50 |",
+    let header = format!(
+        "| nprobe | int8 leaves | re-ranked | round 3 gap | budget, kB (min leaves) | recall@{k} mean / min ({n} queries) | MB p50 / max (raw) | MB p50 / max (lists gzip) | lists gz / leaf areas / row blocks + records / late records, kB p50 | requests p50 / max | lists / leaf ranges / block + record ranges / late record ranges, p50 (queries with late records) | rank ms p50 |",
         k = args.k,
         n = queries.len()
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    if !args.per_query {
+        println!("{header}\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    }
     for &n in &nprobes {
-        for &(int8_leaves, rerank, gap) in &settings {
+        for (&(int8_leaves, rerank, gap), &budget) in settings.iter().flat_map(|s| budgets.iter().map(move |b| (s, b))) {
             let c = index.codes.as_mut().expect("checked above");
             (c.int8_leaves, c.rerank, c.gap) = (int8_leaves, rerank, gap);
+            index.budget = budget;
+            let budget_col = budget.map_or("none".to_string(), |b| format!("{} ({})", b.bytes / 1000, b.min_leaves));
+            if args.per_query {
+                println!("\nnprobe {n}, {int8_leaves}:{rerank}:{gap}, budget {budget_col}\n\n| query | recall | MB (lists gzip) | lists raw / gz, kB | leaves | leaf areas, kB | blocks + records, kB | requests |\n|---|---:|---:|---:|---:|---:|---:|---:|");
+            }
             let mut runs: Vec<(f64, u64, u64, [u64; 4], usize, [usize; 4], f64)> = Vec::new();
             for (qi, q) in queries.iter().enumerate() {
                 let t = std::time::Instant::now();
@@ -465,23 +493,40 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
                 let planned = index.plan_lists(&q.query, &filters, &bound[qi], Some(n))?;
                 let gz: u64 = planned.iter().map(|&l| gz_of(&index.lists[l].path)).sum::<Result<u64>>()?;
                 let r = &answer.reads;
+                if args.per_query {
+                    let planned_leaves = planned_leaf_count(index, &q.query, &bound[qi], Some(n), dir)?;
+                    println!(
+                        "| {} | {recall:.2} | {:.2} | {} / {} | {planned_leaves} | {} | {} | {} |",
+                        texts_short(&texts[qi]),
+                        (r.total_bytes() - r.bytes[0] + gz) as f64 / 1e6,
+                        r.bytes[0] / 1000,
+                        gz / 1000,
+                        r.bytes[1] / 1000,
+                        (r.bytes[2] + r.bytes[3]) / 1000,
+                        r.total_requests()
+                    );
+                }
                 runs.push((recall, r.total_bytes(), r.total_bytes() - r.bytes[0] + gz, [gz, r.bytes[1], r.bytes[2], r.bytes[3]], r.total_requests(), r.requests, ms));
             }
             let recalls: Vec<f64> = runs.iter().map(|x| x.0).collect();
             let mean = recalls.iter().sum::<f64>() / recalls.len() as f64;
             let min = recalls.iter().copied().fold(1.0, f64::min);
             let (b50, bmax) = p50_max(&mut runs.iter().map(|x| x.1).collect::<Vec<_>>());
-            let (g50, _) = p50_max(&mut runs.iter().map(|x| x.2).collect::<Vec<_>>());
+            let (g50, gmax) = p50_max(&mut runs.iter().map(|x| x.2).collect::<Vec<_>>());
             let part = |i: usize| p50_max(&mut runs.iter().map(|x| x.3[i]).collect::<Vec<_>>()).0 / 1000;
             let (q50, qmax) = p50_max(&mut runs.iter().map(|x| x.4).collect::<Vec<_>>());
             let req = |i: usize| p50_max(&mut runs.iter().map(|x| x.5[i]).collect::<Vec<_>>()).0;
             let (ms50, _) = p50_max(&mut runs.iter().map(|x| x.6).collect::<Vec<_>>());
             let late = runs.iter().filter(|x| x.5[3] > 0).count();
+            if args.per_query {
+                println!("\n{header}\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            }
             println!(
-                "| {n} | {int8_leaves} | {rerank} | {gap} | {mean:.3} / {min:.2} | {:.2} / {:.2} | {:.2} | {} / {} / {} / {} | {q50} / {qmax} | {} / {} / {} / {} ({late}) | {ms50:.1} |",
+                "| {n} | {int8_leaves} | {rerank} | {gap} | {budget_col} | {mean:.3} / {min:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {} / {} / {} / {} | {q50} / {qmax} | {} / {} / {} / {} ({late}) | {ms50:.1} |",
                 b50 as f64 / 1e6,
                 bmax as f64 / 1e6,
                 g50 as f64 / 1e6,
+                gmax as f64 / 1e6,
                 part(0),
                 part(1),
                 part(2),
@@ -494,6 +539,25 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
         }
     }
     Ok(())
+}
+
+/// Leaves the plan of `q` takes (list files read from `dir`).
+fn planned_leaf_count(index: &skycase_core::partition::PartitionIndex, q: &skycase_core::rank::QueryVector, bound: &[usize], nprobe: Option<usize>, dir: &std::path::Path) -> Result<usize> {
+    use skycase_core::partition::ListFile;
+    let filters = skycase_core::Filters::default();
+    let lists: Vec<ListFile> = index.plan_lists(q, &filters, bound, nprobe)?.into_iter().map(|l| Ok(ListFile::from_json(&std::fs::read(dir.join(&index.lists[l].path))?, &index.lists[l].path)?)).collect::<Result<_>>()?;
+    let parts = index.plan_parts(q, &filters, bound, &lists.iter().collect::<Vec<_>>(), nprobe)?;
+    Ok(parts.iter().map(|p| p.path.as_str()).collect::<std::collections::BTreeSet<_>>().len())
+}
+
+/// A query's text cut to 40 characters, for a table.
+fn texts_short(text: &str) -> String {
+    let t: String = text.chars().take(40).collect();
+    if t.len() < text.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
 }
 
 fn p50_max<T: Copy + PartialOrd>(v: &mut [T]) -> (T, T) {

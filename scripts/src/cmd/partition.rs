@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use skycase_core::partition::build::{IndexWriter, PlanDefaults, Quantizer};
-use skycase_core::partition::PartitionIndex;
+use skycase_core::partition::{Budget, PartitionIndex};
 use skycase_core::shard::{Shard, Vectors};
 use skycase_core::Manifest;
 
@@ -66,6 +66,13 @@ pub struct Layout {
     /// skypart-3: code candidates re-ranked with their int8 rows.
     #[arg(long, default_value_t = 20)]
     pub rerank: usize,
+    /// A lean query's byte budget: the most bytes of leaf areas it reads
+    /// (`skycase_core::partition::Budget`); 0: none (every planned leaf, however big).
+    #[arg(long, default_value_t = 0)]
+    pub budget: u64,
+    /// Leaves a budgeted query takes, best first, whatever they cost.
+    #[arg(long, default_value_t = 8)]
+    pub budget_min_leaves: usize,
 }
 
 impl Layout {
@@ -109,7 +116,7 @@ impl Layout {
     /// The plan settings written into the manifest.
     pub fn plan(&self) -> PlanDefaults {
         let nprobe = self.nprobe.max(1);
-        PlanDefaults { nprobe, list_probe: self.list_probe.max(1), exact_below: self.exact_below, probe_margin: self.probe_margin.max(0.0), probe_max: self.probe_max.max(nprobe) }
+        PlanDefaults { nprobe, list_probe: self.list_probe.max(1), exact_below: self.exact_below, probe_margin: self.probe_margin.max(0.0), probe_max: self.probe_max.max(nprobe), budget: (self.budget > 0).then_some(Budget { bytes: self.budget, min_leaves: self.budget_min_leaves }) }
     }
 }
 

@@ -428,6 +428,98 @@ impl std::fmt::Debug for KeptRecords {
     }
 }
 
+/// The most bytes of areas, row blocks and records areas a reader keeps in memory by default
+/// ([`AreaCache`]): a cold unfiltered query on a decade reads ~1.5 MB of them, so the last
+/// ~30 queries asked again read nothing; a browsing session no longer grows without bound.
+/// A small index read whole (at most `exact_below`, 8 MB by default) fits.
+pub const AREA_CACHE_BYTES: usize = 48 << 20;
+
+/// Areas, row blocks and records areas read and checked, by key ([`super::PartRef::key`]),
+/// up to a number of bytes: past it, the least recently used are dropped first (a piece
+/// used again by a query is kept longer), never the last one kept. `B` holds the bytes (the
+/// worker's shared `Rc<[u8]>`).
+pub struct AreaCache<B> {
+    map: HashMap<String, (B, u64)>,
+    /// Keys by the time they were last used; an entry whose time is not its key's in `map`
+    /// is stale (the key was used again since, or dropped) and skipped.
+    order: std::collections::VecDeque<(u64, String)>,
+    bytes: usize,
+    limit: usize,
+    clock: u64,
+}
+
+impl<B: AsRef<[u8]> + Clone> AreaCache<B> {
+    /// An empty cache of at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self { map: HashMap::new(), order: Default::default(), bytes: 0, limit, clock: 0 }
+    }
+
+    /// The bytes kept under `key`, marked as used now.
+    pub fn get(&mut self, key: &str) -> Option<B> {
+        self.clock += 1;
+        let (bytes, used) = self.map.get_mut(key)?;
+        *used = self.clock;
+        let bytes = bytes.clone();
+        self.order.push_back((self.clock, key.to_string()));
+        self.compact();
+        Some(bytes)
+    }
+
+    /// Whether `key` is kept (not marked as used).
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Keeps `bytes` under `key` (replacing what it held), then drops the least recently used
+    /// while over the limit.
+    pub fn insert(&mut self, key: String, bytes: B) {
+        self.clock += 1;
+        self.bytes += bytes.as_ref().len();
+        if let Some((old, _)) = self.map.insert(key.clone(), (bytes, self.clock)) {
+            self.bytes -= old.as_ref().len();
+        }
+        self.order.push_back((self.clock, key));
+        while self.bytes > self.limit && self.map.len() > 1 {
+            let Some((at, key)) = self.order.pop_front() else { break };
+            if self.map.get(&key).is_some_and(|(_, used)| *used == at) {
+                let (old, _) = self.map.remove(&key).expect("just found");
+                self.bytes -= old.as_ref().len();
+            }
+        }
+        self.compact();
+    }
+
+    /// Drops stale entries of `order` once they outnumber the live ones.
+    fn compact(&mut self) {
+        if self.order.len() > 2 * self.map.len() + 64 {
+            let map = &self.map;
+            self.order.retain(|(at, key)| map.get(key).is_some_and(|(_, used)| used == at));
+        }
+    }
+
+    /// Pieces kept.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    /// True if none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    /// Bytes kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+    /// Entries of the use order, stale ones included (for tests).
+    #[cfg(test)]
+    pub(super) fn order_len(&self) -> usize {
+        self.order.len()
+    }
+    /// Every piece kept, with its key, in no order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &B)> {
+        self.map.iter().map(|(k, (b, _))| (k, b))
+    }
+}
+
 /// A whole partition from its rows area and records area (both already verified: the rows
 /// area against its list file, the records against the hash the rows area carries, which is
 /// checked here); `file` names it in errors.

@@ -250,6 +250,8 @@ pub struct PlanDefaults {
     pub probe_margin: f32,
     /// The most leaves an adaptive plan probes.
     pub probe_max: usize,
+    /// A lean plan's byte budget (none: unbounded, as before).
+    pub budget: Option<super::Budget>,
 }
 
 /// Writes partitions month by month, then the list files; see the module header.
@@ -469,6 +471,7 @@ impl<'a> IndexWriter<'a> {
             probe_margin: plan.probe_margin,
             probe_max: plan.probe_max,
             codes: self.codes.map(|c| c.0),
+            budget: plan.budget,
             decoded: Default::default(),
             kept: Default::default(),
         })

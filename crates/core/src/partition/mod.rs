@@ -29,8 +29,10 @@
 //! probes, scores their sub-centroids, and picks leaves best first; date and month filters
 //! drop partitions before anything is fetched (a one-month filter fetches only that month's
 //! segments), and the number of leaves grows when filters leave fewer rows per leaf (adaptive
-//! nprobe). When everything the filters allow is small ([`PartitionIndex::exact_below`]
-//! bytes), every allowed partition is fetched and the answer is the exact scan. Ranking
+//! nprobe); an index with a byte budget ([`Budget`]) keeps a lean plan's leaf areas within
+//! it, best leaves first, knowing each leaf's size from its list file. When everything the
+//! filters allow is small ([`PartitionIndex::exact_below`] bytes), every allowed partition
+//! is fetched and the answer is the exact scan. Ranking
 //! inside the fetched partitions ([`rank_parts`]) is exact and uses the same i16 × i8
 //! arithmetic as the shard scan, so the browser and `skycase search` answer identically
 //! when they fetch the same partitions, which the plan guarantees (it depends only on the
@@ -312,12 +314,47 @@ pub struct PartitionIndex {
     /// rounds ([`areas`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codes: Option<areas::Codes>,
+    /// A lean plan's byte budget ([`Budget`]); none in indexes written without one, which
+    /// plan as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
     /// [`centroids`](Self::centroids) decoded, for every query after the first.
     #[serde(skip)]
     decoded: Decoded<Centroids>,
     /// `skypart-3`: the records of answers' frames, for queries after the first.
     #[serde(skip)]
     kept: areas::KeptRecords,
+}
+
+/// What a lean query may read of leaf areas (`manifest.partitions.budget`): round 2 of
+/// [`areas::Reads`] (`skypart-2`: its partitions), in bytes as stored, so that the heaviest
+/// query of an index reads near its median instead of every big leaf its centroids point at
+/// (issue 11: on decade F the 73 queries' p50 was 1.7 MB, their max 4.8 MB). List files are
+/// not counted: a plan takes the same number of them whatever it reads, and they are served
+/// compressed (decade F: 10 lists, ~0.4 MB gzip).
+///
+/// The plan knows every leaf's cost before it fetches it (the list files give each area's
+/// size): it takes leaves best first among those it would probe without a budget, the first
+/// [`min_leaves`](Self::min_leaves) whatever they cost, then every further one whose areas fit
+/// in what is left (a leaf that does not fit is skipped; a smaller, worse one may still fit).
+/// The plan still depends only on the query vector, the filters and the index.
+///
+/// It binds lean plans only: not an exact plan ([`PartitionIndex::exact_below`]), nor one
+/// whose answer needs records to rank ([`Budget::binds`]), which reads rows and records areas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    /// The most bytes of leaf areas.
+    pub bytes: u64,
+    /// Leaves taken, best first, whatever they cost.
+    pub min_leaves: usize,
+}
+
+impl Budget {
+    /// Whether a plan under `filters` is bound by a budget: not for filters that need the
+    /// records to rank (a lean plan reads codes, and those filters read rows and records).
+    pub fn binds(filters: &Filters) -> bool {
+        filters.from.is_none() && filters.to.is_none() && filters.source.is_none() && !filters.restricts_regions()
+    }
 }
 
 /// One row of a list file's partition table, with its derived path.
@@ -561,6 +598,14 @@ struct Leaf {
 }
 
 impl Leaf {
+    /// Bytes round 2 reads of it: its allowed partitions' codes areas (`skypart-3`), or
+    /// their rows areas when `int8` or the list file has no codes (`skypart-2`: the
+    /// partitions).
+    fn cost(&self, lists: &[&ListFile], int8: bool) -> u64 {
+        let lf = lists[self.file];
+        self.rows.iter().map(|&i| if int8 { lf.bytes[i] } else { lf.codes_bytes.get(i).copied().unwrap_or(lf.bytes[i]) }).sum()
+    }
+
     /// Its allowed partitions, from its list file (checked by `allowed_leaves`).
     fn parts(&self, lists: &[&ListFile]) -> Vec<PartRef> {
         let lf = lists[self.file];
@@ -913,7 +958,24 @@ impl PartitionIndex {
             }
             take
         };
-        Ok(leaves.iter().take(take).flat_map(|l| l.parts(lists)).collect())
+        let Some(budget) = self.budget.filter(|_| !exact && Budget::binds(filters)) else {
+            return Ok(leaves.iter().take(take).flat_map(|l| l.parts(lists)).collect());
+        };
+        // Leaves best first while they fit (see [`Budget`]); the first `int8_leaves` taken are
+        // read as rows (`areas::Rounds::new`), the others as codes.
+        let int8 = self.codes.as_ref().map_or(usize::MAX, |c| c.int8_leaves);
+        let mut left = budget.bytes;
+        let mut taken = 0;
+        let mut out = Vec::new();
+        for leaf in leaves.iter().take(take) {
+            let cost = leaf.cost(lists, taken < int8);
+            if taken < budget.min_leaves || cost <= left {
+                left = left.saturating_sub(cost);
+                taken += 1;
+                out.extend(leaf.parts(lists));
+            }
+        }
+        Ok(out)
     }
 
     /// Every partition of `lists` whose month and days the date and month filters allow

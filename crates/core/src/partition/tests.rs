@@ -101,8 +101,8 @@ fn part_ids(index: &PartitionIndex, files: &HashMap<String, Vec<u8>>, q: &QueryV
     (hits.iter().map(|h| (parts[h.shard].records()[h.frame].id.clone(), h.score)).collect(), fetched.into_iter().map(|(r, _)| r).collect())
 }
 
-const EXACT: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: u64::MAX, probe_margin: 0.0, probe_max: 2 };
-const PROBE: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: 0, probe_margin: 0.0, probe_max: 2 };
+const EXACT: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: u64::MAX, probe_margin: 0.0, probe_max: 2, budget: None };
+const PROBE: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: 0, probe_margin: 0.0, probe_max: 2, budget: None };
 
 #[test]
 fn partition_files_round_trip_and_refuse_damage() {
@@ -1078,4 +1078,137 @@ fn the_code_pass_scores_as_pq_score_bit_for_bit() {
         areas::score_codes(&pq, &zero, &code.repeat(5), &mut out);
         assert!(out.iter().all(|s| s.to_bits() == pq.score(&zero, &code[..m]).to_bits()), "{dim}/{m}/{k}: -0.0 sums to {:?}", out);
     }
+}
+
+// A lean plan's byte budget (`Budget`).
+
+/// The lists and leaves a plan takes for `q` (list files read from `files`).
+fn plan_of(index: &PartitionIndex, files: &HashMap<String, Vec<u8>>, q: &QueryVector, filters: &Filters, nprobe: Option<usize>) -> (Vec<usize>, Vec<PartRef>) {
+    let planned = index.plan_lists(q, filters, &[], nprobe).unwrap();
+    let lists: Vec<ListFile> = planned.iter().map(|&l| ListFile::from_json(&files[&index.lists[l].path], "l").unwrap()).collect();
+    (planned, index.plan_parts(q, filters, &[], &lists.iter().collect::<Vec<_>>(), nprobe).unwrap())
+}
+
+/// Every leaf planned (path), in plan order.
+fn leaves_of(parts: &[PartRef]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in parts {
+        if !out.contains(&p.path) {
+            out.push(p.path.clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_budgeted_plan_reads_at_most_its_budget_of_leaf_areas_and_keeps_the_best_leaves_that_fit() {
+    let shards = months();
+    let plan = PlanDefaults { nprobe: 12, list_probe: 3, exact_below: 0, probe_margin: 0.0, probe_max: 12, budget: None };
+    for int8_leaves in [0, 2] {
+        let (free, files) = build3(&shards, plan, int8_leaves, 20);
+        let read = |index: &PartitionIndex, q: &QueryVector| {
+            let mut log = Vec::new();
+            let answer = index.fetch_plan3(q, &Filters::default(), &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
+            assert!(answer.warnings.is_empty(), "{:?}", answer.warnings);
+            answer.reads
+        };
+        let queries: Vec<QueryVector> = (0..6).map(|i| QueryVector::new(&shards[i % 3].row_f32(i * 11)).unwrap()).collect();
+        let free_reads: Vec<areas::Reads> = queries.iter().map(|q| read(&free, q)).collect();
+        // About half of what the heaviest unbounded plan reads of leaf areas.
+        let budget = Budget { bytes: free_reads.iter().map(|r| r.bytes[1]).max().unwrap() / 2, min_leaves: 0 };
+        let mut bounded = free.clone();
+        bounded.budget = Some(budget);
+        bounded.check().unwrap();
+        let back: PartitionIndex = serde_json::from_str(&serde_json::to_string(&bounded).unwrap()).unwrap();
+        assert_eq!(back.budget, Some(budget), "the manifest's form keeps the budget");
+        let mut cut = 0;
+        for (q, free_r) in queries.iter().zip(&free_reads) {
+            let r = read(&bounded, q);
+            assert!(r.bytes[1] <= budget.bytes, "int8 leaves {int8_leaves}: leaf areas {} B over the budget of {} B", r.bytes[1], budget.bytes);
+            assert_eq!(r.bytes[0], free_r.bytes[0], "the same list files");
+            cut += usize::from(free_r.bytes[1] > budget.bytes);
+            // The leaves kept are the unbounded plan's, in its order.
+            let (free_leaves, kept) = (leaves_of(&plan_of(&free, &files, q, &Filters::default(), None).1), leaves_of(&plan_of(&bounded, &files, q, &Filters::default(), None).1));
+            let mut at = free_leaves.iter();
+            assert!(!kept.is_empty() && kept.iter().all(|l| at.any(|f| f == l)), "{kept:?} is not a subsequence of {free_leaves:?}");
+            // A function of the query, the filters and the index: the same plan again.
+            assert_eq!(plan_of(&bounded, &files, q, &Filters::default(), None), plan_of(&bounded, &files, q, &Filters::default(), None));
+        }
+        assert!(cut > 0, "some query's unbounded plan exceeds the budget");
+        // The first `min_leaves` are taken whatever they cost.
+        let mut least = free.clone();
+        least.budget = Some(Budget { bytes: 1, min_leaves: 2 });
+        for q in &queries {
+            let free_leaves = leaves_of(&plan_of(&free, &files, q, &Filters::default(), None).1);
+            assert_eq!(leaves_of(&plan_of(&least, &files, q, &Filters::default(), None).1), free_leaves[..2]);
+            assert!(read(&least, q).bytes[1] > 1, "the minimum leaves are read");
+        }
+    }
+}
+
+#[test]
+fn an_index_without_a_budget_and_a_plan_it_does_not_bind_plan_as_before() {
+    let shards = months();
+    let plan = PlanDefaults { nprobe: 12, list_probe: 3, exact_below: 0, probe_margin: 0.0, probe_max: 12, budget: None };
+    let (free, files) = build3(&shards, plan, 0, 20);
+    let json = serde_json::to_string(&free).unwrap();
+    assert!(!json.contains("budget"), "an index without a budget writes no key");
+    let back: PartitionIndex = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.budget, None);
+    let mut tight = free.clone();
+    tight.budget = Some(Budget { bytes: 1, min_leaves: 1 });
+    let mut loose = free.clone();
+    loose.budget = Some(Budget { bytes: u64::MAX, min_leaves: 0 });
+    let region = Filters { region: Some(0), ..Default::default() };
+    let dated = Filters { from: Some("2017-10-01".into()), to: Some("2017-12-31".into()), ..Default::default() };
+    let month = Filters { months: vec![11], ..Default::default() };
+    for i in 0..6 {
+        let q = QueryVector::new(&shards[i % 3].row_f32(i * 13)).unwrap();
+        let unbounded = plan_of(&free, &files, &q, &Filters::default(), None);
+        assert!(leaves_of(&unbounded.1).len() > 1);
+        // Every leaf probed when the budget holds them all.
+        assert_eq!(plan_of(&loose, &files, &q, &Filters::default(), None), unbounded);
+        // A tight budget binds a lean plan, a month filter's too: its best leaf only …
+        for f in [&Filters::default(), &month] {
+            let (l, parts) = plan_of(&tight, &files, &q, f, None);
+            let (free_l, free_parts) = plan_of(&free, &files, &q, f, None);
+            assert_eq!((l, leaves_of(&parts)), (free_l, leaves_of(&free_parts)[..1].to_vec()), "{f:?}");
+        }
+        // … but not one whose filters read records, nor an exact one.
+        for f in [&region, &dated] {
+            assert_eq!(plan_of(&tight, &files, &q, f, None), plan_of(&free, &files, &q, f, None), "{f:?}");
+        }
+        let (mut exact, mut exact_free) = (tight.clone(), free.clone());
+        (exact.exact_below, exact_free.exact_below) = (u64::MAX, u64::MAX);
+        assert_eq!(plan_of(&exact, &files, &q, &Filters::default(), None), plan_of(&exact_free, &files, &q, &Filters::default(), None));
+    }
+}
+
+#[test]
+fn the_area_cache_stays_within_its_bytes_and_drops_the_least_recently_used_first() {
+    let mut c: areas::AreaCache<Vec<u8>> = areas::AreaCache::new(100);
+    for i in 0..5 {
+        c.insert(format!("a{i}"), vec![i as u8; 30]);
+    }
+    // 5 × 30 B in 100 B: the first two went.
+    assert_eq!((c.len(), c.bytes()), (3, 90));
+    assert!(!c.contains("a0") && !c.contains("a1") && c.contains("a2"));
+    // Used again, a2 outlives a3, which is now the least recently used.
+    assert_eq!(c.get("a2"), Some(vec![2; 30]));
+    c.insert("a5".into(), vec![5; 30]);
+    assert!(c.contains("a2") && !c.contains("a3") && c.contains("a4") && c.contains("a5"));
+    // Replacing a key counts its new size only.
+    c.insert("a5".into(), vec![5; 10]);
+    assert_eq!((c.len(), c.bytes()), (3, 70));
+    // One piece over the limit is still kept (the last one), alone.
+    c.insert("big".into(), vec![9; 500]);
+    assert_eq!((c.len(), c.bytes()), (1, 500));
+    assert_eq!(c.get("big").map(|b| b.len()), Some(500));
+    // Many uses of one key do not grow it without bound.
+    let mut d: areas::AreaCache<Vec<u8>> = areas::AreaCache::new(1000);
+    d.insert("x".into(), vec![1; 10]);
+    for _ in 0..10_000 {
+        d.get("x").unwrap();
+    }
+    assert!(d.order_len() <= 2 * d.len() + 65, "{} entries kept for {} pieces", d.order_len(), d.len());
 }
