@@ -21,8 +21,8 @@
 //! them without reading anything. Its answer streams as round 3's ranges arrive: a partial
 //! answer ranks the best frames among the rows read so far whose records are at hand.
 //!
-//! Offline: the areas and blocks queries read are part of the offline set, each under its key
-//! ([`offline_entries`]); "make this period available offline" saves what any query within
+//! Offline: the areas and blocks queries read (those still in memory: the last ~30 decade
+//! queries', [`AREAS`]) are part of the offline set, each under its key ([`offline_entries`]); "make this period available offline" saves what any query within
 //! the period reads (`skycase_core::partition::period`: a skypart-3 period's rows and records
 //! areas, and in an index that plans lean its codes areas and row blocks too), so that such a
 //! query answers from the cache alone; one whose pieces are not all there answers from those
@@ -37,7 +37,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use skycase_core::partition::areas::Rounds;
+use skycase_core::partition::areas::{AreaCache, Rounds, AREA_CACHE_BYTES};
 use skycase_core::partition::kept::Kept;
 use skycase_core::partition::{spans_through, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
@@ -59,9 +59,10 @@ thread_local! {
     /// The last text query embedded (encoder, text) and its prepared form: the same query
     /// again (a filter changed, or asked once more) is not embedded twice.
     static PREPARED: RefCell<Option<(TextSide, String, skycase_core::search::Prepared)>> = const { RefCell::new(None) };
-    /// skypart-3: every area, row block and records area read so far (checked), by key
-    /// (`PartRef::key`), so a query asked again reads nothing.
-    static AREAS: RefCell<HashMap<String, Rc<[u8]>>> = RefCell::new(HashMap::new());
+    /// skypart-3: the areas, row blocks and records areas read (checked), by key
+    /// (`PartRef::key`), so a query asked again reads nothing: the last ~30 decade queries'
+    /// (`AREA_CACHE_BYTES`), the least recently used dropped first.
+    static AREAS: RefCell<AreaCache<Rc<[u8]>>> = RefCell::new(AreaCache::new(AREA_CACHE_BYTES));
     /// A small index's prefetch ([`prefetch_if_small`]) is reading it: a skypart-3 query waits
     /// for it rather than read the same areas twice.
     static PREFETCHING: Cell<bool> = const { Cell::new(false) };
@@ -197,14 +198,14 @@ async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: 
 /// (fetched from the network, so not in the cache yet: [`keep_checked`]).
 async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>, mut arrived: impl FnMut(&[Option<Rc<[u8]>>])) -> (Vec<Option<Rc<[u8]>>>, HashSet<String>) {
     let out: RefCell<Vec<Option<Rc<[u8]>>>> = RefCell::new(AREAS.with(|a| {
-        let a = a.borrow();
+        let mut a = a.borrow_mut();
         // Each key written into one buffer (a warm decade query looks up ~800 areas).
         let mut key = String::new();
         refs.iter()
             .map(|r| {
                 key.clear();
                 skycase_core::partition::write_segment_key(&mut key, &r.path, r.offset, r.bytes);
-                a.get(key.as_str()).cloned()
+                a.get(key.as_str())
             })
             .collect()
     }));
@@ -245,7 +246,10 @@ fn keep_checked(base: &str, records: Vec<(PartRef, &[u8])>, fresh: &HashSet<Stri
             cache.put_later(&format!("{base}{key}"), bytes);
         }
         AREAS.with(|a| {
-            a.borrow_mut().entry(key).or_insert_with(|| Rc::from(bytes));
+            let mut a = a.borrow_mut();
+            if !a.contains(&key) {
+                a.insert(key, Rc::from(bytes));
+            }
         });
     }
 }
@@ -742,10 +746,9 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
     });
     AREAS.with(|a| {
         let a = a.borrow();
-        let mut keys: Vec<&String> = a.keys().collect();
-        keys.sort_unstable();
-        for key in keys {
-            let bytes = &a[key];
+        let mut kept: Vec<(&String, &Rc<[u8]>)> = a.iter().collect();
+        kept.sort_unstable_by_key(|(key, _)| *key);
+        for (key, bytes) in kept {
             let sha256 = skycase_core::bundle::sha256_hex(bytes)[..32].to_string();
             out.push(FileEntry { path: key.clone(), role: skycase_core::partition::PART_ROLE.into(), sha256, bytes: bytes.len() as u64 });
         }
