@@ -251,3 +251,29 @@ test('skypart-3: many warm queries keep only the last answers\' partitions (the 
   assert.ok(answers.some((a) => a.parts > 0) && end < total, `kept ${end} of the ${total} partitions ${answers.length} answers had`);
   for (const a of [answers[0], answers[KEPT + 1], answers.at(-1)]) assert.deepEqual(a.hits.map((h) => h.id), native(a.q).ids, `${a.q}: browser = native`);
 });
+
+// Last: it rewrites the bundle's manifest (a plan of three leaves, then a byte budget).
+test('skypart-3: a byte budget in the manifest reads fewer leaves, the browser the same as native', async () => {
+  const path = join(bundle, 'manifest.json');
+  const plan = (budget) => {
+    const m = JSON.parse(readFileSync(path, 'utf8'));
+    Object.assign(m.partitions, { nprobe: 3, probe_max: 3, list_probe: 3 });
+    if (budget) m.partitions.budget = budget; else delete m.partitions.budget;
+    writeFileSync(path, JSON.stringify(m));
+    repin(copy.dir);
+  };
+  // No region named: a lean plan (a region binds the query's rows and reads records).
+  const q = 'clear skies';
+  const leaves = (ranges) => new Set(ranges.map((r) => r.path)).size;
+  plan(null);
+  const free = await ask({ q });
+  assert.ok(leaves(free.ranges) > 1, `without a budget the plan reads ${leaves(free.ranges)} leaves: ${JSON.stringify(free.ranges)} ${free.error}`);
+  // One byte of leaf areas: only the first (min_leaves) leaf, best first.
+  plan({ bytes: 1, min_leaves: 1 });
+  const want = native(q);
+  const { hits, ranges } = await ask({ q });
+  assert.equal(leaves(ranges), 1, JSON.stringify(ranges));
+  assert.ok(free.ranges.some((r) => r.path === ranges[0].path), 'the leaf kept is one the unbudgeted plan read');
+  assert.deepEqual(hits.map((h) => h.id), want.ids, `${q}: browser = native under the budget`);
+  hits.forEach((h, i) => assert.ok(Math.abs(h.score - want.scores[i]) <= 1e-4, `#${i + 1}: wasm ${h.score} vs native ${want.scores[i]}`));
+});

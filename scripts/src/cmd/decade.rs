@@ -326,7 +326,8 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         let recs = crate::bundle::read_segment(dir, &r.file(), Some(r.offset))?;
         Ok(skycase_core::partition::areas::read_segment(&rows, &recs, p.rows as usize, index.dim, &p.key())?)
     };
-    let all = index.plan_parts(&queries[0].query, &filters, &[], &refs, Some(usize::MAX))?;
+    // Every partition (not a plan: a budget would bind one).
+    let all = index.parts_in(&filters, &refs)?;
     let mut by_month: std::collections::BTreeMap<usize, Vec<_>> = std::collections::BTreeMap::new();
     for p in all {
         by_month.entry(p.period).or_default().push(p);

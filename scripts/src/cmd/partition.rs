@@ -67,8 +67,10 @@ pub struct Layout {
     #[arg(long, default_value_t = 20)]
     pub rerank: usize,
     /// A lean query's byte budget: the most bytes of leaf areas it reads
-    /// (`skycase_core::partition::Budget`); 0: none (every planned leaf, however big).
-    #[arg(long, default_value_t = 0)]
+    /// (`skycase_core::partition::Budget`); 0: none (every planned leaf, however big). The
+    /// default keeps decade F's heaviest cold query under 2 MB as served at recall@20 0.954
+    /// (docs/benchmarks.md, issue 11, "a cold query's worst case").
+    #[arg(long, default_value_t = 1_000_000)]
     pub budget: u64,
     /// Leaves a budgeted query takes, best first, whatever they cost.
     #[arg(long, default_value_t = 8)]
