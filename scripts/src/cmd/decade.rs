@@ -265,13 +265,20 @@ pub struct RecallArgs {
     #[arg(long, default_value = "")]
     rounds: String,
     /// A skypart-3 bundle: byte budgets to try (`skycase_core::partition::Budget`), `BYTES`
-    /// or `BYTES:MIN_LEAVES` (default 8), comma-separated; 0 is no budget; empty: the
+    /// or `BYTES:MIN_LEAVES` (default 6), comma-separated; 0 is no budget; empty: the
     /// manifest's.
     #[arg(long, default_value = "")]
     budget: String,
     /// A skypart-3 bundle: also print, per query, its recall and where its bytes went.
     #[arg(long)]
     per_query: bool,
+    /// A skypart-3 bundle: only frames on or after this UTC date, YYYY-MM-DD (the plan and
+    /// the exact scan both filtered).
+    #[arg(long)]
+    from: Option<String>,
+    /// A skypart-3 bundle: only frames on or before this UTC date, YYYY-MM-DD.
+    #[arg(long)]
+    to: Option<String>,
 }
 
 /// `skycase recall`: recall@k of the partitioned plan against the exact scan of every
@@ -294,7 +301,7 @@ pub fn recall(args: RecallArgs) -> Result<()> {
         texts.extend(REGIONS.iter().flat_map(|r| PHENOMENA_PROSE.iter().map(move |p| format!("{r} is experiencing {p}."))));
     }
     let queries: Vec<_> = texts.iter().map(|q| searcher.prepare(TextSide::Primary, q, || 0.0)).collect::<skycase_core::Result<_>>()?;
-    let filters = Filters::default();
+    let filters = Filters { from: args.from.clone(), to: args.to.clone(), ..Default::default() };
     let bound: Vec<Vec<usize>> = queries.iter().map(|q| if args.bound { searcher.bound_vectors(q, &filters) } else { Vec::new() }).collect();
     let read_checked = |f: &skycase_core::FileEntry, at: Option<u64>| -> Result<Vec<u8>> {
         let bytes = crate::bundle::read_segment(dir, f, at)?;
@@ -416,7 +423,7 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
     use skycase_core::partition::{rank_parts, Partition};
     use std::collections::HashMap;
     let dir = &args.bundle;
-    let filters = skycase_core::Filters::default();
+    let filters = skycase_core::Filters { from: args.from.clone(), to: args.to.clone(), ..Default::default() };
     let codes = index.codes.clone().context("not a skypart-3 bundle")?;
     let settings: Vec<(usize, usize, u64)> = if args.rounds.is_empty() {
         vec![(codes.int8_leaves, codes.rerank, codes.gap)]
@@ -439,7 +446,7 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
         args.budget
             .split(',')
             .map(|b| {
-                let (bytes, min) = b.trim().split_once(':').unwrap_or((b.trim(), "8"));
+                let (bytes, min) = b.trim().split_once(':').unwrap_or((b.trim(), "6"));
                 let num = |x: &str| x.parse::<u64>().with_context(|| format!("--budget {b:?}: {x:?} is not a number"));
                 let (bytes, min_leaves) = (num(bytes)?, num(min)? as usize);
                 Ok((bytes > 0).then_some(skycase_core::partition::Budget { bytes, min_leaves }))
@@ -495,7 +502,7 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
                 let gz: u64 = planned.iter().map(|&l| gz_of(&index.lists[l].path)).sum::<Result<u64>>()?;
                 let r = &answer.reads;
                 if args.per_query {
-                    let planned_leaves = planned_leaf_count(index, &q.query, &bound[qi], Some(n), dir)?;
+                    let planned_leaves = planned_leaf_count(index, &q.query, &filters, &bound[qi], Some(n), dir)?;
                     println!(
                         "| {} | {recall:.2} | {:.2} | {} / {} | {planned_leaves} | {} | {} | {} |",
                         texts_short(&texts[qi]),
@@ -543,11 +550,10 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
 }
 
 /// Leaves the plan of `q` takes (list files read from `dir`).
-fn planned_leaf_count(index: &skycase_core::partition::PartitionIndex, q: &skycase_core::rank::QueryVector, bound: &[usize], nprobe: Option<usize>, dir: &std::path::Path) -> Result<usize> {
+fn planned_leaf_count(index: &skycase_core::partition::PartitionIndex, q: &skycase_core::rank::QueryVector, filters: &skycase_core::Filters, bound: &[usize], nprobe: Option<usize>, dir: &std::path::Path) -> Result<usize> {
     use skycase_core::partition::ListFile;
-    let filters = skycase_core::Filters::default();
-    let lists: Vec<ListFile> = index.plan_lists(q, &filters, bound, nprobe)?.into_iter().map(|l| Ok(ListFile::from_json(&std::fs::read(dir.join(&index.lists[l].path))?, &index.lists[l].path)?)).collect::<Result<_>>()?;
-    let parts = index.plan_parts(q, &filters, bound, &lists.iter().collect::<Vec<_>>(), nprobe)?;
+    let lists: Vec<ListFile> = index.plan_lists(q, filters, bound, nprobe)?.into_iter().map(|l| Ok(ListFile::from_json(&std::fs::read(dir.join(&index.lists[l].path))?, &index.lists[l].path)?)).collect::<Result<_>>()?;
+    let parts = index.plan_parts(q, filters, bound, &lists.iter().collect::<Vec<_>>(), nprobe)?;
     Ok(parts.iter().map(|p| p.path.as_str()).collect::<std::collections::BTreeSet<_>>().len())
 }
 
