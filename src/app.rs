@@ -245,7 +245,11 @@ pub fn App() -> impl IntoView {
     };
 
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-        let msg = match serde_wasm_bindgen::from_value::<FromWorker>(ev.data()) {
+        let data = ev.data();
+        // Answers with hits come as JSON-shaped values (`protocol::to_js`), read back in one call.
+        let json = data.is_object() && ["Results", "Partial"].iter().any(|k| js_sys::Reflect::has(&data, &(*k).into()).unwrap_or(false));
+        let read = if json { crate::protocol::from_js::<FromWorker>(&data) } else { serde_wasm_bindgen::from_value::<FromWorker>(data).map_err(|e| e.to_string()) };
+        let msg = match read {
             Ok(m) => m,
             Err(e) => {
                 set_phase.set(Phase::Failed(format!("unreadable message from the search worker: {e}")));
@@ -782,7 +786,8 @@ fn rewrite_thumb(b: &web_sys::Element, old: &str, new: &str, image: Option<(&str
 /// later answer puts it back.
 struct Slot {
     li: web_sys::Element,
-    /// The hit it shows; `None` while it is out of the list.
+    /// The hit it shows, or showed before it was taken out of the list: put back for the
+    /// same hit (a query cleared, then asked again), the card is not touched.
     hit: Option<HitOut>,
     /// Its thumbnail's path once it shows a whole answer; it stays while the next query's
     /// partial answers show the same frame at this rank, so that a streaming answer costs the
@@ -947,8 +952,12 @@ where
                 // Ranks this answer does not fill: out of the list, their elements kept to be
                 // written over when next used.
                 for slot in slots.iter_mut().skip(hits.len()) {
-                    if slot.hit.take().is_some() {
+                    if slot.li.parent_node().is_some() {
                         slot.li.remove();
+                        // Put back as it is, it shows its caption closed, as a card written anew.
+                        if let Some(details) = slot.li.query_selector("details[open]").ok().flatten() {
+                            let _ = details.remove_attribute("open");
+                        }
                     }
                     slot.whole = None;
                 }
