@@ -245,11 +245,7 @@ pub fn App() -> impl IntoView {
     };
 
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
-        let data = ev.data();
-        // Answers with hits come as JSON-shaped values (`protocol::to_js`), read back in one call.
-        let json = data.is_object() && ["Results", "Partial"].iter().any(|k| js_sys::Reflect::has(&data, &(*k).into()).unwrap_or(false));
-        let read = if json { crate::protocol::from_js::<FromWorker>(&data) } else { serde_wasm_bindgen::from_value::<FromWorker>(data).map_err(|e| e.to_string()) };
-        let msg = match read {
+        let msg = match serde_wasm_bindgen::from_value::<FromWorker>(ev.data()) {
             Ok(m) => m,
             Err(e) => {
                 set_phase.set(Phase::Failed(format!("unreadable message from the search worker: {e}")));

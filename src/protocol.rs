@@ -1,27 +1,20 @@
 //! Messages between the page and the search worker (serialised with serde-wasm-bindgen;
-//! answers with hits as JSON text, [`to_js`] and [`from_js`]). Errors cross the boundary as
-//! strings.
+//! the worker's answers with hits are built as JSON text, [`to_js`]). Errors cross the
+//! boundary as strings.
 
 use serde::{Deserialize, Serialize};
 pub use skycase_core::Filters;
 use wasm_bindgen::JsValue;
 
-/// A message as a JavaScript value of the same shape as serde-wasm-bindgen's (an absent
-/// `Option` is `null` rather than `undefined`), built by the engine's `JSON.parse` from serde_json's text.
-/// For answers with 20 hits (captions, episodes' member ids) this is one call across the wasm
-/// boundary where serde-wasm-bindgen makes one or more per field; the structured clone of
-/// `postMessage` is the same either way (docs/benchmarks.md, issue 11). For messages of finite
-/// numbers only: JSON has no NaN.
+/// A message as a JavaScript value of serde-wasm-bindgen's shape (but an absent `Option` is
+/// `null`, not `undefined`; serde-wasm-bindgen reads both as `None`), built by the engine's
+/// `JSON.parse` from serde_json's text: one call across the wasm boundary where
+/// serde-wasm-bindgen makes one or more per field. For a warm answer's 20 hits (captions,
+/// episodes' member ids) in the worker, 0.1–0.2 ms against 0.2–0.7 (docs/benchmarks.md,
+/// issue 11). For messages of finite numbers only: JSON has no NaN.
 pub fn to_js<T: Serialize>(msg: &T) -> Result<JsValue, String> {
     let text = serde_json::to_string(msg).map_err(|e| e.to_string())?;
     js_sys::JSON::parse(&text).map_err(|e| format!("{e:?}"))
-}
-
-/// Reads a message made by [`to_js`] (or any plain-data value): the engine's `JSON.stringify`,
-/// then serde_json, again one call across the boundary instead of one per field.
-pub fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, String> {
-    let text: String = js_sys::JSON::stringify(v).map_err(|e| format!("{e:?}"))?.into();
-    serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
 impl FromWorker {
