@@ -782,8 +782,7 @@ fn rewrite_thumb(b: &web_sys::Element, old: &str, new: &str, image: Option<(&str
 /// later answer puts it back.
 struct Slot {
     li: web_sys::Element,
-    /// The hit it shows, or showed before it was taken out of the list: put back for the
-    /// same hit (a query cleared, then asked again), the card is not touched.
+    /// The hit it shows; `None` while it is out of the list.
     hit: Option<HitOut>,
     /// Its thumbnail's path once it shows a whole answer; it stays while the next query's
     /// partial answers show the same frame at this rank, so that a streaming answer costs the
@@ -948,12 +947,8 @@ where
                 // Ranks this answer does not fill: out of the list, their elements kept to be
                 // written over when next used.
                 for slot in slots.iter_mut().skip(hits.len()) {
-                    if slot.li.parent_node().is_some() {
+                    if slot.hit.take().is_some() {
                         slot.li.remove();
-                        // Put back as it is, it shows its caption closed, as a card written anew.
-                        if let Some(details) = slot.li.query_selector("details[open]").ok().flatten() {
-                            let _ = details.remove_attribute("open");
-                        }
                     }
                     slot.whole = None;
                 }
