@@ -92,8 +92,9 @@ fn post_timed(msg: &FromWorker) -> (f64, f64) {
 }
 
 /// Whether the page's address asks for each answer's phases (`?phases`, which index.html
-/// passes to the worker): then the worker logs them (`skycase phases…`, `console.debug`)
-/// for the benchmarks (tests/e2e/bench-decade.mjs); a user's console stays quiet.
+/// passes to the worker): then the worker logs them (`skycase answer: …`, `console.debug`,
+/// beside parts.rs's one `skycase phases: …` line per answer) for the benchmarks
+/// (tests/e2e/bench-decade.mjs); a user's console stays quiet.
 fn phases_wanted() -> bool {
     thread_local! {
         static WANTED: bool = js_sys::global()
@@ -145,7 +146,7 @@ pub fn start() {
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
                 if phases_wanted() {
-                    web_sys::console::debug_1(&format!("skycase phases (worker): query {:.1} ms, episodes {:.1}, serialise {serialise:.1}, postMessage {send:.1}", t1 - t0, t2 - t1).into());
+                    web_sys::console::debug_1(&format!("skycase answer: query {:.1} ms, episodes {:.1}, serialise {serialise:.1}, postMessage {send:.1}", t1 - t0, t2 - t1).into());
                 }
                 if ok {
                     prefetch_after(PREFETCH_AFTER_ANSWER_MS);
