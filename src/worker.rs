@@ -62,12 +62,46 @@ fn now_ms() -> f64 {
 }
 
 fn post(msg: &FromWorker) {
-    match serde_wasm_bindgen::to_value(msg) {
-        Ok(v) => {
-            let _ = scope().post_message(&v);
-        }
-        Err(e) => web_sys::console::error_1(&format!("cannot serialise worker message: {e}").into()),
+    post_timed(msg);
+}
+
+/// A message as the page reads it: answers with hits as JSON text ([`crate::protocol::to_js`]),
+/// the rest with serde-wasm-bindgen.
+fn to_value(msg: &FromWorker) -> Result<JsValue, String> {
+    if msg.as_json() {
+        crate::protocol::to_js(msg)
+    } else {
+        serde_wasm_bindgen::to_value(msg).map_err(|e| e.to_string())
     }
+}
+
+/// [`post`], timed: (serialising, `postMessage`) in milliseconds.
+fn post_timed(msg: &FromWorker) -> (f64, f64) {
+    let t0 = now_ms();
+    match to_value(msg) {
+        Ok(v) => {
+            let t1 = now_ms();
+            let _ = scope().post_message(&v);
+            (t1 - t0, now_ms() - t1)
+        }
+        Err(e) => {
+            web_sys::console::error_1(&format!("cannot serialise worker message: {e}").into());
+            (now_ms() - t0, 0.0)
+        }
+    }
+}
+
+/// Whether the page's address asks for each answer's phases (`?phases`, which index.html
+/// passes to the worker): then the worker logs them (`skycase answer: …`, `console.debug`,
+/// beside parts.rs's one `skycase phases: …` line per answer) for the benchmarks
+/// (tests/e2e/bench-decade.mjs); a user's console stays quiet.
+fn phases_wanted() -> bool {
+    thread_local! {
+        static WANTED: bool = js_sys::global()
+            .dyn_into::<web_sys::WorkerGlobalScope>()
+            .is_ok_and(|g| g.location().search().trim_start_matches('?').split('&').any(|p| p == "phases" || p.starts_with("phases=")));
+    }
+    WANTED.with(|w| *w)
 }
 
 /// Entry point of the worker binary.
@@ -99,15 +133,21 @@ pub fn start() {
                 }
             }),
             Ok(ToWorker::Query { id, text, k, filters, lang, episodes }) => spawn_local(async move {
+                let t0 = now_ms();
                 let answered = query(id, &text, cases::pool(k, episodes), &filters, lang.as_deref() == Some("ko")).await;
+                let t1 = now_ms();
                 let answered = answered.map(|(hits, e, r, n, side, w)| (cases::fold(hits, k, episodes), e, r, n, side, w));
+                let t2 = now_ms();
                 let ok = answered.is_ok();
-                post(&match answered {
+                let (serialise, send) = post_timed(&match answered {
                     Ok((hits, encode_ms, rank_ms, nothing_close, side, warning)) => {
                         FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning }
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
+                if phases_wanted() {
+                    web_sys::console::debug_1(&format!("skycase answer: query {:.1} ms, episodes {:.1}, serialise {serialise:.1}, postMessage {send:.1}", t1 - t0, t2 - t1).into());
+                }
                 if ok {
                     prefetch_after(PREFETCH_AFTER_ANSWER_MS);
                 }

@@ -13,7 +13,9 @@
 // BENCH_SERVER=nginx serves the site with Debian's nginx instead (/usr/sbin/nginx, as
 // tests/e2e/nginx.test.mjs configures it: Debian's mime.types, sendfile, gzip on for JSON,
 // JavaScript and wasm; bytes counted from its access log). BENCH_PHASES=1 opens the app with
-// `?phases`, so the worker logs where each answer's time went, and prints that line and the
+// `?phases`, so the worker logs where each answer's time went (`skycase phases: …`, and
+// `skycase answer: …` for the query's whole handling, folding episodes, serialising and
+// `postMessage`), and prints those lines and the
 // leaf ranges' network timings (Chromium's, from the request start to the last byte) per
 // cold query. BENCH_SERVER=skycase,nginx: both servers, in turn as the sites.
 // Each cold answer is also compared with `skycase search --episodes --json` on the same
@@ -153,7 +155,7 @@ for (const [label, filters] of FILTERS) {
     const phases = [];
     const leaves = [];
     if (PHASES) {
-      browser.page.on('console', (m) => { if (m.text().startsWith('skycase phases')) phases.push(m.text()); });
+      browser.page.on('console', (m) => { if (/^skycase (phases|answer)/.test(m.text())) phases.push(m.text()); });
       browser.context.on('requestfinished', (r) => { if (r.url().includes('.skyleaf')) leaves.push(r.timing()); });
     }
     const i0 = mark();
