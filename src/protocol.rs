@@ -1,28 +1,8 @@
-//! Messages between the page and the search worker (serialised with serde-wasm-bindgen;
-//! the worker's answers with hits are built as JSON text, [`to_js`]). Errors cross the
-//! boundary as strings.
+//! Messages between the page and the search worker (serialised with serde-wasm-bindgen).
+//! Errors cross the boundary as strings.
 
 use serde::{Deserialize, Serialize};
 pub use skycase_core::Filters;
-use wasm_bindgen::JsValue;
-
-/// A message as a JavaScript value of serde-wasm-bindgen's shape (but an absent `Option` is
-/// `null`, not `undefined`; serde-wasm-bindgen reads both as `None`), built by the engine's
-/// `JSON.parse` from serde_json's text: one call across the wasm boundary where
-/// serde-wasm-bindgen makes one or more per field. For a warm answer's 20 hits (captions,
-/// episodes' member ids) in the worker, 0.1–0.2 ms against 0.2–0.7 (docs/benchmarks.md,
-/// issue 11). For messages of finite numbers only: JSON has no NaN.
-pub fn to_js<T: Serialize>(msg: &T) -> Result<JsValue, String> {
-    let text = serde_json::to_string(msg).map_err(|e| e.to_string())?;
-    js_sys::JSON::parse(&text).map_err(|e| format!("{e:?}"))
-}
-
-impl FromWorker {
-    /// Whether this message crosses as JSON text ([`to_js`]): the answers with hits.
-    pub fn as_json(&self) -> bool {
-        matches!(self, FromWorker::Results { .. } | FromWorker::Partial { .. })
-    }
-}
 
 /// Page → worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]

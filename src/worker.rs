@@ -65,20 +65,10 @@ fn post(msg: &FromWorker) {
     post_timed(msg);
 }
 
-/// A message as the page reads it: answers with hits as JSON text ([`crate::protocol::to_js`]),
-/// the rest with serde-wasm-bindgen.
-fn to_value(msg: &FromWorker) -> Result<JsValue, String> {
-    if msg.as_json() {
-        crate::protocol::to_js(msg)
-    } else {
-        serde_wasm_bindgen::to_value(msg).map_err(|e| e.to_string())
-    }
-}
-
 /// [`post`], timed: (serialising, `postMessage`) in milliseconds.
 fn post_timed(msg: &FromWorker) -> (f64, f64) {
     let t0 = now_ms();
-    match to_value(msg) {
+    match serde_wasm_bindgen::to_value(msg) {
         Ok(v) => {
             let t1 = now_ms();
             let _ = scope().post_message(&v);
