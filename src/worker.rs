@@ -81,19 +81,6 @@ fn post_timed(msg: &FromWorker) -> (f64, f64) {
     }
 }
 
-/// Whether the page's address asks for each answer's phases (`?phases`, which index.html
-/// passes to the worker): then the worker logs them (`skycase answer: …`, `console.debug`,
-/// beside parts.rs's one `skycase phases: …` line per answer) for the benchmarks
-/// (tests/e2e/bench-decade.mjs); a user's console stays quiet.
-fn phases_wanted() -> bool {
-    thread_local! {
-        static WANTED: bool = js_sys::global()
-            .dyn_into::<web_sys::WorkerGlobalScope>()
-            .is_ok_and(|g| g.location().search().trim_start_matches('?').split('&').any(|p| p == "phases" || p.starts_with("phases=")));
-    }
-    WANTED.with(|w| *w)
-}
-
 /// Entry point of the worker binary.
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -135,7 +122,7 @@ pub fn start() {
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
-                if phases_wanted() {
+                if parts::log_phases() {
                     web_sys::console::debug_1(&format!("skycase answer: query {:.1} ms, episodes {:.1}, serialise {serialise:.1}, postMessage {send:.1}", t1 - t0, t2 - t1).into());
                 }
                 if ok {

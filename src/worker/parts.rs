@@ -351,8 +351,9 @@ thread_local! {
 
 /// Whether to log each answer's phases (`skycase phases: …`, `console.debug`): only when the
 /// page's address has `phases` among its parameters (index.html passes it to the worker), for
-/// benchmarks (tests/e2e/bench-decade.mjs); a user's console stays quiet.
-fn log_phases() -> bool {
+/// benchmarks (tests/e2e/bench-decade.mjs; also the worker's `skycase answer: …` line); a user's
+/// console stays quiet.
+pub(super) fn log_phases() -> bool {
     thread_local! {
         static WANTED: bool = js_sys::global()
             .dyn_into::<web_sys::WorkerGlobalScope>()
