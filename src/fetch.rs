@@ -24,7 +24,7 @@
 //!   bytes, so a file found there is used without hashing it again (its length is checked).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::bundle::StreamCheck;
@@ -53,6 +53,20 @@ thread_local! {
     static QUEUED: RefCell<VecDeque<(BundleCache, String, Vec<u8>)>> = const { RefCell::new(VecDeque::new()) };
     /// Whether a task is storing [`QUEUED`].
     static DRAINING: Cell<bool> = const { Cell::new(false) };
+    /// The absolute URLs the bundle cache holds or is being given, and whether its listing
+    /// ([`BundleCache::list`]) is in: until then, and for a URL in it, [`BundleCache::may_hold`]
+    /// says yes.
+    static KNOWN: RefCell<(HashSet<String>, bool)> = RefCell::new((HashSet::new(), false));
+}
+
+/// `url` resolved against the worker's own address, as the cache's keys are.
+fn absolute(url: &str) -> String {
+    let here = scope().location().href();
+    web_sys::Url::new_with_base(url, &here).map_or_else(|_| url.to_string(), |u| u.href())
+}
+
+fn note_known(url: &str) {
+    KNOWN.with(|k| k.borrow_mut().0.insert(absolute(url)));
 }
 
 /// While one lives (an answer being computed), [`BundleCache::put_later`] queues its writes;
@@ -163,6 +177,35 @@ impl BundleCache {
         self.0.is_some()
     }
 
+    /// Lists the cache's keys once, in the background, so that [`may_hold`](Self::may_hold)
+    /// can answer without asking the browser: a cold query's lookups (10 list files, ~20 leaf
+    /// areas, each a round trip to the browser's storage) delayed its first requests by
+    /// 5–50 ms (docs/benchmarks.md, issue 11, "the one-month query").
+    pub fn list(&self) {
+        let Some(cache) = self.0.clone() else { return };
+        spawn_local(async move {
+            let Ok(keys) = JsFuture::from(cache.keys()).await else { return };
+            let keys: js_sys::Array = keys.unchecked_into();
+            let urls: Vec<String> = keys.iter().filter_map(|r| Reflect::get(&r, &JsValue::from_str("url")).ok()?.as_string()).collect();
+            KNOWN.with(|k| {
+                let mut k = k.borrow_mut();
+                k.0.extend(urls);
+                k.1 = true;
+            });
+        });
+    }
+
+    /// Whether a lookup of `url` could find it: no only when the cache's keys are listed
+    /// and this worker has not stored it since. Only this module writes the cache, but
+    /// another tab's worker may have stored it meanwhile: so a file not looked up by this is
+    /// looked up after all when the network cannot give it (offline).
+    pub fn may_hold(&self, url: &str) -> bool {
+        self.0.is_some() && KNOWN.with(|k| {
+            let k = k.borrow();
+            !k.1 || k.0.contains(&absolute(url))
+        })
+    }
+
     /// Starts looking up `url`; resolves to its response or `undefined`.
     pub fn lookup(&self, url: &str) -> Promise {
         match &self.0 {
@@ -186,6 +229,7 @@ impl BundleCache {
     /// Stores checked bytes under `url`; the error says why not (a full quota is named so).
     pub async fn put(&self, url: &str, bytes: &[u8]) -> Result<(), String> {
         let Some(cache) = &self.0 else { return Ok(()) };
+        note_known(url);
         let body = Uint8Array::from(bytes);
         let resp = Response::new_with_opt_buffer_source(Some(&body)).map_err(|e| format!("{url}: {}", js_message(&e)))?;
         JsFuture::from(cache.put_with_str(url, &resp)).await.map(|_| ()).map_err(|e| store_message(url, &e))
@@ -197,6 +241,7 @@ impl BundleCache {
         if self.0.is_none() {
             return;
         }
+        note_known(url);
         let (cache, url, bytes) = (self.clone(), url.to_string(), bytes.to_vec());
         if HOLDS.with(Cell::get) > 0 || DRAINING.with(Cell::get) {
             QUEUED.with(|q| q.borrow_mut().push_back((cache, url, bytes)));

@@ -175,9 +175,14 @@ fn cache() -> BundleCache {
 /// Starts getting each of `urls`: cache lookups all at once, then a request for each miss.
 async fn sources(urls: &[String]) -> Vec<Source> {
     let cache = cache();
-    let lookups: Vec<Promise> = urls.iter().map(|u| cache.lookup(u)).collect();
+    // Only those the cache may hold are looked up (`BundleCache::may_hold`).
+    let lookups: Vec<Option<Promise>> = urls.iter().map(|u| cache.may_hold(u).then(|| cache.lookup(u))).collect();
     let mut out = Vec::with_capacity(urls.len());
     for (url, lookup) in urls.iter().zip(lookups) {
+        let Some(lookup) = lookup else {
+            out.push(Source::Network(request(url)));
+            continue;
+        };
         let body = match JsFuture::from(lookup).await {
             Ok(hit) if hit.is_instance_of::<Response>() => hit.unchecked_into::<Response>().array_buffer().ok(),
             _ => None,
@@ -205,7 +210,16 @@ async fn read_file(base: &str, entry: &FileEntry, source: Source, mut progress: 
         },
         Source::Network(started) => Some(started),
     };
-    fetch::download(&url, entry, started, &cache(), progress).await
+    let cache = cache();
+    match fetch::download(&url, entry, started, &cache, progress).await {
+        // Not looked up by `sources` (`BundleCache::may_hold`), yet perhaps stored by another
+        // tab since: offline, the cache may still have it.
+        Err(e) => match cache.get(&url, entry.bytes, cache.lookup(&url)).await {
+            Some(bytes) => Ok(bytes),
+            None => Err(e),
+        },
+        ok => ok,
+    }
 }
 
 /// The body of a cached response, in one piece.
@@ -312,6 +326,7 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
     BASE.with(|b| *b.borrow_mut() = base.clone());
     mark("skycase worker: load");
     let cache = BundleCache::open(&pin).await;
+    cache.list();
     CACHE.with(|c| *c.borrow_mut() = cache.clone());
     PIN.with(|p| *p.borrow_mut() = Some(pin.clone()));
     let manifest_bytes = fetch::get(&base, &pin.entry(), &cache, |_| {}).await?;

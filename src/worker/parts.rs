@@ -122,9 +122,15 @@ async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: 
     phase("plan", now_ms() - t);
     let urls: Vec<String> = entries.iter().map(|(_, e)| format!("{base}{}", e.path)).collect();
     let t = now_ms();
-    for ((l, entry), source) in entries.iter().zip(sources(&urls).await) {
+    let looked = sources(&urls).await;
+    phase("list lookups", now_ms() - t);
+    for ((l, entry), source) in entries.iter().zip(looked) {
+        let t1 = now_ms();
         let bytes = fetch_checked(&base, entry, source).await?;
+        phase("list download", now_ms() - t1);
+        let t1 = now_ms();
         let list = ListFile::from_json(&bytes, &entry.path).map_err(|e| e.to_string())?;
+        phase("list parse", now_ms() - t1);
         if list.list != *l {
             return Err(format!("{}: is list {}, the manifest lists it as {l}", entry.path, list.list));
         }
@@ -403,12 +409,17 @@ async fn get_parts_gap(base: &str, parts: &[PartRef], store: bool, gap: (u64, &[
     let keys: Vec<String> = parts.iter().map(|p| format!("{base}{}", p.key())).collect();
     let t = now_ms();
     let ranges = spans_through(parts, gap.0, gap.1);
-    let firsts: Vec<Promise> = ranges.iter().map(|s| cache.lookup(&keys[s.parts[0]])).collect();
+    // Only spans whose first segment the cache may hold are looked up (`BundleCache::may_hold`).
+    let firsts: Vec<Option<Promise>> = ranges.iter().map(|s| cache.may_hold(&keys[s.parts[0]]).then(|| cache.lookup(&keys[s.parts[0]]))).collect();
     // Per part: whether the cache was asked for it.
     let mut asked = vec![false; parts.len()];
     let mut probe = Vec::new();
     let mut misses = Vec::new();
     for (span, lookup) in ranges.iter().zip(firsts) {
+        let Some(lookup) = lookup else {
+            misses.extend_from_slice(&span.parts);
+            continue;
+        };
         asked[span.parts[0]] = true;
         match cache.get(&keys[span.parts[0]], parts[span.parts[0]].bytes, lookup).await {
             Some(bytes) => {

@@ -78,6 +78,12 @@ pub struct Layout {
     /// the same recall).
     #[arg(long, default_value_t = 6)]
     pub budget_min_leaves: usize,
+    /// The most a date or month filter widens the plan (lists and leaves probed times the
+    /// inverse of the share of frames it leaves, up to this); 0: none written, so the
+    /// reader's 8. The default: decade F's one-month queries read 40 leaves instead of ~93 at
+    /// recall@20 0.997 (docs/benchmarks.md, issue 11, "one-month query").
+    #[arg(long, default_value_t = 2)]
+    pub widen_max: usize,
 }
 
 impl Layout {
@@ -121,7 +127,7 @@ impl Layout {
     /// The plan settings written into the manifest.
     pub fn plan(&self) -> PlanDefaults {
         let nprobe = self.nprobe.max(1);
-        PlanDefaults { nprobe, list_probe: self.list_probe.max(1), exact_below: self.exact_below, probe_margin: self.probe_margin.max(0.0), probe_max: self.probe_max.max(nprobe), budget: (self.budget > 0).then_some(Budget { bytes: self.budget, min_leaves: self.budget_min_leaves }) }
+        PlanDefaults { nprobe, list_probe: self.list_probe.max(1), exact_below: self.exact_below, probe_margin: self.probe_margin.max(0.0), probe_max: self.probe_max.max(nprobe), budget: (self.budget > 0).then_some(Budget { bytes: self.budget, min_leaves: self.budget_min_leaves }), widen_max: (self.widen_max > 0).then_some(self.widen_max) }
     }
 }
 

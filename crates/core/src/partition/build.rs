@@ -252,6 +252,8 @@ pub struct PlanDefaults {
     pub probe_max: usize,
     /// A lean plan's byte budget (none: unbounded, as before).
     pub budget: Option<super::Budget>,
+    /// The most a filter widens the plan (none: [`super::WIDEN_MAX`], as before).
+    pub widen_max: Option<usize>,
 }
 
 /// Writes partitions month by month, then the list files; see the module header.
@@ -472,6 +474,7 @@ impl<'a> IndexWriter<'a> {
             probe_max: plan.probe_max,
             codes: self.codes.map(|c| c.0),
             budget: plan.budget,
+            widen_max: plan.widen_max,
             decoded: Default::default(),
             kept: Default::default(),
         })

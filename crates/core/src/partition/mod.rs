@@ -318,6 +318,11 @@ pub struct PartitionIndex {
     /// plan as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// The most a filter widens the plan ([`widen`](Self::widen)): a filter leaving a
+    /// fraction of the frames multiplies the lists and leaves probed by its inverse, up to
+    /// this; none ([`WIDEN_MAX`]) in indexes written without it, which plan as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widen_max: Option<usize>,
     /// [`centroids`](Self::centroids) decoded, for every query after the first.
     #[serde(skip)]
     decoded: Decoded<Centroids>,
@@ -577,6 +582,10 @@ impl ListFile {
 /// the bound vectors, or none are left; leaves and lists without a row of them are never
 /// probed (their rows could not match).
 pub const BOUND_ROWS: u64 = 100;
+
+/// The most a filter widens a plan in an index whose manifest sets no
+/// [`widen_max`](PartitionIndex::widen_max).
+pub const WIDEN_MAX: usize = 8;
 
 /// Rows of the `bound` vectors among `counts` (one number per vector); `None` when `counts`
 /// is not recorded (an older index).
@@ -857,14 +866,15 @@ impl PartitionIndex {
     }
 
     /// How much more to probe when filters leave a fraction of the index: the allowed
-    /// months' frames against all frames, inverted, between 1 and 8.
+    /// months' frames against all frames, inverted, between 1 and
+    /// [`widen_max`](Self::widen_max) ([`WIDEN_MAX`] when the manifest has none).
     fn widen(&self, allowed: &[Option<(u8, u8)>]) -> usize {
         let all: usize = self.periods.iter().map(|p| p.frames).sum();
         let kept: usize = self.periods.iter().zip(allowed).filter(|(_, a)| a.is_some()).map(|(p, _)| p.frames).sum();
         if kept == 0 {
             return 1;
         }
-        (all.div_ceil(kept)).clamp(1, 8)
+        (all.div_ceil(kept)).clamp(1, self.widen_max.unwrap_or(WIDEN_MAX).max(1))
     }
 
     /// The lists a query fetches (their list files), best first: every list with an allowed

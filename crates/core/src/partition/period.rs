@@ -185,7 +185,7 @@ mod tests {
             let crate::shard::Vectors::Int8 { scales, data } = s.vectors() else { panic!("int8") };
             w.add_period(s.period(), s.records(), scales, data).unwrap();
         }
-        let index = w.finish(PlanDefaults { nprobe: 3, list_probe: 2, exact_below, probe_margin: 0.0, probe_max: 3, budget: None }).unwrap();
+        let index = w.finish(PlanDefaults { nprobe: 3, list_probe: 2, exact_below, probe_margin: 0.0, probe_max: 3, budget: None, widen_max: None }).unwrap();
         (index, files)
     }
 

@@ -101,8 +101,8 @@ fn part_ids(index: &PartitionIndex, files: &HashMap<String, Vec<u8>>, q: &QueryV
     (hits.iter().map(|h| (parts[h.shard].records()[h.frame].id.clone(), h.score)).collect(), fetched.into_iter().map(|(r, _)| r).collect())
 }
 
-const EXACT: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: u64::MAX, probe_margin: 0.0, probe_max: 2, budget: None };
-const PROBE: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: 0, probe_margin: 0.0, probe_max: 2, budget: None };
+const EXACT: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: u64::MAX, probe_margin: 0.0, probe_max: 2, budget: None, widen_max: None };
+const PROBE: PlanDefaults = PlanDefaults { nprobe: 2, list_probe: 1, exact_below: 0, probe_margin: 0.0, probe_max: 2, budget: None, widen_max: None };
 
 #[test]
 fn partition_files_round_trip_and_refuse_damage() {
@@ -270,6 +270,37 @@ fn a_month_filter_fetches_only_that_months_partitions() {
         let none = Filters { months: vec![6], ..Default::default() };
         assert!(part_ids(&index, &files, &q, 10, &none, None).1.is_empty());
     }
+}
+
+#[test]
+fn a_filter_widens_the_plan_up_to_the_manifests_widen_max() {
+    let shards = months();
+    let q = QueryVector::new(&shards[1].row_f32(0)).unwrap();
+    let month = Filters { from: Some("2017-11-01".into()), to: Some("2017-11-30".into()), ..Default::default() };
+    let leaves = |fetched: &[PartRef]| fetched.iter().map(|p| (p.list, p.sub)).collect::<std::collections::BTreeSet<_>>().len();
+    let mut plans = Vec::new();
+    // One month of three leaves a third of the frames: widened 3 times, or up to widen_max.
+    for (widen_max, lists, most_leaves) in [(None, 3, 6), (Some(8), 3, 6), (Some(2), 2, 4), (Some(1), 1, 2)] {
+        let (index, files) = build(&shards, PlanDefaults { widen_max, ..PROBE });
+        let planned = index.plan_lists(&q, &month, &[], None).unwrap();
+        assert_eq!(planned.len(), lists, "widen_max {widen_max:?}");
+        let (_, fetched) = part_ids(&index, &files, &q, 10, &month, None);
+        let n = leaves(&fetched);
+        // nprobe 2, widened; fewer when the lists planned hold fewer leaves with November rows.
+        assert!(n <= most_leaves && n >= most_leaves.min(2), "widen_max {widen_max:?}: {n} leaves");
+        assert!(fetched.iter().all(|p| index.periods[p.period].period == "2017-11"));
+        // Unfiltered, nothing is widened: the same plan whatever widen_max is.
+        let (_, all) = part_ids(&index, &files, &q, 10, &Filters::default(), None);
+        plans.push((n, all));
+        // The manifest keeps it (none: no key, read back as none).
+        let json = serde_json::to_string(&index).unwrap();
+        assert_eq!(json.contains("widen_max"), widen_max.is_some());
+        assert_eq!(serde_json::from_str::<PartitionIndex>(&json).unwrap().widen_max, widen_max);
+    }
+    assert!(plans.windows(2).all(|w| w[0].1 == w[1].1), "unfiltered plans differ");
+    // A narrower widening probes fewer leaves (none and 8 alike: 8 is the default).
+    assert_eq!(plans[0].0, plans[1].0);
+    assert!(plans[1].0 > plans[2].0 && plans[2].0 > plans[3].0, "{:?}", plans.iter().map(|p| p.0).collect::<Vec<_>>());
 }
 
 #[test]
@@ -1103,7 +1134,7 @@ fn leaves_of(parts: &[PartRef]) -> Vec<String> {
 #[test]
 fn a_budgeted_plan_reads_at_most_its_budget_of_leaf_areas_and_keeps_the_best_leaves_that_fit() {
     let shards = months();
-    let plan = PlanDefaults { nprobe: 12, list_probe: 3, exact_below: 0, probe_margin: 0.0, probe_max: 12, budget: None };
+    let plan = PlanDefaults { nprobe: 12, list_probe: 3, exact_below: 0, probe_margin: 0.0, probe_max: 12, budget: None, widen_max: None };
     for int8_leaves in [0, 2] {
         let (free, files) = build3(&shards, plan, int8_leaves, 20);
         let read = |index: &PartitionIndex, q: &QueryVector| {
@@ -1149,7 +1180,7 @@ fn a_budgeted_plan_reads_at_most_its_budget_of_leaf_areas_and_keeps_the_best_lea
 #[test]
 fn an_index_without_a_budget_and_a_plan_it_does_not_bind_plan_as_before() {
     let shards = months();
-    let plan = PlanDefaults { nprobe: 12, list_probe: 3, exact_below: 0, probe_margin: 0.0, probe_max: 12, budget: None };
+    let plan = PlanDefaults { nprobe: 12, list_probe: 3, exact_below: 0, probe_margin: 0.0, probe_max: 12, budget: None, widen_max: None };
     let (free, files) = build3(&shards, plan, 0, 20);
     let json = serde_json::to_string(&free).unwrap();
     assert!(!json.contains("budget"), "an index without a budget writes no key");
