@@ -41,6 +41,34 @@ thread_local! {
     static PREFETCH_STARTED: Cell<bool> = const { Cell::new(false) };
     /// Whether the multilingual encoder's files are being downloaded.
     static MULTILINGUAL_LOADING: Cell<bool> = const { Cell::new(false) };
+    /// Queries being answered ([`Answering`]).
+    static ANSWERING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// While one lives (a query being answered), the offline set's downloads wait between files
+/// ([`answers_done`]): their reads would otherwise run between the answer's steps on this
+/// thread (a ~0.4 ms callback every ~1.6 ms while they stream, docs/benchmarks.md, issue 11).
+struct Answering(());
+
+impl Answering {
+    #[must_use]
+    fn start() -> Self {
+        ANSWERING.with(|a| a.set(a.get() + 1));
+        Answering(())
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        ANSWERING.with(|a| a.set(a.get().saturating_sub(1)));
+    }
+}
+
+/// Resolves once no query is being answered.
+async fn answers_done() {
+    while ANSWERING.with(Cell::get) > 0 {
+        fetch::sleep(ANSWER_POLL_MS).await;
+    }
 }
 
 /// After the first answer, the rest of the word-embedding table is fetched once the page has
@@ -52,6 +80,8 @@ const PREFETCH_WHEN_IDLE_MS: i32 = 5000;
 const PREFETCH_BATCH: usize = 8;
 /// Progress messages while saving the offline set: one per this many files.
 const OFFLINE_REPORT_EVERY: usize = 25;
+/// How often the offline set's downloads look whether the answers they wait for are done.
+const ANSWER_POLL_MS: i32 = 4;
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -110,11 +140,10 @@ pub fn start() {
                 }
             }),
             Ok(ToWorker::Query { id, text, k, filters, lang, episodes }) => spawn_local(async move {
+                let _answering = Answering::start();
                 let t0 = now_ms();
-                let answered = query(id, &text, cases::pool(k, episodes), &filters, lang.as_deref() == Some("ko")).await;
+                let answered = query(id, &text, k, episodes, &filters, lang.as_deref() == Some("ko")).await;
                 let t1 = now_ms();
-                let answered = answered.map(|(hits, e, r, n, side, w)| (cases::fold(hits, k, episodes), e, r, n, side, w));
-                let t2 = now_ms();
                 let ok = answered.is_ok();
                 let (serialise, send) = post_timed(&match answered {
                     Ok((hits, encode_ms, rank_ms, nothing_close, side, warning)) => {
@@ -123,7 +152,7 @@ pub fn start() {
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
                 if parts::log_phases() {
-                    web_sys::console::debug_1(&format!("skycase answer: query {:.1} ms, episodes {:.1}, serialise {serialise:.1}, postMessage {send:.1}", t1 - t0, t2 - t1).into());
+                    web_sys::console::debug_1(&format!("skycase answer: query {:.1} ms (episodes folded), serialise {serialise:.1}, postMessage {send:.1}", t1 - t0).into());
                 }
                 if ok {
                     prefetch_after(PREFETCH_AFTER_ANSWER_MS);
@@ -481,6 +510,7 @@ async fn save_offline() -> Result<usize, String> {
     // Chunks first: they also go into the encoder's table, so later queries need no network.
     let missing = with_searcher(|s| Ok(chunk_files(s, s.word_embeddings().missing())))?;
     for batch in missing.chunks(PREFETCH_BATCH) {
+        answers_done().await;
         let chunks = download_chunks(&base, batch).await?;
         with_searcher_mut(|s| insert_chunks(s, chunks))?;
     }
@@ -492,6 +522,7 @@ async fn save_offline() -> Result<usize, String> {
     let mut done = 0;
     post(&FromWorker::Offline(OfflineState::Saving { done, total }));
     for batch in set.chunks(PREFETCH_BATCH) {
+        answers_done().await;
         let urls: Vec<String> = batch.iter().map(|f| format!("{base}{}", f.path)).collect();
         let mut held = Vec::with_capacity(batch.len());
         for url in &urls {
@@ -503,6 +534,7 @@ async fn save_offline() -> Result<usize, String> {
         let started: Vec<Option<Promise>> = batch.iter().zip(&urls).zip(&held).map(|((f, u), h)| (!h && !segment(f)).then(|| request(u))).collect();
         for (((entry, url), started), held) in batch.iter().zip(&urls).zip(started).zip(held) {
             if !held {
+                answers_done().await;
                 // Stored here, awaited, so a full quota stops saving with its reason.
                 let bytes = match parts::download_segment(&base, entry).await {
                     Some(got) => got?,
@@ -589,16 +621,19 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 
 /// Picks the text encoder (the multilingual one for Hangul or `korean`, loading it on first
 /// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
-/// encodes and ranks.
-async fn query(id: u32, text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+/// encodes and ranks: `k` results, episodes (`episodes`: their gap in hours) folded from a
+/// pool of [`cases::pool`] hits.
+async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let side = ready_to_embed(text, korean).await?;
+    let pool = cases::pool(k, episodes);
     if with_searcher(|s| Ok(s.partitions().is_some()))? {
-        return parts::query(id, side, text, k, filters).await;
+        return parts::query(id, side, text, pool, episodes.map(|gap| (k, gap)), filters).await;
     }
     with_searcher(|searcher| {
-        let answer = searcher.search_on(side, text, k, filters, now_ms).map_err(|e| e.to_string())?;
+        let answer = searcher.search_on(side, text, pool, filters, now_ms).map_err(|e| e.to_string())?;
         let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
-        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close, side, None))
+        let hits = cases::fold(to_out(searcher, answer.hits, &answer.strengths), k, episodes);
+        Ok((hits, encode, rank, answer.nothing_close, side, None))
     })
 }
 
