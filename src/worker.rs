@@ -41,34 +41,6 @@ thread_local! {
     static PREFETCH_STARTED: Cell<bool> = const { Cell::new(false) };
     /// Whether the multilingual encoder's files are being downloaded.
     static MULTILINGUAL_LOADING: Cell<bool> = const { Cell::new(false) };
-    /// Queries being answered ([`Answering`]).
-    static ANSWERING: Cell<usize> = const { Cell::new(0) };
-}
-
-/// While one lives (a query being answered), the offline set's downloads wait between files
-/// ([`answers_done`]): their reads would otherwise run between the answer's steps on this
-/// thread (a ~0.4 ms callback every ~1.6 ms while they stream, docs/benchmarks.md, issue 11).
-struct Answering(());
-
-impl Answering {
-    #[must_use]
-    fn start() -> Self {
-        ANSWERING.with(|a| a.set(a.get() + 1));
-        Answering(())
-    }
-}
-
-impl Drop for Answering {
-    fn drop(&mut self) {
-        ANSWERING.with(|a| a.set(a.get().saturating_sub(1)));
-    }
-}
-
-/// Resolves once no query is being answered.
-async fn answers_done() {
-    while ANSWERING.with(Cell::get) > 0 {
-        fetch::sleep(ANSWER_POLL_MS).await;
-    }
 }
 
 /// After the first answer, the rest of the word-embedding table is fetched once the page has
@@ -80,8 +52,6 @@ const PREFETCH_WHEN_IDLE_MS: i32 = 5000;
 const PREFETCH_BATCH: usize = 8;
 /// Progress messages while saving the offline set: one per this many files.
 const OFFLINE_REPORT_EVERY: usize = 25;
-/// How often the offline set's downloads look whether the answers they wait for are done.
-const ANSWER_POLL_MS: i32 = 4;
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -140,7 +110,6 @@ pub fn start() {
                 }
             }),
             Ok(ToWorker::Query { id, text, k, filters, lang, episodes }) => spawn_local(async move {
-                let _answering = Answering::start();
                 let t0 = now_ms();
                 let answered = query(id, &text, k, episodes, &filters, lang.as_deref() == Some("ko")).await;
                 let t1 = now_ms();
@@ -510,7 +479,6 @@ async fn save_offline() -> Result<usize, String> {
     // Chunks first: they also go into the encoder's table, so later queries need no network.
     let missing = with_searcher(|s| Ok(chunk_files(s, s.word_embeddings().missing())))?;
     for batch in missing.chunks(PREFETCH_BATCH) {
-        answers_done().await;
         let chunks = download_chunks(&base, batch).await?;
         with_searcher_mut(|s| insert_chunks(s, chunks))?;
     }
@@ -522,7 +490,6 @@ async fn save_offline() -> Result<usize, String> {
     let mut done = 0;
     post(&FromWorker::Offline(OfflineState::Saving { done, total }));
     for batch in set.chunks(PREFETCH_BATCH) {
-        answers_done().await;
         let urls: Vec<String> = batch.iter().map(|f| format!("{base}{}", f.path)).collect();
         let mut held = Vec::with_capacity(batch.len());
         for url in &urls {
@@ -534,7 +501,6 @@ async fn save_offline() -> Result<usize, String> {
         let started: Vec<Option<Promise>> = batch.iter().zip(&urls).zip(&held).map(|((f, u), h)| (!h && !segment(f)).then(|| request(u))).collect();
         for (((entry, url), started), held) in batch.iter().zip(&urls).zip(started).zip(held) {
             if !held {
-                answers_done().await;
                 // Stored here, awaited, so a full quota stops saving with its reason.
                 let bytes = match parts::download_segment(&base, entry).await {
                     Some(got) => got?,
