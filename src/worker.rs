@@ -111,10 +111,8 @@ pub fn start() {
             }),
             Ok(ToWorker::Query { id, text, k, filters, lang, episodes }) => spawn_local(async move {
                 let t0 = now_ms();
-                let answered = query(id, &text, cases::pool(k, episodes), &filters, lang.as_deref() == Some("ko")).await;
+                let answered = query(id, &text, k, episodes, &filters, lang.as_deref() == Some("ko")).await;
                 let t1 = now_ms();
-                let answered = answered.map(|(hits, e, r, n, side, w)| (cases::fold(hits, k, episodes), e, r, n, side, w));
-                let t2 = now_ms();
                 let ok = answered.is_ok();
                 let (serialise, send) = post_timed(&match answered {
                     Ok((hits, encode_ms, rank_ms, nothing_close, side, warning)) => {
@@ -123,7 +121,7 @@ pub fn start() {
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
                 if parts::log_phases() {
-                    web_sys::console::debug_1(&format!("skycase answer: query {:.1} ms, episodes {:.1}, serialise {serialise:.1}, postMessage {send:.1}", t1 - t0, t2 - t1).into());
+                    web_sys::console::debug_1(&format!("skycase answer: query {:.1} ms (episodes folded), serialise {serialise:.1}, postMessage {send:.1}", t1 - t0).into());
                 }
                 if ok {
                     prefetch_after(PREFETCH_AFTER_ANSWER_MS);
@@ -604,16 +602,19 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 
 /// Picks the text encoder (the multilingual one for Hangul or `korean`, loading it on first
 /// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
-/// encodes and ranks.
-async fn query(id: u32, text: &str, k: usize, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+/// encodes and ranks: `k` results, episodes (`episodes`: their gap in hours) folded from a
+/// pool of [`cases::pool`] hits.
+async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let side = ready_to_embed(text, korean).await?;
+    let pool = cases::pool(k, episodes);
     if with_searcher(|s| Ok(s.partitions().is_some()))? {
-        return parts::query(id, side, text, k, filters).await;
+        return parts::query(id, side, text, pool, episodes.map(|gap| (k, gap)), filters).await;
     }
     with_searcher(|searcher| {
-        let answer = searcher.search_on(side, text, k, filters, now_ms).map_err(|e| e.to_string())?;
+        let answer = searcher.search_on(side, text, pool, filters, now_ms).map_err(|e| e.to_string())?;
         let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
-        Ok((to_out(searcher, answer.hits, &answer.strengths), encode, rank, answer.nothing_close, side, None))
+        let hits = cases::fold(to_out(searcher, answer.hits, &answer.strengths), k, episodes);
+        Ok((hits, encode, rank, answer.nothing_close, side, None))
     })
 }
 

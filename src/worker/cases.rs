@@ -29,19 +29,27 @@ pub(super) fn pool(k: usize, episodes: Option<f64>) -> usize {
 /// the hits as they are when `episodes` is `None`.
 pub(super) fn fold(hits: Vec<HitOut>, k: usize, episodes: Option<f64>) -> Vec<HitOut> {
     let Some(gap) = episodes else { return hits };
-    let keys: Vec<EpisodeKey> = hits
-        .iter()
-        .map(|h| {
-            let region = h.region.as_deref().and_then(region_index);
-            EpisodeKey { time: &h.time, region, origin: &h.origin, phenomenon: region.and_then(|r| phenomenon_of(&h.caption, r)) }
-        })
-        .collect();
-    group(&keys, gap)
+    let keys: Vec<EpisodeKey> = hits.iter().map(|h| episode_key(&h.time, h.region.as_deref(), &h.origin, &h.caption)).collect();
+    fold_keys(&keys, k, gap, |i| hits[i].clone(), |i| hits[i].id.clone())
+}
+
+/// What [`group`] tells a ranked hit's episode by: its time, matched region, origin, and the
+/// phenomenon its caption gives that region.
+pub(super) fn episode_key<'a>(time: &'a str, region: Option<&str>, origin: &'a str, caption: &'a str) -> EpisodeKey<'a> {
+    let region = region.and_then(region_index);
+    EpisodeKey { time, region, origin, phenomenon: region.and_then(|r| phenomenon_of(caption, r)) }
+}
+
+/// [`fold`] from the ranked hits' `keys`, building only the hits shown: `hit(i)` is hit i in
+/// the page's form, `id(i)` its frame's id. A pool of 200 hits folds to 20 without the other
+/// 180 records copied (their captions most of the bytes).
+pub(super) fn fold_keys(keys: &[EpisodeKey], k: usize, gap: f64, hit: impl Fn(usize) -> HitOut, id: impl Fn(usize) -> String) -> Vec<HitOut> {
+    group(keys, gap)
         .into_iter()
         .take(k)
         .map(|e| {
-            let mut best = hits[e.best].clone();
-            best.episode = Some(EpisodeOut { start: e.start, end: e.end, members: e.members.iter().map(|&m| hits[m].id.clone()).collect() });
+            let mut best = hit(e.best);
+            best.episode = Some(EpisodeOut { start: e.start, end: e.end, members: e.members.iter().map(|&m| id(m)).collect() });
             best
         })
         .collect()

@@ -577,40 +577,51 @@ async fn fetch_parts(base: &str, parts: &[PartRef], failed: &mut Vec<String>, mu
     failed.append(&mut failures);
 }
 
-/// The page's form of hits on partitions `ids`.
-fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut> {
-    hits.into_iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let part = &parts[h.shard];
-            let rec = &part.records()[h.frame];
-            let names = part.vector_names();
-            HitOut {
-                shard: ids[h.shard],
-                frame: h.frame,
-                vector: h.vector,
-                id: rec.id.clone(),
-                time: rec.time.clone(),
-                caption: rec.caption.clone(),
-                thumb: rec.thumb.clone(),
-                score: h.score,
-                region: (names.len() > 1).then(|| names.get(h.vector).cloned()).flatten(),
-                strength: strengths.get(i).copied(),
-                source: rec.source.clone(),
-                origin: rec.origin.clone(),
-                episode: None,
-            }
+/// The page's form of hits on partitions `ids`: all of them, or with `episodes` (k, gap
+/// hours) folded as [`cases::fold`] folds them, building only the k hits shown.
+fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strengths: &[f32], episodes: Option<(usize, f64)>) -> Vec<HitOut> {
+    let record = |h: &Hit| &parts[h.shard].records()[h.frame];
+    let region = |h: &Hit| {
+        let names = parts[h.shard].vector_names();
+        (names.len() > 1).then(|| names.get(h.vector)).flatten()
+    };
+    let out = |i: usize| {
+        let (h, rec) = (&hits[i], record(&hits[i]));
+        HitOut {
+            shard: ids[h.shard],
+            frame: h.frame,
+            vector: h.vector,
+            id: rec.id.clone(),
+            time: rec.time.clone(),
+            caption: rec.caption.clone(),
+            thumb: rec.thumb.clone(),
+            score: h.score,
+            region: region(h).cloned(),
+            strength: strengths.get(i).copied(),
+            source: rec.source.clone(),
+            origin: rec.origin.clone(),
+            episode: None,
+        }
+    };
+    let Some((k, gap)) = episodes else { return (0..hits.len()).map(out).collect() };
+    let keys: Vec<_> = hits
+        .iter()
+        .map(|h| {
+            let rec = record(h);
+            cases::episode_key(&rec.time, region(h).map(String::as_str), &rec.origin, &rec.caption)
         })
-        .collect()
+        .collect();
+    cases::fold_keys(&keys, k, gap, out, |i| record(&hits[i]).id.clone())
 }
 
-/// Ranks `prepared` on partitions `ids` (slots in [`KEPT`]).
-fn rank_on(prepared: skycase_core::search::Prepared, ids: &[usize], k: usize, filters: &Filters) -> Result<(Vec<HitOut>, skycase_core::search::Answer), String> {
+/// Ranks `prepared` on partitions `ids` (slots in [`KEPT`]), `k` hits; with `episodes` (k
+/// shown, gap hours) folded into episodes.
+fn rank_on(prepared: skycase_core::search::Prepared, ids: &[usize], k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<(Vec<HitOut>, skycase_core::search::Answer), String> {
     let parts: Vec<Rc<Partition>> = KEPT.with(|k| ids.iter().map(|&i| k.borrow().get(i).cloned().ok_or_else(|| format!("no partition {i} is loaded"))).collect::<Result<Vec<_>, String>>())?;
     with_searcher(|s| {
         let refs: Vec<&Partition> = parts.iter().map(|p| p.as_ref()).collect();
         let mut a = s.answer_parts(prepared, &refs, k, filters, now_ms).map_err(|e| e.to_string())?;
-        let hits = to_out_parts(&parts, ids, std::mem::take(&mut a.hits), &a.strengths);
+        let hits = to_out_parts(&parts, ids, std::mem::take(&mut a.hits), &a.strengths, episodes);
         Ok((hits, a))
     })
 }
@@ -620,8 +631,9 @@ const PARTIAL_EVERY_MS: f64 = 100.0;
 
 /// Ranks a prepared query on the partitions its plan names. With `id` (a query from the
 /// page), the answer streams: [`FromWorker::Partial`] with the best hits among the
-/// partitions at hand, as they arrive, before the whole answer.
-async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+/// partitions at hand, as they arrive, before the whole answer. With `episodes` (k shown, gap
+/// hours), every answer (partial or whole) is folded from the `k` ranked.
+async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let t0 = now_ms();
     // The partitions this answer fetches are stored in the cache after it, not meanwhile.
     let _writes = fetch::HoldWrites::start();
@@ -639,7 +651,7 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
         if ids.is_empty() {
             return;
         }
-        match rank_on(prepared.clone(), &ids, k, filters) {
+        match rank_on(prepared.clone(), &ids, k, episodes, filters) {
             Ok((hits, _)) if !hits.is_empty() => post(&FromWorker::Partial { id, hits, done, total }),
             _ => {}
         }
@@ -659,7 +671,7 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     let fetched_ms = now_ms() - t0;
     let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
     let t = now_ms();
-    let (hits, a) = rank_on(prepared, &ids, k, filters)?;
+    let (hits, a) = rank_on(prepared, &ids, k, episodes, filters)?;
     phase("final rank", now_ms() - t);
     if log_phases() {
         let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.0}")).collect::<Vec<_>>().join(", "));
@@ -672,8 +684,9 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
 }
 
 /// A text query on a partitioned bundle (the word chunks it needs are loaded already);
-/// `id`: the page's query, whose answer streams.
-pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+/// `id`: the page's query, whose answer streams; `k` hits ranked, with `episodes` (k shown,
+/// gap hours) folded.
+pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let again = PREPARED.with(|p| p.borrow().as_ref().filter(|(s, t, _)| *s == side && t == text).map(|(_, _, q)| q.clone()));
     let prepared = match again {
         // Embedding is deterministic: the same vector, with no time spent embedding.
@@ -684,7 +697,7 @@ pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, filters
             q
         }
     };
-    answer(Some(id), prepared, k, filters).await
+    answer(Some(id), prepared, k, episodes, filters).await
 }
 
 /// "More like this" on a partitioned bundle: the stored vector of hit `(shard, frame, vector)`.
@@ -692,7 +705,7 @@ pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize,
     let part = KEPT.with(|k| k.borrow().get(shard).cloned()).ok_or_else(|| format!("no partition {shard} is loaded"))?;
     let row = part.find_row(frame, vector).ok_or_else(|| format!("partition {shard} has no vector {vector} of frame {frame}"))?;
     let prepared = with_searcher(|s| s.prepare_vector(&part.row_f32(row)).map_err(|e| e.to_string()))?;
-    let (hits, _, rank, _, _, _) = answer(None, prepared, k, filters).await?;
+    let (hits, _, rank, _, _, _) = answer(None, prepared, k, None, filters).await?;
     Ok((hits, rank))
 }
 

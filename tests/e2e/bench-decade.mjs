@@ -14,7 +14,7 @@
 // tests/e2e/nginx.test.mjs configures it: Debian's mime.types, sendfile, gzip on for JSON,
 // JavaScript and wasm; bytes counted from its access log). BENCH_PHASES=1 opens the app with
 // `?phases`, so the worker logs where each answer's time went (`skycase phases: …`, and
-// `skycase answer: …` for the query's whole handling, folding episodes, serialising and
+// `skycase answer: …` for the query's whole handling (episodes folded), serialising and
 // `postMessage`), and prints those lines and the
 // leaf ranges' network timings (Chromium's, from the request start to the last byte) per
 // cold query. BENCH_SERVER=skycase,nginx: both servers, in turn as the sites.
