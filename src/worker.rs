@@ -567,23 +567,29 @@ fn to_out(searcher: &Searcher, hits: Vec<Hit>, strengths: &[f32]) -> Vec<HitOut>
         .enumerate()
         .map(|(i, h)| {
             let rec = &searcher.shards()[h.shard].records()[h.frame];
-            HitOut {
-                shard: h.shard,
-                frame: h.frame,
-                vector: h.vector,
-                id: rec.id.clone(),
-                time: rec.time.clone(),
-                caption: rec.caption.clone(),
-                thumb: rec.thumb.clone(),
-                score: h.score,
-                region: searcher.matched_region(&h).map(str::to_string),
-                strength: strengths.get(i).copied(),
-                source: rec.source.clone(),
-                origin: rec.origin.clone(),
-                episode: None,
-            }
+            hit_out(h.shard, &h, rec, searcher.matched_region(&h).map(str::to_string), strengths.get(i).copied())
         })
         .collect()
+}
+
+/// The page's form of hit `h` on frame record `rec` (`shard`: the page's number for the shard
+/// or partition it came from).
+fn hit_out(shard: usize, h: &Hit, rec: &skycase_core::FrameRecord, region: Option<String>, strength: Option<f32>) -> HitOut {
+    HitOut {
+        shard,
+        frame: h.frame,
+        vector: h.vector,
+        id: rec.id.clone(),
+        time: rec.time.clone(),
+        caption: rec.caption.clone(),
+        thumb: rec.thumb.clone(),
+        score: h.score,
+        region,
+        strength,
+        source: rec.source.clone(),
+        origin: rec.origin.clone(),
+        episode: None,
+    }
 }
 
 fn with_searcher<T>(f: impl FnOnce(&Searcher) -> Result<T, String>) -> Result<T, String> {

@@ -586,22 +586,8 @@ fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strength
         (names.len() > 1).then(|| names.get(h.vector)).flatten()
     };
     let out = |i: usize| {
-        let (h, rec) = (&hits[i], record(&hits[i]));
-        HitOut {
-            shard: ids[h.shard],
-            frame: h.frame,
-            vector: h.vector,
-            id: rec.id.clone(),
-            time: rec.time.clone(),
-            caption: rec.caption.clone(),
-            thumb: rec.thumb.clone(),
-            score: h.score,
-            region: region(h).cloned(),
-            strength: strengths.get(i).copied(),
-            source: rec.source.clone(),
-            origin: rec.origin.clone(),
-            episode: None,
-        }
+        let h = &hits[i];
+        hit_out(ids[h.shard], h, record(h), region(h).cloned(), strengths.get(i).copied())
     };
     let Some((k, gap)) = episodes else { return (0..hits.len()).map(out).collect() };
     let keys: Vec<_> = hits
