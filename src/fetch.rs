@@ -342,14 +342,7 @@ pub async fn download(url: &str, entry: &FileEntry, first: Option<Promise>, cach
             Err(Failure::Final(message)) => return Err(message),
             Err(Failure::Transient(message)) => {
                 failures += 1;
-                if browser_offline() {
-                    return Err(format!("{message} (the browser is offline)"));
-                }
-                if failures >= ATTEMPTS {
-                    return Err(format!("{message} (gave up after {failures} tries)"));
-                }
-                web_sys::console::warn_1(&format!("{message}; trying again").into());
-                sleep(BACKOFF_MS[failures - 1]).await;
+                again_or_give_up(message, failures).await?;
                 continue;
             }
         };
@@ -446,15 +439,22 @@ pub async fn download_span(url: &str, start: u64, end: u64, first: Option<Promis
             Err(Failure::Transient(m)) => m,
         };
         failures += 1;
-        if browser_offline() {
-            return Err(format!("{message} (the browser is offline)"));
-        }
-        if failures >= ATTEMPTS {
-            return Err(format!("{message} (gave up after {failures} tries)"));
-        }
-        web_sys::console::warn_1(&format!("{message}; trying again").into());
-        sleep(BACKOFF_MS[failures - 1]).await;
+        again_or_give_up(message, failures).await?;
     }
+}
+
+/// After the `failures`-th transient failure (`message`): the error to give up with (the
+/// browser is offline, or [`ATTEMPTS`] tries are spent), or the back-off wait before the next try.
+async fn again_or_give_up(message: String, failures: usize) -> Result<(), String> {
+    if browser_offline() {
+        return Err(format!("{message} (the browser is offline)"));
+    }
+    if failures >= ATTEMPTS {
+        return Err(format!("{message} (gave up after {failures} tries)"));
+    }
+    web_sys::console::warn_1(&format!("{message}; trying again").into());
+    sleep(BACKOFF_MS[failures - 1]).await;
+    Ok(())
 }
 
 /// Whether the browser says it has no network (`navigator.onLine` is false): a request that
