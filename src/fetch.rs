@@ -13,11 +13,13 @@
 //! - **Wrong bytes are refetched once**, from scratch and past the HTTP cache; a second
 //!   mismatch is final. Every final error names the file and the reason.
 //! - **Background writes wait for answers.** A checked file is stored in the background
-//!   ([`BundleCache::put_later`]); while a query is being answered ([`HoldWrites`]) those
-//!   writes are queued and start, one after another, once no answer is in progress. A cold
-//!   query over a decade stores ~700 segments: each `cache.put` costs the worker thread about
-//!   a millisecond and the browser process more, and done at once they delayed the answer that
-//!   fetched them by 0.4–0.7 s (docs/benchmarks.md, issue 11, h-speed).
+//!   ([`BundleCache::put_later`]): queued, and stored one after another once no answer is in
+//!   progress ([`HoldWrites`]) and the last one ended [`QUIET_AFTER_ANSWER_MS`] ago, the time
+//!   the page takes to draw it ([`after_answers`]; the offline save waits the same way). A
+//!   cold query over a decade stores ~700 segments: each `cache.put` costs the worker thread
+//!   about a millisecond and the browser process more, and done at once they delayed the
+//!   answer that fetched them by 0.4–0.7 s (docs/benchmarks.md, issue 11, h-speed); stored
+//!   or downloaded while the page draws an answer, they delayed its frame by ~10 ms.
 //! - The cache is named after the pinned manifest (`skycase-v3-` + its first 16 hex digits,
 //!   the name `scripts/post-build` stamps into `www/sw.js`, which deletes every other bundle
 //!   cache when a new release takes over). Only this module writes into it, and only checked
@@ -53,6 +55,8 @@ thread_local! {
     static QUEUED: RefCell<VecDeque<(BundleCache, String, Vec<u8>)>> = const { RefCell::new(VecDeque::new()) };
     /// Whether a task is storing [`QUEUED`].
     static DRAINING: Cell<bool> = const { Cell::new(false) };
+    /// When the last answer in progress ended (the worker's clock, ms).
+    static LAST_ANSWER: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
     /// The absolute URLs the bundle cache holds or is being given, and whether its listing
     /// ([`BundleCache::list`]) is in: until then, and for a URL in it, [`BundleCache::may_hold`]
     /// says yes.
@@ -69,9 +73,15 @@ fn note_known(url: &str) {
     KNOWN.with(|k| k.borrow_mut().0.insert(absolute(url)));
 }
 
-/// While one lives (an answer being computed), [`BundleCache::put_later`] queues its writes;
-/// when the last one is dropped they are stored in the background, one at a time, pausing
-/// whenever another answer starts.
+/// Background work (the queued writes, the offline save) waits this long after an answer:
+/// the page draws the answer's cards and asks for their thumbnails meanwhile, and on two cores
+/// a download or a cache write then delayed a warm answer's frame by about 10 ms
+/// (docs/benchmarks.md, issue 11, "2026-12-06 ~05:00Z").
+pub const QUIET_AFTER_ANSWER_MS: f64 = 250.0;
+
+/// While one lives (an answer being computed), background work waits ([`after_answers`]);
+/// when the last one is dropped, the queued writes are stored in the background, one at a
+/// time, pausing whenever another answer starts.
 pub struct HoldWrites(());
 
 impl HoldWrites {
@@ -89,18 +99,35 @@ impl Drop for HoldWrites {
             h.set(h.get().saturating_sub(1));
             h.get()
         });
-        if left == 0 && !QUEUED.with(|q| q.borrow().is_empty()) && !DRAINING.with(|d| d.replace(true)) {
-            spawn_local(drain());
+        if left == 0 {
+            LAST_ANSWER.with(|t| t.set(now_ms()));
+            if !QUEUED.with(|q| q.borrow().is_empty()) && !DRAINING.with(|d| d.replace(true)) {
+                spawn_local(drain());
+            }
         }
     }
 }
 
-/// Stores the queued writes one after another, waiting while an answer is in progress.
+/// Resolves once no answer is in progress and the last one ended [`QUIET_AFTER_ANSWER_MS`]
+/// ago: what background work awaits before each step.
+pub async fn after_answers() {
+    loop {
+        let wait = if HOLDS.with(Cell::get) > 0 { 20.0 } else { QUIET_AFTER_ANSWER_MS - (now_ms() - LAST_ANSWER.with(Cell::get)) };
+        if wait <= 0.0 {
+            return;
+        }
+        sleep(wait.ceil() as i32).await;
+    }
+}
+
+fn now_ms() -> f64 {
+    scope().performance().map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// Stores the queued writes one after another, each once [`after_answers`] allows.
 async fn drain() {
     loop {
-        while HOLDS.with(Cell::get) > 0 {
-            sleep(20).await;
-        }
+        after_answers().await;
         let Some((cache, url, bytes)) = QUEUED.with(|q| q.borrow_mut().pop_front()) else { break };
         if let Err(e) = cache.put(&url, &bytes).await {
             note_store_error(e);
@@ -109,8 +136,7 @@ async fn drain() {
     DRAINING.with(|d| d.set(false));
 }
 
-/// Resolves once no background write is queued or being stored (a write started directly by
-/// [`BundleCache::put_later`] outside an answer may still be on its way).
+/// Resolves once no background write is queued or being stored.
 pub async fn writes_settled() {
     while DRAINING.with(Cell::get) || !QUEUED.with(|q| q.borrow().is_empty()) {
         sleep(20).await;
@@ -235,23 +261,17 @@ impl BundleCache {
         JsFuture::from(cache.put_with_str(url, &resp)).await.map(|_| ()).map_err(|e| store_message(url, &e))
     }
 
-    /// As [`put`](Self::put), in the background (queued while an answer is in progress, see
-    /// [`HoldWrites`]); a failure is kept for [`take_store_error`].
+    /// As [`put`](Self::put), in the background: queued, and stored when [`after_answers`]
+    /// allows; a failure is kept for [`take_store_error`].
     pub fn put_later(&self, url: &str, bytes: &[u8]) {
         if self.0.is_none() {
             return;
         }
         note_known(url);
-        let (cache, url, bytes) = (self.clone(), url.to_string(), bytes.to_vec());
-        if HOLDS.with(Cell::get) > 0 || DRAINING.with(Cell::get) {
-            QUEUED.with(|q| q.borrow_mut().push_back((cache, url, bytes)));
-            return;
+        QUEUED.with(|q| q.borrow_mut().push_back((self.clone(), url.to_string(), bytes.to_vec())));
+        if HOLDS.with(Cell::get) == 0 && !DRAINING.with(|d| d.replace(true)) {
+            spawn_local(drain());
         }
-        spawn_local(async move {
-            if let Err(e) = cache.put(&url, &bytes).await {
-                note_store_error(e);
-            }
-        });
     }
 }
 

@@ -494,6 +494,7 @@ async fn save_offline() -> Result<usize, String> {
     // Chunks first: they also go into the encoder's table, so later queries need no network.
     let missing = with_searcher(|s| Ok(chunk_files(s, s.word_embeddings().missing())))?;
     for batch in missing.chunks(PREFETCH_BATCH) {
+        fetch::after_answers().await;
         let chunks = download_chunks(&base, batch).await?;
         with_searcher_mut(|s| insert_chunks(s, chunks))?;
     }
@@ -505,6 +506,7 @@ async fn save_offline() -> Result<usize, String> {
     let mut done = 0;
     post(&FromWorker::Offline(OfflineState::Saving { done, total }));
     for batch in set.chunks(PREFETCH_BATCH) {
+        fetch::after_answers().await;
         let urls: Vec<String> = batch.iter().map(|f| format!("{base}{}", f.path)).collect();
         let mut held = Vec::with_capacity(batch.len());
         for url in &urls {

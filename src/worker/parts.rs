@@ -660,7 +660,7 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     let (hits, a) = rank_on(prepared, &ids, k, episodes, filters)?;
     phase("final rank", now_ms() - t);
     if log_phases() {
-        let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.0}")).collect::<Vec<_>>().join(", "));
+        let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.1}")).collect::<Vec<_>>().join(", "));
         let kept = KEPT.with(|k| k.borrow().answer_slots());
         web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms ({kept} answers' partitions kept): {phases}", ids.len(), now_ms() - t0).into());
     }

@@ -18,6 +18,9 @@
 // `postMessage`), and prints those lines and the
 // leaf ranges' network timings (Chromium's, from the request start to the last byte) per
 // cold query. BENCH_SERVER=skycase,nginx: both servers, in turn as the sites.
+// BENCH_SETTLE=1 waits, before a query's warm runs, until the app has saved its offline set
+// (which starts 1 s after the first answer and downloads while the warm runs would go on):
+// warm queries on an idle app, for comparison with the default (prints how long it waited).
 // Each cold answer is also compared with `skycase search --episodes --json` on the same
 // bundle and filters (browser = native: ids in order, scores within 1e-4); the count is printed.
 //
@@ -32,7 +35,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { SKYCASE, launch, openApp, results, search, nativeSearch } from './harness.mjs';
+import { SKYCASE, launch, openApp, results, search, nativeSearch, workerHooks } from './harness.mjs';
 import { startNginx } from './nginx.mjs';
 
 const SITES = process.argv.slice(2);
@@ -72,39 +75,27 @@ async function startNginxLogged(site) {
   return state;
 }
 
-/** Installed before the page's scripts: wraps the search worker that index.html starts
- *  (`window.skycaseWorker`), so that for each query id it records when the page posted it, how
- *  many partial answers and files the page got meanwhile, and when the first frame after the
- *  page handled the whole answer (`Results`) was painted: a rAF, then a task after it (the
- *  paint comes between). `window.__bench[id] = { sent, painted, partials, files }`. */
+/** Installed after `workerHooks`: for each query id, when the page posted it, how many
+ *  partial answers and files the page got meanwhile, and when the first frame after the page
+ *  handled the whole answer (`Results`) was painted: a rAF, then a task after it (the paint
+ *  comes between). `window.__bench[id] = { sent, painted, partials, files }`. */
 function paintProbe() {
   const runs = window.__bench = {};
   let current = null;
-  let kept;
-  Object.defineProperty(window, 'skycaseWorker', {
-    configurable: true,
-    get: () => kept,
-    set(v) {
-      kept = v;
-      const { worker } = v;
-      const post = worker.postMessage.bind(worker);
-      worker.postMessage = (msg, ...rest) => {
-        if (msg?.Query) { current = runs[msg.Query.id] = { sent: performance.now(), partials: 0, files: 0 }; }
-        return post(msg, ...rest);
-      };
-      const adopt = v.adopt;
-      v.adopt = (onMessage, onError) => adopt.call(v, (ev) => {
-        const d = ev.data;
-        if (d?.Partial && current) current.partials++;
-        if (d?.File && current && !current.done) current.files++;
-        onMessage(ev);
-        const run = d?.Results && runs[d.Results.id];
-        if (run && !run.done) {
-          run.done = performance.now();
-          requestAnimationFrame(() => setTimeout(() => { run.painted = performance.now() - run.sent; }));
-        }
-      }, onError);
-    },
+  const hooks = window.__workerHooks;
+  hooks.posted.push((msg) => {
+    if (msg?.Query) current = runs[msg.Query.id] = { sent: performance.now(), partials: 0, files: 0 };
+  });
+  hooks.received.push((d) => {
+    if (d?.Partial && current) current.partials++;
+    if (d?.File && current && !current.done) current.files++;
+  });
+  hooks.handled.push((d) => {
+    const run = d?.Results && runs[d.Results.id];
+    if (run && !run.done) {
+      run.done = performance.now();
+      requestAnimationFrame(() => setTimeout(() => { run.painted = performance.now() - run.sent; }));
+    }
   });
 }
 /** The probe's record of the newest query, once painted. */
@@ -117,6 +108,7 @@ const QUERIES = ['typhoon approaching Kyushu', 'heavy snow over Hokkaido', 'clea
   'rain along the Pacific coast of Japan', 'snow in Manchuria and the Korean Peninsula', 'cloudy East China Sea'];
 // BENCH_FILTERS=none,month (say) runs only those rows.
 const ONLY = process.env.BENCH_FILTERS?.split(',');
+const SETTLE = Boolean(process.env.BENCH_SETTLE);
 const FILTERS = [
   ['none', {}],
   ['one month (2019-02)', { from: '2019-02-01', to: '2019-02-28' }],
@@ -151,6 +143,7 @@ for (const [label, filters] of FILTERS) {
     const mark = () => { server.sync?.(); return server.log.length; };
     const since = (i) => { server.sync?.(); return server.log.slice(i); };
     const browser = await launch();
+    await browser.page.addInitScript(workerHooks);
     await browser.page.addInitScript(paintProbe);
     const phases = [];
     const leaves = [];
@@ -186,6 +179,11 @@ for (const [label, filters] of FILTERS) {
     const got = since(i1).filter((e) => e.path.includes('/bundle/parts/') || e.path.includes('/bundle/words/'));
     cold.push({ ms: t, encode, rank, bytes: sum(got), requests: got.length, parts: got.filter((e) => e.path.endsWith('.skyleaf')).length });
     // Warm: the same query again (everything it needs is in memory), three times.
+    if (SETTLE) {
+      const t0 = Date.now();
+      await browser.page.waitForSelector('[data-testid=offline-ready], [data-testid=offline-failed]', { timeout: 120000 });
+      console.log(`  offline set saved ${Date.now() - t0} ms after the cold answer's check`);
+    }
     for (let r = 0; r < 3; r++) {
       await browser.page.fill('[data-testid=search-input]', '');
       await browser.page.press('[data-testid=search-input]', 'Enter');
@@ -225,5 +223,5 @@ for (const r of rows) {
   const ms = r.cold.map((c) => c.ms);
   const reqs = r.cold.map((c) => c.requests);
   const parts = r.cold.map((c) => c.parts);
-  console.log(`| ${r.label} | ${r.variant} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} | ${r.same ?? 0} of ${r.cold.length} (warm: ${r.warmSame ?? 0} of ${r.warm.length}) |`);
+  console.log(`| ${r.label}${SETTLE ? " (warm: offline set saved first)" : ""} | ${r.variant} | ${mb(r.firstLoad.bytes)} MB in ${r.firstLoad.requests} requests | ${mb(p50(b))} / ${mb(Math.max(...b))} MB (${p50(reqs)}, ${p50(parts)}) | ${p50(ms).toFixed(0)} / ${Math.max(...ms).toFixed(0)} | ${p50(r.cold.map((c) => c.encode)).toFixed(0)} / ${p50(r.cold.map((c) => c.rank)).toFixed(0)} | ${p50(r.warm).toFixed(1)} / ${Math.max(...r.warm).toFixed(1)} | ${r.same ?? 0} of ${r.cold.length} (warm: ${r.warmSame ?? 0} of ${r.warm.length}) |`);
 }

@@ -112,6 +112,34 @@ export async function openApp(page, url, timeout = 60000) {
 /** What the page shows once a query's whole answer is in: its timings line (with results
  *  or "no results"), or an error. Not the first card: while a partitioned index's answer
  *  streams, partial answers show cards before the final ranking. */
+/** Installed before the page's scripts (`page.addInitScript(workerHooks)`): lets the init
+ *  scripts added after it watch the search worker that index.html starts
+ *  (`window.skycaseWorker`). Each adds functions to `window.__workerHooks`: `posted(msg)` for
+ *  every message the page posts to the worker, `received(data)` for every message from it
+ *  before the app handles it, `handled(data)` right after. */
+export function workerHooks() {
+  const hooks = window.__workerHooks = { posted: [], received: [], handled: [] };
+  let kept;
+  Object.defineProperty(window, 'skycaseWorker', {
+    configurable: true,
+    get: () => kept,
+    set(v) {
+      kept = v;
+      const post = v.worker.postMessage.bind(v.worker);
+      v.worker.postMessage = (msg, ...rest) => {
+        hooks.posted.forEach((f) => f(msg));
+        return post(msg, ...rest);
+      };
+      const adopt = v.adopt;
+      v.adopt = (onMessage, onError) => adopt.call(v, (ev) => {
+        hooks.received.forEach((f) => f(ev.data));
+        onMessage(ev);
+        hooks.handled.forEach((f) => f(ev.data));
+      }, onError);
+    },
+  });
+}
+
 export const FINAL_ANSWER = '[data-testid=timings], [data-testid=query-error]';
 
 /** Types a query, submits it and waits for its answer (a newer query id than before);

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import { readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FINAL_ANSWER, ROOT, SKYCASE, launch, openApp, results, search, repin, copyDist, startServer, askedRange, nativeParts, segments } from './harness.mjs';
+import { FINAL_ANSWER, ROOT, SKYCASE, launch, openApp, results, search, repin, copyDist, startServer, askedRange, nativeParts, segments, workerHooks } from './harness.mjs';
 
 let copy;
 let server;
@@ -129,25 +129,14 @@ test('skypart-3: a records area failing its hash is read once more, then named w
   }
 });
 
-/** Installed before the page's scripts: records every message of the search worker that
- *  index.html starts (`window.skycaseWorker`) that answers a query, in order:
- *  `window.__answers = [{ kind: 'Partial' | 'Results', id, done, total, hits }]`. */
+/** Installed after `workerHooks`: records every message of the search worker that
+ *  answers a query, in order: `window.__answers = [{ kind: 'Partial' | 'Results', id, done,
+ *  total, hits }]`. */
 function answerProbe() {
   const seen = window.__answers = [];
-  let kept;
-  Object.defineProperty(window, 'skycaseWorker', {
-    configurable: true,
-    get: () => kept,
-    set(v) {
-      kept = v;
-      const adopt = v.adopt;
-      v.adopt = (onMessage, onError) => adopt.call(v, (ev) => {
-        const d = ev.data;
-        if (d?.Partial) seen.push({ kind: 'Partial', id: d.Partial.id, done: d.Partial.done, total: d.Partial.total, hits: d.Partial.hits });
-        if (d?.Results) seen.push({ kind: 'Results', id: d.Results.id, hits: d.Results.hits });
-        onMessage(ev);
-      }, onError);
-    },
+  window.__workerHooks.received.push((d) => {
+    if (d?.Partial) seen.push({ kind: 'Partial', id: d.Partial.id, done: d.Partial.done, total: d.Partial.total, hits: d.Partial.hits });
+    if (d?.Results) seen.push({ kind: 'Results', id: d.Results.id, hits: d.Results.hits });
   });
 }
 
@@ -180,6 +169,7 @@ test('skypart-3: a cold lean query streams partial answers as its row blocks and
     const want = native(q);
     const browser = await launch();
     const { page } = browser;
+    await page.addInitScript(workerHooks);
     await page.addInitScript(answerProbe);
     // What the page shows while the answer streams (the "n of m parts" line and its cards).
     await page.addInitScript(() => {

@@ -11,7 +11,7 @@
 // the whole answer) and `q:painted` (a task after the next animation frame), as bench-decade's
 // probe times them. TRACE_JSON: where to write the raw trace (Perfetto / DevTools can open it).
 import { writeFileSync } from 'node:fs';
-import { startServer, launch, openApp, search } from './harness.mjs';
+import { startServer, launch, openApp, search, workerHooks } from './harness.mjs';
 
 const [SITE, OUT] = process.argv.slice(2);
 if (!SITE) throw new Error('usage: node trace-warm.mjs SITE [TRACE_JSON]');
@@ -20,35 +20,25 @@ const REPS = Number(process.env.TRACE_REPS || 3);
 
 function probe() {
   let current = null;
-  let kept;
-  Object.defineProperty(window, 'skycaseWorker', {
-    configurable: true,
-    get: () => kept,
-    set(v) {
-      kept = v;
-      const { worker } = v;
-      const post = worker.postMessage.bind(worker);
-      worker.postMessage = (msg, ...rest) => {
-        if (msg?.Query) { current = msg.Query.id; performance.mark(`q:sent:${current}`); }
-        return post(msg, ...rest);
-      };
-      const adopt = v.adopt;
-      v.adopt = (onMessage, onError) => adopt.call(v, (ev) => {
-        const d = ev.data;
-        const id = d?.Results?.id;
-        if (id !== undefined) performance.mark(`q:arrived:${id}`);
-        onMessage(ev);
-        if (id !== undefined) {
-          performance.mark(`q:done:${id}`);
-          requestAnimationFrame(() => { performance.mark(`q:raf:${id}`); setTimeout(() => { performance.mark(`q:painted:${id}`); window.__painted = id; }); });
-        }
-      }, onError);
-    },
+  const hooks = window.__workerHooks;
+  hooks.posted.push((msg) => {
+    if (msg?.Query) { current = msg.Query.id; performance.mark(`q:sent:${current}`); }
+  });
+  hooks.received.push((d) => {
+    if (d?.Results?.id !== undefined) performance.mark(`q:arrived:${d.Results.id}`);
+  });
+  hooks.handled.push((d) => {
+    const id = d?.Results?.id;
+    if (id !== undefined) {
+      performance.mark(`q:done:${id}`);
+      requestAnimationFrame(() => { performance.mark(`q:raf:${id}`); setTimeout(() => { performance.mark(`q:painted:${id}`); window.__painted = id; }); });
+    }
   });
 }
 
 const server = await startServer(SITE);
 const browser = await launch();
+await browser.page.addInitScript(workerHooks);
 await browser.page.addInitScript(probe);
 await openApp(browser.page, server.url);
 await new Promise((r) => setTimeout(r, 500));
