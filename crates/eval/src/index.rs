@@ -37,7 +37,7 @@ use skycase_ingest::Sidecar;
 use skycase_quant::{quantize, ModelFiles, QuantizeOptions, Quantization};
 use skycase_train::data::{read_labels, Sample};
 use skycase_train::archive::sidecar_masks;
-use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE, WEIGHTS_FILE};
+use skycase_train::model::{CONFIG_FILE, PROJECTION_FILE};
 use skycase_train::{Granularity, ImageModel};
 
 use crate::error::{write_atomic, Error, Result};
@@ -54,20 +54,15 @@ pub struct Checkpoint {
     pub model: ImageModel,
     /// `projection.safetensors` as the bundle ships it.
     pub projection: Vec<u8>,
-    /// sha256 over `config.json`, `model.safetensors` and `projection.safetensors`.
+    /// sha256 over `config.json`, `model.safetensors` and `projection.safetensors`
+    /// ([`skycase_train::period_index::checkpoint_sha256`], unnamed).
     pub hash: String,
 }
 
 impl Checkpoint {
     /// Opens a `skycase train` output folder.
     pub fn open(dir: &Path) -> Result<Self> {
-        let mut h = Sha256::new();
-        for f in [CONFIG_FILE, WEIGHTS_FILE, PROJECTION_FILE] {
-            let p = dir.join(f);
-            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            h.update((bytes.len() as u64).to_le_bytes());
-            h.update(&bytes);
-        }
+        let hash = skycase_train::period_index::checkpoint_sha256(dir, false)?;
         let model = ImageModel::load(dir)?;
         let proj_path = dir.join(PROJECTION_FILE);
         let projection = std::fs::read(&proj_path).map_err(|e| Error::io(&proj_path, e))?;
@@ -79,7 +74,7 @@ impl Checkpoint {
                 format!("maps {} → {}, but {CONFIG_FILE} says text_dim {} → joint_dim {}", p.in_dim(), p.out_dim(), cfg.text_dim, cfg.joint_dim),
             ));
         }
-        Ok(Self { dir: dir.to_path_buf(), model, projection, hash: hex::encode(h.finalize()) })
+        Ok(Self { dir: dir.to_path_buf(), model, projection, hash })
     }
 
     /// Vector names per frame: the 13 regions, or `global`.

@@ -50,17 +50,29 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Loads `dir` and fingerprints its files.
     pub fn open(dir: &Path) -> Result<Self> {
-        let mut h = Sha256::new();
-        for f in [CONFIG_FILE, WEIGHTS_FILE, PROJECTION_FILE] {
-            let p = dir.join(f);
-            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-            h.update(f.as_bytes());
-            h.update((bytes.len() as u64).to_le_bytes());
-            h.update(&bytes);
-        }
+        let sha256 = checkpoint_sha256(dir, true)?;
         let model = ImageModel::load(dir)?;
-        Ok(Checkpoint { dir: dir.to_path_buf(), model, sha256: hex::encode(h.finalize()) })
+        Ok(Checkpoint { dir: dir.to_path_buf(), model, sha256 })
     }
+}
+
+/// SHA-256 (hex) over a checkpoint's `config.json`, `model.safetensors` and
+/// `projection.safetensors`, each as its length and bytes, with `named` each preceded by its
+/// file name. Two forms, both recorded: [`Checkpoint::sha256`] (named, in every period's
+/// `.json`) and `skycase eval`'s (unnamed: it keys the eval cache and is quoted in its
+/// reports).
+pub fn checkpoint_sha256(dir: &Path, named: bool) -> Result<String> {
+    let mut h = Sha256::new();
+    for f in [CONFIG_FILE, WEIGHTS_FILE, PROJECTION_FILE] {
+        let p = dir.join(f);
+        let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        if named {
+            h.update(f.as_bytes());
+        }
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 /// One embedded frame in a period's description.
@@ -459,6 +471,23 @@ mod tests {
 
     fn opts() -> EmbedOptions {
         EmbedOptions { kind: VectorKind::Int8, batch: 2, command: "test".into() }
+    }
+
+    /// Both fingerprints are recorded (period `.json` files; the eval cache and its reports),
+    /// so their formulas may not drift: values computed independently (Python's hashlib).
+    #[test]
+    fn checkpoint_fingerprints_keep_their_formulas() {
+        let dir = std::env::temp_dir().join(format!("skycase-ckpt-sha-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (f, b) in [(CONFIG_FILE, "{}"), (WEIGHTS_FILE, "weights"), (PROJECTION_FILE, "projection")] {
+            std::fs::write(dir.join(f), b).unwrap();
+        }
+        assert_eq!(checkpoint_sha256(&dir, true).unwrap(), "a119478f0bcf24e2167ebac4d8c6928f081810abccd249c208e9e8052c6aa5ee");
+        assert_eq!(checkpoint_sha256(&dir, false).unwrap(), "92a2030db7109c6e714fb3b52e859e3f38e65a6c05f27dcfaf25622eaab0d794");
+        std::fs::remove_file(dir.join(WEIGHTS_FILE)).unwrap();
+        let e = checkpoint_sha256(&dir, true).unwrap_err().to_string();
+        assert!(e.contains(WEIGHTS_FILE), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
