@@ -559,7 +559,7 @@ impl CardText {
         let (utc, local) = utc_and_local(&hit.time);
         let episode = hit.episode.as_ref().map(|e| {
             let (a, b) = span(&e.start, &e.end);
-            (e.members.len(), (t().case.episode)(e.members.len(), &a, &b), e.start.clone(), e.end.clone())
+            (e.frames, (t().case.episode)(e.frames, &a, &b), e.start.clone(), e.end.clone())
         });
         CardText {
             id: hit.id.clone(),

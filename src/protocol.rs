@@ -111,8 +111,8 @@ pub struct EpisodeOut {
     pub start: String,
     /// Time of its last frame.
     pub end: String,
-    /// Ids of its frames, in time order.
-    pub members: Vec<String>,
+    /// How many frames it has (the card says so; their ids are not sent).
+    pub frames: usize,
 }
 
 /// One frame of a case's loop.

@@ -30,7 +30,7 @@ pub(super) fn pool(k: usize, episodes: Option<f64>) -> usize {
 pub(super) fn fold(hits: Vec<HitOut>, k: usize, episodes: Option<f64>) -> Vec<HitOut> {
     let Some(gap) = episodes else { return hits };
     let keys: Vec<EpisodeKey> = hits.iter().map(|h| episode_key(&h.time, h.region.as_deref(), &h.origin, &h.caption)).collect();
-    fold_keys(&keys, k, gap, |i| hits[i].clone(), |i| hits[i].id.clone())
+    fold_keys(&keys, k, gap, |i| hits[i].clone())
 }
 
 /// What [`group`] tells a ranked hit's episode by: its time, matched region, origin, and the
@@ -41,15 +41,15 @@ pub(super) fn episode_key<'a>(time: &'a str, region: Option<&str>, origin: &'a s
 }
 
 /// [`fold`] from the ranked hits' `keys`, building only the hits shown: `hit(i)` is hit i in
-/// the page's form, `id(i)` its frame's id. A pool of 200 hits folds to 20 without the other
-/// 180 records copied (their captions most of the bytes).
-pub(super) fn fold_keys(keys: &[EpisodeKey], k: usize, gap: f64, hit: impl Fn(usize) -> HitOut, id: impl Fn(usize) -> String) -> Vec<HitOut> {
+/// the page's form. A pool of 200 hits folds to 20 without the other 180 records copied
+/// (their captions most of the bytes).
+pub(super) fn fold_keys(keys: &[EpisodeKey], k: usize, gap: f64, hit: impl Fn(usize) -> HitOut) -> Vec<HitOut> {
     group(keys, gap)
         .into_iter()
         .take(k)
         .map(|e| {
             let mut best = hit(e.best);
-            best.episode = Some(EpisodeOut { start: e.start, end: e.end, members: e.members.iter().map(|&m| id(m)).collect() });
+            best.episode = Some(EpisodeOut { frames: e.frames(), start: e.start, end: e.end });
             best
         })
         .collect()

@@ -597,7 +597,7 @@ fn to_out_parts(parts: &[Rc<Partition>], ids: &[usize], hits: Vec<Hit>, strength
             cases::episode_key(&rec.time, region(h).map(String::as_str), &rec.origin, &rec.caption)
         })
         .collect();
-    cases::fold_keys(&keys, k, gap, out, |i| record(&hits[i]).id.clone())
+    cases::fold_keys(&keys, k, gap, out)
 }
 
 /// Ranks `prepared` on partitions `ids` (slots in [`KEPT`]), `k` hits; with `episodes` (k
