@@ -95,6 +95,44 @@ test('after the first visit the app works offline', async () => {
   }
 });
 
+test('searching while the offline copy is being saved holds the save back, and it completes once the searching stops', async () => {
+  // A fresh profile: nothing saved yet. The save (every word chunk, then the rest) starts 1 s
+  // after the first answer, and each of its batches of 8 waits until no answer has been given
+  // for 250 ms (src/fetch.rs, `after_answers`), so that it does not slow the page drawing one.
+  const fresh = await launch();
+  try {
+    const { page } = fresh;
+    const chunks = [];
+    page.on('request', (r) => { if (r.url().includes('/bundle/words/')) chunks.push(Date.now()); });
+    await openApp(page, server.url);
+    const q = 'heavy snow over Hokkaido';
+    const want = nativeSearch(q).map((h) => h.id);
+    await search(page, q);
+    const asked = chunks.length;
+    // The save's first batch, after the chunks the query itself needed.
+    while (chunks.length === asked) await new Promise((r) => setTimeout(r, 20));
+    // Searching again and again (each answer within ~100 ms of the one before) for 2.5 s.
+    const t0 = Date.now();
+    let answers = 0;
+    while (Date.now() - t0 < 2500) {
+      assert.deepEqual((await search(page, q)).map((h) => h.id), want);
+      answers++;
+    }
+    const t1 = Date.now();
+    // A batch started before the searching may still be starting its requests; after that,
+    // at most one more batch could slip into a gap between two answers on a busy machine.
+    const during = chunks.filter((t) => t > t0 + 600 && t <= t1).length;
+    assert.ok(answers >= 10, `${answers} answers in 2.5 s`);
+    assert.ok(during <= 8, `${during} word chunks were requested while searching`);
+    // Once the searching stops, the save goes on and completes.
+    await waitUntilOfflineReady(page);
+    assert.ok(chunks.length - asked > during + 8, `the save went on afterwards (${chunks.length - asked} chunk requests in all)`);
+    assert.deepEqual(fresh.errors, []);
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('a first visit whose search worker started before the service worker controlled the page is served offline next time', async () => {
   // A fresh profile: its first visit has no service worker yet, so whatever the next visit
   // needs is cached by the search worker itself (and the service worker's shell precache).
