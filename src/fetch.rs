@@ -120,7 +120,8 @@ pub async fn after_answers() {
     }
 }
 
-fn now_ms() -> f64 {
+/// The worker's clock (`performance.now()`, or the date where there is none), in ms.
+pub fn now_ms() -> f64 {
     scope().performance().map_or_else(js_sys::Date::now, |p| p.now())
 }
 

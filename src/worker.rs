@@ -21,7 +21,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
 
-use crate::fetch::{self, js_message, BundleCache, Pin};
+use crate::fetch::{self, js_message, now_ms, BundleCache, Pin};
 use crate::protocol::{FromWorker, HitOut, OfflineState, PeriodState, ToWorker};
 
 mod cases;
@@ -55,10 +55,6 @@ const OFFLINE_REPORT_EVERY: usize = 25;
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
-}
-
-fn now_ms() -> f64 {
-    scope().performance().map(|p| p.now()).unwrap_or_else(|| js_sys::Date::now())
 }
 
 fn post(msg: &FromWorker) {
