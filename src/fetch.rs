@@ -79,7 +79,8 @@ fn note_known(url: &str) {
 /// (docs/benchmarks.md, issue 11, "2026-12-06 ~05:00Z").
 pub const QUIET_AFTER_ANSWER_MS: f64 = 250.0;
 
-/// While one lives (an answer being computed), background work waits ([`after_answers`]);
+/// While one lives (a query being answered, until its answer is posted: src/worker.rs),
+/// background work waits ([`after_answers`]);
 /// when the last one is dropped, the queued writes are stored in the background, one at a
 /// time, pausing whenever another answer starts.
 pub struct HoldWrites(());

@@ -105,7 +105,11 @@ pub fn start() {
                     post(&FromWorker::SavedPeriods(parts::saved_periods().await));
                 }
             }),
+            // While a query or "more like this" is answered, and until it is posted, background
+            // work waits (the files it fetches are stored after it), then the page's frame too
+            // (`fetch::after_answers`).
             Ok(ToWorker::Query { id, text, k, filters, lang, episodes }) => spawn_local(async move {
+                let answering = fetch::HoldWrites::start();
                 let t0 = now_ms();
                 let answered = query(id, &text, k, episodes, &filters, lang.as_deref() == Some("ko")).await;
                 let t1 = now_ms();
@@ -116,6 +120,7 @@ pub fn start() {
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
+                drop(answering);
                 if parts::log_phases() {
                     web_sys::console::debug_1(&format!("skycase answer: query {:.1} ms (episodes folded), serialise {serialise:.1}, postMessage {send:.1}", t1 - t0).into());
                 }
@@ -124,6 +129,7 @@ pub fn start() {
                 }
             }),
             Ok(ToWorker::Similar { id, frame_id, region, k, filters, episodes }) => spawn_local(async move {
+                let _answering = fetch::HoldWrites::start();
                 let found = cases::similar(&frame_id, region.as_deref(), k, &filters, episodes).await;
                 post(&match found {
                     Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None },

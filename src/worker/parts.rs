@@ -621,8 +621,6 @@ const PARTIAL_EVERY_MS: f64 = 100.0;
 /// hours), every answer (partial or whole) is folded from the `k` ranked.
 async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
     let t0 = now_ms();
-    // The partitions this answer fetches are stored in the cache after it, not meanwhile.
-    let _writes = fetch::HoldWrites::start();
     // (when the last partial answer ended, what it cost)
     let mut last: Option<(f64, f64)> = None;
     let stream = |done: usize, total: usize, at_hand: &dyn Fn() -> Vec<usize>| {
