@@ -1,7 +1,7 @@
 //! docs/queries.md reproduces: its own command (the line after "Command:"), run over the
 //! held-out simulated months that `data/eval/make-months` makes, writes the same report.
 //!
-//! Ignored by default: the four months take wxsim about 12 minutes on two quiet cores (no
+//! Ignored by default: the four months take wxsim about 10 minutes on two quiet cores (no
 //! fresh clone has them), and the run embeds their 760 frames. To run it:
 //!
 //! ```sh
@@ -39,9 +39,10 @@ fn command_of(report: &str, months: &Path, scratch: &Path) -> Vec<String> {
     args
 }
 
-/// The report without its command line (which names where it was written).
-fn body(report: &str) -> Vec<&str> {
-    report.lines().filter(|l| !l.trim_start().starts_with("skycase eval")).collect()
+/// The report's lines with their numbers, without its command line (which names where it
+/// was written).
+fn body(report: &str) -> Vec<(usize, &str)> {
+    report.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim_start().starts_with("skycase eval")).collect()
 }
 
 #[test]
@@ -49,7 +50,7 @@ fn command_of_reads_the_documented_line() {
     let doc = "# x\n\nWritten by it. Command:\n\n    skycase eval --dev /a/b/dev-m --test /a/b/test-m --out docs/queries.md --cache /c --quiet\n";
     let args = command_of(doc, Path::new("/m"), Path::new("/s"));
     assert_eq!(args, ["eval", "--dev", "/m/dev-m", "--test", "/m/test-m", "--out", "/s/queries.md", "--cache", "/s/cache", "--quiet"]);
-    assert_eq!(body(doc), ["# x", "", "Written by it. Command:", ""]);
+    assert_eq!(body(doc), [(1, "# x"), (2, ""), (3, "Written by it. Command:"), (4, "")]);
 }
 
 #[test]
@@ -64,8 +65,8 @@ fn docs_queries_md_reproduces() {
     assert!(o.status.success(), "skycase {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
     let written = std::fs::read_to_string(scratch.join("queries.md")).unwrap();
     let (want, got) = (body(&committed), body(&written));
-    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-        assert_eq!(w, g, "docs/queries.md line {} differs from the rerun's ({})", i + 1, scratch.display());
+    for ((line, w), (_, g)) in want.iter().zip(&got) {
+        assert_eq!(w, g, "docs/queries.md line {line} differs from the rerun's ({})", scratch.display());
     }
     assert_eq!(want.len(), got.len(), "docs/queries.md and the rerun differ in length ({})", scratch.display());
     std::fs::remove_dir_all(&scratch).ok();
