@@ -589,6 +589,11 @@ pub const WEATHER: &[(&str, usize)] = &[
     ("눈 오", SNOW),
     ("눈이 와", SNOW),
     ("눈구름", SNOW),
+    // Compounds that end in 눈 or 비 (not at a word's start, so not the strict single syllables).
+    ("진눈깨비", SNOW),
+    ("싸락눈", SNOW),
+    ("첫눈", SNOW),
+    ("눈폭풍", SNOW),
     // Clear
     ("clear", CLEAR),
     ("clearer", CLEAR),
@@ -702,6 +707,18 @@ pub const WEATHER: &[(&str, usize)] = &[
     ("우천", RAIN),
     ("뇌우", RAIN),
     ("강수", RAIN),
+    ("장맛비", RAIN),
+    ("소낙비", RAIN),
+    ("가랑비", RAIN),
+    ("이슬비", RAIN),
+    ("보슬비", RAIN),
+    ("장대비", RAIN),
+    ("봄비", RAIN),
+    ("여름비", RAIN),
+    ("가을비", RAIN),
+    ("겨울비", RAIN),
+    ("천둥", RAIN),
+    ("번개", RAIN),
     // Typhoon
     ("typhoon", TYPHOON),
     ("typhoons", TYPHOON),
@@ -995,6 +1012,10 @@ mod tests {
     case!(ko_peninsula_snow, "한반도에 폭설", [KOREA], [SNOW]);
     case!(ko_kyushu_rain, "규슈에 비", [KYUSHU], [RAIN]);
     case!(ko_kyushu_alt, "큐슈의 호우", [KYUSHU], [RAIN]);
+    case!(ko_rain_compound, "규슈에 장맛비가", [KYUSHU], [RAIN]);
+    case!(ko_thunder, "도쿄 천둥번개", [HONSHU], [RAIN]);
+    case!(ko_sleet_compound, "서울 진눈깨비", [KOREA], [SNOW]);
+    case!(ko_snowstorm_not_typhoon, "홋카이도 눈폭풍", [HOKKAIDO], [SNOW]);
     case!(ko_seoul_from, "서울에서 눈이 내리는 날", [KOREA], [SNOW]);
     case!(ko_tokyo_honshu, "도쿄 흐림", [HONSHU], [CLOUDY]);
     case!(ko_sapporo, "삿포로로 폭설", [HOKKAIDO], [SNOW]);
