@@ -504,6 +504,7 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("spratly", &[SCS]),
     ("spratlys", &[SCS]),
     ("paracel", &[SCS]),
+    ("paracels", &[SCS]),
     ("vietnam", &[SCS]),
     ("viet nam", &[SCS]),
     ("남중국해", &[SCS]),
@@ -1013,6 +1014,7 @@ mod tests {
     case!(ko_kyushu_rain, "규슈에 비", [KYUSHU], [RAIN]);
     case!(ko_kyushu_alt, "큐슈의 호우", [KYUSHU], [RAIN]);
     case!(ko_rain_compound, "규슈에 장맛비가", [KYUSHU], [RAIN]);
+    case!(paracels_plural, "clouds over the Paracels", [SCS], [CLOUDY]);
     case!(ko_thunder, "도쿄 천둥번개", [HONSHU], [RAIN]);
     case!(ko_sleet_compound, "서울 진눈깨비", [KOREA], [SNOW]);
     case!(ko_snowstorm_not_typhoon, "홋카이도 눈폭풍", [HOKKAIDO], [SNOW]);
