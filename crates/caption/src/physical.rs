@@ -17,7 +17,10 @@
 //!    more) whose centre lies in the region, or whose core disc of radius
 //!    `core_km_base + core_km_per_kt × Vmax` covers ≥ `core_share` of the region's pixels;
 //! 2. **Snow / Rain**: cold-top fraction ≥ `precip_share`: Snow when the surface
-//!    temperature ≤ `snow_surface_k`, else Rain;
+//!    temperature ≤ `snow_surface_k`, else Rain. Without a composite the surface
+//!    temperature is the warm percentile of the frame itself, which under an overcast
+//!    sky is the warmest cloud, not the ground; Snow is then said only in the region's
+//!    `snow_months` (the months its climate has snow in), else Rain;
 //! 3. **Cloudy**: cloud fraction ≥ `cloudy_share`;
 //! 4. **Clear** otherwise.
 //!
@@ -27,7 +30,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::besttrack::StormFix;
@@ -53,6 +56,42 @@ pub struct RegionRule {
     pub snow_surface_k: f32,
     /// Without a composite, the clear-sky reference is this percentile of region BT.
     pub fallback_percentile: f32,
+    /// Without a composite, Snow only in these months (the surface is unknown then).
+    pub snow_months: Months,
+}
+
+/// A set of calendar months, written in JSON as a list of month numbers (1 = January).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Months(u16);
+
+impl Months {
+    /// Every month.
+    pub const ALL: Months = Months(0xfff);
+
+    /// Whether `month` (1–12) is in the set.
+    pub fn contains(self, month: u32) -> bool {
+        (1..=12).contains(&month) && self.0 & (1 << (month - 1)) != 0
+    }
+}
+
+impl Serialize for Months {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq((1..=12u32).filter(|&m| self.contains(m)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Months {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let list = Vec::<u32>::deserialize(d)?;
+        let mut bits = 0u16;
+        for m in list {
+            if !(1..=12).contains(&m) {
+                return Err(serde::de::Error::custom(format!("month {m} is not in 1..=12")));
+            }
+            bits |= 1 << (m - 1);
+        }
+        Ok(Months(bits))
+    }
 }
 
 impl Default for RegionRule {
@@ -64,6 +103,7 @@ impl Default for RegionRule {
             precip_share: 0.4,
             snow_surface_k: 273.0,
             fallback_percentile: 0.95,
+            snow_months: Months::ALL,
         }
     }
 }
@@ -84,6 +124,8 @@ pub struct RegionRuleOverride {
     pub snow_surface_k: Option<f32>,
     /// See [`RegionRule::fallback_percentile`].
     pub fallback_percentile: Option<f32>,
+    /// See [`RegionRule::snow_months`].
+    pub snow_months: Option<Months>,
 }
 
 /// When a storm makes a region "Typhoon".
@@ -187,7 +229,7 @@ impl Rules {
             macro_rules! take {
                 ($($f:ident),*) => { $( if let Some(v) = o.$f { out.$f = v; } )* };
             }
-            take!(cloud_delta_k, cloudy_share, cold_k, precip_share, snow_surface_k, fallback_percentile);
+            take!(cloud_delta_k, cloudy_share, cold_k, precip_share, snow_surface_k, fallback_percentile, snow_months);
         }
         out
     }
@@ -412,12 +454,9 @@ impl PhysicalCaptioner {
         sorted.sort_by(f32::total_cmp);
         let m = valid.len() as f32;
         let fallback = percentile(&sorted, rule.fallback_percentile);
-        let tref = |i: usize| -> f32 {
-            match v.clear_sky {
-                Some(cs) if cs[i].is_finite() => cs[i],
-                _ => fallback,
-            }
-        };
+        let composite_at = |i: usize| v.clear_sky.map(|cs| cs[i]).filter(|t| t.is_finite());
+        let tref = |i: usize| composite_at(i).unwrap_or(fallback);
+        let surface_measured = 2 * valid.iter().filter(|&&i| composite_at(i).is_some()).count() >= valid.len();
         let mut cloudy = 0usize;
         let mut cold = 0usize;
         let mut tsum = 0f64;
@@ -445,7 +484,8 @@ impl PhysicalCaptioner {
         let phenomenon = if typhoon.is_some() {
             Phenomenon::Typhoon
         } else if cold_fraction >= rule.precip_share {
-            if surface_k <= rule.snow_surface_k {
+            let snow_possible = surface_measured || rule.snow_months.contains(v.time.month());
+            if surface_k <= rule.snow_surface_k && snow_possible {
                 Phenomenon::Snow
             } else {
                 Phenomenon::Rain
@@ -605,6 +645,29 @@ mod tests {
     }
 
     #[test]
+    fn without_a_composite_snow_only_in_the_regions_snow_months() {
+        // Region 0 overcast with cold tops (215–242 K), no composite: the warm percentile
+        // (242 K, the warmest cloud) stands in for the surface and reads frozen. Snow in January; Rain in October, a month
+        // the rules leave out for this region; with a composite the measured surface decides.
+        let g = grid(|x, y| if x == 0 { 215.0 + 3.0 * y as f32 } else { 285.0 });
+        let mut r = rules();
+        let only_winter: Months = serde_json::from_str("[12, 1, 2]").unwrap();
+        r.regions.insert(
+            "Korean Peninsula".into(),
+            RegionRuleOverride { snow_months: Some(only_winter), ..Default::default() },
+        );
+        let c = PhysicalCaptioner::new(r).unwrap();
+        let at = |time: &str| FrameView { time: time.parse().unwrap(), ..view(&g, None) };
+        assert_eq!(c.caption(&at("2012-01-15T00:00:00Z"), &[]).unwrap().0.get(Region::KoreanPeninsula), Phenomenon::Snow);
+        let (cap, stats) = c.caption(&at("2012-10-27T00:00:00Z"), &[]).unwrap();
+        assert_eq!(cap.get(Region::KoreanPeninsula), Phenomenon::Rain);
+        assert!(stats[0].surface_k <= 273.0 && !stats[0].clear_sky_composite);
+        let cs = vec![265.0f32; W * H];
+        let frozen = FrameView { time: "2012-10-27T00:00:00Z".parse().unwrap(), ..view(&g, Some(&cs)) };
+        assert_eq!(c.caption(&frozen, &[]).unwrap().0.get(Region::KoreanPeninsula), Phenomenon::Snow);
+    }
+
+    #[test]
     fn thresholds_are_inclusive_shares() {
         // Region 0: 5 of 10 rows cloudy -> share 0.5 >= 0.45 -> Cloudy; region 1: 4 of 10 -> Clear.
         let g = grid(|x, y| if (x == 0 && y < 5) || (x == 1 && y < 4) { 260.0 } else { 285.0 });
@@ -680,5 +743,8 @@ mod tests {
         assert!(Rules::from_json(r#"{"regions":{"Atlantis":{}}}"#).is_err());
         assert!(Rules::from_json(r#"{"default":{"cloudy_share":3.0}}"#).is_err());
         assert!(Rules::from_json(r#"{"bogus":1}"#).is_err());
+        let err = Rules::from_json(r#"{"default":{"snow_months":[1,13]}}"#).unwrap_err();
+        assert!(err.to_string().contains("month 13 is not in 1..=12"), "{err}");
+        assert!(r.rule(Region::SouthChinaSea).snow_months == Months(0) && !r.rule(Region::Kyushu).snow_months.contains(10));
     }
 }

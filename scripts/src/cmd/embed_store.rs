@@ -42,8 +42,8 @@ pub fn origin_key(meta: &FrameMeta) -> &'static str {
     }
 }
 
-/// For an uncaptioned storm-centred frame: the storm it follows, from its own track (the
-/// physical captioner captions only frames that cover all 13 regions).
+/// For a storm-centred frame: the storm it follows, from its own track. Such a crop covers
+/// only a few of the 13 regions, so its caption (if any) names only those.
 fn storm_note(meta: &FrameMeta) -> String {
     meta.storm
         .as_ref()
@@ -56,7 +56,7 @@ fn storm_note(meta: &FrameMeta) -> String {
                 Some(6) => "extratropical cyclone",
                 _ => "storm",
             };
-            format!(" (a storm-centred crop covers too few of the 13 regions for one) · track: {grade} {} at {:.1}°N {:.1}°E", s.id, s.lat, s.lon)
+            format!(" · track: {grade} {} at {:.1}°N {:.1}°E", s.id, s.lat, s.lon)
         })
         .unwrap_or_default()
 }
@@ -106,8 +106,11 @@ pub fn run(store: &Path, index: &Path, checkpoint: &Path, periods: &[String], st
             }
         }
         let (source, caption) = match found {
-            Some((s, caption)) => (format!("{} · {}", source_label(m), captioner_label(s)), caption),
-            None => (format!("{} · no caption{}", source_label(m), storm_note(m)), String::new()),
+            Some((s, caption)) => (format!("{} · {}{}", source_label(m), captioner_label(s), storm_note(m)), caption),
+            None if m.storm.is_some() => {
+                (format!("{} · no caption (a storm-centred crop covers too few of the 13 regions for one){}", source_label(m), storm_note(m)), String::new())
+            }
+            None => (format!("{} · no caption", source_label(m)), String::new()),
         };
         Ok(FrameRecord {
             id: m.id.clone(),
