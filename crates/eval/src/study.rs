@@ -1033,9 +1033,9 @@ impl Study {
         let _ = writeln!(
             out,
             "\nThe search binds the regions and anchors the cells that the gazetteer (English and Korean place and weather \
-             words) finds in a query, with weight {} against the encoder's vector (`skycase_core::search::ANCHOR_WEIGHT`), so a \
-             query the gazetteer understands ranks much as its template does, whatever the encoder makes of it. With binding \
-             and anchoring off, the encoder and projection alone:\n",
+             words, and English typos one edit from a listed word of six letters or more) finds in a query, with weight {} \
+             against the encoder's vector (`skycase_core::search::ANCHOR_WEIGHT`), so a query the gazetteer understands ranks \
+             much as its template does, whatever the encoder makes of it. With binding and anchoring off, the encoder and projection alone:\n",
             skycase_core::search::ANCHOR_WEIGHT
         );
         let _ = writeln!(out, "| set | hits@{K} (cells ≥ 1), as searched | encoder alone | R@1 as searched | encoder alone | R@10 as searched | encoder alone |\n|---|---:|---:|---:|---:|---:|---:|");
