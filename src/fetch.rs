@@ -145,7 +145,8 @@ pub async fn writes_settled() {
     }
 }
 
-fn scope() -> DedicatedWorkerGlobalScope {
+/// The worker's global scope (this module runs only in the search worker).
+pub fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 

@@ -19,9 +19,9 @@ use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard, TextTokenizer}
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
+use web_sys::{MessageEvent, Response};
 
-use crate::fetch::{self, js_message, now_ms, BundleCache, Pin};
+use crate::fetch::{self, js_message, now_ms, scope, BundleCache, Pin};
 use crate::protocol::{FromWorker, HitOut, OfflineState, PeriodState, ToWorker};
 
 mod cases;
@@ -52,10 +52,6 @@ const PREFETCH_WHEN_IDLE_MS: i32 = 5000;
 const PREFETCH_BATCH: usize = 8;
 /// Progress messages while saving the offline set: one per this many files.
 const OFFLINE_REPORT_EVERY: usize = 25;
-
-fn scope() -> DedicatedWorkerGlobalScope {
-    js_sys::global().unchecked_into()
-}
 
 fn post(msg: &FromWorker) {
     post_timed(msg);
@@ -288,10 +284,7 @@ async fn ensure_multilingual() -> Result<(), String> {
             MULTILINGUAL_LOADING.with(|l| l.set(false));
             return loaded;
         }
-        let wait = Promise::new(&mut |resolve, _| {
-            let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50);
-        });
-        let _ = JsFuture::from(wait).await;
+        fetch::sleep(50).await;
     }
 }
 
