@@ -41,7 +41,7 @@ test('loads the demo index with progress and answers a query about a typhoon', a
 test('the browser (wasm) and the companion (native) rank identically', async () => {
   const { page } = browser;
   for (const q of ['heavy snow over Hokkaido', 'typhoon approaching Kyushu', 'clear skies across Mongolia',
-    'rain along the Pacific coast of Japan']) {
+    'rain along the Pacific coast of Japan', 'heavy snow over Hokaido', 'typhon near Okinawa']) {
     const web = await search(page, q);
     const native = nativeSearch(q);
     assert.deepEqual(web.map((h) => h.id), native.map((h) => h.id), `top-20 ids for "${q}"`);
