@@ -296,9 +296,10 @@ pub fn App() -> impl IntoView {
                 let t_render = now_ms();
                 // Part of a partitioned index missing: say so above the results from the rest.
                 set_query_error.set(warning);
-                set_nothing_close.set(nothing_close && !new_hits.is_empty());
+                let nothing_close = nothing_close && !new_hits.is_empty();
+                set_nothing_close.set(nothing_close);
                 set_settled.set(true);
-                set_hits.set(new_hits);
+                set_hits.set(new_hits.into_iter().map(|h| HitOut { nearest: nothing_close, ..h }).collect());
                 set_shown_for.set(text);
                 if let Some(target) = focus_next.get_value() {
                     focus_next.set_value(None);
@@ -541,6 +542,8 @@ struct CardText {
     /// The matched region's caption line, without the bullet's dash.
     matched: Option<String>,
     strength: Option<f32>,
+    /// One of the nearest cases under the "nothing close" notice ([`HitOut::nearest`]).
+    nearest: bool,
     /// (frames, "episode" text, start, end).
     episode: Option<(usize, String, String, String)>,
     source: String,
@@ -570,6 +573,7 @@ impl CardText {
             region: hit.region.clone(),
             matched,
             strength: hit.strength,
+            nearest: hit.nearest,
             episode,
             source: hit.source.clone(),
             origin: hit.origin.clone(),
@@ -636,7 +640,7 @@ impl CardText {
         if let (Some(a), Some(b)) = (self.strength, new.strength) {
             let el = meta.item(m + 1)?;
             attr(&el, "data-strength", &format!("{a:.3}"), &format!("{b:.3}"));
-            set(&el, &(t().strength_label)(a), &(t().strength_label)(b));
+            set(&el, &(t().strength_label)(a, self.nearest), &(t().strength_label)(b, new.nearest));
         }
         // The matched line and the episode: changed, taken out or put in (`card` is live).
         let mut k = 2;
@@ -702,7 +706,7 @@ impl CardText {
         }
         let _ = write!(h, r#"<span class="score" title="{}">{:.3}</span>"#, esc(s.score_title), self.score);
         if let Some(v) = self.strength {
-            let _ = write!(h, r#"<span class="strength" data-testid="strength" data-strength="{v:.3}" title="{}">{}</span>"#, esc(s.strength_title), esc(&(s.strength_label)(v)));
+            let _ = write!(h, r#"<span class="strength" data-testid="strength" data-strength="{v:.3}" title="{}">{}</span>"#, esc(s.strength_title), esc(&(s.strength_label)(v, self.nearest)));
         }
         h.push_str("</div>");
         h.push_str(&self.matched_html());

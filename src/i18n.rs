@@ -127,8 +127,9 @@ pub struct Strings {
     pub nothing_close: &'static str,
     /// Tooltip of a result's calibrated strength.
     pub strength_title: &'static str,
-    /// A result's calibrated strength (a probability, 0–1) as a short label.
-    pub strength_label: fn(strength: f32) -> String,
+    /// A result's calibrated strength (a probability, 0–1) as a short label; `nearest`: the
+    /// answer has the "nothing close" notice, so the card is one of the nearest cases.
+    pub strength_label: fn(strength: f32, nearest: bool) -> String,
     // Updates, offline use and recovery (src/offline.rs, src/verified.rs).
     /// Retry button after a failed download.
     pub retry: &'static str,
@@ -320,7 +321,10 @@ pub static EN: Strings = Strings {
     phenomenon_names: PHENOMENA,
     nothing_close: "Nothing close found in this archive — the nearest cases:",
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
-    strength_label: |s| format!("{} ({:.0} %)", if s >= STRONG { "strong match" } else if s >= POSSIBLE { "possible match" } else { "weak match" }, s * 100.0),
+    strength_label: |s, nearest| {
+        let words = if nearest { "nearest case" } else if s >= STRONG { "strong match" } else if s >= POSSIBLE { "possible match" } else { "weak match" };
+        format!("{words} ({:.0} %)", s * 100.0)
+    },
     retry: "Retry",
     image_unavailable: "Image not available",
     update_ready: "A new version of skycase is ready.",
@@ -400,7 +404,10 @@ pub static KO: Strings = Strings {
     phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
     nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
     strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",
-    strength_label: |s| format!("{} ({:.0}%)", if s >= STRONG { "일치 가능성 높음" } else if s >= POSSIBLE { "일치 가능성 있음" } else { "일치 가능성 낮음" }, s * 100.0),
+    strength_label: |s, nearest| {
+        let words = if nearest { "가장 가까운 사례" } else if s >= STRONG { "일치 가능성 높음" } else if s >= POSSIBLE { "일치 가능성 있음" } else { "일치 가능성 낮음" };
+        format!("{words} ({:.0}%)", s * 100.0)
+    },
     retry: "다시 시도",
     image_unavailable: "영상을 표시할 수 없음",
     update_ready: "skycase 새 버전이 준비되었습니다.",

@@ -102,6 +102,10 @@ pub struct HitOut {
     /// The episode this hit is the best frame of, when the query asked for episodes.
     #[serde(default)]
     pub episode: Option<EpisodeOut>,
+    /// Set by the app on every hit of an answer with the "nothing close" notice: its card
+    /// then reads "nearest case", whatever its strength, so that card and notice agree.
+    #[serde(default)]
+    pub nearest: bool,
 }
 
 /// An episode as a card shows it (`skycase_core::episodes::Episode`).

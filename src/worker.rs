@@ -586,6 +586,7 @@ fn hit_out(shard: usize, h: &Hit, rec: &skycase_core::FrameRecord, region: Optio
         source: rec.source.clone(),
         origin: rec.origin.clone(),
         episode: None,
+        nearest: false,
     }
 }
 

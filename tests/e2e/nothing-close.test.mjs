@@ -31,6 +31,11 @@ test('the notice shows above the nearest cases when the archive holds no such ca
     const shown = await page.locator('[data-testid=nothing-close]').count() > 0;
     assert.equal(shown, expected, `${q}: notice ${shown ? 'shown' : 'missing'}`);
     assert.equal(nativeNothingClose(q), expected, `${q}: skycase search agrees`);
+    // Card and notice agree: under the notice every card is one of the nearest cases, whatever
+    // its strength; without it none says so.
+    const labels = await page.$$eval('[data-testid=strength]', (els) => els.map((e) => e.textContent));
+    assert.ok(labels.length > 0, q);
+    for (const l of labels) assert.equal(/^nearest case \(\d+ %\)$/.test(l), expected, `${q}: "${l}"`);
   }
   assert.deepEqual(errors, []);
 });
