@@ -287,7 +287,7 @@ pub fn App() -> impl IntoView {
                     }
                 }
             }
-            FromWorker::Results { id, hits: new_hits, encode_ms, rank_ms, nothing_close, encoder, warning } => {
+            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
@@ -299,7 +299,8 @@ pub fn App() -> impl IntoView {
                 let nothing_close = nothing_close && !new_hits.is_empty();
                 set_nothing_close.set(nothing_close);
                 set_settled.set(true);
-                set_hits.set(new_hits.into_iter().map(|h| HitOut { nearest: nothing_close, ..h }).collect());
+                new_hits.iter_mut().for_each(|h| h.nearest = nothing_close);
+                set_hits.set(new_hits);
                 set_shown_for.set(text);
                 if let Some(target) = focus_next.get_value() {
                     focus_next.set_value(None);

@@ -814,6 +814,12 @@ fn typo_guard() -> &'static std::collections::HashSet<&'static str> {
     GUARD.get_or_init(|| TYPO_GUARD.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect())
 }
 
+/// Whether a hand-listed word can be read from a typo: Latin letters only, at least
+/// [`TYPO_TARGET_MIN`] of them (research/gazetteer/typo_guard.py uses the same rule).
+fn is_typo_target(word: &[char]) -> bool {
+    word.len() >= TYPO_TARGET_MIN && word.iter().all(|c| c.is_ascii_lowercase())
+}
+
 /// Whether `a` and `b` are one edit apart (a letter added, dropped or changed, or two
 /// neighbours swapped) and start with the same letter.
 fn one_edit(a: &[char], b: &[char]) -> bool {
@@ -844,7 +850,7 @@ fn typo_at(text: &[char], at: usize) -> Option<(usize, Kind)> {
     if typo_guard().contains(word.iter().collect::<String>().as_str()) {
         return None;
     }
-    let targets = entries().get(&word[0])?.iter().filter(|e| !e.generated && e.chars.len() >= TYPO_TARGET_MIN && e.chars.iter().all(|c| c.is_ascii_lowercase()));
+    let targets = entries().get(&word[0])?.iter().filter(|e| !e.generated && is_typo_target(&e.chars));
     let mut found = None;
     for e in targets.filter(|e| one_edit(word, &e.chars)) {
         match found {
@@ -1044,8 +1050,8 @@ mod tests {
             .iter()
             .map(|&(w, _)| w)
             .chain(WEATHER.iter().map(|&(w, _)| w))
-            .filter(|w| w.len() >= TYPO_TARGET_MIN && w.chars().all(|c| c.is_ascii_lowercase()))
-            .map(|w| w.chars().collect())
+            .map(|w| w.chars().collect::<Vec<char>>())
+            .filter(|w| is_typo_target(w))
             .collect();
         assert!(typo_guard().len() > 50);
         for w in typo_guard() {
