@@ -465,7 +465,7 @@ pub fn App() -> impl IntoView {
         {move || case.get().map(|state| match state {
             CaseState::Open(found, q) => view! {
                 <div class="case-backdrop" data-testid="case-backdrop" data-open-ms=format!("{:.1}", now_ms() - case_req.get_value().2)>
-                    <CaseView case=*found query=q overlay=overlay on_close=close_case on_more=more_like />
+                    <CaseView case=*found query=q nearest=nothing_close.get_untracked() overlay=overlay on_close=close_case on_more=more_like />
                 </div>
             }.into_any(),
             CaseState::Loading(id) => view! {

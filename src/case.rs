@@ -63,6 +63,9 @@ pub fn CaseView<C, M>(
     case: CaseOut,
     /// The query its scores answer.
     query: String,
+    /// Opened from an answer with the "nothing close" notice: the frame is one of the nearest
+    /// cases, and the scale says so as its card does.
+    nearest: bool,
     /// The bundle's basemap, once loaded.
     overlay: ReadSignal<Option<Arc<Overlay>>>,
     /// Closes the view (Back does the same).
@@ -211,7 +214,7 @@ where
                     <p class="keys">{t().case.keys_help}</p>
                 </div>
                 <div class="case-right">
-                    <Why case=case.clone() query=query.clone() strength=strength />
+                    <Why case=case.clone() query=query.clone() strength=strength nearest=nearest />
                     <div class="case-actions">
                         <button type="button" class="more" data-testid="case-more" on:click=move |_| on_more(more_id.clone(), more_region.clone(), more_time.clone())>{t().more_like_this}</button>
                         <button type="button" class="download" data-testid="case-download" on:click=download>{t().case.download}</button>
@@ -226,7 +229,10 @@ where
 
 /// Why it matched: each region's score for the query as bars (the matched one marked), the
 /// matched region's strength on the scale strong / weak / nothing close, and the caption
-/// with the matched line marked.
+/// with the matched line marked. Under the "nothing close" notice the scale's words are the
+/// card's ("nearest case (NN %)"): the notice reads the answer as a whole, held to the
+/// phenomenon's own threshold, so a frame's strength may sit in the strong zone while the
+/// archive has nothing close; the marker still shows where it sits.
 #[component]
 fn Why(
     /// The case.
@@ -235,6 +241,8 @@ fn Why(
     query: String,
     /// The matched region's calibrated strength.
     strength: Option<f32>,
+    /// The answer had the "nothing close" notice.
+    nearest: bool,
 ) -> impl IntoView {
     let mut rows = case.regions.clone();
     rows.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -245,13 +253,17 @@ fn Why(
     let height = (rows.len() * ROW).max(ROW);
     let matched = case.matched.clone();
     let level = match (strength, case.threshold, case.strong) {
-        (Some(s), Some(th), Some(strong)) => Some(if s >= strong {
-            ("strong", t().case.scale_strong)
-        } else if s >= th {
-            ("weak", t().case.scale_weak)
-        } else {
-            ("nothing", t().case.scale_nothing)
-        }),
+        (Some(s), Some(_), Some(_)) if nearest => Some(("nearest", (t().strength_label)(s, true))),
+        (Some(s), Some(th), Some(strong)) => {
+            let (key, word) = if s >= strong {
+                ("strong", t().case.scale_strong)
+            } else if s >= th {
+                ("weak", t().case.scale_weak)
+            } else {
+                ("nothing", t().case.scale_nothing)
+            };
+            Some((key, format!("{word} ({:.0} %)", s * 100.0)))
+        }
         _ => None,
     };
     let marker = strength.map(|s| (s.clamp(0.0, 1.0) * 200.0) as i32);
@@ -267,7 +279,7 @@ fn Why(
             })}
             {level.map(|(key, word)| view! {
                 <div class="scale" data-testid="why-scale" data-level=key data-strength=format!("{:.3}", strength.unwrap_or(0.0))>
-                    <svg viewBox="0 0 200 14" width="200" height="14" role="img" aria-label=format!("{word} ({:.0} %)", strength.unwrap_or(0.0) * 100.0)>
+                    <svg viewBox="0 0 200 14" width="200" height="14" role="img" aria-label=word.clone()>
                         {zones.map(|(a, b)| view! {
                             <rect class="zone nothing" x="0" y="3" width=a.to_string() height="8" />
                             <rect class="zone weak" x=a.to_string() y="3" width=(b - a).max(0).to_string() height="8" />
@@ -275,7 +287,7 @@ fn Why(
                         })}
                         {marker.map(|x| view! { <rect class="marker" x=(x - 1).max(0).to_string() y="0" width="3" height="14" /> })}
                     </svg>
-                    <span class=format!("level {key}")>{format!("{word} ({:.0} %)", strength.unwrap_or(0.0) * 100.0)}</span>
+                    <span class=format!("level {key}")>{word}</span>
                 </div>
             })}
             {(!rows.is_empty()).then(|| view! {

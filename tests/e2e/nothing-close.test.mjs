@@ -36,6 +36,21 @@ test('the notice shows above the nearest cases when the archive holds no such ca
     const labels = await page.$$eval('[data-testid=strength]', (els) => els.map((e) => e.textContent));
     assert.ok(labels.length > 0, q);
     for (const l of labels) assert.equal(/^nearest case \(\d+ %\)$/.test(l), expected, `${q}: "${l}"`);
+    // The case view opened from the first card says what the card says.
+    await page.locator('[data-testid=result]').first().locator('[data-testid=open-case]').click();
+    const scale = page.locator('[data-testid=why-scale]');
+    await scale.waitFor();
+    const level = await scale.getAttribute('data-level');
+    const words = (await scale.locator('.level').textContent()).trim();
+    if (expected) {
+      assert.equal(level, 'nearest', `${q}: case view scale`);
+      assert.equal(words, labels[0], `${q}: the case view's words are the card's`);
+    } else {
+      assert.ok(['strong', 'weak', 'nothing'].includes(level), `${q}: case view scale ${level}`);
+      assert.doesNotMatch(words, /nearest/, q);
+    }
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid=case-view]').waitFor({ state: 'detached' });
   }
   assert.deepEqual(errors, []);
 });
