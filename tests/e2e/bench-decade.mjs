@@ -17,7 +17,10 @@
 // `skycase answer: …` for the query's whole handling (episodes folded), serialising and
 // `postMessage`), and prints those lines and the
 // leaf ranges' network timings (Chromium's, from the request start to the last byte) per
-// cold query. BENCH_SERVER=skycase,nginx: both servers, in turn as the sites.
+// cold query. BENCH_SERVER=skycase,nginx: both servers, in turn as the sites. BENCH_SERVER=nginx-h2:
+// nginx over HTTPS with HTTP/2, as static hosts and CDNs serve (a certificate made for
+// 127.0.0.1 that this Chromium trusts by its key; nginx.mjs), where one connection carries
+// every range of a round at once instead of six connections taking them in turn.
 // BENCH_SETTLE=1 waits, before a query's warm runs, until the app has saved its offline set
 // (which starts 1 s after the first answer and downloads while the warm runs would go on):
 // warm queries on an idle app, for comparison with the default (prints how long it waited).
@@ -69,9 +72,9 @@ function startLoggingServer(site) {
 /** Debian's nginx serving SITE (nginx.mjs, gzip on for JSON, JavaScript and wasm, so leaf
  *  ranges are answered 206); the log holds { bytes, path } per answer, read from the access
  *  log (`$body_bytes_sent`) when asked (`state.log` is refreshed by `sync`). */
-async function startNginxLogged(site) {
-  const nginx = await startNginx(site, { workers: 'auto' });
-  const state = { url: nginx.url, log: [], sync: () => { state.log = nginx.log(); }, stop: nginx.stop };
+async function startNginxLogged(site, tls) {
+  const nginx = await startNginx(site, { workers: 'auto', tls });
+  const state = { url: nginx.url, spki: nginx.spki, log: [], sync: () => { state.log = nginx.log(); }, stop: nginx.stop };
   return state;
 }
 
@@ -123,9 +126,9 @@ const PHASES = process.env.BENCH_PHASES === '1';
 const VARIANTS = [];
 for (const site of SITES) {
   for (const kind of SERVERS) {
-    const server = kind === 'nginx' ? await startNginxLogged(site) : await startLoggingServer(site);
+    const server = kind.startsWith('nginx') ? await startNginxLogged(site, kind === 'nginx-h2') : await startLoggingServer(site);
     server.site = site;
-    VARIANTS.push({ name: `${site.replace(/\/+$/, '').split('/').pop()} · ${kind === 'nginx' ? 'nginx' : 'skycase serve'}`, server });
+    VARIANTS.push({ name: `${site.replace(/\/+$/, '').split('/').pop()} · ${{ nginx: 'nginx', 'nginx-h2': 'nginx, HTTPS + HTTP/2' }[kind] ?? 'skycase serve'}`, server });
   }
 }
 const p50 = (v) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
@@ -142,7 +145,7 @@ for (const [label, filters] of FILTERS) {
     const { cold, warm } = row[vi];
     const mark = () => { server.sync?.(); return server.log.length; };
     const since = (i) => { server.sync?.(); return server.log.slice(i); };
-    const browser = await launch();
+    const browser = await launch({ spki: server.spki });
     await browser.page.addInitScript(workerHooks);
     await browser.page.addInitScript(paintProbe);
     const phases = [];
@@ -207,6 +210,13 @@ for (const [label, filters] of FILTERS) {
   }
   rows.push(...row);
 }
+// What each server spoke (nginx logs it; `skycase serve` speaks HTTP/1.1).
+const protocols = VARIANTS.map((v) => {
+  v.server.sync?.();
+  const n = {};
+  for (const e of v.server.log) if (e.protocol) n[e.protocol] = (n[e.protocol] ?? 0) + 1;
+  return Object.keys(n).length ? `${v.name}: ${Object.entries(n).map(([p, c]) => `${c} requests over ${p}`).join(', ')}` : null;
+}).filter(Boolean);
 VARIANTS.forEach((v) => v.server.stop());
 const load1 = loadavg();
 
@@ -215,6 +225,7 @@ const kb = (b) => (b / 1e3).toFixed(0);
 const { gzipSync } = await import('node:zlib');
 console.log(`decade bundle: ${P.frames} frames, ${P.rows} region vectors, ${P.periods.length} months, ${P.lists.length} lists × ≤ ${P.subs} sub-centroids; nprobe ${P.nprobe}, list_probe ${P.list_probe}`);
 console.log(`manifest.json: ${kb(manifestBytes.length)} kB (${kb(gzipSync(manifestBytes).length)} kB gzip)`);
+if (protocols.length) console.log(protocols.join('; '));
 console.log(`load average (1/5/15 min) ${load0.map((l) => l.toFixed(1)).join(' ')} at the start, ${load1.map((l) => l.toFixed(1)).join(' ')} at the end\n`);
 console.log('| filters | site · server | first load (before the first query) | cold query: bytes (requests, of which leaf ranges) p50 / max | cold query ms (sent → painted) p50 / max | … of which encode / fetch + rank, ms p50 | warm query ms (sent → painted) p50 / max | browser = native (cold answers; warm) |');
 console.log('|---|---|---|---|---|---|---|---|');
