@@ -101,6 +101,12 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("chungcheong", &[KOREA]),
     ("jeolla", &[KOREA]),
     ("gyeongsang", &[KOREA]),
+    ("honam", &[KOREA]),
+    ("yeongnam", &[KOREA]),
+    ("yeongdong", &[KOREA]),
+    ("ulleungdo", &[KOREA]),
+    ("ulleung island", &[KOREA]),
+    ("dokdo", &[KOREA]),
     ("한반도", &[KOREA]),
     ("한국", &[KOREA]),
     ("대한민국", &[KOREA]),
@@ -124,6 +130,15 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("영남", &[KOREA]),
     ("호남", &[KOREA]),
     ("수도권", &[KOREA]),
+    // Korea's coasts and its mountain divide, as Korean forecasts name them (the east coast
+    // and Yeongdong: the classic heavy-snow cases); longer than 동해 / 서해, the seas.
+    ("동해안", &[KOREA]),
+    ("서해안", &[KOREA]),
+    ("남해안", &[KOREA]),
+    ("영동", &[KOREA]),
+    ("영서", &[KOREA]),
+    ("울릉도", &[KOREA]),
+    ("독도", &[KOREA]),
     // Mongolia
     ("mongolia", &[MONGOLIA]),
     ("mongolian", &[MONGOLIA]),
@@ -423,6 +438,8 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("oita", &[KYUSHU]),
     ("miyazaki", &[KYUSHU]),
     ("sakurajima", &[KYUSHU]),
+    // The island between Korea and Kyushu (GeoNames' Tsushima is a city of Aichi, Honshu).
+    ("tsushima", &[KYUSHU, KOREA]),
     ("tsushima strait", &[KYUSHU, KOREA]),
     ("korea strait", &[KYUSHU, KOREA]),
     ("큐슈", &[KYUSHU]),
@@ -437,6 +454,8 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("서일본", &[KYUSHU, HONSHU]),
     ("남일본", &[KYUSHU]),
     ("대한해협", &[KYUSHU, KOREA]),
+    ("대마도", &[KYUSHU, KOREA]),
+    ("쓰시마", &[KYUSHU, KOREA]),
     // Japan as a whole, and its seas
     ("japan", JAPAN),
     ("japanese", JAPAN),
@@ -1157,6 +1176,16 @@ mod tests {
     case!(ko_typhoon_long, "열대 저기압이 오키나와 부근", [ECS], [TYPHOON]);
     case!(mixed_scripts, "Seoul에 폭설", [KOREA], [SNOW]);
     case!(mixed_scripts_2, "홋카이도 snow", [HOKKAIDO], [SNOW]);
+    // Korea's coasts and Yeongdong are Korea, not the seas named 동해 / 서해.
+    case!(ko_east_coast, "동해안 폭설", [KOREA], [SNOW]);
+    case!(ko_west_coast, "서해안에 눈", [KOREA], [SNOW]);
+    case!(ko_east_sea_still_the_sea, "동해 흐림", [HONSHU, HOKKAIDO, KOREA], [CLOUDY]);
+    case!(ko_yeongdong, "영동 지방 폭설", [KOREA], [SNOW]);
+    case!(ko_ulleungdo, "울릉도에 눈", [KOREA], [SNOW]);
+    case!(yeongdong_en, "heavy snow in Yeongdong", [KOREA], [SNOW]);
+    // Tsushima the island, not GeoNames' city of that name in Aichi (Honshu).
+    case!(tsushima_island, "rain over Tsushima", [KYUSHU, KOREA], [RAIN]);
+    case!(ko_tsushima, "대마도 부근 태풍", [KYUSHU, KOREA], [TYPHOON]);
 
     #[test]
     fn every_entry_names_a_valid_index_and_no_entry_is_listed_twice() {
