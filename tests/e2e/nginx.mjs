@@ -34,9 +34,9 @@ export function freePort() {
 }
 
 /** A self-signed certificate for 127.0.0.1 in `dir` (cert.pem, key.pem) made with Debian's
- *  openssl (scripts/setup installs it); resolves to the base64 SHA-256 of its public key, which Chromium trusts with
- *  `--ignore-certificate-errors-spki-list` (so service workers and the Cache API run as on a
- *  real HTTPS host). */
+ *  openssl (scripts/setup installs it); returns the base64 SHA-256 of its public key, which
+ *  Chromium trusts with `--ignore-certificate-errors-spki-list` (so service workers and the
+ *  Cache API run as on a real HTTPS host). */
 function makeCertificate(dir) {
   const cert = join(dir, 'cert.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
@@ -48,8 +48,9 @@ function makeCertificate(dir) {
 /**
  * Starts nginx serving `root` on 127.0.0.1. `gzipTypes`: the MIME types it compresses
  * (none with `gzip: false`); `workers`: `worker_processes`; `tls`: HTTPS with HTTP/2.
- * Resolves to { url, dir, spki, log(), stop() (resolves once nginx exited) }: `log()` reads the access log as { status,
- * bytes, path, protocol }; `spki` (with `tls`) is the certificate's key hash for `launch`.
+ * Resolves to { url, dir, spki, log(), stop() }: `log()` reads the access log as { status,
+ * bytes, path, protocol }; `spki` (with `tls`) is the certificate's key hash for `launch`;
+ * `stop()` resolves once nginx has exited.
  */
 export async function startNginx(root, { gzip = true, gzipTypes = 'text/plain text/css application/json application/javascript application/wasm', workers = '1', tls = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'skycase-nginx-'));
@@ -91,7 +92,6 @@ http {
   // Node's fetch would refuse the certificate: readiness is the port answering TLS.
   const ready = tls ? () => new Promise((ok, fail) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); ok(); }).on('error', fail); }) : async () => { if (!(await fetch(url)).ok) throw new Error('not ok'); };
   const exited = new Promise((r) => child.once('exit', r));
-  // Resolves once nginx has exited.
   const stop = () => { child.kill(); rmSync(dir, { recursive: true, force: true }); return exited; };
   for (let i = 0; i < 100; i++) {
     try {
