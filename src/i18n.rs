@@ -182,7 +182,10 @@ pub struct CaseStrings {
     /// The landing page: what the archive holds and where it comes from.
     pub coverage: &'static str,
     pub examples_label: &'static str,
-    /// Example queries (shown as buttons that run them), in the interface language.
+    /// Example queries (shown as buttons that run them), in the interface language. The first,
+    /// the one a newcomer clicks, has strong matches in the demo month (a typhoon over the
+    /// South China Sea in early November 2017); the last has none there and shows the
+    /// "nothing close" notice (tests/e2e/cases.test.mjs checks both).
     pub examples: [&'static str; 6],
     /// Toggle: every frame instead of one result per episode.
     pub every_frame: &'static str,
@@ -224,7 +227,7 @@ pub struct CaseStrings {
 static CASE_EN: CaseStrings = CaseStrings {
     coverage: "The archive: a simulated month of hourly infrared images (November 2017, made by a weather simulator with real typhoon tracks) and real satellite frames (COMS, KMA, GK-2A, Digital Typhoon; 2007–2012). Captions are per region: snow, clear, cloudy, rain or typhoon.",
     examples_label: "Try:",
-    examples: ["typhoon approaching Kyushu", "heavy snow over Hokkaido", "clear skies across Mongolia", "rain along the Pacific coast of Japan", "typhoon over the Philippine Sea", "cloudy East China Sea"],
+    examples: ["typhoon over the South China Sea", "heavy snow over Hokkaido", "clear skies across Mongolia", "rain along the Pacific coast of Japan", "cloudy East China Sea", "typhoon approaching Kyushu"],
     every_frame: "Every frame (no episodes)",
     episode: |n, a, b| if n == 1 { format!("1 frame · {a}") } else { format!("episode: {n} frames · {a} – {b}") },
     open_case: "Open case",
@@ -256,7 +259,7 @@ static CASE_EN: CaseStrings = CaseStrings {
 static CASE_KO: CaseStrings = CaseStrings {
     coverage: "자료: 시간별 적외 영상 한 달(2017년 11월, 실제 태풍 경로를 쓴 기상 시뮬레이터로 만든 모의 자료)과 실제 위성 영상(COMS, 기상청, GK-2A, Digital Typhoon; 2007–2012년). 설명은 지역별로 눈, 맑음, 흐림, 비, 태풍입니다.",
     examples_label: "예시:",
-    examples: ["규슈에 접근하는 태풍", "홋카이도에 폭설", "몽골 전역 맑음", "일본 태평양 연안에 비", "필리핀해의 태풍", "동중국해 흐림"],
+    examples: ["남중국해의 태풍", "홋카이도에 폭설", "몽골 전역 맑음", "일본 태평양 연안에 비", "동중국해 흐림", "규슈에 접근하는 태풍"],
     every_frame: "모든 영상 보기(사례로 묶지 않음)",
     episode: |n, a, b| if n == 1 { format!("영상 1장 · {a}") } else { format!("사례: 영상 {n}장 · {a} – {b}") },
     open_case: "사례 열기",

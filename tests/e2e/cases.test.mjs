@@ -494,7 +494,15 @@ test('landing page and phone: examples, coverage, a compact filter drawer, 44 px
     assert.match(await page.innerText('[data-testid=coverage]'), /simulated month.*real satellite frames/s);
     assert.ok(await page.locator('[data-testid=example]').count() >= 4);
     assert.equal(await page.getAttribute('[data-testid=filter-drawer]', 'open'), null, 'filters start folded on a phone');
+    // The last example has no case in the demo month: the notice says so.
+    await page.locator('[data-testid=example]').last().click();
+    await page.waitForSelector('[data-testid=timings]');
+    assert.equal(await page.locator('[data-testid=nothing-close]').count(), 1, 'the last example shows the "nothing close" notice');
+    // The first, the one a newcomer clicks, finds strong cases.
+    await openApp(page, server.url);
     await page.locator('[data-testid=example]').first().click();
+    await page.waitForSelector('[data-testid=timings]');
+    assert.equal(await page.locator('[data-testid=nothing-close]').count(), 0, 'the first example finds cases');
     await page.waitForSelector('[data-testid=result]');
     const small = await page.$$eval('button, input, select, summary', (els) => els
       .filter((e) => e.offsetParent !== null)
