@@ -29,6 +29,7 @@ export const SKYCASE = join(targetDir, 'release/skycase');
 export function startServer(dir = DIST) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(SKYCASE, ['serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    servers.push(child);
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20000);
     child.stdout.on('data', (d) => {
@@ -50,8 +51,19 @@ export function startServer(dir = DIST) {
  *  `skycase serve`'s header) without a single violation. A test that provokes one on purpose
  *  removes it from its browser's cspViolations. */
 const browsers = [];
+/** Every `skycase serve` that startServer started (stopped by the hook below too). */
+const servers = [];
 // Only in test files (bench.mjs imports the harness too and is no test).
 if (process.env.NODE_TEST_CONTEXT || process.argv[1]?.endsWith('.test.mjs')) {
+  // A failed test skips its own `close()` and `stop()`: the browser and servers it left keep
+  // this file's process alive, and the suite would wait for it forever without a report.
+  // Close every browser, then exit with the runner's code once the file's own hooks have had
+  // time to run (a process that ends by itself is not held: the timer is unref'd).
+  after(async () => {
+    await Promise.allSettled(browsers.map((b) => b.close()));
+    for (const child of servers) child.kill();
+    setTimeout(() => process.exit(process.exitCode ?? 0), 20000).unref();
+  });
   after(() => {
     const all = browsers.flatMap((b) => b.cspViolations);
     assert.deepEqual(all, [], `Content-Security-Policy violations: ${JSON.stringify(all, null, 1)}`);
@@ -190,6 +202,21 @@ export const SHELL = ['./', './style.css', './app.js', './app_bg.wasm', './worke
  *  precaches: Chromium has relaxed SIMD (simd.test.mjs), `?simd=plain` forces the plain one. */
 export function workerBuild(url) {
   return new URL(url).searchParams.get('simd') === 'plain' ? 'worker' : 'worker_relaxed';
+}
+
+/** Runs the async `fn(arg)` in the page every `interval` ms until it resolves truthy, and
+ *  resolves to that value; throws after `timeout` ms. For conditions only an async API can
+ *  read (Cache Storage): Playwright's `waitForFunction` takes synchronous predicates only —
+ *  an async one returns a promise, which counts as truthy on the first call
+ *  (microsoft/playwright#29132). */
+export async function pollPage(page, fn, arg, { timeout = 30000, interval = 250 } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await page.evaluate(fn, arg);
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`pollPage: still false after ${timeout} ms: ${fn}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
 }
 
 /** Waits until the app says it works offline (`offline-ready`; fails at once on

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FINAL_ANSWER, SKYCASE, launch, openApp, results, bundleCacheCheck, serveSyntheticMonths, segments } from './harness.mjs';
+import { FINAL_ANSWER, SKYCASE, launch, openApp, pollPage, results, search, bundleCacheCheck, serveSyntheticMonths, segments } from './harness.mjs';
 
 let copy;
 let server;
@@ -218,15 +218,29 @@ test('plain browsing keeps what it fetched: a query\'s partitions are in the cac
   await browser.page.waitForSelector(FINAL_ANSWER, { timeout: 30000 });
   assert.ok(await browser.page.locator('[data-testid=result]').count() > 0, await browser.page.locator('body').innerText());
   // Stored in the background after each download: wait until all are there.
-  await browser.page.waitForFunction(async (paths) => {
+  await pollPage(browser.page, async (paths) => {
     const name = (await caches.keys()).find((n) => n.startsWith('skycase-v3-'));
     const cache = name && await caches.open(name);
     if (!cache) return false;
     for (const p of paths) if (!await cache.match(`./bundle/${p}`)) return false;
     return true;
-  }, plan, { timeout: 30000, polling: 250 });
+  }, plan);
   const { wrong } = await bundleCacheCheck(browser.page);
   assert.deepEqual(wrong, []);
+  // Opened again, the page's worker lists the cache's keys (its names for the partitions must
+  // equal the cache's) and reads the plan's partitions from there: no request asks for one.
+  // (A rows area's row blocks are not stored by plain browsing, and are read by ranges that may
+  // span a stored segment: those are not counted.)
+  await openApp(browser.page, server.url);
+  await browser.page.waitForTimeout(500);
+  const asked = [];
+  browser.page.on('request', (r) => {
+    const range = r.headers().range?.match(/^bytes=(\d+)-(\d+)$/);
+    if (range) asked.push(`${new URL(r.url()).pathname.replace(/^\/bundle\//, '')}?bytes=${range[1]}-${range[2]}`);
+  });
+  assert.ok((await search(browser.page, q)).length > 0);
+  assert.ok(asked.length > 0, 'the query read its row blocks');
+  assert.deepEqual(asked.filter((k) => plan.includes(k)), [], 'stored partitions are not downloaded again');
   await browser.close();
 });
 
