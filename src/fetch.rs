@@ -26,7 +26,7 @@
 //!   bytes, so a file found there is used without hashing it again (its length is checked).
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::bundle::StreamCheck;
@@ -61,12 +61,35 @@ thread_local! {
     /// ([`BundleCache::list`]) is in: until then, and for a URL in it, [`BundleCache::may_hold`]
     /// says yes.
     static KNOWN: RefCell<(HashSet<String>, bool)> = RefCell::new((HashSet::new(), false));
+    /// Folders [`absolute`] has resolved: as written → absolute.
+    static FOLDERS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
 }
 
-/// `url` resolved against the worker's own address, as the cache's keys are.
+/// `url` resolved against the worker's own address, as the cache's keys are. A cold decade
+/// query notes ~700 segment URLs in a few folders: each folder is resolved once (by the
+/// browser's URL parser) and a plain file name appended as it is ([`plain_file`]).
 fn absolute(url: &str) -> String {
-    let here = scope().location().href();
-    web_sys::Url::new_with_base(url, &here).map_or_else(|_| url.to_string(), |u| u.href())
+    let resolve = |url: &str| {
+        let here = scope().location().href();
+        web_sys::Url::new_with_base(url, &here).map_or_else(|_| url.to_string(), |u| u.href())
+    };
+    let Some((folder, name)) = plain_file(url) else { return resolve(url) };
+    FOLDERS.with(|f| {
+        let mut folders = f.borrow_mut();
+        let base = folders.entry(folder.to_string()).or_insert_with(|| resolve(folder));
+        format!("{base}{name}")
+    })
+}
+
+/// `url` split after its last `/` when the browser would resolve it as its folder resolved,
+/// then the name: a folder without query or fragment, and a name of letters, digits and
+/// `._~-=&` with at most one `?` (a segment's `…skyleaf?bytes=a-b`), not `.` or `..`.
+fn plain_file(url: &str) -> Option<(&str, &str)> {
+    let cut = url.rfind('/')? + 1;
+    let (folder, name) = url.split_at(cut);
+    let path = name.split('?').next().unwrap_or_default();
+    let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-=&?".contains(&b)) && name.matches('?').count() <= 1;
+    (!folder.contains(['?', '#']) && plain && path != "." && path != "..").then_some((folder, name))
 }
 
 fn note_known(url: &str) {
@@ -551,6 +574,17 @@ pub async fn get(base: &str, entry: &FileEntry, cache: &BundleCache, progress: i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_file_names_are_appended_to_their_resolved_folder() {
+        assert_eq!(plain_file("bundle/parts/012-003-0123abcd.skyleaf?bytes=0-99"), Some(("bundle/parts/", "012-003-0123abcd.skyleaf?bytes=0-99")));
+        assert_eq!(plain_file("https://cdn.example/b/manifest.json"), Some(("https://cdn.example/b/", "manifest.json")));
+        // Resolved whole: no folder, dot segments, escapes, a query or fragment before the name.
+        for url in ["manifest.json", "bundle/..", "bundle/.?x=1", "bundle/a%20b", "bundle/a b", "b?q=/x", "b#f/x", "bundle/a?b?c", "bundle/a#b"] {
+            assert_eq!(plain_file(url), None, "{url}");
+        }
+        assert_eq!(plain_file("bundle/"), Some(("bundle/", "")));
+    }
 
     #[test]
     fn pin_is_a_lower_case_sha256_and_a_size() {
