@@ -13,6 +13,11 @@ import { join, resolve } from 'node:path';
 
 export const NGINX = '/usr/sbin/nginx';
 
+/** The nginx processes running: stopped when this process exits, so that a failed test (which
+ *  never reaches its `stop()`) leaves none behind. */
+const running = new Set();
+process.on('exit', () => { for (const child of running) child.kill(); });
+
 /** nginx from Debian's registry, installed as scripts/setup does when it is missing;
  *  a reason to skip if that cannot be done here, else null. */
 export function ensureNginx() {
@@ -86,6 +91,8 @@ http {
 }
 `);
   const child = spawn(NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let err = '';
   child.stderr.on('data', (d) => { err += d; });
   const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/`;
