@@ -76,8 +76,10 @@ fn absolute(url: &str) -> String {
     let Some((folder, name)) = plain_file(url) else { return resolve(url) };
     FOLDERS.with(|f| {
         let mut folders = f.borrow_mut();
-        let base = folders.entry(folder.to_string()).or_insert_with(|| resolve(folder));
-        format!("{base}{name}")
+        if !folders.contains_key(folder) {
+            folders.insert(folder.to_string(), resolve(folder));
+        }
+        format!("{}{name}", folders[folder])
     })
 }
 
