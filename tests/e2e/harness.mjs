@@ -57,8 +57,9 @@ const servers = [];
 if (process.env.NODE_TEST_CONTEXT || process.argv[1]?.endsWith('.test.mjs')) {
   // A failed test skips its own `close()` and `stop()`: the browser and servers it left keep
   // this file's process alive, and the suite would wait for it forever without a report.
-  // Close every browser, then exit with the runner's code once the file's own hooks have had
-  // time to run (a process that ends by itself is not held: the timer is unref'd).
+  // Close every browser and stop every server, then exit with the runner's code once the
+  // file's own hooks have had time to run (a process that ends by itself is not held: the
+  // timer is unref'd).
   after(async () => {
     await Promise.allSettled(browsers.map((b) => b.close()));
     for (const child of servers) child.kill();
