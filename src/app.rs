@@ -1105,8 +1105,9 @@ fn id_time(id: &str) -> String {
     id.to_string()
 }
 
-/// The source filter: every frame, the real ones, or one satellite / product
-/// (`skycase_core::source::ORIGINS`); `source=` in the address.
+/// The source filter: every calibrated frame, the calibrated real ones, or one satellite /
+/// product (`skycase_core::source::ORIGINS`; an uncalibrated one is marked, searched only when
+/// chosen); `source=` in the address.
 #[component]
 fn SourceSelect<F>(
     /// The filters the worker applies.
@@ -1117,7 +1118,7 @@ fn SourceSelect<F>(
 where
     F: Fn() + Copy + 'static,
 {
-    use skycase_core::source::{parse_source, ORIGINS};
+    use skycase_core::source::{calibrated, parse_source, ORIGINS};
     let current = move || filters.with(|f| f.source.as_ref().map(|s| s.key().to_string()).unwrap_or_default());
     view! {
         <label>{t().source}
@@ -1126,7 +1127,7 @@ where
                 <option value="" prop:selected=move || current().is_empty()>{t().any}</option>
                 <option value="real" prop:selected=move || current() == "real">{t().source_real}</option>
                 {ORIGINS.iter().map(|(key, name)| view! {
-                    <option value=*key prop:selected=move || current() == *key>{*name}</option>
+                    <option value=*key prop:selected=move || current() == *key>{*name}{(!calibrated(key)).then(|| t().source_uncalibrated)}</option>
                 }).collect_view()}
             </select>
         </label>

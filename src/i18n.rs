@@ -120,9 +120,11 @@ pub struct Strings {
     pub phenomenon: &'static str,
     /// The five phenomena, in `skycase_vocab::PHENOMENA` order.
     pub phenomenon_names: [&'static str; 5],
-    /// The source filter's label and its "every real frame" choice.
+    /// The source filter's label, its "every calibrated real frame" choice, and what follows
+    /// the name of an origin searched only when chosen (`skycase_core::source::UNCALIBRATED`).
     pub source: &'static str,
     pub source_real: &'static str,
+    pub source_uncalibrated: &'static str,
     /// Shown above results whose best score is below the calibrated "relevant" level.
     pub nothing_close: &'static str,
     /// Tooltip of a result's calibrated strength.
@@ -225,7 +227,7 @@ pub struct CaseStrings {
 }
 
 static CASE_EN: CaseStrings = CaseStrings {
-    coverage: "The archive: a simulated month of hourly infrared images (November 2017, made by a weather simulator with real typhoon tracks) and real satellite frames (COMS, KMA, GK-2A, Digital Typhoon; 2007–2012). Captions are per region: snow, clear, cloudy, rain or typhoon.",
+    coverage: "The archive: a simulated month of hourly infrared images (November 2017, made by a weather simulator with real typhoon tracks) and real satellite frames (COMS, GK-2A, Digital Typhoon; 2007–2012; KMA's PNG products, whose grey levels are not calibrated, only when chosen as the source). Captions are per region: snow, clear, cloudy, rain or typhoon.",
     examples_label: "Try:",
     examples: ["typhoon over the South China Sea", "heavy snow over Hokkaido", "clear skies across Mongolia", "rain along the Pacific coast of Japan", "cloudy East China Sea", "typhoon approaching Kyushu"],
     every_frame: "Every frame (no episodes)",
@@ -257,7 +259,7 @@ static CASE_EN: CaseStrings = CaseStrings {
 };
 
 static CASE_KO: CaseStrings = CaseStrings {
-    coverage: "자료: 시간별 적외 영상 한 달(2017년 11월, 실제 태풍 경로를 쓴 기상 시뮬레이터로 만든 모의 자료)과 실제 위성 영상(COMS, 기상청, GK-2A, Digital Typhoon; 2007–2012년). 설명은 지역별로 눈, 맑음, 흐림, 비, 태풍입니다.",
+    coverage: "자료: 시간별 적외 영상 한 달(2017년 11월, 실제 태풍 경로를 쓴 기상 시뮬레이터로 만든 모의 자료)과 실제 위성 영상(COMS, GK-2A, Digital Typhoon; 2007–2012년; 밝기가 보정되지 않은 기상청 PNG 영상은 출처로 고를 때만). 설명은 지역별로 눈, 맑음, 흐림, 비, 태풍입니다.",
     examples_label: "예시:",
     examples: ["남중국해의 태풍", "홋카이도에 폭설", "몽골 전역 맑음", "일본 태평양 연안에 비", "동중국해 흐림", "규슈에 접근하는 태풍"],
     every_frame: "모든 영상 보기(사례로 묶지 않음)",
@@ -320,7 +322,8 @@ pub static EN: Strings = Strings {
     region_names: REGIONS,
     phenomenon: "Phenomenon ",
     source: "Source ",
-    source_real: "Real satellites (all)",
+    source_real: "Real satellites (calibrated)",
+    source_uncalibrated: " — uncalibrated, searched only when chosen",
     phenomenon_names: PHENOMENA,
     nothing_close: "Nothing close found in this archive — the nearest cases:",
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
@@ -403,7 +406,8 @@ pub static KO: Strings = Strings {
     ],
     phenomenon: "현상 ",
     source: "출처 ",
-    source_real: "실제 위성 (전체)",
+    source_real: "실제 위성 (보정된 자료)",
+    source_uncalibrated: " — 미보정, 고를 때만 검색",
     phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
     nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
     strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",

@@ -40,16 +40,16 @@ fn bundle() -> &'static Path {
     static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
     BUNDLE.get_or_init(|| {
         let keep = ["2017-11-10T12:00Z", "2017-11-20T00:00Z", "2017-11-25T12:00Z"];
-        export_demo_frames(&tempdir("bundle"), |l| keep.iter().any(|k| l.contains(k)))
+        export_demo_frames(&tempdir("bundle"), 3, |l| keep.iter().any(|k| l.contains(k)))
     })
 }
 
 /// Exports the demo's frames whose frames.jsonl line `keep` accepts (with their real
 /// thumbnails and the grids) from `<dir>/src` into `<dir>/bundle`.
-fn export_demo_frames(dir: &Path, keep: impl Fn(&str) -> bool) -> PathBuf {
+fn export_demo_frames(dir: &Path, frames: usize, keep: impl Fn(&str) -> bool) -> PathBuf {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo");
     let lines: Vec<String> = std::fs::read_to_string(demo.join("frames.jsonl")).unwrap().lines().filter(|l| keep(l)).map(str::to_string).collect();
-    assert_eq!(lines.len(), 3, "three frames of data/demo/frames.jsonl");
+    assert_eq!(lines.len(), frames, "frames of data/demo/frames.jsonl");
     std::fs::create_dir_all(dir.join("src/thumbs")).unwrap();
     for l in &lines {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -381,8 +381,8 @@ fn source_filter_keeps_real_or_simulated_frames_and_names_a_bad_value() {
     // See issue 10: the demo mixes real frames with the simulated month; every record
     // carries its origin, and `--source` (the app's `source=`) filters by it.
     let dir = tempdir("source");
-    let keep = ["\"sim_201711101200\"", "\"sim_201711200000\"", "\"kma-png_201212220100\""];
-    let out = export_demo_frames(&dir, |l| keep.iter().any(|k| l.contains(k)));
+    let keep = ["\"sim_201711101200\"", "\"sim_201711200000\"", "\"kma-png_201212220100\"", "\"coms-hrit-fd_201201010215\""];
+    let out = export_demo_frames(&dir, 4, |l| keep.iter().any(|k| l.contains(k)));
     let b = out.to_str().unwrap();
     let ids = |source: &str| {
         let o = skycase(&["search", "snow over the Korean Peninsula", "--bundle", b, "--json", "--source", source]);
@@ -392,13 +392,23 @@ fn source_filter_keeps_real_or_simulated_frames_and_names_a_bad_value() {
         ids.sort();
         (ids, v)
     };
+    // `real`: the calibrated real frames; KMA's uncalibrated PNG frames only when named, and
+    // then without strengths. Without a filter, every calibrated frame.
     let (real, v) = ids("REAL");
-    assert_eq!(real, ["kma-png_201212220100"]);
-    assert_eq!(v["hits"][0]["origin"], "kma");
+    assert_eq!(real, ["coms-hrit-fd_201201010215"]);
+    assert_eq!(v["hits"][0]["origin"], "coms");
     assert!(v["hits"][0]["source"].as_str().unwrap().contains("physical captioner"), "{}", v["hits"][0]["source"]);
-    assert_eq!(ids("kma").0, ["kma-png_201212220100"]);
+    let (kma, v) = ids("kma");
+    assert_eq!(kma, ["kma-png_201212220100"]);
+    assert!(v["hits"][0]["strength"].is_null(), "{}", v["hits"][0]);
     assert_eq!(ids("simulated").0, ["sim_201711101200", "sim_201711200000"]);
-    assert!(ids("coms").0.is_empty());
+    assert_eq!(ids("coms").0, ["coms-hrit-fd_201201010215"]);
+    assert!(ids("gk2a").0.is_empty());
+    let o = skycase(&["search", "snow over the Korean Peninsula", "--bundle", b, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut all: Vec<&str> = v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap()).collect();
+    all.sort();
+    assert_eq!(all, ["coms-hrit-fd_201201010215", "sim_201711101200", "sim_201711200000"]);
     let o = skycase(&["search", "snow", "--bundle", b, "--source", "himawari"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--source \"himawari\": not one of: real, simulated, coms, kma"), "{}", stderr(&o));

@@ -41,6 +41,7 @@ use skycase_core::partition::areas::{AreaCache, Rounds, AREA_CACHE_BYTES};
 use skycase_core::partition::kept::Kept;
 use skycase_core::partition::{spans_through, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
+use skycase_core::source::{SourceFilter, UNCALIBRATED};
 
 use crate::protocol::{PeriodState, SavedPeriod};
 
@@ -699,8 +700,19 @@ pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize,
 pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
-    let days = Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() };
-    plan_and_fetch(next_answer(), &q, &days, &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await.map(|_| ())
+    for days in every_origin(Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() }) {
+        plan_and_fetch(next_answer(), &q, &days, &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await?;
+    }
+    Ok(())
+}
+
+/// Filters whose plans together reach every frame that `base` (no source filter) allows:
+/// `base` itself (the calibrated origins) and `base` for each origin searched only when named
+/// (`skycase_core::source::UNCALIBRATED`) that the manifest lists in a month.
+fn every_origin(base: Filters) -> Vec<Filters> {
+    let listed = |o: &str| with_searcher(|s| Ok(s.partitions().is_some_and(|p| p.periods.iter().any(|m| m.origins.iter().any(|x| x == o))))).unwrap_or(false);
+    let named: Vec<Filters> = UNCALIBRATED.iter().filter(|o| listed(o)).map(|o| Filters { source: Some(SourceFilter::Origin(o.to_string())), ..base.clone() }).collect();
+    std::iter::once(base).chain(named).collect()
 }
 
 /// Every loaded partition with its slot in [`KEPT`] (what hits' `shard` names; valid until
@@ -715,14 +727,21 @@ pub(super) fn summary(index: &skycase_core::partition::PartitionIndex) -> (usize
 }
 
 /// Fetches every partition (and list) when the whole index is at most the manifest's
-/// `exact_below` bytes: what any query would fetch anyway.
+/// `exact_below` bytes: what any query would fetch anyway (those of the months searched only
+/// under a source filter too).
 pub(super) async fn prefetch_if_small() -> Result<(), String> {
     let small = with_searcher(|s| Ok(s.partitions().map(|p| (p.dim, p.lists.iter().map(|l| l.part_bytes).sum::<u64>() <= p.exact_below))))?;
     let Some((dim, true)) = small else { return Ok(()) };
     // With everything allowed and small, the plan is every partition whatever the query.
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     PREFETCHING.set(true);
-    let read = plan_and_fetch(next_answer(), &q, &Filters::default(), &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await;
+    let mut read = Ok((Vec::new(), None));
+    for filters in every_origin(Filters::default()) {
+        read = plan_and_fetch(next_answer(), &q, &filters, &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await;
+        if !matches!(read, Ok((_, None))) {
+            break;
+        }
+    }
     PREFETCHING.set(false);
     match read? {
         (_, Some(warning)) => Err(warning),

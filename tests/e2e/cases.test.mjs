@@ -332,9 +332,7 @@ test('the case view shows a frame\'s medium image where the bundle has one, its 
     const { page } = b;
     const fetched = [];
     b.context.on('request', (r) => { if (r.url().includes('/medium/')) fetched.push(r.url()); });
-    // Simulated frames only: they are the ones given medium images above. (With the learnt
-    // directions, docs/alignment.md "Twelfth pass", real KMA frames whose captions give
-    // Hokkaido snow, 2012-12-22 and 2011-03-03, rank first on the mixed demo.)
+    // Simulated frames only: they are the ones given medium images above.
     await openApp(page, `${own.url}?source=simulated`);
     await search(page, 'heavy snow over Hokkaido');
     await thumbnailsSettled(page);

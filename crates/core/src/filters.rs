@@ -256,11 +256,21 @@ impl Filters {
         Ok(Filters { from: from.map(|d| d.to_string()), to: to.map(|d| d.to_string()), months, region, phenomenon: phenomenon.map(str::to_string), source })
     }
 
+    /// Whether frames of `origin` may be ranked: those the source filter keeps, or without
+    /// one those of a calibrated origin ([`crate::source::searched_unfiltered`]).
+    pub fn searches_origin(&self, origin: &str) -> bool {
+        match &self.source {
+            Some(s) => s.keeps(origin),
+            None => crate::source::searched_unfiltered(origin),
+        }
+    }
+
     /// True if the frame passes every filter. Dates are compared as dates; a bound that is
     /// not a date (only possible in a value built by hand, not by [`Filters::parse`]) keeps
-    /// nothing rather than something arbitrary.
+    /// nothing rather than something arbitrary. Without a source filter, frames of an
+    /// uncalibrated origin are not kept ([`crate::source::searched_unfiltered`]).
     pub fn keeps(&self, rec: &FrameRecord) -> bool {
-        if self.source.as_ref().is_some_and(|s| !s.keeps_record(rec)) {
+        if !self.searches_origin(&rec.origin) {
             return false;
         }
         let bound = |b: &Option<String>| b.as_deref().map(|s| Date::parse(s).ok());
@@ -556,9 +566,15 @@ mod tests {
         kma.origin = "kma".into();
         let mut sim = rec("2017-11-20T03:00Z", "- Korean Peninsula - Snow");
         sim.origin = "simulated".into();
+        let mut coms = rec("2011-12-31T00:00Z", "- Korean Peninsula - Snow");
+        coms.origin = "coms".into();
         let unknown = rec("2017-11-20T03:00Z", "- Korean Peninsula - Snow");
+        // `real` keeps the calibrated real frames; KMA's uncalibrated PNG frames only when named.
         let f = Filters::parse(&args(&[("source", "REAL")])).unwrap();
-        assert!(f.keeps(&kma) && !f.keeps(&sim) && !f.keeps(&unknown));
+        assert!(f.keeps(&coms) && !f.keeps(&kma) && !f.keeps(&sim) && !f.keeps(&unknown));
+        assert!(Filters::parse(&args(&[("source", "kma")])).unwrap().keeps(&kma));
+        let all = Filters::default();
+        assert!(all.keeps(&coms) && all.keeps(&sim) && all.keeps(&unknown) && !all.keeps(&kma));
         let f = Filters::parse(&args(&[("source", "simulated"), ("phenomenon", "snow")])).unwrap();
         assert!(!f.keeps(&kma) && f.keeps(&sim));
         assert_eq!(parse_err(&[("source", "himawari")]), "source \"himawari\": not one of: real, simulated, coms, kma, gk2a, digital-typhoon, png-sidecar");

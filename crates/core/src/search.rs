@@ -395,7 +395,7 @@ impl Searcher {
     /// As [`search`](Self::search) with the encoder chosen by the caller.
     pub fn search_on(&self, side: TextSide, text: &str, k: usize, filters: &Filters, clock: impl Fn() -> f64) -> Result<Answer> {
         let prepared = self.prepare(side, text, &clock)?;
-        answer_shards(self.calibration.as_ref(), &self.shards, prepared, k, filters, clock)
+        answer_shards(self.calibration_for(filters), &self.shards, prepared, k, filters, clock)
     }
 
     /// Embeds a query with `side`'s encoder and pulls it towards the cells it names
@@ -469,14 +469,20 @@ impl Searcher {
             let r = region_index(part.vector_names().get(h.vector)?)?;
             Some((r, part.row_f32(part.find_row(h.frame, h.vector)?)))
         };
-        Ok(finish_answer(self.calibration.as_ref(), prepared, hits, undirected, names.len() > 1, filters, row, t1, clock()))
+        Ok(finish_answer(self.calibration_for(filters), prepared, hits, undirected, names.len() > 1, filters, row, t1, clock()))
+    }
+
+    /// The calibration that reads answers under `filters`: none when they name an
+    /// uncalibrated origin ([`crate::source::UNCALIBRATED`]), whose scores it was never fit on.
+    fn calibration_for(&self, filters: &Filters) -> Option<&Calibration> {
+        self.calibration.as_ref().filter(|_| !filters.source.as_ref().is_some_and(|s| s.uncalibrated()))
     }
 
     /// Strength of region `r` with stored vector `v` for a prepared query (what the case
     /// view's chart shows per region); `None` without a calibration. A phenomenon filter
     /// stands in for the phenomenon when the query names none, as in the answer.
     pub fn strength_for(&self, r: usize, v: &[f32], prepared: &Prepared, filters: &Filters) -> Option<f32> {
-        let c = self.calibration.as_ref()?;
+        let c = self.calibration_for(filters)?;
         Some(strength_of(c, r, v, &asked_phenomena(prepared, filters), &prepared.vector).0)
     }
 
@@ -485,7 +491,7 @@ impl Searcher {
     /// of the asked phenomena's (the query's nearest phenomenon in `r` when it names none), as
     /// the notice reads the best of them. `None` without a calibration.
     pub fn notice_threshold_for(&self, r: usize, prepared: &Prepared, filters: &Filters) -> Option<f32> {
-        let c = self.calibration.as_ref()?;
+        let c = self.calibration_for(filters)?;
         let asked = asked_phenomena(prepared, filters);
         let asked = if asked.is_empty() { vec![c.nearest_phenomenon(&prepared.vector, r)] } else { asked };
         asked.iter().map(|&p| c.notice_threshold(p)).reduce(f32::min)

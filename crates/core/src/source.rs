@@ -6,6 +6,12 @@
 //! regard to ASCII case; a record without a key (a bundle exported before keys existed)
 //! passes no `source` filter, so a filter never shows frames it cannot vouch for.
 //!
+//! Frames of an [`UNCALIBRATED`] origin (grey levels mapped to kelvin by an assumed table)
+//! are ranked only when the filter names that origin: their vectors and scores are not
+//! comparable with calibrated frames', and the strength calibration was never fit on them
+//! (docs/pipeline.md "What the model does on real imagery"). Without a filter, or with
+//! `real`, a search answers from calibrated frames only.
+//!
 //! ```
 //! use skycase_core::source::{parse_source, SourceFilter};
 //! assert_eq!(parse_source("Real"), Ok(SourceFilter::Real));
@@ -29,10 +35,26 @@ pub const ORIGINS: [(&str, &str); 6] = [
 /// The origin key of simulated frames.
 pub const SIMULATED: &str = "simulated";
 
+/// Origins whose frames ingest marks uncalibrated (KMA's East-Asia PNG products: no grey
+/// legend, an assumed grey → K table): searched only when the `source` filter names them,
+/// and answered without strengths or a "nothing close" notice.
+pub const UNCALIBRATED: [&str; 1] = ["kma"];
+
+/// Whether frames of `origin` have calibrated grey levels (an unknown or empty origin counts
+/// as calibrated: a bundle exported before origin keys existed searches as it did).
+pub fn calibrated(origin: &str) -> bool {
+    !UNCALIBRATED.iter().any(|u| u.eq_ignore_ascii_case(origin))
+}
+
+/// Whether a search without a `source` filter ranks frames of `origin`.
+pub fn searched_unfiltered(origin: &str) -> bool {
+    calibrated(origin)
+}
+
 /// A parsed `source` filter.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SourceFilter {
-    /// Every frame that has an origin other than [`SIMULATED`].
+    /// Every frame that has a calibrated origin other than [`SIMULATED`].
     Real,
     /// Frames of one origin key (canonical spelling from [`ORIGINS`]).
     Origin(String),
@@ -43,7 +65,7 @@ impl SourceFilter {
     pub fn keeps(&self, origin: &str) -> bool {
         match self {
             _ if origin.is_empty() => false,
-            SourceFilter::Real => !origin.eq_ignore_ascii_case(SIMULATED),
+            SourceFilter::Real => !origin.eq_ignore_ascii_case(SIMULATED) && calibrated(origin),
             SourceFilter::Origin(key) => origin.eq_ignore_ascii_case(key),
         }
     }
@@ -51,6 +73,11 @@ impl SourceFilter {
     /// Whether a record passes.
     pub fn keeps_record(&self, rec: &FrameRecord) -> bool {
         self.keeps(&rec.origin)
+    }
+
+    /// Whether the filter names an [`UNCALIBRATED`] origin: its answers carry no strengths.
+    pub fn uncalibrated(&self) -> bool {
+        matches!(self, SourceFilter::Origin(key) if !calibrated(key))
     }
 
     /// The value as written in a link or on the command line.
@@ -83,7 +110,7 @@ mod tests {
     fn real_keeps_every_origin_but_the_simulator_and_unknown() {
         let real = SourceFilter::Real;
         for (key, _) in ORIGINS {
-            assert_eq!(real.keeps(key), key != SIMULATED, "{key}");
+            assert_eq!(real.keeps(key), key != SIMULATED && !UNCALIBRATED.contains(&key), "{key}");
         }
         assert!(!real.keeps(""));
         assert!(!SourceFilter::Origin(SIMULATED.into()).keeps(""));
@@ -94,7 +121,10 @@ mod tests {
         let kma = parse_source(" KMA ").unwrap();
         assert_eq!(kma, SourceFilter::Origin("kma".into()));
         assert!(kma.keeps("kma") && !kma.keeps("coms") && !kma.keeps(SIMULATED));
+        assert!(kma.uncalibrated() && !parse_source("coms").unwrap().uncalibrated() && !SourceFilter::Real.uncalibrated());
         assert_eq!(parse_source("Digital-Typhoon").unwrap().key(), "digital-typhoon");
+        // Unfiltered, every calibrated origin (and a record without one) is searched.
+        assert!(searched_unfiltered("coms") && searched_unfiltered("") && !searched_unfiltered("KMA"));
         let e = parse_source("himawari").unwrap_err();
         assert!(e.contains("real, simulated, coms, kma"), "{e}");
     }

@@ -11,6 +11,7 @@ use skycase_core::bundle::{FileEntry, ModelInfo, WordTableInfo};
 use skycase_quant::{quantize, QuantizeOptions, Rounding};
 use skycase_vocab::REGIONS;
 use skycase_core::shard::{FrameRecord, Shard, VectorKind};
+use skycase_core::source::parse_source;
 use skycase_core::strength::Calibration;
 use skycase_core::{Filters, Manifest, Searcher, FORMAT_VERSION};
 
@@ -57,7 +58,8 @@ fn searcher(calibrated: bool) -> Searcher {
         chunks: vec![FileEntry::describe("words/000".to_string(), "word-embeddings", &chunk)],
     };
     let records: Vec<FrameRecord> = (0..30)
-        .map(|i| FrameRecord { id: format!("f{i}"), time: format!("2017-11-{:02}T00:00Z", i + 1), caption: String::new(), thumb: String::new(), source: String::new(), origin: String::new() })
+        // The last five from KMA's uncalibrated PNG products.
+        .map(|i| FrameRecord { id: format!("f{i}"), time: format!("2017-11-{:02}T00:00Z", i + 1), caption: String::new(), thumb: String::new(), source: String::new(), origin: if i < 25 { "simulated" } else { "kma" }.into() })
         .collect();
     let rows: Vec<Vec<f32>> = (0..30 * 13).map(|i| unit(384, i as u64 + 1)).collect();
     let names = REGIONS.iter().map(|r| r.to_string()).collect();
@@ -158,4 +160,20 @@ fn strengths_decide_nothing_close_the_same_way_every_time() {
     let none = Filters { from: Some("2030-01-01".into()), ..Filters::default() };
     let a = s.search("typhoon near Okinawa", 20, &none, clock).unwrap();
     assert!(a.hits.is_empty() && a.nothing_close);
+}
+
+#[test]
+fn uncalibrated_frames_are_searched_only_when_named_and_then_without_strengths() {
+    let s = searcher(true);
+    let a = s.search("typhoon near Okinawa", 30, &Filters::default(), clock).unwrap();
+    assert_eq!(a.hits.len(), 25, "the calibrated frames only");
+    assert!(a.hits.iter().all(|h| h.frame < 25) && a.strengths.len() == 25);
+    let real = Filters { source: Some(parse_source("real").unwrap()), ..Filters::default() };
+    assert!(s.search("typhoon near Okinawa", 30, &real, clock).unwrap().hits.is_empty(), "`real` is calibrated real frames");
+    let kma = Filters { source: Some(parse_source("kma").unwrap()), ..Filters::default() };
+    let a = s.search("typhoon near Okinawa", 30, &kma, clock).unwrap();
+    assert_eq!(a.hits.len(), 5);
+    assert!(a.hits.iter().all(|h| h.frame >= 25));
+    // The calibration was never fit on them: no strengths, no notice while there are hits.
+    assert!(a.strengths.is_empty() && !a.nothing_close, "{:?}", a.strengths);
 }

@@ -42,8 +42,10 @@ pub struct Args {
     /// case); without --region, a frame matches only through a region that has it.
     #[arg(long)]
     phenomenon: Option<String>,
-    /// Only frames from this source: `real` (every satellite or product, not the simulator)
-    /// or one of simulated, coms, kma, gk2a, digital-typhoon, png-sidecar.
+    /// Only frames from this source: `real` (every calibrated satellite or product, not the
+    /// simulator) or one of simulated, coms, kma, gk2a, digital-typhoon, png-sidecar. Without
+    /// it, every calibrated frame: KMA's PNG products (grey levels not calibrated) are searched
+    /// only with `--source kma`, and answered without strengths.
     #[arg(long)]
     source: Option<String>,
     /// Query language: `ko` sends the query to the multilingual encoder even without Hangul
@@ -163,9 +165,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     match searcher.partitions() {
         Some(p) => eprintln!(
-            "encoder {} · encode {:.1} ms · rank {:.2} ms over {} of {} partition files ({} frames in the index)",
+            "encoder {} · encode {:.1} ms · rank {:.2} ms over {} of {} partitions ({} frames in the index)",
             answer.side.name(), answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, fetched.len(),
-            p.lists.iter().map(|l| l.periods.len()).sum::<usize>(), p.frames
+            p.periods.iter().map(|x| x.parts).sum::<usize>(), p.frames
         ),
         None => eprintln!("encoder {} · encode {:.1} ms · rank {:.2} ms over {} frames", answer.side.name(), answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3, searcher.frames()),
     }

@@ -52,7 +52,8 @@
 //!    those of `skypart-2` over the same scored rows.
 //!
 //! When the answer needs records to rank (a date range that cuts a planned partition's days,
-//! a region, phenomenon or source filter) or the plan is exact (everything allowed is small), round 2 reads the rows areas of every
+//! a region or phenomenon filter, a month whose origins the source rule searches in part:
+//! [`PartitionIndex::origins_cut`]) or the plan is exact (everything allowed is small), round 2 reads the rows areas of every
 //! planned leaf with their records areas (a leaf's months are one range; each records area is
 //! checked against the hash its rows area gives, and one that does not match is asked for again
 //! in round 3): the exact scan of the planned partitions.
@@ -66,7 +67,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::pq::Pq;
-use super::{allowed_days, spans_through, Decoded, ListFile, PartRef, Partition, PartitionIndex};
+use super::{searched_days, spans_through, Decoded, ListFile, PartRef, Partition, PartitionIndex};
 use crate::bundle::sha256_hex;
 use crate::error::{Error, Result};
 use crate::filters::Filters;
@@ -672,11 +673,11 @@ impl Rounds {
     pub fn new(index: &PartitionIndex, q: &QueryVector, filters: &Filters, bound: &[usize], lists: &[&ListFile], parts: Vec<PartRef>) -> Result<Self> {
         let codes = index.codes.as_ref().ok_or_else(|| Error::format("manifest.json", format!("a {} index without codes", index.format)))?;
         let pq = codes.pq_kept(index.dim)?;
-        let allowed = allowed_days(&index.periods, filters);
+        let allowed = searched_days(&index.periods, filters);
         let exact = index.allowed_bytes(&allowed) <= index.exact_below;
         // A date range needs the records' times only where it cuts a planned partition's days.
         let cuts = parts.iter().any(|p| allowed.get(p.period).copied().flatten().is_none_or(|(lo, hi)| p.days.0 < lo || p.days.1 > hi));
-        let full = exact || ((filters.from.is_some() || filters.to.is_some()) && cuts) || filters.restricts_regions() || filters.source.is_some();
+        let full = exact || ((filters.from.is_some() || filters.to.is_some()) && cuts) || filters.restricts_regions() || parts.iter().any(|p| index.origins_cut(p.period, filters));
         // Per list: the sub-centroids planned, whose rows in the list files are looked up
         // below (a list file has hundreds of partitions; a plan takes a few leaves of each).
         let mut planned: HashMap<usize, Vec<bool>> = HashMap::new();

@@ -401,6 +401,8 @@ impl<'a> IndexWriter<'a> {
             parts: period_parts,
             bytes: period_bytes,
             thumbs: records.iter().map(|r| r.thumb.as_str()).filter(|t| !t.is_empty()).collect::<BTreeSet<_>>().len(),
+            // Known only when every frame has its key.
+            origins: if records.iter().all(|r| !r.origin.is_empty()) { records.iter().map(|r| r.origin.clone()).collect::<BTreeSet<_>>().into_iter().collect() } else { Vec::new() },
         });
         self.frames += records.len();
         self.rows += rows as u64;

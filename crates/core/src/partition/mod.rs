@@ -248,6 +248,20 @@ pub struct PeriodEntry {
     /// Distinct thumbnails its frames show.
     #[serde(default)]
     pub thumbs: usize,
+    /// The origin keys of its frames, sorted ([`crate::source`]); empty where not known (an
+    /// index written before they were recorded, or a frame without a key). A plan skips a
+    /// month none of whose origins the source rule searches, and reads the records of a
+    /// month it searches in part ([`PartitionIndex::origins_cut`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<String>,
+}
+
+impl PeriodEntry {
+    /// Of its known origins, how many the source rule searches under `filters` (the filter's
+    /// own, or without one every calibrated origin); `None` where they are not known.
+    fn origins_searched(&self, filters: &Filters) -> Option<usize> {
+        (!self.origins.is_empty()).then(|| self.origins.iter().filter(|o| filters.searches_origin(o)).count())
+    }
 }
 
 /// One list (first-level cell) as the manifest gives it.
@@ -779,6 +793,18 @@ fn ymd(d: Date) -> (u32, u8) {
     (num(0..4) * 12 + num(5..7), num(8..10) as u8)
 }
 
+/// The months a query plans from: those [`allowed_days`] allows, less those of which the
+/// source rule searches no origin ([`PeriodEntry::origins_searched`]).
+fn searched_days(periods: &[PeriodEntry], filters: &Filters) -> Vec<Option<(u8, u8)>> {
+    let mut allowed = allowed_days(periods, filters);
+    for (a, p) in allowed.iter_mut().zip(periods) {
+        if p.origins_searched(filters) == Some(0) {
+            *a = None;
+        }
+    }
+    allowed
+}
+
 /// Which months the date and month filters allow, per index of [`PartitionIndex::periods`],
 /// with the allowed day range within each month (`None`: the month is out).
 fn allowed_days(periods: &[PeriodEntry], filters: &Filters) -> Vec<Option<(u8, u8)>> {
@@ -887,7 +913,7 @@ impl PartitionIndex {
     /// estimated to hold [`BOUND_ROWS`] such rows in the allowed months (at most as many
     /// lists again as the plan would take otherwise).
     pub fn plan_lists(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>) -> Result<Vec<usize>> {
-        let allowed = allowed_days(&self.periods, filters);
+        let allowed = searched_days(&self.periods, filters);
         let has_allowed = |l: &ListEntry| l.periods.iter().any(|&p| allowed[p as usize].is_some());
         let holds_bound = |l: &ListEntry| bound.is_empty() || bound_rows(&l.vector_rows, bound).is_none_or(|n| n > 0);
         let scores = self.list_centroids_kept()?.scores(q);
@@ -949,7 +975,7 @@ impl PartitionIndex {
     /// until the partitions taken hold [`BOUND_ROWS`] such rows or no leaf is left, so a
     /// query naming a region finds that region's rows whenever the lists have any.
     pub fn plan_parts(&self, q: &QueryVector, filters: &Filters, bound: &[usize], lists: &[&ListFile], nprobe: Option<usize>) -> Result<Vec<PartRef>> {
-        let allowed = allowed_days(&self.periods, filters);
+        let allowed = searched_days(&self.periods, filters);
         let exact = self.allowed_bytes(&allowed) <= self.exact_below;
         let leaves = self.allowed_leaves(q, &allowed, lists, if exact { &[] } else { bound })?;
         let take = if exact {
@@ -968,7 +994,8 @@ impl PartitionIndex {
             }
             take
         };
-        let Some(budget) = self.budget.filter(|_| !exact && Budget::binds(filters)) else {
+        let cut = (0..self.periods.len()).any(|p| allowed[p].is_some() && self.origins_cut(p, filters));
+        let Some(budget) = self.budget.filter(|_| !exact && !cut && Budget::binds(filters)) else {
             return Ok(leaves.iter().take(take).flat_map(|l| l.parts(lists)).collect());
         };
         // Leaves best first while they fit (see [`Budget`]); the first `int8_leaves` taken are
@@ -1000,6 +1027,18 @@ impl PartitionIndex {
     pub fn lists_in(&self, filters: &Filters) -> Vec<usize> {
         let allowed = allowed_days(&self.periods, filters);
         (0..self.lists.len()).filter(|&l| self.lists[l].periods.iter().any(|&p| allowed[p as usize].is_some())).collect()
+    }
+
+    /// Whether the source rule under `filters` searches some but not all frames of month `p`
+    /// (as far as the manifest tells): its frames need their records to rank, as under a
+    /// source filter on an index that does not record origins. A month whose origins are not
+    /// known is cut by any source filter, and by none without one.
+    pub fn origins_cut(&self, p: usize, filters: &Filters) -> bool {
+        let Some(period) = self.periods.get(p) else { return false };
+        match period.origins_searched(filters) {
+            Some(n) => n > 0 && n < period.origins.len(),
+            None => filters.source.is_some(),
+        }
     }
 
     /// The months the filters allow (indices into [`periods`](Self::periods)).

@@ -872,6 +872,46 @@ fn a_skypart3_filter_that_needs_records_or_an_exact_plan_scans_every_planned_par
 }
 
 #[test]
+fn the_manifest_records_each_months_origins_and_a_plan_skips_months_the_source_rule_never_searches() {
+    // October: KMA's uncalibrated PNG frames only; November: half of them; December: none.
+    let mut shards = months();
+    for (m, s) in shards.iter_mut().enumerate() {
+        let (scales, data) = match s.vectors() {
+            crate::shard::Vectors::Int8 { scales, data } => (scales.clone(), data.clone()),
+            _ => panic!("int8"),
+        };
+        let mut records = s.records().to_vec();
+        for (i, r) in records.iter_mut().enumerate() {
+            r.origin = if m == 0 || (m == 1 && i % 2 == 0) { "kma" } else { "simulated" }.into();
+        }
+        *s = Shard::from_int8(s.period(), s.vector_names().to_vec(), records, DIM, scales, data).unwrap();
+    }
+    let (index, files) = build3(&shards, PROBE, 1, 30);
+    let origins: Vec<&[String]> = index.periods.iter().map(|p| p.origins.as_slice()).collect();
+    assert_eq!(origins, [&["kma".to_string()][..], &["kma".into(), "simulated".into()], &["simulated".into()]]);
+    let all = Filters::default();
+    let kma = Filters { source: Some(crate::source::SourceFilter::Origin("kma".into())), ..Default::default() };
+    assert!(!index.origins_cut(2, &all) && index.origins_cut(1, &all) && index.origins_cut(1, &kma) && !index.origins_cut(0, &kma));
+    for probe in 0..6 {
+        let q = QueryVector::new(&shards[probe % 3].row_f32(probe * 7)).unwrap();
+        for (filters, never) in [(&all, 0), (&kma, 2)] {
+            let lists: Vec<ListFile> = index.plan_lists(&q, filters, &[], None).unwrap().iter().map(|&l| ListFile::from_json(&files[&index.lists[l].path], "l").unwrap()).collect();
+            let planned = index.plan_parts(&q, filters, &[], &lists.iter().collect::<Vec<_>>(), None).unwrap();
+            assert!(!planned.is_empty() && planned.iter().all(|p| p.period != never), "query {probe}: month {never} is never read");
+            let mut log = Vec::new();
+            let answer = index.fetch_plan3(&q, filters, &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
+            let hits = hits3(&index, &answer, &q, 10, filters);
+            let want = brute_force3(&index, &files, &q, 10, filters, None);
+            // The mixed month is read with its records: the planned partitions' exact answer, in full.
+            assert_eq!(hits, want, "query {probe}");
+            assert_eq!(hits.len(), 10);
+            let from_kma = |id: &str| id.starts_with("2017-10") || (id.starts_with("2017-11") && id[8..].parse::<usize>().unwrap() % 2 == 0);
+            assert!(hits.iter().all(|(id, _)| from_kma(id) == (filters == &kma)), "query {probe}: {hits:?}");
+        }
+    }
+}
+
+#[test]
 fn a_skypart3_exact_plan_reads_a_leaf_with_its_records_by_one_range_and_a_damaged_records_area_again_alone() {
     let shards = months();
     let (index, files) = build3(&shards, EXACT, 0, 5);
