@@ -29,6 +29,13 @@
 //! - A word may name several regions ("Japan": Honshu, Hokkaido, Kyushu and the Pacific
 //!   coast; "Yellow Sea": the regions around it). [`QueryIntent`] lists each region and
 //!   phenomenon once, in order of first mention.
+//! - A direction word ([`DIRECTION_WORDS`]: "east of", "off" before the place in English,
+//!   "동쪽", "앞바다" after it in Korean) moves the place it touches to the region lying that
+//!   way ([`DIRECTIONS`]): "typhoon east of Taiwan" is the Philippine Sea, "대만 동쪽" too. It
+//!   moves a place the size of a region or more ([`AREAS`]: "Kyushu", "Taiwan", "Korea"); a
+//!   city only when the query puts it at sea ("the sea east of Shanghai", "상하이 동쪽 바다",
+//!   "off Tokyo", "도쿄 앞바다"), and then only onto a sea: "snow south of Seoul" stays in
+//!   Korea. Where the table names no region that way, the place is kept.
 //!
 //! ```
 //! use skycase_vocab::gazetteer::parse_query;
@@ -570,6 +577,82 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("이즈", &[PACIFIC]),
 ];
 
+/// Where a place lies from the place a direction word touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    East,
+    West,
+    South,
+    North,
+    /// At sea next to it ("off Tokyo", "도쿄 앞바다").
+    Off,
+}
+
+/// Direction words. English ones come before the place ("east of Taiwan", "off the coast of
+/// Vietnam"), Korean ones after it ("대만 동쪽", "도쿄 앞바다").
+pub const DIRECTION_WORDS: &[(&str, Direction)] = &[
+    ("east of", Direction::East),
+    ("west of", Direction::West),
+    ("south of", Direction::South),
+    ("north of", Direction::North),
+    ("off", Direction::Off),
+    ("동쪽", Direction::East),
+    ("서쪽", Direction::West),
+    ("남쪽", Direction::South),
+    ("북쪽", Direction::North),
+    ("앞바다", Direction::Off),
+    ("근해", Direction::Off),
+];
+
+/// Per region (in `REGIONS` order), the region lying east, west, south and north of it and
+/// the sea off its coast (`None`: off the study's map, or no one region that way). Read from
+/// the regions' outlines: Taiwan's regions (East and South China Sea) both have the Philippine
+/// Sea to the east; Kyushu has the East China Sea to the west and south.
+pub const DIRECTIONS: [[Option<usize>; 5]; 13] = {
+    let n = None;
+    [
+        // east, west, south, north, off
+        [Some(HONSHU), Some(N_CHINA), Some(ECS), Some(MANCHURIA), n],  // Korean Peninsula
+        [Some(MANCHURIA), n, Some(N_CHINA), n, n],                     // Mongolia
+        [Some(KOREA), n, Some(E_CHINA), Some(MONGOLIA), n],            // Northern China
+        [Some(ECS), n, Some(S_CHINA), Some(N_CHINA), Some(ECS)],       // Eastern China
+        [Some(ECS), n, Some(SCS), Some(E_CHINA), Some(SCS)],           // Southern China
+        [Some(HOKKAIDO), Some(MONGOLIA), Some(KOREA), n, n],           // Manchuria and Primorsky Krai
+        [Some(PACIFIC), Some(KYUSHU), Some(PACIFIC), Some(HOKKAIDO), Some(PACIFIC)], // Honshu
+        [Some(PACIFIC), Some(MANCHURIA), Some(HONSHU), n, n],          // Hokkaido
+        [Some(PACIFIC), Some(ECS), Some(ECS), Some(KOREA), n],         // Kyushu
+        [Some(PHIL_SEA), Some(E_CHINA), n, Some(KOREA), Some(ECS)],    // East China Sea
+        [n, Some(SCS), n, Some(PACIFIC), Some(PHIL_SEA)],              // Philippine Sea
+        [Some(PHIL_SEA), n, n, Some(S_CHINA), Some(SCS)],              // South China Sea
+        [n, n, Some(PHIL_SEA), Some(HONSHU), Some(PACIFIC)],           // Pacific coast of Japan
+    ]
+};
+
+/// The study's seas: where a direction lands when the query puts the place at sea.
+const SEAS: [usize; 4] = [ECS, PHIL_SEA, SCS, PACIFIC];
+
+/// Place entries the size of a region or more, which a direction word moves whole ("west of
+/// Kyushu"); other places (cities, sub-areas) it moves only at sea.
+pub const AREAS: &[&str] = &[
+    "korean peninsula", "korea", "south korea", "north korea", "한반도", "한국", "대한민국", "남한", "북한",
+    "mongolia", "몽골",
+    "northern china", "north china", "eastern china", "east china", "southern china", "south china", "china", "mainland china", "중국",
+    "manchuria", "만주",
+    "japan", "일본", "honshu", "혼슈", "hokkaido", "홋카이도", "kyushu", "규슈",
+    "east china sea", "동중국해", "okinawa", "오키나와", "ryukyu islands", "류큐", "taiwan", "대만", "타이완",
+    "philippine sea", "필리핀해", "philippines", "필리핀", "luzon", "루손",
+    "south china sea", "남중국해", "vietnam", "베트남",
+];
+
+/// Words that may stand between an English direction word and its place ("east of the
+/// coast of Luzon").
+const DIRECTION_FILLER: &[&str] = &["the", "coast", "coasts", "shore", "shores", "of", "island", "islands"];
+
+/// English words that put what follows at sea ("the sea east of Shanghai"), right before the
+/// direction word; Korean ones right after it ("상하이 동쪽 바다").
+const AT_SEA_EN: &[&str] = &["sea", "seas", "ocean", "waters", "water"];
+const AT_SEA_KO: &[&str] = &["바다", "해상", "해역", "먼바다"];
+
 // Phenomenon indices, in the order of `PHENOMENA`.
 const SNOW: usize = 0;
 const CLEAR: usize = 1;
@@ -895,6 +978,7 @@ struct Entry {
 enum Kind {
     Place(&'static [usize]),
     Weather(usize),
+    Direction(Direction),
 }
 
 /// All entries, hand-written first, grouped by their first character.
@@ -919,7 +1003,11 @@ fn entries() -> &'static std::collections::HashMap<char, Vec<Entry>> {
                 }
             }
         };
-        let hand = PLACES.iter().map(|&(w, r)| make(w, Kind::Place(r), false)).chain(WEATHER.iter().map(|&(w, p)| make(w, Kind::Weather(p), false)));
+        let hand = PLACES
+            .iter()
+            .map(|&(w, r)| make(w, Kind::Place(r), false))
+            .chain(WEATHER.iter().map(|&(w, p)| make(w, Kind::Weather(p), false)))
+            .chain(DIRECTION_WORDS.iter().map(|&(w, d)| make(w, Kind::Direction(d), false)));
         let generated: Vec<Entry> = generated_places()
             .filter(|(_, rs)| !rs.is_empty() && rs.iter().all(|&r| r < crate::REGIONS.len()))
             .map(|(w, rs)| make(w, Kind::Place(intern(rs)), true))
@@ -989,15 +1077,8 @@ fn match_at(entry: &Entry, text: &[char], at: usize) -> Option<usize> {
 /// The regions and phenomena `text` names (see the module header for the rules).
 pub fn parse_query(text: &str) -> QueryIntent {
     let text = normalise(text);
-    let mut intent = QueryIntent::default();
-    let push = |v: &mut Vec<usize>, x: usize| {
-        if !v.contains(&x) {
-            v.push(x);
-        }
-    };
-    // Broad words ("Japan", "China") give way to a region inside them named in the same
-    // query: "rain in Tokyo, Japan" is about Honshu, not all of Japan.
-    let mut broad: Vec<&'static [usize]> = Vec::new();
+    // Every word matched, in order: what it names and where it stands.
+    let mut found: Vec<Mention> = Vec::new();
     let mut at = 0;
     while at < text.len() {
         if text[at] == ' ' {
@@ -1015,14 +1096,28 @@ pub fn parse_query(text: &str) -> QueryIntent {
             .or_else(|| typo_at(&text, at));
         match best {
             Some((n, kind)) => {
-                match kind {
-                    Kind::Place(rs) if is_broad(rs) => broad.push(rs),
-                    Kind::Place(rs) => rs.iter().for_each(|&r| push(&mut intent.regions, r)),
-                    Kind::Weather(p) => push(&mut intent.phenomena, p),
-                }
+                found.push(Mention { kind, start: at, end: at + n.max(1) });
                 at += n.max(1);
             }
             None => at += 1,
+        }
+    }
+    let places = apply_directions(&text, &found);
+    let mut intent = QueryIntent::default();
+    let push = |v: &mut Vec<usize>, x: usize| {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    };
+    // Broad words ("Japan", "China") give way to a region inside them named in the same
+    // query: "rain in Tokyo, Japan" is about Honshu, not all of Japan.
+    let mut broad: Vec<&[usize]> = Vec::new();
+    for (m, rs) in found.iter().zip(&places) {
+        match (m.kind, rs) {
+            (Kind::Place(original), Some(rs)) if rs.as_slice() == original && is_broad(original) => broad.push(original),
+            (Kind::Place(_), Some(rs)) => rs.iter().for_each(|&r| push(&mut intent.regions, r)),
+            (Kind::Weather(p), _) => push(&mut intent.phenomena, p),
+            _ => {}
         }
     }
     for rs in broad {
@@ -1031,6 +1126,58 @@ pub fn parse_query(text: &str) -> QueryIntent {
         }
     }
     intent
+}
+
+/// A matched word: what it names and its span in the normalised text.
+struct Mention {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+/// The regions each place of `found` names once direction words have moved it (`None` for
+/// other mentions; see the module header).
+fn apply_directions(text: &[char], found: &[Mention]) -> Vec<Option<Vec<usize>>> {
+    let mut out: Vec<Option<Vec<usize>>> = found.iter().map(|m| if let Kind::Place(rs) = m.kind { Some(rs.to_vec()) } else { None }).collect();
+    let words = |a: usize, b: usize| -> String { text[a..b].iter().collect() };
+    for (i, m) in found.iter().enumerate() {
+        let Kind::Direction(d) = m.kind else { continue };
+        let korean = text[m.start..m.end].iter().any(|&c| is_hangul(c));
+        // The place it touches: the next mention in English, the previous one in Korean.
+        let (place, at_sea) = if korean {
+            let Some(p) = i.checked_sub(1) else { continue };
+            let gap = words(found[p].end, m.start);
+            if !gap.trim().is_empty() && gap.trim() != "의" {
+                continue;
+            }
+            let after = words(m.end, text.len());
+            (p, AT_SEA_KO.iter().any(|w| after.trim_start().starts_with(w)))
+        } else {
+            let p = i + 1;
+            if p >= found.len() || !words(m.end, found[p].start).split_whitespace().all(|w| DIRECTION_FILLER.contains(&w)) {
+                continue;
+            }
+            let before = words(0, m.start);
+            (p, before.split_whitespace().next_back().is_some_and(|w| AT_SEA_EN.contains(&w)))
+        };
+        let Kind::Place(rs) = found[place].kind else { continue };
+        let at_sea = at_sea || d == Direction::Off;
+        if !at_sea && !AREAS.contains(&words(found[place].start, found[place].end).as_str()) {
+            continue;
+        }
+        let mut moved: Vec<usize> = Vec::new();
+        for &r in rs {
+            if let Some(t) = DIRECTIONS[r][d as usize].filter(|t| !at_sea || SEAS.contains(t)) {
+                if !moved.contains(&t) {
+                    moved.push(t);
+                }
+            }
+        }
+        if !moved.is_empty() {
+            out[place] = Some(moved);
+        }
+    }
+    out
 }
 
 /// Whether a place entry is a country-wide word ("Japan", "China") rather than a place.
@@ -1089,6 +1236,39 @@ mod tests {
                 assert_eq!(got, QueryIntent { regions: vec![$($r),*], phenomena: vec![$($p),*] }, "{:?}", $q);
             }
         };
+    }
+
+    // Direction words: a region-sized place moves that way; a city only at sea, onto a sea.
+    case!(east_of_taiwan, "typhoon east of Taiwan", [PHIL_SEA], [TYPHOON]);
+    case!(west_of_luzon, "thunderstorms west of Luzon", [SCS], [RAIN]);
+    case!(west_of_kyushu_sea, "clear skies above the sea west of Kyushu", [ECS], [CLEAR]);
+    case!(sea_east_of_shanghai, "cloudy sky over the sea east of Shanghai", [ECS], [CLOUDY]);
+    case!(east_of_shanghai_on_land, "rain east of Shanghai", [E_CHINA], [RAIN]);
+    case!(south_of_seoul_stays, "snow south of Seoul", [KOREA], [SNOW]);
+    case!(south_of_korea, "a typhoon south of Korea", [ECS], [TYPHOON]);
+    case!(east_of_mongolia, "clear skies east of Mongolia", [MANCHURIA], [CLEAR]);
+    case!(off_tokyo, "heavy rain off Tokyo", [PACIFIC], [RAIN]);
+    case!(off_coast_of_vietnam, "overcast skies off the coast of Vietnam", [SCS], [CLOUDY]);
+    case!(off_not_touching, "showers tapering off over Kyushu", [KYUSHU], [RAIN]);
+    case!(nothing_that_way_keeps_the_place, "snow north of Hokkaido", [HOKKAIDO], [SNOW]);
+    case!(direction_entries_still_win, "rain in south korea and north of china", [KOREA, N_CHINA], [RAIN]);
+    case!(ko_east_of_taiwan, "대만 동쪽 해상의 태풍", [PHIL_SEA], [TYPHOON]);
+    case!(ko_south_of_honshu, "혼슈 남쪽 바다에 비구름", [PACIFIC], [RAIN]);
+    case!(ko_off_tokyo, "도쿄 앞바다 태풍", [PACIFIC], [TYPHOON]);
+    case!(ko_of_particle, "규슈의 서쪽 바다 맑음", [ECS], [CLEAR]);
+    case!(ko_city_on_land_stays, "서울 남쪽에 폭설", [KOREA], [SNOW]);
+
+    #[test]
+    fn direction_areas_are_place_entries_and_the_table_points_elsewhere() {
+        for a in AREAS {
+            assert!(PLACES.iter().any(|(w, _)| w == a), "{a}: not a place entry");
+        }
+        for (r, row) in DIRECTIONS.iter().enumerate() {
+            // A region is never its own neighbour; "off" a sea is that sea.
+            for (d, t) in row.iter().enumerate() {
+                assert!(t.is_none_or(|t| t != r || (d == Direction::Off as usize && SEAS.contains(&r))), "{r} {d}");
+            }
+        }
     }
 
     // English: canonical names, aliases, sub-areas, neighbours.
