@@ -55,6 +55,15 @@ test('Korean queries load the multilingual encoder on demand and rank as the com
     assert.equal(nat.encoder, 'multilingual');
     sameRanking(web, nat, q);
   }
+  // A direction word moves the place it follows (crates/vocab's gazetteer, in the worker as
+  // natively): east of Taiwan is the Philippine Sea, and every card matches through it.
+  {
+    const q = '대만 동쪽 해상의 태풍';
+    const web = await search(page, q);
+    sameRanking(web, native(q), q);
+    const regions = await page.$$eval('[data-testid=result]', (els) => els.map((el) => el.dataset.region));
+    assert.ok(regions.length > 0 && regions.every((r) => r === 'Philippine Sea'), `${q}: ${regions.join(', ')}`);
+  }
   const bytes = [...new Set(fetched)].reduce((sum, p) => sum + (sizes.get(p) ?? 0), 0);
   assert.ok(fetched.some((p) => p.endsWith('encoder.gguf')), `the encoder was fetched (${fetched.length} files)`);
   assert.ok(fetched.includes(described.path), `its description ${described.path} was fetched`);
