@@ -354,6 +354,14 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("main island of japan", &[HONSHU]),
     ("japan's main island", &[HONSHU]),
     ("central japan", &[HONSHU]),
+    ("mount fuji", &[HONSHU]),
+    ("mt fuji", &[HONSHU]),
+    ("mt. fuji", &[HONSHU]),
+    ("fuji", &[HONSHU]),
+    ("japan alps", &[HONSHU]),
+    ("japanese alps", &[HONSHU]),
+    ("후지산", &[HONSHU]),
+    ("일본 알프스", &[HONSHU]),
     ("eastern japan", &[HONSHU]),
     ("east japan", &[HONSHU]),
     ("northeast japan", &[HONSHU]),
@@ -418,6 +426,8 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("okhotsk", &[HOKKAIDO]),
     ("홋카이도", &[HOKKAIDO]),
     ("훗카이도", &[HOKKAIDO]),
+    ("홋가이도", &[HOKKAIDO]),
+    ("훗가이도", &[HOKKAIDO]),
     ("북해도", &[HOKKAIDO]),
     ("삿포로", &[HOKKAIDO]),
     ("하코다테", &[HOKKAIDO]),
@@ -451,6 +461,7 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("korea strait", &[KYUSHU, KOREA]),
     ("큐슈", &[KYUSHU]),
     ("규슈", &[KYUSHU]),
+    ("규우슈우", &[KYUSHU]),
     ("큐우슈우", &[KYUSHU]),
     ("후쿠오카", &[KYUSHU]),
     ("나가사키", &[KYUSHU]),
@@ -586,6 +597,28 @@ pub enum Direction {
     North,
     /// At sea next to it ("off Tokyo", "도쿄 앞바다").
     Off,
+    NorthEast,
+    NorthWest,
+    SouthEast,
+    SouthWest,
+}
+
+impl Direction {
+    /// The columns of [`DIRECTIONS`] it reads: one, or a diagonal's two (the regions either
+    /// way: south-east of Taiwan is the Philippine Sea, north-east of Korea Manchuria or Honshu).
+    fn columns(self) -> &'static [usize] {
+        match self {
+            Direction::East => &[0],
+            Direction::West => &[1],
+            Direction::South => &[2],
+            Direction::North => &[3],
+            Direction::Off => &[4],
+            Direction::NorthEast => &[3, 0],
+            Direction::NorthWest => &[3, 1],
+            Direction::SouthEast => &[2, 0],
+            Direction::SouthWest => &[2, 1],
+        }
+    }
 }
 
 /// Direction words. English ones come before the place ("east of Taiwan", "off the coast of
@@ -595,11 +628,27 @@ pub const DIRECTION_WORDS: &[(&str, Direction)] = &[
     ("west of", Direction::West),
     ("south of", Direction::South),
     ("north of", Direction::North),
+    ("northeast of", Direction::NorthEast),
+    ("north east of", Direction::NorthEast),
+    ("northwest of", Direction::NorthWest),
+    ("north west of", Direction::NorthWest),
+    ("southeast of", Direction::SouthEast),
+    ("south east of", Direction::SouthEast),
+    ("southwest of", Direction::SouthWest),
+    ("south west of", Direction::SouthWest),
     ("off", Direction::Off),
     ("동쪽", Direction::East),
     ("서쪽", Direction::West),
     ("남쪽", Direction::South),
     ("북쪽", Direction::North),
+    ("북동쪽", Direction::NorthEast),
+    ("동북쪽", Direction::NorthEast),
+    ("북서쪽", Direction::NorthWest),
+    ("서북쪽", Direction::NorthWest),
+    ("남동쪽", Direction::SouthEast),
+    ("동남쪽", Direction::SouthEast),
+    ("남서쪽", Direction::SouthWest),
+    ("서남쪽", Direction::SouthWest),
     ("앞바다", Direction::Off),
     ("근해", Direction::Off),
 ];
@@ -638,7 +687,7 @@ pub const AREAS: &[&str] = &[
     "mongolia", "몽골",
     "northern china", "north china", "eastern china", "east china", "southern china", "south china", "china", "mainland china", "중국",
     "manchuria", "만주",
-    "japan", "일본", "honshu", "혼슈", "hokkaido", "홋카이도", "kyushu", "규슈",
+    "japan", "일본", "honshu", "혼슈", "hokkaido", "홋카이도", "훗카이도", "홋가이도", "북해도", "kyushu", "규슈", "큐슈", "규우슈우", "큐우슈우",
     "east china sea", "동중국해", "okinawa", "오키나와", "ryukyu islands", "류큐", "taiwan", "대만", "타이완",
     "philippine sea", "필리핀해", "philippines", "필리핀", "luzon", "루손",
     "south china sea", "남중국해", "vietnam", "베트남",
@@ -1167,9 +1216,11 @@ fn apply_directions(text: &[char], found: &[Mention]) -> Vec<Option<Vec<usize>>>
         }
         let mut moved: Vec<usize> = Vec::new();
         for &r in rs {
-            if let Some(t) = DIRECTIONS[r][d as usize].filter(|t| !at_sea || SEAS.contains(t)) {
-                if !moved.contains(&t) {
-                    moved.push(t);
+            for &c in d.columns() {
+                if let Some(t) = DIRECTIONS[r][c].filter(|t| !at_sea || SEAS.contains(t)) {
+                    if !moved.contains(&t) {
+                        moved.push(t);
+                    }
                 }
             }
         }
@@ -1257,6 +1308,12 @@ mod tests {
     case!(ko_off_tokyo, "도쿄 앞바다 태풍", [PACIFIC], [TYPHOON]);
     case!(ko_of_particle, "규슈의 서쪽 바다 맑음", [ECS], [CLEAR]);
     case!(ko_city_on_land_stays, "서울 남쪽에 폭설", [KOREA], [SNOW]);
+    case!(southeast_of_taiwan, "typhoon southeast of Taiwan", [PHIL_SEA], [TYPHOON]);
+    case!(north_east_of_korea_either_way, "snow north-east of Korea", [MANCHURIA, HONSHU], [SNOW]);
+    case!(ko_southeast_of_taiwan, "대만 남동쪽 해상 태풍", [PHIL_SEA], [TYPHOON]);
+    case!(ko_old_spellings, "홋가이도 폭설, 규우슈우 비", [HOKKAIDO, KYUSHU], [SNOW, RAIN]);
+    case!(mount_fuji, "snow on Mount Fuji", [HONSHU], [SNOW]);
+    case!(fujian_is_not_fuji, "rain in Fujian", [E_CHINA, S_CHINA], [RAIN]);
 
     #[test]
     fn direction_areas_are_place_entries_and_the_table_points_elsewhere() {
