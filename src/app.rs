@@ -142,6 +142,8 @@ pub fn App() -> impl IntoView {
     let (timings, set_timings) = signal(None::<Timings>);
     let (shown_for, set_shown_for) = signal(String::new());
     let (nothing_close, set_nothing_close) = signal(false);
+    // Places the query names outside the archive's 13 regions (the worker's gazetteer).
+    let (outside, set_outside) = signal(Vec::<String>::new());
     // A partitioned index's answer on its way: (partitions at hand, partitions planned).
     let (streaming, set_streaming) = signal(None::<(usize, usize)>);
     // The cards show a whole answer (false while partial answers stream): only then do they
@@ -182,6 +184,7 @@ pub fn App() -> impl IntoView {
         if text.is_empty() {
             set_hits.set(Vec::new());
             set_nothing_close.set(false);
+            set_outside.set(Vec::new());
             set_query_error.set(None);
             set_timings.set(None);
             return;
@@ -287,7 +290,7 @@ pub fn App() -> impl IntoView {
                     }
                 }
             }
-            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning } => {
+            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning, outside } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
@@ -298,6 +301,7 @@ pub fn App() -> impl IntoView {
                 set_query_error.set(warning);
                 let nothing_close = nothing_close && !new_hits.is_empty();
                 set_nothing_close.set(nothing_close);
+                set_outside.set(outside);
                 set_settled.set(true);
                 new_hits.iter_mut().for_each(|h| h.nearest = nothing_close);
                 set_hits.set(new_hits);
@@ -327,6 +331,7 @@ pub fn App() -> impl IntoView {
                     focus_next.set_value(None);
                     set_hits.set(Vec::new());
                     set_nothing_close.set(false);
+                    set_outside.set(Vec::new());
                     set_query_error.set(Some(message));
                 }
             }
@@ -455,6 +460,9 @@ pub fn App() -> impl IntoView {
         {move || streaming.get().map(|(done, total)| view! {
             <p class="streaming" role="status" data-testid="streaming" data-done=done.to_string() data-total=total.to_string()>{(t().streaming)(done, total)}</p>
         })}
+        {move || outside.with(|o| (!o.is_empty()).then(|| view! {
+            <p class="outside-map" role="status" data-testid="outside-map">{(t().outside_map)(&o.join(", "))}</p>
+        }))}
         {move || nothing_close.get().then(|| view! {
             <p class="nothing-close" role="status" data-testid="nothing-close">{t().nothing_close}</p>
         })}

@@ -127,6 +127,9 @@ pub struct Strings {
     pub source_uncalibrated: &'static str,
     /// Shown above results whose best score is below the calibrated "relevant" level.
     pub nothing_close: &'static str,
+    /// Shown above the results of a query that names places outside the 13 regions
+    /// (`skycase_vocab::gazetteer::OUTSIDE`), given as written, joined.
+    pub outside_map: fn(places: &str) -> String,
     /// Tooltip of a result's calibrated strength.
     pub strength_title: &'static str,
     /// A result's calibrated strength (a probability, 0–1) as a short label; `nearest`: the
@@ -326,6 +329,7 @@ pub static EN: Strings = Strings {
     source_uncalibrated: " — uncalibrated, searched only when chosen",
     phenomenon_names: PHENOMENA,
     nothing_close: "Nothing close found in this archive — the nearest cases:",
+    outside_map: skycase_vocab::gazetteer::outside_notice,
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
     strength_label: |s, nearest| {
         let words = if nearest { "nearest case" } else if s >= STRONG { "strong match" } else if s >= POSSIBLE { "possible match" } else { "weak match" };
@@ -410,6 +414,7 @@ pub static KO: Strings = Strings {
     source_uncalibrated: " — 미보정, 고를 때만 검색",
     phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
     nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
+    outside_map: |places| format!("{places}: 이 자료의 지도(동아시아 13개 지역) 밖입니다. 아래는 지도 안의 사례입니다."),
     strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",
     strength_label: |s, nearest| {
         let words = if nearest { "가장 가까운 사례" } else if s >= STRONG { "일치 가능성 높음" } else if s >= POSSIBLE { "일치 가능성 있음" } else { "일치 가능성 낮음" };

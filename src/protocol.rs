@@ -214,6 +214,10 @@ pub enum FromWorker {
         /// come from the rest.
         #[serde(default)]
         warning: Option<String>,
+        /// Places the query names outside the archive's 13 regions, as written
+        /// (`skycase_vocab::gazetteer::QueryIntent::outside`).
+        #[serde(default)]
+        outside: Vec<String>,
     },
     /// A case ([`ToWorker::Case`]).
     Case { id: u32, case: CaseOut },

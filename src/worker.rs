@@ -112,7 +112,8 @@ pub fn start() {
                 let ok = answered.is_ok();
                 let (serialise, send) = post_timed(&match answered {
                     Ok((hits, encode_ms, rank_ms, nothing_close, side, warning)) => {
-                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning }
+                        let outside = skycase_vocab::gazetteer::parse_query(&text).outside;
+                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning, outside }
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
@@ -128,7 +129,7 @@ pub fn start() {
                 let _answering = fetch::HoldWrites::start();
                 let found = cases::similar(&frame_id, region.as_deref(), k, &filters, episodes).await;
                 post(&match found {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None },
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None, outside: Vec::new() },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }),

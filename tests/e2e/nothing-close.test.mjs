@@ -79,3 +79,19 @@ test('a correct typhoon hit is not labelled weak, and its strength is the one sk
   assert.match(cards[0].label, /^strong match/, cards[0].label);
   assert.deepEqual(errors, []);
 });
+
+test('a query naming a place outside the archive\'s 13 regions is told so above its results, as skycase search says', async () => {
+  const { page, errors } = browser;
+  await openApp(page, server.url);
+  const q = 'typhoon in the Bay of Bengal';
+  await search(page, q);
+  const notice = page.locator('[data-testid=outside-map]');
+  await notice.waitFor();
+  assert.match(await notice.innerText(), /^Bay of Bengal: outside this archive's map/);
+  const native = JSON.parse(execFileSync(SKYCASE, ['search', q, '--bundle', BUNDLE, '--json'], { encoding: 'utf8' }));
+  assert.deepEqual(native.outside_map, ['Bay of Bengal']);
+  // A query inside the map: no such line.
+  await search(page, 'typhoon over the South China Sea');
+  assert.equal(await notice.count(), 0);
+  assert.deepEqual(errors, []);
+});

@@ -56,6 +56,9 @@ pub struct QueryIntent {
     pub regions: Vec<usize>,
     /// Phenomena named (by any synonym).
     pub phenomena: Vec<usize>,
+    /// Places named that lie outside the study's 13 regions ([`OUTSIDE`]: "the Bay of
+    /// Bengal", "Florida"), as written in the query, each once.
+    pub outside: Vec<String>,
 }
 
 impl QueryIntent {
@@ -677,6 +680,31 @@ pub const DIRECTIONS: [[Option<usize>; 5]; 13] = {
     ]
 };
 
+/// Places far outside the study's 13 regions (other continents, oceans and countries), in
+/// English and Korean: a query naming one is told so above its results (the archive covers
+/// East Asia only). `*` marks a strict Hangul word, as in [`WEATHER`] (`인도` is also a
+/// sidewalk). Places at the regions' edges (Siberia, Tibet, Thailand, Borneo) are not listed,
+/// nor words weather uses for air that reaches East Asia ("Arctic air", 북극 한파), nor Korean
+/// names that are common words too (이란, 파리, 자바).
+pub const OUTSIDE: &[&str] = &[
+    "bay of bengal", "bengal", "india", "indian ocean", "arabian sea", "bangladesh", "nepal", "himalaya", "himalayas",
+    "pakistan", "sri lanka", "middle east", "iran", "europe", "england", "britain", "london", "france", "paris",
+    "germany", "italy", "spain", "africa", "madagascar", "australia", "new zealand", "indonesia", "sumatra",
+    "america", "north america", "south america", "united states", "florida", "texas", "louisiana", "california",
+    "hawaii", "alaska", "canada", "mexico", "gulf of mexico", "caribbean", "atlantic", "atlantic ocean", "brazil",
+    "antarctica",
+    "벵골만", "*인도", "인도양", "아라비아해", "방글라데시", "네팔", "히말라야", "파키스탄", "스리랑카", "중동", "유럽",
+    "영국", "런던", "프랑스", "독일", "이탈리아", "스페인", "아프리카", "호주", "오스트레일리아", "뉴질랜드",
+    "인도네시아", "수마트라", "미국", "북미", "남미", "아메리카", "플로리다", "텍사스", "캘리포니아", "하와이",
+    "알래스카", "캐나다", "멕시코", "멕시코만", "카리브해", "대서양", "브라질", "남극",
+];
+
+/// What the app (in English) and `skycase search` say above the results of a query that names
+/// places outside the 13 regions (`places`: [`QueryIntent::outside`] joined by ", ").
+pub fn outside_notice(places: &str) -> String {
+    format!("{places}: outside this archive's map, which covers 13 regions of East Asia. The results are cases inside it.")
+}
+
 /// The study's seas: where a direction lands when the query puts the place at sea.
 const SEAS: [usize; 4] = [ECS, PHIL_SEA, SCS, PACIFIC];
 
@@ -1001,7 +1029,7 @@ fn typo_at(text: &[char], at: usize) -> Option<(usize, Kind)> {
     if typo_guard().contains(word.iter().collect::<String>().as_str()) {
         return None;
     }
-    let targets = entries().get(&word[0])?.iter().filter(|e| !e.generated && is_typo_target(&e.chars));
+    let targets = entries().get(&word[0])?.iter().filter(|e| !e.generated && e.kind != Kind::Outside && is_typo_target(&e.chars));
     let mut found = None;
     for e in targets.filter(|e| one_edit(word, &e.chars)) {
         match found {
@@ -1028,6 +1056,8 @@ enum Kind {
     Place(&'static [usize]),
     Weather(usize),
     Direction(Direction),
+    /// A place outside the 13 regions ([`OUTSIDE`]).
+    Outside,
 }
 
 /// All entries, hand-written first, grouped by their first character.
@@ -1056,7 +1086,8 @@ fn entries() -> &'static std::collections::HashMap<char, Vec<Entry>> {
             .iter()
             .map(|&(w, r)| make(w, Kind::Place(r), false))
             .chain(WEATHER.iter().map(|&(w, p)| make(w, Kind::Weather(p), false)))
-            .chain(DIRECTION_WORDS.iter().map(|&(w, d)| make(w, Kind::Direction(d), false)));
+            .chain(DIRECTION_WORDS.iter().map(|&(w, d)| make(w, Kind::Direction(d), false)))
+            .chain(OUTSIDE.iter().map(|&w| make(w, Kind::Outside, false)));
         let generated: Vec<Entry> = generated_places()
             .filter(|(_, rs)| !rs.is_empty() && rs.iter().all(|&r| r < crate::REGIONS.len()))
             .map(|(w, rs)| make(w, Kind::Place(intern(rs)), true))
@@ -1124,8 +1155,8 @@ fn match_at(entry: &Entry, text: &[char], at: usize) -> Option<usize> {
 }
 
 /// The regions and phenomena `text` names (see the module header for the rules).
-pub fn parse_query(text: &str) -> QueryIntent {
-    let text = normalise(text);
+pub fn parse_query(raw: &str) -> QueryIntent {
+    let text = normalise(raw);
     // Every word matched, in order: what it names and where it stands.
     let mut found: Vec<Mention> = Vec::new();
     let mut at = 0;
@@ -1166,6 +1197,13 @@ pub fn parse_query(text: &str) -> QueryIntent {
             (Kind::Place(original), Some(rs)) if rs.as_slice() == original && is_broad(original) => broad.push(original),
             (Kind::Place(_), Some(rs)) => rs.iter().for_each(|&r| push(&mut intent.regions, r)),
             (Kind::Weather(p), _) => push(&mut intent.phenomena, p),
+            (Kind::Outside, _) => {
+                // As written: the normalised text has one character per character of `raw`.
+                let name: String = raw.chars().skip(m.start).take(m.end - m.start).collect();
+                if !intent.outside.iter().any(|o| o.to_lowercase() == name.to_lowercase()) {
+                    intent.outside.push(name);
+                }
+            }
             _ => {}
         }
     }
@@ -1284,9 +1322,27 @@ mod tests {
             #[test]
             fn $name() {
                 let got = parse_query($q);
-                assert_eq!(got, QueryIntent { regions: vec![$($r),*], phenomena: vec![$($p),*] }, "{:?}", $q);
+                assert_eq!(got, QueryIntent { regions: vec![$($r),*], phenomena: vec![$($p),*], outside: Vec::new() }, "{:?}", $q);
             }
         };
+    }
+
+    #[test]
+    fn places_outside_the_regions_are_named_as_written_and_bind_nothing() {
+        let q = parse_query("typhoon in the Bay of Bengal, like the one off Florida");
+        assert_eq!((q.regions, q.phenomena, q.outside), (vec![], vec![TYPHOON], vec!["Bay of Bengal".to_string(), "Florida".to_string()]));
+        let q = parse_query("인도양과 인도의 폭우, 인도양");
+        assert_eq!(q.outside, ["인도양", "인도"]);
+        // 인도 is strict: a sidewalk in a longer word is no India; Indiana is no India either.
+        assert!(parse_query("인도네시아").outside == ["인도네시아"] && parse_query("보행자인도").outside.is_empty());
+        assert!(parse_query("snow in Indiana").outside.is_empty());
+        assert!(parse_query("arctic air over Korea").outside.is_empty() && parse_query("북극 한파").outside.is_empty());
+        // With a region named too, both are read.
+        let q = parse_query("rain over Kyushu and India");
+        assert_eq!((q.regions, q.outside), (vec![KYUSHU], vec!["India".to_string()]));
+        // Not typo targets: "germane" is no Germany, and "Hokaido" still Hokkaido.
+        assert!(parse_query("germane").outside.is_empty());
+        assert_eq!(parse_query("Hokaido").regions, [HOKKAIDO]);
     }
 
     // Direction words: a region-sized place moves that way; a city only at sea, onto a sea.
