@@ -1132,7 +1132,7 @@ where
         <label>{t().source}
             <select data-testid="filter-source"
                 on:change=move |ev| { filters.update(|f| f.source = parse_source(&event_target_value(&ev)).ok()); on_change() }>
-                <option value="" prop:selected=move || current().is_empty()>{t().any}</option>
+                <option value="" prop:selected=move || current().is_empty()>{t().source_any}</option>
                 <option value="real" prop:selected=move || current() == "real">{t().source_real}</option>
                 {ORIGINS.iter().map(|(key, name)| view! {
                     <option value=*key prop:selected=move || current() == *key>{*name}{(!calibrated(key)).then(|| t().source_uncalibrated)}</option>

@@ -120,9 +120,11 @@ pub struct Strings {
     pub phenomenon: &'static str,
     /// The five phenomena, in `skycase_vocab::PHENOMENA` order.
     pub phenomenon_names: [&'static str; 5],
-    /// The source filter's label, its "every calibrated real frame" choice, and what follows
-    /// the name of an origin searched only when chosen (`skycase_core::source::UNCALIBRATED`).
+    /// The source filter's label, its "every calibrated frame" and "every calibrated real
+    /// frame" choices, and what follows the name of an origin searched only when chosen
+    /// (`skycase_core::source::UNCALIBRATED`).
     pub source: &'static str,
+    pub source_any: &'static str,
     pub source_real: &'static str,
     pub source_uncalibrated: &'static str,
     /// Shown above results whose best score is below the calibrated "relevant" level.
@@ -325,6 +327,7 @@ pub static EN: Strings = Strings {
     region_names: REGIONS,
     phenomenon: "Phenomenon ",
     source: "Source ",
+    source_any: "any calibrated",
     source_real: "Real satellites (calibrated)",
     source_uncalibrated: " — uncalibrated, searched only when chosen",
     phenomenon_names: PHENOMENA,
@@ -410,6 +413,7 @@ pub static KO: Strings = Strings {
     ],
     phenomenon: "현상 ",
     source: "출처 ",
+    source_any: "보정된 자료 전체",
     source_real: "실제 위성 (보정된 자료)",
     source_uncalibrated: " — 미보정, 고를 때만 검색",
     phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
