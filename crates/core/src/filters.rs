@@ -257,18 +257,18 @@ impl Filters {
     }
 
     /// Whether frames of `origin` may be ranked: those the source filter keeps, or without
-    /// one those of a calibrated origin ([`crate::source::searched_unfiltered`]).
+    /// one those of a calibrated origin ([`crate::source::calibrated`]).
     pub fn searches_origin(&self, origin: &str) -> bool {
         match &self.source {
             Some(s) => s.keeps(origin),
-            None => crate::source::searched_unfiltered(origin),
+            None => crate::source::calibrated(origin),
         }
     }
 
     /// True if the frame passes every filter. Dates are compared as dates; a bound that is
     /// not a date (only possible in a value built by hand, not by [`Filters::parse`]) keeps
     /// nothing rather than something arbitrary. Without a source filter, frames of an
-    /// uncalibrated origin are not kept ([`crate::source::searched_unfiltered`]).
+    /// uncalibrated origin are not kept ([`crate::source::calibrated`]).
     pub fn keeps(&self, rec: &FrameRecord) -> bool {
         if !self.searches_origin(&rec.origin) {
             return false;

@@ -17,6 +17,7 @@
 //! assert_eq!(parse_source("Real"), Ok(SourceFilter::Real));
 //! assert!(parse_source("kma").unwrap().keeps("kma"));
 //! assert!(!parse_source("real").unwrap().keeps("simulated"));
+//! assert!(!parse_source("real").unwrap().keeps("kma") && !skycase_core::source::calibrated("kma"));
 //! assert!(parse_source("himawari").is_err());
 //! ```
 
@@ -40,15 +41,11 @@ pub const SIMULATED: &str = "simulated";
 /// and answered without strengths or a "nothing close" notice.
 pub const UNCALIBRATED: [&str; 1] = ["kma"];
 
-/// Whether frames of `origin` have calibrated grey levels (an unknown or empty origin counts
-/// as calibrated: a bundle exported before origin keys existed searches as it did).
+/// Whether frames of `origin` have calibrated grey levels, so that a search without a
+/// `source` filter ranks them (an unknown or empty origin counts as calibrated: a bundle
+/// exported before origin keys existed searches as it did).
 pub fn calibrated(origin: &str) -> bool {
     !UNCALIBRATED.iter().any(|u| u.eq_ignore_ascii_case(origin))
-}
-
-/// Whether a search without a `source` filter ranks frames of `origin`.
-pub fn searched_unfiltered(origin: &str) -> bool {
-    calibrated(origin)
 }
 
 /// A parsed `source` filter.
@@ -124,7 +121,7 @@ mod tests {
         assert!(kma.uncalibrated() && !parse_source("coms").unwrap().uncalibrated() && !SourceFilter::Real.uncalibrated());
         assert_eq!(parse_source("Digital-Typhoon").unwrap().key(), "digital-typhoon");
         // Unfiltered, every calibrated origin (and a record without one) is searched.
-        assert!(searched_unfiltered("coms") && searched_unfiltered("") && !searched_unfiltered("KMA"));
+        assert!(calibrated("coms") && calibrated("") && !calibrated("KMA"));
         let e = parse_source("himawari").unwrap_err();
         assert!(e.contains("real, simulated, coms, kma"), "{e}");
     }
