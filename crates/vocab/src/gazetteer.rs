@@ -36,6 +36,8 @@
 //!   city only when the query puts it at sea ("the sea east of Shanghai", "상하이 동쪽 바다",
 //!   "off Tokyo", "도쿄 앞바다"), and then only onto a sea: "snow south of Seoul" stays in
 //!   Korea. Where the table names no region that way, the place is kept.
+//! - A place far outside the 13 regions ([`OUTSIDE`]: "Bay of Bengal", "Florida", "유럽") binds
+//!   nothing; [`QueryIntent::outside`] names it as written, so the app can say so.
 //!
 //! ```
 //! use skycase_vocab::gazetteer::parse_query;
