@@ -510,15 +510,18 @@ pub const PLACES: &[(&str, &[usize])] = &[
     ("ryukyus", &[ECS]),
     ("ryukyu islands", &[ECS]),
     ("amami", &[ECS]),
-    ("taiwan", &[ECS, SCS]),
+    // Taiwan touches three seas: GeoNames' Taipei and Keelung lie by the East China Sea and
+    // the Philippine Sea, Taichung and Taitung by the Philippine Sea, Kaohsiung by the South
+    // China Sea (geonames.tsv, read against the region outlines).
+    ("taiwan", &[ECS, PHIL_SEA, SCS]),
     ("taiwan strait", &[ECS, E_CHINA]),
     ("china sea", &[ECS, SCS]),
     ("동중국해", &[ECS]),
     ("동지나해", &[ECS]),
     ("오키나와", &[ECS]),
     ("류큐", &[ECS]),
-    ("대만", &[ECS, SCS]),
-    ("타이완", &[ECS, SCS]),
+    ("대만", &[ECS, PHIL_SEA, SCS]),
+    ("타이완", &[ECS, PHIL_SEA, SCS]),
     ("대만 해협", &[ECS, E_CHINA]),
     // Philippine Sea
     ("philippine sea", &[PHIL_SEA]),
@@ -1367,6 +1370,7 @@ mod tests {
     case!(ko_of_particle, "규슈의 서쪽 바다 맑음", [ECS], [CLEAR]);
     case!(ko_city_on_land_stays, "서울 남쪽에 폭설", [KOREA], [SNOW]);
     case!(southeast_of_taiwan, "typhoon southeast of Taiwan", [PHIL_SEA], [TYPHOON]);
+    case!(near_taiwan_three_seas, "typhoon near Taiwan", [ECS, PHIL_SEA, SCS], [TYPHOON]);
     case!(north_east_of_korea_either_way, "snow north-east of Korea", [MANCHURIA, HONSHU], [SNOW]);
     case!(ko_southeast_of_taiwan, "대만 남동쪽 해상 태풍", [PHIL_SEA], [TYPHOON]);
     case!(ko_old_spellings, "홋가이도 폭설, 규우슈우 비", [HOKKAIDO, KYUSHU], [SNOW, RAIN]);
