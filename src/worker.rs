@@ -111,8 +111,7 @@ pub fn start() {
                 let t1 = now_ms();
                 let ok = answered.is_ok();
                 let (serialise, send) = post_timed(&match answered {
-                    Ok((hits, encode_ms, rank_ms, nothing_close, side, warning)) => {
-                        let outside = skycase_vocab::gazetteer::parse_query(&text).outside;
+                    Ok(Answered { hits, encode_ms, rank_ms, nothing_close, side, warning, outside }) => {
                         FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning, outside }
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
@@ -609,7 +608,7 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// use), fetches the word-embedding chunks the query's tokens need (if any are missing), then
 /// encodes and ranks: `k` results, episodes (`episodes`: their gap in hours) folded from a
 /// pool of [`cases::pool`] hits.
-async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &Filters, korean: bool) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &Filters, korean: bool) -> Result<Answered, String> {
     let side = ready_to_embed(text, korean).await?;
     let pool = cases::pool(k, episodes);
     if with_searcher(|s| Ok(s.partitions().is_some()))? {
@@ -619,8 +618,21 @@ async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &F
         let answer = searcher.search_on(side, text, pool, filters, now_ms).map_err(|e| e.to_string())?;
         let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
         let hits = cases::fold(to_out(searcher, answer.hits, &answer.strengths), k, episodes);
-        Ok((hits, encode, rank, answer.nothing_close, side, None))
+        Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: answer.nothing_close, side, warning: None, outside: answer.outside })
     })
+}
+
+/// A text query's answer as the page gets it ([`FromWorker::Results`]): the hits, where the
+/// time went, the "nothing close" flag, the encoder, a warning when part of a partitioned
+/// index could not be loaded, and the places named outside the map.
+struct Answered {
+    hits: Vec<HitOut>,
+    encode_ms: f64,
+    rank_ms: f64,
+    nothing_close: bool,
+    side: TextSide,
+    warning: Option<String>,
+    outside: Vec<String>,
 }
 
 /// Picks the text encoder of `text` (loading the multilingual one on first use) and fetches

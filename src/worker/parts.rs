@@ -620,7 +620,7 @@ const PARTIAL_EVERY_MS: f64 = 100.0;
 /// page), the answer streams: [`FromWorker::Partial`] with the best hits among the
 /// partitions at hand, as they arrive, before the whole answer. With `episodes` (k shown, gap
 /// hours), every answer (partial or whole) is folded from the `k` ranked.
-async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<Answered, String> {
     let t0 = now_ms();
     // (when the last partial answer ended, what it cost)
     let mut last: Option<(f64, f64)> = None;
@@ -665,13 +665,13 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     }
     // "rank" here is fetching what the plan needs plus ranking inside it.
     let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
-    Ok((hits, encode, rank, a.nothing_close, side, warning))
+    Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: a.nothing_close, side, warning, outside: a.outside })
 }
 
 /// A text query on a partitioned bundle (the word chunks it needs are loaded already);
 /// `id`: the page's query, whose answer streams; `k` hits ranked, with `episodes` (k shown,
 /// gap hours) folded.
-pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<(Vec<HitOut>, f64, f64, bool, TextSide, Option<String>), String> {
+pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<Answered, String> {
     let again = PREPARED.with(|p| p.borrow().as_ref().filter(|(s, t, _)| *s == side && t == text).map(|(_, _, q)| q.clone()));
     let prepared = match again {
         // Embedding is deterministic: the same vector, with no time spent embedding.
@@ -690,8 +690,8 @@ pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize,
     let part = KEPT.with(|k| k.borrow().get(shard).cloned()).ok_or_else(|| format!("no partition {shard} is loaded"))?;
     let row = part.find_row(frame, vector).ok_or_else(|| format!("partition {shard} has no vector {vector} of frame {frame}"))?;
     let prepared = with_searcher(|s| s.prepare_vector(&part.row_f32(row)).map_err(|e| e.to_string()))?;
-    let (hits, _, rank, _, _, _) = answer(None, prepared, k, None, filters).await?;
-    Ok((hits, rank))
+    let a = answer(None, prepared, k, None, filters).await?;
+    Ok((a.hits, a.rank_ms))
 }
 
 /// Fetches (when the plan allows: a small index whole, else the leaves a neutral query

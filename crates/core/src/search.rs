@@ -143,6 +143,9 @@ pub struct Answer {
     /// ranking without them, so that the directions reorder the hits but do not make an empty
     /// cell look close. Empty when the bundle has no calibration.
     pub notice_hit_strengths: Vec<f32>,
+    /// Places the query names outside the 13 regions, as written ([`Prepared::outside`]):
+    /// the app and `skycase search` say so above the hits.
+    pub outside: Vec<String>,
 }
 
 impl Searcher {
@@ -430,13 +433,13 @@ impl Searcher {
         }
         let query = QueryVector::new(&v)?;
         let encode = Duration::from_secs_f64(((clock() - t0) / 1000.0).max(0.0));
-        Ok(Prepared { side, vector: v, query, undirected, regions: intent.regions, phenomena: intent.phenomena, encode })
+        Ok(Prepared { side, vector: v, query, undirected, regions: intent.regions, phenomena: intent.phenomena, outside: intent.outside, encode })
     }
 
     /// A stored vector as a query ("more like this" on a partitioned index): no regions, no
     /// phenomena named.
     pub fn prepare_vector(&self, v: &[f32]) -> Result<Prepared> {
-        Ok(Prepared { side: TextSide::Primary, vector: v.to_vec(), query: QueryVector::new(v)?, undirected: None, regions: Vec::new(), phenomena: Vec::new(), encode: Duration::ZERO })
+        Ok(Prepared { side: TextSide::Primary, vector: v.to_vec(), query: QueryVector::new(v)?, undirected: None, regions: Vec::new(), phenomena: Vec::new(), outside: Vec::new(), encode: Duration::ZERO })
     }
 
     /// The partitioned index of the bundle (`manifest.partitions`), if it has one.
@@ -580,7 +583,7 @@ fn finish_answer(calibration: Option<&Calibration>, prepared: Prepared, hits: Ve
     let notice: Vec<f32> = read.iter().map(|b| b.1).collect();
     let nothing_close = hits.is_empty() || calibration.is_some_and(|c| !notice.is_empty() && c.nothing_close(&notice));
     let rank = Duration::from_secs_f64(((t2 - t1) / 1000.0).max(0.0));
-    Answer { hits, side: prepared.side, encode: prepared.encode, rank, bound, strengths, nothing_close, notice_hit_strengths }
+    Answer { hits, side: prepared.side, encode: prepared.encode, rank, bound, strengths, nothing_close, notice_hit_strengths, outside: prepared.outside }
 }
 
 /// Strength of a hit whose matched region is `r` and stored vector `v`, for the phenomena
@@ -609,6 +612,9 @@ pub struct Prepared {
     pub regions: Vec<usize>,
     /// Phenomena it names.
     pub phenomena: Vec<usize>,
+    /// Places it names outside the 13 regions, as written
+    /// ([`skycase_vocab::gazetteer::QueryIntent::outside`]).
+    pub outside: Vec<String>,
     /// Time spent embedding.
     pub encode: Duration,
 }
@@ -695,7 +701,7 @@ mod tests {
         let q = [1.0f32, 0.0];
         let directed = c.directed(&q, &[honshu], &[rain]);
         assert!(directed[1] > 0.9, "{directed:?}");
-        let prepared = |undirected: Option<QueryVector>| Prepared { side: TextSide::Primary, query: QueryVector::new(&directed).unwrap(), vector: directed.clone(), undirected, regions: vec![honshu], phenomena: vec![rain], encode: Duration::ZERO };
+        let prepared = |undirected: Option<QueryVector>| Prepared { side: TextSide::Primary, query: QueryVector::new(&directed).unwrap(), vector: directed.clone(), undirected, regions: vec![honshu], phenomena: vec![rain], outside: Vec::new(), encode: Duration::ZERO };
         let shards = std::slice::from_ref(&s);
         let a = answer_shards(Some(&c), shards, prepared(Some(QueryVector::new(&q).unwrap())), 2, &Filters::default(), || 0.0).unwrap();
         // The directions rank the strong frame first and show its strength ...

@@ -139,15 +139,14 @@ pub fn run(args: Args) -> Result<()> {
             row
         })
         .collect();
-    // Places the query names outside the 13 regions, as the app says them.
-    let outside = skycase_vocab::gazetteer::parse_query(&args.query).outside;
+    let outside = &answer.outside;
     if args.json {
         let out = serde_json::json!({
             "query": args.query, "encoder": answer.side.name(), "encode_ms": answer.encode.as_secs_f64() * 1e3,
             "rank_ms": answer.rank.as_secs_f64() * 1e3, "hits": rows,
             "bound_regions": answer.bound.iter().map(|&r| REGIONS[r]).collect::<Vec<_>>(),
             "nothing_close": answer.nothing_close,
-            "outside_map": &outside,
+            "outside_map": outside,
             "partitions": fetched.iter().map(|(r, _)| r.key()).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
