@@ -144,6 +144,8 @@ pub fn App() -> impl IntoView {
     let (nothing_close, set_nothing_close) = signal(false);
     // Places the query names outside the archive's 13 regions (the worker's gazetteer).
     let (outside, set_outside) = signal(Vec::<String>::new());
+    // The named storm whose days the query searched (the worker's `skycase_core::storms`).
+    let (storm, set_storm) = signal(None::<skycase_core::storms::StormNote>);
     // A partitioned index's answer on its way: (partitions at hand, partitions planned).
     let (streaming, set_streaming) = signal(None::<(usize, usize)>);
     // The cards show a whole answer (false while partial answers stream): only then do they
@@ -185,6 +187,7 @@ pub fn App() -> impl IntoView {
             set_hits.set(Vec::new());
             set_nothing_close.set(false);
             set_outside.set(Vec::new());
+            set_storm.set(None);
             set_query_error.set(None);
             set_timings.set(None);
             return;
@@ -290,7 +293,7 @@ pub fn App() -> impl IntoView {
                     }
                 }
             }
-            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning, outside } => {
+            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning, outside, storm: storm_note } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
@@ -302,6 +305,7 @@ pub fn App() -> impl IntoView {
                 let nothing_close = nothing_close && !new_hits.is_empty();
                 set_nothing_close.set(nothing_close);
                 set_outside.set(outside);
+                set_storm.set(storm_note);
                 set_settled.set(true);
                 new_hits.iter_mut().for_each(|h| h.nearest = nothing_close);
                 set_hits.set(new_hits);
@@ -332,6 +336,7 @@ pub fn App() -> impl IntoView {
                     set_hits.set(Vec::new());
                     set_nothing_close.set(false);
                     set_outside.set(Vec::new());
+                    set_storm.set(None);
                     set_query_error.set(Some(message));
                 }
             }
@@ -459,6 +464,9 @@ pub fn App() -> impl IntoView {
         })}
         {move || streaming.get().map(|(done, total)| view! {
             <p class="streaming" role="status" data-testid="streaming" data-done=done.to_string() data-total=total.to_string()>{(t().streaming)(done, total)}</p>
+        })}
+        {move || storm.get().map(|note| view! {
+            <p class="storm-days" role="status" data-testid="storm" data-id=note.storm.id.clone() data-applied=note.applied.to_string()>{(t().storm_days)(&note)}</p>
         })}
         {move || outside.with(|o| (!o.is_empty()).then(|| view! {
             <p class="outside-map" role="status" data-testid="outside-map">{(t().outside_map)(&o.join(", "))}</p>

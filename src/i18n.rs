@@ -132,6 +132,9 @@ pub struct Strings {
     /// Shown above the results of a query that names places outside the 13 regions
     /// (`skycase_vocab::gazetteer::OUTSIDE`), given as written, joined.
     pub outside_map: fn(places: &str) -> String,
+    /// Shown above the results of a query that names a storm of the archive
+    /// (`skycase_core::storms`): its days, or that they lie outside the date filters.
+    pub storm_days: fn(note: &skycase_core::storms::StormNote) -> String,
     /// Tooltip of a result's calibrated strength.
     pub strength_title: &'static str,
     /// A result's calibrated strength (a probability, 0–1) as a short label; `nearest`: the
@@ -333,6 +336,7 @@ pub static EN: Strings = Strings {
     phenomenon_names: PHENOMENA,
     nothing_close: "Nothing close found in this archive — the nearest cases:",
     outside_map: skycase_vocab::gazetteer::outside_notice,
+    storm_days: skycase_core::storms::StormNote::english,
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
     strength_label: |s, nearest| {
         let words = if nearest { "nearest case" } else if s >= STRONG { "strong match" } else if s >= POSSIBLE { "possible match" } else { "weak match" };
@@ -419,6 +423,21 @@ pub static KO: Strings = Strings {
     phenomenon_names: ["눈", "맑음", "흐림", "비", "태풍"],
     nothing_close: "이 자료에는 비슷한 사례가 없습니다 — 가장 가까운 사례:",
     outside_map: |places| format!("{places}: 이 자료의 지도(동아시아 13개 지역) 밖입니다. 아래는 지도 안의 사례입니다."),
+    storm_days: |note| {
+        let s = &note.storm;
+        let name = if s.ko.is_empty() { s.name.clone() } else { format!("{} ({})", s.ko, s.name) };
+        // "2017년 제23호 태풍": the id's year, and its number in that year.
+        let number = format!("{}년 제{}호", s.from.get(..4).unwrap_or(""), s.id.get(2..).unwrap_or("").trim_start_matches('0'));
+        let mut line = if note.applied {
+            format!("{number} 태풍 {name}: {} – {}. 아래는 그 기간의 영상입니다.", s.from, s.to)
+        } else {
+            format!("{number} 태풍 {name} ({} – {})은 날짜 필터 밖이라 이름 없이 검색했습니다.", s.from, s.to)
+        };
+        if !note.others.is_empty() {
+            line.push_str(&format!(" 같은 이름의 다른 해: {} (연도를 적으면 고를 수 있습니다).", note.others.join(", ")));
+        }
+        line
+    },
     strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",
     strength_label: |s, nearest| {
         let words = if nearest { "가장 가까운 사례" } else if s >= STRONG { "일치 가능성 높음" } else if s >= POSSIBLE { "일치 가능성 있음" } else { "일치 가능성 낮음" };

@@ -218,6 +218,9 @@ pub enum FromWorker {
         /// (`skycase_vocab::gazetteer::QueryIntent::outside`).
         #[serde(default)]
         outside: Vec<String>,
+        /// The named storm whose days the query searched (`skycase_core::storms`).
+        #[serde(default)]
+        storm: Option<skycase_core::storms::StormNote>,
     },
     /// A case ([`ToWorker::Case`]).
     Case { id: u32, case: CaseOut },

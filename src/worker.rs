@@ -15,6 +15,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::rank::Hit;
 use skycase_core::load::{StartupFiles, SHARD_ROLE};
 use skycase_core::search::TextSide;
+use skycase_core::storms::StormQuery;
 use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard, TextTokenizer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -111,8 +112,8 @@ pub fn start() {
                 let t1 = now_ms();
                 let ok = answered.is_ok();
                 let (serialise, send) = post_timed(&match answered {
-                    Ok(Answered { hits, encode_ms, rank_ms, nothing_close, side, warning, outside }) => {
-                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning, outside }
+                    Ok(Answered { hits, encode_ms, rank_ms, nothing_close, side, warning, outside, storm }) => {
+                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning, outside, storm }
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
@@ -128,7 +129,7 @@ pub fn start() {
                 let _answering = fetch::HoldWrites::start();
                 let found = cases::similar(&frame_id, region.as_deref(), k, &filters, episodes).await;
                 post(&match found {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None, outside: Vec::new() },
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None, outside: Vec::new(), storm: None },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }),
@@ -609,22 +610,28 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// encodes and ranks: `k` results, episodes (`episodes`: their gap in hours) folded from a
 /// pool of [`cases::pool`] hits.
 async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &Filters, korean: bool) -> Result<Answered, String> {
-    let side = ready_to_embed(text, korean).await?;
+    // A storm the query names narrows the dates and leaves the text embedded, as in
+    // `skycase search`.
+    let StormQuery { filters, note: storm, text } = with_searcher(|s| Ok(s.storm_query(text, filters)))?;
+    let side = ready_to_embed(&text, korean).await?;
     let pool = cases::pool(k, episodes);
-    if with_searcher(|s| Ok(s.partitions().is_some()))? {
-        return parts::query(id, side, text, pool, episodes.map(|gap| (k, gap)), filters).await;
-    }
-    with_searcher(|searcher| {
-        let answer = searcher.search_on(side, text, pool, filters, now_ms).map_err(|e| e.to_string())?;
-        let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
-        let hits = cases::fold(to_out(searcher, answer.hits, &answer.strengths), k, episodes);
-        Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: answer.nothing_close, side, warning: None, outside: answer.outside })
-    })
+    let answered = if with_searcher(|s| Ok(s.partitions().is_some()))? {
+        parts::query(id, side, &text, pool, episodes.map(|gap| (k, gap)), &filters).await
+    } else {
+        with_searcher(|searcher| {
+            let answer = searcher.search_on(side, &text, pool, &filters, now_ms).map_err(|e| e.to_string())?;
+            let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
+            let hits = cases::fold(to_out(searcher, answer.hits, &answer.strengths), k, episodes);
+            Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: answer.nothing_close, side, warning: None, outside: answer.outside, storm: None })
+        })
+    };
+    answered.map(|a| Answered { storm, ..a })
 }
 
 /// A text query's answer as the page gets it ([`FromWorker::Results`]): the hits, where the
 /// time went, the "nothing close" flag, the encoder, a warning when part of a partitioned
-/// index could not be loaded, and the places named outside the map.
+/// index could not be loaded, the places named outside the map, and the storm whose days it
+/// searched.
 struct Answered {
     hits: Vec<HitOut>,
     encode_ms: f64,
@@ -633,6 +640,7 @@ struct Answered {
     side: TextSide,
     warning: Option<String>,
     outside: Vec<String>,
+    storm: Option<skycase_core::storms::StormNote>,
 }
 
 /// Picks the text encoder of `text` (loading the multilingual one on first use) and fetches

@@ -30,6 +30,8 @@ enum Command {
     Embed(cmd::embed::Args),
     /// Copy a store's image index, thumbnails and grids into a self-contained folder (data/demo).
     Pack(cmd::pack::Args),
+    /// List the named storms of an archive from the JMA best track (for export: a query naming one searches its days).
+    Storms(cmd::storms::Args),
     /// Write a versioned web bundle (manifest, encoder, tokenizer, shard, thumbnails).
     Export(cmd::export::Args),
     /// Turn a bundle's shards into the partitioned index fetched per query (in place).
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(args),
         Command::Embed(args) => cmd::embed::run(args),
         Command::Pack(args) => cmd::pack::run(args),
+        Command::Storms(args) => cmd::storms::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Partition(args) => cmd::partition::run(args),
         Command::Decade(args) => cmd::decade::run(args),

@@ -158,6 +158,10 @@ pub struct Manifest {
     /// start, partitions per query (see [`crate::partition`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitions: Option<crate::partition::PartitionIndex>,
+    /// The named storms whose days the archive's frames overlap ([`crate::storms`]): a query
+    /// naming one searches its days.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storms: Vec<crate::storms::Storm>,
 }
 
 impl Manifest {
@@ -184,6 +188,7 @@ impl Manifest {
         for path in paths.chain(manifest.shards.iter().map(|s| &s.path)) {
             confined(path)?;
         }
+        crate::storms::check(&manifest.storms, "manifest.json")?;
         if let Some(p) = &manifest.partitions {
             p.check()?;
             if p.dim != manifest.joint_dim {
@@ -401,6 +406,7 @@ pub(crate) mod tests {
             shards: vec![],
             multilingual: None,
             partitions: None,
+            storms: Vec::new(),
         }
     }
 

@@ -24,6 +24,7 @@
 //! - [`partition`]: the partitioned index of long archives: a two-level coarse quantizer,
 //!   content-hashed partition files per leaf and month, the plan of what a query fetches.
 //! - [`rank`]: exact nearest-neighbour scan over a shard with integer dot products.
+//! - [`storms`]: named tropical cyclones of the archive; a query naming one searches its days.
 //! - [`search`]: a loaded bundle answering queries ([`Searcher`], [`Filters`]);
 //!   [`load`]: which bundle files it needs, in which order ([`load::StartupFiles`]).
 //!
@@ -48,6 +49,7 @@ pub mod rank;
 pub mod search;
 pub mod shard;
 pub mod source;
+pub mod storms;
 pub mod strength;
 pub mod text;
 pub mod unigram;

@@ -341,6 +341,14 @@ impl Searcher {
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
+
+    /// Query `text` as it is searched: the filters narrowed to the days of the storm it names,
+    /// if the archive has one of that name, the note the answer shows, and the text to embed
+    /// ([`crate::storms::for_query`]). The browser's worker and `skycase search` call it
+    /// before anything else, so both search the same days with the same vector.
+    pub fn storm_query(&self, text: &str, filters: &Filters) -> crate::storms::StormQuery {
+        crate::storms::for_query(&self.manifest.storms, text, filters)
+    }
     /// The shards, in manifest order.
     pub fn shards(&self) -> &[Shard] {
         &self.shards

@@ -432,6 +432,7 @@ pub fn build_searcher(text: &TextSide, ckpt: &Checkpoint, archives: &[ArchiveInd
         },
         multilingual: ml_info,
         partitions: None,
+        storms: Vec::new(),
         joint_dim: archives[0].dim,
         vectors: match ckpt.model.config().granularity {
             Granularity::Region => "image-region".into(),

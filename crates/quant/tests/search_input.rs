@@ -71,6 +71,7 @@ fn searcher(calibrated: bool) -> Searcher {
         model: ModelInfo { id: "all-MiniLM-L6-v2".into(), text_dim: 384, quantization: opts.name(), max_tokens: 256, word_embeddings: words },
         multilingual: None,
         partitions: None,
+        storms: Vec::new(),
         joint_dim: 384,
         vectors: "image-region".into(),
         files: vec![],

@@ -196,7 +196,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     bar.finish();
     let index = writer.finish(args.layout.plan())?;
-    let manifest = Manifest { shards: Vec::new(), partitions: Some(index), generator: format!("skycase {} (SYNTHETIC decade, skycase decade)", env!("CARGO_PKG_VERSION")), ..source };
+    // The synthetic frames copy real captions onto other days: no storm of the source bundle
+    // lived on them.
+    let manifest = Manifest { shards: Vec::new(), partitions: Some(index), storms: Vec::new(), generator: format!("skycase {} (SYNTHETIC decade, skycase decade)", env!("CARGO_PKG_VERSION")), ..source };
     write_atomic(&args.out.join("manifest.json"), manifest.to_json().as_bytes())?;
     report(&args.out, &manifest);
     Ok(())

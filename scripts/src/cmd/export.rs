@@ -89,6 +89,11 @@ pub struct Args {
     /// from `medium/` beside frames.jsonl where `skycase pack --medium-width` wrote them.
     #[arg(long, default_value_t = skycase_ingest::render::MEDIUM_WIDTH)]
     medium_width: usize,
+    /// The archive's named storms (JSON, written by `skycase storms`), so that a query naming
+    /// one searches its days; default: `storms.json` beside `--frames` (or in `--store`),
+    /// when there is one. Storms whose days no exported shard reaches are left out.
+    #[arg(long)]
+    storms: Option<PathBuf>,
 }
 
 /// A hidden sibling of `out` named after it: `<parent>/.<name>.<tag>`.
@@ -157,6 +162,7 @@ fn swap_into_place(staging: &Path, out: &Path) -> Result<()> {
 fn inputs_stamp(args: &Args, model_dir: &Path, frames_dir: &Path) -> Result<String> {
     let mut roots: Vec<PathBuf> = vec![frames_dir.to_path_buf(), model_dir.to_path_buf()];
     roots.extend(args.index.clone());
+    roots.extend(args.storms.clone());
     roots.extend(args.multilingual_projection.clone());
     if args.multilingual_projection.is_some() {
         roots.push(args.e5_model.clone().unwrap_or_else(skycase_e5::default_model_path));
@@ -199,6 +205,20 @@ fn tree_stamp(root: &Path) -> Result<String> {
     }
     lines.sort();
     Ok(sha256_hex(lines.join("\n").as_bytes()))
+}
+
+/// The storms file `skycase export` reads beside `frames.jsonl` (or in the store) when
+/// `--storms` is not given.
+pub const STORMS_FILE: &str = "storms.json";
+
+/// The storms of `path` (`skycase storms`) whose days some shard's span reaches, checked as a
+/// manifest's are.
+fn storms_in(path: &Path, shards: &[ShardEntry]) -> Result<Vec<skycase_core::storms::Storm>> {
+    let storms: Vec<skycase_core::storms::Storm> =
+        serde_json::from_slice(&read(path)?).with_context(|| format!("{}: not a list of storms (write it with skycase storms)", path.display()))?;
+    skycase_core::storms::check(&storms, &path.display().to_string())?;
+    let day = |t: &str| t.get(..10).unwrap_or(t).to_string();
+    Ok(storms.into_iter().filter(|s| shards.iter().any(|sh| day(&sh.start) <= s.to && s.from <= day(&sh.end))).collect())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -285,6 +305,11 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let n_frames: usize = shards.iter().map(|s| s.frames).sum();
+    let storms_file = args.storms.clone().or_else(|| Some(frames_dir.join(STORMS_FILE)).filter(|p| p.is_file()));
+    let storms = match &storms_file {
+        Some(path) => storms_in(path, &shards)?,
+        None => Vec::new(),
+    };
 
     if let Some(overlay) = overlay {
         put(OVERLAY_PATH, OVERLAY_ROLE, overlay.to_json().as_bytes())?;
@@ -321,6 +346,7 @@ pub fn run(args: Args) -> Result<()> {
         shards,
         multilingual: None,
         partitions: None,
+        storms,
     };
     write_atomic(&staging.join("manifest.json"), manifest.to_json().as_bytes())?;
     swap_into_place(&staging, &args.out)?;

@@ -15,5 +15,6 @@ pub mod reduce;
 pub mod search;
 pub mod serve;
 pub mod sheet;
+pub mod storms;
 pub mod show;
 pub mod train;

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use skycase_core::episodes::{group, Episode, EpisodeKey, POOL_FACTOR};
 use skycase_core::filters::{FilterArgs, Filters};
+use skycase_core::storms::StormQuery;
 use skycase_vocab::{phenomenon_of, region_index, REGIONS};
 
 use crate::bundle::{load_searcher, search_partitioned};
@@ -83,6 +84,8 @@ pub fn run(args: Args) -> Result<()> {
     if !(args.gap_hours.is_finite() && args.gap_hours >= 0.0) {
         anyhow::bail!("--gap-hours {}: not a number of hours ≥ 0", args.gap_hours);
     }
+    // A storm the query names narrows the dates and leaves the text embedded, as in the browser.
+    let StormQuery { filters, note: storm, text } = searcher.storm_query(&args.query, &filters);
     // Episodes are grouped from a pool of frames, so that k distinct cases remain.
     let k = if args.episodes { args.k.saturating_mul(POOL_FACTOR) } else { args.k };
     let start = Instant::now();
@@ -90,10 +93,10 @@ pub fn run(args: Args) -> Result<()> {
     // A partitioned bundle: the plan's lists and partitions, read and verified as the browser
     // fetches them; otherwise every shard.
     let (answer, fetched) = if searcher.partitions().is_some() {
-        let prepared = searcher.prepare(searcher.side_for(&args.query), &args.query, &clock)?;
+        let prepared = searcher.prepare(searcher.side_for(&text), &text, &clock)?;
         search_partitioned(&searcher, &args.bundle, prepared, k, &filters, args.nprobe, &clock)?
     } else {
-        (searcher.search(&args.query, k, &filters, clock)?, Vec::new())
+        (searcher.search(&text, k, &filters, clock)?, Vec::new())
     };
     let record = |h: &skycase_core::Hit| match fetched.get(h.shard) {
         Some((_, p)) => &p.records()[h.frame],
@@ -147,10 +150,14 @@ pub fn run(args: Args) -> Result<()> {
             "bound_regions": answer.bound.iter().map(|&r| REGIONS[r]).collect::<Vec<_>>(),
             "nothing_close": answer.nothing_close,
             "outside_map": outside,
+            "storm": storm,
             "partitions": fetched.iter().map(|(r, _)| r.key()).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
+    }
+    if let Some(note) = &storm {
+        println!("{}", note.english());
     }
     if !outside.is_empty() {
         println!("{}", skycase_vocab::gazetteer::outside_notice(&outside.join(", ")));
