@@ -15,7 +15,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::rank::Hit;
 use skycase_core::load::{StartupFiles, SHARD_ROLE};
 use skycase_core::search::TextSide;
-use skycase_core::storms::StormQuery;
+use skycase_core::storms::Searched;
 use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard, TextTokenizer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -610,9 +610,9 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// encodes and ranks: `k` results, episodes (`episodes`: their gap in hours) folded from a
 /// pool of [`cases::pool`] hits.
 async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &Filters, korean: bool) -> Result<Answered, String> {
-    // A storm the query names narrows the dates and leaves the text embedded, as in
-    // `skycase search`.
-    let StormQuery { filters, note: storm, text } = with_searcher(|s| Ok(s.storm_query(text, filters)))?;
+    // The query as searched, as in `skycase search`: a storm it names narrows the dates and
+    // leaves the text embedded; Korean weather without a place is embedded in English.
+    let Searched { filters, note: storm, text } = with_searcher(|s| Ok(s.searched(text, filters)))?;
     let side = ready_to_embed(&text, korean).await?;
     let pool = cases::pool(k, episodes);
     let answered = if with_searcher(|s| Ok(s.partitions().is_some()))? {

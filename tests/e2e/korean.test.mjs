@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BUNDLE, SKYCASE, openApp, search, nativeSearch, serveAndLaunch, waitUntilOfflineReady } from './harness.mjs';
+import { BUNDLE, SKYCASE, launch, openApp, search, nativeSearch, serveAndLaunch, waitUntilOfflineReady } from './harness.mjs';
 
 const manifest = JSON.parse(readFileSync(join(BUNDLE, 'manifest.json'), 'utf8'));
 let server;
@@ -93,4 +93,31 @@ test('?lang=ko sends an English query to the multilingual encoder, as --lang ko 
   const web = await search(page, q);
   assert.equal(await encoderOf(page), 'multilingual');
   sameRanking(web, native(q, 'ko'), q);
+});
+
+test('Korean weather without a place ("태풍") is searched as that weather in English: typhoons, not Korea, and nothing of the multilingual encoder is downloaded', async () => {
+  // skycase_vocab::gazetteer::english_weather: alone, the multilingual encoder read "태풍" as
+  // Korea (the Korean Peninsula first, under "nothing close").
+  const fresh = await launch();
+  try {
+    const fetched = [];
+    fresh.page.on('request', (r) => { if (/\/bundle\/multilingual\//.test(r.url())) fetched.push(r.url()); });
+    await openApp(fresh.page, server.url);
+    for (const [ko, en] of [['태풍', 'typhoon'], ['폭설 온 날', 'snow']]) {
+      const web = await search(fresh.page, ko);
+      assert.equal(await encoderOf(fresh.page), 'minilm', ko);
+      const nat = native(ko);
+      assert.equal(nat.encoder, 'minilm', ko);
+      sameRanking(web, nat, ko);
+      sameRanking(web, native(en), `${ko} as "${en}"`);
+    }
+    await search(fresh.page, '태풍');
+    assert.equal(await fresh.page.locator('[data-testid=nothing-close]').count(), 0, '태풍: typhoons are close');
+    const first = await fresh.page.$eval('[data-testid=result]', (el) => el.dataset.region);
+    assert.notEqual(first, 'Korean Peninsula');
+    assert.deepEqual(fetched, [], 'no multilingual file was fetched');
+    assert.deepEqual(fresh.errors, []);
+  } finally {
+    await fresh.close();
+  }
 });

@@ -344,10 +344,16 @@ impl Searcher {
 
     /// Query `text` as it is searched: the filters narrowed to the days of the storm it names,
     /// if the archive has one of that name, the note the answer shows, and the text to embed
-    /// ([`crate::storms::for_query`]). The browser's worker and `skycase search` call it
-    /// before anything else, so both search the same days with the same vector.
-    pub fn storm_query(&self, text: &str, filters: &Filters) -> crate::storms::StormQuery {
-        crate::storms::for_query(&self.manifest.storms, text, filters)
+    /// (without the storm's name, [`crate::storms::for_query`]; Korean weather without a place
+    /// in English, [`skycase_vocab::gazetteer::english_weather`]). The browser's worker and
+    /// `skycase search` call it before anything else, so both search the same days with the
+    /// same vector.
+    pub fn searched(&self, text: &str, filters: &Filters) -> crate::storms::Searched {
+        let mut q = crate::storms::for_query(&self.manifest.storms, text, filters);
+        if let Some(english) = skycase_vocab::gazetteer::english_weather(&q.text) {
+            q.text = english;
+        }
+        q
     }
     /// The shards, in manifest order.
     pub fn shards(&self) -> &[Shard] {

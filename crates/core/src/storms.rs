@@ -179,9 +179,10 @@ pub fn narrow(filters: &Filters, storm: &Storm) -> Option<Filters> {
     (from <= to).then(|| Filters { from: Some(from), to: Some(to), ..filters.clone() })
 }
 
-/// A query as it is searched ([`for_query`]).
+/// A query as it is searched ([`for_query`], then
+/// [`crate::search::Searcher::searched`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StormQuery {
+pub struct Searched {
     /// The filters, narrowed to the days of the storm the query names.
     pub filters: Filters,
     /// What the answer says about that storm.
@@ -189,7 +190,8 @@ pub struct StormQuery {
     /// The text to embed: the query without the storm's name and year, which the text
     /// encoders do not know ("Damrey" reads as a dam, not a typhoon), and with the storm's
     /// phenomenon when nothing else is asked for ("Damrey 2012" → "typhoon"); in English
-    /// when a Korean query names no region ("태풍 기러기" → "typhoon").
+    /// when a Korean query names weather but no place
+    /// ([`skycase_vocab::gazetteer::english_weather`]: "태풍 기러기" → "typhoon").
     pub text: String,
 }
 
@@ -223,14 +225,7 @@ fn without_name(text: &str, storm: &Storm) -> String {
         i += 1;
     }
     let rest = kept.join(" ");
-    let intent = skycase_vocab::gazetteer::parse_query(&rest);
-    // A Korean query that names no region reads as Korea to the multilingual encoder ("태풍"
-    // alone ranks the Korean Peninsula first): what it asks is said in English instead.
-    if intent.regions.is_empty() && intent.outside.is_empty() && rest.chars().any(skycase_vocab::gazetteer::is_hangul) {
-        let asked: Vec<String> = intent.phenomena.iter().map(|&p| skycase_vocab::PHENOMENA[p].to_ascii_lowercase()).collect();
-        return if asked.is_empty() { "typhoon".to_string() } else { asked.join(" and ") };
-    }
-    match (intent.phenomena.is_empty(), rest.is_empty()) {
+    match (skycase_vocab::gazetteer::parse_query(&rest).phenomena.is_empty(), rest.is_empty()) {
         (false, _) => rest,
         (true, true) => "typhoon".to_string(),
         (true, false) => format!("typhoon {rest}"),
@@ -239,13 +234,13 @@ fn without_name(text: &str, storm: &Storm) -> String {
 
 /// A query as searched: narrowed to the storm it names (see [`named`], [`narrow`]), embedded
 /// without its name; else `filters` and `text` as they are, and no note.
-pub fn for_query(storms: &[Storm], text: &str, filters: &Filters) -> StormQuery {
-    let Some((storm, others)) = named(storms, text) else { return StormQuery { filters: filters.clone(), note: None, text: text.to_string() } };
+pub fn for_query(storms: &[Storm], text: &str, filters: &Filters) -> Searched {
+    let Some((storm, others)) = named(storms, text) else { return Searched { filters: filters.clone(), note: None, text: text.to_string() } };
     let (filters, applied) = match narrow(filters, storm) {
         Some(narrowed) => (narrowed, true),
         None => (filters.clone(), false),
     };
-    StormQuery { filters, text: without_name(text, storm), note: Some(StormNote { storm: storm.clone(), applied, others }) }
+    Searched { filters, text: without_name(text, storm), note: Some(StormNote { storm: storm.clone(), applied, others }) }
 }
 
 #[cfg(test)]
@@ -309,7 +304,7 @@ mod tests {
     #[test]
     fn the_storm_narrows_the_date_filters_or_says_it_lies_outside_them() {
         let a = archive();
-        let StormQuery { filters: f, note, text } = for_query(&a, "typhoon Kirogi", &Filters::default());
+        let Searched { filters: f, note, text } = for_query(&a, "typhoon Kirogi", &Filters::default());
         assert_eq!(text, "typhoon");
         assert_eq!((f.from.as_deref(), f.to.as_deref()), (Some("2017-11-16"), Some("2017-11-19")));
         let note = note.unwrap();
@@ -319,7 +314,7 @@ mod tests {
         let f = for_query(&a, "Kirogi", &user).filters;
         assert_eq!((f.from.as_deref(), f.to.as_deref(), f.months), (Some("2017-11-18"), Some("2017-11-19"), vec![11]));
         let user = Filters { to: Some("2017-11-01".into()), ..Default::default() };
-        let StormQuery { filters: f, note, .. } = for_query(&a, "Kirogi", &user);
+        let Searched { filters: f, note, .. } = for_query(&a, "Kirogi", &user);
         assert_eq!(f, user);
         assert!(!note.as_ref().unwrap().applied);
         assert!(note.unwrap().english().contains("outside the date filters"));
@@ -335,11 +330,9 @@ mod tests {
         assert_eq!(text("Damrey 2012"), "typhoon");
         assert_eq!(text("heavy rain from Kong-rey over Kyushu"), "heavy rain from over Kyushu");
         assert_eq!(text("kong rey near Korea"), "typhoon near Korea");
-        assert_eq!(text("태풍 기러기가 지나간 날"), "typhoon");
-        assert_eq!(text("2012년 태풍 담레이"), "typhoon");
-        assert_eq!(text("태풍 담레이 때 폭우"), "typhoon and rain", "폭우: heavy rain");
-        assert_eq!(text("규슈에 온 태풍 담레이"), "규슈에 온 태풍", "a region named: the Korean text stays");
-        assert_eq!(text("인도양의 태풍 담레이"), "인도양의 태풍", "a place outside the map: the Korean text stays, so the page names it");
+        assert_eq!(text("태풍 기러기가 지나간 날"), "태풍 가 지나간 날");
+        assert_eq!(text("2012년 태풍 담레이"), "태풍");
+        assert_eq!(text("규슈에 온 태풍 담레이"), "규슈에 온 태풍");
     }
 
     #[test]

@@ -704,6 +704,24 @@ pub const OUTSIDE: &[&str] = &[
     "알래스카", "캐나다", "멕시코", "멕시코만", "카리브해", "대서양", "브라질", "남극",
 ];
 
+/// The weather a Korean query asks for, in English, when it names no region and no place
+/// outside the map ("태풍" → "typhoon", "폭설 온 날" → "snow", "태풍 때 폭우" → "typhoon and
+/// rain"); `None` for any other query. The multilingual encoder reads Korean text without a
+/// place as Korea: alone, "태풍" ranked the Korean Peninsula first, under "nothing close",
+/// while "typhoon" ranks typhoons wherever they are. The search embeds this instead
+/// (`skycase_core::search::Searcher::searched`); no query of the Korean evaluation sets is one
+/// (each names its region).
+pub fn english_weather(text: &str) -> Option<String> {
+    if !text.chars().any(is_hangul) {
+        return None;
+    }
+    let intent = parse_query(text);
+    if !intent.regions.is_empty() || !intent.outside.is_empty() || intent.phenomena.is_empty() {
+        return None;
+    }
+    Some(intent.phenomena.iter().map(|&p| crate::PHENOMENA[p].to_ascii_lowercase()).collect::<Vec<_>>().join(" and "))
+}
+
 /// What the app (in English) and `skycase search` say above the results of a query that names
 /// places outside the 13 regions (`places`: [`QueryIntent::outside`] joined by ", ").
 pub fn outside_notice(places: &str) -> String {
@@ -1573,5 +1591,16 @@ mod tests {
         assert!(t.elapsed().as_secs_f32() < 2.0, "{:?}", t.elapsed());
         // Control characters separate words like spaces.
         assert_eq!(parse_query("snow\u{0}Hokkaido").regions, vec![HOKKAIDO]);
+    }
+
+    #[test]
+    fn korean_weather_without_a_place_is_said_in_english() {
+        assert_eq!(english_weather("태풍").as_deref(), Some("typhoon"));
+        assert_eq!(english_weather("폭설 온 날").as_deref(), Some("snow"));
+        assert_eq!(english_weather("태풍 때 폭우").as_deref(), Some("typhoon and rain"));
+        assert_eq!(english_weather("한반도에 폭설"), None, "a region named");
+        assert_eq!(english_weather("인도양 태풍"), None, "a place outside the map: its notice needs the text");
+        assert_eq!(english_weather("안녕하세요"), None, "no weather");
+        assert_eq!(english_weather("typhoon"), None, "English stays as written");
     }
 }

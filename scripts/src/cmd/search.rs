@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use skycase_core::episodes::{group, Episode, EpisodeKey, POOL_FACTOR};
 use skycase_core::filters::{FilterArgs, Filters};
-use skycase_core::storms::StormQuery;
+use skycase_core::storms::Searched;
 use skycase_vocab::{phenomenon_of, region_index, REGIONS};
 
 use crate::bundle::{load_searcher, search_partitioned};
@@ -84,8 +84,9 @@ pub fn run(args: Args) -> Result<()> {
     if !(args.gap_hours.is_finite() && args.gap_hours >= 0.0) {
         anyhow::bail!("--gap-hours {}: not a number of hours ≥ 0", args.gap_hours);
     }
-    // A storm the query names narrows the dates and leaves the text embedded, as in the browser.
-    let StormQuery { filters, note: storm, text } = searcher.storm_query(&args.query, &filters);
+    // The query as searched, as in the browser: a storm it names narrows the dates and leaves
+    // the text embedded; Korean weather without a place is embedded in English.
+    let Searched { filters, note: storm, text } = searcher.searched(&args.query, &filters);
     // Episodes are grouped from a pool of frames, so that k distinct cases remain.
     let k = if args.episodes { args.k.saturating_mul(POOL_FACTOR) } else { args.k };
     let start = Instant::now();
