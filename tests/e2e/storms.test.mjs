@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openApp, search, results, FINAL_ANSWER, SKYCASE, BUNDLE, serveAndLaunch } from './harness.mjs';
+import { openApp, search, results, thumbnailsSettled, FINAL_ANSWER, ROOT, SKYCASE, BUNDLE, serveAndLaunch } from './harness.mjs';
 
 let server;
 let browser;
@@ -47,6 +47,11 @@ test('a query naming a storm searches its days, says so, and ranks as skycase se
     assert.equal(await note.getAttribute('data-applied'), 'true', q);
     const line = await note.innerText();
     assert.ok(line.includes(s.from) && line.includes(s.to), `${q}: "${line}"`);
+    if (q === 'Typhoon Damrey') {
+      // The README's picture of a storm found by its name.
+      await thumbnailsSettled(page);
+      await page.screenshot({ path: join(ROOT, 'docs/img/app-storm.png'), clip: { x: 0, y: 0, width: 1280, height: 900 } });
+    }
   }
   // A query naming no storm: no note, and the days of every storm are not imposed.
   const hits = await search(page, 'typhoon over the South China Sea');
