@@ -12,9 +12,9 @@
 //! rey", "kongrey"), or by its Korean spelling when the manifest gives one (followed by any
 //! particle: "기러기가"). A Korean spelling, and a name of three letters or fewer ("Lan",
 //! "Mun"), match only in a query that also says typhoon, storm or 태풍: many names are common
-//! words (기러기 a wild goose, 무지개 a rainbow, 문 a door). A name used in several years (names are reused
-//! until retired) takes the year the query writes ("Damrey 2012"), else the latest; the note
-//! names the other years.
+//! words (기러기 a wild goose, 무지개 a rainbow, 문 a door). A name used in several years
+//! (names are reused until retired) takes the year the query writes ("Damrey 2012"), else the
+//! latest; the note names the other years.
 
 use serde::{Deserialize, Serialize};
 
@@ -202,17 +202,17 @@ fn without_name(text: &str, storm: &Storm) -> String {
     let key = parts.concat();
     let year = storm.year();
     let tokens: Vec<&str> = text.split_whitespace().collect();
-    let plain = |t: &str| t.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    // Each token as the name is compared: its ASCII letters and digits, in lower case.
+    let plain: Vec<String> = tokens.iter().map(|t| t.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase()).collect();
     let mut kept: Vec<String> = Vec::with_capacity(tokens.len());
     let mut i = 0;
     while i < tokens.len() {
-        let run = parts.len().max(1);
-        if plain(tokens[i]) == key || plain(tokens[i]) == year {
+        if plain[i] == key || plain[i] == year {
             i += 1;
             continue;
         }
-        if run > 1 && i + run <= tokens.len() && tokens[i..i + run].iter().map(|t| plain(t)).eq(parts.iter().cloned()) {
-            i += run;
+        if parts.len() > 1 && plain.get(i..i + parts.len()) == Some(&parts[..]) {
+            i += parts.len();
             continue;
         }
         let token = match storm.ko.as_str() {
