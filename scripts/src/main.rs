@@ -60,6 +60,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`skycase search … | head`) is an
+    // error every `println!` turns into a panic. Every command but the server prints to the
+    // terminal or a pipe: the default action ends it quietly there, as for other Unix tools.
+    // The server keeps the ignored signal, which its sockets rely on.
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Serve(_)) {
+        // SAFETY: called once at start, before any thread exists; SIG_DFL is a valid handler.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match cli.command {
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Show(args) => cmd::show::run(args),

@@ -254,6 +254,25 @@ fn an_unknown_bundle_version_is_refused() {
     assert!(stderr(&o).contains("bundle format version 99 is not supported"), "{}", stderr(&o));
 }
 
+#[cfg(unix)]
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `skycase search … | head`: the reader is gone before the answer is printed. The command
+    // ends by SIGPIPE, as other Unix tools do, not with a panic on stderr.
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skycase"))
+        .args(["search", "typhoon", "--bundle", bundle().to_str().unwrap(), "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run skycase");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert!(o.status.success() || o.status.signal() == Some(libc::SIGPIPE), "{:?}", o.status);
+}
+
 #[test]
 fn missing_bundle_empty_query_and_missing_frames_are_clear_errors() {
     let o = skycase(&["search", "snow", "--bundle", "/nonexistent/bundle"]);
