@@ -146,6 +146,8 @@ pub fn App() -> impl IntoView {
     let (outside, set_outside) = signal(Vec::<String>::new());
     // The named storm whose days the query searched (the worker's `skycase_core::storms`).
     let (storm, set_storm) = signal(None::<skycase_core::storms::StormNote>);
+    // The period the query writes, whose days it searched (the worker's `skycase_core::when`).
+    let (period, set_period) = signal(None::<skycase_core::when::PeriodNote>);
     // A partitioned index's answer on its way: (partitions at hand, partitions planned).
     let (streaming, set_streaming) = signal(None::<(usize, usize)>);
     // The cards show a whole answer (false while partial answers stream): only then do they
@@ -188,6 +190,7 @@ pub fn App() -> impl IntoView {
             set_nothing_close.set(false);
             set_outside.set(Vec::new());
             set_storm.set(None);
+            set_period.set(None);
             set_query_error.set(None);
             set_timings.set(None);
             return;
@@ -293,7 +296,7 @@ pub fn App() -> impl IntoView {
                     }
                 }
             }
-            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning, outside, storm: storm_note } => {
+            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning, outside, storm: storm_note, period: period_note } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
@@ -306,6 +309,7 @@ pub fn App() -> impl IntoView {
                 set_nothing_close.set(nothing_close);
                 set_outside.set(outside);
                 set_storm.set(storm_note);
+                set_period.set(period_note);
                 set_settled.set(true);
                 new_hits.iter_mut().for_each(|h| h.nearest = nothing_close);
                 set_hits.set(new_hits);
@@ -337,6 +341,7 @@ pub fn App() -> impl IntoView {
                     set_nothing_close.set(false);
                     set_outside.set(Vec::new());
                     set_storm.set(None);
+                    set_period.set(None);
                     set_query_error.set(Some(message));
                 }
             }
@@ -467,6 +472,9 @@ pub fn App() -> impl IntoView {
         })}
         {move || storm.get().map(|note| view! {
             <p class="storm-days" role="status" data-testid="storm" data-id=note.storm.id.clone() data-applied=note.applied.to_string()>{(t().storm_days)(&note)}</p>
+        })}
+        {move || period.get().map(|note| view! {
+            <p class="storm-days" role="status" data-testid="period" data-applied=note.applied.to_string()>{(t().period_days)(&note)}</p>
         })}
         {move || outside.with(|o| (!o.is_empty()).then(|| view! {
             <p class="outside-map" role="status" data-testid="outside-map">{(t().outside_map)(&o.join(", "))}</p>

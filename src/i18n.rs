@@ -135,6 +135,9 @@ pub struct Strings {
     /// Shown above the results of a query that names a storm of the archive
     /// (`skycase_core::storms`): its days, or that they lie outside the date filters.
     pub storm_days: fn(note: &skycase_core::storms::StormNote) -> String,
+    /// Shown above the results of a query that writes a period (`skycase_core::when`): its
+    /// days, or that they lie outside the date filters.
+    pub period_days: fn(note: &skycase_core::when::PeriodNote) -> String,
     /// Tooltip of a result's calibrated strength.
     pub strength_title: &'static str,
     /// A result's calibrated strength (a probability, 0–1) as a short label; `nearest`: the
@@ -337,6 +340,7 @@ pub static EN: Strings = Strings {
     nothing_close: "Nothing close found in this archive — the nearest cases:",
     outside_map: skycase_vocab::gazetteer::outside_notice,
     storm_days: skycase_core::storms::StormNote::english,
+    period_days: skycase_core::when::PeriodNote::english,
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
     strength_label: |s, nearest| {
         let words = if nearest { "nearest case" } else if s >= STRONG { "strong match" } else if s >= POSSIBLE { "possible match" } else { "weak match" };
@@ -437,6 +441,16 @@ pub static KO: Strings = Strings {
             line.push_str(&format!(" 같은 이름의 다른 해: {} (연도를 적으면 고를 수 있습니다).", note.others.join(", ")));
         }
         line
+    },
+    period_days: |note| {
+        let p = &note.period;
+        match (note.applied, &p.from, &p.to, p.month) {
+            (false, ..) => format!("질의의 기간 {}은 날짜 필터 밖이라 기간 없이 검색했습니다.", p.said),
+            (true, Some(from), Some(to), _) if from == to => format!("질의의 기간 {}: 아래는 {from}의 영상입니다.", p.said),
+            (true, Some(from), Some(to), _) => format!("질의의 기간 {}: 아래는 {from} – {to}의 영상입니다.", p.said),
+            (true, _, _, Some(m)) => format!("질의의 기간 {}: 아래는 해마다 {m}월의 영상입니다.", p.said),
+            (true, ..) => format!("질의의 기간 {}.", p.said),
+        }
     },
     strength_title: "보정된 강도: 일치한 지역이 찾는 날씨일 가능성",
     strength_label: |s, nearest| {

@@ -221,6 +221,9 @@ pub enum FromWorker {
         /// The named storm whose days the query searched (`skycase_core::storms`).
         #[serde(default)]
         storm: Option<skycase_core::storms::StormNote>,
+        /// The period the query writes, whose days it searched (`skycase_core::when`).
+        #[serde(default)]
+        period: Option<skycase_core::when::PeriodNote>,
     },
     /// A case ([`ToWorker::Case`]).
     Case { id: u32, case: CaseOut },

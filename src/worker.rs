@@ -112,8 +112,8 @@ pub fn start() {
                 let t1 = now_ms();
                 let ok = answered.is_ok();
                 let (serialise, send) = post_timed(&match answered {
-                    Ok(Answered { hits, encode_ms, rank_ms, nothing_close, side, warning, outside, storm }) => {
-                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning, outside, storm }
+                    Ok(Answered { hits, encode_ms, rank_ms, nothing_close, side, warning, outside, storm, period }) => {
+                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning, outside, storm, period }
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
@@ -129,7 +129,7 @@ pub fn start() {
                 let _answering = fetch::HoldWrites::start();
                 let found = cases::similar(&frame_id, region.as_deref(), k, &filters, episodes).await;
                 post(&match found {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None, outside: Vec::new(), storm: None },
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None, outside: Vec::new(), storm: None, period: None },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }),
@@ -610,9 +610,10 @@ fn with_searcher_mut<T>(f: impl FnOnce(&mut Searcher) -> Result<T, String>) -> R
 /// encodes and ranks: `k` results, episodes (`episodes`: their gap in hours) folded from a
 /// pool of [`cases::pool`] hits.
 async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &Filters, korean: bool) -> Result<Answered, String> {
-    // The query as searched, as in `skycase search`: a storm it names narrows the dates and
-    // leaves the text embedded; Korean weather without a place is embedded in English.
-    let Searched { filters, note: storm, text } = with_searcher(|s| Ok(s.searched(text, filters)))?;
+    // The query as searched, as in `skycase search`: a storm it names and a period it writes
+    // narrow the dates and leave the text embedded; Korean weather without a place is embedded
+    // in English.
+    let Searched { filters, note: storm, text, period } = with_searcher(|s| Ok(s.searched(text, filters)))?;
     let side = ready_to_embed(&text, korean).await?;
     let pool = cases::pool(k, episodes);
     let answered = if with_searcher(|s| Ok(s.partitions().is_some()))? {
@@ -622,16 +623,16 @@ async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &F
             let answer = searcher.search_on(side, &text, pool, &filters, now_ms).map_err(|e| e.to_string())?;
             let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
             let hits = cases::fold(to_out(searcher, answer.hits, &answer.strengths), k, episodes);
-            Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: answer.nothing_close, side, warning: None, outside: answer.outside, storm: None })
+            Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: answer.nothing_close, side, warning: None, outside: answer.outside, storm: None, period: None })
         })
     };
-    answered.map(|a| Answered { storm, ..a })
+    answered.map(|a| Answered { storm, period, ..a })
 }
 
 /// A text query's answer as the page gets it ([`FromWorker::Results`]): the hits, where the
 /// time went, the "nothing close" flag, the encoder, a warning when part of a partitioned
-/// index could not be loaded, the places named outside the map, and the storm whose days it
-/// searched.
+/// index could not be loaded, the places named outside the map, and the storm and period whose
+/// days it searched.
 struct Answered {
     hits: Vec<HitOut>,
     encode_ms: f64,
@@ -641,6 +642,7 @@ struct Answered {
     warning: Option<String>,
     outside: Vec<String>,
     storm: Option<skycase_core::storms::StormNote>,
+    period: Option<skycase_core::when::PeriodNote>,
 }
 
 /// Picks the text encoder of `text` (loading the multilingual one on first use) and fetches

@@ -53,6 +53,7 @@ pub mod storms;
 pub mod strength;
 pub mod text;
 pub mod unigram;
+pub mod when;
 pub mod wordpiece;
 
 pub use bundle::{FileEntry, Manifest, ShardEntry, WordTableInfo, FORMAT_VERSION};

@@ -183,7 +183,8 @@ pub fn narrow(filters: &Filters, storm: &Storm) -> Option<Filters> {
 /// [`crate::search::Searcher::searched`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Searched {
-    /// The filters, narrowed to the days of the storm the query names.
+    /// The filters, narrowed to the days of the storm the query names and to the period it
+    /// writes.
     pub filters: Filters,
     /// What the answer says about that storm.
     pub note: Option<StormNote>,
@@ -191,8 +192,11 @@ pub struct Searched {
     /// encoders do not know ("Damrey" reads as a dam, not a typhoon), and with the storm's
     /// phenomenon when nothing else is asked for ("Damrey 2012" → "typhoon"); in English
     /// when a Korean query names weather but no place
-    /// ([`skycase_vocab::gazetteer::english_weather`]: "태풍 기러기" → "typhoon").
+    /// ([`skycase_vocab::gazetteer::english_weather`]: "태풍 기러기" → "typhoon"); without the
+    /// period it writes ([`crate::when`]: "typhoon in October 2007" → "typhoon").
     pub text: String,
+    /// The period the query writes, which narrowed the filters too ([`crate::when`]).
+    pub period: Option<crate::when::PeriodNote>,
 }
 
 /// The query without the name of `storm` (and the year written to choose it), with "typhoon"
@@ -235,12 +239,12 @@ fn without_name(text: &str, storm: &Storm) -> String {
 /// A query as searched: narrowed to the storm it names (see [`named`], [`narrow`]), embedded
 /// without its name; else `filters` and `text` as they are, and no note.
 pub fn for_query(storms: &[Storm], text: &str, filters: &Filters) -> Searched {
-    let Some((storm, others)) = named(storms, text) else { return Searched { filters: filters.clone(), note: None, text: text.to_string() } };
+    let Some((storm, others)) = named(storms, text) else { return Searched { filters: filters.clone(), note: None, text: text.to_string(), period: None } };
     let (filters, applied) = match narrow(filters, storm) {
         Some(narrowed) => (narrowed, true),
         None => (filters.clone(), false),
     };
-    Searched { filters, text: without_name(text, storm), note: Some(StormNote { storm: storm.clone(), applied, others }) }
+    Searched { filters, text: without_name(text, storm), note: Some(StormNote { storm: storm.clone(), applied, others }), period: None }
 }
 
 #[cfg(test)]
@@ -304,7 +308,7 @@ mod tests {
     #[test]
     fn the_storm_narrows_the_date_filters_or_says_it_lies_outside_them() {
         let a = archive();
-        let Searched { filters: f, note, text } = for_query(&a, "typhoon Kirogi", &Filters::default());
+        let Searched { filters: f, note, text, .. } = for_query(&a, "typhoon Kirogi", &Filters::default());
         assert_eq!(text, "typhoon");
         assert_eq!((f.from.as_deref(), f.to.as_deref()), (Some("2017-11-16"), Some("2017-11-19")));
         let note = note.unwrap();

@@ -84,9 +84,10 @@ pub fn run(args: Args) -> Result<()> {
     if !(args.gap_hours.is_finite() && args.gap_hours >= 0.0) {
         anyhow::bail!("--gap-hours {}: not a number of hours ≥ 0", args.gap_hours);
     }
-    // The query as searched, as in the browser: a storm it names narrows the dates and leaves
-    // the text embedded; Korean weather without a place is embedded in English.
-    let Searched { filters, note: storm, text } = searcher.searched(&args.query, &filters);
+    // The query as searched, as in the browser: a storm it names and a period it writes narrow
+    // the dates and leave the text embedded; Korean weather without a place is embedded in
+    // English.
+    let Searched { filters, note: storm, text, period } = searcher.searched(&args.query, &filters);
     // Episodes are grouped from a pool of frames, so that k distinct cases remain.
     let k = if args.episodes { args.k.saturating_mul(POOL_FACTOR) } else { args.k };
     let start = Instant::now();
@@ -152,12 +153,16 @@ pub fn run(args: Args) -> Result<()> {
             "nothing_close": answer.nothing_close,
             "outside_map": outside,
             "storm": storm,
+            "period": period,
             "partitions": fetched.iter().map(|(r, _)| r.key()).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     if let Some(note) = &storm {
+        println!("{}", note.english());
+    }
+    if let Some(note) = &period {
         println!("{}", note.english());
     }
     if !outside.is_empty() {
