@@ -193,7 +193,8 @@ pub struct Searched {
     /// phenomenon when nothing else is asked for ("Damrey 2012" → "typhoon"); in English
     /// when a Korean query names weather but no place
     /// ([`skycase_vocab::gazetteer::english_weather`]: "태풍 기러기" → "typhoon"); without the
-    /// period it writes ([`crate::when`]: "typhoon in October 2007" → "typhoon").
+    /// period it writes ([`crate::when`]: "typhoon in October 2007" → "typhoon"); absent
+    /// weather said as what is there instead ([`skycase_vocab::negation::resolved`]).
     pub text: String,
     /// The period the query writes, which narrowed the filters too ([`crate::when`]).
     pub period: Option<crate::when::PeriodNote>,

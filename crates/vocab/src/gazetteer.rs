@@ -1186,31 +1186,7 @@ fn match_at(entry: &Entry, text: &[char], at: usize) -> Option<usize> {
 /// The regions and phenomena `text` names (see the module header for the rules).
 pub fn parse_query(raw: &str) -> QueryIntent {
     let text = normalise(raw);
-    // Every word matched, in order: what it names and where it stands.
-    let mut found: Vec<Mention> = Vec::new();
-    let mut at = 0;
-    while at < text.len() {
-        if text[at] == ' ' {
-            at += 1;
-            continue;
-        }
-        // Longest first; at equal length a hand entry beats a generated one.
-        let best = entries()
-            .get(&text[at])
-            .into_iter()
-            .flatten()
-            .filter_map(|e| match_at(e, &text, at).map(|n| (n, !e.generated, e.kind)))
-            .max_by_key(|&(n, hand, _)| (n, hand))
-            .map(|(n, _, kind)| (n, kind))
-            .or_else(|| typo_at(&text, at));
-        match best {
-            Some((n, kind)) => {
-                found.push(Mention { kind, start: at, end: at + n.max(1) });
-                at += n.max(1);
-            }
-            None => at += 1,
-        }
-    }
+    let found = mentions(&text);
     let places = apply_directions(&text, &found);
     let mut intent = QueryIntent::default();
     let push = |v: &mut Vec<usize>, x: usize| {
@@ -1242,6 +1218,42 @@ pub fn parse_query(raw: &str) -> QueryIntent {
         }
     }
     intent
+}
+
+/// Every word of the normalised `text` ([`normalise`]) that an entry matches, in order
+/// (leftmost-longest; see the module header).
+fn mentions(text: &[char]) -> Vec<Mention> {
+    let mut found: Vec<Mention> = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        if text[at] == ' ' {
+            at += 1;
+            continue;
+        }
+        // Longest first; at equal length a hand entry beats a generated one.
+        let best = entries()
+            .get(&text[at])
+            .into_iter()
+            .flatten()
+            .filter_map(|e| match_at(e, text, at).map(|n| (n, !e.generated, e.kind)))
+            .max_by_key(|&(n, hand, _)| (n, hand))
+            .map(|(n, _, kind)| (n, kind))
+            .or_else(|| typo_at(text, at));
+        match best {
+            Some((n, kind)) => {
+                found.push(Mention { kind, start: at, end: at + n.max(1) });
+                at += n.max(1);
+            }
+            None => at += 1,
+        }
+    }
+    found
+}
+
+/// The weather words of the normalised `text` ([`normalise`]), in order: `(start, end,
+/// phenomenon)`, in characters.
+pub(crate) fn weather_mentions(text: &[char]) -> Vec<(usize, usize, usize)> {
+    mentions(text).into_iter().filter_map(|m| if let Kind::Weather(p) = m.kind { Some((m.start, m.end, p)) } else { None }).collect()
 }
 
 /// A matched word: what it names and its span in the normalised text.

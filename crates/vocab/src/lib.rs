@@ -18,6 +18,7 @@
 
 pub mod gazetteer;
 pub mod grammar;
+pub mod negation;
 
 /// Region names in the order the study's prompt lists them; captions keep this order.
 pub const REGIONS: [&str; 13] = [
