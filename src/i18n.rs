@@ -444,11 +444,14 @@ pub static KO: Strings = Strings {
     },
     period_days: |note| {
         let p = &note.period;
-        match (note.applied, &p.from, &p.to, p.month) {
+        // "12·1·2월"
+        let months = if p.months.is_empty() { String::new() } else { format!("{}월", p.months.iter().map(u32::to_string).collect::<Vec<_>>().join("·")) };
+        match (note.applied, &p.from, &p.to, months.is_empty()) {
             (false, ..) => format!("질의의 기간 {}은 날짜 필터 밖이라 기간 없이 검색했습니다.", p.said),
-            (true, Some(from), Some(to), _) if from == to => format!("질의의 기간 {}: 아래는 {from}의 영상입니다.", p.said),
-            (true, Some(from), Some(to), _) => format!("질의의 기간 {}: 아래는 {from} – {to}의 영상입니다.", p.said),
-            (true, _, _, Some(m)) => format!("질의의 기간 {}: 아래는 해마다 {m}월의 영상입니다.", p.said),
+            (true, Some(from), Some(to), true) if from == to => format!("질의의 기간 {}: 아래는 {from}의 영상입니다.", p.said),
+            (true, Some(from), Some(to), true) => format!("질의의 기간 {}: 아래는 {from} – {to}의 영상입니다.", p.said),
+            (true, Some(from), Some(to), false) => format!("질의의 기간 {}: 아래는 {from} – {to} 중 {months}의 영상입니다.", p.said),
+            (true, _, _, false) => format!("질의의 기간 {}: 아래는 해마다 {months}의 영상입니다.", p.said),
             (true, ..) => format!("질의의 기간 {}.", p.said),
         }
     },

@@ -44,8 +44,15 @@ test('a query writing a period searches its days, says so, and ranks as skycase 
   const any = native('typhoon');
   assert.ok(any.hits.some((h) => !h.time.startsWith('2007-10')), 'without the period, other months answer');
   const december = native('snow over Hokkaido in December');
-  assert.equal(december.period.period.month, 12);
+  assert.deepEqual(december.period.period.months, [12]);
   for (const h of december.hits) assert.equal(h.time.slice(5, 7), '12', h.id);
+  // A season: its three months (meteorological: winter is December–February).
+  const winter = native('snow in winter');
+  assert.deepEqual(winter.period.period.months, [12, 1, 2]);
+  assert.ok(winter.hits.length > 0, 'the demo holds winter frames');
+  for (const h of winter.hits) assert.ok(['12', '01', '02'].includes(h.time.slice(5, 7)), h.id);
+  const wintry = await search(page, 'snow in winter');
+  assert.deepEqual(wintry.map((h) => h.id), winter.hits.map((h) => h.id), 'snow in winter: browser = native');
   // No period: no line.
   await search(page, 'typhoon over the South China Sea');
   assert.equal(await page.locator('[data-testid=period]').count(), 0);

@@ -111,15 +111,17 @@ impl Outcome {
     }
 }
 
-/// Runs `queries` through [`Searcher::search`] with no filters and `k` results each; with
+/// Runs `queries` as the app does, [`Searcher::searched`] (a period or storm the query writes
+/// narrows the filters, which start empty) then [`Searcher::search`], `k` results each; with
 /// `side`, through [`Searcher::search_on`] that encoder instead of the one the app picks.
 pub fn run_queries(searcher: &Searcher, truth: &Truth, queries: &[&Query], k: usize, side: Option<TextSide>, progress: Option<&indicatif::ProgressBar>) -> Result<Vec<Outcome>> {
     let mut out = Vec::with_capacity(queries.len());
     let clock = || 0.0;
     for q in queries {
+        let searched = searcher.searched(&q.text, &Filters::default());
         let answer = match side {
-            Some(side) => searcher.search_on(side, &q.text, k, &Filters::default(), clock)?,
-            None => searcher.search(&q.text, k, &Filters::default(), clock)?,
+            Some(side) => searcher.search_on(side, &searched.text, k, &searched.filters, clock)?,
+            None => searcher.search(&searched.text, k, &searched.filters, clock)?,
         };
         let top: Vec<Ranked> = answer
             .hits
