@@ -70,9 +70,6 @@ impl PeriodNote {
     }
 }
 
-/// The months of each season, meteorological (December–February is winter).
-pub const SEASONS: [[u32; 3]; 4] = [[12, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]];
-
 /// Words that may introduce a period ("in December", "in early November").
 const LEADING: &[&str] = &["in", "during", "on", "of", "for", "from", "early", "mid", "late"];
 /// Units after which a number is a quantity ("2000 mm").
@@ -88,7 +85,8 @@ enum Part {
     Date(u32, u32, u32),
     /// A number 1–31: a day, next to a month name.
     Number(u32),
-    /// A season: an index into [`SEASONS`].
+    /// A season: an index into [`crate::filters::SEASONS`] (winter, spring, summer, autumn;
+    /// meteorological: December–February is winter).
     Season(usize),
 }
 
@@ -99,9 +97,9 @@ fn parts(word: &str) -> Vec<Part> {
         return Vec::new();
     }
     // ISO: 2017-11-03, 2017-11.
-    if let Ok(d) = Date::parse(w) {
-        let s = d.to_string();
-        return vec![Part::Date(s[..4].parse().unwrap(), s[5..7].parse().unwrap(), s[8..].parse().unwrap())];
+    if Date::parse(w).is_ok() {
+        let n = |r: std::ops::Range<usize>| w[r].parse().expect("a checked date");
+        return vec![Part::Date(n(0..4), n(5..7), n(8..10))];
     }
     if let Some((y, m)) = w.split_once('-').filter(|(y, m)| y.len() == 4 && m.len() == 2) {
         if let (Ok(y), Ok(m)) = (y.parse::<u32>(), m.parse::<u32>()) {
@@ -222,8 +220,7 @@ pub fn read(text: &str) -> Option<(Period, String)> {
         // A season keeps its months; "fall" needs a year.
         let season = match (season, year, month) {
             (Some(Part::Season(FALL)), None, _) => continue,
-            (Some(Part::Season(FALL)), _, None) => SEASONS[3].to_vec(),
-            (Some(Part::Season(s)), _, None) => SEASONS[s].to_vec(),
+            (Some(Part::Season(s)), _, None) => crate::filters::SEASONS[if s == FALL { 3 } else { s }].1.to_vec(),
             _ => Vec::new(),
         };
         if !season.is_empty() {
