@@ -20,6 +20,21 @@ pub mod gazetteer;
 pub mod grammar;
 pub mod negation;
 
+/// The evaluation's queries (`data/eval/queries-en.tsv`, `queries-ko.tsv`) as `(file, text)`,
+/// for tests that check what the query readers make of them.
+#[cfg(test)]
+pub(crate) fn eval_queries() -> Vec<(&'static str, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/eval");
+    let mut out = Vec::new();
+    for file in ["queries-en.tsv", "queries-ko.tsv"] {
+        for line in std::fs::read_to_string(root.join(file)).unwrap().lines().skip(1) {
+            out.push((file, line.rsplit('\t').next().unwrap().to_string()));
+        }
+    }
+    assert!(out.len() >= 455, "{} queries", out.len());
+    out
+}
+
 /// Region names in the order the study's prompt lists them; captions keep this order.
 pub const REGIONS: [&str; 13] = [
     "Korean Peninsula",
