@@ -15,7 +15,8 @@
 //! "2017년 11월 3일"); ISO dates ("2017-11-03", "2017-11"); a season, with or without a year
 //! ("winter", "summer 2017", "여름철", "2018년 가을": the meteorological seasons, December–
 //! February for winter; "fall" only next to a year, "봄" only as a word of its own or with a
-//! particle or 철). Only the first period of a query is read. The words that introduce it go with it ("in early November" is November: "in",
+//! particle or 철; "spring" not after "hot" nor before "tide"). Only the first period of a
+//! query is read. The words that introduce it go with it ("in early November" is November: "in",
 //! "during", "on", "of", "for", "from", "early", "mid", "late"). A year followed by a unit
 //! ("2000 mm") is a quantity, not a year.
 
@@ -187,7 +188,14 @@ fn month_of(word: &str, lower: &str) -> Option<u32> {
 /// the text as it is when nothing else would be left ("October 2007" alone).
 pub fn read(text: &str) -> Option<(Period, String)> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let parsed: Vec<Vec<Part>> = words.iter().map(|w| parts(w)).collect();
+    let mut parsed: Vec<Vec<Part>> = words.iter().map(|w| parts(w)).collect();
+    // "a hot spring", "spring tides": a spring that is no season.
+    for (i, part) in parsed.iter_mut().enumerate() {
+        let word = |j: usize| words.get(j).map(|w| w.to_lowercase()).unwrap_or_default();
+        if *part == [Part::Season(1)] && (i > 0 && word(i - 1) == "hot" || word(i + 1).starts_with("tide")) {
+            part.clear();
+        }
+    }
     for start in 0..words.len() {
         if parsed[start].is_empty() {
             continue;
@@ -402,6 +410,9 @@ mod tests {
         assert_eq!(read("snow falls on Hokkaido"), None);
         assert_eq!(read("heavy snow fall in Sapporo"), None);
         assert_eq!(read("봄비가 내린 서울").map(|(p, _)| p), None);
+        assert_eq!(read("snow at a hot spring in Hokkaido").map(|(p, _)| p), None);
+        assert_eq!(read("spring tides and a typhoon").map(|(p, _)| p), None);
+        assert_eq!(months("rain in spring").map(|m| m.0), Some(vec![3, 4, 5]));
         let f = narrow(&Filters::default(), &read("typhoon in summer 2017").unwrap().0).unwrap();
         assert_eq!((f.from.as_deref(), f.to.as_deref(), f.months), (Some("2017-01-01"), Some("2017-12-31"), vec![6, 7, 8]));
         let (_, note, _) = for_query("typhoon in summer 2017", &Filters::default());
