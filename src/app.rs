@@ -464,7 +464,11 @@ pub fn App() -> impl IntoView {
         })}
         {move || (timings.get().is_some() && hits.with(Vec::is_empty)).then(|| {
             let set = filters.with(describe_filters);
-            let text = if set.is_empty() { t().no_match.to_string() } else { (t().case.empty_filters)(&set) };
+            let text = match (set.is_empty(), period.get().filter(|p| p.applied)) {
+                (true, Some(note)) => (t().no_period)(&note.period.said),
+                (true, None) => t().no_match.to_string(),
+                (false, _) => (t().case.empty_filters)(&set),
+            };
             view! { <p class="empty" data-testid="no-results">{text}</p> }
         })}
         {move || streaming.get().map(|(done, total)| view! {

@@ -53,6 +53,11 @@ test('a query writing a period searches its days, says so, and ranks as skycase 
   for (const h of winter.hits) assert.ok(['12', '01', '02'].includes(h.time.slice(5, 7)), h.id);
   const wintry = await search(page, 'snow in winter');
   assert.deepEqual(wintry.map((h) => h.id), winter.hits.map((h) => h.id), 'snow in winter: browser = native');
+  // A period the archive holds nothing of: said so, in the page and natively.
+  assert.deepEqual(await search(page, 'typhoon in 2019'), []);
+  assert.equal(await page.locator('[data-testid=no-results]').innerText(), 'This archive holds no frames of 2019.');
+  assert.deepEqual(native('typhoon in 2019').hits, []);
+  assert.match(execFileSync(SKYCASE, ['search', 'typhoon in 2019', '--bundle', BUNDLE], { encoding: 'utf8' }), /this archive holds no frames of 2019/);
   // No period: no line.
   await search(page, 'typhoon over the South China Sea');
   assert.equal(await page.locator('[data-testid=period]').count(), 0);

@@ -169,7 +169,10 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", skycase_vocab::gazetteer::outside_notice(&outside.join(", ")));
     }
     if rows.is_empty() {
-        println!("no frames match the filters");
+        match period.as_ref().filter(|p| p.applied) {
+            Some(note) => println!("this archive holds no frames of {}", note.period.said),
+            None => println!("no frames match the filters"),
+        }
     } else if answer.nothing_close {
         println!("{}", skycase_core::strength::NOTHING_CLOSE_NOTICE);
     }
