@@ -148,6 +148,8 @@ pub fn App() -> impl IntoView {
     let (storm, set_storm) = signal(None::<skycase_core::storms::StormNote>);
     // The period the query writes, whose days it searched (the worker's `skycase_core::when`).
     let (period, set_period) = signal(None::<skycase_core::when::PeriodNote>);
+    // Chinese characters or kana of the query that no encoder reads, as written.
+    let (unread, set_unread) = signal(Vec::<String>::new());
     // A partitioned index's answer on its way: (partitions at hand, partitions planned).
     let (streaming, set_streaming) = signal(None::<(usize, usize)>);
     // The cards show a whole answer (false while partial answers stream): only then do they
@@ -191,6 +193,7 @@ pub fn App() -> impl IntoView {
             set_outside.set(Vec::new());
             set_storm.set(None);
             set_period.set(None);
+            set_unread.set(Vec::new());
             set_query_error.set(None);
             set_timings.set(None);
             return;
@@ -296,7 +299,7 @@ pub fn App() -> impl IntoView {
                     }
                 }
             }
-            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning, outside, storm: storm_note, period: period_note } => {
+            FromWorker::Results { id, hits: mut new_hits, encode_ms, rank_ms, nothing_close, encoder, warning, outside, storm: storm_note, period: period_note, unread: unread_runs } => {
                 let (latest_id, sent_at, text) = latest.get_value();
                 if id != latest_id {
                     return;
@@ -310,6 +313,7 @@ pub fn App() -> impl IntoView {
                 set_outside.set(outside);
                 set_storm.set(storm_note);
                 set_period.set(period_note);
+                set_unread.set(unread_runs);
                 set_settled.set(true);
                 new_hits.iter_mut().for_each(|h| h.nearest = nothing_close);
                 set_hits.set(new_hits);
@@ -342,6 +346,7 @@ pub fn App() -> impl IntoView {
                     set_outside.set(Vec::new());
                     set_storm.set(None);
                     set_period.set(None);
+                    set_unread.set(Vec::new());
                     set_query_error.set(Some(message));
                 }
             }
@@ -480,6 +485,9 @@ pub fn App() -> impl IntoView {
         {move || period.get().map(|note| view! {
             <p class="storm-days" role="status" data-testid="period" data-applied=note.applied.to_string()>{(t().period_days)(&note)}</p>
         })}
+        {move || unread.with(|u| (!u.is_empty()).then(|| view! {
+            <p class="outside-map" role="status" data-testid="unread">{(t().unread)(&u.join(" "))}</p>
+        }))}
         {move || outside.with(|o| (!o.is_empty()).then(|| view! {
             <p class="outside-map" role="status" data-testid="outside-map">{(t().outside_map)(&o.join(", "))}</p>
         }))}

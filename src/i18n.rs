@@ -140,6 +140,9 @@ pub struct Strings {
     /// Shown above the results of a query that writes a period (`skycase_core::when`): its
     /// days, or that they lie outside the date filters.
     pub period_days: fn(note: &skycase_core::when::PeriodNote) -> String,
+    /// Shown above the results of a query with Chinese characters or kana, which no encoder
+    /// reads (`skycase_core::storms::unread_script`; the runs as written, joined).
+    pub unread: fn(runs: &str) -> String,
     /// Tooltip of a result's calibrated strength.
     pub strength_title: &'static str,
     /// A result's calibrated strength (a probability, 0–1) as a short label; `nearest`: the
@@ -344,6 +347,7 @@ pub static EN: Strings = Strings {
     outside_map: skycase_vocab::gazetteer::outside_notice,
     storm_days: skycase_core::storms::StormNote::english,
     period_days: skycase_core::when::PeriodNote::english,
+    unread: skycase_core::storms::unread_english,
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
     strength_label: |s, nearest| {
         let words = if nearest { "nearest case" } else if s >= STRONG { "strong match" } else if s >= POSSIBLE { "possible match" } else { "weak match" };
@@ -446,6 +450,7 @@ pub static KO: Strings = Strings {
         }
         line
     },
+    unread: |runs| format!("{runs}: 한자와 가나는 아직 읽지 못해, 결과는 이를 빼고 찾은 것입니다. 한국어나 영어로 검색해 보세요 (예: \"홋카이도 폭설\")."),
     period_days: |note| {
         let p = &note.period;
         // "12·1·2월"

@@ -224,6 +224,10 @@ pub enum FromWorker {
         /// The period the query writes, whose days it searched (`skycase_core::when`).
         #[serde(default)]
         period: Option<skycase_core::when::PeriodNote>,
+        /// Chinese characters or kana of the query that no encoder reads, as written
+        /// (`skycase_core::storms::unread_script`).
+        #[serde(default)]
+        unread: Vec<String>,
     },
     /// A case ([`ToWorker::Case`]).
     Case { id: u32, case: CaseOut },

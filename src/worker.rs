@@ -112,8 +112,8 @@ pub fn start() {
                 let t1 = now_ms();
                 let ok = answered.is_ok();
                 let (serialise, send) = post_timed(&match answered {
-                    Ok(Answered { hits, encode_ms, rank_ms, nothing_close, side, warning, outside, storm, period }) => {
-                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning, outside, storm, period }
+                    Ok(Answered { hits, encode_ms, rank_ms, nothing_close, side, warning, outside, storm, period, unread }) => {
+                        FromWorker::Results { id, hits, encode_ms, rank_ms, nothing_close, encoder: side.name().into(), warning, outside, storm, period, unread }
                     }
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 });
@@ -129,7 +129,7 @@ pub fn start() {
                 let _answering = fetch::HoldWrites::start();
                 let found = cases::similar(&frame_id, region.as_deref(), k, &filters, episodes).await;
                 post(&match found {
-                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None, outside: Vec::new(), storm: None, period: None },
+                    Ok((hits, rank_ms)) => FromWorker::Results { id, hits, encode_ms: 0.0, rank_ms, nothing_close: false, encoder: String::new(), warning: None, outside: Vec::new(), storm: None, period: None, unread: Vec::new() },
                     Err(message) => FromWorker::Error { id: Some(id), message },
                 })
             }),
@@ -613,7 +613,7 @@ async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &F
     // The query as searched, as in `skycase search`: a storm it names and a period it writes
     // narrow the dates and leave the text embedded; Korean weather without a place is embedded
     // in English.
-    let Searched { filters, note: storm, text, period } = with_searcher(|s| Ok(s.searched(text, filters)))?;
+    let Searched { filters, note: storm, text, period, unread } = with_searcher(|s| Ok(s.searched(text, filters)))?;
     let side = ready_to_embed(&text, korean).await?;
     let pool = cases::pool(k, episodes);
     let answered = if with_searcher(|s| Ok(s.partitions().is_some()))? {
@@ -623,16 +623,16 @@ async fn query(id: u32, text: &str, k: usize, episodes: Option<f64>, filters: &F
             let answer = searcher.search_on(side, &text, pool, &filters, now_ms).map_err(|e| e.to_string())?;
             let (encode, rank) = (answer.encode.as_secs_f64() * 1e3, answer.rank.as_secs_f64() * 1e3);
             let hits = cases::fold(to_out(searcher, answer.hits, &answer.strengths), k, episodes);
-            Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: answer.nothing_close, side, warning: None, outside: answer.outside, storm: None, period: None })
+            Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: answer.nothing_close, side, warning: None, outside: answer.outside, storm: None, period: None, unread: Vec::new() })
         })
     };
-    answered.map(|a| Answered { storm, period, ..a })
+    answered.map(|a| Answered { storm, period, unread, ..a })
 }
 
 /// A text query's answer as the page gets it ([`FromWorker::Results`]): the hits, where the
 /// time went, the "nothing close" flag, the encoder, a warning when part of a partitioned
-/// index could not be loaded, the places named outside the map, and the storm and period whose
-/// days it searched.
+/// index could not be loaded, the places named outside the map, the storm and period whose
+/// days it searched, and the Chinese characters or kana it could not read.
 struct Answered {
     hits: Vec<HitOut>,
     encode_ms: f64,
@@ -643,6 +643,7 @@ struct Answered {
     outside: Vec<String>,
     storm: Option<skycase_core::storms::StormNote>,
     period: Option<skycase_core::when::PeriodNote>,
+    unread: Vec<String>,
 }
 
 /// Picks the text encoder of `text` (loading the multilingual one on first use) and fetches

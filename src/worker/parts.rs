@@ -665,7 +665,7 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     }
     // "rank" here is fetching what the plan needs plus ranking inside it.
     let rank = fetched_ms + a.rank.as_secs_f64() * 1e3;
-    Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: a.nothing_close, side, warning, outside: a.outside, storm: None, period: None })
+    Ok(Answered { hits, encode_ms: encode, rank_ms: rank, nothing_close: a.nothing_close, side, warning, outside: a.outside, storm: None, period: None, unread: Vec::new() })
 }
 
 /// A text query on a partitioned bundle (the word chunks it needs are loaded already);

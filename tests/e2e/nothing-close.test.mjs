@@ -94,8 +94,16 @@ test('a query naming a place outside the archive\'s 13 regions is told so above 
     assert.deepEqual(native.outside_map, [place], q);
     assert.deepEqual(hits.map((h) => h.id), nativeSearch(q).map((h) => h.id), `${q}: browser = native`);
   }
+  // Chinese characters and kana, which no encoder reads: said so, as natively.
+  const unread = page.locator('[data-testid=unread]');
+  await search(page, '北海道 大雪');
+  await unread.waitFor();
+  assert.ok((await unread.innerText()).startsWith('北海道 大雪: Chinese characters and kana are not read yet'));
+  const native = JSON.parse(execFileSync(SKYCASE, ['search', '北海道 大雪', '--bundle', BUNDLE, '--json'], { encoding: 'utf8' }));
+  assert.deepEqual(native.unread, ['北海道', '大雪']);
   // A query inside the map: no such line.
   await search(page, 'typhoon over the South China Sea');
   assert.equal(await notice.count(), 0);
+  assert.equal(await unread.count(), 0);
   assert.deepEqual(errors, []);
 });

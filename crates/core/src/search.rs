@@ -353,6 +353,7 @@ impl Searcher {
     /// same vector.
     pub fn searched(&self, text: &str, filters: &Filters) -> crate::storms::Searched {
         let mut q = crate::storms::for_query(&self.manifest.storms, text, filters);
+        q.unread = crate::storms::unread_script(text);
         (q.filters, q.period, q.text) = crate::when::for_query(&q.text, &q.filters);
         if let Some(resolved) = skycase_vocab::negation::resolved(&q.text) {
             q.text = resolved;

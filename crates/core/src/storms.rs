@@ -198,6 +198,38 @@ pub struct Searched {
     pub text: String,
     /// The period the query writes, which narrowed the filters too ([`crate::when`]).
     pub period: Option<crate::when::PeriodNote>,
+    /// Runs of Chinese characters or kana in the query, as written: neither text encoder reads
+    /// them (MiniLM's vocabulary and the multilingual one's, trimmed to English and Korean,
+    /// hold none), so the answer says so ([`unread_script`]).
+    pub unread: Vec<String>,
+}
+
+/// The line shown in English above the results of a query with Chinese characters or kana
+/// (`runs`: [`unread_script`]'s, joined).
+pub fn unread_english(runs: &str) -> String {
+    format!("{runs}: Chinese characters and kana are not read yet, so the results leave them out. Search in English or Korean (e.g. \"heavy snow over Hokkaido\").")
+}
+
+/// A Chinese character (CJK ideograph) or kana.
+fn is_han_or_kana(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{31F0}'..='\u{31FF}')
+}
+
+/// The runs of Chinese characters and kana in `text`, as written ("北海道 大雪" → "北海道",
+/// "大雪").
+pub fn unread_script(text: &str) -> Vec<String> {
+    let mut runs: Vec<String> = Vec::new();
+    let mut last = false;
+    for c in text.chars() {
+        let han = is_han_or_kana(c);
+        match (han, last) {
+            (true, true) => runs.last_mut().expect("a run").push(c),
+            (true, false) => runs.push(c.to_string()),
+            _ => {}
+        }
+        last = han;
+    }
+    runs
 }
 
 /// The query without the name of `storm` (and the year written to choose it), with "typhoon"
@@ -240,12 +272,12 @@ fn without_name(text: &str, storm: &Storm) -> String {
 /// A query as searched: narrowed to the storm it names (see [`named`], [`narrow`]), embedded
 /// without its name; else `filters` and `text` as they are, and no note.
 pub fn for_query(storms: &[Storm], text: &str, filters: &Filters) -> Searched {
-    let Some((storm, others)) = named(storms, text) else { return Searched { filters: filters.clone(), note: None, text: text.to_string(), period: None } };
+    let Some((storm, others)) = named(storms, text) else { return Searched { filters: filters.clone(), note: None, text: text.to_string(), period: None, unread: Vec::new() } };
     let (filters, applied) = match narrow(filters, storm) {
         Some(narrowed) => (narrowed, true),
         None => (filters.clone(), false),
     };
-    Searched { filters, text: without_name(text, storm), note: Some(StormNote { storm: storm.clone(), applied, others }), period: None }
+    Searched { filters, text: without_name(text, storm), note: Some(StormNote { storm: storm.clone(), applied, others }), period: None, unread: Vec::new() }
 }
 
 #[cfg(test)]
@@ -264,6 +296,14 @@ mod tests {
             storm("1825", "KONG-REY", "콩레이", "2018-09-29", "2018-10-07", 5),
             storm("1720", "LAN", "란", "2017-10-15", "2017-10-23", 5),
         ]
+    }
+
+    #[test]
+    fn chinese_characters_and_kana_are_named_as_unread() {
+        assert_eq!(unread_script("北海道 大雪"), ["北海道", "大雪"]);
+        assert_eq!(unread_script("typhoon 台風 near Kyushu"), ["台風"]);
+        assert_eq!(unread_script("ひまわり画像"), ["ひまわり画像"]);
+        assert!(unread_script("한반도에 폭설, heavy snow").is_empty());
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     // The query as searched, as in the browser: a storm it names and a period it writes narrow
     // the dates and leave the text embedded; Korean weather without a place is embedded in
     // English.
-    let Searched { filters, note: storm, text, period } = searcher.searched(&args.query, &filters);
+    let Searched { filters, note: storm, text, period, unread } = searcher.searched(&args.query, &filters);
     // Episodes are grouped from a pool of frames, so that k distinct cases remain.
     let k = if args.episodes { args.k.saturating_mul(POOL_FACTOR) } else { args.k };
     let start = Instant::now();
@@ -154,6 +154,7 @@ pub fn run(args: Args) -> Result<()> {
             "outside_map": outside,
             "storm": storm,
             "period": period,
+            "unread": unread,
             "partitions": fetched.iter().map(|(r, _)| r.key()).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -164,6 +165,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     if let Some(note) = &period {
         println!("{}", note.english());
+    }
+    if !unread.is_empty() {
+        println!("{}", skycase_core::storms::unread_english(&unread.join(" ")));
     }
     if !outside.is_empty() {
         println!("{}", skycase_vocab::gazetteer::outside_notice(&outside.join(", ")));
