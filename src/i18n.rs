@@ -141,7 +141,7 @@ pub struct Strings {
     /// days, or that they lie outside the date filters.
     pub period_days: fn(note: &skycase_core::when::PeriodNote) -> String,
     /// Shown above the results of a query with Chinese characters or kana, which no encoder
-    /// reads (`skycase_core::storms::unread_script`; the runs as written, joined).
+    /// reads (`skycase_core::reading::unread_script`; the runs as written, joined).
     pub unread: fn(runs: &str) -> String,
     /// Tooltip of a result's calibrated strength.
     pub strength_title: &'static str,
@@ -347,7 +347,7 @@ pub static EN: Strings = Strings {
     outside_map: skycase_vocab::gazetteer::outside_notice,
     storm_days: skycase_core::storms::StormNote::english,
     period_days: skycase_core::when::PeriodNote::english,
-    unread: skycase_core::storms::unread_english,
+    unread: skycase_core::reading::unread_english,
     strength_title: "calibrated strength: how likely the matched region shows what was asked for",
     strength_label: |s, nearest| {
         let words = if nearest { "nearest case" } else if s >= STRONG { "strong match" } else if s >= POSSIBLE { "possible match" } else { "weak match" };

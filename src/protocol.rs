@@ -225,7 +225,7 @@ pub enum FromWorker {
         #[serde(default)]
         period: Option<skycase_core::when::PeriodNote>,
         /// Chinese characters or kana of the query that no encoder reads, as written
-        /// (`skycase_core::storms::unread_script`).
+        /// (`skycase_core::reading::unread_script`).
         #[serde(default)]
         unread: Vec<String>,
     },

@@ -15,7 +15,7 @@ use js_sys::{Promise, Reflect, Uint8Array};
 use skycase_core::rank::Hit;
 use skycase_core::load::{StartupFiles, SHARD_ROLE};
 use skycase_core::search::TextSide;
-use skycase_core::storms::Searched;
+use skycase_core::reading::Searched;
 use skycase_core::{FileEntry, Filters, Manifest, Searcher, Shard, TextTokenizer};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

@@ -46,6 +46,7 @@ pub mod partition;
 pub mod projection;
 pub mod qkernel;
 pub mod rank;
+pub mod reading;
 pub mod search;
 pub mod shard;
 pub mod source;

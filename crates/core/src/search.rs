@@ -342,26 +342,12 @@ impl Searcher {
         &self.manifest
     }
 
-    /// Query `text` as it is searched: the filters narrowed to the days of the storm it names,
-    /// if the archive has one of that name, and to the period it writes ("in October 2007",
-    /// "12월에", [`crate::when`]), the notes the answer shows, and the text to embed (without
-    /// the storm's name, [`crate::storms::for_query`], and the period; absent weather said as
-    /// what is there instead, "no rain in Seoul" → "clear skies in Seoul",
-    /// [`skycase_vocab::negation::resolved`]; Korean weather without a place in English,
-    /// [`skycase_vocab::gazetteer::english_weather`]). The browser's worker and
-    /// `skycase search` call it before anything else, so both search the same days with the
-    /// same vector.
-    pub fn searched(&self, text: &str, filters: &Filters) -> crate::storms::Searched {
-        let mut q = crate::storms::for_query(&self.manifest.storms, text, filters);
-        q.unread = crate::storms::unread_script(text);
-        (q.filters, q.period, q.text) = crate::when::for_query(&q.text, &q.filters);
-        if let Some(resolved) = skycase_vocab::negation::resolved(&q.text) {
-            q.text = resolved;
-        }
-        if let Some(english) = skycase_vocab::gazetteer::english_weather(&q.text) {
-            q.text = english;
-        }
-        q
+    /// Query `text` as it is searched ([`crate::reading::read`]: the storm it names, the period
+    /// it writes, absent weather, Korean weather without a place, unread script). The browser's
+    /// worker and `skycase search` call it before anything else, so both search the same days
+    /// with the same vector.
+    pub fn searched(&self, text: &str, filters: &Filters) -> crate::reading::Searched {
+        crate::reading::read(&self.manifest.storms, text, filters)
     }
     /// The shards, in manifest order.
     pub fn shards(&self) -> &[Shard] {

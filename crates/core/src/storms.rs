@@ -179,59 +179,6 @@ pub fn narrow(filters: &Filters, storm: &Storm) -> Option<Filters> {
     (from <= to).then(|| Filters { from: Some(from), to: Some(to), ..filters.clone() })
 }
 
-/// A query as it is searched ([`for_query`], then
-/// [`crate::search::Searcher::searched`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Searched {
-    /// The filters, narrowed to the days of the storm the query names and to the period it
-    /// writes.
-    pub filters: Filters,
-    /// What the answer says about that storm.
-    pub note: Option<StormNote>,
-    /// The text to embed: the query without the storm's name and year, which the text
-    /// encoders do not know ("Damrey" reads as a dam, not a typhoon), and with the storm's
-    /// phenomenon when nothing else is asked for ("Damrey 2012" → "typhoon"); in English
-    /// when a Korean query names weather but no place
-    /// ([`skycase_vocab::gazetteer::english_weather`]: "태풍 기러기" → "typhoon"); without the
-    /// period it writes ([`crate::when`]: "typhoon in October 2007" → "typhoon"); absent
-    /// weather said as what is there instead ([`skycase_vocab::negation::resolved`]).
-    pub text: String,
-    /// The period the query writes, which narrowed the filters too ([`crate::when`]).
-    pub period: Option<crate::when::PeriodNote>,
-    /// Runs of Chinese characters or kana in the query, as written: neither text encoder reads
-    /// them (MiniLM's vocabulary and the multilingual one's, trimmed to English and Korean,
-    /// hold none), so the answer says so ([`unread_script`]).
-    pub unread: Vec<String>,
-}
-
-/// The line shown in English above the results of a query with Chinese characters or kana
-/// (`runs`: [`unread_script`]'s, joined).
-pub fn unread_english(runs: &str) -> String {
-    format!("{runs}: Chinese characters and kana are not read yet, so the results leave them out. Search in English or Korean (e.g. \"heavy snow over Hokkaido\").")
-}
-
-/// A Chinese character (CJK ideograph) or kana.
-fn is_han_or_kana(c: char) -> bool {
-    matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{31F0}'..='\u{31FF}')
-}
-
-/// The runs of Chinese characters and kana in `text`, as written ("北海道 大雪" → "北海道",
-/// "大雪").
-pub fn unread_script(text: &str) -> Vec<String> {
-    let mut runs: Vec<String> = Vec::new();
-    let mut last = false;
-    for c in text.chars() {
-        let han = is_han_or_kana(c);
-        match (han, last) {
-            (true, true) => runs.last_mut().expect("a run").push(c),
-            (true, false) => runs.push(c.to_string()),
-            _ => {}
-        }
-        last = han;
-    }
-    runs
-}
-
 /// The query without the name of `storm` (and the year written to choose it), with "typhoon"
 /// when it then names no phenomenon.
 fn without_name(text: &str, storm: &Storm) -> String {
@@ -269,15 +216,16 @@ fn without_name(text: &str, storm: &Storm) -> String {
     }
 }
 
-/// A query as searched: narrowed to the storm it names (see [`named`], [`narrow`]), embedded
-/// without its name; else `filters` and `text` as they are, and no note.
-pub fn for_query(storms: &[Storm], text: &str, filters: &Filters) -> Searched {
-    let Some((storm, others)) = named(storms, text) else { return Searched { filters: filters.clone(), note: None, text: text.to_string(), period: None, unread: Vec::new() } };
+/// A query as searched, `(filters, note, text)`: narrowed to the storm it names (see
+/// [`named`], [`narrow`]), embedded without its name; else `filters` and `text` as they are,
+/// and no note.
+pub fn for_query(storms: &[Storm], text: &str, filters: &Filters) -> (Filters, Option<StormNote>, String) {
+    let Some((storm, others)) = named(storms, text) else { return (filters.clone(), None, text.to_string()) };
     let (filters, applied) = match narrow(filters, storm) {
         Some(narrowed) => (narrowed, true),
         None => (filters.clone(), false),
     };
-    Searched { filters, text: without_name(text, storm), note: Some(StormNote { storm: storm.clone(), applied, others }), period: None, unread: Vec::new() }
+    (filters, Some(StormNote { storm: storm.clone(), applied, others }), without_name(text, storm))
 }
 
 #[cfg(test)]
@@ -296,14 +244,6 @@ mod tests {
             storm("1825", "KONG-REY", "콩레이", "2018-09-29", "2018-10-07", 5),
             storm("1720", "LAN", "란", "2017-10-15", "2017-10-23", 5),
         ]
-    }
-
-    #[test]
-    fn chinese_characters_and_kana_are_named_as_unread() {
-        assert_eq!(unread_script("北海道 大雪"), ["北海道", "大雪"]);
-        assert_eq!(unread_script("typhoon 台風 near Kyushu"), ["台風"]);
-        assert_eq!(unread_script("ひまわり画像"), ["ひまわり画像"]);
-        assert!(unread_script("한반도에 폭설, heavy snow").is_empty());
     }
 
     #[test]
@@ -349,28 +289,27 @@ mod tests {
     #[test]
     fn the_storm_narrows_the_date_filters_or_says_it_lies_outside_them() {
         let a = archive();
-        let Searched { filters: f, note, text, .. } = for_query(&a, "typhoon Kirogi", &Filters::default());
+        let (f, note, text) = for_query(&a, "typhoon Kirogi", &Filters::default());
         assert_eq!(text, "typhoon");
         assert_eq!((f.from.as_deref(), f.to.as_deref()), (Some("2017-11-16"), Some("2017-11-19")));
         let note = note.unwrap();
         assert!(note.applied);
         assert_eq!(note.english(), "Tropical storm KIROGI (1725): 2017-11-16 – 2017-11-19. The results are frames of those days.");
         let user = Filters { from: Some("2017-11-18".into()), months: vec![11], ..Default::default() };
-        let f = for_query(&a, "Kirogi", &user).filters;
+        let f = for_query(&a, "Kirogi", &user).0;
         assert_eq!((f.from.as_deref(), f.to.as_deref(), f.months), (Some("2017-11-18"), Some("2017-11-19"), vec![11]));
         let user = Filters { to: Some("2017-11-01".into()), ..Default::default() };
-        let Searched { filters: f, note, .. } = for_query(&a, "Kirogi", &user);
+        let (f, note, _) = for_query(&a, "Kirogi", &user);
         assert_eq!(f, user);
         assert!(!note.as_ref().unwrap().applied);
         assert!(note.unwrap().english().contains("outside the date filters"));
-        let q = for_query(&a, "snow over Hokkaido", &user);
-        assert_eq!((q.filters, q.note, q.text.as_str()), (user, None, "snow over Hokkaido"));
+        assert_eq!(for_query(&a, "snow over Hokkaido", &user), (user, None, "snow over Hokkaido".to_string()));
     }
 
     #[test]
     fn the_text_embedded_drops_the_name_and_keeps_what_else_is_asked() {
         let a = archive();
-        let text = |q: &str| for_query(&a, q, &Filters::default()).text;
+        let text = |q: &str| for_query(&a, q, &Filters::default()).2;
         assert_eq!(text("Typhoon Damrey"), "Typhoon");
         assert_eq!(text("Damrey 2012"), "typhoon");
         assert_eq!(text("heavy rain from Kong-rey over Kyushu"), "heavy rain from over Kyushu");

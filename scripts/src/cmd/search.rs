@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Result};
 use skycase_core::episodes::{group, Episode, EpisodeKey, POOL_FACTOR};
 use skycase_core::filters::{FilterArgs, Filters};
-use skycase_core::storms::Searched;
+use skycase_core::reading::Searched;
 use skycase_vocab::{phenomenon_of, region_index, REGIONS};
 
 use crate::bundle::{load_searcher, search_partitioned};
@@ -167,7 +167,7 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", note.english());
     }
     if !unread.is_empty() {
-        println!("{}", skycase_core::storms::unread_english(&unread.join(" ")));
+        println!("{}", skycase_core::reading::unread_english(&unread.join(" ")));
     }
     if !outside.is_empty() {
         println!("{}", skycase_vocab::gazetteer::outside_notice(&outside.join(", ")));
