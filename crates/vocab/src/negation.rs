@@ -141,8 +141,7 @@ fn korean_absent(text: &[char], words: &[Word], word: &impl Fn(Word) -> String, 
     if own.ends_with('지') && words.get(last + 1).is_some_and(|&v| word(v).starts_with('않')) {
         return Some((end, words[last + 1].end));
     }
-    let mut i = last + 1;
-    for _ in 0..=3 {
+    for i in last + 1..=last + 4 {
         let w = *words.get(i)?;
         let s = word(w);
         if s.starts_with('없') {
@@ -161,7 +160,6 @@ fn korean_absent(text: &[char], words: &[Word], word: &impl Fn(Word) -> String, 
         if !FILLERS.contains(&s.as_str()) {
             return None;
         }
-        i += 1;
     }
     None
 }
