@@ -42,21 +42,35 @@ fn is_han_or_kana(c: char) -> bool {
     matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{31F0}'..='\u{31FF}')
 }
 
+/// Runs of [`unread_script`] named, at most; and characters of one run shown, at most (a
+/// longer one ends in "…"), so that 100 kB of pasted text makes a line, not a page.
+const MAX_RUNS: usize = 6;
+const MAX_RUN_CHARS: usize = 16;
+
 /// The runs of Chinese characters and kana in `text`, as written ("北海道 大雪" → "北海道",
-/// "大雪").
+/// "大雪"): the first [`MAX_RUNS`], each cut to [`MAX_RUN_CHARS`].
 pub fn unread_script(text: &str) -> Vec<String> {
-    let mut runs: Vec<String> = Vec::new();
+    let mut runs: Vec<(String, usize)> = Vec::new();
     let mut last = false;
     for c in text.chars() {
         let han = is_han_or_kana(c);
         match (han, last) {
-            (true, true) => runs.last_mut().expect("a run").push(c),
-            (true, false) => runs.push(c.to_string()),
+            (true, true) => {
+                let (run, n) = runs.last_mut().expect("a run");
+                *n += 1;
+                if *n <= MAX_RUN_CHARS {
+                    run.push(c);
+                } else if *n == MAX_RUN_CHARS + 1 {
+                    run.push('…');
+                }
+            }
+            (true, false) if runs.len() == MAX_RUNS => break,
+            (true, false) => runs.push((c.to_string(), 1)),
             _ => {}
         }
         last = han;
     }
-    runs
+    runs.into_iter().map(|(run, _)| run).collect()
 }
 
 /// Query `text` as it is searched with `filters` over an archive with `storms`: the storm's
@@ -87,6 +101,10 @@ mod tests {
         assert_eq!(unread_script("typhoon 台風 near Kyushu"), ["台風"]);
         assert_eq!(unread_script("ひまわり画像"), ["ひまわり画像"]);
         assert!(unread_script("한반도에 폭설, heavy snow").is_empty());
+        // Pasted pages make a line: six runs at most, each cut.
+        let long = "大雪".repeat(50_000);
+        assert_eq!(unread_script(&long), ["大雪大雪大雪大雪大雪大雪大雪大雪…"]);
+        assert_eq!(unread_script(&"雪 ".repeat(1000)).len(), 6);
     }
 
     #[test]
