@@ -91,9 +91,14 @@ enum Part {
     Season(usize),
 }
 
+/// Punctuation around a period's words ("Oct.", "(2017)", "November 3,").
+fn is_punctuation(c: char) -> bool {
+    matches!(c, ',' | '.' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'' | '“' | '”')
+}
+
 /// The period parts of one word (its punctuation trimmed), if it is one.
 fn parts(word: &str) -> Vec<Part> {
-    let w = word.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'' | '“' | '”'));
+    let w = word.trim_matches(is_punctuation);
     if w.is_empty() {
         return Vec::new();
     }
@@ -225,43 +230,34 @@ pub fn read(text: &str) -> Option<(Period, String)> {
                 continue;
             }
         }
-        // A season keeps its months; "fall" needs a year.
-        let season = match (season, year, month) {
-            (Some(Part::Season(FALL)), None, _) => continue,
-            (Some(Part::Season(s)), _, None) => crate::filters::SEASONS[if s == FALL { 3 } else { s }].1.to_vec(),
-            _ => Vec::new(),
-        };
-        if !season.is_empty() {
-            let (from, to) = match year {
-                Some(Part::Year(y)) => (Some(format!("{y:04}-01-01")), Some(format!("{y:04}-12-31"))),
-                _ => (None, None),
-            };
-            let period = Period { said: said(&words[start..end]), from, to, months: season };
-            return Some((period, without(&words, start, end, text)));
+        // What the run says: its first and last day when a year is written, and the months it
+        // keeps (a month without a year, a season's three). "fall" needs a year.
+        if season == Some(Part::Season(FALL)) && year.is_none() {
+            continue;
         }
-        let (y, m, d) = match (year, month, day, number) {
-            (_, _, Some(Part::Date(y, m, d)), _) => (Some(y), Some(m), Some(d)),
-            (Some(Part::Year(y)), Some(Part::Month(m)), Some(Part::Day(d)), _) => (Some(y), Some(m), Some(d)),
-            (Some(Part::Year(y)), Some(Part::Month(m)), _, Some(Part::Number(d))) => (Some(y), Some(m), Some(d)),
-            (Some(Part::Year(y)), Some(Part::Month(m)), _, _) => (Some(y), Some(m), None),
-            (Some(Part::Year(y)), None, _, _) => (Some(y), None, None),
-            (None, Some(Part::Month(m)), _, _) => (None, Some(m), None),
-            _ => continue,
-        };
-        let (from, to) = match (y, m, d) {
-            (Some(y), Some(m), Some(d)) => match Date::parse(&format!("{y:04}-{m:02}-{d:02}")) {
-                Ok(_) => (format!("{y:04}-{m:02}-{d:02}"), format!("{y:04}-{m:02}-{d:02}")),
+        let ymd = |y: u32, m: u32, d: u32| format!("{y:04}-{m:02}-{d:02}");
+        let whole_year = |y: u32| (ymd(y, 1, 1), ymd(y, 12, 31));
+        let (days, months) = match (season, year, month, day, number) {
+            (Some(Part::Season(s)), year, None, _, _) => {
+                let days = match year {
+                    Some(Part::Year(y)) => Some(whole_year(y)),
+                    _ => None,
+                };
+                (days, crate::filters::SEASONS[if s == FALL { 3 } else { s }].1.to_vec())
+            }
+            (_, _, _, Some(Part::Date(y, m, d)), _)
+            | (_, Some(Part::Year(y)), Some(Part::Month(m)), Some(Part::Day(d)), _)
+            | (_, Some(Part::Year(y)), Some(Part::Month(m)), _, Some(Part::Number(d))) => match Date::parse(&ymd(y, m, d)) {
+                Ok(_) => (Some((ymd(y, m, d), ymd(y, m, d))), Vec::new()),
                 Err(_) => continue,
             },
-            (Some(y), Some(m), None) => (format!("{y:04}-{m:02}-01"), format!("{y:04}-{m:02}-{:02}", days_in(y, m))),
-            (Some(y), None, _) => (format!("{y:04}-01-01"), format!("{y:04}-12-31")),
-            (None, Some(m), _) => {
-                let period = Period { said: said(&words[start..end]), from: None, to: None, months: vec![m] };
-                return Some((period, without(&words, start, end, text)));
-            }
-            (None, None, _) => continue,
+            (_, Some(Part::Year(y)), Some(Part::Month(m)), _, _) => (Some((ymd(y, m, 1), ymd(y, m, days_in(y, m)))), Vec::new()),
+            (_, Some(Part::Year(y)), None, _, _) => (Some(whole_year(y)), Vec::new()),
+            (_, None, Some(Part::Month(m)), _, _) => (None, vec![m]),
+            _ => continue,
         };
-        let period = Period { said: said(&words[start..end]), from: Some(from), to: Some(to), months: Vec::new() };
+        let (from, to) = days.unzip();
+        let period = Period { said: said(&words[start..end]), from, to, months };
         return Some((period, without(&words, start, end, text)));
     }
     None
@@ -270,7 +266,7 @@ pub fn read(text: &str) -> Option<(Period, String)> {
 /// The period's words as written, their outer punctuation and a trailing particle dropped.
 fn said(words: &[&str]) -> String {
     let joined = words.join(" ");
-    let trimmed = joined.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'' | '“' | '”'));
+    let trimmed = joined.trim_matches(is_punctuation);
     // "11월에" → "11월": keep up to the last unit.
     match trimmed.rfind(['년', '월', '일']) {
         Some(i) if trimmed.chars().any(|c| c.is_ascii_digit()) && !trimmed.is_ascii() => trimmed[..i + '월'.len_utf8()].to_string(),
