@@ -363,6 +363,7 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
         let stage = match entry.role.as_str() {
             "encoder" => "text encoder",
             SHARD_ROLE => "image index",
+            skycase_core::partition::leaves::LEAVES_ROLE => "index directory",
             role => role,
         };
         bytes.push(read_file(&base, entry, src, |n| report(stage, n)).await?);

@@ -9,7 +9,8 @@
 //! which is sliced. Each segment is checked against its own sha256 and cached under its own
 //! key (`PartRef::key`: the leaf's URL with `?bytes=a-b`).
 //!
-//! A `skypart-3` index (`skycase_core::partition::areas`) is read in rounds instead: the
+//! A `skypart-3` index (`skycase_core::partition::areas`) is read in rounds instead (with a leaf
+//! directory and no filter that leaves a month out, without its list files: [`tails3`]): the
 //! codes or int8 rows areas of the plan's leaves, then the row blocks of the best code
 //! candidates together with the records areas of their months (a leaf's at most
 //! `Codes::gap` bytes apart by one range) ([`rounds3`]; an exact or record-filtered plan reads
@@ -107,6 +108,13 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
 async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let t = now_ms();
+    // skypart-3 with a leaf directory and no filter that leaves a month out: the leaves'
+    // tails, no list files (`skycase_core::partition::leaves`).
+    let tails = with_searcher(|s| s.partitions().ok_or("the bundle is not partitioned")?.plan_tails(q, filters, bound, None).map_err(|e| e.to_string()))?;
+    if let Some(tails) = tails {
+        phase("plan", now_ms() - t);
+        return tails3(&base, number, q, bound, k, &tails, &mut arrived).await;
+    }
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         let planned = index.plan_lists(q, filters, bound, None).map_err(|e| e.to_string())?;
@@ -270,15 +278,35 @@ fn keep_checked(base: &str, records: Vec<(PartRef, &[u8])>, fresh: &HashSet<Stri
 /// `arrived` is told (pieces at hand of all, and the partitions of a partial answer: the best
 /// frames among the rows read whose records are at hand, `Rounds::partial`), so that the
 /// answer streams; the whole answer does not depend on it.
-async fn rounds3(base: &str, number: u64, q: &QueryVector, k: usize, mut rounds: Rounds, arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
+async fn rounds3(base: &str, number: u64, q: &QueryVector, k: usize, rounds: Rounds, arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let mut failed = Vec::new();
     let t = now_ms();
     let areas = rounds.leaf_areas();
     let (got, fresh) = get_areas(base, &areas, (0, &[]), true, &mut failed, |_| {}).await;
     phase("leaf areas", now_ms() - t);
+    after_areas(base, number, q, k, rounds, got, &fresh, failed, arrived).await
+}
+
+/// skypart-3 by the leaf directory (`PartitionIndex::plan_tails`): the plan's leaf tails,
+/// checked and cached like any area, in one round without list files; then as [`rounds3`].
+async fn tails3(base: &str, number: u64, q: &QueryVector, bound: &[usize], k: usize, tails: &[skycase_core::partition::leaves::Tail], arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
+    let mut failed = Vec::new();
+    let t = now_ms();
+    let refs: Vec<PartRef> = tails.iter().map(|t| t.area.clone()).collect();
+    let (got, fresh) = get_areas(base, &refs, (0, &[]), true, &mut failed, |_| {}).await;
+    phase("leaf tails", now_ms() - t);
+    let (rounds, areas) = with_searcher(|s| Rounds::from_tails(s.partitions().ok_or("the bundle is not partitioned")?, bound, tails, &got).map_err(|e| e.to_string()))?;
+    after_areas(base, number, q, k, rounds, areas, &fresh, failed, arrived).await
+}
+
+/// skypart-3 from round 2's answers on (`got`: the leaf areas, as the rounds named them;
+/// `fresh`: keys of those from the network): the code pass, row blocks with their records,
+/// records still missing, the answer's partitions.
+#[allow(clippy::too_many_arguments)]
+async fn after_areas(base: &str, number: u64, q: &QueryVector, k: usize, mut rounds: Rounds, got: Vec<Option<impl AsRef<[u8]>>>, fresh: &HashSet<String>, mut failed: Vec<String>, arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let t = now_ms();
     let blocks = rounds.take_leaf_areas(q, k, got).map_err(|e| e.to_string())?;
-    keep_checked(base, rounds.round2_records(), &fresh);
+    keep_checked(base, rounds.round2_records(), fresh);
     phase("code pass", now_ms() - t);
     let t = now_ms();
     let gap = rounds.gap();

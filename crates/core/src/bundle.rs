@@ -217,7 +217,8 @@ impl Manifest {
     pub fn startup_bytes(&self) -> u64 {
         let later = |f: &&FileEntry| f.role == "thumbnail" || f.role == MEDIUM_ROLE || f.role == crate::overlay::OVERLAY_ROLE || f.role.starts_with("multilingual-");
         let files: u64 = self.files.iter().filter(|f| !later(f)).map(|f| f.bytes).sum();
-        files + self.shards.iter().map(|s| s.bytes).sum::<u64>()
+        let leaves = self.partitions.as_ref().and_then(|p| p.leaves.as_ref()).map_or(0, |l| l.bytes);
+        files + leaves + self.shards.iter().map(|s| s.bytes).sum::<u64>()
     }
 
     /// Bytes the first query that needs the multilingual encoder loads before its word

@@ -34,6 +34,9 @@ pub struct StartupFiles {
     /// The "nothing close" calibration (`calibration.json`, [`crate::strength`]), when the
     /// bundle has one.
     pub calibration: Option<FileEntry>,
+    /// The leaf directory of a partitioned index that has one
+    /// ([`crate::partition::leaves`]).
+    pub leaves: Option<FileEntry>,
     /// One entry per shard, role [`SHARD_ROLE`], in manifest order.
     pub shards: Vec<FileEntry>,
 }
@@ -46,6 +49,7 @@ impl StartupFiles {
             encoder: manifest.file("encoder")?.clone(),
             projection: manifest.files.iter().find(|f| f.role == "projection").cloned(),
             calibration: manifest.files.iter().find(|f| f.role == CALIBRATION_ROLE).cloned(),
+            leaves: manifest.partitions.as_ref().and_then(|p| p.leaves.clone()),
             shards: manifest
                 .shards
                 .iter()
@@ -54,10 +58,10 @@ impl StartupFiles {
         })
     }
 
-    /// Every file in load order: tokenizer, encoder, projection and calibration (if any),
-    /// shards.
+    /// Every file in load order: tokenizer, encoder, projection, calibration and leaf
+    /// directory (if any), shards.
     pub fn entries(&self) -> Vec<&FileEntry> {
-        [&self.tokenizer, &self.encoder].into_iter().chain(self.projection.as_ref()).chain(self.calibration.as_ref()).chain(&self.shards).collect()
+        [&self.tokenizer, &self.encoder].into_iter().chain(self.projection.as_ref()).chain(self.calibration.as_ref()).chain(self.leaves.as_ref()).chain(&self.shards).collect()
     }
 
     /// Builds the searcher from the files' bytes, given in [`entries`](Self::entries) order
@@ -85,6 +89,10 @@ impl StartupFiles {
         let encoder = bytes.next().unwrap_or_default();
         let projection = self.projection.as_ref().and_then(|_| bytes.next());
         let calibration = self.calibration.as_ref().and_then(|c| bytes.next().map(|b| (c.path.clone(), b)));
+        let mut manifest = manifest;
+        if let (Some(entry), Some(index)) = (&self.leaves, manifest.partitions.as_mut()) {
+            index.load_leaves(&bytes.next().unwrap_or_default(), &entry.path)?;
+        }
         let shards = self.shards.iter().zip(bytes).map(|(entry, b)| Shard::from_bytes(&b, &entry.path)).collect::<Result<Vec<_>>>()?;
         let mut searcher = Searcher::with_tokenizer(manifest, tokenizer, &encoder, projection.as_deref(), shards)?;
         if let Some((path, b)) = calibration {

@@ -13,7 +13,7 @@
 //!     0    [u8; 16]   records hash: the first 16 bytes of the sha256 of the month's records area
 //!     16   per row:   f32 scale, u32 frame << 8 | vector, i8 × dim          (8 + dim bytes)
 //!    records area: raw DEFLATE of JSON {"vector_names", "frames", "records"}
-//!   codes areas, one a month:
+//!   codes areas, one a month, then the months' directory (the leaf's *tail*, [`super::leaves`]):
 //!     0    [u8; 16]   records hash
 //!     16   [u8; 16] × ⌈rows / 16⌉   block hashes: of rows 16·b .. 16·b + 16 of the rows area
 //!                                   (its bytes from 16 on), so a few rows read alone verify
@@ -50,6 +50,10 @@
 //!    frames' best rows and records become small [`Partition`]s, ranked by
 //!    [`super::rank_parts`] as any partition is: the answer's order, ties and strengths are
 //!    those of `skypart-2` over the same scored rows.
+//!
+//! With a leaf directory ([`super::leaves`]) a query that allows every month whole skips
+//! round 1: it plans from the directory and reads each leaf's tail (its codes areas and the
+//! month directory after them) in round 2 ([`Rounds::from_tails`]); rounds 3 and 4 are the same.
 //!
 //! When the answer needs records to rank (a date range that cuts a planned partition's days,
 //! a region or phenomenon filter, a month whose origins the source rule searches in part:
@@ -726,6 +730,33 @@ impl Rounds {
         Ok(Self { dim: index.dim, pq, parts, codes: code_refs, recs: rec_refs, base, int8, full, rerank: codes.rerank, gap: codes.gap, readable: allowed.iter().map(Option::is_some).collect(), only, buffers: Vec::new(), rec_hash: vec![None; n], records: vec![None; n], asked: vec![false; n], chosen: Vec::new(), kept: index.kept.clone() })
     }
 
+    /// Starts the rounds of a plan by the leaf directory ([`PartitionIndex::plan_tails`]):
+    /// `got[i]` is the tail of `tails[i]`, verified (`None`: it could not be had; its leaf is
+    /// left out). Returns the rounds over every month of those leaves, read as codes, with
+    /// each partition's codes area, as [`take_leaf_areas`](Self::take_leaf_areas) takes them.
+    pub fn from_tails<'a, B: AsRef<[u8]>>(index: &PartitionIndex, bound: &[usize], tails: &[super::leaves::Tail], got: &'a [Option<B>]) -> Result<(Self, Vec<Option<&'a [u8]>>)> {
+        let codes = index.codes.as_ref().ok_or_else(|| Error::format("manifest.json", format!("a {} index without codes", index.format)))?;
+        let pq = codes.pq_kept(index.dim)?;
+        let (mut parts, mut code_refs, mut rec_refs, mut base, mut areas) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (tail, bytes) in tails.iter().zip(got) {
+            let Some(bytes) = bytes.as_ref().map(AsRef::as_ref) else { continue };
+            let t = &tail.area;
+            for month in super::leaves::tail_months(bytes, t.offset, index.dim, pq.m(), index.periods.len(), &t.key())? {
+                let area = |offset: u64, bytes: u64| PartRef { list: t.list, sub: t.sub, period: month.period, path: t.path.clone(), offset, sha256: String::new(), bytes, rows: month.rows, days: (1, 31) };
+                parts.push(area(month.rows_at, month.recs_at - month.rows_at));
+                code_refs.push(area(month.codes_at, month.codes_bytes));
+                rec_refs.push(area(month.recs_at, month.recs_bytes));
+                base.push(tail.score);
+                let at = (month.codes_at - t.offset) as usize;
+                areas.push(Some(&bytes[at..at + month.codes_bytes as usize]));
+            }
+        }
+        let only = bound.iter().copied().filter(|&j| j < index.vector_names.len()).collect();
+        let n = parts.len();
+        let rounds = Self { dim: index.dim, pq, parts, codes: code_refs, recs: rec_refs, base, int8: vec![false; n], full: false, rerank: codes.rerank, gap: codes.gap, readable: vec![true; index.periods.len()], only, buffers: Vec::new(), rec_hash: vec![None; n], records: vec![None; n], asked: vec![false; n], chosen: Vec::new(), kept: index.kept.clone() };
+        Ok((rounds, areas))
+    }
+
     /// Every planned partition (rows areas), in plan order.
     pub fn parts(&self) -> &[PartRef] {
         &self.parts
@@ -1098,6 +1129,14 @@ impl PartitionIndex {
     pub fn fetch_plan3(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>, k: usize, read: &mut dyn FnMut(&str, Option<(u64, u64)>) -> Result<Vec<u8>>) -> Result<Answer3> {
         let mut reads = Reads::default();
         let mut warnings = Vec::new();
+        if let Some(tails) = self.plan_tails(q, filters, bound, nprobe)? {
+            let mut ranged = |path: &str, range: (u64, u64)| read(path, Some(range));
+            // By the leaf directory: no list files; the leaves' tails in round 2.
+            let refs: Vec<PartRef> = tails.iter().map(|t| t.area.clone()).collect();
+            let got = read_checked(&refs, (0, &[]), &mut ranged, &mut reads, 1, &mut warnings);
+            let (rounds, areas) = Rounds::from_tails(self, bound, &tails, &got)?;
+            return Self::rounds_after_areas(rounds, areas, q, k, &mut ranged, reads, warnings);
+        }
         let mut lists = Vec::new();
         for l in self.plan_lists(q, filters, bound, nprobe)? {
             let entry = &self.lists[l];
@@ -1120,15 +1159,20 @@ impl PartitionIndex {
         }
         let refs: Vec<&ListFile> = lists.iter().collect();
         let parts = self.plan_parts(q, filters, bound, &refs, nprobe)?;
-        let mut rounds = Rounds::new(self, q, filters, bound, &refs, parts)?;
+        let rounds = Rounds::new(self, q, filters, bound, &refs, parts)?;
         let mut ranged = |path: &str, range: (u64, u64)| read(path, Some(range));
         let areas = rounds.leaf_areas();
         let got = read_checked(&areas, (0, &[]), &mut ranged, &mut reads, 1, &mut warnings);
+        Self::rounds_after_areas(rounds, got, q, k, &mut ranged, reads, warnings)
+    }
+
+    /// [`fetch_plan3`](Self::fetch_plan3) from round 2's answers on.
+    fn rounds_after_areas(mut rounds: Rounds, got: Vec<Option<impl AsRef<[u8]>>>, q: &QueryVector, k: usize, ranged: &mut dyn FnMut(&str, (u64, u64)) -> Result<Vec<u8>>, mut reads: Reads, mut warnings: Vec<String>) -> Result<Answer3> {
         let blocks = rounds.take_leaf_areas(q, k, got)?;
         let gap = rounds.gap();
-        let got = read_checked(&blocks, (gap.0, &gap.1.to_vec()), &mut ranged, &mut reads, 2, &mut warnings);
+        let got = read_checked(&blocks, (gap.0, &gap.1.to_vec()), ranged, &mut reads, 2, &mut warnings);
         let recs = rounds.take_blocks(q, k, &blocks, got)?;
-        let got = read_checked(&recs, (0, &[]), &mut ranged, &mut reads, 3, &mut warnings);
+        let got = read_checked(&recs, (0, &[]), ranged, &mut reads, 3, &mut warnings);
         let parts = rounds.finish(&recs, got)?;
         Ok(Answer3 { parts, reads, warnings })
     }

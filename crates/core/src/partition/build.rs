@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::shard::FrameRecord;
 
 use super::areas::{self, Codes, SegmentRows};
+use super::leaves::{self, LeafEntry};
 use super::pq::Pq;
 use super::{list_path, part_path, Centroids, ListEntry, ListFile, Partition, PartitionIndex, PeriodEntry, PARTITION_FORMAT};
 
@@ -412,13 +413,24 @@ impl<'a> IndexWriter<'a> {
     /// Writes the list files and returns the manifest's partition index.
     pub fn finish(self, plan: PlanDefaults) -> Result<PartitionIndex> {
         let dim = self.quantizer.dim();
+        let vpf = self.vector_names.len();
         let mut lists = Vec::with_capacity(self.lists.len());
+        // skypart-3: every leaf's tail, for the leaf directory.
+        let mut tails: Vec<Vec<Option<LeafEntry>>> = Vec::with_capacity(self.lists.len());
         for (l, mut acc) in self.lists.into_iter().enumerate() {
             let mut leaves = vec![String::new(); self.quantizer.subs[l].len()];
-            // skypart-3: each leaf's codes areas after its months' rows and records areas.
+            // skypart-3: each leaf's tail after its months' rows and records areas: its codes
+            // areas, then the directory of its months ([`leaves`]).
             let mut ends: BTreeMap<u32, u64> = BTreeMap::new();
+            let mut list_tails: Vec<Option<LeafEntry>> = vec![None; leaves.len()];
             for (&sub, codes) in &acc.leaf_tail {
-                self.store.append(&building_path(l, sub as usize), codes)?;
+                let mine = || acc.table.iter().zip(&acc.vector_rows).zip(&acc.areas).filter(move |((t, _), _)| t.0 == sub);
+                let months: Vec<(u32, u32, u32)> = mine().map(|((t, _), a)| (t.1, t.4, a.4 as u32)).collect();
+                let mut tail = codes.clone();
+                tail.extend(leaves::tail_directory(&months));
+                self.store.append(&building_path(l, sub as usize), &tail)?;
+                let rows = (0..vpf).map(|v| mine().map(|((_, c), _)| c[v]).sum::<u32>().min(255) as u8).collect();
+                list_tails[sub as usize] = Some(LeafEntry { name: String::new(), start: acc.leaf_bytes[&sub], bytes: tail.len() as u64, hash: areas::short_hash(&tail), rows });
                 ends.insert(sub, acc.leaf_bytes[&sub]);
             }
             for (t, a) in acc.table.iter().zip(acc.areas.iter_mut()) {
@@ -430,8 +442,12 @@ impl<'a> IndexWriter<'a> {
                 let shas: Vec<&str> = shas.iter().map(String::as_str).collect();
                 let name = leaf_name(&shas);
                 self.store.rename(&building_path(l, sub as usize), &part_path(l, sub as usize, &name))?;
+                if let Some(t) = &mut list_tails[sub as usize] {
+                    t.name = name.clone();
+                }
                 leaves[sub as usize] = name;
             }
+            tails.push(list_tails);
             let file = ListFile {
                 list: l,
                 centroids: Centroids::from_f32(&self.quantizer.subs[l], dim).to_hex(),
@@ -459,6 +475,17 @@ impl<'a> IndexWriter<'a> {
             let vector_rows = (0..self.vector_names.len()).map(|v| acc.vector_rows.iter().map(|c| u64::from(c[v])).sum()).collect();
             lists.push(ListEntry { path, sha256: sha, bytes: bytes.len() as u64, rows: acc.rows, part_bytes: acc.part_bytes, periods: acc.periods.into_iter().collect(), vector_rows });
         }
+        let subs = self.quantizer.subs.iter().map(Vec::len).max().unwrap_or(0);
+        let leaf_file = match &self.codes {
+            Some(_) => {
+                let bytes = leaves::directory_of(dim, subs, &self.quantizer.subs, tails, vpf)?.to_bytes();
+                let sha256 = sha256_hex(&bytes);
+                let path = leaves::leaves_path(&sha256);
+                self.store.write(&path, &bytes)?;
+                Some(crate::bundle::FileEntry { path, role: leaves::LEAVES_ROLE.into(), sha256, bytes: bytes.len() as u64 })
+            }
+            None => None,
+        };
         Ok(PartitionIndex {
             format: if self.codes.is_some() { areas::FORMAT } else { PARTITION_FORMAT }.into(),
             dim,
@@ -466,7 +493,7 @@ impl<'a> IndexWriter<'a> {
             frames: self.frames,
             rows: self.rows,
             periods: self.periods,
-            subs: self.quantizer.subs.iter().map(Vec::len).max().unwrap_or(0),
+            subs,
             centroids: Centroids::from_f32(&self.quantizer.lists, dim).to_hex(),
             lists,
             nprobe: plan.nprobe,
@@ -477,6 +504,8 @@ impl<'a> IndexWriter<'a> {
             codes: self.codes.map(|c| c.0),
             budget: plan.budget,
             widen_max: plan.widen_max,
+            leaves: leaf_file,
+            leaf_dir: Default::default(),
             decoded: Default::default(),
             kept: Default::default(),
         })

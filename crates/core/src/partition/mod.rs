@@ -18,11 +18,16 @@
 //! parts/lists/<list>-<sha16>.json   a list's sub-centroids, its leaf files and its
 //!                 partition table (sub, period, offset, sha256, bytes, rows, first/last
 //!                 day)                                   ← per query, cached
+//! parts/leaves-<sha16>.bin   skypart-3: every leaf's sub-centroid and where its tail of
+//!                 codes areas lies ([`leaves`])       ← fetched at start
 //! parts/<list>-<sub>-<sha16>.skyleaf   one leaf: its segments back to back ← per query, by
 //!                 byte ranges (a server that ignores `Range` sends the whole file, which
 //!                 is sliced); <sha16>: of the segments' sha256 (hex) in order, so the name
 //!                 changes whenever a byte does
 //! ```
+//!
+//! A `skypart-3` query that leaves no month out plans by the leaf directory instead and reads
+//! no list file ([`PartitionIndex::plan_tails`]).
 //!
 //! A query ([`PartitionIndex::plan_lists`], then [`PartitionIndex::plan_parts`]) scores the
 //! list centroids with the integer dot product of [`crate::rank`], fetches the lists it
@@ -59,6 +64,7 @@
 pub mod areas;
 pub mod build;
 pub mod kept;
+pub mod leaves;
 pub mod period;
 pub mod pq;
 
@@ -337,6 +343,13 @@ pub struct PartitionIndex {
     /// this; none ([`WIDEN_MAX`]) in indexes written without it, which plan as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub widen_max: Option<usize>,
+    /// `skypart-3`: the leaf directory ([`leaves`]), a startup file; none in indexes written
+    /// before it, which plan every query through the list files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves: Option<crate::bundle::FileEntry>,
+    /// The leaf directory once loaded ([`PartitionIndex::load_leaves`]).
+    #[serde(skip)]
+    leaf_dir: Loaded,
     /// [`centroids`](Self::centroids) decoded, for every query after the first.
     #[serde(skip)]
     decoded: Decoded<Centroids>,
@@ -779,6 +792,17 @@ impl<T> std::fmt::Debug for Decoded<T> {
     }
 }
 
+/// The leaf directory of an index, once loaded: a cache of a startup file, not part of the
+/// index's value (two indexes are equal whether or not either has it loaded).
+#[derive(Debug, Clone, Default)]
+struct Loaded(Option<Arc<leaves::LeafDir>>);
+
+impl PartialEq for Loaded {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// Indices sorted by score, best first, ties to the lower index.
 fn by_score(scores: &[f32]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
@@ -865,6 +889,9 @@ impl PartitionIndex {
         let centroids = Centroids::from_hex(&self.centroids, self.dim, "manifest.json")?;
         if centroids.len() != self.lists.len() {
             return bad(format!("{} centroids for {} lists", centroids.len(), self.lists.len()));
+        }
+        if let Some(l) = &self.leaves {
+            crate::bundle::confined(&l.path)?;
         }
         for (i, l) in self.lists.iter().enumerate() {
             crate::bundle::confined(&l.path)?;
@@ -981,38 +1008,50 @@ impl PartitionIndex {
         let take = if exact {
             leaves.len()
         } else {
-            let (n, widen) = (nprobe.unwrap_or(self.nprobe).max(1), self.widen(&allowed));
-            let cap = self.probe_max.max(n).saturating_mul(widen);
             let scores: Vec<f32> = leaves.iter().map(|l| l.score).collect();
-            let mut take = self.adaptive_take(&scores, n.saturating_mul(widen), cap);
-            if !bound.is_empty() {
-                let mut have: u64 = leaves.iter().take(take).map(|l| l.bound_rows).sum();
-                while take < leaves.len() && have < BOUND_ROWS {
-                    have += leaves[take].bound_rows;
-                    take += 1;
-                }
-            }
-            take
+            let held: Vec<u64> = leaves.iter().map(|l| l.bound_rows).collect();
+            self.leaves_to_probe(&scores, &held, !bound.is_empty(), self.widen(&allowed), nprobe)
         };
         let cut = (0..self.periods.len()).any(|p| allowed[p].is_some() && self.origins_cut(p, filters));
         let Some(budget) = self.budget.filter(|_| !exact && !cut && Budget::binds(filters)) else {
             return Ok(leaves.iter().take(take).flat_map(|l| l.parts(lists)).collect());
         };
-        // Leaves best first while they fit (see [`Budget`]); the first `int8_leaves` taken are
-        // read as rows (`areas::Rounds::new`), the others as codes.
-        let int8 = self.codes.as_ref().map_or(usize::MAX, |c| c.int8_leaves);
-        let mut left = budget.bytes;
-        let mut taken = 0;
-        let mut out = Vec::new();
-        for leaf in leaves.iter().take(take) {
-            let cost = leaf.cost(lists, taken < int8);
-            if taken < budget.min_leaves || cost <= left {
-                left = left.saturating_sub(cost);
-                taken += 1;
-                out.extend(leaf.parts(lists));
+        Ok(self.within_budget(budget, take, |i, int8| leaves[i].cost(lists, int8)).into_iter().flat_map(|i| leaves[i].parts(lists)).collect())
+    }
+
+    /// How many leaves a lean plan probes, of leaves best first with these `scores` and rows of
+    /// the bound vectors (`held`): `nprobe` (the manifest's by default) times `widen`, more
+    /// within the adaptive margin, and, when `bound`, further ones until those taken hold
+    /// [`BOUND_ROWS`] bound rows or none is left.
+    fn leaves_to_probe(&self, scores: &[f32], held: &[u64], bound: bool, widen: usize, nprobe: Option<usize>) -> usize {
+        let n = nprobe.unwrap_or(self.nprobe).max(1);
+        let cap = self.probe_max.max(n).saturating_mul(widen);
+        let mut take = self.adaptive_take(scores, n.saturating_mul(widen), cap);
+        if bound {
+            let mut have: u64 = held.iter().take(take).sum();
+            while take < held.len() && have < BOUND_ROWS {
+                have += held[take];
+                take += 1;
             }
         }
-        Ok(out)
+        take
+    }
+
+    /// Of the first `take` leaves (best first), those a lean plan reads within `budget`
+    /// ([`Budget`]): `cost(i, int8)` is what leaf `i` costs read as int8 rows (the first
+    /// `int8_leaves` taken) or as codes.
+    fn within_budget(&self, budget: Budget, take: usize, cost: impl Fn(usize, bool) -> u64) -> Vec<usize> {
+        let int8 = self.codes.as_ref().map_or(usize::MAX, |c| c.int8_leaves);
+        let mut left = budget.bytes;
+        let mut out = Vec::new();
+        for i in 0..take {
+            let c = cost(i, out.len() < int8);
+            if out.len() < budget.min_leaves || c <= left {
+                left = left.saturating_sub(c);
+                out.push(i);
+            }
+        }
+        out
     }
 
     /// Every partition of `lists` whose month and days the date and month filters allow

@@ -1283,3 +1283,114 @@ fn the_area_cache_stays_within_its_bytes_and_drops_the_least_recently_used_first
     }
     assert!(d.order_len() <= 2 * d.len() + 65, "{} entries kept for {} pieces", d.order_len(), d.len());
 }
+
+// The leaf directory (`leaves`): unfiltered skypart-3 queries without list files.
+
+/// A skypart-3 index with its leaf directory loaded, as the app and `skycase search` load it.
+fn build3_with_leaves(shards: &[Shard], plan: PlanDefaults, rerank: usize) -> (PartitionIndex, HashMap<String, Vec<u8>>) {
+    let (mut index, files) = build3(shards, plan, 0, rerank);
+    let entry = index.leaves.clone().expect("a skypart-3 index has a leaf directory");
+    entry.verify(&files[&entry.path]).unwrap();
+    index.load_leaves(&files[&entry.path], &entry.path).unwrap();
+    (index, files)
+}
+
+#[test]
+fn an_unfiltered_query_by_the_leaf_directory_reads_no_list_file_and_answers_as_the_list_files_do() {
+    let shards = months();
+    for rerank in [10_000, 30] {
+        let (without, files) = build3(&shards, PROBE, 0, rerank);
+        let (index, _) = build3_with_leaves(&shards, PROBE, rerank);
+        for probe in 0..8 {
+            let q = QueryVector::new(&shards[probe % 3].row_f32(probe * 5)).unwrap();
+            for bound in [vec![], vec![1]] {
+                let (mut by_lists, mut by_leaves) = (Vec::new(), Vec::new());
+                let want = without.fetch_plan3(&q, &Filters::default(), &bound, Some(3), 10, &mut reader3(&files, &mut by_lists)).unwrap();
+                let got = index.fetch_plan3(&q, &Filters::default(), &bound, Some(3), 10, &mut reader3(&files, &mut by_leaves)).unwrap();
+                assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+                let hits = |a: &areas::Answer3| {
+                    let parts: Vec<&Partition> = a.parts.iter().map(|(_, p)| p).collect();
+                    rank_parts(&parts, &q, 10, &Filters::default(), &bound).unwrap().iter().map(|h| (parts[h.shard].records()[h.frame].id.clone(), h.score)).collect::<Vec<_>>()
+                };
+                assert_eq!(hits(&got), hits(&want), "rerank {rerank}, query {probe}, bound {bound:?}");
+                // No list file; one range a leaf in round 2, each a whole tail; no more rounds
+                // than before.
+                assert!(by_lists.iter().any(|(p, r)| p.starts_with("parts/lists/") && r.is_none()));
+                assert!(!by_leaves.iter().any(|(p, _)| p.starts_with("parts/lists/")), "{by_leaves:?}");
+                assert_eq!((got.reads.requests[0], got.reads.bytes[0]), (0, 0));
+                let tails = index.plan_tails(&q, &Filters::default(), &bound, Some(3)).unwrap().unwrap();
+                assert_eq!(got.reads.requests[1], tails.len());
+                for t in &tails {
+                    assert_eq!(t.area.offset + t.area.bytes, files[&t.area.path].len() as u64, "a tail ends its leaf file");
+                }
+                assert_eq!(got.reads.requests[3], 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_filter_that_leaves_a_month_out_plans_through_the_list_files_and_a_damaged_tail_is_read_again_then_left_out() {
+    let shards = months();
+    let (index, files) = build3_with_leaves(&shards, PROBE, 30);
+    let q = QueryVector::new(&shards[1].row_f32(4)).unwrap();
+    let november = Filters { months: vec![11], ..Filters::default() };
+    assert!(index.plan_tails(&q, &november, &[], None).unwrap().is_none(), "a month filter reads only its months' areas");
+    let dates = Filters { from: Some("2017-11-03".into()), ..Filters::default() };
+    assert!(index.plan_tails(&q, &dates, &[], None).unwrap().is_none());
+    let mut log = Vec::new();
+    let by_month = index.fetch_plan3(&q, &november, &[], None, 10, &mut reader3(&files, &mut log)).unwrap();
+    assert!(by_month.reads.requests[0] > 0, "list files read");
+    // A tail whose bytes do not match its hash: read once more alone, then left out by name;
+    // the other leaves answer.
+    let tails = index.plan_tails(&q, &Filters::default(), &[], None).unwrap().unwrap();
+    assert!(tails.len() > 1);
+    let first = tails[0].area.clone();
+    let mut broken = |path: &str, range: Option<(u64, u64)>| -> crate::Result<Vec<u8>> {
+        let mut b = reader3(&files, &mut Vec::new())(path, range)?;
+        if path == first.path && range.is_some_and(|(a, _)| a == first.offset) {
+            b[0] ^= 1;
+        }
+        Ok(b)
+    };
+    let answer = index.fetch_plan3(&q, &Filters::default(), &[], None, 10, &mut broken).unwrap();
+    assert_eq!(answer.warnings.len(), 1, "{:?}", answer.warnings);
+    assert!(answer.warnings[0].contains(&first.key()) && answer.warnings[0].contains("read twice"), "{}", answer.warnings[0]);
+    assert_eq!(answer.reads.requests[1], tails.len() + 1);
+    assert!(!answer.parts.is_empty());
+    assert!(answer.parts.iter().all(|(r, _)| r.path != first.path), "nothing of the damaged leaf");
+}
+
+#[test]
+fn the_leaf_directory_reads_back_and_refuses_another_index_or_a_cut_file_by_name() {
+    let shards = months();
+    let (index, files) = build3_with_leaves(&shards, PROBE, 30);
+    let entry = index.leaves.clone().unwrap();
+    assert_eq!(entry.role, leaves::LEAVES_ROLE);
+    assert!(entry.path.starts_with("parts/leaves-") && entry.path.ends_with(".bin"), "{}", entry.path);
+    let bytes = &files[&entry.path];
+    let dir = leaves::LeafDir::from_bytes(bytes, &index, &entry.path).unwrap();
+    assert_eq!(&dir.to_bytes(), bytes);
+    // Every leaf file has its entry, with a tail that ends it; sub-centroids as the list files'.
+    for l in &index.lists {
+        let lf = ListFile::from_json(&files[&l.path], &l.path).unwrap();
+        let subs = lf.sub_centroids(index.dim, &l.path).unwrap();
+        for (sub, name) in lf.leaves.iter().enumerate() {
+            let leaf = dir.leaf(lf.list, sub).unwrap();
+            assert_eq!(&leaf.name, name);
+            if !name.is_empty() {
+                let file = &files[&part_path(lf.list, sub, name)];
+                assert_eq!(leaf.start + leaf.bytes, file.len() as u64);
+                assert_eq!(leaf.hash, areas::short_hash(&file[leaf.start as usize..]));
+            }
+            assert_eq!(subs.row_f32(sub), dir.sub_centroid(lf.list, sub));
+        }
+    }
+    let cut = leaves::LeafDir::from_bytes(&bytes[..bytes.len() - 1], &index, "parts/leaves-x.bin").unwrap_err().to_string();
+    assert!(cut.contains("parts/leaves-x.bin") && cut.contains("bytes"), "{cut}");
+    let other = PartitionIndex { subs: index.subs + 1, ..index.clone() };
+    let err = leaves::LeafDir::from_bytes(bytes, &other, "parts/leaves-x.bin").unwrap_err().to_string();
+    assert!(err.contains("parts/leaves-x.bin") && err.contains("manifest"), "{err}");
+    let err = leaves::LeafDir::from_bytes(b"not a directory at all, no", &index, "d.bin").unwrap_err().to_string();
+    assert!(err.contains("d.bin") && err.contains("magic"), "{err}");
+}

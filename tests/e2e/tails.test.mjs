@@ -1,0 +1,87 @@
+// The leaf directory of a skypart-3 bundle (issue 11; skycase_core::partition::leaves) in real
+// Chromium: a query without a filter that leaves a month out reads no list file, only its
+// leaves' tails (their codes areas and month directory, one range each) and then its row
+// blocks with their records, and answers as `skycase search` does; a month filter still plans
+// through the list files. A small SYNTHETIC three-month bundle from `skycase decade` whose
+// plan reads every leaf as codes (`--int8-leaves 0`, what the directory plans).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, SKYCASE, launch, openApp, search, repin, copyDist, startServer, askedRange, nativeParts } from './harness.mjs';
+
+let copy;
+let server;
+let bundle;
+let manifest;
+
+before(async () => {
+  copy = copyDist();
+  bundle = join(copy.dir, 'bundle');
+  const out = join(copy.dir, 'synthetic');
+  execFileSync(SKYCASE, ['decade', '--shard', join(ROOT, 'data/demo/index/2017-11.skyshard'), '--bundle', bundle, '--out', out,
+    '--start', '2015-01', '--months', '3', '--cadence', '360', '--lists', '3', '--subs', '4', '--nprobe', '2', '--list-probe', '1',
+    '--exact-below', '0', '--sample', '5000', '--format', 'skypart-3', '--code-bytes', '32', '--int8-leaves', '0', '--rerank', '20'],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(bundle, { recursive: true, force: true });
+  execFileSync('mv', [out, bundle]);
+  repin(copy.dir);
+  manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  server = await startServer(copy.dir);
+});
+after(() => {
+  server?.stop();
+  copy?.remove();
+});
+
+/** Opens `?q=…&…` in a fresh browser and waits for the answer; returns the hits and every
+ *  bundle request after the page was ready: { path, start, end } (whole files: start 0). */
+async function ask(params) {
+  const browser = await launch();
+  const asked = [];
+  let ready = false;
+  browser.context.on('request', (r) => {
+    if (!ready || r.serviceWorker() || !r.url().includes('/bundle/')) return;
+    const path = new URL(r.url()).pathname.replace(/^\/bundle\//, '');
+    const size = statSync(join(bundle, path)).size;
+    const [start, end] = r.headers().range ? askedRange(r.headers().range, size) : [0, size];
+    asked.push({ path, start, end });
+  });
+  const { q, ...rest } = params;
+  await openApp(browser.page, `${server.url}?${new URLSearchParams(rest)}`);
+  ready = true;
+  const hits = await search(browser.page, q);
+  await browser.close();
+  return { hits, asked };
+}
+
+test('skypart-3 with a leaf directory: the directory is a startup file, and an unfiltered query reads no list file, its leaves by their tails, = native', async () => {
+  const leaves = manifest.partitions.leaves;
+  assert.ok(leaves && leaves.path.startsWith('parts/leaves-') && leaves.bytes === statSync(join(bundle, leaves.path)).size, JSON.stringify(leaves));
+  let read = 0;
+  for (const q of ['typhoon approaching Kyushu', 'clear skies across Mongolia', 'heavy snow']) {
+    const want = nativeParts(q, bundle);
+    assert.ok(want.ids.length > 0, `${q}: native hits`);
+    const { hits, asked } = await ask({ q });
+    assert.deepEqual(hits.map((h) => h.id), want.ids, q);
+    hits.forEach((h, i) => assert.ok(Math.abs(h.score - want.scores[i]) <= 1e-4, `${q} #${i + 1}: wasm ${h.score} vs native ${want.scores[i]}`));
+    const leafReads = asked.filter((a) => a.path.endsWith('.skyleaf'));
+    assert.ok(!asked.some((a) => a.path.startsWith('parts/lists/')), `${q}: no list file read: ${JSON.stringify(asked)}`);
+    // Round 2: one range a leaf, to the end of its file (its tail); then row blocks.
+    const tails = leafReads.filter((a) => a.end === statSync(join(bundle, a.path)).size);
+    assert.ok(tails.length >= 1, `${q}: tails read: ${JSON.stringify(leafReads)}`);
+    read += tails.length;
+    assert.equal(new Set(tails.map((a) => a.path)).size, tails.length, `${q}: one tail a leaf`);
+    assert.ok(leafReads.length > tails.length, `${q}: row blocks read after the tails`);
+  }
+  assert.ok(read > 3, `some plans read several leaves (${read} tails for 3 queries)`);
+});
+
+test('skypart-3 with a leaf directory: a one-month filter plans through the list files, = native', async () => {
+  const q = 'heavy snow over Hokkaido';
+  const { hits, asked } = await ask({ q, months: 'Feb' });
+  assert.ok(asked.some((a) => a.path.startsWith('parts/lists/')), `list files read: ${JSON.stringify(asked)}`);
+  assert.ok(hits.length > 0 && hits.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(hits.map((h) => h.id)));
+  assert.deepEqual(hits.map((h) => h.id), nativeParts(q, bundle, ['--months', 'Feb']).ids);
+});
