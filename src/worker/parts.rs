@@ -109,8 +109,9 @@ async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: 
     let base = BASE.with(|b| b.borrow().clone());
     let t = now_ms();
     // skypart-3 with a leaf directory and no filter that leaves a month out: the leaves'
-    // tails, no list files (`skycase_core::partition::leaves`).
-    let tails = with_searcher(|s| s.partitions().ok_or("the bundle is not partitioned")?.plan_tails(q, filters, bound, None).map_err(|e| e.to_string()))?;
+    // tails, no list files (`skycase_core::partition::leaves`). Not once a period was saved
+    // offline: what it saved is areas by month, found through the list files (saved with them).
+    let tails = if PERIODS_SAVED.get() { None } else { with_searcher(|s| s.partitions().ok_or("the bundle is not partitioned")?.plan_tails(q, filters, bound, None).map_err(|e| e.to_string()))? };
     if let Some(tails) = tails {
         phase("plan", now_ms() - t);
         return tails3(&base, number, q, bound, k, &tails, &mut arrived).await;

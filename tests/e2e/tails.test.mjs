@@ -85,3 +85,38 @@ test('skypart-3 with a leaf directory: a one-month filter plans through the list
   assert.ok(hits.length > 0 && hits.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(hits.map((h) => h.id)));
   assert.deepEqual(hits.map((h) => h.id), nativeParts(q, bundle, ['--months', 'Feb']).ids);
 });
+
+test('skypart-3 with a leaf directory: once a month is saved offline, queries plan through the list files, and offline an unfiltered one answers from that month', async () => {
+  const browser = await launch();
+  const { page, context } = browser;
+  const asked = [];
+  context.on('request', (r) => {
+    if (!r.url().includes('/bundle/parts/') || r.serviceWorker()) return;
+    const path = new URL(r.url()).pathname.replace(/^\/bundle\//, '');
+    const size = statSync(join(bundle, path)).size;
+    asked.push({ path, end: r.headers().range ? askedRange(r.headers().range, size)[1] : size, size });
+  });
+  await openApp(page, server.url);
+  await page.click('[data-testid=offline-period] summary');
+  await page.fill('[data-testid=offline-period-from]', '2015-02-01');
+  await page.fill('[data-testid=offline-period-to]', '2015-02-28');
+  await page.click('[data-testid=offline-period-estimate]');
+  await page.locator('[data-testid=offline-period-estimate-text]').waitFor({ timeout: 30000 });
+  await page.click('[data-testid=offline-period-save]');
+  await page.waitForSelector('[data-testid=offline-period-saved], [data-testid=offline-period-failed]', { timeout: 90000 });
+  assert.equal(await page.locator('[data-testid=offline-period-failed]').count(), 0);
+  // What is saved is areas by month, found through the list files: a query now plans by them.
+  asked.length = 0;
+  const q = 'cloudy';
+  const hits = await search(page, q);
+  const leafReads = asked.filter((a) => a.path.endsWith('.skyleaf'));
+  assert.ok(leafReads.length > 0 && leafReads.every((a) => a.end < a.size), `no tail read: ${JSON.stringify(asked)}`);
+  assert.deepEqual(hits.map((h) => h.id), nativeParts(q, bundle).ids, 'online, = native');
+  // Offline, the saved month answers an unfiltered query (its other months named as missing).
+  await page.waitForSelector('[data-testid=offline-ready]', { timeout: 60000 });
+  await context.setOffline(true);
+  const offline = await search(page, 'typhoon');
+  assert.ok(offline.length > 0 && offline.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(offline.map((h) => h.id)));
+  await context.setOffline(false);
+  await browser.close();
+});

@@ -501,8 +501,9 @@ fn rounds_curve(args: &RecallArgs, index: &mut skycase_core::partition::Partitio
                 let want: Vec<&String> = exact[qi].iter().map(|(id, _)| id).collect();
                 let recall = got.iter().filter(|id| want.contains(id)).count() as f64 / want.len().max(1) as f64;
                 let planned = index.plan_lists(&q.query, &filters, &bound[qi], Some(n))?;
-                let gz: u64 = planned.iter().map(|&l| gz_of(&index.lists[l].path)).sum::<Result<u64>>()?;
                 let r = &answer.reads;
+                // List files as served (gzip), where the plan read them (not by the leaf directory).
+                let gz: u64 = if r.requests[0] > 0 { planned.iter().map(|&l| gz_of(&index.lists[l].path)).sum::<Result<u64>>()? } else { 0 };
                 if args.per_query {
                     let planned_leaves = planned_leaf_count(index, &q.query, &filters, &bound[qi], Some(n), dir)?;
                     println!(
