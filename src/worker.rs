@@ -366,7 +366,16 @@ async fn load(base: &str, pin: &str) -> Result<(), String> {
             skycase_core::partition::leaves::LEAVES_ROLE => "index directory",
             role => role,
         };
-        bytes.push(read_file(&base, entry, src, |n| report(stage, n)).await?);
+        match read_file(&base, entry, src, |n| report(stage, n)).await {
+            Ok(b) => bytes.push(b),
+            // The leaf directory only spares unfiltered queries their list files: without it
+            // they plan through them (given as no bytes, `StartupFiles::build_with_tokenizer`).
+            Err(e) if entry.role == skycase_core::partition::leaves::LEAVES_ROLE => {
+                web_sys::console::warn_1(&format!("skycase worker: {e}; queries plan through the list files").into());
+                bytes.push(Vec::new());
+            }
+            Err(e) => return Err(e),
+        }
     }
     mark("skycase worker: files");
     let t_download = now_ms();

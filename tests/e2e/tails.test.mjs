@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, SKYCASE, launch, openApp, search, repin, copyDist, startServer, askedRange, nativeParts } from './harness.mjs';
 
@@ -119,4 +119,26 @@ test('skypart-3 with a leaf directory: once a month is saved offline, queries pl
   assert.ok(offline.length > 0 && offline.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(offline.map((h) => h.id)));
   await context.setOffline(false);
   await browser.close();
+});
+
+test('skypart-3 with a leaf directory the server no longer has: the app still starts, and plans through the list files as native does without it', async () => {
+  const leaves = manifest.partitions.leaves;
+  const file = join(bundle, leaves.path);
+  const aside = `${file}.aside`;
+  renameSync(file, aside);
+  // Native without the directory: a copy of the bundle whose manifest names none.
+  const plain = join(copy.dir, 'plain');
+  cpSync(bundle, plain, { recursive: true });
+  const m = JSON.parse(readFileSync(join(plain, 'manifest.json'), 'utf8'));
+  delete m.partitions.leaves;
+  writeFileSync(join(plain, 'manifest.json'), JSON.stringify(m));
+  try {
+    const q = 'typhoon approaching Kyushu';
+    const { hits, asked } = await ask({ q });
+    assert.ok(asked.some((a) => a.path.startsWith('parts/lists/')), `list files read: ${JSON.stringify(asked)}`);
+    assert.deepEqual(hits.map((h) => h.id), nativeParts(q, plain).ids);
+  } finally {
+    renameSync(aside, file);
+    rmSync(plain, { recursive: true, force: true });
+  }
 });

@@ -90,8 +90,13 @@ impl StartupFiles {
         let projection = self.projection.as_ref().and_then(|_| bytes.next());
         let calibration = self.calibration.as_ref().and_then(|c| bytes.next().map(|b| (c.path.clone(), b)));
         let mut manifest = manifest;
+        // A leaf directory given as no bytes (the worker could not have it): queries plan
+        // through the list files.
         if let (Some(entry), Some(index)) = (&self.leaves, manifest.partitions.as_mut()) {
-            index.load_leaves(&bytes.next().unwrap_or_default(), &entry.path)?;
+            let leaves = bytes.next().unwrap_or_default();
+            if !leaves.is_empty() {
+                index.load_leaves(&leaves, &entry.path)?;
+            }
         }
         let shards = self.shards.iter().zip(bytes).map(|(entry, b)| Shard::from_bytes(&b, &entry.path)).collect::<Result<Vec<_>>>()?;
         let mut searcher = Searcher::with_tokenizer(manifest, tokenizer, &encoder, projection.as_deref(), shards)?;
