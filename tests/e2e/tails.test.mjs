@@ -4,36 +4,23 @@
 // blocks with their records, and answers as `skycase search` does; a month filter still plans
 // through the list files. A small SYNTHETIC three-month bundle from `skycase decade` whose
 // plan reads every leaf as codes (`--int8-leaves 0`, what the directory plans).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { cpSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SKYCASE, launch, openApp, search, repin, copyDist, startServer, askedRange, nativeParts } from './harness.mjs';
+import { launch, openApp, search, serveSyntheticMonths, askedRange, nativeParts } from './harness.mjs';
 
 let copy;
 let server;
 let bundle;
 let manifest;
 
-before(async () => {
-  copy = copyDist();
-  bundle = join(copy.dir, 'bundle');
-  const out = join(copy.dir, 'synthetic');
-  execFileSync(SKYCASE, ['decade', '--shard', join(ROOT, 'data/demo/index/2017-11.skyshard'), '--bundle', bundle, '--out', out,
-    '--start', '2015-01', '--months', '3', '--cadence', '360', '--lists', '3', '--subs', '4', '--nprobe', '2', '--list-probe', '1',
-    '--exact-below', '0', '--sample', '5000', '--format', 'skypart-3', '--code-bytes', '32', '--int8-leaves', '0', '--rerank', '20'],
-  { stdio: ['ignore', 'ignore', 'inherit'] });
-  rmSync(bundle, { recursive: true, force: true });
-  execFileSync('mv', [out, bundle]);
-  repin(copy.dir);
+serveSyntheticMonths((s, c) => {
+  server = s;
+  copy = c;
+  bundle = c.bundle;
   manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
-  server = await startServer(copy.dir);
-});
-after(() => {
-  server?.stop();
-  copy?.remove();
-});
+}, ['--format', 'skypart-3', '--code-bytes', '32', '--int8-leaves', '0', '--rerank', '20']);
 
 /** Opens `?q=…&…` in a fresh browser and waits for the answer; returns the hits and every
  *  bundle request after the page was ready: { path, start, end } (whole files: start 0). */
