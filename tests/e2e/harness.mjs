@@ -327,6 +327,26 @@ export async function bundleCacheCheck(page) {
           }
         });
       }
+      // The leaf directory (crates/core/src/partition/leaves.rs), and each leaf's tail by it:
+      // per leaf, its centroid (4 + dim bytes), name (8), tail start and bytes (u32 each),
+      // the tail's hash (16) and its vectors' row counts.
+      if (p?.leaves) {
+        entries.set(p.leaves.path, p.leaves);
+        const res = await cache.match(`./bundle/${p.leaves.path}`);
+        const dir = res && new DataView(await res.arrayBuffer());
+        if (dir && dir.byteLength >= 28) {
+          const [dim, lists, subs, vectors] = [12, 16, 20, 24].map((o) => dir.getUint32(o, true));
+          const per = 4 + dim + 8 + 8 + 16 + vectors;
+          const bytesAt = (at, n) => [...new Uint8Array(dir.buffer, at, n)].map((x) => x.toString(16).padStart(2, '0')).join('');
+          for (let i = 0; i < lists * subs && 28 + (i + 1) * per <= dir.byteLength; i++) {
+            const at = 28 + i * per + 4 + dim;
+            const name = bytesAt(at, 8);
+            if (name === '0000000000000000') continue;
+            const [start, n] = [dir.getUint32(at + 8, true), dir.getUint32(at + 12, true)];
+            entries.set(`parts/${pad(Math.floor(i / subs))}-${pad(i % subs)}-${name}.skyleaf?bytes=${start}-${start + n - 1}`, { sha256: bytesAt(at + 16, 16), bytes: n });
+          }
+        }
+      }
     }
     const files = [];
     for (const req of await cache.keys()) {

@@ -1394,3 +1394,17 @@ fn the_leaf_directory_reads_back_and_refuses_another_index_or_a_cut_file_by_name
     let err = leaves::LeafDir::from_bytes(b"not a directory at all, no", &index, "d.bin").unwrap_err().to_string();
     assert!(err.contains("d.bin") && err.contains("magic"), "{err}");
 }
+
+#[test]
+fn the_leaf_directory_is_a_startup_file_and_counts_in_the_first_load() {
+    let (index, _) = build3(&months(), PROBE, 0, 30);
+    let leaves = index.leaves.clone().unwrap();
+    let mut plain = crate::bundle::tests::manifest();
+    plain.files.push(FileEntry::describe("encoder.gguf", "encoder", b"gguf"));
+    let m = crate::Manifest { partitions: Some(index), ..plain.clone() };
+    let startup = crate::load::StartupFiles::of(&m).unwrap();
+    let roles: Vec<&str> = startup.entries().iter().map(|f| f.role.as_str()).collect();
+    assert_eq!(roles.iter().filter(|&&r| r == leaves::LEAVES_ROLE).count(), 1, "{roles:?}");
+    assert_eq!(startup.leaves.as_ref(), Some(&leaves));
+    assert_eq!(m.startup_bytes(), plain.startup_bytes() + leaves.bytes);
+}
