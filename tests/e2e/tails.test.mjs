@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openApp, search, serveSyntheticMonths, askedRange, nativeParts } from './harness.mjs';
+import { launch, openApp, search, serveSyntheticMonths, askedRange, nativeParts, pollPage, bundleCacheCheck } from './harness.mjs';
 
 let copy;
 let server;
@@ -128,4 +128,27 @@ test('skypart-3 with a leaf directory the server no longer has: the app still st
     renameSync(aside, file);
     rmSync(plain, { recursive: true, force: true });
   }
+});
+
+test('skypart-3 with a leaf directory: the tails a query read are cached under their ranges and check against the directory', async () => {
+  const browser = await launch();
+  const { page } = browser;
+  await openApp(page, server.url);
+  await search(page, 'typhoon approaching Kyushu');
+  const tail = await pollPage(page, async () => {
+    const name = (await caches.keys()).find((n) => n.startsWith('skycase-v3-'));
+    const keys = name ? await (await caches.open(name)).keys() : [];
+    return keys.map((r) => new URL(r.url)).find((u) => u.pathname.endsWith('.skyleaf'))?.search;
+  });
+  assert.ok(tail, 'a leaf range is cached');
+  const { files, wrong } = await bundleCacheCheck(page);
+  assert.deepEqual(wrong, []);
+  // Each cached leaf range is a whole tail: it ends its file.
+  const leafKeys = files.filter((f) => f.includes('.skyleaf?bytes='));
+  assert.ok(leafKeys.length > 0);
+  for (const k of leafKeys) {
+    const [path, range] = k.split('?bytes=');
+    assert.equal(Number(range.split('-')[1]) + 1, statSync(join(bundle, path)).size, k);
+  }
+  await browser.close();
 });
