@@ -95,6 +95,9 @@ impl LeafDir {
         if leaves.iter().any(|l| l.rows.len() != vectors || !(l.name.is_empty() || is_name(&l.name))) {
             return Err(Error::Usage("every leaf needs one row count per vector and a name of 16 hex digits or none".into()));
         }
+        if let Some(l) = leaves.iter().find(|l| l.start.checked_add(l.bytes).is_none_or(|end| end > u64::from(u32::MAX))) {
+            return Err(Error::Usage(format!("leaf {}: a tail at {} of {} bytes lies past the 4 GiB a leaf directory can place", l.name, l.start, l.bytes)));
+        }
         Ok(Self { dim, lists, subs, centroids, leaves })
     }
 
