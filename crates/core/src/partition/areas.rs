@@ -269,10 +269,20 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// Bytes of a rows area of `rows` rows of `dim` (`None`: it overflows).
+pub fn rows_area_bytes(rows: usize, dim: usize) -> Option<usize> {
+    rows.checked_mul(row_bytes(dim))?.checked_add(SHORT)
+}
+
+/// Bytes of a codes area of `rows` rows of `m` code bytes (`None`: it overflows).
+pub fn codes_area_bytes(rows: usize, m: usize) -> Option<usize> {
+    rows.checked_mul(m + 1)?.checked_add(SHORT + rows.div_ceil(BLOCK_ROWS) * SHORT)
+}
+
 /// Checks a rows area's size (`rows` rows of `dim`); returns its records hash and its rows'
 /// bytes as i8.
 fn rows_area(bytes: &[u8], rows: usize, dim: usize, file: &str) -> Result<([u8; SHORT], Vec<i8>)> {
-    let need = rows.checked_mul(row_bytes(dim)).and_then(|n| n.checked_add(SHORT)).ok_or_else(|| Error::format(file, "row count overflows"))?;
+    let need = rows_area_bytes(rows, dim).ok_or_else(|| Error::format(file, "row count overflows"))?;
     if bytes.len() != need {
         return Err(Error::format(file, format!("a rows area of {rows} rows of {dim} has {need} bytes, this one {}", bytes.len())));
     }
@@ -291,7 +301,7 @@ impl<'a> CodeArea<'a> {
     /// `file()` names it in errors (made only for one).
     fn parse(bytes: &'a [u8], rows: usize, m: usize, file: impl Fn() -> String) -> Result<Self> {
         let blocks = rows.div_ceil(BLOCK_ROWS) * SHORT;
-        let need = rows.checked_mul(m + 1).and_then(|n| n.checked_add(SHORT + blocks)).ok_or_else(|| Error::format(&file(), "row count overflows"))?;
+        let need = codes_area_bytes(rows, m).ok_or_else(|| Error::format(&file(), "row count overflows"))?;
         if bytes.len() != need {
             return Err(Error::format(&file(), format!("a codes area of {rows} rows of {m} code bytes has {need} bytes, this one {}", bytes.len())));
         }

@@ -40,7 +40,7 @@
 
 use std::sync::Arc;
 
-use super::areas::{row_bytes, BLOCK_ROWS, SHORT};
+use super::areas::{codes_area_bytes, rows_area_bytes, SHORT};
 use super::{by_score, searched_days, Budget, Centroids, PartRef, PartitionIndex, BOUND_ROWS};
 use crate::error::{Error, Result};
 use crate::filters::Filters;
@@ -214,9 +214,8 @@ pub fn tail_months(tail: &[u8], start: u64, dim: usize, m: usize, periods: usize
         if period as usize >= periods || out.last().is_some_and(|p: &TailMonth| p.period >= period as usize) {
             return Err(bad(format!("month {j} of the tail names period {period} (of {periods}; months rise)")));
         }
-        let r = u64::from(rows);
-        let rows_bytes = SHORT as u64 + r * row_bytes(dim) as u64;
-        let codes_bytes = SHORT as u64 + r.div_ceil(BLOCK_ROWS as u64) * SHORT as u64 + r * (m as u64 + 1);
+        let sizes = rows_area_bytes(rows as usize, dim).zip(codes_area_bytes(rows as usize, m));
+        let (rows_bytes, codes_bytes) = sizes.map(|(r, c)| (r as u64, c as u64)).ok_or_else(|| bad(format!("month {j} of the tail: {rows} rows overflow")))?;
         out.push(TailMonth { period: period as usize, rows, rows_at, recs_at: rows_at + rows_bytes, recs_bytes: u64::from(recs), codes_at, codes_bytes });
         rows_at += rows_bytes + u64::from(recs);
         codes_at += codes_bytes;
