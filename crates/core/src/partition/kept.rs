@@ -114,6 +114,22 @@ impl<T> Kept<T> {
         slots
     }
 
+    /// Releases every group of answer `number` (one that ranked and is not shown: the worker's
+    /// rehearsal of an answer); other answers keep theirs.
+    pub fn forget_answer(&mut self, number: u64) {
+        let Some(at) = self.answers.iter().position(|a| a.number == number) else { return };
+        let released: Vec<usize> = self.answers.remove(at).into_iter().flat_map(|a| a.groups).flat_map(|g| g.0).collect();
+        for i in released {
+            self.slots[i] = None;
+            self.free.push(i);
+        }
+    }
+
+    /// Answers whose groups are kept now (at most [`ANSWERS_KEPT`]).
+    pub fn answers(&self) -> usize {
+        self.answers.len()
+    }
+
     /// Every entry kept, with its slot.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
@@ -190,6 +206,24 @@ mod tests {
             assert_eq!(kept.get(newest[0]), Some(&100));
         }
         assert_eq!(kept.answer_slots(), ANSWERS_KEPT);
+    }
+
+    #[test]
+    fn a_forgotten_answer_releases_its_groups_only() {
+        let mut kept: Kept<u64> = Kept::default();
+        let shown = kept.keep_answer(1, vec![10, 11], true);
+        let rehearsal = kept.keep_answer(2, vec![20, 21], true);
+        assert_eq!(kept.answers(), 2);
+        kept.forget_answer(2);
+        assert_eq!(kept.answers(), 1);
+        assert_eq!(kept.answer_slots(), 2);
+        assert!(rehearsal.iter().all(|&i| kept.get(i).is_none()));
+        assert_eq!(shown.iter().map(|&i| kept.get(i).copied()).collect::<Vec<_>>(), vec![Some(10), Some(11)]);
+        // Its slots are reused; an answer not kept is nothing to forget.
+        let next = kept.keep_answer(3, vec![30, 31], true);
+        assert_eq!(next.iter().copied().collect::<std::collections::HashSet<_>>(), rehearsal.iter().copied().collect());
+        kept.forget_answer(99);
+        assert_eq!(kept.answers(), 2);
     }
 
     #[test]
