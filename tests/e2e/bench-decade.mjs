@@ -21,6 +21,10 @@
 // nginx over HTTPS with HTTP/2, as static hosts and CDNs serve (a certificate made for
 // 127.0.0.1 that this Chromium trusts by its key; nginx.mjs), where one connection carries
 // every range of a round at once instead of six connections taking them in turn.
+// BENCH_JSFLAGS='default,--no-wasm-dynamic-tiering' (say): each site and server once per entry,
+// Chromium started with that entry as its --js-flags (`default`: none), in turn like the sites;
+// e.g. V8 compiling every wasm function in its top tier at once, against its default of
+// compiling functions as they get hot, to see what that compiling costs the queries.
 // BENCH_SETTLE=1 waits, before a query's warm runs, until the app has saved its offline set
 // (which starts 1 s after the first answer and downloads while the warm runs would go on):
 // warm queries on an idle app, for comparison with the default (prints how long it waited).
@@ -124,11 +128,16 @@ const PHASES = process.env.BENCH_PHASES === '1';
 // Every site behind every server; the queries visit them in turn, so that the load of the
 // machine (shared, 2 cores) falls on each alike and their ratios can be compared.
 const VARIANTS = [];
+const JSFLAGS = (process.env.BENCH_JSFLAGS || 'default').split(',');
 for (const site of SITES) {
   for (const kind of SERVERS) {
     const server = kind.startsWith('nginx') ? await startNginxLogged(site, kind === 'nginx-h2') : await startLoggingServer(site);
     server.site = site;
-    VARIANTS.push({ name: `${site.replace(/\/+$/, '').split('/').pop()} · ${{ nginx: 'nginx', 'nginx-h2': 'nginx, HTTPS + HTTP/2' }[kind] ?? 'skycase serve'}`, server });
+    const name = `${site.replace(/\/+$/, '').split('/').pop()} · ${{ nginx: 'nginx', 'nginx-h2': 'nginx, HTTPS + HTTP/2' }[kind] ?? 'skycase serve'}`;
+    for (const flags of JSFLAGS) {
+      const args = flags === 'default' ? [] : [`--js-flags=${flags}`];
+      VARIANTS.push({ name: JSFLAGS.length > 1 ? `${name} · js-flags ${flags}` : name, server, args });
+    }
   }
 }
 const p50 = (v) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
@@ -141,11 +150,11 @@ const load0 = loadavg();
 // figure is each query's first visit to a fresh profile: one browser per query.
 for (const [label, filters] of FILTERS) {
   const row = VARIANTS.map((v) => ({ label, variant: v.name, firstLoad: null, cold: [], warm: [] }));
-  for (const q of QUERIES) for (const [vi, { server, name }] of VARIANTS.entries()) {
+  for (const q of QUERIES) for (const [vi, { server, name, args }] of VARIANTS.entries()) {
     const { cold, warm } = row[vi];
     const mark = () => { server.sync?.(); return server.log.length; };
     const since = (i) => { server.sync?.(); return server.log.slice(i); };
-    const browser = await launch({ spki: server.spki });
+    const browser = await launch({ spki: server.spki, args });
     await browser.page.addInitScript(workerHooks);
     await browser.page.addInitScript(paintProbe);
     const phases = [];
@@ -211,13 +220,14 @@ for (const [label, filters] of FILTERS) {
   rows.push(...row);
 }
 // What each server spoke (nginx logs it; `skycase serve` speaks HTTP/1.1).
-const protocols = VARIANTS.map((v) => {
-  v.server.sync?.();
+const servers = new Map(VARIANTS.map((v) => [v.server, v.name.split(' · js-flags')[0]]));
+const protocols = [...servers].map(([server, name]) => {
+  server.sync?.();
   const n = {};
-  for (const e of v.server.log) if (e.protocol) n[e.protocol] = (n[e.protocol] ?? 0) + 1;
-  return Object.keys(n).length ? `${v.name}: ${Object.entries(n).map(([p, c]) => `${c} requests over ${p}`).join(', ')}` : null;
+  for (const e of server.log) if (e.protocol) n[e.protocol] = (n[e.protocol] ?? 0) + 1;
+  return Object.keys(n).length ? `${name}: ${Object.entries(n).map(([p, c]) => `${c} requests over ${p}`).join(', ')}` : null;
 }).filter(Boolean);
-VARIANTS.forEach((v) => v.server.stop());
+servers.forEach((_, server) => server.stop());
 const load1 = loadavg();
 
 const mb = (b) => (b / 1e6).toFixed(2);

@@ -72,15 +72,16 @@ if (process.env.NODE_TEST_CONTEXT || process.argv[1]?.endsWith('.test.mjs')) {
 }
 
 /** A fresh headless Chromium profile; resolves to { context, page, errors, cspViolations,
- *  close }. `spki`: the key hash of a certificate to trust (nginx.mjs with `tls`). */
-export async function launch({ spki } = {}) {
+ *  close }. `spki`: the key hash of a certificate to trust (nginx.mjs with `tls`); `args`:
+ *  more command-line flags (bench-decade.mjs's BENCH_JSFLAGS). */
+export async function launch({ spki, args = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'skycase-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1280, height: 900 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', ...(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : [])],
+      '--disable-component-update', '--disable-sync', ...(spki ? [`--ignore-certificate-errors-spki-list=${spki}`] : []), ...args],
   });
   // SKYCASE_SIMD=plain runs a test file against the plain-SIMD worker build (engines without
   // relaxed SIMD, e.g. Safari): every page of the app gets `?simd=plain` before its scripts
