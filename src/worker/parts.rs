@@ -39,7 +39,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use skycase_core::partition::areas::{AreaCache, Rounds, AREA_CACHE_BYTES};
-use skycase_core::partition::kept::Kept;
+use skycase_core::partition::kept::{Kept, ANSWERS_KEPT};
 use skycase_core::partition::{spans_through, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 use skycase_core::source::{SourceFilter, UNCALIBRATED};
@@ -648,8 +648,9 @@ const PARTIAL_EVERY_MS: f64 = 100.0;
 /// Ranks a prepared query on the partitions its plan names. With `id` (a query from the
 /// page), the answer streams: [`FromWorker::Partial`] with the best hits among the
 /// partitions at hand, as they arrive, before the whole answer. With `episodes` (k shown, gap
-/// hours), every answer (partial or whole) is folded from the `k` ranked.
-async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<Answered, String> {
+/// hours), every answer (partial or whole) is folded from the `k` ranked. `quiet`: a
+/// rehearsal (`worker::rehearse`), whose phases are neither counted nor logged.
+async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: usize, episodes: Option<(usize, f64)>, filters: &Filters, quiet: bool) -> Result<Answered, String> {
     let t0 = now_ms();
     // (when the last partial answer ended, what it cost)
     let mut last: Option<(f64, f64)> = None;
@@ -672,7 +673,9 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
         last = Some((now_ms(), now_ms() - t));
         phase("partial ranks", now_ms() - t);
     };
-    PHASES.with(|p| p.borrow_mut().clear());
+    if !quiet {
+        PHASES.with(|p| p.borrow_mut().clear());
+    }
     let bound = with_searcher(|s| Ok(s.bound_vectors(&prepared, filters)))?;
     // skypart-3 has no per-partition "in flight" (skypart-2's wait): a query that comes while a
     // small index's prefetch reads it waits for the prefetch, then ranks what it kept.
@@ -681,13 +684,27 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
             fetch::sleep(10).await;
         }
     }
-    let (ids, warning) = plan_and_fetch(next_answer(), &prepared.query, filters, &bound, k, stream).await?;
+    // A rehearsal keeps the partitions it ranks as an answer of its own, forgotten once it has
+    // ranked; it is not run where that answer would release an older one's (shown cards').
+    if quiet && KEPT.with(|k| k.borrow().answers()) >= ANSWERS_KEPT {
+        return Err("no rehearsal: as many answers kept as the worker keeps".into());
+    }
+    let number = next_answer();
+    let planned = plan_and_fetch(number, &prepared.query, filters, &bound, k, stream).await;
+    let forget = || {
+        if quiet {
+            KEPT.with(|k| k.borrow_mut().forget_answer(number));
+        }
+    };
+    let (ids, warning) = planned.inspect_err(|_| forget())?;
     let fetched_ms = now_ms() - t0;
     let (side, encode) = (prepared.side, prepared.encode.as_secs_f64() * 1e3);
     let t = now_ms();
-    let (hits, a) = rank_on(prepared, &ids, k, episodes, filters)?;
+    let ranked = rank_on(prepared, &ids, k, episodes, filters);
+    forget();
+    let (hits, a) = ranked?;
     phase("final rank", now_ms() - t);
-    if log_phases() {
+    if log_phases() && !quiet {
         let phases = PHASES.with(|p| p.borrow().iter().map(|(n, t)| format!("{n} {t:.1}")).collect::<Vec<_>>().join(", "));
         let kept = KEPT.with(|k| k.borrow().answer_slots());
         web_sys::console::debug_1(&format!("skycase phases: {} partitions in {:.0} ms ({kept} answers' partitions kept): {phases}", ids.len(), now_ms() - t0).into());
@@ -698,9 +715,9 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
 }
 
 /// A text query on a partitioned bundle (the word chunks it needs are loaded already);
-/// `id`: the page's query, whose answer streams; `k` hits ranked, with `episodes` (k shown,
-/// gap hours) folded.
-pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<Answered, String> {
+/// `id`: the page's query, whose answer streams (none: a rehearsal, quiet); `k` hits ranked,
+/// with `episodes` (k shown, gap hours) folded.
+pub(super) async fn query(id: Option<u32>, side: TextSide, text: &str, k: usize, episodes: Option<(usize, f64)>, filters: &Filters) -> Result<Answered, String> {
     let again = PREPARED.with(|p| p.borrow().as_ref().filter(|(s, t, _)| *s == side && t == text).map(|(_, _, q)| q.clone()));
     let prepared = match again {
         // Embedding is deterministic: the same vector, with no time spent embedding.
@@ -711,7 +728,7 @@ pub(super) async fn query(id: u32, side: TextSide, text: &str, k: usize, episode
             q
         }
     };
-    answer(Some(id), prepared, k, episodes, filters).await
+    answer(id, prepared, k, episodes, filters, id.is_none()).await
 }
 
 /// "More like this" on a partitioned bundle: the stored vector of hit `(shard, frame, vector)`.
@@ -719,7 +736,7 @@ pub(super) async fn similar(shard: usize, frame: usize, vector: usize, k: usize,
     let part = KEPT.with(|k| k.borrow().get(shard).cloned()).ok_or_else(|| format!("no partition {shard} is loaded"))?;
     let row = part.find_row(frame, vector).ok_or_else(|| format!("partition {shard} has no vector {vector} of frame {frame}"))?;
     let prepared = with_searcher(|s| s.prepare_vector(&part.row_f32(row)).map_err(|e| e.to_string()))?;
-    let a = answer(None, prepared, k, None, filters).await?;
+    let a = answer(None, prepared, k, None, filters, false).await?;
     Ok((a.hits, a.rank_ms))
 }
 

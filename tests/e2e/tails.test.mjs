@@ -3,7 +3,8 @@
 // leaves' tails (their codes areas and month directory, one range each) and then its row
 // blocks with their records, and answers as `skycase search` does; a month filter still plans
 // through the list files. A small SYNTHETIC three-month bundle from `skycase decade` whose
-// plan reads every leaf as codes (`--int8-leaves 0`, what the directory plans).
+// plan reads every leaf as codes (`--int8-leaves 0`, what the directory plans). Also, on the
+// same bundle, the worker's rehearsal of its first answers (src/worker.rs `rehearse`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -150,5 +151,38 @@ test('skypart-3 with a leaf directory: the tails a query read are cached under t
     const [path, range] = k.split('?bytes=');
     assert.equal(Number(range.split('-')[1]) + 1, statSync(join(bundle, path)).size, k);
   }
+  await browser.close();
+});
+
+test('the first answers are rehearsed while the worker is idle (src/worker.rs `rehearse`): the same hits, from memory, no request, and only the first two answers', async () => {
+  const browser = await launch();
+  const rehearsals = [];
+  browser.page.on('console', (m) => { if (m.text().startsWith('skycase rehearsal:')) rehearsals.push(m.text()); });
+  let ready = false;
+  const asked = [];
+  browser.context.on('request', (r) => { if (ready && !r.serviceWorker() && /\/bundle\/(parts|words)\//.test(r.url())) asked.push({ path: new URL(r.url()).pathname, at: Date.now() }); });
+  await openApp(browser.page, `${server.url}?phases=1`);
+  ready = true;
+  const rehearsed = async (q, n) => {
+    rehearsals.length = 0;
+    const hits = await search(browser.page, q);
+    const answered = Date.now();
+    // Three rehearsals, 100 ms apart, end well before the offline set starts (1 s after).
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(rehearsals.length, n, `${q}: ${n} rehearsals: ${rehearsals.join(' | ')}`);
+    rehearsals.forEach((line) => assert.ok(line.startsWith(`skycase rehearsal: first hit ${hits[0].id},`), `${q}: the answer's first hit rehearsed: ${line}`));
+    assert.deepEqual(asked.filter((a) => a.at > answered), [], `${q}: no partition or word chunk read while rehearsing`);
+    return hits;
+  };
+  const first = await rehearsed('typhoon approaching Kyushu', 3);
+  // (The offline set, saved from 1 s after the first answer, reads the network meanwhile.)
+  await browser.page.waitForSelector('[data-testid=offline-ready]', { timeout: 60000 });
+  await rehearsed('heavy snow', 3);
+  await rehearsed('clear skies across Mongolia', 0);
+  // What was rehearsed answers as before: = native.
+  const again = await search(browser.page, 'typhoon approaching Kyushu');
+  const want = nativeParts('typhoon approaching Kyushu', bundle);
+  assert.deepEqual(first.map((h) => h.id), want.ids);
+  assert.deepEqual(again.map((h) => h.id), want.ids);
   await browser.close();
 });
