@@ -107,10 +107,7 @@ impl<T> Kept<T> {
         while self.answers.len() > ANSWERS_KEPT {
             released.extend(self.answers.pop_front().into_iter().flat_map(|a| a.groups).flat_map(|g| g.0));
         }
-        for i in released {
-            self.slots[i] = None;
-            self.free.push(i);
-        }
+        self.release(released);
         slots
     }
 
@@ -118,11 +115,8 @@ impl<T> Kept<T> {
     /// rehearsal of an answer); other answers keep theirs.
     pub fn forget_answer(&mut self, number: u64) {
         let Some(at) = self.answers.iter().position(|a| a.number == number) else { return };
-        let released: Vec<usize> = self.answers.remove(at).into_iter().flat_map(|a| a.groups).flat_map(|g| g.0).collect();
-        for i in released {
-            self.slots[i] = None;
-            self.free.push(i);
-        }
+        let released = self.answers.remove(at).into_iter().flat_map(|a| a.groups).flat_map(|g| g.0);
+        self.release(released);
     }
 
     /// Answers whose groups are kept now (at most [`ANSWERS_KEPT`]).
@@ -138,6 +132,14 @@ impl<T> Kept<T> {
     /// Slots holding answers' partitions now (not whole ones).
     pub fn answer_slots(&self) -> usize {
         self.answers.iter().flat_map(|a| &a.groups).map(|g| g.0.len()).sum()
+    }
+
+    /// Empties `slots` for reuse.
+    fn release(&mut self, slots: impl IntoIterator<Item = usize>) {
+        for i in slots {
+            self.slots[i] = None;
+            self.free.push(i);
+        }
     }
 
     fn put(&mut self, item: T) -> usize {
