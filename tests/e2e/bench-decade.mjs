@@ -136,7 +136,7 @@ for (const site of SITES) {
     const name = `${site.replace(/\/+$/, '').split('/').pop()} · ${{ nginx: 'nginx', 'nginx-h2': 'nginx, HTTPS + HTTP/2' }[kind] ?? 'skycase serve'}`;
     for (const flags of JSFLAGS) {
       const args = flags === 'default' ? [] : [`--js-flags=${flags}`];
-      VARIANTS.push({ name: JSFLAGS.length > 1 ? `${name} · js-flags ${flags}` : name, server, args });
+      VARIANTS.push({ name: JSFLAGS.length > 1 ? `${name} · js-flags ${flags}` : name, server, served: name, args });
     }
   }
 }
@@ -220,7 +220,7 @@ for (const [label, filters] of FILTERS) {
   rows.push(...row);
 }
 // What each server spoke (nginx logs it; `skycase serve` speaks HTTP/1.1).
-const servers = new Map(VARIANTS.map((v) => [v.server, v.name.split(' · js-flags')[0]]));
+const servers = new Map(VARIANTS.map((v) => [v.server, v.served]));
 const protocols = [...servers].map(([server, name]) => {
   server.sync?.();
   const n = {};
