@@ -36,8 +36,9 @@
 //! or codes area.
 //!
 //! A query ([`Rounds`]; [`PartitionIndex::fetch_plan3`] drives it from files):
-//! 1. the list files, and the plan's leaves, best first, as in `skypart-2`
-//!    ([`PartitionIndex::plan_parts`], filters pruning months and days first);
+//! 1. the list files (within one or two months: their month directories, [`super::months`]),
+//!    and the plan's leaves, best first, as in `skypart-2` ([`PartitionIndex::plan_parts`],
+//!    filters pruning months and days first);
 //! 2. the rows areas of the best [`Codes::int8_leaves`] leaves and the codes areas of the
 //!    others, one range per leaf (a month filter: per run of adjacent allowed months);
 //! 3. the row blocks holding the [`Codes::rerank`] best code candidates with the records
@@ -70,6 +71,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::months::MonthDir;
 use super::pq::Pq;
 use super::{searched_days, spans_through, Decoded, ListFile, PartRef, Partition, PartitionIndex};
 use crate::bundle::sha256_hex;
@@ -1131,10 +1133,22 @@ pub fn read_checked(refs: &[PartRef], (gap, readable): (u64, &[bool]), read: &mu
     out
 }
 
+/// A whole file of round 1 (a list file or a month directory), checked against `entry` and
+/// read once more when wrong; counted in `reads`.
+fn read_whole(entry: &crate::bundle::FileEntry, read: &mut dyn FnMut(&str, Option<(u64, u64)>) -> Result<Vec<u8>>, reads: &mut Reads) -> Result<Vec<u8>> {
+    let mut once = || {
+        reads.requests[0] += 1;
+        reads.bytes[0] += entry.bytes;
+        read(&entry.path, None).and_then(|b| entry.verify(&b).map(|_| b))
+    };
+    once().or_else(|_| once())
+}
+
 impl PartitionIndex {
-    /// A `skypart-3` query from files, its rounds in turn ([`Rounds`]): list files (whole,
-    /// checked against the manifest, once more if wrong; a list that still fails fails the
-    /// query), leaf areas, row blocks, records. `read(path, None)` returns a whole file,
+    /// A `skypart-3` query from files, its rounds in turn ([`Rounds`]): list files or month
+    /// directories ([`super::months`]; whole, checked against the manifest, once more if
+    /// wrong; a list that still fails fails the query, a month directory gives way to the
+    /// list files), leaf areas, row blocks, records. `read(path, None)` returns a whole file,
     /// `read(path, Some((start, end)))` those bytes; unchecked (they are checked here).
     pub fn fetch_plan3(&self, q: &QueryVector, filters: &Filters, bound: &[usize], nprobe: Option<usize>, k: usize, read: &mut dyn FnMut(&str, Option<(u64, u64)>) -> Result<Vec<u8>>) -> Result<Answer3> {
         let mut reads = Reads::default();
@@ -1147,26 +1161,41 @@ impl PartitionIndex {
             let (rounds, areas) = Rounds::from_tails(self, bound, &tails, &got)?;
             return Self::rounds_after_areas(rounds, areas, q, k, &mut ranged, reads, warnings);
         }
-        let mut lists = Vec::new();
-        for l in self.plan_lists(q, filters, bound, nprobe)? {
-            let entry = &self.lists[l];
-            let file = crate::bundle::FileEntry { path: entry.path.clone(), role: super::LIST_ROLE.into(), sha256: entry.sha256.clone(), bytes: entry.bytes };
-            reads.requests[0] += 1;
-            reads.bytes[0] += entry.bytes;
-            let bytes = match read(&entry.path, None).and_then(|b| file.verify(&b).map(|_| b)) {
-                Ok(b) => b,
-                Err(_) => {
-                    reads.requests[0] += 1;
-                    reads.bytes[0] += entry.bytes;
-                    read(&entry.path, None).and_then(|b| file.verify(&b).map(|_| b))?
+        let planned = self.plan_lists(q, filters, bound, nprobe)?;
+        // Round 1: the month directories when the filters allow one or two months (a
+        // directory that fails twice: the list files after all), else the list files.
+        let by_months = self.month_dirs(filters).and_then(|months| {
+            let dirs: Result<Vec<MonthDir>> = months
+                .iter()
+                .map(|&p| {
+                    let entry = self.periods[p].directory.as_ref().expect("month_dirs names months with a directory");
+                    read_whole(entry, read, &mut reads).and_then(|b| MonthDir::from_json(&b, &entry.path)).and_then(|d| {
+                        if d.period as usize == p {
+                            Ok(d)
+                        } else {
+                            Err(Error::format(&entry.path, format!("is the directory of month {}, the manifest lists it as month {p}", d.period)))
+                        }
+                    })
+                })
+                .collect();
+            dirs.ok()
+        });
+        let lists = match by_months {
+            Some(dirs) => self.lists_of_months(&planned, &dirs.iter().collect::<Vec<_>>())?,
+            None => {
+                let mut lists = Vec::with_capacity(planned.len());
+                for &l in &planned {
+                    let entry = &self.lists[l];
+                    let file = crate::bundle::FileEntry { path: entry.path.clone(), role: super::LIST_ROLE.into(), sha256: entry.sha256.clone(), bytes: entry.bytes };
+                    let list = ListFile::from_json(&read_whole(&file, read, &mut reads)?, &entry.path)?;
+                    if list.list != l {
+                        return Err(Error::format(&entry.path, format!("is list {}, the manifest lists it as {l}", list.list)));
+                    }
+                    lists.push(list);
                 }
-            };
-            let list = ListFile::from_json(&bytes, &entry.path)?;
-            if list.list != l {
-                return Err(Error::format(&entry.path, format!("is list {}, the manifest lists it as {l}", list.list)));
+                lists
             }
-            lists.push(list);
-        }
+        };
         let refs: Vec<&ListFile> = lists.iter().collect();
         let parts = self.plan_parts(q, filters, bound, &refs, nprobe)?;
         let rounds = Rounds::new(self, q, filters, bound, &refs, parts)?;

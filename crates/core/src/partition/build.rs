@@ -18,6 +18,7 @@ use crate::shard::FrameRecord;
 
 use super::areas::{self, Codes, SegmentRows};
 use super::leaves::{self, LeafEntry};
+use super::months::{self, MonthDir};
 use super::pq::Pq;
 use super::{list_path, part_path, Centroids, ListEntry, ListFile, Partition, PartitionIndex, PeriodEntry, PARTITION_FORMAT};
 
@@ -404,6 +405,7 @@ impl<'a> IndexWriter<'a> {
             thumbs: records.iter().map(|r| r.thumb.as_str()).filter(|t| !t.is_empty()).collect::<BTreeSet<_>>().len(),
             // Known only when every frame has its key.
             origins: if records.iter().all(|r| !r.origin.is_empty()) { records.iter().map(|r| r.origin.clone()).collect::<BTreeSet<_>>().into_iter().collect() } else { Vec::new() },
+            directory: None,
         });
         self.frames += records.len();
         self.rows += rows as u64;
@@ -415,6 +417,7 @@ impl<'a> IndexWriter<'a> {
         let dim = self.quantizer.dim();
         let vpf = self.vector_names.len();
         let mut lists = Vec::with_capacity(self.lists.len());
+        let mut files = Vec::with_capacity(self.lists.len());
         // skypart-3: every leaf's tail, for the leaf directory.
         let mut tails: Vec<Vec<Option<LeafEntry>>> = Vec::with_capacity(self.lists.len());
         for (l, mut acc) in self.lists.into_iter().enumerate() {
@@ -472,6 +475,7 @@ impl<'a> IndexWriter<'a> {
             let sha = sha256_hex(&bytes);
             let path = list_path(l, &sha);
             self.store.write(&path, &bytes)?;
+            files.push(file);
             let vector_rows = (0..self.vector_names.len()).map(|v| acc.vector_rows.iter().map(|c| u64::from(c[v])).sum()).collect();
             lists.push(ListEntry { path, sha256: sha, bytes: bytes.len() as u64, rows: acc.rows, part_bytes: acc.part_bytes, periods: acc.periods.into_iter().collect(), vector_rows });
         }
@@ -486,7 +490,7 @@ impl<'a> IndexWriter<'a> {
             }
             None => None,
         };
-        Ok(PartitionIndex {
+        let mut index = PartitionIndex {
             format: if self.codes.is_some() { areas::FORMAT } else { PARTITION_FORMAT }.into(),
             dim,
             vector_names: self.vector_names,
@@ -508,6 +512,18 @@ impl<'a> IndexWriter<'a> {
             leaf_dir: Default::default(),
             decoded: Default::default(),
             kept: Default::default(),
-        })
+        };
+        // skypart-3 planning lean: each month's directory ([`super::months`]).
+        if index.leaves.is_some() && index.plans_lean() {
+            for (p, period) in index.periods.iter_mut().enumerate() {
+                let dir = MonthDir::of(&files, p as u32);
+                let bytes = serde_json::to_vec(&dir).map_err(|e| Error::Usage(format!("month {}: {e}", period.period)))?;
+                let sha256 = sha256_hex(&bytes);
+                let path = months::month_path(&period.period, &sha256);
+                self.store.write(&path, &bytes)?;
+                period.directory = Some(crate::bundle::FileEntry { path, role: months::MONTHS_ROLE.into(), sha256, bytes: bytes.len() as u64 });
+            }
+        }
+        Ok(index)
     }
 }

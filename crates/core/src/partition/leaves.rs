@@ -163,6 +163,18 @@ impl LeafDir {
         self.centroids.row_f32(list * self.subs + sub)
     }
 
+    /// Leaves per list.
+    pub fn subs(&self) -> usize {
+        self.subs
+    }
+
+    /// The sub-centroids of list `list` (all [`subs`](Self::subs) of them; a leaf without
+    /// rows has a zero one), as its list file has them.
+    pub fn list_centroids(&self, list: usize) -> Centroids {
+        let rows = list * self.subs..((list + 1) * self.subs).min(self.centroids.len());
+        Centroids { dim: self.dim, scales: self.centroids.scales[rows.clone()].to_vec(), data: self.centroids.data[rows.start * self.dim..rows.end * self.dim].to_vec() }
+    }
+
     /// Leaf `sub` of list `list`.
     pub fn leaf(&self, list: usize, sub: usize) -> Option<&LeafEntry> {
         (sub < self.subs).then(|| self.leaves.get(list * self.subs + sub)).flatten()

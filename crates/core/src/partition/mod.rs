@@ -20,6 +20,9 @@
 //!                 day)                                   ← per query, cached
 //! parts/leaves-<sha16>.bin   skypart-3: every leaf's sub-centroid and where its tail of
 //!                 codes areas lies ([`leaves`])       ← fetched at start
+//! parts/months/<YYYY-MM>-<sha16>.json   skypart-3 planning lean: every list file's rows of
+//!                 one month ([`months`])               ← per query within one or two months,
+//!                 while the query is embedded; cached
 //! parts/<list>-<sub>-<sha16>.skyleaf   one leaf: its segments back to back ← per query, by
 //!                 byte ranges (a server that ignores `Range` sends the whole file, which
 //!                 is sliced); <sha16>: of the segments' sha256 (hex) in order, so the name
@@ -27,7 +30,8 @@
 //! ```
 //!
 //! A `skypart-3` query that leaves no month out plans by the leaf directory instead and reads
-//! no list file ([`PartitionIndex::plan_tails`]).
+//! no list file ([`PartitionIndex::plan_tails`]); one within one or two months plans by their
+//! month directories ([`PartitionIndex::month_dirs`]), the same plan without list files.
 //!
 //! A query ([`PartitionIndex::plan_lists`], then [`PartitionIndex::plan_parts`]) scores the
 //! list centroids with the integer dot product of [`crate::rank`], fetches the lists it
@@ -65,6 +69,7 @@ pub mod areas;
 pub mod build;
 pub mod kept;
 pub mod leaves;
+pub mod months;
 pub mod period;
 pub mod pq;
 
@@ -260,6 +265,11 @@ pub struct PeriodEntry {
     /// month it searches in part ([`PartitionIndex::origins_cut`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub origins: Vec<String>,
+    /// `skypart-3` planning lean: its month directory ([`months`]), which a query allowing
+    /// only this month (or one more) plans by instead of list files; none in indexes written
+    /// before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<crate::bundle::FileEntry>,
 }
 
 impl PeriodEntry {

@@ -1408,3 +1408,91 @@ fn the_leaf_directory_is_a_startup_file_and_counts_in_the_first_load() {
     assert_eq!(startup.leaves.as_ref(), Some(&leaves));
     assert_eq!(m.startup_bytes(), plain.startup_bytes() + leaves.bytes);
 }
+
+// Month directories (`months`): a query within one or two months without list files.
+
+#[test]
+fn a_query_within_one_or_two_months_plans_by_their_directories_as_by_the_list_files() {
+    let shards = months();
+    let (without, files) = build3(&shards, PROBE, 0, 30);
+    let (index, _) = build3_with_leaves(&shards, PROBE, 30);
+    assert!(index.periods.iter().all(|p| p.directory.as_ref().is_some_and(|d| d.path.starts_with("parts/months/") && files.contains_key(&d.path))));
+    let filters = [
+        Filters { months: vec![11], ..Filters::default() },
+        Filters { from: Some("2017-11-03".into()), to: Some("2017-11-20".into()), ..Filters::default() },
+        Filters { from: Some("2017-11-10".into()), to: Some("2017-12-05".into()), ..Filters::default() },
+    ];
+    for f in &filters {
+        let months = index.month_dirs(f).expect("one or two months, each with its directory");
+        assert!(without.month_dirs(f).is_none(), "no leaf directory loaded: the list files");
+        let dirs: Vec<months::MonthDir> = months
+            .iter()
+            .map(|&p| {
+                let e = index.periods[p].directory.as_ref().unwrap();
+                e.verify(&files[&e.path]).unwrap();
+                months::MonthDir::from_json(&files[&e.path], &e.path).unwrap()
+            })
+            .collect();
+        for probe in 0..6 {
+            let q = QueryVector::new(&shards[probe % 3].row_f32(probe * 7)).unwrap();
+            for bound in [vec![], vec![1]] {
+                let planned = index.plan_lists(&q, f, &bound, Some(3)).unwrap();
+                let whole: Vec<ListFile> = planned.iter().map(|&l| ListFile::from_json(&files[&index.lists[l].path], "l").unwrap()).collect();
+                let cut = index.lists_of_months(&planned, &dirs.iter().collect::<Vec<_>>()).unwrap();
+                // The list files' rows of those months, in their order.
+                for (c, w) in cut.iter().zip(&whole) {
+                    let want = w.of_periods(&|p| months.contains(&(p as usize)));
+                    let rows = |l: &ListFile| ListFile { centroids: String::new(), leaves: Vec::new(), ..l.clone() };
+                    assert_eq!(rows(c), rows(&want), "list {}", w.list);
+                }
+                fn refs(ls: &[ListFile]) -> Vec<&ListFile> {
+                    ls.iter().collect()
+                }
+                let plan = index.plan_parts(&q, f, &bound, &refs(&cut), Some(3)).unwrap();
+                assert!(!plan.is_empty());
+                assert_eq!(plan, index.plan_parts(&q, f, &bound, &refs(&whole), Some(3)).unwrap(), "filters {f:?}, query {probe}, bound {bound:?}");
+                // The same answer from files, reading the directories instead of list files.
+                let (mut by_lists, mut by_months) = (Vec::new(), Vec::new());
+                let want = without.fetch_plan3(&q, f, &bound, Some(3), 10, &mut reader3(&files, &mut by_lists)).unwrap();
+                let got = index.fetch_plan3(&q, f, &bound, Some(3), 10, &mut reader3(&files, &mut by_months)).unwrap();
+                assert_eq!(hits3(&index, &got, &q, 10, f), hits3(&without, &want, &q, 10, f));
+                assert!(by_lists.iter().any(|(p, _)| p.starts_with("parts/lists/")));
+                assert!(!by_months.iter().any(|(p, _)| p.starts_with("parts/lists/")), "{by_months:?}");
+                assert_eq!(got.reads.requests[0], months.len());
+            }
+        }
+    }
+    // Three months, or every month whole: no directories.
+    let three = Filters { from: Some("2017-10-20".into()), to: Some("2017-12-05".into()), ..Filters::default() };
+    assert!(index.month_dirs(&three).is_none());
+    assert!(index.month_dirs(&Filters::default()).is_none());
+}
+
+#[test]
+fn a_damaged_month_directory_gives_way_to_the_list_files_and_a_small_index_has_none() {
+    let shards = months();
+    let (index, files) = build3_with_leaves(&shards, PROBE, 30);
+    let november = Filters { months: vec![11], ..Filters::default() };
+    let q = QueryVector::new(&shards[1].row_f32(3)).unwrap();
+    let dir = index.periods[1].directory.clone().unwrap();
+    let mut damaged = files.clone();
+    damaged.get_mut(&dir.path).unwrap()[0] ^= 1;
+    let mut log = Vec::new();
+    let got = index.fetch_plan3(&q, &november, &[], None, 10, &mut reader3(&damaged, &mut log)).unwrap();
+    let want = index.fetch_plan3(&q, &november, &[], None, 10, &mut reader3(&files, &mut Vec::new())).unwrap();
+    assert_eq!(hits3(&index, &got, &q, 10, &november), hits3(&index, &want, &q, 10, &november));
+    assert_eq!(log.iter().filter(|(p, _)| *p == dir.path).count(), 2, "read once more, then left: {log:?}");
+    assert!(log.iter().any(|(p, _)| p.starts_with("parts/lists/")));
+    // A directory of another month under this month's name is refused by name, and the list
+    // files answer.
+    let other = index.periods[0].directory.clone().unwrap();
+    let mut swapped = files.clone();
+    swapped.insert(dir.path.clone(), files[&other.path].clone());
+    let mut moved = index.clone();
+    moved.periods[1].directory = Some(FileEntry { sha256: other.sha256.clone(), bytes: other.bytes, ..dir.clone() });
+    let got = moved.fetch_plan3(&q, &november, &[], None, 10, &mut reader3(&swapped, &mut Vec::new())).unwrap();
+    assert_eq!(hits3(&index, &got, &q, 10, &november), hits3(&index, &want, &q, 10, &november));
+    // An index every query scans exactly is fetched whole: no directories.
+    let (small, _) = build3(&shards, EXACT, 0, 30);
+    assert!(small.periods.iter().all(|p| p.directory.is_none()));
+}
