@@ -670,7 +670,10 @@ async fn query(id: Option<u32>, text: &str, k: usize, episodes: Option<f64>, fil
     // narrow the dates and leave the text embedded; Korean weather without a place is embedded
     // in English.
     let Searched { filters, note: storm, text, period, unread } = with_searcher(|s| Ok(s.searched(text, filters)))?;
-    let side = ready_to_embed(&text, korean).await?;
+    // The month directories a filtered plan reads depend on the filters alone: they come
+    // while the word chunks do.
+    let (side, ()) = both(ready_to_embed(&text, korean), parts::month_dirs(&filters)).await;
+    let side = side?;
     let pool = cases::pool(k, episodes);
     let answered = if with_searcher(|s| Ok(s.partitions().is_some()))? {
         parts::query(id, side, &text, pool, episodes.map(|gap| (k, gap)), &filters).await
@@ -683,6 +686,34 @@ async fn query(id: Option<u32>, text: &str, k: usize, episodes: Option<f64>, fil
         })
     };
     answered.map(|a| Answered { storm, period, unread, ..a })
+}
+
+/// Runs two futures at once, until both are done.
+async fn both<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    use std::task::Poll;
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        // Each is polled until it is done, never after.
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                (ra, rb) = (x, y);
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 /// A text query's answer as the page gets it ([`FromWorker::Results`]): the hits, where the

@@ -10,7 +10,9 @@
 //! key (`PartRef::key`: the leaf's URL with `?bytes=a-b`).
 //!
 //! A `skypart-3` index (`skycase_core::partition::areas`) is read in rounds instead (with a leaf
-//! directory and no filter that leaves a month out, without its list files: [`tails3`]): the
+//! directory and no filter that leaves a month out, without its list files: [`tails3`]; within
+//! one or two months, by their month directories, read while the query is embedded:
+//! [`month_dirs`]): the
 //! codes or int8 rows areas of the plan's leaves, then the row blocks of the best code
 //! candidates together with the records areas of their months (a leaf's at most
 //! `Codes::gap` bytes apart by one range) ([`rounds3`]; an exact or record-filtered plan reads
@@ -40,6 +42,7 @@ use std::rc::Rc;
 
 use skycase_core::partition::areas::{AreaCache, Rounds, AREA_CACHE_BYTES};
 use skycase_core::partition::kept::{Kept, ANSWERS_KEPT};
+use skycase_core::partition::months::{MonthDir, MONTHS_ROLE};
 use skycase_core::partition::{spans_through, ListFile, PartRef, Partition, LIST_ROLE};
 use skycase_core::rank::QueryVector;
 use skycase_core::source::{SourceFilter, UNCALIBRATED};
@@ -71,6 +74,10 @@ thread_local! {
     /// A period of this bundle was saved offline: round 3's row blocks are looked up in the
     /// cache too (a saved lean period holds them), not only fetched.
     static PERIODS_SAVED: Cell<bool> = const { Cell::new(false) };
+    /// skypart-3: the month directories read (checked), by period: a query within one or two
+    /// months plans by them instead of list files ([`month_dirs`]); `None`: one that could
+    /// not be had, not asked for again in this session (its months plan by the list files).
+    static MONTHS: RefCell<HashMap<usize, Option<Rc<MonthDir>>>> = RefCell::new(HashMap::new());
 }
 
 /// The slot of the whole partition kept under `key`.
@@ -96,6 +103,45 @@ async fn fetch_checked(base: &str, entry: &FileEntry, source: Source) -> Result<
     read_file(base, entry, source, |_| {}).await
 }
 
+/// skypart-3: reads the month directories a query under `filters` plans by
+/// (`PartitionIndex::month_dirs`) and keeps them in [`MONTHS`]: those not there yet, checked
+/// and cached as every bundle file. A directory that cannot be had is left out, with a console
+/// warning: queries in its month read the list files instead, for the rest of the session.
+/// The query calls this while its word chunks come, so that its plan finds them at hand;
+/// [`plan_and_fetch`] calls it again (then a no-op). Not once a period was saved offline:
+/// what it saved is found through the list files.
+pub(super) async fn month_dirs(filters: &Filters) {
+    if PERIODS_SAVED.get() {
+        return;
+    }
+    let wanted: Vec<(usize, FileEntry)> = with_searcher(|s| {
+        let Some(index) = s.partitions() else { return Ok(Vec::new()) };
+        let months = index.month_dirs(filters).unwrap_or_default();
+        Ok(months.into_iter().filter(|p| MONTHS.with(|m| !m.borrow().contains_key(p))).filter_map(|p| Some((p, index.periods[p].directory.clone()?))).collect())
+    })
+    .unwrap_or_default();
+    if wanted.is_empty() {
+        return;
+    }
+    let base = BASE.with(|b| b.borrow().clone());
+    let urls: Vec<String> = wanted.iter().map(|(_, e)| format!("{base}{}", e.path)).collect();
+    for ((p, entry), source) in wanted.iter().zip(sources(&urls).await) {
+        let read = fetch_checked(&base, entry, source).await.and_then(|bytes| MonthDir::from_json(&bytes, &entry.path).map_err(|e| e.to_string()));
+        let dir = match read {
+            Ok(dir) if dir.period as usize == *p => Some(Rc::new(dir)),
+            Ok(dir) => {
+                web_sys::console::warn_1(&format!("{}: is the directory of month {}, the manifest lists it as month {p}; planning by the list files", entry.path, dir.period).into());
+                None
+            }
+            Err(e) => {
+                web_sys::console::warn_1(&format!("{e}; planning by the list files").into());
+                None
+            }
+        };
+        MONTHS.with(|m| m.borrow_mut().insert(*p, dir));
+    }
+}
+
 /// Fetches what the plan names for `q` (lists, then partitions, each set in parallel) and
 /// returns the slots in [`KEPT`] of the plan's partitions (`bound`: the vectors the
 /// ranking scores, `Searcher::bound_vectors`; the plan prefers leaves holding them), with a message for those
@@ -116,11 +162,21 @@ async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: 
         phase("plan", now_ms() - t);
         return tails3(&base, number, q, bound, k, &tails, &mut arrived).await;
     }
+    // skypart-3 within one or two months: their directories instead of list files
+    // (`skycase_core::partition::months`), read while the query's word chunks came.
+    let months = with_searcher(|s| Ok(s.partitions().ok_or("the bundle is not partitioned")?.month_dirs(filters)))?.filter(|_| !PERIODS_SAVED.get());
+    if months.is_some() {
+        let t = now_ms();
+        month_dirs(filters).await;
+        phase("month directories", now_ms() - t);
+    }
+    let dirs: Option<Vec<Rc<MonthDir>>> = months.and_then(|ms| ms.iter().map(|p| MONTHS.with(|m| m.borrow().get(p).cloned().flatten())).collect());
     let (planned, entries) = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         let planned = index.plan_lists(q, filters, bound, None).map_err(|e| e.to_string())?;
         let entries: Vec<(usize, FileEntry)> = planned
             .iter()
+            .filter(|_| dirs.is_none())
             .filter(|l| LISTS.with(|m| !m.borrow().contains_key(l)))
             .map(|&l| {
                 let e = &index.lists[l];
@@ -148,7 +204,16 @@ async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: 
     }
     phase("lists", now_ms() - t);
     let t = now_ms();
-    let lists: Vec<Rc<ListFile>> = planned.iter().filter_map(|l| LISTS.with(|m| m.borrow().get(l).cloned())).collect();
+    let lists: Vec<Rc<ListFile>> = match &dirs {
+        Some(dirs) => with_searcher(|s| {
+            let index = s.partitions().ok_or("the bundle is not partitioned")?;
+            index.lists_of_months(&planned, &dirs.iter().map(|d| d.as_ref()).collect::<Vec<_>>()).map_err(|e| e.to_string())
+        })?
+        .into_iter()
+        .map(Rc::new)
+        .collect(),
+        None => planned.iter().filter_map(|l| LISTS.with(|m| m.borrow().get(l).cloned())).collect(),
+    };
     let mut refs = with_searcher(|s| {
         let index = s.partitions().ok_or("the bundle is not partitioned")?;
         index.plan_parts(q, filters, bound, &lists.iter().map(|l| l.as_ref()).collect::<Vec<_>>(), None).map_err(|e| e.to_string())
@@ -817,6 +882,11 @@ pub(super) fn offline_entries(s: &Searcher, page_files: &HashMap<String, FileEnt
                 }
             }
         }
+    });
+    MONTHS.with(|m| {
+        let mut months: Vec<usize> = m.borrow().iter().filter(|(_, d)| d.is_some()).map(|(&p, _)| p).collect();
+        months.sort_unstable();
+        out.extend(months.into_iter().filter_map(|p| index.periods.get(p)?.directory.clone()).map(|e| FileEntry { role: MONTHS_ROLE.into(), ..e }));
     });
     AREAS.with(|a| {
         let a = a.borrow();

@@ -36,13 +36,18 @@ after(() => {
 
 const native = (q, flags) => nativeParts(q, bundle, flags);
 
-/** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits, the error shown and
- *  the byte ranges asked of leaf files ({ path, start, end }). */
+/** Opens `?q=…&…` in a fresh browser, waits for the answer; returns hits, the error shown,
+ *  the byte ranges asked of leaf files ({ path, start, end }) and the list files and month
+ *  directories asked for (paths). */
 async function ask(params) {
   const browser = await launch();
   const ranges = [];
+  const plans = [];
   browser.context.on('request', (r) => {
-    if (!r.url().includes('.skyleaf') || r.serviceWorker()) return;
+    if (r.serviceWorker()) return;
+    const plan = new URL(r.url()).pathname.match(/\/bundle\/(parts\/(lists|months)\/.*)$/);
+    if (plan) plans.push(plan[1]);
+    if (!r.url().includes('.skyleaf')) return;
     const path = new URL(r.url()).pathname.replace(/^\/bundle\//, '');
     const [start, end] = askedRange(r.headers().range, statSync(join(bundle, path)).size);
     ranges.push({ path, start, end, ranged: Boolean(r.headers().range) });
@@ -52,7 +57,7 @@ async function ask(params) {
   const hits = await results(browser.page);
   const error = await browser.page.locator('[data-testid=query-error]').allInnerTexts();
   await browser.close();
-  return { hits, ranges, error: error.join(' ') };
+  return { hits, ranges, plans, error: error.join(' ') };
 }
 
 test('skypart-3: browser = native, every leaf read by ranges inside its areas, codes and row blocks read', async () => {
@@ -61,8 +66,11 @@ test('skypart-3: browser = native, every leaf read by ranges inside its areas, c
   for (const q of ['typhoon approaching Kyushu', 'clear skies across Mongolia', 'heavy snow over Hokkaido']) {
     const want = native(q);
     assert.ok(want.ids.length > 0, `${q}: native hits`);
-    const { hits, ranges } = await ask({ q });
+    const { hits, ranges, plans } = await ask({ q });
     assert.deepEqual(hits.map((h) => h.id), want.ids, q);
+    // A plan with int8 leaves reads list files (the leaf directory plans codes alone); no
+    // month directory without a month filter.
+    assert.ok(plans.length > 0 && plans.every((p) => p.startsWith('parts/lists/')), `${q}: ${plans.join(' ')}`);
     hits.forEach((h, i) => assert.ok(Math.abs(h.score - want.scores[i]) <= 1e-4, `${q} #${i + 1}: wasm ${h.score} vs native ${want.scores[i]}`));
     assert.ok(ranges.length > 0 && ranges.every((r) => r.ranged), `${q}: leaf files are read by byte ranges`);
     // Each range starts in an area (a leaf's codes areas back to back; a leaf's months of rows
@@ -83,11 +91,15 @@ test('skypart-3: browser = native, every leaf read by ranges inside its areas, c
   for (const k of ['rows', 'codes', 'blocks', 'blocks with records']) assert.ok(seen.includes(k), `some query read ${k}: ${[...new Set(seen)].join(' ')}`);
 });
 
-test('skypart-3: a one-month filter reads only byte ranges inside that month\'s areas', async () => {
+test('skypart-3: a one-month filter plans by that month\'s directory and reads only byte ranges inside its areas', async () => {
   const q = 'heavy snow over Hokkaido';
   const feb = segments(bundle).filter((a) => a.period === '2015-02');
+  const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  const dir = manifest.partitions.periods.find((p) => p.period === '2015-02').directory;
+  assert.ok(dir?.path.startsWith('parts/months/2015-02-'), JSON.stringify(dir));
   for (const params of [{ months: 'Feb' }, { from: '2015-02-01', to: '2015-02-28' }]) {
-    const { hits, ranges } = await ask({ q, ...params });
+    const { hits, ranges, plans } = await ask({ q, ...params });
+    assert.deepEqual(plans, [dir.path], `the month's directory, no list file (${JSON.stringify(params)})`);
     assert.ok(ranges.length > 0);
     // A range may run through February areas back to back (a row block and its records):
     // each of its bytes lies in one.
@@ -99,6 +111,28 @@ test('skypart-3: a one-month filter reads only byte ranges inside that month\'s 
     assert.ok(hits.length > 0 && hits.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(hits.map((h) => h.id)));
     const flags = params.months ? ['--months', 'Feb'] : ['--from', params.from, '--to', params.to];
     assert.deepEqual(hits.map((h) => h.id), native(q, flags).ids);
+  }
+});
+
+test('skypart-3: a month directory failing its hash is read once more, then the list files plan the same answer', async () => {
+  const q = 'heavy snow over Hokkaido';
+  const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8'));
+  const dir = manifest.partitions.periods.find((p) => p.period === '2015-02').directory;
+  const file = join(bundle, dir.path);
+  const good = readFileSync(file);
+  const bad = Buffer.from(good);
+  bad[good.length - 3] ^= 0x01;
+  writeFileSync(file, bad);
+  try {
+    const { hits, plans, error } = await ask({ q, months: 'Feb' });
+    // Twice (the second time past the HTTP cache), then not again in this session: the
+    // rehearsals after the answer plan by the list files too.
+    assert.equal(plans.filter((p) => p === dir.path).length, 2, `asked twice: ${plans.join(' ')}`);
+    assert.ok(plans.some((p) => p.startsWith('parts/lists/')), `then the list files: ${plans.join(' ')}`);
+    assert.equal(error, '', 'nothing is left out: no error');
+    assert.deepEqual(hits.map((h) => h.id), native(q, ['--months', 'Feb']).ids);
+  } finally {
+    writeFileSync(file, good);
   }
 });
 

@@ -1,8 +1,8 @@
 // The leaf directory of a skypart-3 bundle (issue 11; skycase_core::partition::leaves) in real
 // Chromium: a query without a filter that leaves a month out reads no list file, only its
 // leaves' tails (their codes areas and month directory, one range each) and then its row
-// blocks with their records, and answers as `skycase search` does; a month filter still plans
-// through the list files. A small SYNTHETIC three-month bundle from `skycase decade` whose
+// blocks with their records, and answers as `skycase search` does; a month filter plans by its
+// month directory (skycase_core::partition::months), no list file either. A small SYNTHETIC three-month bundle from `skycase decade` whose
 // plan reads every leaf as codes (`--int8-leaves 0`, what the directory plans). Also, on the
 // same bundle, the worker's rehearsal of its first answers (src/worker.rs `rehearse`).
 import { test } from 'node:test';
@@ -55,7 +55,7 @@ test('skypart-3 with a leaf directory: the directory is a startup file, and an u
     assert.deepEqual(hits.map((h) => h.id), want.ids, q);
     hits.forEach((h, i) => assert.ok(Math.abs(h.score - want.scores[i]) <= 1e-4, `${q} #${i + 1}: wasm ${h.score} vs native ${want.scores[i]}`));
     const leafReads = asked.filter((a) => a.path.endsWith('.skyleaf'));
-    assert.ok(!asked.some((a) => a.path.startsWith('parts/lists/')), `${q}: no list file read: ${JSON.stringify(asked)}`);
+    assert.ok(!asked.some((a) => /^parts\/(lists|months)\//.test(a.path)), `${q}: no list file or month directory read: ${JSON.stringify(asked)}`);
     // Round 2: one range a leaf, to the end of its file (its tail); then row blocks.
     const tails = leafReads.filter((a) => a.end === statSync(join(bundle, a.path)).size);
     assert.ok(tails.length >= 1, `${q}: tails read: ${JSON.stringify(leafReads)}`);
@@ -66,10 +66,12 @@ test('skypart-3 with a leaf directory: the directory is a startup file, and an u
   assert.ok(read > 3, `some plans read several leaves (${read} tails for 3 queries)`);
 });
 
-test('skypart-3 with a leaf directory: a one-month filter plans through the list files, = native', async () => {
+test('skypart-3 with a leaf directory: a one-month filter plans by its month directory, no list file, = native', async () => {
   const q = 'heavy snow over Hokkaido';
   const { hits, asked } = await ask({ q, months: 'Feb' });
-  assert.ok(asked.some((a) => a.path.startsWith('parts/lists/')), `list files read: ${JSON.stringify(asked)}`);
+  const plans = asked.filter((a) => /^parts\/(lists|months)\//.test(a.path)).map((a) => a.path);
+  assert.equal(plans.length, 1, `one plan file: ${JSON.stringify(plans)}`);
+  assert.match(plans[0], /^parts\/months\/2015-02-[0-9a-f]{16}\.json$/);
   assert.ok(hits.length > 0 && hits.every((h) => h.id.startsWith('syn-201502')), JSON.stringify(hits.map((h) => h.id)));
   assert.deepEqual(hits.map((h) => h.id), nativeParts(q, bundle, ['--months', 'Feb']).ids);
 });
