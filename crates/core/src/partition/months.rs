@@ -66,11 +66,27 @@ impl MonthDir {
         if dir.lists.windows(2).any(|w| w[0].list >= w[1].list) {
             return Err(Error::format(file, "its lists are not in list order"));
         }
+        if let Some(lf) = dir.lists.iter().find(|lf| !lf.columns_agree()) {
+            return Err(Error::format(file, format!("the columns of list {} differ in length", lf.list)));
+        }
         Ok(dir)
     }
 }
 
 impl ListFile {
+    /// Whether every column of its partition table has one entry a partition (hashes: 32
+    /// hex digits each; the per-vector counts and `skypart-3` columns may be empty).
+    fn columns_agree(&self) -> bool {
+        let n = self.sub.len();
+        let each = [self.period.len(), self.offset.len(), self.bytes.len(), self.rows.len(), self.first.len(), self.last.len()];
+        let optional = [self.codes_at.len(), self.codes_bytes.len(), self.recs_at.len(), self.recs_bytes.len()];
+        each.iter().all(|&c| c == n)
+            && optional.iter().all(|&c| c == 0 || c == n)
+            && self.sha256.len() == n * 32
+            && (self.codes_sha.is_empty() || self.codes_sha.len() == n * 32)
+            && (n == 0 || self.vector_rows.len() % n == 0)
+    }
+
     /// The list cut to the partitions of the months `keep` allows (indices into the
     /// manifest's periods), in the same order.
     pub fn of_periods(&self, keep: &dyn Fn(u32) -> bool) -> ListFile {

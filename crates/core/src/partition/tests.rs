@@ -1492,6 +1492,11 @@ fn a_damaged_month_directory_gives_way_to_the_list_files_and_a_small_index_has_n
     moved.periods[1].directory = Some(FileEntry { sha256: other.sha256.clone(), bytes: other.bytes, ..dir.clone() });
     let got = moved.fetch_plan3(&q, &november, &[], None, 10, &mut reader3(&swapped, &mut Vec::new())).unwrap();
     assert_eq!(hits3(&index, &got, &q, 10, &november), hits3(&index, &want, &q, 10, &november));
+    // A directory whose columns disagree is refused by name.
+    let mut short: serde_json::Value = serde_json::from_slice(&files[&dir.path]).unwrap();
+    short["lists"][0]["offset"].as_array_mut().unwrap().pop();
+    let err = months::MonthDir::from_json(&serde_json::to_vec(&short).unwrap(), &dir.path).unwrap_err().to_string();
+    assert!(err.contains(&dir.path) && err.contains("differ in length"), "{err}");
     // An index every query scans exactly is fetched whole: no directories.
     let (small, _) = build3(&shards, EXACT, 0, 30);
     assert!(small.periods.iter().all(|p| p.directory.is_none()));
