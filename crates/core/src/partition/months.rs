@@ -2,7 +2,7 @@
 //! plans by them instead of by list files (issue 11).
 //!
 //! Through the list files a month-filtered cold query takes three network rounds after it is
-//! embedded: the list files it probes (decade G: ~20 of them under a one-month filter, which
+//! embedded: the list files it probes (decade H: ~20 of them under a one-month filter, which
 //! widens the plan), the codes areas of its leaves, then the row blocks of its best
 //! candidates with their records. Which list files it needs depends on the query vector, so
 //! they cannot come earlier. A month's directory holds, for every list, its list file's rows
@@ -32,7 +32,8 @@ use crate::filters::Filters;
 /// Role of month directories among a bundle's files.
 pub const MONTHS_ROLE: &str = "partition-month";
 /// The most months a query plans by their directories; more read the list files as before
-/// (each directory is ~80 kB gzip on decade G, about four list files).
+/// (a directory is ~86 kB gzip on decade H, about two list files, where a one-month plan
+/// reads ~20 list files).
 pub const MONTH_DIRS_MAX: usize = 2;
 
 /// Path of the directory of month `period` (`YYYY-MM`).
