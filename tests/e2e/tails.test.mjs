@@ -1,10 +1,11 @@
 // The leaf directory of a skypart-3 bundle (issue 11; skycase_core::partition::leaves) in real
 // Chromium: a query without a filter that leaves a month out reads no list file, only its
-// leaves' tails (their codes areas and month directory, one range each) and then its row
-// blocks with their records, and answers as `skycase search` does; a month filter plans by its
-// month directory (skycase_core::partition::months), no list file either. A small SYNTHETIC three-month bundle from `skycase decade` whose
-// plan reads every leaf as codes (`--int8-leaves 0`, what the directory plans). Also, on the
-// same bundle, the worker's rehearsal of its first answers (src/worker.rs `rehearse`).
+// leaves' tails (their codes areas and the directory of their months, one range each) and then
+// its row blocks with their records, and answers as `skycase search` does; a month filter plans
+// by that month's directory (skycase_core::partition::months), no list file either. A small
+// SYNTHETIC three-month bundle from `skycase decade` whose plan reads every leaf as codes
+// (`--int8-leaves 0`, what the directory plans). Also, on the same bundle, the worker's
+// rehearsal of its first answers (src/worker.rs `rehearse`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';

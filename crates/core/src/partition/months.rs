@@ -17,6 +17,9 @@
 //!     `centroids` and `leaves` empty
 //! ```
 //!
+//! (Not the directory a leaf's tail ends with, which places that leaf's months in its file:
+//! [`super::leaves`].)
+//!
 //! Written for indexes that plan lean only ([`PartitionIndex::plans_lean`]): a smaller one is
 //! fetched whole before its first query. The lists a plan makes of month directories
 //! ([`PartitionIndex::lists_of_months`]) are its list files cut to those months, with the
