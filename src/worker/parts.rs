@@ -151,7 +151,7 @@ pub(super) async fn month_dirs(filters: &Filters) {
 /// partitions to rank for it, slots in [`KEPT`]. A partition that another query (or the
 /// prefetch) is fetching already is waited for, not fetched twice. `number`: the answer's
 /// ([`next_answer`]), under which [`keep_answer`] keeps its partitions.
-async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, mut arrived: impl FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
+async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: &[usize], k: usize, arrived: &mut dyn FnMut(usize, usize, &dyn Fn() -> Vec<usize>)) -> Result<(Vec<usize>, Option<String>), String> {
     let base = BASE.with(|b| b.borrow().clone());
     let t = now_ms();
     // skypart-3 with a leaf directory and no filter that leaves a month out: the leaves'
@@ -160,7 +160,7 @@ async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: 
     let tails = if PERIODS_SAVED.get() { None } else { with_searcher(|s| s.partitions().ok_or("the bundle is not partitioned")?.plan_tails(q, filters, bound, None).map_err(|e| e.to_string()))? };
     if let Some(tails) = tails {
         phase("plan", now_ms() - t);
-        return tails3(&base, number, q, bound, k, &tails, &mut arrived).await;
+        return tails3(&base, number, q, bound, k, &tails, arrived).await;
     }
     // skypart-3 within one or two months: their directories instead of list files
     // (`skycase_core::partition::months`), read while the query's word chunks came.
@@ -236,7 +236,7 @@ async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: 
                 return Ok((ids, None));
             }
         }
-        return rounds3(&base, number, q, k, rounds, &mut arrived).await;
+        return rounds3(&base, number, q, k, rounds, arrived).await;
     }
     let total = refs.len();
     phase("plan", now_ms() - t);
@@ -277,7 +277,7 @@ async fn plan_and_fetch(number: u64, q: &QueryVector, filters: &Filters, bound: 
 /// with no hash (a records area read with its rows area, checked by the rounds) is neither
 /// kept in memory nor stored here: its key is returned among those to keep once checked
 /// (fetched from the network, so not in the cache yet: [`keep_checked`]).
-async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>, mut arrived: impl FnMut(&[Option<Rc<[u8]>>])) -> (Vec<Option<Rc<[u8]>>>, HashSet<String>) {
+async fn get_areas(base: &str, refs: &[PartRef], gap: (u64, &[bool]), cached: bool, failed: &mut Vec<String>, arrived: &mut dyn FnMut(&[Option<Rc<[u8]>>])) -> (Vec<Option<Rc<[u8]>>>, HashSet<String>) {
     let out: RefCell<Vec<Option<Rc<[u8]>>>> = RefCell::new(AREAS.with(|a| {
         let mut a = a.borrow_mut();
         // Each key written into one buffer (a warm decade query looks up ~800 areas).
@@ -348,7 +348,7 @@ async fn rounds3(base: &str, number: u64, q: &QueryVector, k: usize, rounds: Rou
     let mut failed = Vec::new();
     let t = now_ms();
     let areas = rounds.leaf_areas();
-    let (got, fresh) = get_areas(base, &areas, (0, &[]), true, &mut failed, |_| {}).await;
+    let (got, fresh) = get_areas(base, &areas, (0, &[]), true, &mut failed, &mut |_| {}).await;
     phase("leaf areas", now_ms() - t);
     after_areas(base, number, q, k, rounds, got, &fresh, failed, arrived).await
 }
@@ -359,7 +359,7 @@ async fn tails3(base: &str, number: u64, q: &QueryVector, bound: &[usize], k: us
     let mut failed = Vec::new();
     let t = now_ms();
     let refs: Vec<PartRef> = tails.iter().map(|t| t.area.clone()).collect();
-    let (got, fresh) = get_areas(base, &refs, (0, &[]), true, &mut failed, |_| {}).await;
+    let (got, fresh) = get_areas(base, &refs, (0, &[]), true, &mut failed, &mut |_| {}).await;
     phase("leaf tails", now_ms() - t);
     let (rounds, areas) = with_searcher(|s| Rounds::from_tails(s.partitions().ok_or("the bundle is not partitioned")?, bound, tails, &got).map_err(|e| e.to_string()))?;
     after_areas(base, number, q, k, rounds, areas, &fresh, failed, arrived).await
@@ -378,20 +378,20 @@ async fn after_areas(base: &str, number: u64, q: &QueryVector, k: usize, mut rou
     let gap = rounds.gap();
     let cached = rounds.exact_scan() || PERIODS_SAVED.get();
     let total = blocks.len();
-    let at_hand = |got: &[Option<Rc<[u8]>>]| {
+    let mut at_hand = |got: &[Option<Rc<[u8]>>]| {
         if now_ms() - t < PARTIAL_AFTER_MS {
             return;
         }
         let done = got.iter().filter(|b| b.is_some()).count();
         arrived(done, total, &|| rounds.partial(q, k, &blocks, got).map(|p| keep_answer(number, p, false)).unwrap_or_default());
     };
-    let (got, _) = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), cached, &mut failed, at_hand).await;
+    let (got, _) = get_areas(base, &blocks, (gap.0, &gap.1.to_vec()), cached, &mut failed, &mut at_hand).await;
     phase("row blocks + records", now_ms() - t);
     let t = now_ms();
     let recs = rounds.take_blocks(q, k, &blocks, got).map_err(|e| e.to_string())?;
     phase("exact scores", now_ms() - t);
     let t = now_ms();
-    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), cached, &mut failed, |_| {}).await.0 };
+    let got = if recs.is_empty() { Vec::new() } else { get_areas(base, &recs, (0, &[]), cached, &mut failed, &mut |_| {}).await.0 };
     phase("late records", now_ms() - t);
     let t = now_ms();
     let parts = rounds.finish(&recs, got).map_err(|e| e.to_string())?;
@@ -719,7 +719,7 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
     let t0 = now_ms();
     // (when the last partial answer ended, what it cost)
     let mut last: Option<(f64, f64)> = None;
-    let stream = |done: usize, total: usize, at_hand: &dyn Fn() -> Vec<usize>| {
+    let mut stream = |done: usize, total: usize, at_hand: &dyn Fn() -> Vec<usize>| {
         let Some(id) = id else { return };
         // A partial answer ranks what is at hand: at most one per PARTIAL_EVERY_MS, and never
         // more than a fifth of the time, so that streaming stays linear.
@@ -755,7 +755,7 @@ async fn answer(id: Option<u32>, prepared: skycase_core::search::Prepared, k: us
         return Err("no rehearsal: as many answers kept as the worker keeps".into());
     }
     let number = next_answer();
-    let planned = plan_and_fetch(number, &prepared.query, filters, &bound, k, stream).await;
+    let planned = plan_and_fetch(number, &prepared.query, filters, &bound, k, &mut stream).await;
     let forget = || {
         if quiet {
             KEPT.with(|k| k.borrow_mut().forget_answer(number));
@@ -812,7 +812,7 @@ pub(super) async fn fetch_days(from: &str, to: &str) -> Result<(), String> {
     let dim = with_searcher(|s| s.partitions().map(|p| p.dim).ok_or_else(|| "the bundle is not partitioned".to_string()))?;
     let q = QueryVector::new(&vec![0.0; dim]).map_err(|e| e.to_string())?;
     for days in every_origin(Filters { from: Some(from.to_string()), to: Some(to.to_string()), ..Filters::default() }) {
-        plan_and_fetch(next_answer(), &q, &days, &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await?;
+        plan_and_fetch(next_answer(), &q, &days, &[], usize::MAX, &mut |_, _, _: &dyn Fn() -> Vec<usize>| {}).await?;
     }
     Ok(())
 }
@@ -848,7 +848,7 @@ pub(super) async fn prefetch_if_small() -> Result<(), String> {
     PREFETCHING.set(true);
     let mut read = Ok((Vec::new(), None));
     for filters in every_origin(Filters::default()) {
-        read = plan_and_fetch(next_answer(), &q, &filters, &[], usize::MAX, |_, _, _: &dyn Fn() -> Vec<usize>| {}).await;
+        read = plan_and_fetch(next_answer(), &q, &filters, &[], usize::MAX, &mut |_, _, _: &dyn Fn() -> Vec<usize>| {}).await;
         if !matches!(read, Ok((_, None))) {
             break;
         }
